@@ -1,0 +1,1 @@
+"""Prefect flows and tasks, schedules, and the `crimegeo` command line."""

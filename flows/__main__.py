@@ -1,0 +1,5 @@
+"""`python -m flows` runs the crimegeo command line."""
+
+from flows.cli import main
+
+main()

@@ -1,0 +1,255 @@
+"""The `crimegeo` command line: run months, run the bare pipeline, make demo data, inspect.
+
+Every command has `--help`. Configuration lives here, at the edge, and reaches the flow and
+pipeline as parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="crimegeo: normalise police forces' crime exports to one location standard, geocode "
+         "by street or area name, and publish GeoParquet, a public dataset and force feedback.",
+    no_args_is_help=True, add_completion=False,
+)
+console = Console(stderr=True)
+EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+MonthOpt = Annotated[str, typer.Option("--month", help="Month to run, YYYY-MM.")]
+InputOpt = Annotated[str, typer.Option("--input", help="Folder (any fsspec URL) of force files.")]
+OutputOpt = Annotated[str, typer.Option("--output", help="Output root (any fsspec URL).")]
+GazetteerOpt = Annotated[str | None, typer.Option(
+    "--gazetteer", help="Gazetteer folder from `crimegeo gazetteer build`.")]
+ProfilesOpt = Annotated[list[str] | None, typer.Option(
+    "--profiles", help="Extra folder of force input profiles (repeatable).")]
+RunnerOpt = Annotated[str, typer.Option(
+    "--runner", help="Beam runner; the default is the in-process DirectRunner.")]
+ScoreOpt = Annotated[float, typer.Option(
+    "--min-geocode-score", help="Geocodes below this score are suggestions, not locations.")]
+
+
+def _mount_gazetteer() -> None:
+    from gazetteer.cli import app as gazetteer_app
+
+    app.add_typer(gazetteer_app, name="gazetteer",
+                  help="Build a gazetteer, look names up, reverse points to labels.")
+
+
+_mount_gazetteer()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _pipeline_args(month: str, input: str, output: str, gazetteer: str | None,
+                   profiles: list[str] | None, runner: str, score: float,
+                   extra: list[str]) -> list[str]:
+    args = ["--month", month, "--input", input, "--output", output, "--runner", runner,
+            "--min_geocode_score", str(score)]
+    if gazetteer:
+        args += ["--gazetteer", gazetteer]
+    for folder in profiles or []:
+        args += ["--profiles", folder]
+    return args + list(extra)
+
+
+def print_manifest(manifest: dict, output: str) -> None:
+    """Show what a run wrote: per file, per status, and where."""
+    files = Table(title=f"Month {manifest['month']}: inputs", show_lines=False)
+    for column in ("file", "profile", "rows in", "written", "rejected", "rejected by reason"):
+        files.add_column(column, justify="right" if column in ("rows in", "written",
+                                                                "rejected") else "left")
+    for name, stats in sorted(manifest["files"].items()):
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(stats["rejected_by_reason"].items()))
+        files.add_row(name, stats["profile"], str(stats["rows_in"]),
+                      str(stats["rows_written"]), str(stats["rows_rejected"]), reasons)
+    totals = manifest["totals"]
+    files.add_row("[bold]total", "", f"[bold]{totals['rows_in']}",
+                  f"[bold]{totals['rows_written']}", f"[bold]{totals['rows_rejected']}", "")
+    console.print(files)
+    statuses = Table(title="Location status of written records")
+    statuses.add_column("status")
+    statuses.add_column("records", justify="right")
+    for status, count in sorted(totals["rows_by_status"].items()):
+        statuses.add_row(status, str(count))
+    console.print(statuses)
+    root = output.rstrip("/")
+    month = manifest["month"]
+    where = Table(title="Outputs", show_header=True)
+    where.add_column("what")
+    where.add_column("where")
+    where.add_row("restricted GeoParquet (exact locations)",
+                  f"{root}/restricted/month={month}/force=*/")
+    where.add_row("public GeoParquet (anonymised)", f"{root}/public/month={month}/force=*/")
+    where.add_row("force feedback", f"{root}/feedback/force=*/month={month}/corrections.csv")
+    where.add_row("rejected rows", f"{root}/rejected/month={month}/force=*/")
+    where.add_row("run manifest", f"{root}/runs/{month}/manifest.json")
+    console.print(where)
+    console.print(f"Forces: {', '.join(manifest['forces'])}. Coordinates converted with "
+                  f"{manifest['coordinate_transformation']}.")
+
+
+@app.command(context_settings=EXTRA)
+def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
+        gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
+        runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
+        json_output: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")]
+        = False) -> None:
+    """Run one month through the Prefect flow (discover, pipeline, verify, report).
+
+    Extra arguments after the options (e.g. `-- --direct_num_workers 2`) pass to Beam.
+    """
+    from flows.monthly import monthly_flow
+
+    started = time.perf_counter()
+    with console.status(f"Running month {month} through Prefect and Beam ({runner})..."):
+        try:
+            manifest = monthly_flow(month=month, input=input, output=output,
+                                    gazetteer=gazetteer, profiles=profiles or [],
+                                    runner=runner, min_geocode_score=min_geocode_score,
+                                    beam_options=list(ctx.args))
+        except (LookupError, ValueError, FileNotFoundError) as error:
+            _fail(str(error).strip("'\""))
+    _finish(manifest, output, json_output, started)
+
+
+@app.command(context_settings=EXTRA)
+def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
+             gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
+             runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
+             json_output: Annotated[bool, typer.Option(
+                 "--json", help="Print the manifest as JSON.")] = False) -> None:
+    """Run one month through the Beam pipeline only, without Prefect."""
+    from pipelines.monthly import MonthlyOptions, run_month
+
+    args = _pipeline_args(month, input, output, gazetteer, profiles, runner,
+                          min_geocode_score, list(ctx.args))
+    started = time.perf_counter()
+    with console.status(f"Running month {month} through Beam ({runner})..."):
+        try:
+            result = run_month(MonthlyOptions(args))
+        except (LookupError, ValueError, FileNotFoundError) as error:
+            _fail(str(error).strip("'\""))
+    _finish(result.manifest, output, json_output, started)
+
+
+def _finish(manifest: dict, output: str, json_output: bool, started: float) -> None:
+    if json_output:
+        typer.echo(json.dumps(manifest, indent=2, sort_keys=True))
+        return
+    print_manifest(manifest, output)
+    console.print(f"Done in {time.perf_counter() - started:.1f} s.")
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the sample into.")],
+    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM.")] = "2024-03",
+    rows: Annotated[int, typer.Option("--rows", min=10, help="Rows across all forces.")]
+    = 6000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same data.")]
+    = 7,
+) -> None:
+    """Generate a deterministic demo month (four forces, four formats) and its gazetteer."""
+    from flows.sample import generate_sample
+    from gazetteer import build_gazetteer
+    from pipelines.monthly import check_month
+
+    try:
+        check_month(month)
+    except ValueError as error:
+        _fail(str(error))
+    with console.status("Generating the sample month..."):
+        summary = generate_sample(out, month=month, rows=rows, seed=seed)
+    with console.status("Building its gazetteer..."):
+        build_gazetteer([summary["gazetteer_source"]], str(out / "gazetteer"), format="csv")
+    summary["gazetteer"] = str(out / "gazetteer")
+    table = Table(title=f"Sample month {month} in {out}")
+    table.add_column("file")
+    table.add_column("force")
+    table.add_column("profile")
+    table.add_column("rows", justify="right")
+    for name, info in summary["files"].items():
+        table.add_row(name, info["force"], info["profile"], str(info["rows"]))
+    console.print(table)
+    console.print("Defects injected: " + ", ".join(
+        f"{k} {v}" for k, v in sorted(summary["defects"].items()) if k != "none"))
+    console.print(f"Input: {summary['input']}\nGazetteer: {summary['gazetteer']}\n"
+                  f"Truth: {summary['truth']}")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo data and outputs.")]
+    = Path("demo-output"),
+    month: Annotated[str, typer.Option("--month", help="Month, YYYY-MM.")] = "2024-03",
+    rows: Annotated[int, typer.Option("--rows", min=10, help="Rows across all forces.")]
+    = 6000,
+) -> None:
+    """Generate the demo month and run it through the Prefect flow, then show the outputs."""
+    sample(out=out, month=month, rows=rows, seed=7)
+    output = str(out / "output")
+    console.print(f"Running the monthly flow for {month} (Prefect temporary server, "
+                  "in-process Beam runner)...")
+    from flows.monthly import monthly_flow
+
+    started = time.perf_counter()
+    manifest = monthly_flow(month=month, input=str(out / "input"), output=output,
+                            gazetteer=str(out / "gazetteer"))
+    _finish(manifest, output, False, started)
+
+
+@app.command()
+def profiles(
+    folder: Annotated[list[str] | None, typer.Option(
+        "--profiles", help="Extra folder of profiles (repeatable).")] = None,
+) -> None:
+    """List the force input profiles and how each recognises a file."""
+    from standards.profiles import load_profiles
+
+    table = Table(title="Force input profiles")
+    for column in ("name", "format", "force", "file names", "header signature"):
+        table.add_column(column)
+    for profile in load_profiles(folder or []):
+        table.add_row(profile.name, profile.format, profile.force_code or "(from rows)",
+                      ", ".join(profile.filename_globs),
+                      ", ".join(profile.header_signature))
+    console.print(table)
+
+
+@app.command()
+def standard(
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the JSON Schema here instead of printing it.")] = None,
+) -> None:
+    """Print the location standard's record JSON Schema."""
+    from standards.schema import record_json_schema_text
+
+    text = record_json_schema_text()
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:
+    """Entry point for `python -m flows`."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    app()
+
+
+if __name__ == "__main__":
+    main()

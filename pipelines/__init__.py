@@ -1,0 +1,1 @@
+"""Runnable Beam pipelines, assembled from `transforms`, with their options."""

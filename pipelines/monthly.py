@@ -1,0 +1,237 @@
+"""The monthly Beam pipeline: a month of force exports in, the location standard out.
+
+Run it on its own (no Prefect) with:
+
+    crimegeo pipeline --month 2024-03 --input demo/input --output demo/output \
+        --gazetteer demo/gazetteer
+
+or from Python:
+
+    from pipelines.monthly import MonthlyOptions, run_month
+    result = run_month(MonthlyOptions(["--month", "2024-03", "--input", ..., "--output", ...]))
+
+`build_pipeline()` returns the pipeline without running it, so tests and the Prefect task reuse
+it; `run_month()` discovers the inputs, runs the pipeline, commits the month and writes the run
+manifest. Locally the in-process DirectRunner is chosen explicitly: since Beam 2.68 the default
+first tries to download the Prism runner, which fails or hangs offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from typing import Any
+
+import apache_beam as beam
+import fsspec
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    StandardOptions,
+)
+
+from standards.coordinates import TRANSFORMATION
+from standards.profiles import load_profiles
+from standards.schema import STANDARD_VERSION
+from transforms.discover import Discovery, InputFile, discover_month
+from transforms.locate import LocateOptions
+from transforms.outputs import write_bytes_atomic
+from transforms.publish import (
+    check_reconciliation,
+    clean_stale_staging,
+    commit_month,
+    staging_url,
+    write_manifest,
+)
+from transforms.steps import ProcessMonth
+
+LOCAL_RUNNERS = {
+    "direct": "DirectRunner",
+    "in-process": "DirectRunner",
+    "DirectRunner": "DirectRunner",
+}
+
+
+class MonthlyOptions(PipelineOptions):
+    """Options of the monthly pipeline; unknown flags pass through to Beam."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: Any) -> None:
+        parser.add_argument("--month", required=True, help="Month to run, YYYY-MM.")
+        parser.add_argument("--input", required=True,
+                            help="Folder (any fsspec URL) holding the month's force files.")
+        parser.add_argument("--output", required=True,
+                            help="Output root (any fsspec URL).")
+        parser.add_argument("--gazetteer", default=None,
+                            help="Gazetteer artifact folder built by `crimegeo gazetteer "
+                                 "build`; without one nothing is geocoded by name.")
+        parser.add_argument("--profiles", action="append", default=[],
+                            help="Extra folder of force input profiles (repeatable).")
+        parser.add_argument("--min_geocode_score", type=float, default=0.8,
+                            help="Geocodes scoring below this are suggestions, not locations.")
+        parser.add_argument("--run_id", default=None, help="Identifier of this run.")
+
+
+def check_month(month: str) -> str:
+    """Return `month` if it is YYYY-MM, else raise a clear ValueError."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
+        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    return month
+
+
+def local_runner_options(options: PipelineOptions) -> PipelineOptions:
+    """Make the in-process DirectRunner explicit unless another runner was chosen."""
+    standard = options.view_as(StandardOptions)
+    if standard.runner in (None, "direct", "in-process"):
+        standard.runner = "DirectRunner"
+    if standard.runner == "DirectRunner":
+        direct = options.view_as(DirectOptions)
+        if not direct.direct_running_mode:
+            direct.direct_running_mode = "in_memory"
+    return options
+
+
+def build_pipeline(options: PipelineOptions, files: list[InputFile], staging: str
+                   ) -> tuple[beam.Pipeline, Any]:
+    """The monthly pipeline over `files`, writing to `staging`; not run.
+
+    Returns the pipeline and the PCollection holding the per-file stats dict.
+    """
+    monthly = options.view_as(MonthlyOptions)
+    pipeline = beam.Pipeline(options=local_runner_options(options))
+    stats = (
+        pipeline
+        | "InputFiles" >> beam.Create(files, reshuffle=False)
+        | "ProcessMonth" >> ProcessMonth(
+            month=monthly.month, staging=staging, gazetteer_uri=monthly.gazetteer,
+            profile_dirs=tuple(monthly.profiles),
+            locate_options=LocateOptions(min_geocode_score=monthly.min_geocode_score))
+    )
+    _ = stats | "WriteFileStats" >> beam.Map(
+        lambda value, url=f"{staging}/file_stats.json": write_bytes_atomic(
+            url, json.dumps(value, sort_keys=True).encode()))
+    return pipeline, stats
+
+
+@dataclass
+class MonthResult:
+    """What a monthly run did: its manifest and where it wrote."""
+
+    manifest: dict
+    manifest_url: str
+    published: list[str] = field(default_factory=list)
+
+
+def _gazetteer_checksum(uri: str | None) -> str | None:
+    if not uri:
+        return None
+    from gazetteer import Gazetteer  # only on the driver, and only for its manifest
+
+    return Gazetteer.load(uri).checksum
+
+
+def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> MonthResult:
+    """Discover inputs, run the pipeline, commit the month and write its manifest.
+
+    Raises `UnmatchedFileError` for an unrecognised input file and `ReconciliationError` when
+    any file's rows do not add up; in both cases the published month is left untouched.
+    """
+    monthly = options.view_as(MonthlyOptions)
+    month = check_month(monthly.month)
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    profiles = load_profiles(monthly.profiles)
+    if discovery is None:
+        discovery = discover_month(monthly.input, month, profiles)
+    run_id = monthly.run_id or (
+        f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
+    clean_stale_staging(monthly.output)
+    staging = staging_url(monthly.output, run_id)
+    gazetteer_checksum = _gazetteer_checksum(monthly.gazetteer)
+
+    pipeline, _ = build_pipeline(options, list(discovery.files), staging)
+    pipeline.run().wait_until_finish()
+    pipeline_seconds = time.perf_counter() - started
+
+    stats_url = f"{staging}/file_stats.json"
+    fs, _ = fsspec.core.url_to_fs(stats_url)
+    if discovery.files:
+        with fsspec.open(stats_url, "rb") as handle:
+            file_stats = json.loads(handle.read())
+        fs.rm(fs._strip_protocol(stats_url))
+    else:
+        file_stats = {}
+    files = {}
+    for item in discovery.files:
+        stats = file_stats.get(item.name, {})
+        files[item.name] = {
+            "url": item.url, "profile": item.profile, "bytes": item.size,
+            "checksum": item.checksum, "rows_in": stats.get("rows_in", 0),
+            "rows_written": stats.get("rows_written", 0),
+            "rows_rejected": stats.get("rows_rejected", 0),
+            "rejected_by_reason": stats.get("rejected_by_reason", {}),
+            "rows_by_status": stats.get("rows_by_status", {}),
+            "seconds": {k.removesuffix("_seconds"): round(v, 3)
+                        for k, v in stats.items() if k.endswith("_seconds")},
+        }
+    check_reconciliation(files)
+    published = commit_month(monthly.output, run_id, month)
+    totals = {key: sum(f[key] for f in files.values())
+              for key in ("rows_in", "rows_written", "rows_rejected")}
+    status_totals: dict[str, int] = {}
+    for f in files.values():
+        for status, count in f["rows_by_status"].items():
+            status_totals[status] = status_totals.get(status, 0) + count
+    manifest = {
+        "run_id": run_id,
+        "month": month,
+        "started_at": started_at,
+        "seconds": round(time.perf_counter() - started, 3),
+        "pipeline_seconds": round(pipeline_seconds, 3),
+        "code_version": version("crimegeo") if _installed() else "unknown",
+        "standard_version": STANDARD_VERSION,
+        "beam_version": beam.__version__,
+        "runner": options.view_as(StandardOptions).runner,
+        "coordinate_transformation": TRANSFORMATION,
+        "input": _redact(monthly.input),
+        "output": _redact(monthly.output),
+        "gazetteer": _redact(monthly.gazetteer) if monthly.gazetteer else None,
+        "gazetteer_checksum": gazetteer_checksum,
+        "options": {"min_geocode_score": monthly.min_geocode_score,
+                    "profiles": [_redact(p) for p in monthly.profiles]},
+        "files": files,
+        "skipped_files": [{"url": _redact(url), "why": why} for url, why in discovery.skipped],
+        "totals": {**totals, "rows_by_status": status_totals},
+        "forces": _published_forces(monthly.output, month),
+    }
+    manifest_path = write_manifest(monthly.output, month, manifest)
+    return MonthResult(manifest, manifest_path, published)
+
+
+def _published_forces(output: str, month: str) -> list[str]:
+    fs, root = fsspec.core.url_to_fs(output)
+    folder = f"{root.rstrip('/')}/restricted/month={month}"
+    if not fs.exists(folder):
+        return []
+    return sorted(path.rstrip("/").rsplit("force=", 1)[-1]
+                  for path in fs.ls(folder, detail=False) if "force=" in path)
+
+
+def _installed() -> bool:
+    try:
+        version("crimegeo")
+    except Exception:  # noqa: BLE001 - not installed as a distribution
+        return False
+    return True
+
+
+def _redact(url: str | None) -> str | None:
+    """Drop any credentials embedded in a URL (user:secret@host) before it is recorded."""
+    if url is None:
+        return None
+    return re.sub(r"(://)[^/@]+@", r"\1", url)

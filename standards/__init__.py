@@ -1,0 +1,1 @@
+"""crimegeo standards: the location standard, force registry, crime categories and profiles."""

@@ -1,0 +1,197 @@
+"""Force input profiles: how to read one force's export format, as data.
+
+A profile is a YAML file saying how a file is recognised (file-name globs and/or a header
+signature), how it is decoded (format, encoding, delimiter, null markers), where each field of
+the standard comes from, the CRS of its coordinates and the force's own offence labels. Adding a
+force format is adding one file; no code changes. Must not import Beam or Prefect.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FORMATS = ("csv", "jsonl")
+#: Standard fields a profile may map from a source column.
+MAPPABLE_FIELDS = (
+    "crime_id", "month", "force", "crime_type", "outcome", "context", "location_text",
+    "street", "area", "x", "y", "lsoa_code", "lsoa_name",
+)
+_REQUIRED_FIELDS = ("month", "crime_type")
+
+
+class ProfileError(ValueError):
+    """A profile file is invalid; the message names the file and the problem."""
+
+
+class UnmatchedFileError(LookupError):
+    """No profile recognises an input file; the message names the file and the profiles tried."""
+
+
+@dataclass(frozen=True)
+class ForceProfile:
+    """How to read one export format into the location standard."""
+
+    name: str
+    description: str
+    format: str
+    columns: Mapping[str, str]
+    month_format: str = "%Y-%m"
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    null_values: tuple[str, ...] = ("",)
+    filename_globs: tuple[str, ...] = ()
+    header_signature: tuple[str, ...] = ()
+    force_code: str | None = None
+    coordinate_crs: str | None = None
+    strip_prefixes: tuple[str, ...] = ()
+    offence_mapping: Mapping[str, str] = field(default_factory=dict)
+    source_path: str | None = None
+
+    def matches(self, file_name: str, header: Sequence[str] | None) -> bool:
+        """True when the file's base name and header agree with this profile's recognisers."""
+        base = file_name.rsplit("/", 1)[-1]
+        if self.filename_globs and not any(
+            fnmatch.fnmatch(base.lower(), glob.lower()) for glob in self.filename_globs
+        ):
+            return False
+        if self.header_signature:
+            if header is None:
+                return False
+            present = {column.strip() for column in header}
+            if not set(self.header_signature) <= present:
+                return False
+        return True
+
+    @property
+    def specificity(self) -> int:
+        """How much a match says: a header signature counts more than a name pattern."""
+        return 2 * len(self.header_signature) + (1 if self.filename_globs else 0)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(item) for item in value)
+
+
+def profile_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> ForceProfile:
+    """Build a profile from parsed YAML, checking it; errors name the source file."""
+
+    def fail(message: str) -> ProfileError:
+        return ProfileError(f"{source}: {message}")
+
+    if not isinstance(data, Mapping):
+        raise fail("a profile must be a YAML mapping")
+    name = data.get("name")
+    if not name or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", str(name)):
+        raise fail("'name' is required: lower-case letters, digits and hyphens")
+    fmt = data.get("format", "csv")
+    if fmt not in FORMATS:
+        raise fail(f"'format' must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    columns = data.get("columns") or {}
+    if not isinstance(columns, Mapping):
+        raise fail("'columns' must map standard fields to source columns")
+    unknown = sorted(set(columns) - set(MAPPABLE_FIELDS))
+    if unknown:
+        raise fail(f"unknown standard field(s) in 'columns': {', '.join(unknown)}; "
+                   f"expected some of {', '.join(MAPPABLE_FIELDS)}")
+    missing = [f for f in _REQUIRED_FIELDS if f not in columns]
+    if missing:
+        raise fail(f"'columns' must map {', '.join(missing)}")
+    force_code = data.get("force")
+    if "force" not in columns and not force_code:
+        raise fail("give either a fixed 'force' code or a 'force' column in 'columns'")
+    has_x, has_y = "x" in columns, "y" in columns
+    if has_x != has_y:
+        raise fail("'columns' must map both x and y, or neither")
+    crs = data.get("coordinate_crs")
+    if has_x and crs not in ("EPSG:4326", "EPSG:27700"):
+        raise fail("'coordinate_crs' must be EPSG:4326 or EPSG:27700 when x/y are mapped")
+    recognise = data.get("recognise") or {}
+    globs = _as_tuple(recognise.get("filename"))
+    header = _as_tuple(recognise.get("header"))
+    if not globs and not header:
+        raise fail("'recognise' needs a 'filename' glob or a 'header' signature")
+    offences = data.get("offence_mapping") or {}
+    if not isinstance(offences, Mapping):
+        raise fail("'offence_mapping' must map offence labels to crime categories")
+    try:
+        return ForceProfile(
+            name=str(name),
+            description=str(data.get("description", "")).strip(),
+            format=fmt,
+            columns={str(k): str(v) for k, v in columns.items()},
+            month_format=str(data.get("month_format", "%Y-%m")),
+            encoding=str(data.get("encoding", "utf-8")),
+            delimiter=str(data.get("delimiter", ",")),
+            null_values=_as_tuple(data.get("null_values", [""])),
+            filename_globs=globs,
+            header_signature=header,
+            force_code=str(force_code) if force_code else None,
+            coordinate_crs=crs,
+            strip_prefixes=_as_tuple(data.get("strip_prefixes")),
+            offence_mapping={str(k): str(v) for k, v in offences.items()},
+            source_path=source,
+        )
+    except (TypeError, ValueError) as error:
+        raise fail(str(error)) from error
+
+
+def load_profile(path: str | Path) -> ForceProfile:
+    """Read and check one profile file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ProfileError(f"{path}: not valid YAML: {error}") from error
+    return profile_from_mapping(data, str(path))
+
+
+def builtin_profiles_dir() -> Path:
+    """The folder of profiles shipped with the package."""
+    return Path(str(files("standards") / "profiles"))
+
+
+def load_profiles(directories: Iterable[str | Path] | None = None) -> list[ForceProfile]:
+    """Load the built-in profiles plus those in `directories` (later names override earlier)."""
+    folders = [builtin_profiles_dir(), *(Path(d) for d in directories or ())]
+    by_name: dict[str, ForceProfile] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise ProfileError(f"{folder}: profile folder not found")
+        for path in sorted(folder.glob("*.y*ml")):
+            profile = load_profile(path)
+            by_name[profile.name] = profile
+    return list(by_name.values())
+
+
+def match_profile(
+    file_name: str, header: Sequence[str] | None, profiles: Sequence[ForceProfile]
+) -> ForceProfile:
+    """The most specific profile that recognises a file, or a clear error naming those tried."""
+    candidates = [p for p in profiles if p.matches(file_name, header)]
+    if not candidates:
+        tried = ", ".join(p.name for p in profiles) or "(none loaded)"
+        shown = ", ".join(list(header or [])[:12]) if header else "(no header read)"
+        raise UnmatchedFileError(
+            f"{file_name}: no input profile recognises this file (header: {shown}). "
+            f"Profiles tried: {tried}. Add a profile file for this format with --profiles DIR."
+        )
+    candidates.sort(key=lambda p: p.specificity, reverse=True)
+    best = candidates[0]
+    if len(candidates) > 1 and candidates[1].specificity == best.specificity:
+        raise UnmatchedFileError(
+            f"{file_name}: profiles {best.name} and {candidates[1].name} both recognise this "
+            "file equally; make one of them more specific"
+        )
+    return best

@@ -1,0 +1,36 @@
+"""Shared fixtures: the real data folder, a generated demo month, and a Prefect test server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# The in-process Beam runner, never a Prism download; quiet Prefect.
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data, or skip the test with the reason when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path} is absent (see ../shared/data/README.md)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_month(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A generated demo month (four forces, four formats) with its gazetteer built."""
+    from flows.sample import generate_sample
+    from gazetteer import build_gazetteer
+
+    root = tmp_path_factory.mktemp("demo")
+    summary = generate_sample(root, month="2024-03", rows=4000, seed=11)
+    build_gazetteer([summary["gazetteer_source"]], str(root / "gazetteer"), format="csv")
+    summary["root"] = root
+    summary["gazetteer"] = str(root / "gazetteer")
+    return summary

@@ -1,0 +1,267 @@
+"""Validate and correct supplied coordinates, then geocode by name what has no trustworthy point.
+
+Pure array work on one batch (no Beam): every record leaves with the best location that can
+honestly be given, its `location_status`, and the reason codes for every change or flag.
+Distinct (force, text) pairs are geocoded once per batch, never once per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from standards import reasons
+from standards.coordinates import BNG, WGS84, in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
+from standards.registry import load_registry
+from standards.schema import RECORD_SCHEMA
+
+#: Reason codes a record can carry, in the order they are listed in `reasons`.
+REASON_ORDER: tuple[str, ...] = (
+    reasons.MISSING_COORDINATES, reasons.INVALID_COORDINATES, reasons.ZERO_COORDINATES,
+    reasons.SWAPPED_AXES, reasons.BNG_IN_LONLAT, reasons.LONLAT_IN_BNG, reasons.OUTSIDE_GB,
+    reasons.OUTSIDE_FORCE, reasons.FAR_FROM_STREET, reasons.GEOCODED_STREET,
+    reasons.GEOCODED_AREA, reasons.GEOCODE_LOW_SCORE, reasons.GEOCODE_AMBIGUOUS,
+    reasons.GEOCODE_NO_MATCH, reasons.NO_LOCATION_TEXT, reasons.NO_PUBLIC_POINT,
+)
+_BIT = {code: np.uint32(1 << i) for i, code in enumerate(REASON_ORDER)}
+_CORRECTIONS = (reasons.SWAPPED_AXES, reasons.BNG_IN_LONLAT, reasons.LONLAT_IN_BNG)
+
+#: Location texts that say there is no location.
+NO_LOCATION_TEXTS = frozenset({"no location", "unknown", "not known", "n/a", "none"})
+
+
+class NameGeocoder(Protocol):
+    """What locating needs from a gazetteer (see `gazetteer.Gazetteer`)."""
+
+    def lookup_many(self, texts: Sequence[str], *, force: str | None = None) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class LocateOptions:
+    """Thresholds of the locating step."""
+
+    min_geocode_score: float = 0.8
+
+
+class ReasonBits:
+    """Per-record reason codes held as bit masks, turned into lists once at the end."""
+
+    def __init__(self, n: int) -> None:
+        self.bits = np.zeros(n, dtype=np.uint32)
+
+    def add(self, code: str, mask: np.ndarray) -> None:
+        """Give `code` to the records where `mask` is true."""
+        self.bits[mask] |= _BIT[code]
+
+    def has(self, code: str) -> np.ndarray:
+        """Where records carry `code`."""
+        return (self.bits & _BIT[code]) != 0
+
+    def to_arrow(self) -> pa.Array:
+        """A list<string> array: each record's codes, in `REASON_ORDER`."""
+        if len(self.bits) == 0:
+            return pa.array([], pa.list_(pa.string()))
+        unique, inverse = np.unique(self.bits, return_inverse=True)
+        lists = [[code for code in REASON_ORDER if int(mask) & int(_BIT[code])]
+                 for mask in unique]
+        return pc.take(pa.array(lists, pa.list_(pa.string())), pa.array(inverse))
+
+
+def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(column, np.nan).to_numpy(zero_copy_only=False),
+                      dtype=np.float64)
+
+
+def _strings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(column.to_pylist(), dtype=object)
+
+
+def check_coordinates(
+    sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, invalid: np.ndarray, bits: ReasonBits
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Turn supplied coordinates into lon, lat, x, y (NaN where unusable), flagging defects."""
+    n = len(sx)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    missing = np.isnan(sx) | np.isnan(sy)
+    bits.add(reasons.INVALID_COORDINATES, missing & invalid)
+    bits.add(reasons.MISSING_COORDINATES, missing & ~invalid)
+    with np.errstate(invalid="ignore"):
+        zero = ~missing & (np.abs(sx) < 1e-9) & (np.abs(sy) < 1e-9)
+    bits.add(reasons.ZERO_COORDINATES, zero)
+    usable = ~missing & ~zero
+    declared_lonlat = usable & (crs == WGS84)
+    declared_bng = usable & (crs == BNG)
+    with np.errstate(invalid="ignore"):
+        looks_degrees = (np.abs(sx) <= 180) & (np.abs(sy) <= 90)
+
+    as_lonlat = declared_lonlat & in_gb_lonlat(sx, sy)
+    swapped = declared_lonlat & ~as_lonlat & in_gb_lonlat(sy, sx)
+    bng_in_lonlat = declared_lonlat & ~as_lonlat & ~swapped & ~looks_degrees & in_gb_bng(sx, sy)
+    as_bng = declared_bng & ~looks_degrees & in_gb_bng(sx, sy)
+    lonlat_in_bng = declared_bng & looks_degrees & in_gb_lonlat(sx, sy)
+    bits.add(reasons.SWAPPED_AXES, swapped)
+    bits.add(reasons.BNG_IN_LONLAT, bng_in_lonlat)
+    bits.add(reasons.LONLAT_IN_BNG, lonlat_in_bng)
+
+    from_lonlat = as_lonlat | swapped | lonlat_in_bng
+    lon[as_lonlat | lonlat_in_bng] = sx[as_lonlat | lonlat_in_bng]
+    lat[as_lonlat | lonlat_in_bng] = sy[as_lonlat | lonlat_in_bng]
+    lon[swapped], lat[swapped] = sy[swapped], sx[swapped]
+    if from_lonlat.any():
+        x[from_lonlat], y[from_lonlat] = to_bng(lon[from_lonlat], lat[from_lonlat])
+    from_bng = as_bng | bng_in_lonlat
+    x[from_bng], y[from_bng] = sx[from_bng], sy[from_bng]
+    if from_bng.any():
+        lon[from_bng], lat[from_bng] = to_lonlat(x[from_bng], y[from_bng])
+    # In the box but outside OSTN15's coverage (open sea) is outside Great Britain too.
+    unconverted = np.isnan(x) | np.isnan(lon)
+    bits.add(reasons.OUTSIDE_GB, usable & unconverted)
+    lon[unconverted] = lat[unconverted] = x[unconverted] = y[unconverted] = np.nan
+    return lon, lat, x, y
+
+
+def _outside_force(forces: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    registry = load_registry()
+    outside = np.zeros(len(forces), dtype=bool)
+    for code in set(forces.tolist()):
+        if code not in registry:
+            continue
+        min_lon, min_lat, max_lon, max_lat = registry.get(code).extent_wgs84
+        rows = (forces == code) & ~np.isnan(lon)
+        outside[rows] = ~((lon[rows] >= min_lon) & (lon[rows] <= max_lon)
+                          & (lat[rows] >= min_lat) & (lat[rows] <= max_lat))
+    return outside
+
+
+def _geocode_distinct(
+    geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndarray, wanted: np.ndarray
+) -> dict[tuple[str, str], Any]:
+    """Best match for each distinct (force, text) among the wanted rows."""
+    if geocoder is None:
+        return {}
+    pairs = {(f, t) for f, t in zip(forces[wanted], texts[wanted], strict=True) if t}
+    results: dict[tuple[str, str], Any] = {}
+    by_force: dict[str, list[str]] = {}
+    for force, text in sorted(pairs):
+        by_force.setdefault(force, []).append(text)
+    for force, force_texts in by_force.items():
+        for text, match in zip(force_texts, geocoder.lookup_many(force_texts, force=force),
+                               strict=True):
+            results[(force, text)] = match
+    return results
+
+
+def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
+           options: LocateOptions | None = None) -> pa.Table:
+    """Validate, correct and geocode one parsed batch; returns a RECORD_SCHEMA table.
+
+    Public columns are left empty here: the anonymising step fills them.
+    """
+    options = options or LocateOptions()
+    n = parsed.num_rows
+    bits = ReasonBits(n)
+    sx, sy = _floats(parsed["supplied_x"]), _floats(parsed["supplied_y"])
+    crs = _strings(parsed["supplied_crs"])
+    invalid = np.asarray(pc.fill_null(parsed["coordinates_invalid"], False), dtype=bool)
+    lon, lat, x, y = check_coordinates(sx, sy, crs, invalid, bits)
+    forces = _strings(parsed["force"])
+    has_point = ~np.isnan(lon)
+    outside = has_point & _outside_force(forces, lon, lat)
+    bits.add(reasons.OUTSIDE_FORCE, outside)
+    corrected = np.zeros(n, dtype=bool)
+    for code in _CORRECTIONS:
+        corrected |= bits.has(code)
+    status = np.where(has_point, np.where(corrected, "corrected", "supplied"), "unlocated")
+    status = status.astype(object)
+
+    streets = _strings(parsed["street_name"])
+    areas = _strings(parsed["area_name"])
+    for texts in (streets, areas):
+        for i in np.flatnonzero(texts != None):  # noqa: E711
+            if texts[i].strip().lower() in NO_LOCATION_TEXTS:
+                texts[i] = None
+    has_text = (streets != None) | (areas != None)  # noqa: E711
+    needs_geocode = ~has_point | outside
+    bits.add(reasons.NO_LOCATION_TEXT, ~has_point & ~has_text)
+
+    match_type = np.full(n, None, dtype=object)
+    score = np.full(n, np.nan)
+    gazetteer_id = np.full(n, None, dtype=object)
+    pending = needs_geocode & has_text
+    geocoded_street = np.zeros(n, dtype=bool)
+    geocoded_area = np.zeros(n, dtype=bool)
+    for texts, kind in ((streets, "street"), (areas, "area")):
+        wanted = pending & (texts != None)  # noqa: E711
+        if not wanted.any():
+            continue
+        matches = _geocode_distinct(geocoder, forces, texts, wanted)
+        for i in np.flatnonzero(wanted):
+            match = matches.get((forces[i], texts[i]))
+            if match is None:
+                continue
+            # Keep the best suggestion seen, used or not, for the feedback.
+            if np.isnan(score[i]) or match.score > score[i]:
+                match_type[i], score[i] = match.match_type, float(match.score)
+                gazetteer_id[i] = match.uri or match.id
+            if match.match_type == "ambiguous" or match.score < options.min_geocode_score:
+                continue
+            lon[i], lat[i], x[i], y[i] = match.lon, match.lat, match.x_bng, match.y_bng
+            is_area = kind == "area" or match.match_type == "area"
+            status[i] = "geocoded_area" if is_area else "geocoded_street"
+            (geocoded_area if is_area else geocoded_street)[i] = True
+            pending[i] = False
+    bits.add(reasons.GEOCODED_STREET, geocoded_street)
+    bits.add(reasons.GEOCODED_AREA, geocoded_area)
+    # What is still pending found no usable match: say why.
+    tried = needs_geocode & has_text & pending
+    ambiguous = tried & (match_type == "ambiguous")
+    low = tried & ~ambiguous & ~np.isnan(score)
+    bits.add(reasons.GEOCODE_AMBIGUOUS, ambiguous)
+    bits.add(reasons.GEOCODE_LOW_SCORE, low)
+    bits.add(reasons.GEOCODE_NO_MATCH, tried & np.isnan(score))
+    # A point outside its force that could not be re-located is kept, flagged, not dropped.
+
+    located = ~np.isnan(lon)
+    geometry = np.full(n, None, dtype=object)
+    if located.any():
+        geometry[located] = shapely.to_wkb(shapely.points(lon[located], lat[located]))
+    point_unchanged = np.isin(status, ("supplied",)) & ~outside
+    lsoa = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_code"],
+                      pa.scalar(None, pa.string()))
+    lsoa_name = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_name"],
+                           pa.scalar(None, pa.string()))
+
+    def floats_or_null(values: np.ndarray) -> pa.Array:
+        return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+    columns = {
+        "crime_id": parsed["crime_id"], "month": parsed["month"], "force": parsed["force"],
+        "crime_type": parsed["crime_type"], "outcome": parsed["outcome"],
+        "context": parsed["context"], "location_text": parsed["location_text"],
+        "street_name": parsed["street_name"], "area_name": parsed["area_name"],
+        "supplied_x": parsed["supplied_x"], "supplied_y": parsed["supplied_y"],
+        "supplied_crs": parsed["supplied_crs"],
+        "lon": floats_or_null(lon), "lat": floats_or_null(lat),
+        "x_bng": floats_or_null(np.round(x, 3)), "y_bng": floats_or_null(np.round(y, 3)),
+        "location_status": pa.array(status, pa.string()),
+        "match_type": pa.array(match_type, pa.string()),
+        "geocode_score": floats_or_null(score),
+        "gazetteer_id": pa.array(gazetteer_id, pa.string()),
+        "lsoa_code": lsoa, "lsoa_name": lsoa_name,
+        "supplied_lsoa_code": parsed["supplied_lsoa_code"],
+        "public_label": pa.nulls(n, pa.string()),
+        "public_lon": pa.nulls(n, pa.float64()), "public_lat": pa.nulls(n, pa.float64()),
+        "reasons": bits.to_arrow(),
+        "source_file": parsed["source_file"], "source_row": parsed["source_row"],
+        "geometry": pa.array(geometry, pa.binary()),
+    }
+    return pa.table(columns, schema=RECORD_SCHEMA)

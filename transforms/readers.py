@@ -1,0 +1,195 @@
+"""Reading one input file by its profile into a table of source strings.
+
+Pure functions (no Beam): they take a file's bytes-opening callable and a profile and return an
+all-string pyarrow table of the source columns, the 1-based data row number of each row, and the
+rows that could not be read at all (with their raw text). Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from standards.profiles import ForceProfile
+
+#: Column holding each JSON Lines row's original text, for the rejected output.
+RAW_LINE_COLUMN = "__raw_line__"
+
+
+@dataclass
+class UnreadableRow:
+    """A row that could not be split into fields: its number, raw text and what was wrong."""
+
+    source_row: int
+    raw: str
+    detail: str
+
+
+@dataclass
+class ReadResult:
+    """Source columns as strings, the data row number of each row, and the unreadable rows."""
+
+    table: pa.Table
+    row_numbers: pa.Array
+    unreadable: list[UnreadableRow] = field(default_factory=list)
+
+    @property
+    def rows_in(self) -> int:
+        """Every data row the file holds: readable plus unreadable."""
+        return self.table.num_rows + len(self.unreadable)
+
+
+def _python_encoding(encoding: str) -> str:
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def read_header(opener: Callable[[], IO[bytes]], profile_format: str, encoding: str,
+                delimiter: str = ",") -> list[str] | None:
+    """The column names of a file (dotted key paths of the first object for JSON Lines)."""
+    with opener() as raw:
+        text = io.TextIOWrapper(raw, encoding=_python_encoding(encoding), errors="replace",
+                                newline="")
+        if profile_format == "jsonl":
+            for line in text:
+                if line.strip():
+                    try:
+                        return sorted(_key_paths(json.loads(line)))
+                    except (json.JSONDecodeError, AttributeError):
+                        return None
+            return None
+        first = text.readline()
+    if not first.strip():
+        return None
+    return [name.strip() for name in next(csv.reader([first], delimiter=delimiter))]
+
+
+def _key_paths(obj: Any, prefix: str = "") -> set[str]:
+    paths: set[str] = set()
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            path = f"{prefix}{key}"
+            paths.add(path)
+            paths |= _key_paths(value, f"{path}.")
+    return paths
+
+
+def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> ReadResult:
+    """Read a delimited file with pyarrow, every column as a nullable string.
+
+    Rows with the wrong number of fields are kept as `UnreadableRow`s with their raw text;
+    the remaining rows keep their true data row numbers.
+    """
+    header = read_header(opener, "csv", profile.encoding, profile.delimiter)
+    if not header:
+        return ReadResult(pa.table({}), pa.array([], pa.int64()))
+    unreadable: list[UnreadableRow] = []
+
+    def on_invalid_row(row: Any) -> str:
+        unreadable.append(UnreadableRow(
+            source_row=int(row.number) - 1 if row.number is not None else -1,
+            raw=row.text,
+            detail=f"expected {row.expected_columns} fields, found {row.actual_columns}",
+        ))
+        return "skip"
+
+    # Duplicate or blank header names would collide: make them unique but recognisable.
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else f"{name}.{count}")
+    encoding = profile.encoding.lower()
+    arrow_encoding = "utf8" if encoding in ("utf-8", "utf8", "utf-8-sig") else profile.encoding
+    with opener() as raw:
+        table = pacsv.read_csv(
+            raw,
+            read_options=pacsv.ReadOptions(
+                encoding=arrow_encoding, column_names=names, skip_rows=1, use_threads=False,
+                block_size=1 << 24,
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=profile.delimiter, newlines_in_values=True,
+                invalid_row_handler=on_invalid_row,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                null_values=list(profile.null_values),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    # pyarrow numbers records from the first line read (after the skipped header, it counts
+    # the header again as record 1 in its invalid-row numbers); the readable rows are the
+    # complement of the unreadable ones among 1..N.
+    total = table.num_rows + len(unreadable)
+    bad = {u.source_row for u in unreadable}
+    if bad:
+        row_numbers = pa.array([n for n in range(1, total + 1) if n not in bad], pa.int64())
+    else:
+        row_numbers = pa.array(range(1, total + 1), pa.int64())
+    return ReadResult(table, row_numbers, unreadable)
+
+
+def _get_path(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def read_jsonl_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> ReadResult:
+    """Read a JSON Lines file, taking the profile's (dotted) columns as strings.
+
+    A line that is not a JSON object becomes an `UnreadableRow`; blank lines are not rows.
+    """
+    paths = sorted(set(profile.columns.values()))
+    values: dict[str, list[str | None]] = {path: [] for path in paths}
+    raw_lines: list[str] = []
+    numbers: list[int] = []
+    unreadable: list[UnreadableRow] = []
+    nulls = set(profile.null_values)
+    with opener() as raw:
+        text = io.TextIOWrapper(raw, encoding=_python_encoding(profile.encoding),
+                                errors="strict", newline="")
+        row = 0
+        for line in text:
+            stripped = line.strip()
+            if not stripped:
+                continue
+            row += 1
+            try:
+                obj = json.loads(stripped)
+                if not isinstance(obj, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as error:
+                unreadable.append(UnreadableRow(row, line.rstrip("\r\n"),
+                                                f"not a valid JSON object: {error}"))
+                continue
+            numbers.append(row)
+            raw_lines.append(line.rstrip("\r\n"))
+            for path in paths:
+                value = _get_path(obj, path)
+                if value is None or isinstance(value, dict | list):
+                    values[path].append(None)
+                else:
+                    as_text = value if isinstance(value, str) else json.dumps(value)
+                    values[path].append(None if as_text in nulls else as_text)
+    table = pa.table({path: pa.array(column, pa.string()) for path, column in values.items()})
+    table = table.append_column(RAW_LINE_COLUMN, pa.array(raw_lines, pa.string()))
+    return ReadResult(table, pa.array(numbers, pa.int64()), unreadable)
+
+
+def read_source(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> ReadResult:
+    """Read a file by its profile's format."""
+    if profile.format == "jsonl":
+        return read_jsonl_strings(opener, profile)
+    return read_csv_strings(opener, profile)

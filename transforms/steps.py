@@ -1,0 +1,294 @@
+"""Beam DoFns and composite transforms of a run: parse, locate, anonymise, write.
+
+Elements are `Batch`es (a pyarrow table of one input file's rows for one force), never single
+records. Heavy objects (the gazetteer) are loaded in `setup()` and shared per worker process
+through `apache_beam.utils.shared.Shared`, never at import time or on the driver. Rows that
+cannot be records leave through the tagged output `rejected`; per-file counts leave through
+`stats`, so the run manifest can prove rows in = rows written + rows rejected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+import fsspec
+import pyarrow as pa
+from apache_beam import pvalue
+from apache_beam.metrics import Metrics
+from apache_beam.utils.shared import Shared
+
+from standards.profiles import ForceProfile, load_profiles
+from transforms.anonymise import anonymise, public_table
+from transforms.discover import InputFile
+from transforms.locate import LocateOptions, locate
+from transforms.outputs import (
+    corrections_csv,
+    corrections_rows,
+    parquet_bytes,
+    part_name,
+    partition_url,
+    rejected_rows,
+    write_bytes_atomic,
+)
+from transforms.readers import read_source
+from transforms.standardise import standardise
+
+STATS = "stats"
+REJECTED = "rejected"
+
+
+@dataclass
+class Batch:
+    """Rows of one input file for one force: the unit of work between steps."""
+
+    source_file: str
+    force: str | None
+    table: pa.Table
+
+
+def _merge_stats(values: Any) -> dict:
+    merged: dict = {}
+    for value in values:
+        for key, item in value.items():
+            if isinstance(item, dict):
+                target = merged.setdefault(key, {})
+                for sub_key, count in item.items():
+                    target[sub_key] = target.get(sub_key, 0) + count
+            elif isinstance(item, int | float) and not isinstance(item, bool):
+                merged[key] = merged.get(key, 0) + item
+            else:
+                merged[key] = item
+    return merged
+
+
+class MergeFileStats(beam.CombineFn):
+    """Adds up the counts and timings each step reports for one input file."""
+
+    def create_accumulator(self) -> list:
+        return []
+
+    def add_input(self, accumulator: list, value: dict) -> list:
+        accumulator.append(value)
+        return accumulator
+
+    def merge_accumulators(self, accumulators: Any) -> list:
+        return [_merge_stats(acc) for acc in accumulators]
+
+    def extract_output(self, accumulator: list) -> dict:
+        return _merge_stats(accumulator)
+
+
+class ParseByProfile(beam.DoFn):
+    """Reads one input file by its profile into standard batches (one per force)."""
+
+    def __init__(self, month: str, profile_dirs: tuple[str, ...] = ()) -> None:
+        self.month = month
+        self.profile_dirs = profile_dirs
+        self.rows_read = Metrics.counter("crimegeo", "rows_read")
+        self.rows_rejected = Metrics.counter("crimegeo", "rows_rejected")
+
+    def setup(self) -> None:
+        self.profiles: dict[str, ForceProfile] = {
+            p.name: p for p in load_profiles(self.profile_dirs)}
+
+    def process(self, item: InputFile) -> Iterator[Any]:
+        started = time.perf_counter()
+        profile = self.profiles[item.profile]
+        read = read_source(lambda: fsspec.open(item.url, "rb").open(), profile)
+        result = standardise(read, profile, source_file=item.name, month=self.month)
+        self.rows_read.inc(read.rows_in)
+        self.rows_rejected.inc(result.rejected.num_rows)
+        by_reason: dict[str, int] = {}
+        for reason in result.rejected["reason"].to_pylist():
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+        yield pvalue.TaggedOutput(STATS, (item.name, {
+            "rows_in": read.rows_in, "rows_rejected": result.rejected.num_rows,
+            "rejected_by_reason": by_reason, "parse_seconds": time.perf_counter() - started,
+        }))
+        if result.rejected.num_rows:
+            yield pvalue.TaggedOutput(REJECTED, Batch(item.name, None, result.rejected))
+        records = result.records
+        forces = sorted(set(records["force"].to_pylist())) if records.num_rows else []
+        for force in forces:
+            yield Batch(item.name, force, records.filter(pa.compute.equal(records["force"],
+                                                                         force)))
+
+
+def _load_gazetteer(uri: str) -> Any:
+    from gazetteer import Gazetteer  # imported on the worker, not at module import
+
+    return Gazetteer.load(uri)
+
+
+class _GazetteerStep(beam.DoFn):
+    """A DoFn that needs the gazetteer: one copy per worker process, loaded in setup()."""
+
+    def __init__(self, gazetteer_uri: str | None, shared: Shared) -> None:
+        self.gazetteer_uri = gazetteer_uri
+        self.shared = shared
+
+    def setup(self) -> None:
+        self.gazetteer = None
+        if self.gazetteer_uri:
+            uri = self.gazetteer_uri
+            self.gazetteer = self.shared.acquire(lambda: _load_gazetteer(uri), tag=uri)
+
+
+class LocateBatches(_GazetteerStep):
+    """Validates, corrects and geocodes each batch."""
+
+    def __init__(self, gazetteer_uri: str | None, shared: Shared,
+                 options: LocateOptions) -> None:
+        super().__init__(gazetteer_uri, shared)
+        self.options = options
+
+    def process(self, batch: Batch) -> Iterator[Any]:
+        started = time.perf_counter()
+        table = locate(batch.table, self.gazetteer, self.options)
+        yield Batch(batch.source_file, batch.force, table)
+        yield pvalue.TaggedOutput(STATS, (batch.source_file, {
+            "locate_seconds": time.perf_counter() - started}))
+
+
+class AnonymiseBatches(_GazetteerStep):
+    """Moves each located record to its public map point and label."""
+
+    def process(self, batch: Batch) -> Iterator[Any]:
+        started = time.perf_counter()
+        table = anonymise(batch.table, self.gazetteer)
+        yield Batch(batch.source_file, batch.force, table)
+        yield pvalue.TaggedOutput(STATS, (batch.source_file, {
+            "anonymise_seconds": time.perf_counter() - started}))
+
+
+class WriteRecordParts(beam.DoFn):
+    """Writes a batch's restricted and public GeoParquet parts to the staging folder."""
+
+    def __init__(self, staging: str, month: str) -> None:
+        self.staging = staging
+        self.month = month
+        self.rows_written = Metrics.counter("crimegeo", "rows_written")
+
+    def process(self, batch: Batch) -> Iterator[tuple[str, dict]]:
+        started = time.perf_counter()
+        name = part_name(batch.source_file)
+        write_bytes_atomic(
+            partition_url(self.staging, "restricted", self.month, batch.force, name),
+            parquet_bytes(batch.table, "lon", "lat"))
+        write_bytes_atomic(
+            partition_url(self.staging, "public", self.month, batch.force, name),
+            parquet_bytes(public_table(batch.table), "public_lon", "public_lat"))
+        self.rows_written.inc(batch.table.num_rows)
+        yield batch.source_file, {
+            "rows_written": batch.table.num_rows,
+            "rows_by_status": _count(batch.table["location_status"].to_pylist()),
+            "write_seconds": time.perf_counter() - started,
+        }
+
+
+class WriteRejectedParts(beam.DoFn):
+    """Writes rejected rows, by force, to the staging folder."""
+
+    def __init__(self, staging: str, month: str) -> None:
+        self.staging = staging
+        self.month = month
+
+    def process(self, batch: Batch) -> Iterator[tuple[str, dict]]:
+        table = batch.table
+        forces = sorted(set(table["force"].to_pylist()), key=lambda f: f or "")
+        for force in forces:
+            mask = (pa.compute.is_null(table["force"]) if force is None
+                    else pa.compute.fill_null(pa.compute.equal(table["force"], force), False))
+            part = table.filter(mask)
+            write_bytes_atomic(
+                partition_url(self.staging, "rejected", self.month, force,
+                              part_name(batch.source_file)),
+                parquet_bytes(part, None, None))
+        yield batch.source_file, {"rows_rejected_written": table.num_rows}
+
+
+class WriteFeedback(beam.DoFn):
+    """Writes one force's `corrections.csv` for the month from its records and rejections."""
+
+    def __init__(self, staging: str, month: str) -> None:
+        self.staging = staging
+        self.month = month
+
+    def process(self, element: tuple[str, dict]) -> Iterator[str]:
+        force, grouped = element
+        rows = []
+        for table in grouped["records"]:
+            rows.extend(corrections_rows(table))
+        for table in grouped["rejected"]:
+            rows.extend(rejected_rows(table))
+        url = (f"{self.staging.rstrip('/')}/feedback/force={force}/month={self.month}/"
+               "corrections.csv")
+        write_bytes_atomic(url, corrections_csv(rows))
+        yield url
+
+
+def _count(values: list) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
+
+
+def _by_force(batch: Batch) -> Iterator[tuple[str, pa.Table]]:
+    if batch.force is not None:
+        yield batch.force, batch.table
+        return
+    table = batch.table
+    for force in set(table["force"].to_pylist()):
+        if force is None:
+            mask = pa.compute.is_null(table["force"])
+        else:
+            mask = pa.compute.fill_null(pa.compute.equal(table["force"], force), False)
+        yield force or "unknown", table.filter(mask)
+
+
+class ProcessMonth(beam.PTransform):
+    """Input files in; restricted, public, rejected and feedback written to `staging`.
+
+    Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
+    """
+
+    def __init__(self, *, month: str, staging: str, gazetteer_uri: str | None,
+                 profile_dirs: tuple[str, ...] = (),
+                 locate_options: LocateOptions | None = None) -> None:
+        super().__init__()
+        self.month = month
+        self.staging = staging
+        self.gazetteer_uri = gazetteer_uri
+        self.profile_dirs = profile_dirs
+        self.locate_options = locate_options or LocateOptions()
+
+    def expand(self, files: beam.PCollection) -> beam.PCollection:
+        shared = Shared()
+        parsed = files | "ParseByProfile" >> beam.ParDo(
+            ParseByProfile(self.month, self.profile_dirs)).with_outputs(
+                STATS, REJECTED, main="records")
+        located = parsed.records | "LocateRecords" >> beam.ParDo(
+            LocateBatches(self.gazetteer_uri, shared, self.locate_options)).with_outputs(
+                STATS, main="records")
+        anonymised = located.records | "Anonymise" >> beam.ParDo(
+            AnonymiseBatches(self.gazetteer_uri, shared)).with_outputs(STATS, main="records")
+        written = anonymised.records | "WriteRecords" >> beam.ParDo(
+            WriteRecordParts(self.staging, self.month))
+        rejected_written = parsed[REJECTED] | "WriteRejected" >> beam.ParDo(
+            WriteRejectedParts(self.staging, self.month))
+        records_by_force = anonymised.records | "RecordsByForce" >> beam.FlatMap(_by_force)
+        rejected_by_force = parsed[REJECTED] | "RejectedByForce" >> beam.FlatMap(_by_force)
+        _ = ({"records": records_by_force, "rejected": rejected_by_force}
+             | "GroupFeedback" >> beam.CoGroupByKey()
+             | "WriteFeedback" >> beam.ParDo(WriteFeedback(self.staging, self.month)))
+        return (
+            (parsed[STATS], located[STATS], anonymised[STATS], written, rejected_written)
+            | "AllStats" >> beam.Flatten()
+            | "StatsPerFile" >> beam.CombinePerKey(MergeFileStats())
+            | "StatsTogether" >> beam.combiners.ToDict()
+        )
