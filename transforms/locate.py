@@ -142,6 +142,40 @@ def _outside_force(forces: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.n
     return outside
 
 
+def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.ndarray,
+                    outside: np.ndarray, bits: ReasonBits,
+                    points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+    """Swap back axes that only show as wrong because the point lands outside its force.
+
+    Swapped easting/northing both fall inside the grid's box, so they pass the Great Britain
+    check; but the swapped point lands far from the force, and swapping back lands inside.
+    """
+    candidates = outside & ~bits.has(reasons.SWAPPED_AXES)
+    if not candidates.any():
+        return
+    lon, lat, x, y = points
+    rows = np.flatnonzero(candidates)
+    swapped_lon = np.full(len(rows), np.nan)
+    swapped_lat = np.full(len(rows), np.nan)
+    swapped_x = sy[rows].copy()
+    swapped_y = sx[rows].copy()
+    bng = crs[rows] == BNG
+    if bng.any():
+        swapped_lon[bng], swapped_lat[bng] = to_lonlat(swapped_x[bng], swapped_y[bng])
+    degrees = ~bng
+    if degrees.any():
+        swapped_lon[degrees], swapped_lat[degrees] = sy[rows][degrees], sx[rows][degrees]
+        swapped_x[degrees], swapped_y[degrees] = to_bng(swapped_lon[degrees],
+                                                        swapped_lat[degrees])
+    fits = ~np.isnan(swapped_lon) & ~_outside_force(forces[rows], swapped_lon, swapped_lat)
+    fixed = rows[fits]
+    lon[fixed], lat[fixed] = swapped_lon[fits], swapped_lat[fits]
+    x[fixed], y[fixed] = swapped_x[fits], swapped_y[fits]
+    mask = np.zeros(len(sx), dtype=bool)
+    mask[fixed] = True
+    bits.add(reasons.SWAPPED_AXES, mask)
+
+
 def _geocode_distinct(
     geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndarray, wanted: np.ndarray
 ) -> dict[tuple[str, str], Any]:
@@ -174,6 +208,9 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     invalid = np.asarray(pc.fill_null(parsed["coordinates_invalid"], False), dtype=bool)
     lon, lat, x, y = check_coordinates(sx, sy, crs, invalid, bits)
     forces = _strings(parsed["force"])
+    has_point = ~np.isnan(lon)
+    outside = has_point & _outside_force(forces, lon, lat)
+    _unswap_outside(sx, sy, crs, forces, outside, bits, (lon, lat, x, y))
     has_point = ~np.isnan(lon)
     outside = has_point & _outside_force(forces, lon, lat)
     bits.add(reasons.OUTSIDE_FORCE, outside)

@@ -62,8 +62,17 @@ def geo_metadata(geometry: pa.Array | pa.ChunkedArray, lon: np.ndarray,
             "columns": {"geometry": column}}
 
 
+#: Columns carried by the partition path (`month=.../force=...`), not stored in the files,
+#: as Hive, Spark and pyarrow datasets expect; readers get them back from the path.
+PARTITION_COLUMNS = ("month", "force")
+
+
 def parquet_bytes(table: pa.Table, lon_column: str | None, lat_column: str | None) -> bytes:
-    """A zstd Parquet file of `table`, with GeoParquet metadata when it has a geometry."""
+    """A zstd Parquet file of `table`, with GeoParquet metadata when it has a geometry.
+
+    The partition columns are dropped: the file's folder names carry them.
+    """
+    table = table.drop_columns([c for c in PARTITION_COLUMNS if c in table.column_names])
     metadata = dict(table.schema.metadata or {})
     metadata[b"crimegeo.standard"] = STANDARD_VERSION.encode()
     if lon_column and "geometry" in table.column_names:

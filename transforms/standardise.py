@@ -75,7 +75,11 @@ def _months(values: pa.ChunkedArray | pa.Array, month_format: str) -> pa.Array:
         ok = pc.fill_null(pc.match_substring_regex(values, _MONTH), False)
         return pc.if_else(ok, values, pa.scalar(None, pa.string()))
     stamps = pc.strptime(values, format=month_format, unit="s", error_is_null=True)
-    return pc.strftime(stamps, format="%Y-%m")
+    # strptime rolls impossible dates over (31/02 becomes 02/03): a date is only valid if
+    # formatting it again gives back what was supplied.
+    round_trip = pc.equal(pc.strftime(stamps, format=month_format), values)
+    return pc.if_else(pc.fill_null(round_trip, False), pc.strftime(stamps, format="%Y-%m"),
+                      pa.scalar(None, pa.string()))
 
 
 def clean_street_label(values: pa.ChunkedArray | pa.Array,

@@ -1,0 +1,65 @@
+"""The command line: every command has help, and bad input is a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+runner = CliRunner()
+COMMANDS = ["run", "pipeline", "sample", "demo", "profiles", "standard", "gazetteer"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_top_level_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert command in result.output
+
+
+def test_pipeline_with_a_bad_month_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["pipeline", "--month", "2024-13", "--input", str(tmp_path),
+                                 "--output", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "YYYY-MM" in result.output
+
+
+def test_unrecognised_file_names_the_file_and_the_profiles(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "2024-03-mystery.csv").write_text("a,b\n1,2\n")
+    result = runner.invoke(app, ["pipeline", "--month", "2024-03", "--input",
+                                 str(tmp_path / "in"), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "2024-03-mystery.csv" in result.output
+    assert "police-uk-street" in result.output
+    assert not (tmp_path / "out" / "restricted").exists()
+
+
+def test_standard_prints_the_json_schema() -> None:
+    result = runner.invoke(app, ["standard"])
+    assert result.exit_code == 0
+    assert '"location_status"' in result.stdout
+
+
+def test_sample_writes_four_formats_and_a_gazetteer(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sample", "--out", str(tmp_path), "--rows", "200",
+                                 "--month", "2023-11"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "input" / "2023-11").iterdir())
+    assert len(names) == 4 and any(n.endswith(".jsonl") for n in names)
+    assert (tmp_path / "gazetteer").is_dir()
+    again = tmp_path / "again"
+    runner.invoke(app, ["sample", "--out", str(again), "--rows", "200", "--month", "2023-11"])
+    for name in names:  # deterministic: same seed, same bytes
+        assert (again / "input" / "2023-11" / name).read_bytes() == (
+            tmp_path / "input" / "2023-11" / name).read_bytes()

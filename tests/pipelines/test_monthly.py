@@ -1,0 +1,117 @@
+"""The monthly pipeline on its own: reruns replace a month, other months stay, real data
+reconciles, and a failed run leaves the published month untouched."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.monthly import MonthlyOptions, build_pipeline, check_month, run_month
+from standards.profiles import UnmatchedFileError, load_profiles
+from tests.conftest import shared_data
+from transforms.discover import discover_month
+from transforms.publish import ReconciliationError, check_reconciliation
+
+
+def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None):
+    args = ["--month", month, "--input", input_url, "--output", str(output)]
+    if gazetteer:
+        args += ["--gazetteer", gazetteer]
+    return run_month(MonthlyOptions(args))
+
+
+def _rows(output: Path, kind: str, month: str) -> int:
+    folder = output / kind / f"month={month}"
+    return pq.read_table(folder).num_rows if folder.exists() else 0
+
+
+def test_rerun_replaces_exactly_its_month(demo_month: dict, tmp_path: Path) -> None:
+    from flows.sample import generate_sample
+
+    other = generate_sample(tmp_path / "april", month="2024-04", rows=300, seed=3)
+    inputs = tmp_path / "inputs"
+    shutil.copytree(demo_month["root"] / "input", inputs)
+    shutil.copytree(Path(other["input"]), inputs / "2024-04")
+    output = tmp_path / "out"
+    march = _run(str(inputs), output, "2024-03", demo_month["gazetteer"])
+    april = _run(str(inputs), output, "2024-04", demo_month["gazetteer"])
+    april_files = sorted(p.read_bytes() for p in (output / "restricted").rglob(
+        "month=2024-04/*/*.parquet"))
+    first = _rows(output, "restricted", "2024-03")
+    assert first == march.manifest["totals"]["rows_written"]
+    march_bytes = {p.relative_to(output): p.read_bytes()
+                   for p in output.glob("*/month=2024-03/*/*.parquet")}
+
+    again = _run(str(inputs), output, "2024-03", demo_month["gazetteer"])
+    assert _rows(output, "restricted", "2024-03") == first  # replaced, not duplicated
+    assert _rows(output, "public", "2024-03") == first
+    assert again.manifest["run_id"] != march.manifest["run_id"]
+    assert april_files == sorted(p.read_bytes() for p in (output / "restricted").rglob(
+        "month=2024-04/*/*.parquet"))
+    assert _rows(output, "restricted", "2024-04") == april.manifest["totals"]["rows_written"]
+    assert not list((output / "_staging").iterdir())
+    # Same inputs, same data: the Parquet files of a rerun are byte-identical.
+    assert march_bytes == {p.relative_to(output): p.read_bytes()
+                           for p in output.glob("*/month=2024-03/*/*.parquet")}
+
+
+def test_a_failed_run_leaves_the_published_month(demo_month: dict, tmp_path: Path) -> None:
+    inputs = tmp_path / "inputs"
+    shutil.copytree(demo_month["root"] / "input", inputs)
+    output = tmp_path / "out"
+    _run(str(inputs), output, "2024-03")
+    before = _rows(output, "restricted", "2024-03")
+    (inputs / "2024-03" / "2024-03-unknown-export.csv").write_text("ref,when\n1,2\n")
+    with pytest.raises(UnmatchedFileError, match="2024-03-unknown-export.csv"):
+        _run(str(inputs), output, "2024-03")
+    assert _rows(output, "restricted", "2024-03") == before
+
+
+def test_real_city_of_london_month_through_the_pipeline(tmp_path: Path) -> None:
+    folder = shared_data("police-uk", "city-of-london")
+    result = _run(str(folder), tmp_path / "out", "2020-06")
+    manifest = result.manifest
+    assert list(manifest["files"]) == ["2020-06-city-of-london-street.csv"]
+    assert len(manifest["skipped_files"]) == 35
+    stats = manifest["files"]["2020-06-city-of-london-street.csv"]
+    with open(folder / "2020-06-city-of-london-street.csv", encoding="utf-8") as handle:
+        data_rows = sum(1 for _ in handle) - 1
+    assert stats["rows_in"] == data_rows
+    assert stats["rows_written"] == data_rows and stats["rows_rejected"] == 0
+    restricted = pq.read_table(tmp_path / "out" / "restricted").to_pylist()
+    # The id 69cf6aa3... occurs twice in this month with different locations: both kept.
+    twice = [r for r in restricted if r["crime_id"].startswith("69cf6aa3")]
+    assert len(twice) == 2 and twice[0]["source_row"] != twice[1]["source_row"]
+
+
+def test_discovery_takes_a_month_folder_and_skips_other_months(demo_month: dict) -> None:
+    found = discover_month(str(demo_month["root"] / "input"), "2024-03", load_profiles())
+    assert sorted(f.name for f in found.files) == sorted(demo_month["files"])
+    assert {f.profile for f in found.files} == {info["profile"]
+                                                for info in demo_month["files"].values()}
+    with pytest.raises(FileNotFoundError):
+        discover_month(str(demo_month["root"] / "nowhere"), "2024-03", load_profiles())
+
+
+def test_build_pipeline_returns_an_unrun_pipeline(tmp_path: Path) -> None:
+    options = MonthlyOptions(["--month", "2024-03", "--input", str(tmp_path), "--output",
+                              str(tmp_path / "o")])
+    pipeline, stats = build_pipeline(options, [], str(tmp_path / "staging"))
+    assert stats is not None
+    assert not (tmp_path / "staging").exists()
+    assert options.view_as(__import__(
+        "apache_beam.options.pipeline_options", fromlist=["StandardOptions"]
+    ).StandardOptions).runner == "DirectRunner"
+
+
+def test_month_and_reconciliation_checks() -> None:
+    assert check_month("2024-03") == "2024-03"
+    for bad in ("2024-3", "2024-13", "24-03", ""):
+        with pytest.raises(ValueError, match="YYYY-MM"):
+            check_month(bad)
+    check_reconciliation({"a.csv": {"rows_in": 3, "rows_written": 2, "rows_rejected": 1}})
+    with pytest.raises(ReconciliationError, match="a.csv: 3 rows in"):
+        check_reconciliation({"a.csv": {"rows_in": 3, "rows_written": 1, "rows_rejected": 1}})
