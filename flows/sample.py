@@ -315,8 +315,10 @@ def _render_police_uk(code: str, rows: list[dict], month: str, *, snake: bool) -
         crime_id = "" if row["category"] == "Anti-social behaviour" else (
             hashlib.sha256(f"{code}/{month}/{number}".encode()).hexdigest())
         location = f"On or near {row['street_text']}" if row["street_text"] else "No Location"
+        lsoa_code, lsoa_name = sample_lsoa(code, row["area"]) if row["x"] is not None else (
+            "", "")
         fields: list = [crime_id, month, force_name, force_name, _num(row["x"]),
-                        _num(row["y"]), location, "", "", row["category"],
+                        _num(row["y"]), location, lsoa_code, lsoa_name, row["category"],
                         row["outcome"] or "", ""]
         if row["defect"] == "bad_month":
             fields[1] = "2024-13"
@@ -335,6 +337,17 @@ def _render_police_uk(code: str, rows: list[dict], month: str, *, snake: bool) -
         else:
             writer.writerow(fields)
     return buffer.getvalue().encode("utf-8")
+
+
+def sample_lsoa(force: str, area: str) -> tuple[str, str]:
+    """A synthetic LSOA code and name for a sample area.
+
+    Codes are in E0199xxxx, a range no real ONS LSOA uses, so demo data can never be mistaken
+    for real areas.
+    """
+    force_index = load_registry().codes.index(force)
+    return (f"E0199{force_index:02d}{_AREAS.index(area):02d}",
+            f"{area} {force_index:03d}{'ABCDEFGHIJKL'[_AREAS.index(area)]}")
 
 
 def _is_number(text: object) -> bool:
