@@ -43,10 +43,10 @@ from transforms.locate import LocateOptions
 from transforms.outputs import write_bytes_atomic
 from transforms.publish import (
     check_reconciliation,
-    clean_stale_staging,
     commit_month,
+    manifest_url,
+    recover,
     staging_url,
-    write_manifest,
 )
 from transforms.steps import ProcessMonth
 
@@ -96,19 +96,21 @@ def local_runner_options(options: PipelineOptions) -> PipelineOptions:
     return options
 
 
-def build_pipeline(options: PipelineOptions, files: list[InputFile], staging: str
+def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
                    ) -> tuple[beam.Pipeline, Any]:
-    """The monthly pipeline over `files`, writing to `staging`; not run.
+    """The monthly pipeline over `files`, writing to the run's staging folder; not run.
 
     Returns the pipeline and the PCollection holding the per-file stats dict.
     """
     monthly = options.view_as(MonthlyOptions)
+    staging = staging_url(monthly.output, run_id)
     pipeline = beam.Pipeline(options=local_runner_options(options))
     stats = (
         pipeline
         | "InputFiles" >> beam.Create(files, reshuffle=False)
         | "ProcessMonth" >> ProcessMonth(
-            month=monthly.month, staging=staging, gazetteer_uri=monthly.gazetteer,
+            month=monthly.month, staging=staging, output=monthly.output, run_id=run_id,
+            gazetteer_uri=monthly.gazetteer,
             profile_dirs=tuple(monthly.profiles),
             locate_options=LocateOptions(min_geocode_score=monthly.min_geocode_score))
     )
@@ -150,11 +152,11 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
         discovery = discover_month(monthly.input, month, profiles)
     run_id = monthly.run_id or (
         f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
-    clean_stale_staging(monthly.output)
+    recovered = recover(monthly.output)
     staging = staging_url(monthly.output, run_id)
     gazetteer_checksum = _gazetteer_checksum(monthly.gazetteer)
 
-    pipeline, _ = build_pipeline(options, list(discovery.files), staging)
+    pipeline, _ = build_pipeline(options, list(discovery.files), run_id)
     pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 
@@ -180,7 +182,6 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
                         for k, v in stats.items() if k.endswith("_seconds")},
         }
     check_reconciliation(files)
-    published = commit_month(monthly.output, run_id, month)
     totals = {key: sum(f[key] for f in files.values())
               for key in ("rows_in", "rows_written", "rows_rejected")}
     status_totals: dict[str, int] = {}
@@ -207,14 +208,15 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
         "files": files,
         "skipped_files": [{"url": _redact(url), "why": why} for url, why in discovery.skipped],
         "totals": {**totals, "rows_by_status": status_totals},
-        "forces": _published_forces(monthly.output, month),
+        "forces": _staged_forces(staging, month),
+        "recovered": recovered,
     }
-    manifest_path = write_manifest(monthly.output, month, manifest)
-    return MonthResult(manifest, manifest_path, published)
+    published = commit_month(monthly.output, run_id, month, manifest)
+    return MonthResult(manifest, manifest_url(monthly.output, month), published)
 
 
-def _published_forces(output: str, month: str) -> list[str]:
-    fs, root = fsspec.core.url_to_fs(output)
+def _staged_forces(staging: str, month: str) -> list[str]:
+    fs, root = fsspec.core.url_to_fs(staging)
     folder = f"{root.rstrip('/')}/restricted/month={month}"
     if not fs.exists(folder):
         return []

@@ -8,12 +8,10 @@ nested destinations such as `month=2024-01/force=kent` on the local filesystem.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 import uuid
-from collections.abc import Iterable
 
 import fsspec
 import numpy as np
@@ -21,15 +19,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from standards import reasons
 from standards.schema import STANDARD_VERSION
 
 GEOPARQUET_VERSION = "1.1.0"
+#: Columns carried by the partition path (`month=.../force=...`), not stored in the files,
+#: as Hive, Spark and pyarrow datasets expect; readers get them back from the path.
+PARTITION_COLUMNS = ("month", "force")
+#: Rows per Parquet row group: within the 50k-150k readers tune for.
+ROW_GROUP_ROWS = 100_000
 #: Kinds of partitioned output, each under `<output>/<kind>/month=YYYY-MM/force=CODE/`.
 PARTITIONED_KINDS = ("restricted", "public", "rejected")
 UNKNOWN_FORCE_PARTITION = "unknown"
-#: Characters that make a spreadsheet run a cell as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def part_name(source_file: str, part: int = 0) -> str:
@@ -49,41 +49,89 @@ def write_bytes_atomic(url: str, data: bytes) -> None:
     fs.mv(temporary, path)
 
 
-def geo_metadata(geometry: pa.Array | pa.ChunkedArray, lon: np.ndarray,
-                 lat: np.ndarray) -> dict:
-    """GeoParquet 1.1 `geo` metadata for a WKB point column in OGC:CRS84 (lon, lat)."""
+def _crs84_projjson() -> dict:
+    from pyproj import CRS
+
+    return CRS.from_string("OGC:CRS84").to_json_dict()
+
+
+_CRS84 = None
+
+
+def geo_metadata(lon: np.ndarray, lat: np.ndarray) -> dict:
+    """GeoParquet 1.1 `geo` metadata for a WKB point column in OGC:CRS84 (lon, lat).
+
+    Declares the `bbox` covering column so readers can skip row groups by extent.
+    """
+    global _CRS84
+    if _CRS84 is None:
+        _CRS84 = _crs84_projjson()
     has = ~np.isnan(lon)
-    column: dict = {"encoding": "WKB", "geometry_types": ["Point"]}
+    column: dict = {
+        "encoding": "WKB", "geometry_types": ["Point"], "crs": _CRS84,
+        "covering": {"bbox": {"xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
+                              "xmax": ["bbox", "xmax"], "ymax": ["bbox", "ymax"]}},
+    }
     if has.any():
         column["bbox"] = [float(lon[has].min()), float(lat[has].min()),
                           float(lon[has].max()), float(lat[has].max())]
-    # No "crs" key: GeoParquet then means OGC:CRS84, longitude/latitude on WGS84.
     return {"version": GEOPARQUET_VERSION, "primary_column": "geometry",
             "columns": {"geometry": column}}
 
 
-#: Columns carried by the partition path (`month=.../force=...`), not stored in the files,
-#: as Hive, Spark and pyarrow datasets expect; readers get them back from the path.
-PARTITION_COLUMNS = ("month", "force")
+def morton_order(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Row order along a Z-order curve over Great Britain; rows without a point go last.
+
+    Nearby points end up in the same row groups, so a reader's bbox filter skips the rest.
+    """
+    def spread(values: np.ndarray) -> np.ndarray:
+        v = values.astype(np.uint64)
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        v = (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+        return v
+
+    has = ~np.isnan(lon) & ~np.isnan(lat)
+    qx = np.zeros(len(lon), dtype=np.uint64)
+    qy = np.zeros(len(lat), dtype=np.uint64)
+    qx[has] = np.clip((lon[has] + 9.0) / 11.0 * 65535, 0, 65535).astype(np.uint64)
+    qy[has] = np.clip((lat[has] - 49.5) / 11.5 * 65535, 0, 65535).astype(np.uint64)
+    key = spread(qx) | (spread(qy) << np.uint64(1))
+    key[~has] = np.uint64(2**63)
+    return np.argsort(key, kind="stable")
+
+
+def _float_column(table: pa.Table, name: str) -> np.ndarray:
+    return np.asarray(pc.fill_null(table[name], np.nan).to_numpy(zero_copy_only=False),
+                      dtype=np.float64)
 
 
 def parquet_bytes(table: pa.Table, lon_column: str | None, lat_column: str | None) -> bytes:
-    """A zstd Parquet file of `table`, with GeoParquet metadata when it has a geometry.
+    """A zstd Parquet file of `table`; with a geometry, GeoParquet 1.1 and spatial order.
 
-    The partition columns are dropped: the file's folder names carry them.
+    The partition columns are dropped: the file's folder names carry them. Rows with a point
+    are ordered along a Z-order curve and get a `bbox` covering column.
     """
     table = table.drop_columns([c for c in PARTITION_COLUMNS if c in table.column_names])
     metadata = dict(table.schema.metadata or {})
     metadata[b"crimegeo.standard"] = STANDARD_VERSION.encode()
-    if lon_column and "geometry" in table.column_names:
-        lon = np.asarray(pc.fill_null(table[lon_column], np.nan)
-                         .to_numpy(zero_copy_only=False), dtype=np.float64)
-        lat = np.asarray(pc.fill_null(table[lat_column], np.nan)
-                         .to_numpy(zero_copy_only=False), dtype=np.float64)
-        metadata[b"geo"] = json.dumps(geo_metadata(table["geometry"], lon, lat)).encode()
+    if lon_column and lat_column and "geometry" in table.column_names:
+        lon, lat = _float_column(table, lon_column), _float_column(table, lat_column)
+        order = morton_order(lon, lat)
+        table = table.take(pa.array(order))
+        lon, lat = lon[order], lat[order]
+        missing = np.isnan(lon)
+        coordinate = {name: pa.array(values, pa.float64(), mask=missing)
+                      for name, values in (("xmin", lon), ("ymin", lat), ("xmax", lon),
+                                           ("ymax", lat))}
+        bbox = pa.StructArray.from_arrays(list(coordinate.values()), list(coordinate),
+                                          mask=pa.array(missing))
+        table = table.append_column("bbox", bbox)
+        metadata[b"geo"] = json.dumps(geo_metadata(lon, lat)).encode()
     table = table.replace_schema_metadata(metadata)
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", row_group_size=131_072,
+    pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS,
                    write_statistics=True)
     return sink.getvalue()
 
@@ -92,89 +140,3 @@ def partition_url(root: str, kind: str, month: str, force: str | None, name: str
     """`<root>/<kind>/month=<month>/force=<force>/<name>`."""
     return (f"{root.rstrip('/')}/{kind}/month={month}/"
             f"force={force or UNKNOWN_FORCE_PARTITION}/{name}")
-
-
-def neutralise_formula(value: object) -> object:
-    """Prefix a text cell that a spreadsheet would run as a formula with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-CORRECTION_COLUMNS = (
-    "crime_id", "month", "source_file", "source_row", "action", "location_status",
-    "supplied_location", "supplied_x", "supplied_y", "supplied_crs", "lon", "lat",
-    "x_bng", "y_bng", "match_type", "geocode_score", "gazetteer_id", "reasons",
-    "reason_meanings", "detail",
-)
-
-
-def corrections_rows(records: pa.Table) -> list[dict]:
-    """Feedback rows for records whose location was not simply accepted as supplied."""
-    status = records["location_status"]
-    # Flags about the record's own location count; "public" reasons (published without a
-    # map point) alone do not make a correction.
-    location_codes = pa.array(
-        [c for c, r in reasons.REASONS.items() if r.kind != "public"], pa.string())
-    flat = pc.list_flatten(records["reasons"])
-    parents = pc.list_parent_indices(records["reasons"])
-    flagged_rows = pc.filter(parents, pc.is_in(flat, value_set=location_codes))
-    has_reason = np.zeros(records.num_rows, dtype=bool)
-    has_reason[np.asarray(flagged_rows, dtype=np.int64)] = True
-    changed = pc.or_(pc.not_equal(status, "supplied"), pa.array(has_reason))
-    subset = records.filter(changed)
-    rows = []
-    for row in subset.to_pylist():
-        codes = row["reasons"] or []
-        rows.append({
-            "crime_id": row["crime_id"], "month": row["month"],
-            "source_file": row["source_file"], "source_row": row["source_row"],
-            "action": _action(row["location_status"], codes),
-            "location_status": row["location_status"],
-            "supplied_location": row["location_text"],
-            "supplied_x": row["supplied_x"], "supplied_y": row["supplied_y"],
-            "supplied_crs": row["supplied_crs"],
-            "lon": row["lon"], "lat": row["lat"], "x_bng": row["x_bng"], "y_bng": row["y_bng"],
-            "match_type": row["match_type"], "geocode_score": row["geocode_score"],
-            "gazetteer_id": row["gazetteer_id"], "reasons": ";".join(codes),
-            "reason_meanings": " | ".join(reasons.meaning(c) for c in codes),
-            "detail": None,
-        })
-    return rows
-
-
-def _action(status: str, codes: list[str]) -> str:
-    if status == "corrected":
-        return "coordinates corrected"
-    if status in ("geocoded_street", "geocoded_area"):
-        return f"located from {'street' if status == 'geocoded_street' else 'area'} name"
-    if status == "unlocated":
-        return "left unlocated"
-    return "kept as supplied, flagged"
-
-
-def rejected_rows(rejected: pa.Table) -> list[dict]:
-    """Feedback rows for rejected input rows."""
-    rows = []
-    for row in rejected.to_pylist():
-        rows.append({
-            "crime_id": None, "month": row["month"], "source_file": row["source_file"],
-            "source_row": row["source_row"], "action": "rejected",
-            "location_status": None, "supplied_location": row["raw"],
-            "supplied_x": None, "supplied_y": None, "supplied_crs": None, "lon": None,
-            "lat": None, "x_bng": None, "y_bng": None, "match_type": None,
-            "geocode_score": None, "gazetteer_id": None, "reasons": row["reason"],
-            "reason_meanings": reasons.meaning(row["reason"]), "detail": row["detail"],
-        })
-    return rows
-
-
-def corrections_csv(rows: Iterable[dict]) -> bytes:
-    """The feedback CSV, formula-neutralised, sorted by source file and row."""
-    ordered = sorted(rows, key=lambda r: (r["source_file"], r["source_row"]))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CORRECTION_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in ordered:
-        writer.writerow({k: neutralise_formula(v) for k, v in row.items()})
-    return buffer.getvalue().encode("utf-8")

@@ -1,9 +1,19 @@
-"""Commit a staged month into the published output tree, and write its run manifest.
+"""Commit a staged month into the published output tree, atomically enough to survive a crash.
 
-A run writes everything under `<output>/_staging/<run_id>/`; only when the pipeline has finished
-is the month swapped in: each published month folder is first moved aside, the staged one moved
-into place, then the old one deleted. A rerun therefore replaces exactly its month and leaves
-other months alone. Must run on the driver after the pipeline, never inside a DoFn.
+A run writes everything under `<output>/_staging/<run_id>/`. Only when the pipeline has finished
+and every file's rows reconcile is the month swapped in:
+
+1. a commit journal (`_staging/<run_id>/_commit.json`) lists every swap it will make;
+2. for each output kind, the published month folder is moved to `_trash/`, and the staged one
+   moved into its place;
+3. the run manifest is written: **this is the commit point**;
+4. the forces' feedback indexes are rebuilt, and trash, journal and staging removed.
+
+A run killed before step 2 leaves the published month untouched (the next run deletes its
+staging). A run killed during step 2 or before step 3 is rolled back by the next run
+(`recover`), which puts every moved-aside folder back; one killed after step 3 is rolled
+forward (its leftovers are cleaned). Readers therefore always find either the previous good
+month or the new one. Must run on the driver, never inside a DoFn.
 """
 
 from __future__ import annotations
@@ -13,10 +23,12 @@ import uuid
 
 import fsspec
 
+from transforms.feedback import write_force_index
 from transforms.outputs import PARTITIONED_KINDS, write_bytes_atomic
 
 STAGING_FOLDER = "_staging"
 TRASH_FOLDER = "_trash"
+JOURNAL = "_commit.json"
 
 
 class ReconciliationError(RuntimeError):
@@ -28,64 +40,115 @@ def staging_url(output: str, run_id: str) -> str:
     return f"{output.rstrip('/')}/{STAGING_FOLDER}/{run_id}"
 
 
-def _swap(fs: fsspec.AbstractFileSystem, staged: str, published: str, trash: str) -> None:
-    old = None
-    if fs.exists(published):
-        old = f"{trash}/{uuid.uuid4().hex}"
-        fs.makedirs(trash, exist_ok=True)
-        fs.mv(published, old, recursive=True)
-    if fs.exists(staged):
-        fs.makedirs(published.rsplit("/", 1)[0], exist_ok=True)
-        fs.mv(staged, published, recursive=True)
-    if old is not None:
-        fs.rm(old, recursive=True)
+def manifest_url(output: str, month: str) -> str:
+    """Where the month's run manifest lives."""
+    return f"{output.rstrip('/')}/runs/{month}/manifest.json"
 
 
-def commit_month(output: str, run_id: str, month: str) -> list[str]:
-    """Swap the staged month into place for every output kind; returns the published folders."""
+def _children(fs: fsspec.AbstractFileSystem, path: str) -> list[str]:
+    if not fs.exists(path):
+        return []
+    return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
+
+
+def _plan(fs: fsspec.AbstractFileSystem, root: str, staging: str, month: str) -> list[dict]:
+    """The swaps that publish a staged month: one per output kind and per feedback force."""
+    pairs = [(f"{staging}/{kind}/month={month}", f"{root}/{kind}/month={month}")
+             for kind in PARTITIONED_KINDS]
+    forces = set(_children(fs, f"{staging}/feedback")) | set(_children(fs, f"{root}/feedback"))
+    for force in sorted(f for f in forces if f.startswith("force=")):
+        pairs.append((f"{staging}/feedback/{force}/month={month}",
+                      f"{root}/feedback/{force}/month={month}"))
+    trash = f"{root}/{TRASH_FOLDER}/{uuid.uuid4().hex}"
+    return [{"staged": staged, "published": published, "trash": f"{trash}/{i}",
+             "had_previous": fs.exists(published), "has_new": fs.exists(staged)}
+            for i, (staged, published) in enumerate(pairs)
+            if fs.exists(published) or fs.exists(staged)]
+
+
+def commit_month(output: str, run_id: str, month: str, manifest: dict,
+                 *, crash_after_swaps: int | None = None) -> list[str]:
+    """Swap the staged month into place and write its manifest; returns published folders.
+
+    `crash_after_swaps` exists for tests: raise after that many swaps, as a killed run would
+    stop.
+    """
     fs, root = fsspec.core.url_to_fs(output)
     root = root.rstrip("/")
     staging = f"{root}/{STAGING_FOLDER}/{run_id}"
-    trash = f"{root}/{TRASH_FOLDER}"
-    published = []
-    for kind in PARTITIONED_KINDS:
-        target = f"{root}/{kind}/month={month}"
-        _swap(fs, f"{staging}/{kind}/month={month}", target, trash)
-        if fs.exists(target):
-            published.append(target)
-    # Feedback is partitioned force first, so forces can list their own months.
-    feedback_root = f"{root}/feedback"
-    staged_forces = set()
-    if fs.exists(f"{staging}/feedback"):
-        for path in fs.ls(f"{staging}/feedback", detail=False):
-            staged_forces.add(path.rstrip("/").rsplit("/", 1)[-1])
-    existing_forces = set()
-    if fs.exists(feedback_root):
-        for path in fs.ls(feedback_root, detail=False):
-            existing_forces.add(path.rstrip("/").rsplit("/", 1)[-1])
-    for force_folder in sorted(staged_forces | existing_forces):
-        target = f"{feedback_root}/{force_folder}/month={month}"
-        _swap(fs, f"{staging}/feedback/{force_folder}/month={month}", target, trash)
-        if fs.exists(target):
-            published.append(target)
-    fs.rm(staging, recursive=True)
-    return published
+    plan = _plan(fs, root, staging, month)
+    journal = {"run_id": run_id, "month": month, "swaps": plan}
+    with fs.open(f"{staging}/{JOURNAL}", "wb") as handle:
+        handle.write(json.dumps(journal, indent=2).encode())
+    for done, swap in enumerate(plan):
+        if crash_after_swaps is not None and done == crash_after_swaps:
+            raise RuntimeError(f"simulated crash after {done} swaps")
+        if swap["had_previous"]:
+            fs.makedirs(swap["trash"].rsplit("/", 1)[0], exist_ok=True)
+            fs.mv(swap["published"], swap["trash"], recursive=True)
+        if swap["has_new"]:
+            fs.makedirs(swap["published"].rsplit("/", 1)[0], exist_ok=True)
+            fs.mv(swap["staged"], swap["published"], recursive=True)
+    if crash_after_swaps is not None and crash_after_swaps >= len(plan):
+        raise RuntimeError(f"simulated crash after all {len(plan)} swaps")
+    write_manifest(output, month, manifest)  # the commit point
+    _finish(fs, root, staging, plan, output)
+    return [swap["published"] for swap in plan if swap["has_new"]]
 
 
-def clean_stale_staging(output: str, keep: str | None = None) -> list[str]:
-    """Remove staging and trash left by runs that died; returns what was removed."""
+def _finish(fs: fsspec.AbstractFileSystem, root: str, staging: str, plan: list[dict],
+            output: str) -> None:
+    for force in sorted({s["published"].split("/feedback/", 1)[1].split("/", 1)[0]
+                         for s in plan if "/feedback/" in s["published"]}):
+        write_force_index(output, force)
+    for swap in plan:
+        if fs.exists(swap["trash"]):
+            fs.rm(swap["trash"], recursive=True)
+    if fs.exists(staging):
+        fs.rm(staging, recursive=True)
+
+
+def recover(output: str) -> list[str]:
+    """Finish or undo commits interrupted by a crash, and remove dead runs' staging.
+
+    Returns a line per action taken, for the log.
+    """
     fs, root = fsspec.core.url_to_fs(output)
-    removed = []
-    for folder in (STAGING_FOLDER, TRASH_FOLDER):
-        base = f"{root.rstrip('/')}/{folder}"
-        if not fs.exists(base):
-            continue
-        for path in fs.ls(base, detail=False):
-            if keep and path.rstrip("/").endswith("/" + keep):
-                continue
-            fs.rm(path, recursive=True)
-            removed.append(path)
-    return removed
+    root = root.rstrip("/")
+    actions = []
+    for run_id in _children(fs, f"{root}/{STAGING_FOLDER}"):
+        staging = f"{root}/{STAGING_FOLDER}/{run_id}"
+        journal_path = f"{staging}/{JOURNAL}"
+        if fs.exists(journal_path):
+            journal = json.loads(fs.cat_file(journal_path))
+            committed = _manifest_run_id(output, journal["month"]) == journal["run_id"]
+            if committed:
+                actions.append(f"finished the commit of run {run_id}")
+            else:
+                for swap in reversed(journal["swaps"]):
+                    if fs.exists(swap["trash"]):
+                        if fs.exists(swap["published"]):
+                            fs.rm(swap["published"], recursive=True)
+                        fs.mv(swap["trash"], swap["published"], recursive=True)
+                    elif not swap["had_previous"] and fs.exists(swap["published"]) and (
+                            not fs.exists(swap["staged"])):
+                        fs.rm(swap["published"], recursive=True)
+                actions.append(f"rolled back the interrupted commit of run {run_id}")
+            _finish(fs, root, staging, journal["swaps"], output)
+        else:
+            fs.rm(staging, recursive=True)
+            actions.append(f"removed the staging of unfinished run {run_id}")
+    trash = f"{root}/{TRASH_FOLDER}"
+    if fs.exists(trash) and not _children(fs, f"{root}/{STAGING_FOLDER}"):
+        fs.rm(trash, recursive=True)
+    return actions
+
+
+def _manifest_run_id(output: str, month: str) -> str | None:
+    try:
+        return read_manifest(output, month).get("run_id")
+    except FileNotFoundError:
+        return None
 
 
 def check_reconciliation(files: dict[str, dict]) -> None:
@@ -102,11 +165,6 @@ def check_reconciliation(files: dict[str, dict]) -> None:
         raise ReconciliationError("rows do not reconcile: " + "; ".join(problems))
 
 
-def manifest_url(output: str, month: str) -> str:
-    """Where the month's run manifest lives."""
-    return f"{output.rstrip('/')}/runs/{month}/manifest.json"
-
-
 def write_manifest(output: str, month: str, manifest: dict) -> str:
     """Write the run manifest atomically; returns its URL."""
     url = manifest_url(output, month)
@@ -115,6 +173,8 @@ def write_manifest(output: str, month: str, manifest: dict) -> str:
 
 
 def read_manifest(output: str, month: str) -> dict:
-    """Read a month's run manifest."""
-    with fsspec.open(manifest_url(output, month), "rb") as handle:
-        return json.loads(handle.read())
+    """Read a month's run manifest; FileNotFoundError if the month was never committed."""
+    fs, path = fsspec.core.url_to_fs(manifest_url(output, month))
+    if not fs.exists(path):
+        raise FileNotFoundError(f"no run manifest at {manifest_url(output, month)}")
+    return json.loads(fs.cat_file(path))

@@ -9,6 +9,7 @@ cannot be records leave through the tagged output `rejected`; per-file counts le
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,14 +25,20 @@ from apache_beam.utils.shared import Shared
 from standards.profiles import ForceProfile, load_profiles
 from transforms.anonymise import anonymise, public_table
 from transforms.discover import InputFile
+from transforms.feedback import (
+    corrections_csv,
+    corrections_geojson,
+    corrections_rows,
+    previous_month,
+    read_summary,
+    rejected_rows,
+    summary,
+)
 from transforms.locate import LocateOptions, locate
 from transforms.outputs import (
-    corrections_csv,
-    corrections_rows,
     parquet_bytes,
     part_name,
     partition_url,
-    rejected_rows,
     write_bytes_atomic,
 )
 from transforms.readers import read_source
@@ -212,23 +219,31 @@ class WriteRejectedParts(beam.DoFn):
 
 
 class WriteFeedback(beam.DoFn):
-    """Writes one force's `corrections.csv` for the month from its records and rejections."""
+    """Writes one force's feedback for the month: corrections (CSV, GeoJSON) and summary."""
 
-    def __init__(self, staging: str, month: str) -> None:
+    def __init__(self, staging: str, output: str, month: str, run_id: str) -> None:
         self.staging = staging
+        self.output = output
         self.month = month
+        self.run_id = run_id
 
     def process(self, element: tuple[str, dict]) -> Iterator[str]:
         force, grouped = element
+        records, rejected = list(grouped["records"]), list(grouped["rejected"])
         rows = []
-        for table in grouped["records"]:
+        for table in records:
             rows.extend(corrections_rows(table))
-        for table in grouped["rejected"]:
+        for table in rejected:
             rows.extend(rejected_rows(table))
-        url = (f"{self.staging.rstrip('/')}/feedback/force={force}/month={self.month}/"
-               "corrections.csv")
-        write_bytes_atomic(url, corrections_csv(rows))
-        yield url
+        folder = f"{self.staging.rstrip('/')}/feedback/force={force}/month={self.month}"
+        write_bytes_atomic(f"{folder}/corrections.csv", corrections_csv(rows))
+        write_bytes_atomic(f"{folder}/corrections.geojson", corrections_geojson(rows))
+        previous = read_summary(self.output, force, previous_month(self.month))
+        counts = summary(force, self.month, records, rejected, previous)
+        counts["run_id"] = self.run_id
+        write_bytes_atomic(f"{folder}/summary.json",
+                           (json.dumps(counts, indent=2) + "\n").encode())
+        yield folder
 
 
 def _count(values: list) -> dict[str, int]:
@@ -257,12 +272,14 @@ class ProcessMonth(beam.PTransform):
     Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
     """
 
-    def __init__(self, *, month: str, staging: str, gazetteer_uri: str | None,
-                 profile_dirs: tuple[str, ...] = (),
+    def __init__(self, *, month: str, staging: str, output: str, run_id: str,
+                 gazetteer_uri: str | None, profile_dirs: tuple[str, ...] = (),
                  locate_options: LocateOptions | None = None) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
+        self.output = output
+        self.run_id = run_id
         self.gazetteer_uri = gazetteer_uri
         self.profile_dirs = profile_dirs
         self.locate_options = locate_options or LocateOptions()
@@ -285,7 +302,8 @@ class ProcessMonth(beam.PTransform):
         rejected_by_force = parsed[REJECTED] | "RejectedByForce" >> beam.FlatMap(_by_force)
         _ = ({"records": records_by_force, "rejected": rejected_by_force}
              | "GroupFeedback" >> beam.CoGroupByKey()
-             | "WriteFeedback" >> beam.ParDo(WriteFeedback(self.staging, self.month)))
+             | "WriteFeedback" >> beam.ParDo(
+                 WriteFeedback(self.staging, self.output, self.month, self.run_id)))
         return (
             (parsed[STATS], located[STATS], anonymised[STATS], written, rejected_written)
             | "AllStats" >> beam.Flatten()

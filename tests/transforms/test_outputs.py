@@ -10,13 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from transforms.outputs import (
-    corrections_csv,
-    neutralise_formula,
-    parquet_bytes,
-    part_name,
-    write_bytes_atomic,
-)
+from transforms.feedback import corrections_csv, neutralise_formula
+from transforms.outputs import parquet_bytes, part_name, write_bytes_atomic
 
 
 def test_formula_cells_are_neutralised() -> None:
@@ -38,19 +33,38 @@ def test_corrections_csv_is_sorted_and_safe() -> None:
     assert parsed[1]["supplied_location"] == "'=cmd()"
 
 
-def test_parquet_has_geoparquet_metadata_and_no_partition_columns(tmp_path) -> None:
-    table = pa.table({"month": ["2024-03"] * 2, "force": ["kent"] * 2, "lon": [1.0, None],
-                      "lat": [51.0, None],
-                      "geometry": [shapely.to_wkb(shapely.Point(1.0, 51.0)), None]})
+def test_parquet_is_geoparquet_1_1_spatially_ordered_without_partition_columns(
+        tmp_path) -> None:
+    lon = [1.0, None, -2.98, 1.01, -2.97]
+    lat = [51.0, None, 53.41, 51.01, 53.40]
+    table = pa.table({
+        "month": ["2024-03"] * 5, "force": ["kent"] * 5, "row": [1, 2, 3, 4, 5],
+        "lon": lon, "lat": lat,
+        "geometry": [None if x is None else shapely.to_wkb(shapely.Point(x, y))
+                     for x, y in zip(lon, lat, strict=True)]})
     path = tmp_path / "x.parquet"
     path.write_bytes(parquet_bytes(table, "lon", "lat"))
     read = pq.read_table(path)
-    assert read.column_names == ["lon", "lat", "geometry"]
+    assert read.column_names == ["row", "lon", "lat", "geometry", "bbox"]
+    # Neighbours together, the row without a point last.
+    assert read["row"].to_pylist() in ([1, 4, 3, 5, 2], [4, 1, 3, 5, 2], [3, 5, 1, 4, 2],
+                                       [5, 3, 1, 4, 2], [3, 5, 4, 1, 2], [5, 3, 4, 1, 2],
+                                       [1, 4, 5, 3, 2], [4, 1, 5, 3, 2])
     geo = json.loads(read.schema.metadata[b"geo"])
+    column = geo["columns"]["geometry"]
     assert geo["version"] == "1.1.0" and geo["primary_column"] == "geometry"
-    assert geo["columns"]["geometry"]["encoding"] == "WKB"
-    assert geo["columns"]["geometry"]["bbox"] == [1.0, 51.0, 1.0, 51.0]
-    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert column["encoding"] == "WKB" and column["geometry_types"] == ["Point"]
+    assert column["bbox"] == [-2.98, 51.0, 1.01, 53.41]
+    assert column["crs"]["id"] == {"authority": "OGC", "code": "CRS84"}
+    assert column["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
+    boxes = read["bbox"].to_pylist()
+    assert boxes[-1] is None
+    for box, x, y in zip(boxes[:-1], read["lon"].to_pylist(), read["lat"].to_pylist(),
+                         strict=False):
+        assert box == {"xmin": x, "ymin": y, "xmax": x, "ymax": y}
+    metadata = pq.ParquetFile(path).metadata
+    assert metadata.row_group(0).column(0).compression == "ZSTD"
+    assert b"pandas" not in read.schema.metadata
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path) -> None:

@@ -1,0 +1,76 @@
+"""Feedback files: corrections as CSV and GeoJSON, summaries with month-on-month change."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pyarrow as pa
+
+from standards.schema import REJECTED_SCHEMA
+from transforms.feedback import (
+    corrections_csv,
+    corrections_geojson,
+    corrections_rows,
+    previous_month,
+    rejected_rows,
+    summary,
+)
+from transforms.locate import locate
+from transforms.standardise import PARSED_SCHEMA
+
+
+def _records() -> pa.Table:
+    base = {"crime_id": "c", "month": "2024-03", "force": "kent", "crime_type": "Burglary",
+            "outcome": None, "context": None, "location_text": None, "street_name": None,
+            "area_name": None, "supplied_crs": "EPSG:4326", "coordinates_invalid": False,
+            "supplied_lsoa_code": None, "supplied_lsoa_name": None, "source_file": "k.csv"}
+    rows = [{"supplied_x": 1.08, "supplied_y": 51.28},            # fine
+            {"supplied_x": 51.28, "supplied_y": 1.08},            # swapped
+            {"supplied_x": None, "supplied_y": None,              # formula-looking text
+             "location_text": "=HYPERLINK(1)"}]
+    table = pa.Table.from_pylist([{**base, **r, "source_row": i + 1}
+                                  for i, r in enumerate(rows)], schema=PARSED_SCHEMA)
+    return locate(table, None)
+
+
+def _rejected() -> pa.Table:
+    return pa.Table.from_pylist([{
+        "source_file": "k.csv", "source_row": 4, "force": "kent", "month": "2024-03",
+        "profile": "p", "reason": "MALFORMED_ROW", "detail": "expected 12 fields, found 2",
+        "raw": "@bad,row"}], schema=REJECTED_SCHEMA)
+
+
+def test_corrections_cover_changed_and_rejected_rows_only() -> None:
+    rows = corrections_rows(_records()) + rejected_rows(_rejected())
+    assert [r["source_row"] for r in rows] == [2, 3, 4]
+    swapped, unlocated, rejected = rows
+    assert swapped["action"] == "coordinates corrected" and swapped["reasons"] == "SWAPPED_AXES"
+    assert "swapped" in swapped["reason_meanings"]
+    assert unlocated["action"] == "left unlocated"
+    assert rejected["action"] == "rejected" and rejected["detail"]
+    parsed = list(csv.DictReader(io.StringIO(corrections_csv(rows).decode())))
+    assert parsed[1]["supplied_location"].startswith("'=")
+    assert parsed[2]["supplied_location"] == "'@bad,row"
+    geojson = json.loads(corrections_geojson(rows))
+    assert geojson["type"] == "FeatureCollection" and len(geojson["features"]) == 3
+    first = geojson["features"][0]
+    assert first["geometry"]["type"] == "Point"
+    assert first["geometry"]["coordinates"][0] == swapped["lon"]
+    assert geojson["features"][1]["geometry"] is None
+    assert first["properties"]["reasons"] == ["SWAPPED_AXES"]
+
+
+def test_summary_counts_and_month_on_month_change() -> None:
+    before = summary("kent", "2024-02", [_records().slice(0, 1)], [], None)
+    now = summary("kent", "2024-03", [_records()], [_rejected()], before)
+    assert now["records"] == 3 and now["rejected"] == 1
+    assert now["counts_by_status"] == {"corrected": 1, "supplied": 1, "unlocated": 1}
+    assert now["counts_by_reason"]["SWAPPED_AXES"] == 1
+    assert now["rejected_by_reason"] == {"MALFORMED_ROW": 1}
+    assert now["previous_month"] == "2024-02"
+    assert now["change_from_previous_month"]["records"] == 2
+    assert now["change_from_previous_month"]["counts_by_status"]["supplied"] == 0
+    assert "MALFORMED_ROW" in now["reason_meanings"]
+    assert previous_month("2024-01") == "2023-12" and previous_month("2024-11") == "2024-10"

@@ -1,0 +1,80 @@
+"""Committing a month: reruns replace it, crashes leave the previous month or the new one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from transforms.publish import commit_month, read_manifest, recover, staging_url
+
+
+def _stage(output: Path, run_id: str, month: str, marker: str) -> None:
+    staging = Path(staging_url(str(output), run_id))
+    for kind in ("restricted", "public", "rejected"):
+        folder = staging / kind / f"month={month}" / "force=kent"
+        folder.mkdir(parents=True)
+        (folder / "part.parquet").write_text(marker)
+    feedback = staging / "feedback" / "force=kent" / f"month={month}"
+    feedback.mkdir(parents=True)
+    (feedback / "corrections.csv").write_text(marker)
+    (feedback / "summary.json").write_text(json.dumps({"run_id": run_id}))
+
+
+def _published(output: Path, month: str) -> set[str]:
+    found = {p.read_text() for p in output.glob(f"*/month={month}/force=kent/part.parquet")}
+    found |= {p.read_text() for p in output.glob(
+        f"feedback/force=kent/month={month}/corrections.csv")}
+    return found
+
+
+def test_commit_then_rerun_replaces_the_month(tmp_path: Path) -> None:
+    _stage(tmp_path, "run-1", "2024-03", "first")
+    commit_month(str(tmp_path), "run-1", "2024-03", {"run_id": "run-1"})
+    _stage(tmp_path, "run-0", "2024-02", "february")
+    commit_month(str(tmp_path), "run-0", "2024-02", {"run_id": "run-0"})
+    assert _published(tmp_path, "2024-03") == {"first"}
+    _stage(tmp_path, "run-2", "2024-03", "second")
+    commit_month(str(tmp_path), "run-2", "2024-03", {"run_id": "run-2"})
+    assert _published(tmp_path, "2024-03") == {"second"}
+    assert _published(tmp_path, "2024-02") == {"february"}
+    assert read_manifest(str(tmp_path), "2024-03")["run_id"] == "run-2"
+    assert not list((tmp_path / "_staging").iterdir())
+    index = json.loads((tmp_path / "feedback" / "force=kent" / "index.json").read_text())
+    assert [m["month"] for m in index["months"]] == ["2024-02", "2024-03"]
+    assert index["months"][1]["run_id"] == "run-2"
+    assert len(index["months"][1]["files"]["corrections.csv"]["sha256"]) == 64
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2, 3, 4])
+def test_a_commit_killed_midway_is_rolled_back(tmp_path: Path, crash_after: int) -> None:
+    _stage(tmp_path, "run-1", "2024-03", "good")
+    commit_month(str(tmp_path), "run-1", "2024-03", {"run_id": "run-1"})
+    _stage(tmp_path, "run-2", "2024-03", "new")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        commit_month(str(tmp_path), "run-2", "2024-03", {"run_id": "run-2"},
+                     crash_after_swaps=crash_after)
+    actions = recover(str(tmp_path))
+    assert actions == ["rolled back the interrupted commit of run run-2"]
+    assert _published(tmp_path, "2024-03") == {"good"}
+    assert read_manifest(str(tmp_path), "2024-03")["run_id"] == "run-1"
+    assert not (tmp_path / "_trash").exists()
+    assert not list((tmp_path / "_staging").iterdir())
+
+
+def test_a_first_commit_killed_midway_leaves_no_half_month(tmp_path: Path) -> None:
+    _stage(tmp_path, "run-1", "2024-03", "new")
+    with pytest.raises(RuntimeError):
+        commit_month(str(tmp_path), "run-1", "2024-03", {"run_id": "run-1"},
+                     crash_after_swaps=2)
+    recover(str(tmp_path))
+    assert _published(tmp_path, "2024-03") == set()
+    with pytest.raises(FileNotFoundError):
+        read_manifest(str(tmp_path), "2024-03")
+
+
+def test_recover_removes_staging_of_runs_that_never_committed(tmp_path: Path) -> None:
+    _stage(tmp_path, "run-9", "2024-03", "half")
+    assert recover(str(tmp_path)) == ["removed the staging of unfinished run run-9"]
+    assert not list((tmp_path / "_staging").iterdir())
