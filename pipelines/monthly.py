@@ -40,7 +40,6 @@ from standards.profiles import load_profiles
 from standards.schema import STANDARD_VERSION
 from transforms.discover import Discovery, InputFile, discover_month
 from transforms.locate import LocateOptions
-from transforms.outputs import write_bytes_atomic
 from transforms.publish import (
     check_reconciliation,
     commit_month,
@@ -49,6 +48,7 @@ from transforms.publish import (
     staging_url,
 )
 from transforms.steps import ProcessMonth
+from transforms.storage import write_bytes_atomic
 
 LOCAL_RUNNERS = {
     "direct": "DirectRunner",

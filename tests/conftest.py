@@ -10,6 +10,9 @@ import pytest
 # The in-process Beam runner, never a Prism download; quiet Prefect.
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# gcsfs 2026.10 first probes a bucket's type over gRPC and waits 60 s before falling back;
+# emulators speak only JSON over HTTP, so the tests switch that probe off (before any import).
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

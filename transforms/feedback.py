@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from standards import reasons
+from transforms.storage import write_bytes_atomic
 
 FEEDBACK_FILES = ("corrections.csv", "corrections.geojson", "summary.json")
 #: Characters that make a spreadsheet run a cell as a formula.
@@ -219,8 +220,6 @@ def write_force_index(output: str, force_folder: str) -> dict:
     index = {"force": force_folder.removeprefix("force="),
              "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
              "months": months}
-    from transforms.outputs import write_bytes_atomic
-
     write_bytes_atomic(f"{output.rstrip('/')}/feedback/{force_folder}/index.json",
                        (json.dumps(index, indent=2) + "\n").encode())
     return index

@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import uuid
 
-import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,17 +34,6 @@ def part_name(source_file: str, part: int = 0) -> str:
     """Deterministic part file name: a rerun over the same file writes the same name."""
     digest = hashlib.sha1(source_file.encode()).hexdigest()[:12]
     return f"part-{digest}-{part:04d}.parquet"
-
-
-def write_bytes_atomic(url: str, data: bytes) -> None:
-    """Write `data` to `url` under a temporary name, then move it into place."""
-    fs, path = fsspec.core.url_to_fs(url)
-    parent = path.rsplit("/", 1)[0]
-    fs.makedirs(parent, exist_ok=True)
-    temporary = f"{parent}/.tmp-{uuid.uuid4().hex}"
-    with fs.open(temporary, "wb") as handle:
-        handle.write(data)
-    fs.mv(temporary, path)
 
 
 def _crs84_projjson() -> dict:

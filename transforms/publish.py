@@ -24,7 +24,8 @@ import uuid
 import fsspec
 
 from transforms.feedback import write_force_index
-from transforms.outputs import PARTITIONED_KINDS, write_bytes_atomic
+from transforms.outputs import PARTITIONED_KINDS
+from transforms.storage import move_tree, write_bytes_atomic
 
 STAGING_FOLDER = "_staging"
 TRASH_FOLDER = "_trash"
@@ -76,19 +77,18 @@ def commit_month(output: str, run_id: str, month: str, manifest: dict,
     fs, root = fsspec.core.url_to_fs(output)
     root = root.rstrip("/")
     staging = f"{root}/{STAGING_FOLDER}/{run_id}"
+    fs.invalidate_cache()  # workers wrote the staging: listings must be fresh
     plan = _plan(fs, root, staging, month)
     journal = {"run_id": run_id, "month": month, "swaps": plan}
-    with fs.open(f"{staging}/{JOURNAL}", "wb") as handle:
-        handle.write(json.dumps(journal, indent=2).encode())
+    write_bytes_atomic(f"{output.rstrip('/')}/{STAGING_FOLDER}/{run_id}/{JOURNAL}",
+                       json.dumps(journal, indent=2).encode())
     for done, swap in enumerate(plan):
         if crash_after_swaps is not None and done == crash_after_swaps:
             raise RuntimeError(f"simulated crash after {done} swaps")
         if swap["had_previous"]:
-            fs.makedirs(swap["trash"].rsplit("/", 1)[0], exist_ok=True)
-            fs.mv(swap["published"], swap["trash"], recursive=True)
+            move_tree(fs, swap["published"], swap["trash"])
         if swap["has_new"]:
-            fs.makedirs(swap["published"].rsplit("/", 1)[0], exist_ok=True)
-            fs.mv(swap["staged"], swap["published"], recursive=True)
+            move_tree(fs, swap["staged"], swap["published"])
     if crash_after_swaps is not None and crash_after_swaps >= len(plan):
         raise RuntimeError(f"simulated crash after all {len(plan)} swaps")
     write_manifest(output, month, manifest)  # the commit point
@@ -115,6 +115,7 @@ def recover(output: str) -> list[str]:
     """
     fs, root = fsspec.core.url_to_fs(output)
     root = root.rstrip("/")
+    fs.invalidate_cache()
     actions = []
     for run_id in _children(fs, f"{root}/{STAGING_FOLDER}"):
         staging = f"{root}/{STAGING_FOLDER}/{run_id}"
@@ -129,7 +130,7 @@ def recover(output: str) -> list[str]:
                     if fs.exists(swap["trash"]):
                         if fs.exists(swap["published"]):
                             fs.rm(swap["published"], recursive=True)
-                        fs.mv(swap["trash"], swap["published"], recursive=True)
+                        move_tree(fs, swap["trash"], swap["published"])
                     elif not swap["had_previous"] and fs.exists(swap["published"]) and (
                             not fs.exists(swap["staged"])):
                         fs.rm(swap["published"], recursive=True)

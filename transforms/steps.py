@@ -35,14 +35,10 @@ from transforms.feedback import (
     summary,
 )
 from transforms.locate import LocateOptions, locate
-from transforms.outputs import (
-    parquet_bytes,
-    part_name,
-    partition_url,
-    write_bytes_atomic,
-)
+from transforms.outputs import parquet_bytes, part_name, partition_url
 from transforms.readers import read_source
 from transforms.standardise import standardise
+from transforms.storage import write_bytes_atomic
 
 STATS = "stats"
 REJECTED = "rejected"

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import shapely
 
 from transforms.feedback import corrections_csv, neutralise_formula
-from transforms.outputs import parquet_bytes, part_name, write_bytes_atomic
+from transforms.outputs import parquet_bytes, part_name
+from transforms.storage import write_bytes_atomic
 
 
 def test_formula_cells_are_neutralised() -> None:
