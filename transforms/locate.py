@@ -20,6 +20,7 @@ from standards import reasons
 from standards.coordinates import BNG, WGS84, in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
 from standards.registry import load_registry
 from standards.schema import RECORD_SCHEMA
+from transforms.areas import ForceBoundaries
 
 #: Reason codes a record can carry, in the order they are listed in `reasons`.
 REASON_ORDER: tuple[str, ...] = (
@@ -46,7 +47,31 @@ class NameGeocoder(Protocol):
 class LocateOptions:
     """Thresholds of the locating step."""
 
+    #: Below this a gazetteer match is a suggestion in the feedback, not a location.
     min_geocode_score: float = 0.8
+    #: A supplied point further than this from the street its record names is flagged.
+    far_from_street_m: float = 1000.0
+    #: ...and moved to that street when the name match scores at least this.
+    relocate_min_score: float = 0.9
+
+
+@dataclass
+class MatchArrays:
+    """Best gazetteer match per row, as arrays (NaN / None where there was none)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    score: np.ndarray
+    match_type: np.ndarray
+    gazetteer_id: np.ndarray
+    extent: np.ndarray  # (n, 4) BNG xmin, ymin, xmax, ymax; NaN where unknown
+
+    @property
+    def found(self) -> np.ndarray:
+        """Rows with a match."""
+        return ~np.isnan(self.score)
 
 
 class ReasonBits:
@@ -129,14 +154,22 @@ def check_coordinates(
     return lon, lat, x, y
 
 
-def _outside_force(forces: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def _outside_force(forces: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+                   boundaries: ForceBoundaries | None = None) -> np.ndarray:
+    """Where a point lies outside its force: its boundary when given, else its extent."""
     registry = load_registry()
     outside = np.zeros(len(forces), dtype=bool)
     for code in set(forces.tolist()):
+        rows = (forces == code) & ~np.isnan(lon)
+        if not rows.any():
+            continue
+        if boundaries is not None and boundaries.covers(code):
+            x, y = to_bng(lon[rows], lat[rows])
+            outside[rows] = boundaries.outside(code, x, y)
+            continue
         if code not in registry:
             continue
         min_lon, min_lat, max_lon, max_lat = registry.get(code).extent_wgs84
-        rows = (forces == code) & ~np.isnan(lon)
         outside[rows] = ~((lon[rows] >= min_lon) & (lon[rows] <= max_lon)
                           & (lat[rows] >= min_lat) & (lat[rows] <= max_lat))
     return outside
@@ -144,7 +177,8 @@ def _outside_force(forces: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.n
 
 def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.ndarray,
                     outside: np.ndarray, bits: ReasonBits,
-                    points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> None:
+                    points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                    boundaries: ForceBoundaries | None = None) -> None:
     """Swap back axes that only show as wrong because the point lands outside its force.
 
     Swapped easting/northing both fall inside the grid's box, so they pass the Great Britain
@@ -167,7 +201,8 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.
         swapped_lon[degrees], swapped_lat[degrees] = sy[rows][degrees], sx[rows][degrees]
         swapped_x[degrees], swapped_y[degrees] = to_bng(swapped_lon[degrees],
                                                         swapped_lat[degrees])
-    fits = ~np.isnan(swapped_lon) & ~_outside_force(forces[rows], swapped_lon, swapped_lat)
+    fits = ~np.isnan(swapped_lon) & ~_outside_force(forces[rows], swapped_lon, swapped_lat,
+                                                    boundaries)
     fixed = rows[fits]
     lon[fixed], lat[fixed] = swapped_lon[fits], swapped_lat[fits]
     x[fixed], y[fixed] = swapped_x[fits], swapped_y[fits]
@@ -176,26 +211,67 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.
     bits.add(reasons.SWAPPED_AXES, mask)
 
 
-def _geocode_distinct(
-    geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndarray, wanted: np.ndarray
-) -> dict[tuple[str, str], Any]:
-    """Best match for each distinct (force, text) among the wanted rows."""
-    if geocoder is None:
-        return {}
-    pairs = {(f, t) for f, t in zip(forces[wanted], texts[wanted], strict=True) if t}
-    results: dict[tuple[str, str], Any] = {}
-    by_force: dict[str, list[str]] = {}
-    for force, text in sorted(pairs):
-        by_force.setdefault(force, []).append(text)
-    for force, force_texts in by_force.items():
-        for text, match in zip(force_texts, geocoder.lookup_many(force_texts, force=force),
-                               strict=True):
-            results[(force, text)] = match
-    return results
+def match_rows(geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndarray,
+               wanted: np.ndarray) -> MatchArrays:
+    """The best match of each wanted row's (force, text), looked up once per distinct pair."""
+    n = len(forces)
+    result = MatchArrays(
+        lon=np.full(n, np.nan), lat=np.full(n, np.nan), x=np.full(n, np.nan),
+        y=np.full(n, np.nan), score=np.full(n, np.nan),
+        match_type=np.full(n, None, dtype=object), gazetteer_id=np.full(n, None, dtype=object),
+        extent=np.full((n, 4), np.nan))
+    rows = np.flatnonzero(wanted & (texts != None))  # noqa: E711
+    if geocoder is None or len(rows) == 0:
+        return result
+    keys = pa.array([f"{f}\x1f{t}" for f, t in zip(forces[rows], texts[rows], strict=True)])
+    encoded = pc.dictionary_encode(keys)
+    distinct = encoded.dictionary.to_pylist()
+    indices = encoded.indices.to_numpy()
+    by_force: dict[str, list[int]] = {}
+    for position, key in enumerate(distinct):
+        by_force.setdefault(key.split("\x1f", 1)[0], []).append(position)
+    k = len(distinct)
+    d_lon, d_lat, d_x, d_y, d_score = (np.full(k, np.nan) for _ in range(5))
+    d_type = np.full(k, None, dtype=object)
+    d_id = np.full(k, None, dtype=object)
+    d_extent = np.full((k, 4), np.nan)
+    for force, positions in sorted(by_force.items()):
+        names = [distinct[p].split("\x1f", 1)[1] for p in positions]
+        for position, match in zip(positions, geocoder.lookup_many(names, force=force),
+                                   strict=True):
+            if match is None:
+                continue
+            d_lon[position], d_lat[position] = match.lon, match.lat
+            d_x[position], d_y[position] = match.x_bng, match.y_bng
+            d_score[position] = float(match.score)
+            d_type[position] = match.match_type
+            d_id[position] = match.uri or match.id
+            if match.extent is not None:
+                d_extent[position] = match.extent
+    for target, source in ((result.lon, d_lon), (result.lat, d_lat), (result.x, d_x),
+                           (result.y, d_y), (result.score, d_score),
+                           (result.match_type, d_type), (result.gazetteer_id, d_id)):
+        target[rows] = source[indices]
+    result.extent[rows] = d_extent[indices]
+    return result
+
+
+def distance_to_extent(x: np.ndarray, y: np.ndarray, matches: MatchArrays) -> np.ndarray:
+    """Metres from each point to its matched feature's extent (or point when it has none)."""
+    xmin, ymin, xmax, ymax = (matches.extent[:, i] for i in range(4))
+    no_extent = np.isnan(xmin)
+    xmin = np.where(no_extent, matches.x, xmin)
+    xmax = np.where(no_extent, matches.x, xmax)
+    ymin = np.where(no_extent, matches.y, ymin)
+    ymax = np.where(no_extent, matches.y, ymax)
+    dx = np.maximum(np.maximum(xmin - x, 0), x - xmax)
+    dy = np.maximum(np.maximum(ymin - y, 0), y - ymax)
+    return np.hypot(dx, dy)
 
 
 def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
-           options: LocateOptions | None = None) -> pa.Table:
+           options: LocateOptions | None = None,
+           boundaries: ForceBoundaries | None = None) -> pa.Table:
     """Validate, correct and geocode one parsed batch; returns a RECORD_SCHEMA table.
 
     Public columns are left empty here: the anonymising step fills them.
@@ -209,10 +285,10 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     lon, lat, x, y = check_coordinates(sx, sy, crs, invalid, bits)
     forces = _strings(parsed["force"])
     has_point = ~np.isnan(lon)
-    outside = has_point & _outside_force(forces, lon, lat)
-    _unswap_outside(sx, sy, crs, forces, outside, bits, (lon, lat, x, y))
+    outside = has_point & _outside_force(forces, lon, lat, boundaries)
+    _unswap_outside(sx, sy, crs, forces, outside, bits, (lon, lat, x, y), boundaries)
     has_point = ~np.isnan(lon)
-    outside = has_point & _outside_force(forces, lon, lat)
+    outside = has_point & _outside_force(forces, lon, lat, boundaries)
     bits.add(reasons.OUTSIDE_FORCE, outside)
     corrected = np.zeros(n, dtype=bool)
     for code in _CORRECTIONS:
@@ -226,52 +302,74 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
         for i in np.flatnonzero(texts != None):  # noqa: E711
             if texts[i].strip().lower() in NO_LOCATION_TEXTS:
                 texts[i] = None
-    has_text = (streets != None) | (areas != None)  # noqa: E711
+    has_street = streets != None  # noqa: E711
+    has_text = has_street | (areas != None)  # noqa: E711
     needs_geocode = ~has_point | outside
     bits.add(reasons.NO_LOCATION_TEXT, ~has_point & ~has_text)
 
-    match_type = np.full(n, None, dtype=object)
-    score = np.full(n, np.nan)
-    gazetteer_id = np.full(n, None, dtype=object)
-    pending = needs_geocode & has_text
-    geocoded_street = np.zeros(n, dtype=bool)
-    geocoded_area = np.zeros(n, dtype=bool)
-    for texts, kind in ((streets, "street"), (areas, "area")):
-        wanted = pending & (texts != None)  # noqa: E711
-        if not wanted.any():
-            continue
-        matches = _geocode_distinct(geocoder, forces, texts, wanted)
-        for i in np.flatnonzero(wanted):
-            match = matches.get((forces[i], texts[i]))
-            if match is None:
-                continue
-            # Keep the best suggestion seen, used or not, for the feedback.
-            if np.isnan(score[i]) or match.score > score[i]:
-                match_type[i], score[i] = match.match_type, float(match.score)
-                gazetteer_id[i] = match.uri or match.id
-            if match.match_type == "ambiguous" or match.score < options.min_geocode_score:
-                continue
-            lon[i], lat[i], x[i], y[i] = match.lon, match.lat, match.x_bng, match.y_bng
-            is_area = kind == "area" or match.match_type == "area"
-            status[i] = "geocoded_area" if is_area else "geocoded_street"
-            (geocoded_area if is_area else geocoded_street)[i] = True
-            pending[i] = False
-    bits.add(reasons.GEOCODED_STREET, geocoded_street)
-    bits.add(reasons.GEOCODED_AREA, geocoded_area)
+    # One look-up per distinct (force, street) for every record that names a street: it
+    # locates what has no point, and checks the points that were supplied.
+    street_matches = match_rows(geocoder, forces, streets, has_street)
+    match_type = street_matches.match_type.copy()
+    score = street_matches.score.copy()
+    gazetteer_id = street_matches.gazetteer_id.copy()
+
+    # A supplied point far from the street its record names.
+    checkable = has_point & ~needs_geocode & street_matches.found & (
+        street_matches.match_type != "ambiguous") & (
+        street_matches.score >= options.min_geocode_score)
+    with np.errstate(invalid="ignore"):
+        far = checkable & (distance_to_extent(x, y, street_matches) > options.far_from_street_m)
+    bits.add(reasons.FAR_FROM_STREET, far)
+    relocate = far & (street_matches.score >= options.relocate_min_score) & np.isin(
+        street_matches.match_type, ("exact", "normalised"))
+    # Records whose street the supplied point does not confirm keep their match as the
+    # suggestion; the others carry no geocode fields.
+    unused = has_point & ~needs_geocode & ~far
+    match_type[unused], score[unused], gazetteer_id[unused] = None, np.nan, None
+
+    usable_street = street_matches.found & (street_matches.match_type != "ambiguous") & (
+        street_matches.score >= options.min_geocode_score)
+    street_rows = (needs_geocode & usable_street) | relocate
+    is_area_match = street_matches.match_type == "area"
+    for target, source in ((lon, street_matches.lon), (lat, street_matches.lat),
+                           (x, street_matches.x), (y, street_matches.y)):
+        target[street_rows] = source[street_rows]
+    status[street_rows & ~is_area_match] = "geocoded_street"
+    status[street_rows & is_area_match] = "geocoded_area"
+    bits.add(reasons.GEOCODED_STREET, street_rows & ~is_area_match)
+    bits.add(reasons.GEOCODED_AREA, street_rows & is_area_match)
+
+    # What still has no usable point tries its area name.
+    pending = needs_geocode & has_text & ~street_rows
+    area_matches = match_rows(geocoder, forces, areas, pending & (areas != None))  # noqa: E711
+    better = pending & area_matches.found & (np.isnan(score) | (area_matches.score > score))
+    match_type[better] = area_matches.match_type[better]
+    score[better] = area_matches.score[better]
+    gazetteer_id[better] = area_matches.gazetteer_id[better]
+    area_rows = pending & area_matches.found & (area_matches.match_type != "ambiguous") & (
+        area_matches.score >= options.min_geocode_score)
+    for target, source in ((lon, area_matches.lon), (lat, area_matches.lat),
+                           (x, area_matches.x), (y, area_matches.y)):
+        target[area_rows] = source[area_rows]
+    status[area_rows] = "geocoded_area"
+    bits.add(reasons.GEOCODED_AREA, area_rows)
+    pending &= ~area_rows
+
     # What is still pending found no usable match: say why.
-    tried = needs_geocode & has_text & pending
-    ambiguous = tried & (match_type == "ambiguous")
-    low = tried & ~ambiguous & ~np.isnan(score)
+    ambiguous = pending & (match_type == "ambiguous")
     bits.add(reasons.GEOCODE_AMBIGUOUS, ambiguous)
-    bits.add(reasons.GEOCODE_LOW_SCORE, low)
-    bits.add(reasons.GEOCODE_NO_MATCH, tried & np.isnan(score))
+    bits.add(reasons.GEOCODE_LOW_SCORE, pending & ~ambiguous & ~np.isnan(score))
+    bits.add(reasons.GEOCODE_NO_MATCH, pending & np.isnan(score))
     # A point outside its force that could not be re-located is kept, flagged, not dropped.
+    outside_kept = outside & pending
+    status[outside_kept] = np.where(corrected[outside_kept], "corrected", "supplied")
 
     located = ~np.isnan(lon)
     geometry = np.full(n, None, dtype=object)
     if located.any():
         geometry[located] = shapely.to_wkb(shapely.points(lon[located], lat[located]))
-    point_unchanged = np.isin(status, ("supplied",)) & ~outside
+    point_unchanged = (status == "supplied") & ~outside
     lsoa = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_code"],
                       pa.scalar(None, pa.string()))
     lsoa_name = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_name"],

@@ -1,0 +1,776 @@
+"""The loaded gazetteer: forward geocoding with confidence, reverse to "On or near", and the
+vectorised nearest-public-map-point query the anonymiser uses.
+
+A :class:`Gazetteer` memory-maps the artifact a build wrote (features as Arrow IPC, indexes as
+``.npy``, the persistent R-tree), so loading is fast and light and several worker processes share
+the same pages. Features stay in Arrow/numpy columns; a feature is a row number.
+
+Forward lookups: parse the text (:func:`gazetteer.normalise.parse_query`), look the canonical key
+up in the hash index, restrict rows to the force's area or a box, fall back to fuzzy matching
+with rapidfuzz over candidates blocked by name (first/last letters of distinctive words) and by
+area, then group candidate rows into distinct places and score them; several equally good places
+with no way to choose are reported ``ambiguous`` with a low score. No Beam, no Prefect.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+from rapidfuzz import fuzz, process
+
+from gazetteer.build import (
+    ARTIFACT_FORMAT,
+    KIND_AREA,
+    KIND_PLACE,
+    KIND_POSTCODE,
+    KIND_ROAD,
+)
+from gazetteer.geo import force_box_bng, to_bng
+from gazetteer.model import GazetteerError, Match, ReverseMatch
+from gazetteer.normalise import ParsedQuery, block_keys, key_hash, parse_query, strip_prefix
+
+__all__ = ["Gazetteer", "SCORES", "fuzzy_similarity"]
+
+#: Base scores by how a candidate matched (multiplied down for ambiguity or a missed area hint).
+SCORES = {
+    "exact": 1.0,
+    "normalised": 0.95,
+    "alternative": 0.85,  # matched after dropping a road number or a leading "The"
+    "area_exact": 0.9,
+    "area_normalised": 0.88,
+    "fuzzy_max": 0.85,  # a fuzzy similarity of 100 scores this; lower similarities scale down
+    "area_fallback": 0.5,  # street not found, the trailing area was
+    "ambiguous_max": 0.4,
+}
+FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
+FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
+#: Same-name rows closer than this (metres, single linkage) are one place, by kind.
+CLUSTER_M = {KIND_ROAD: 600.0, KIND_PLACE: 120.0, KIND_AREA: 100.0, KIND_POSTCODE: 50.0}
+CLUSTER_DEFAULT_M = 120.0
+PUBLIC_KINDS = (KIND_ROAD, KIND_PLACE)
+#: Which feature of a same-named group answers: road, then area, place, postcode, natural.
+KIND_PRIORITY = np.array([0, 2, 1, 3, 4], dtype=np.int8)
+#: Kinds answered with match_type "area": settlements, districts, postcodes.
+AREA_LIKE = np.array([False, False, True, True, False])
+
+
+def fuzzy_similarity(query: str, choices: list[str]) -> np.ndarray:
+    """Similarity 0..100 of a canonical key to each choice: the better of plain edit similarity
+    (typos) and 0.9 x token-set similarity (missing or reordered words)."""
+    if not choices:
+        return np.zeros(0)
+    q = [query]
+    r = process.cdist(q, choices, scorer=fuzz.ratio, dtype=np.float32)[0]
+    tset = process.cdist(q, choices, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
+    return np.maximum(r, 0.9 * tset)
+
+
+@lru_cache(maxsize=65_536)
+def _block_hashes(key: str) -> np.ndarray:
+    return np.array([key_hash(b) for b in block_keys(key)], dtype=np.int64)
+
+
+def _fuzzy_scores(query: str, choices: list[str], limit: int) -> list[tuple[str, float, int]]:
+    sims = fuzzy_similarity(query, choices)
+    order = np.argsort(-sims, kind="stable")[:limit]
+    return [(choices[i], float(sims[i]), int(i)) for i in order if sims[i] >= FUZZY_CUTOFF]
+
+
+@dataclass
+class _Area:
+    """A restriction: rows allowed (bool mask or None for all), keys present, blocking postings."""
+
+    row_mask: np.ndarray | None
+    key_mask: np.ndarray | None
+    block_ptr: np.ndarray
+    block_keys: np.ndarray
+    sole_row: np.ndarray | None = None  # per key: its only row in the area, else -1
+
+
+def _cache_dir() -> str:
+    return os.environ.get(
+        "CRIMEGEO_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "crimegeo")
+    )
+
+
+class Gazetteer:
+    """A built gazetteer, memory-mapped. Create with :meth:`Gazetteer.load`."""
+
+    def __init__(self, path: str, manifest: dict) -> None:
+        """Open the artifact folder ``path`` (use :meth:`load`, which also handles URLs)."""
+        self.path = path
+        self.manifest = manifest
+        self.checksum: str = manifest["checksum"]
+        self._source = pa.memory_map(os.path.join(path, "features.arrow"), "r")
+        self.features: pa.Table = pa.ipc.open_file(self._source).read_all()
+        col = self.features.column
+
+        def one(name: str) -> pa.Array:
+            c = col(name)
+            return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+
+        def num(name: str) -> np.ndarray:
+            return one(name).to_numpy(zero_copy_only=True)
+
+        self.x, self.y = num("x"), num("y")
+        self.lon, self.lat = num("lon"), num("lat")
+        self.xmin, self.ymin, self.xmax, self.ymax = (num(c) for c in ("xmin", "ymin", "xmax",
+                                                                        "ymax"))
+        self.kind = num("kind")
+        self.weight = num("weight")
+        self._ids = one("id")
+        self._uris = one("uri")
+        self._names = one("name")
+        self._types = one("local_type")
+        self._force = one("force")
+        self._keys_src = pa.memory_map(os.path.join(path, "keys.arrow"), "r")
+        keys = pa.ipc.open_file(self._keys_src).read_all().column("key")
+        self._keys = keys.chunk(0) if keys.num_chunks == 1 else keys.combine_chunks()
+        ix = os.path.join(path, "index")
+
+        def npy(name: str) -> np.ndarray:
+            # a plain ndarray view of the memory map (np.memmap indexing is slow)
+            return np.asarray(np.load(os.path.join(ix, f"{name}.npy"), mmap_mode="r"))
+
+        self._key_hash = npy("key_hash")
+        self._key_ptr = npy("key_ptr")
+        self._key_rows = npy("key_rows")
+        self._key_flags = npy("key_flags")
+        self._row_key = npy("row_key")
+        self._raw_hash = npy("raw_hash")
+        self._raw_rows = npy("raw_rows")
+        self._row_raw_hash = npy("row_raw_hash")
+        self._block_hash = npy("block_hash")
+        self._block_ptr = npy("block_ptr")
+        self._block_keys = npy("block_keys")
+        self._rtree: Any = None
+        self._areas: dict[Any, _Area] = {}
+        self._trees: dict[Any, tuple[Any, np.ndarray]] = {}
+        self._boundaries: dict[str, Any] = {}
+        self._pair_key: np.ndarray | None = None
+        self._block_of_posting: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(cls, uri: str) -> Gazetteer:
+        """Open a gazetteer built by :func:`build_gazetteer`: a local folder, or an fsspec URL
+        whose artifact is first copied to a local cache (``$CRIMEGEO_CACHE``, by checksum)."""
+        fs, p = fsspec.core.url_to_fs(uri)
+        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+        try:
+            with fs.open(f"{p.rstrip('/')}/manifest.json", "r") as f:
+                manifest = json.load(f)
+        except FileNotFoundError:
+            raise GazetteerError(
+                f"{uri}: not a gazetteer (no manifest.json; an unfinished build?)"
+            ) from None
+        if manifest.get("format") != ARTIFACT_FORMAT or not manifest.get("complete"):
+            raise GazetteerError(f"{uri}: manifest.json is not a complete {ARTIFACT_FORMAT}")
+        if "file" in protocols or "local" in protocols:
+            return cls(p, manifest)
+        local = os.path.join(_cache_dir(), "gazetteer", manifest["checksum"])
+        if not os.path.exists(os.path.join(local, "manifest.json")):
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+            tmp = tempfile.mkdtemp(dir=os.path.dirname(local), prefix=".download-")
+            try:
+                for rel in manifest["files"]:
+                    dst = os.path.join(tmp, rel)
+                    os.makedirs(os.path.dirname(dst), exist_ok=True)
+                    fs.get_file(f"{p.rstrip('/')}/{rel}", dst)
+                if os.path.exists(local):
+                    shutil.rmtree(local)
+                os.rename(tmp, local)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        return cls(local, manifest)
+
+    def __len__(self) -> int:
+        """Number of features."""
+        return self.features.num_rows
+
+    def __repr__(self) -> str:
+        return f"Gazetteer({self.path!r}, features={len(self)}, checksum={self.checksum[:12]})"
+
+    @property
+    def rtree(self) -> Any:
+        """The persistent R-tree of feature extents (ids are row numbers), opened on first use."""
+        if self._rtree is None:
+            from rtree import index as rindex
+
+            p = rindex.Property()
+            p.dimension = 2
+            p.overwrite = False
+            self._rtree = rindex.Index(os.path.join(self.path, "rtree"), properties=p)
+        return self._rtree
+
+    def rows_in_box(self, box: tuple[float, float, float, float]) -> np.ndarray:
+        """Row numbers of features whose point lies in a BNG box (R-tree, then exact test)."""
+        xmin, ymin, xmax, ymax = (float(v) for v in box)
+        ids, _counts = self.rtree.intersection_v(np.array([[xmin, ymin]]),
+                                                 np.array([[xmax, ymax]]))
+        rows = np.asarray(ids, dtype=np.int64)
+        x, y = self.x[rows], self.y[rows]
+        return rows[(x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)]
+
+    # ------------------------------------------------------------------ restrictions
+
+    def set_force_boundary(self, force: str, boundary_bng: Any) -> None:
+        """Use a supplied boundary (a shapely geometry in EPSG:27700) for ``force`` instead of the
+        registry's box when restricting lookups and public points to that force."""
+        self._boundaries[force] = boundary_bng
+        self._areas = {k: v for k, v in self._areas.items() if k[0] != force}
+        self._trees = {k: v for k, v in self._trees.items() if k != force}
+
+    def _force_mask(self, force: str) -> np.ndarray:
+        boundary = self._boundaries.get(force)
+        if boundary is not None:
+            import shapely
+
+            box = tuple(shapely.bounds(boundary))
+        else:
+            box = force_box_bng(force)
+        rows = self.rows_in_box(box)
+        if boundary is not None and len(rows):
+            import shapely
+
+            rows = rows[shapely.contains_xy(boundary, self.x[rows], self.y[rows])]
+        mask = np.zeros(len(self), dtype=bool)
+        mask[rows] = True
+        if self._force.null_count < len(self._force):
+            fc = self._force.to_numpy(zero_copy_only=False)
+            known = fc != None  # noqa: E711 - elementwise on an object array
+            mask[known] = fc[known] == force
+        return mask
+
+    def _area(
+        self,
+        force: str | None,
+        within: tuple[float, float, float, float] | None,
+    ) -> _Area:
+        cache_key = (force, tuple(within) if within is not None else None)
+        hit = self._areas.get(cache_key)
+        if hit is not None:
+            return hit
+        if force is None and within is None:
+            area = _Area(None, None, self._block_ptr, self._block_keys)
+        else:
+            mask = self._force_mask(force) if force is not None else None
+            if within is not None:
+                wm = np.zeros(len(self), dtype=bool)
+                wm[self.rows_in_box(within)] = True
+                mask = wm if mask is None else (mask & wm)
+            if self._pair_key is None:
+                self._pair_key = np.repeat(
+                    np.arange(len(self._key_ptr) - 1, dtype=np.int32), np.diff(self._key_ptr))
+            key_mask = np.zeros(len(self._key_hash), dtype=bool)
+            key_mask[self._pair_key[mask[self._key_rows]]] = True
+            if self._block_of_posting is None:
+                self._block_of_posting = np.repeat(
+                    np.arange(len(self._block_ptr) - 1, dtype=np.int32),
+                    np.diff(self._block_ptr))
+            keep = key_mask[self._block_keys]
+            counts = np.bincount(self._block_of_posting[keep], minlength=len(self._block_ptr) - 1)
+            ptr = np.zeros(len(self._block_ptr), dtype=np.int64)
+            np.cumsum(counts, out=ptr[1:])
+            area = _Area(mask, key_mask, ptr, np.asarray(self._block_keys)[keep])
+        if len(self._areas) > 64:
+            self._areas.clear()
+        self._areas[cache_key] = area
+        return area
+
+    # ------------------------------------------------------------------ index access
+
+    def _key_id(self, key: str) -> int:
+        if not key:
+            return -1
+        h = key_hash(key)
+        i = int(np.searchsorted(self._key_hash, h))
+        if i < len(self._key_hash) and self._key_hash[i] == h and self._keys[i].as_py() == key:
+            return i
+        return -1
+
+    def _rows_for_key(self, key: str, area: _Area) -> np.ndarray:
+        k = self._key_id(key)
+        if k < 0:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.asarray(self._key_rows[self._key_ptr[k]:self._key_ptr[k + 1]], dtype=np.int64)
+        if area.row_mask is not None:
+            rows = rows[area.row_mask[rows]]
+        return rows
+
+    def _name(self, row: int) -> str:
+        return self._names[row].as_py()
+
+    # ------------------------------------------------------------------ forward
+
+    def lookup(
+        self,
+        text: str,
+        *,
+        force: str | None = None,
+        within: tuple[float, float, float, float] | None = None,
+        near: tuple[float, float] | None = None,
+        limit: int = 5,
+    ) -> list[Match]:
+        """Geocode a street or area name; best candidates first, ``[]`` when nothing matches.
+
+        ``force`` restricts candidates to that force's area (registry box, or a boundary given to
+        :meth:`set_force_boundary`); ``within`` to a BNG box (xmin, ymin, xmax, ymax); ``near``
+        (lon, lat) prefers candidates close to a point and can settle an ambiguity.
+        """
+        area = self._area(force, within)
+        near_xy = None
+        if near is not None:
+            nx, ny = to_bng(np.array([near[0]], float), np.array([near[1]], float))
+            if not np.isnan(nx[0]):
+                near_xy = (float(nx[0]), float(ny[0]))
+        pq = parse_query(text)
+        if not pq.key:
+            return []
+        if pq.junction is not None:
+            m = self._junction(pq, area, near_xy)
+            if m is not None:
+                return [m]
+        rows, scores, kinds = self._candidates(pq, area)
+        if len(rows) == 0:
+            return []
+        return self._rank(pq, rows, scores, kinds, near_xy, limit)
+
+    def _candidates(self, pq: ParsedQuery, area: _Area) -> tuple[np.ndarray, np.ndarray, list]:
+        """Candidate rows with base scores and how each matched."""
+        rows = self._rows_for_key(pq.key, area)
+        if len(rows):
+            exact = self._row_raw_hash[rows] == key_hash(pq.name.strip())
+            is_area = AREA_LIKE[self.kind[rows]]
+            scores = np.where(
+                is_area,
+                np.where(exact, SCORES["area_exact"], SCORES["area_normalised"]),
+                np.where(exact, SCORES["exact"], SCORES["normalised"]),
+            )
+            how = np.where(is_area, "area", np.where(exact, "exact", "normalised")).tolist()
+            return rows, scores, how
+        for alt in pq.alternatives:
+            rows = self._rows_for_key(alt, area)
+            if len(rows):
+                is_area = AREA_LIKE[self.kind[rows]]
+                how = np.where(is_area, "area", "normalised").tolist()
+                return rows, np.full(len(rows), SCORES["alternative"]), how
+        rows, scores = self._fuzzy(pq.key, area)
+        if len(rows):
+            return rows, scores, ["fuzzy"] * len(rows)
+        for a in pq.areas:  # the street is unknown; fall back to the trailing area
+            rows = self._rows_for_key(a, area)
+            rows = rows[np.isin(self.kind[rows], (KIND_AREA, KIND_POSTCODE))]
+            if len(rows):
+                return rows, np.full(len(rows), SCORES["area_fallback"]), ["area"] * len(rows)
+        return np.zeros(0, np.int64), np.zeros(0), []
+
+    def _fuzzy(self, key: str, area: _Area, limit: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the best fuzzy keys (blocked by name and area) with their scores."""
+        hs = _block_hashes(key)
+        if not len(hs) or not len(self._block_hash):
+            return np.zeros(0, np.int64), np.zeros(0)
+        pos = np.minimum(np.searchsorted(self._block_hash, hs), len(self._block_hash) - 1)
+        pos = pos[self._block_hash[pos] == hs]
+        los, his = area.block_ptr[pos].tolist(), area.block_ptr[pos + 1].tolist()
+        parts = [area.block_keys[lo:hi] for lo, hi in zip(los, his, strict=True) if hi > lo]
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0)
+        cand = np.concatenate(parts)
+        if len(cand) > FUZZY_CANDIDATES:
+            uniq, counts = np.unique(cand, return_counts=True)
+            if len(uniq) > FUZZY_CANDIDATES:
+                top = np.argpartition(-counts, FUZZY_CANDIDATES - 1)[:FUZZY_CANDIDATES]
+                uniq = uniq[top]
+            cand = uniq
+        else:
+            cand = np.unique(cand)
+        choices = self._keys.take(pa.array(cand)).to_pylist()
+        found = _fuzzy_scores(key, choices, limit)
+        if not found:
+            return np.zeros(0, np.int64), np.zeros(0)
+        best = found[0][1]
+        keys = [int(cand[j]) for _c, sim, j in found if sim >= best - 6]
+        sims = [sim for _c, sim, _j in found if sim >= best - 6]
+        ptr = self._key_ptr
+        slices = [self._key_rows[ptr[k]:ptr[k + 1]] for k in keys]
+        rows = np.concatenate(slices).astype(np.int64)
+        scores = np.repeat(np.array(sims) * (SCORES["fuzzy_max"] / 100.0),
+                           [len(x) for x in slices])
+        keep = self.kind[rows] != KIND_POSTCODE
+        if area.row_mask is not None:
+            keep &= area.row_mask[rows]
+        return rows[keep], scores[keep]
+
+    def _area_hint_ok(self, rows: np.ndarray, areas: tuple[str, ...]) -> np.ndarray:
+        """True for rows that lie in a place named by the text's trailing area parts."""
+        from gazetteer.normalise import normalise_name
+
+        ok = np.zeros(len(rows), dtype=bool)
+        cols = ("populated_place", "district", "county", "postcode_district")
+        sub = self.features.select(list(cols)).take(pa.array(rows))
+        wanted = set(areas)
+        for c in cols:
+            vals = sub.column(c).to_pylist()
+            ok |= np.array([v is not None and normalise_name(v) in wanted for v in vals], bool)
+        for a in areas:  # inside the extent of an area feature of that name
+            arows = self._rows_for_key(a, self._area(None, None))
+            arows = arows[np.isin(self.kind[arows], (KIND_AREA, KIND_POSTCODE))]
+            for r in arows.tolist():
+                if np.isnan(self.xmin[r]):
+                    continue
+                ok |= ((self.x[rows] >= self.xmin[r]) & (self.x[rows] <= self.xmax[r])
+                       & (self.y[rows] >= self.ymin[r]) & (self.y[rows] <= self.ymax[r]))
+        return ok
+
+    def _clusters(self, rows: np.ndarray) -> np.ndarray:
+        """Single-linkage cluster label per row: same name key and kind, near each other."""
+        n = len(rows)
+        if n == 1:
+            return np.zeros(1, dtype=np.int64)
+        keys = np.asarray(self._row_key[rows])
+        kinds = self.kind[rows]
+        thr = np.array([CLUSTER_M.get(int(k), CLUSTER_DEFAULT_M) for k in kinds])
+        x, y = self.x[rows], self.y[rows]
+        if n > 48:  # very common names: a grid of the linkage distance is close enough
+            cell = thr.max()
+            gx = np.floor(x / cell).astype(np.int64)
+            gy = np.floor(y / cell).astype(np.int64)
+            code = (keys.astype(np.int64) << 32) | (gx << 16) | gy
+            _, labels = np.unique(code, return_inverse=True)
+            return labels.ravel()
+        # Gap between extents (or points) decides linkage.
+        x0 = np.where(np.isnan(self.xmin[rows]), x, self.xmin[rows])
+        x1 = np.where(np.isnan(self.xmax[rows]), x, self.xmax[rows])
+        y0 = np.where(np.isnan(self.ymin[rows]), y, self.ymin[rows])
+        y1 = np.where(np.isnan(self.ymax[rows]), y, self.ymax[rows])
+        gapx = np.maximum(0, np.maximum(x0[:, None] - x1[None, :], x0[None, :] - x1[:, None]))
+        gapy = np.maximum(0, np.maximum(y0[:, None] - y1[None, :], y0[None, :] - y1[:, None]))
+        gap = np.hypot(gapx, gapy)
+        # Same key, close together: one place, even across kinds (a village, its station and
+        # its headland called Dungeness are one answer).
+        link = (gap <= np.minimum(thr[:, None], thr[None, :])) & (keys[:, None] == keys[None, :])
+        labels = np.arange(n)
+        changed = True
+        while changed:  # label propagation to the connected components
+            new = np.where(link, labels[None, :], n).min(axis=1)
+            new = np.minimum(new, labels)
+            changed = bool((new != labels).any())
+            labels = new[new]
+        return labels
+
+    def _rank(
+        self,
+        pq: ParsedQuery,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        how: list,
+        near_xy: tuple[float, float] | None,
+        limit: int,
+    ) -> list[Match]:
+        if len(rows) == 1 and not pq.areas:  # one candidate: nothing to group or weigh
+            r = int(rows[0])
+            return [self._match(r, float(scores[0]), how[0])]
+        scores = scores.astype(float).copy()
+        if pq.areas:
+            ok = self._area_hint_ok(rows, pq.areas)
+            if ok.any():
+                scores[~ok] *= 0.75
+        labels = self._clusters(rows)
+        _, labels = np.unique(labels, return_inverse=True)
+        labels = labels.ravel()
+        n_cl = int(labels.max()) + 1
+        rx, ry = self.x[rows], self.y[rows]
+        w = self.weight[rows].astype(np.int64)
+        with np.errstate(invalid="ignore"):
+            ext = (self.xmax[rows] - self.xmin[rows]) * (self.ymax[rows] - self.ymin[rows])
+        ext = np.where(np.isnan(ext), 0.0, ext)
+        prio = KIND_PRIORITY[self.kind[rows]]
+        # Representative per cluster: by kind priority, best score, most published, widest.
+        order = np.lexsort((-ext, -w, -scores, prio, labels))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = labels[order][1:] != labels[order][:-1]
+        rep = order[first]  # index into rows, one per cluster (cluster id = position)
+        cl_score = scores[rep]
+        cl_weight = np.bincount(labels, weights=w, minlength=n_cl)
+        cl_dist = np.full(n_cl, np.inf)
+        if near_xy is not None:
+            np.minimum.at(cl_dist, labels, np.hypot(rx - near_xy[0], ry - near_xy[1]))
+        cl_order = np.lexsort((-cl_weight, cl_dist, -np.round(cl_score, 3)))
+        top = cl_score[cl_order[0]]
+        contenders = cl_order[cl_score[cl_order] >= top - 0.05]
+        ambiguous = len(contenders) > 1
+        if ambiguous and near_xy is not None:
+            d = np.sort(cl_dist[contenders])
+            if d[0] <= 0.5 * d[1] or d[0] < 250:
+                ambiguous = False
+        n_cont = len(contenders)
+        out: list[Match] = []
+        for i, c in enumerate(cl_order[: max(1, limit)].tolist()):
+            r = int(rows[rep[c]])
+            if ambiguous and i < n_cont:
+                mtype = "ambiguous"
+                score = min(SCORES["ambiguous_max"], float(cl_score[c]) / n_cont)
+            else:
+                mtype = how[rep[c]]
+                score = float(cl_score[c])
+                if out:
+                    score = min(score, out[0].score * 0.99)
+            out.append(self._match(r, score, mtype, members=rows[labels == c]))
+        return out
+
+    def _match(self, row: int, score: float, match_type: str,
+               members: np.ndarray | None = None) -> Match:
+        if members is not None and len(members) > 1:
+            ext = self._extent_of(members)
+        else:
+            ext = self._extent_of(np.array([row]))
+        return Match(
+            id=self._ids[row].as_py(),
+            uri=self._uris[row].as_py(),
+            name=self._names[row].as_py(),
+            local_type=self._types[row].as_py(),
+            lon=float(self.lon[row]),
+            lat=float(self.lat[row]),
+            x_bng=float(self.x[row]),
+            y_bng=float(self.y[row]),
+            extent=ext,
+            score=round(float(score), 4),
+            match_type=match_type,
+        )
+
+    def _extent_of(self, rows: np.ndarray) -> tuple[float, float, float, float] | None:
+        x0 = np.where(np.isnan(self.xmin[rows]), self.x[rows], self.xmin[rows])
+        y0 = np.where(np.isnan(self.ymin[rows]), self.y[rows], self.ymin[rows])
+        x1 = np.where(np.isnan(self.xmax[rows]), self.x[rows], self.xmax[rows])
+        y1 = np.where(np.isnan(self.ymax[rows]), self.y[rows], self.ymax[rows])
+        return (float(x0.min()), float(y0.min()), float(x1.max()), float(y1.max()))
+
+    def _junction(self, pq: ParsedQuery, area: _Area,
+                  near_xy: tuple[float, float] | None) -> Match | None:
+        """"Junction of X and Y": the midpoint of the closest pair of X and Y features."""
+        a, b = pq.junction  # type: ignore[misc]
+        ra, sa, ha = self._candidates(parse_query(a), area)
+        rb, sb, hb = self._candidates(parse_query(b), area)
+        if len(ra) == 0 or len(rb) == 0:
+            if len(ra) or len(rb):
+                rows, s, h = (ra, sa, ha) if len(ra) else (rb, sb, hb)
+                i = int(np.argmax(s))
+                return self._match(int(rows[i]), float(s[i]) * 0.6, "fuzzy")
+            return None
+        ra, sa, rb, sb = ra[:300], sa[:300], rb[:300], sb[:300]
+        d = np.hypot(self.x[ra][:, None] - self.x[rb][None, :],
+                     self.y[ra][:, None] - self.y[rb][None, :])
+        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+        if d[i, j] > 2000:
+            return None
+        r1, r2 = int(ra[i]), int(rb[j])
+        mx, my = (self.x[r1] + self.x[r2]) / 2, (self.y[r1] + self.y[r2]) / 2
+        from gazetteer.geo import to_lonlat
+
+        lon, lat = to_lonlat(np.array([mx]), np.array([my]))
+        types = {ha[i], hb[j]}
+        mtype = "fuzzy" if "fuzzy" in types else ("exact" if types == {"exact"} else "normalised")
+        score = min(float(sa[i]), float(sb[j])) * 0.9
+        return Match(
+            id=f"{self._ids[r1].as_py()}|{self._ids[r2].as_py()}",
+            uri=None,
+            name=f"{self._name(r1)} / {self._name(r2)}",
+            local_type="Junction",
+            lon=float(lon[0]), lat=float(lat[0]), x_bng=float(mx), y_bng=float(my),
+            extent=(float(min(self.x[r1], self.x[r2])), float(min(self.y[r1], self.y[r2])),
+                    float(max(self.x[r1], self.x[r2])), float(max(self.y[r1], self.y[r2]))),
+            score=round(score, 4),
+            match_type=mtype,
+        )
+
+    def lookup_many(self, texts: Sequence[str], *, force: str | None = None) -> list[Match | None]:
+        """Best match per text (None when nothing matches), deduplicating texts; batch-fast.
+
+        Texts that equal exactly one feature's name (after "On or near") are answered with
+        vectorised index look-ups; the rest go through :meth:`lookup`.
+        """
+        uniq = list(dict.fromkeys(texts))
+        area = self._area(force, None)
+        answers: dict[str, Match | None] = {}
+        if uniq and len(self._raw_hash):
+            sole = self._sole_rows(area)
+            stripped = [strip_prefix(t) if t else "" for t in uniq]
+            h = np.fromiter((key_hash(s) for s in stripped), dtype=np.int64, count=len(uniq))
+            lo = np.minimum(np.searchsorted(self._raw_hash, h, "left"), len(self._raw_hash) - 1)
+            hit = np.flatnonzero(self._raw_hash[lo] == h)
+            if len(hit):
+                keys = np.asarray(self._row_key[self._raw_rows[lo[hit]]], dtype=np.int64)
+                rows = sole[keys]
+                ok = rows >= 0
+                hit, rows = hit[ok], rows[ok]
+                # exact: the only row of that name in the area is spelt as the text
+                same = self._row_raw_hash[rows] == h[hit]
+                hit, rows = hit[same], rows[same]
+                names = self._names.take(pa.array(rows)).to_pylist()
+                ok = np.array([names[i] == stripped[q] for i, q in enumerate(hit.tolist())],
+                              dtype=bool)
+                for q, m in zip(hit[ok].tolist(), self._matches_batch(rows[ok]), strict=True):
+                    answers[uniq[q]] = m
+        by_query: dict[tuple, Match | None] = {}
+        for t in uniq:
+            if t in answers:
+                continue
+            pq = parse_query(t) if t else None
+            memo = (pq.key, pq.areas, pq.junction, pq.name) if pq else None
+            if memo is not None and memo[:3] in by_query and by_query[memo[:3]] is not None:
+                # Same canonical query, another spelling: same place; exact only if identical.
+                m = by_query[memo[:3]]
+                if m.name == pq.name and m.match_type == "normalised":
+                    m = dataclasses.replace(m, match_type="exact", score=SCORES["exact"])
+                elif m.name == pq.name and m.match_type == "area":
+                    m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
+                answers[t] = m
+                continue
+            found = self.lookup(t, force=force, limit=1) if t else []
+            answers[t] = found[0] if found else None
+            m = answers[t]
+            if memo is not None and m is not None and (
+                m.match_type in ("normalised", "fuzzy")
+                or (m.match_type == "area" and m.score < SCORES["area_exact"])
+            ):
+                # Depends on the canonical key only (exactness is re-checked on reuse).
+                by_query[memo[:3]] = m
+        return [answers[t] for t in texts]
+
+    def _sole_rows(self, area: _Area) -> np.ndarray:
+        """Per key, its only row within the area (-1 when none or several); cached."""
+        if area.sole_row is None:
+            n_keys = len(self._key_ptr) - 1
+            if area.row_mask is None:
+                counts = np.diff(self._key_ptr)
+                sole = np.where(counts == 1, np.asarray(self._key_rows)[
+                    np.minimum(self._key_ptr[:-1], max(len(self._key_rows) - 1, 0))], -1)
+            else:
+                if self._pair_key is None:
+                    self._pair_key = np.repeat(np.arange(n_keys, dtype=np.int32),
+                                               np.diff(self._key_ptr))
+                inside = area.row_mask[self._key_rows]
+                pk = self._pair_key[inside]
+                counts = np.bincount(pk, minlength=n_keys)
+                sole = np.full(n_keys, -1, dtype=np.int64)
+                sole[pk] = np.asarray(self._key_rows)[inside]
+                sole[counts != 1] = -1
+            area.sole_row = sole.astype(np.int64)
+        return area.sole_row
+
+    def _matches_batch(self, rows: np.ndarray) -> list[Match]:
+        """Matches for rows found by exact name, built column-wise."""
+        if len(rows) == 0:
+            return []
+        ta = pa.array(rows)
+        ids = self._ids.take(ta).to_pylist()
+        uris = self._uris.take(ta).to_pylist()
+        names = self._names.take(ta).to_pylist()
+        types = self._types.take(ta).to_pylist()
+        kind = self.kind[rows]
+        lon, lat, x, y = (a[rows].tolist() for a in (self.lon, self.lat, self.x, self.y))
+        x0 = np.where(np.isnan(self.xmin[rows]), self.x[rows], self.xmin[rows]).tolist()
+        y0 = np.where(np.isnan(self.ymin[rows]), self.y[rows], self.ymin[rows]).tolist()
+        x1 = np.where(np.isnan(self.xmax[rows]), self.x[rows], self.xmax[rows]).tolist()
+        y1 = np.where(np.isnan(self.ymax[rows]), self.y[rows], self.ymax[rows]).tolist()
+        is_area = AREA_LIKE[kind].tolist()
+        return [
+            Match(ids[i], uris[i], names[i], types[i], lon[i], lat[i], x[i], y[i],
+                  (x0[i], y0[i], x1[i], y1[i]),
+                  SCORES["area_exact"] if is_area[i] else SCORES["exact"],
+                  "area" if is_area[i] else "exact")
+            for i in range(len(rows))
+        ]
+
+    # ------------------------------------------------------------------ reverse
+
+    def _public_tree(self, force: str | None) -> tuple[Any, np.ndarray]:
+        hit = self._trees.get(force)
+        if hit is not None:
+            return hit
+        import shapely
+
+        public = np.isin(self.kind, PUBLIC_KINDS)
+        if force is not None:
+            public &= self._area(force, None).row_mask  # type: ignore[operator]
+        rows = np.flatnonzero(public)
+        tree = shapely.STRtree(shapely.points(self.x[rows], self.y[rows]))
+        self._trees[force] = (tree, rows)
+        return tree, rows
+
+    def nearest_public_points(
+        self,
+        x_bng: np.ndarray,
+        y_bng: np.ndarray,
+        *,
+        force: str | None = None,
+        max_distance_m: float = 20000.0,
+    ) -> dict[str, np.ndarray]:
+        """For each BNG point the nearest public map point (named road or public place; not
+        postcodes, areas or natural features), within ``force``'s area when given.
+
+        Returns arrays ``index`` (row, -1 when none within ``max_distance_m``), ``id``, ``name``
+        (object, None where none), ``x_bng``, ``y_bng``, ``lon``, ``lat``, ``distance_m`` (NaN).
+        """
+        import shapely
+
+        xs = np.asarray(x_bng, dtype=np.float64)
+        ys = np.asarray(y_bng, dtype=np.float64)
+        n = len(xs)
+        index = np.full(n, -1, dtype=np.int64)
+        dist = np.full(n, np.nan)
+        tree, rows = self._public_tree(force)
+        valid = np.flatnonzero(~(np.isnan(xs) | np.isnan(ys)))
+        if len(valid) and len(rows):
+            pts = shapely.points(xs[valid], ys[valid])
+            (qi, ti), d = tree.query_nearest(pts, max_distance=max_distance_m,
+                                             return_distance=True, all_matches=False)
+            index[valid[qi]] = rows[ti]
+            dist[valid[qi]] = d
+        found = index >= 0
+        fr = index[found]
+        ids = np.full(n, None, dtype=object)
+        names = np.full(n, None, dtype=object)
+        if len(fr):
+            ids[found] = self._ids.take(pa.array(fr)).to_numpy(zero_copy_only=False)
+            names[found] = self._names.take(pa.array(fr)).to_numpy(zero_copy_only=False)
+
+        def pick(arr: np.ndarray) -> np.ndarray:
+            out = np.full(n, np.nan)
+            out[found] = arr[fr]
+            return out
+
+        return {"index": index, "id": ids, "name": names, "x_bng": pick(self.x),
+                "y_bng": pick(self.y), "lon": pick(self.lon), "lat": pick(self.lat),
+                "distance_m": dist}
+
+    def reverse(self, lon: float, lat: float, *, radius_m: float = 1000.0) -> ReverseMatch | None:
+        """Nearest named road or public place within ``radius_m`` of (lon, lat), as police.uk
+        labels it ("On or near <name>"); None when there is none."""
+        x, y = to_bng(np.array([lon], float), np.array([lat], float))
+        if np.isnan(x[0]):
+            return None
+        r = self.nearest_public_points(x, y, max_distance_m=radius_m)
+        if r["index"][0] < 0:
+            return None
+        name = r["name"][0]
+        return ReverseMatch(
+            label=f"On or near {name}", name=name, id=r["id"][0],
+            lon=float(r["lon"][0]), lat=float(r["lat"][0]),
+            x_bng=float(r["x_bng"][0]), y_bng=float(r["y_bng"][0]),
+            distance_m=float(r["distance_m"][0]),
+        )

@@ -1,0 +1,148 @@
+"""Coordinates and areas for the gazetteer: WGS84 <-> British National Grid, Great Britain
+bounds, and a force's area as a BNG box (from the force registry) or a supplied boundary.
+
+Conversion goes through ``standards.coordinates`` (OSTN15 via convertbng); other CRSs go to
+WGS84 with pyproj first. No Beam, no Prefect.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from gazetteer.model import GazetteerError
+
+try:  # the project's standard conversion (OSTN15 via convertbng)
+    from standards.coordinates import to_bng, to_lonlat
+except ImportError:  # pragma: no cover - only before `standards` existed
+    from convertbng.cutil import convert_bng as _cb
+    from convertbng.cutil import convert_lonlat as _cl
+
+    def to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """WGS84 -> BNG (OSTN15); NaN where not convertible."""
+        x, y = _cb(np.ascontiguousarray(lon, dtype=float), np.ascontiguousarray(lat, dtype=float))
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+    def to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """BNG -> WGS84 (OSTN15); NaN where not convertible."""
+        lon, lat = _cl(np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float))
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+__all__ = [
+    "BNG",
+    "WGS84",
+    "GB_BNG_BOX",
+    "force_box_bng",
+    "in_gb_bng",
+    "parse_crs",
+    "project_to_both",
+    "to_bng",
+    "to_lonlat",
+]
+
+BNG = "EPSG:27700"
+WGS84 = "EPSG:4326"
+#: Great Britain and its islands in British National Grid metres.
+GB_BNG_BOX = (0.0, 0.0, 700_000.0, 1_300_000.0)
+
+
+def in_gb_bng(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where (x, y) lies inside Great Britain's BNG box; NaN is False."""
+    with np.errstate(invalid="ignore"):
+        return (x >= GB_BNG_BOX[0]) & (x <= GB_BNG_BOX[2]) & (y >= GB_BNG_BOX[1]) & (
+            y <= GB_BNG_BOX[3]
+        )
+
+
+def parse_crs(crs: str | int | None) -> str | None:
+    """Return a canonical "EPSG:n" string for a CRS, or raise GazetteerError if unknown."""
+    if crs is None:
+        return None
+    import pyproj
+
+    try:
+        c = pyproj.CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises CRSError and others
+        raise GazetteerError(f"unknown CRS {crs!r}: {exc}") from None
+    epsg = c.to_epsg()
+    return f"EPSG:{epsg}" if epsg else c.to_string()
+
+
+def project_to_both(
+    a: np.ndarray, b: np.ndarray, crs: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates (a, b) in ``crs`` -> (x_bng, y_bng, lon, lat), OSTN15 between BNG and WGS84.
+
+    Non-convertible points come back as NaN.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if crs == BNG:
+        lon, lat = to_lonlat(a, b)
+        return a, b, lon, lat
+    if crs == WGS84:
+        lon, lat = a, b
+    else:
+        import pyproj
+
+        tr = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
+        lon, lat = tr.transform(a, b)
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    x, y = to_bng(lon, lat)
+    return x, y, lon, lat
+
+
+@lru_cache(maxsize=1)
+def _registry() -> object | None:
+    try:
+        from standards.registry import load_registry
+    except ImportError:
+        return None
+    return load_registry()
+
+
+def resolve_force(name_or_code: str | None) -> str | None:
+    """Force code for a force name, alias or code, via the registry; None if unknown."""
+    if not name_or_code:
+        return None
+    reg = _registry()
+    if reg is None:
+        return None
+    force = reg.resolve(name_or_code)
+    return force.code if force is not None else None
+
+
+@lru_cache(maxsize=128)
+def force_box_bng(code: str, margin_m: float = 500.0) -> tuple[float, float, float, float]:
+    """The BNG box of a force's area (its registry WGS84 extent, projected, plus a margin)."""
+    reg = _registry()
+    if reg is None:
+        raise GazetteerError(
+            f"force {code!r}: restricting by force needs the force registry (standards.registry)"
+        )
+    try:
+        force = reg.get(code)
+    except Exception:
+        force = None
+    if force is None:
+        force = reg.resolve(code)
+    if force is None:
+        raise GazetteerError(f"unknown force {code!r}: not in the force registry")
+    min_lon, min_lat, max_lon, max_lat = force.extent_wgs84
+    lons = np.array([min_lon, max_lon, min_lon, max_lon, (min_lon + max_lon) / 2] * 1)
+    lats = np.array([min_lat, min_lat, max_lat, max_lat, (min_lat + max_lat) / 2])
+    lons = np.clip(lons, -8.8, 1.9)
+    lats = np.clip(lats, 49.8, 60.95)
+    x, y = to_bng(lons, lats)
+    if np.isnan(x).all():
+        raise GazetteerError(
+            f"force {code!r}: extent {force.extent_wgs84} is outside Great Britain"
+        )
+    return (
+        float(np.nanmin(x) - margin_m),
+        float(np.nanmin(y) - margin_m),
+        float(np.nanmax(x) + margin_m),
+        float(np.nanmax(y) + margin_m),
+    )

@@ -1,0 +1,328 @@
+"""Normalisation of street and area names as forces actually write them.
+
+One function, :func:`normalise_name`, turns a name into the canonical key under which the
+gazetteer indexes it; the same function runs on every feature at build time and on every query,
+so the two sides always agree. :func:`parse_query` splits a free-text location ("Flat 3, 12 High
+St, Camden", "junction of X and Y") into the parts a lookup needs. :func:`block_keys` gives the
+blocking keys that keep fuzzy matching to a few candidates.
+
+Pure Python and the standard library only: no Beam, no Prefect, no numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+__all__ = [
+    "ParsedQuery",
+    "block_keys",
+    "key_hash",
+    "normalise_name",
+    "parse_query",
+    "strip_prefix",
+    "GENERIC_TOKENS",
+    "ROAD_TYPE_TOKENS",
+]
+
+#: Abbreviation -> full word, applied to whole tokens after lower-casing. "st" is handled apart
+#: (Saint or Street by position).
+ABBREVIATIONS: dict[str, str] = {
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "avn": "avenue",
+    "ln": "lane",
+    "sq": "square",
+    "pl": "place",
+    "cres": "crescent",
+    "cresc": "crescent",
+    "cr": "crescent",
+    "gdns": "gardens",
+    "gdn": "garden",
+    "ct": "court",
+    "crt": "court",
+    "hwy": "highway",
+    "dr": "drive",
+    "drv": "drive",
+    "cl": "close",
+    "gr": "grove",
+    "gro": "grove",
+    "pk": "park",
+    "ter": "terrace",
+    "terr": "terrace",
+    "tce": "terrace",
+    "wy": "way",
+    "bldgs": "buildings",
+    "bldg": "building",
+    "mt": "mount",
+    "pde": "parade",
+    "blvd": "boulevard",
+    "bvd": "boulevard",
+    "embk": "embankment",
+    "mkt": "market",
+    "stn": "station",
+    "hse": "house",
+    "hosp": "hospital",
+    "yd": "yard",
+    "wlk": "walk",
+    "pas": "passage",
+    "psge": "passage",
+    "cswy": "causeway",
+    "app": "approach",
+    "est": "estate",
+    "upr": "upper",
+    "lwr": "lower",
+    "gt": "great",
+    "nth": "north",
+    "sth": "south",
+    "ctr": "centre",
+    "cntr": "centre",
+    "center": "centre",
+    "&": "and",
+}
+
+#: Words that say what kind of way a name is; they are weak evidence when blocking candidates.
+ROAD_TYPE_TOKENS: frozenset[str] = frozenset(
+    [
+        "street",
+        "road",
+        "avenue",
+        "lane",
+        "square",
+        "place",
+        "crescent",
+        "gardens",
+        "garden",
+        "court",
+        "highway",
+        "drive",
+        "close",
+        "grove",
+        "park",
+        "terrace",
+        "way",
+        "buildings",
+        "mount",
+        "parade",
+        "boulevard",
+        "embankment",
+        "market",
+        "walk",
+        "passage",
+        "causeway",
+        "approach",
+        "hill",
+        "row",
+        "yard",
+        "alley",
+        "mews",
+        "wharf",
+        "gate",
+        "bridge",
+        "green",
+        "rise",
+        "vale",
+        "view",
+        "path",
+        "circus",
+        "broadway",
+        "quay",
+        "arcade",
+        "chambers",
+        "end",
+        "cottages",
+        "villas",
+        "estate",
+    ]
+)
+
+#: Tokens too common to block on (in addition to the road types).
+GENERIC_TOKENS: frozenset[str] = ROAD_TYPE_TOKENS | frozenset(
+    [
+        "the",
+        "of",
+        "and",
+        "upper",
+        "lower",
+        "great",
+        "little",
+        "north",
+        "south",
+        "east",
+        "west",
+        "new",
+        "old",
+        "saint",
+    ]
+)
+
+#: Tokens after which a preceding "st" still means Street ("High St North").
+_AFTER_STREET = frozenset(["north", "south", "east", "west", "upper", "lower", "end"])
+
+_PREFIX_RE = re.compile(r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s)\s+", re.I)
+_APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4")
+_NON_ALNUM_RE = re.compile(r"[^0-9a-z&]+")
+_ROAD_NUMBER_RE = re.compile(r"\b([amb])\s+(\d{1,4})\b")
+_ROAD_NUMBER_TOKEN_RE = re.compile(r"^[amb]\d{1,4}(?:m)?$")
+_HOUSE_PREFIX_RE = re.compile(
+    r"""^\s*(?:
+        (?:flat|apartment|apt|unit|suite|room|floor|maisonette)\.?\s*[\w/-]*\s*[,;]?\s*
+      )?
+      (?:\d+[a-z]?(?:\s*[-/]\s*\d+[a-z]?)?\b\s*[,;]?\s+)
+    """,
+    re.I | re.X,
+)
+_FLAT_ONLY_RE = re.compile(
+    r"^\s*(?:flat|apartment|apt|unit|suite|room|maisonette)\.?\s*[\w/-]*\s*[,;]\s*", re.I
+)
+_JUNCTION_RE = re.compile(
+    r"""^\s*(?:(?:the\s+)?(?:junction|jct|jnc|j/o|jn|corner)\.?\s+(?:of\s+|with\s+)?)
+         (?P<a>.+?)\s+(?:and|&|with|/|j/w)\s+(?P<b>.+?)\s*$""",
+    re.I | re.X,
+)
+_JUNCTION_INFIX_RE = re.compile(
+    r"^\s*(?P<a>.+?)\s+(?:j/w|jw|junction\s+with|jct\s+with|junction|/)\s+(?P<b>.+?)\s*$", re.I
+)
+_POSTCODE_RE = re.compile(r"^[a-z]{1,2}\d[a-z\d]?(?:\s*\d[a-z]{2})?$", re.I)
+
+
+def strip_prefix(text: str) -> str:
+    """Remove a leading "On or near" (and its variants) and surrounding whitespace."""
+    return _PREFIX_RE.sub("", text, count=1).strip()
+
+
+def _fold(text: str) -> str:
+    """Lower-case, remove apostrophes, fold accents to ASCII."""
+    text = text.lower().translate(_APOSTROPHES)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return text
+
+
+@lru_cache(maxsize=262_144)
+def normalise_name(text: str) -> str:
+    """Return the canonical key of a street or area name.
+
+    Case and spacing are folded, apostrophes removed ("Alderman'S Walk" -> "aldermans walk"),
+    a leading "On or near" dropped, punctuation turned into spaces, abbreviations expanded
+    ("High St" -> "high street", "Gdns" -> "gardens"), a leading or medial "St" before a name read
+    as Saint ("St Mary Axe" -> "saint mary axe"), and road numbers joined ("A 4175" -> "a4175").
+    House numbers are *not* removed here (see :func:`parse_query`). Returns "" for no name.
+    """
+    if not text:
+        return ""
+    text = _ROAD_NUMBER_RE.sub(r"\1\2", _fold(strip_prefix(text)))
+    out: list[str] = []
+    # Commas end a part: "St" before a comma is Street ("High St, Camden").
+    for part in text.split(","):
+        tokens = _NON_ALNUM_RE.sub(" ", part.replace("&", " & ")).split()
+        last = len(tokens) - 1
+        for i, tok in enumerate(tokens):
+            if tok == "st" or tok == "saint":
+                nxt = tokens[i + 1] if i < last else None
+                if tok == "st" and (nxt is None or (i > 0 and nxt in _AFTER_STREET)):
+                    out.append("street")
+                else:
+                    out.append("saint")
+                continue
+            out.append(ABBREVIATIONS.get(tok, tok))
+    return " ".join(out)
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A free-text location split into what a lookup uses.
+
+    ``name`` is the street or place text (house number and flat prefix removed), ``key`` its
+    canonical key, ``areas`` the keys of any trailing area parts ("..., Camden"), ``junction``
+    the two keys of "junction of X and Y", and ``road_number`` a road number found in the text.
+    """
+
+    text: str
+    name: str
+    key: str
+    areas: tuple[str, ...] = ()
+    junction: tuple[str, str] | None = None
+    road_number: str | None = None
+    alternatives: tuple[str, ...] = field(default=())
+
+
+def _strip_house(text: str) -> str:
+    """Remove a flat prefix and a leading house number ("Flat 3, 12a High St" -> "High St")."""
+    stripped = _HOUSE_PREFIX_RE.sub("", text, count=1)
+    if stripped == text:
+        stripped = _FLAT_ONLY_RE.sub("", text, count=1)
+    # Never strip the whole name away, and keep road numbers such as "A 40".
+    return stripped.strip() if stripped.strip() else text.strip()
+
+
+@lru_cache(maxsize=65_536)
+def parse_query(text: str) -> ParsedQuery:
+    """Split a location as a force writes it into name key, area keys and junction parts."""
+    raw = strip_prefix(text or "")
+    m = _JUNCTION_RE.match(raw) or _JUNCTION_INFIX_RE.match(raw)
+    junction = None
+    if m:
+        a = normalise_name(_strip_house(m.group("a")))
+        b = normalise_name(_strip_house(m.group("b").split(",")[0]))
+        if a and b:
+            junction = (a, b)
+    parts = [p.strip() for p in re.split(r"[,;]|\s+-\s+", raw) if p.strip()]
+    if not parts:
+        return ParsedQuery(text=text, name="", key="")
+    # A flat prefix such as "Flat 3," is its own comma part: drop parts that are only that.
+    while len(parts) > 1 and re.fullmatch(
+        r"(?:flat|apartment|apt|unit|suite|room)\.?\s*[\w/-]*|\d+[a-z]?", parts[0], re.I
+    ):
+        parts = parts[1:]
+    name = _strip_house(parts[0])
+    areas = tuple(
+        k for k in (normalise_name(p) for p in parts[1:]) if k and not _POSTCODE_RE.match(k)
+    )
+    key = normalise_name(name)
+    road_number = None
+    alternatives: list[str] = []
+    toks = key.split()
+    nums = [t for t in toks if _ROAD_NUMBER_TOKEN_RE.match(t)]
+    if nums:
+        road_number = nums[0]
+        rest = " ".join(t for t in toks if t not in nums)
+        if rest and rest != "the":
+            alternatives.append(rest)
+    if toks and toks[0] == "the" and len(toks) > 1:
+        alternatives.append(" ".join(toks[1:]))
+    return ParsedQuery(
+        text=text,
+        name=name,
+        key=key,
+        areas=areas,
+        junction=junction,
+        road_number=road_number,
+        alternatives=tuple(alternatives),
+    )
+
+
+def block_keys(key: str) -> list[str]:
+    """Blocking keys of a canonical name: for each distinctive token its first and last three
+    letters (so one typo in a word still shares a key) and the token itself.
+
+    Generic words (street, road, the, ...) only block when a name has nothing else.
+    """
+    toks = key.split()
+    strong = [t for t in toks if t not in GENERIC_TOKENS] or toks
+    out: list[str] = []
+    for t in strong:
+        out.append("t:" + t)
+        if len(t) >= 4:
+            out.append("p:" + t[:3])
+            out.append("s:" + t[-3:])
+    return out
+
+
+def key_hash(key: str) -> int:
+    """Stable 63-bit hash of a key (same in every process, unlike ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") >> 1

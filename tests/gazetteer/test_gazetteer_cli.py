@@ -1,0 +1,94 @@
+"""The gazetteer command line: build, lookup, reverse, evaluate (``python -m gazetteer``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gazetteer_testdata import write_small_csv
+from typer.testing import CliRunner
+
+from gazetteer.cli import app
+from gazetteer.model import JSON_KEYS
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> str:
+    d = tmp_path_factory.mktemp("cli")
+    src = write_small_csv(d / "small.csv")
+    r = runner.invoke(app, ["build", str(src), "--out", str(d / "gaz"), "--format", "csv"])
+    assert r.exit_code == 0, r.output
+    assert "features" in r.output
+    return str(d / "gaz")
+
+
+def test_every_command_has_help() -> None:
+    for cmd in ("build", "lookup", "reverse", "evaluate"):
+        r = runner.invoke(app, [cmd, "--help"])
+        assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_lookup_json(built: str) -> None:
+    r = runner.invoke(app, ["lookup", "High St", "--gazetteer", built, "--force", "kent",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    found = json.loads(r.output)
+    assert [tuple(m) for m in found] == [JSON_KEYS]
+    assert found[0]["id"] == "kent-1" and found[0]["match_type"] == "normalised"
+
+
+def test_lookup_options(built: str) -> None:
+    r = runner.invoke(app, ["lookup", "High Street", "--gazetteer", built, "--near",
+                            "-0.143,51.539", "--limit", "1", "--json"])
+    assert json.loads(r.output)[0]["id"] == "cam-1"
+    r = runner.invoke(app, ["lookup", "High Street", "--gazetteer", built, "--within",
+                            "1,2,3", "--json"])
+    assert r.exit_code != 0
+    r = runner.invoke(app, ["lookup", "High Street", "--gazetteer", built])
+    assert r.exit_code == 0 and "ambiguous" in r.output
+
+
+def test_reverse_json_with_negative_longitude(built: str) -> None:
+    r = runner.invoke(app, ["reverse", "-0.1066", "51.5142", "--gazetteer", built, "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["label"] == "On or near Fleet Street"
+    assert {"label", "name", "id", "lon", "lat", "distance_m"} <= set(out)
+
+
+def test_build_error_is_clear(tmp_path: Path) -> None:
+    p = tmp_path / "empty.csv"
+    p.write_text("")
+    r = runner.invoke(app, ["build", str(p), "--out", str(tmp_path / "g"), "--format", "csv"])
+    assert r.exit_code == 1
+    assert not (tmp_path / "g").exists()
+
+
+def test_python_m_gazetteer_without_beam_or_prefect(built: str) -> None:
+    code = (
+        "import sys, runpy; sys.argv=['gazetteer','lookup','Fleet St','--gazetteer',"
+        f"{built!r},'--json'];\n"
+        "try:\n    runpy.run_module('gazetteer', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "assert 'apache_beam' not in sys.modules and 'prefect' not in sys.modules, 'imported'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["name"] == "Fleet Street"
+
+
+def test_evaluate_on_real_police_uk(col_files: list[str]) -> None:
+    folder = str(Path(col_files[0]).parent)
+    r = runner.invoke(app, ["evaluate", "--data", folder, "--train", "2018-01..2018-06",
+                            "--test", "2018-07..2018-09", "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["force"] == "city-of-london"
+    assert rep["share_located"] > 0.6 and rep["single_place_located"] > 0.9
+    assert rep["ambiguous_reported_ambiguous"] > 0.8
