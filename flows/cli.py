@@ -11,11 +11,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from pipelines.monthly import RunSettings
 
 app = typer.Typer(
     help="crimegeo: normalise police forces' crime exports to one location standard, geocode "
@@ -51,18 +54,6 @@ _mount_gazetteer()
 def _fail(message: str) -> None:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)
-
-
-def _pipeline_args(month: str, input: str, output: str, gazetteer: str | None,
-                   profiles: list[str] | None, runner: str, score: float,
-                   extra: list[str]) -> list[str]:
-    args = ["--month", month, "--input", input, "--output", output, "--runner", runner,
-            "--min_geocode_score", str(score)]
-    if gazetteer:
-        args += ["--gazetteer", gazetteer]
-    for folder in profiles or []:
-        args += ["--profiles", folder]
-    return args + list(extra)
 
 
 def print_manifest(manifest: dict, output: str) -> None:
@@ -101,45 +92,88 @@ def print_manifest(manifest: dict, output: str) -> None:
                   f"{manifest['coordinate_transformation']}.")
 
 
+BoundariesOpt = Annotated[list[str] | None, typer.Option(
+    "--boundaries", help="Force boundary file or folder (police.uk KML or any vector format); "
+                         "repeatable. Without it, the registry's force extents are used.")]
+AreasOpt = Annotated[list[str] | None, typer.Option(
+    "--areas", help="[NAME=]URI of an area layer, e.g. LSOA polygons (repeatable).")]
+MapPointsOpt = Annotated[str | None, typer.Option(
+    "--map-points", help="Gazetteer of public map points to anonymise to.")]
+KOpt = Annotated[int, typer.Option(
+    "--min-public-count", min=1, help="k: merge map points used by fewer records.")]
+FarOpt = Annotated[float, typer.Option(
+    "--far-from-street-m", help="Flag supplied points further than this from their street.")]
+ToleranceOpt = Annotated[float, typer.Option(
+    "--boundary-tolerance-m", help="Points this close outside a boundary count as inside.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")]
+
+
+def _settings(ctx: typer.Context, **values: object) -> RunSettings:
+    from pipelines.monthly import RunSettings
+
+    for key in ("profiles", "boundaries", "areas"):
+        values[key] = tuple(values.get(key) or ())
+    return RunSettings(**values, beam_options=tuple(ctx.args))  # type: ignore[arg-type]
+
+
 @app.command(context_settings=EXTRA)
 def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
         gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
         runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
-        json_output: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")]
-        = False) -> None:
+        far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
+        boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
+        map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
+        json_output: JsonOpt = False) -> None:
     """Run one month through the Prefect flow (discover, pipeline, verify, report).
 
     Extra arguments after the options (e.g. `-- --direct_num_workers 2`) pass to Beam.
     """
     from flows.monthly import monthly_flow
 
+    settings = _settings(ctx, month=month, input=input, output=output, gazetteer=gazetteer,
+                         profiles=profiles, runner=runner,
+                         min_geocode_score=min_geocode_score,
+                         far_from_street_m=far_from_street_m, boundaries=boundaries,
+                         boundary_tolerance_m=boundary_tolerance_m, areas=areas,
+                         map_points=map_points, min_public_count=min_public_count)
     started = time.perf_counter()
     with console.status(f"Running month {month} through Prefect and Beam ({runner})..."):
         try:
-            manifest = monthly_flow(month=month, input=input, output=output,
-                                    gazetteer=gazetteer, profiles=profiles or [],
-                                    runner=runner, min_geocode_score=min_geocode_score,
-                                    beam_options=list(ctx.args))
+            manifest = monthly_flow(**flow_parameters(settings))
         except (LookupError, ValueError, FileNotFoundError) as error:
             _fail(str(error).strip("'\""))
     _finish(manifest, output, json_output, started)
+
+
+def flow_parameters(settings: RunSettings) -> dict:
+    """The monthly flow's parameters for a run's settings."""
+    values = dict(settings.__dict__)
+    for key in ("profiles", "boundaries", "areas", "beam_options"):
+        values[key] = list(values[key])
+    return values
 
 
 @app.command(context_settings=EXTRA)
 def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
              gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
              runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
-             json_output: Annotated[bool, typer.Option(
-                 "--json", help="Print the manifest as JSON.")] = False) -> None:
+             far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
+             boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
+             map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
+             json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
     from pipelines.monthly import MonthlyOptions, run_month
 
-    args = _pipeline_args(month, input, output, gazetteer, profiles, runner,
-                          min_geocode_score, list(ctx.args))
+    settings = _settings(ctx, month=month, input=input, output=output, gazetteer=gazetteer,
+                         profiles=profiles, runner=runner,
+                         min_geocode_score=min_geocode_score,
+                         far_from_street_m=far_from_street_m, boundaries=boundaries,
+                         boundary_tolerance_m=boundary_tolerance_m, areas=areas,
+                         map_points=map_points, min_public_count=min_public_count)
     started = time.perf_counter()
     with console.status(f"Running month {month} through Beam ({runner})..."):
         try:
-            result = run_month(MonthlyOptions(args))
+            result = run_month(MonthlyOptions(settings.to_args()))
         except (LookupError, ValueError, FileNotFoundError) as error:
             _fail(str(error).strip("'\""))
     _finish(result.manifest, output, json_output, started)

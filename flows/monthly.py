@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.monthly import MonthlyOptions, check_month, run_month
+from pipelines.monthly import MonthlyOptions, RunSettings, check_month, run_month
 from standards.profiles import load_profiles
 from transforms.discover import Discovery, discover_month
 from transforms.publish import ReconciliationError, check_reconciliation, read_manifest
@@ -127,19 +127,22 @@ def report(manifest: dict, verified: dict) -> str:
 @flow(name="crimegeo-monthly")
 def monthly_flow(month: str, input: str, output: str, gazetteer: str | None = None,
                  profiles: list[str] | None = None, runner: str = "DirectRunner",
-                 min_geocode_score: float = 0.8,
+                 min_geocode_score: float = 0.8, far_from_street_m: float = 1000.0,
+                 boundaries: list[str] | None = None, boundary_tolerance_m: float = 250.0,
+                 areas: list[str] | None = None, map_points: str | None = None,
+                 min_public_count: int = 1,
                  beam_options: list[str] | None = None) -> dict:
     """Run one month: discover, run the pipeline, verify the outputs, report."""
     check_month(month)
-    profiles = profiles or []
-    discovery = discover_inputs(month, input, profiles)
-    args = ["--month", month, "--input", input, "--output", output, "--runner", runner,
-            "--min_geocode_score", str(min_geocode_score)]
-    if gazetteer:
-        args += ["--gazetteer", gazetteer]
-    for folder in profiles:
-        args += ["--profiles", folder]
-    manifest = run_pipeline(args + list(beam_options or []), discovery)
+    settings = RunSettings(
+        month=month, input=input, output=output, gazetteer=gazetteer,
+        profiles=tuple(profiles or ()), runner=runner, min_geocode_score=min_geocode_score,
+        far_from_street_m=far_from_street_m, boundaries=tuple(boundaries or ()),
+        boundary_tolerance_m=boundary_tolerance_m, areas=tuple(areas or ()),
+        map_points=map_points, min_public_count=min_public_count,
+        beam_options=tuple(beam_options or ()))
+    discovery = discover_inputs(month, input, list(settings.profiles))
+    manifest = run_pipeline(settings.to_args(), discovery)
     verified = verify_outputs(output, month)
     report(manifest, verified)
     return manifest

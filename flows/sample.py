@@ -85,6 +85,7 @@ DEFECT_RATES: dict[str, float] = {
     "swapped": 0.01,            # latitude and longitude swapped
     "crs_mixup": 0.01,          # BNG in lon/lat columns, or lon/lat in BNG columns
     "outside_force": 0.01,      # a point in another force's area
+    "far_from_street": 0.01,    # a point in the force, but far from the street named
     "zero": 0.005,              # 0,0
     "malformed": 0.005,         # wrong number of fields / broken JSON
     "bad_month": 0.002,         # unreadable date
@@ -277,6 +278,18 @@ def _force_rows(code: str, profile: str, count: int, streets: Sequence[Street],
                 row["x"], row["y"] = round(float(x[0]), 1), round(float(y[0]), 1)
             else:
                 row["x"], row["y"] = wrong.lon, wrong.lat
+        elif defect == "far_from_street":
+            far = [s for s in streets
+                   if abs(s.lon - street.lon) + abs(s.lat - street.lat) > 0.03]
+            if not far:
+                row["defect"] = "none"
+            else:
+                wrong = far[rng.integers(len(far))]
+                if bng_format:
+                    x, y = to_bng([wrong.lon], [wrong.lat])
+                    row["x"], row["y"] = round(float(x[0]), 1), round(float(y[0]), 1)
+                else:
+                    row["x"], row["y"] = wrong.lon, wrong.lat
         elif defect == "zero":
             row["x"] = row["y"] = 0
         rows.append(row)

@@ -47,7 +47,7 @@ from transforms.publish import (
     recover,
     staging_url,
 )
-from transforms.steps import ProcessMonth
+from transforms.steps import ProcessMonth, Resources
 from transforms.storage import write_bytes_atomic
 
 LOCAL_RUNNERS = {
@@ -74,7 +74,59 @@ class MonthlyOptions(PipelineOptions):
                             help="Extra folder of force input profiles (repeatable).")
         parser.add_argument("--min_geocode_score", type=float, default=0.8,
                             help="Geocodes scoring below this are suggestions, not locations.")
+        parser.add_argument("--far_from_street_m", type=float, default=1000.0,
+                            help="Flag supplied points further than this from their street.")
+        parser.add_argument("--boundaries", action="append", default=[],
+                            help="Force boundary file or folder (police.uk KML or any vector "
+                                 "format; repeatable); without it the registry's extents.")
+        parser.add_argument("--boundary_tolerance_m", type=float, default=250.0,
+                            help="Points this close outside a boundary count as inside.")
+        parser.add_argument("--areas", action="append", default=[],
+                            help="[NAME=]URI of an area layer such as LSOA polygons "
+                                 "(repeatable); fills lsoa_code/lsoa_name or NAME_code.")
+        parser.add_argument("--map_points", default=None,
+                            help="Gazetteer of public map points to anonymise to, instead of "
+                                 "the main gazetteer's roads and public places.")
+        parser.add_argument("--min_public_count", type=int, default=1,
+                            help="k: map points used by fewer records are merged into the "
+                                 "nearest larger one (1 = off).")
         parser.add_argument("--run_id", default=None, help="Identifier of this run.")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything a monthly run is configured by, as the flow and CLI pass it on."""
+
+    month: str
+    input: str
+    output: str
+    gazetteer: str | None = None
+    profiles: tuple[str, ...] = ()
+    runner: str = "DirectRunner"
+    min_geocode_score: float = 0.8
+    far_from_street_m: float = 1000.0
+    boundaries: tuple[str, ...] = ()
+    boundary_tolerance_m: float = 250.0
+    areas: tuple[str, ...] = ()
+    map_points: str | None = None
+    min_public_count: int = 1
+    beam_options: tuple[str, ...] = ()
+
+    def to_args(self) -> list[str]:
+        """The pipeline's command-line arguments for these settings."""
+        args = ["--month", self.month, "--input", self.input, "--output", self.output,
+                "--runner", self.runner, "--min_geocode_score", str(self.min_geocode_score),
+                "--far_from_street_m", str(self.far_from_street_m),
+                "--boundary_tolerance_m", str(self.boundary_tolerance_m),
+                "--min_public_count", str(self.min_public_count)]
+        for flag, value in (("--gazetteer", self.gazetteer), ("--map_points", self.map_points)):
+            if value:
+                args += [flag, value]
+        for flag, values in (("--profiles", self.profiles), ("--boundaries", self.boundaries),
+                             ("--areas", self.areas)):
+            for value in values:
+                args += [flag, value]
+        return args + list(self.beam_options)
 
 
 def check_month(month: str) -> str:
@@ -110,9 +162,15 @@ def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
         | "InputFiles" >> beam.Create(files, reshuffle=False)
         | "ProcessMonth" >> ProcessMonth(
             month=monthly.month, staging=staging, output=monthly.output, run_id=run_id,
-            gazetteer_uri=monthly.gazetteer,
+            resources=Resources(
+                gazetteer=monthly.gazetteer, map_points=monthly.map_points,
+                boundaries=tuple(monthly.boundaries),
+                boundary_tolerance_m=monthly.boundary_tolerance_m,
+                areas=tuple(monthly.areas)),
             profile_dirs=tuple(monthly.profiles),
-            locate_options=LocateOptions(min_geocode_score=monthly.min_geocode_score))
+            locate_options=LocateOptions(min_geocode_score=monthly.min_geocode_score,
+                                         far_from_street_m=monthly.far_from_street_m),
+            min_public_count=monthly.min_public_count)
     )
     _ = stats | "WriteFileStats" >> beam.Map(
         lambda value, url=f"{staging}/file_stats.json": write_bytes_atomic(
@@ -204,6 +262,12 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
         "gazetteer": _redact(monthly.gazetteer) if monthly.gazetteer else None,
         "gazetteer_checksum": gazetteer_checksum,
         "options": {"min_geocode_score": monthly.min_geocode_score,
+                    "far_from_street_m": monthly.far_from_street_m,
+                    "boundaries": [_redact(b) for b in monthly.boundaries],
+                    "boundary_tolerance_m": monthly.boundary_tolerance_m,
+                    "areas": [_redact(a) for a in monthly.areas],
+                    "map_points": _redact(monthly.map_points),
+                    "min_public_count": monthly.min_public_count,
                     "profiles": [_redact(p) for p in monthly.profiles]},
         "files": files,
         "skipped_files": [{"url": _redact(url), "why": why} for url, why in discovery.skipped],

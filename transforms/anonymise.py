@@ -8,6 +8,7 @@ text and no source row. Pure array work (no Beam).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,6 +17,7 @@ import pyarrow.compute as pc
 import shapely
 
 from standards import reasons
+from standards.coordinates import to_bng
 from standards.schema import PUBLIC_FIELD_NAMES, PUBLIC_SCHEMA
 
 #: police.uk publishes a crime with no location when its nearest map point is further.
@@ -30,13 +32,54 @@ class PublicPoints(Protocol):
                               max_distance_m: float = ...) -> dict[str, Any]: ...
 
 
+def merge_small_points(point_ids: np.ndarray, point_x: np.ndarray, point_y: np.ndarray,
+                       min_count: int) -> np.ndarray:
+    """Indices of the point each record ends at after merging points used by < k records.
+
+    `point_ids` holds each record's map point id (None when it has none). Records at a point
+    used fewer than `min_count` times move to the nearest point used at least that often; with
+    no such point they are left with none (-1). Returns, per record, the index of the record
+    whose point it now takes (itself when unchanged), or -1.
+    """
+    n = len(point_ids)
+    target = np.where(point_ids != None, np.arange(n), -1)  # noqa: E711
+    if min_count <= 1 or n == 0:
+        return target
+    has = point_ids != None  # noqa: E711
+    ids = point_ids[has].astype(str)
+    unique, first, counts = np.unique(ids, return_index=True, return_counts=True)
+    big = counts >= min_count
+    rows_with_point = np.flatnonzero(has)
+    small_records = has.copy()
+    small_records[rows_with_point] = ~np.isin(ids, unique[big])
+    if not small_records.any():
+        return target
+    if not big.any():
+        target[small_records] = -1
+        return target
+    representatives = rows_with_point[first[big]]
+    tree = shapely.STRtree(shapely.points(point_x[representatives], point_y[representatives]))
+    small_rows = np.flatnonzero(small_records)
+    nearest = tree.nearest(shapely.points(point_x[small_rows], point_y[small_rows]))
+    target[small_rows] = representatives[nearest]
+    return target
+
+
 def anonymise(records: pa.Table, points: PublicPoints | None,
-              max_distance_m: float = MAX_PUBLIC_POINT_DISTANCE_M) -> pa.Table:
-    """Fill `public_label`, `public_lon`, `public_lat`; flag records left without a point."""
+              max_distance_m: float = MAX_PUBLIC_POINT_DISTANCE_M,
+              min_count: int = 1) -> pa.Table:
+    """Fill `public_label`, `public_lon`, `public_lat`; flag records left without a point.
+
+    `records` should hold a whole force's month, so that `min_count` (k) counts every record
+    published at a map point.
+    """
     n = records.num_rows
     labels = np.full(n, None, dtype=object)
+    point_ids = np.full(n, None, dtype=object)
     public_lon = np.full(n, np.nan)
     public_lat = np.full(n, np.nan)
+    public_x = np.full(n, np.nan)
+    public_y = np.full(n, np.nan)
     x = np.asarray(pc.fill_null(records["x_bng"], np.nan).to_numpy(zero_copy_only=False),
                    dtype=np.float64)
     y = np.asarray(pc.fill_null(records["y_bng"], np.nan).to_numpy(zero_copy_only=False),
@@ -48,12 +91,27 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
             rows = np.flatnonzero(located & (forces == force))
             found = points.nearest_public_points(x[rows], y[rows], force=force,
                                                  max_distance_m=max_distance_m)
-            index = np.asarray(found["index"])
-            hit = index >= 0
+            hit = np.asarray(found["index"]) >= 0
             names = np.asarray(found["name"], dtype=object)
             labels[rows[hit]] = ["On or near " + str(name) for name in names[hit]]
-            public_lon[rows[hit]] = np.asarray(found["lon"], dtype=np.float64)[hit]
-            public_lat[rows[hit]] = np.asarray(found["lat"], dtype=np.float64)[hit]
+            point_ids[rows[hit]] = np.asarray(found["id"], dtype=object)[hit]
+            for target, key in ((public_lon, "lon"), (public_lat, "lat"),
+                                (public_x, "x_bng"), (public_y, "y_bng")):
+                target[rows[hit]] = np.asarray(found[key], dtype=np.float64)[hit]
+    if min_count > 1:
+        for force in sorted(set(forces.tolist()) - {None}):
+            rows = np.flatnonzero(forces == force)
+            moved_to = merge_small_points(point_ids[rows], public_x[rows], public_y[rows],
+                                          min_count)
+            source = np.where(moved_to >= 0, rows[np.maximum(moved_to, 0)], -1)
+            keep = source >= 0
+            for array in (labels, point_ids, public_lon, public_lat, public_x, public_y):
+                moved = array[source[keep]]
+                array[rows[keep]] = moved
+                if array.dtype == object:
+                    array[rows[~keep]] = None
+                else:
+                    array[rows[~keep]] = np.nan
     no_point = located & np.isnan(public_lon)
     result = records
     if no_point.any():
@@ -71,8 +129,12 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
     return result
 
 
-def public_table(records: pa.Table) -> pa.Table:
-    """The public projection of anonymised records: no exact point, text or source row."""
+def public_table(records: pa.Table, area_layers: Sequence[Any] = ()) -> pa.Table:
+    """The public projection of anonymised records: no exact point, text or source row.
+
+    With area layers, area codes are those of the public point (as police.uk gives the LSOA of
+    the moved point), never of the exact one.
+    """
     lon = np.asarray(pc.fill_null(records["public_lon"], np.nan)
                      .to_numpy(zero_copy_only=False), dtype=np.float64)
     lat = np.asarray(pc.fill_null(records["public_lat"], np.nan)
@@ -82,5 +144,18 @@ def public_table(records: pa.Table) -> pa.Table:
     if has.any():
         geometry[has] = shapely.to_wkb(shapely.points(lon[has], lat[has]))
     columns = {name: records[name] for name in PUBLIC_FIELD_NAMES}
+    extra_fields = []
+    if area_layers:
+        x, y = to_bng(lon, lat)
+        for layer in area_layers:
+            codes, names = layer.assign(x, y)
+            columns[layer.code_column] = pa.array(codes, pa.string())
+            columns[layer.name_column] = pa.array(names, pa.string())
+            if layer.code_column not in PUBLIC_FIELD_NAMES:
+                extra_fields += [pa.field(layer.code_column, pa.string()),
+                                 pa.field(layer.name_column, pa.string())]
     columns["geometry"] = pa.array(geometry, pa.binary())
-    return pa.table(columns, schema=PUBLIC_SCHEMA)
+    schema = PUBLIC_SCHEMA
+    for extra in extra_fields:
+        schema = schema.insert(schema.get_field_index("geometry"), extra)
+    return pa.table({name: columns[name] for name in schema.names}, schema=schema)

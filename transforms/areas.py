@@ -137,12 +137,14 @@ class ForceBoundaries:
     def outside(self, force: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """True where a BNG point is more than the tolerance outside the force's area."""
         area = self.areas[force]
-        inside = shapely.contains_xy(area, x, y)
+        missing = np.isnan(x) | np.isnan(y)
+        inside = missing.copy()
+        inside[~missing] = shapely.contains_xy(area, x[~missing], y[~missing])
         if self.tolerance_m > 0 and (~inside).any():
-            near = shapely.dwithin(area, shapely.points(x[~inside], y[~inside]),
-                                   self.tolerance_m)
-            inside[np.flatnonzero(~inside)[near]] = True
-        return ~inside & ~(np.isnan(x) | np.isnan(y))
+            rows = np.flatnonzero(~inside)
+            near = shapely.dwithin(area, shapely.points(x[rows], y[rows]), self.tolerance_m)
+            inside[rows[near]] = True
+        return ~inside
 
 
 def _force_for(url: str, frame) -> str:

@@ -201,8 +201,8 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.
         swapped_lon[degrees], swapped_lat[degrees] = sy[rows][degrees], sx[rows][degrees]
         swapped_x[degrees], swapped_y[degrees] = to_bng(swapped_lon[degrees],
                                                         swapped_lat[degrees])
-    fits = ~np.isnan(swapped_lon) & ~_outside_force(forces[rows], swapped_lon, swapped_lat,
-                                                    boundaries)
+    plausible = in_gb_lonlat(swapped_lon, swapped_lat) & ~np.isnan(swapped_x)
+    fits = plausible & ~_outside_force(forces[rows], swapped_lon, swapped_lat, boundaries)
     fixed = rows[fits]
     lon[fixed], lat[fixed] = swapped_lon[fits], swapped_lat[fits]
     x[fixed], y[fixed] = swapped_x[fits], swapped_y[fits]

@@ -17,6 +17,7 @@ from typing import Any
 
 import apache_beam as beam
 import fsspec
+import numpy as np
 import pyarrow as pa
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
@@ -24,6 +25,7 @@ from apache_beam.utils.shared import Shared
 
 from standards.profiles import ForceProfile, load_profiles
 from transforms.anonymise import anonymise, public_table
+from transforms.areas import load_area_layer, load_force_boundaries
 from transforms.discover import InputFile
 from transforms.feedback import (
     corrections_csv,
@@ -46,11 +48,55 @@ REJECTED = "rejected"
 
 @dataclass
 class Batch:
-    """Rows of one input file for one force: the unit of work between steps."""
+    """Rows of one input file for one force: the unit of work between steps.
+
+    `public` is the anonymised projection, filled by the anonymising step.
+    """
 
     source_file: str
     force: str | None
     table: pa.Table
+    public: pa.Table | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Where the heavy, read-only things every worker loads once come from."""
+
+    gazetteer: str | None = None
+    map_points: str | None = None          # a gazetteer whose public points override
+    boundaries: tuple[str, ...] = ()
+    boundary_tolerance_m: float = 250.0
+    areas: tuple[str, ...] = ()
+
+
+class AreaLayers(list):
+    """The loaded area layers (a list that `Shared` can hold a weak reference to)."""
+
+
+class _Loaded:
+    """A worker's handles on the shared resources, loaded in `setup()`."""
+
+    def __init__(self, resources: Resources, shared: dict[str, Shared]) -> None:
+        self.gazetteer = None
+        self.map_points = None
+        self.boundaries = None
+        self.areas: AreaLayers = AreaLayers()
+        if resources.gazetteer:
+            uri = resources.gazetteer
+            self.gazetteer = shared["gazetteer"].acquire(lambda: _load_gazetteer(uri), tag=uri)
+        if resources.map_points:
+            uri = resources.map_points
+            self.map_points = shared["map_points"].acquire(lambda: _load_gazetteer(uri),
+                                                           tag=uri)
+        if resources.boundaries:
+            urls, tolerance = resources.boundaries, resources.boundary_tolerance_m
+            self.boundaries = shared["boundaries"].acquire(
+                lambda: load_force_boundaries(urls, tolerance), tag=repr((urls, tolerance)))
+        if resources.areas:
+            specs = resources.areas
+            self.areas = shared["areas"].acquire(
+                lambda: AreaLayers(load_area_layer(spec) for spec in specs), tag=repr(specs))
 
 
 def _merge_stats(values: Any) -> dict:
@@ -127,45 +173,85 @@ def _load_gazetteer(uri: str) -> Any:
     return Gazetteer.load(uri)
 
 
-class _GazetteerStep(beam.DoFn):
-    """A DoFn that needs the gazetteer: one copy per worker process, loaded in setup()."""
+def shared_handles() -> dict[str, Shared]:
+    """One `Shared` handle per resource (a handle holds one object at a time)."""
+    return {name: Shared() for name in ("gazetteer", "map_points", "boundaries", "areas")}
 
-    def __init__(self, gazetteer_uri: str | None, shared: Shared) -> None:
-        self.gazetteer_uri = gazetteer_uri
+
+class _ResourceStep(beam.DoFn):
+    """A DoFn that needs the gazetteer or boundary layers: loaded once per worker."""
+
+    def __init__(self, resources: Resources, shared: dict[str, Shared]) -> None:
+        self.resources = resources
         self.shared = shared
 
     def setup(self) -> None:
-        self.gazetteer = None
-        if self.gazetteer_uri:
-            uri = self.gazetteer_uri
-            self.gazetteer = self.shared.acquire(lambda: _load_gazetteer(uri), tag=uri)
+        self.loaded = _Loaded(self.resources, self.shared)
 
 
-class LocateBatches(_GazetteerStep):
-    """Validates, corrects and geocodes each batch."""
+class LocateBatches(_ResourceStep):
+    """Validates, corrects and geocodes each batch, then assigns its areas."""
 
-    def __init__(self, gazetteer_uri: str | None, shared: Shared,
+    def __init__(self, resources: Resources, shared: dict[str, Shared],
                  options: LocateOptions) -> None:
-        super().__init__(gazetteer_uri, shared)
+        super().__init__(resources, shared)
         self.options = options
 
     def process(self, batch: Batch) -> Iterator[Any]:
         started = time.perf_counter()
-        table = locate(batch.table, self.gazetteer, self.options)
+        table = locate(batch.table, self.loaded.gazetteer, self.options,
+                       self.loaded.boundaries)
+        located = time.perf_counter()
+        table = assign_areas(table, self.loaded.areas)
         yield Batch(batch.source_file, batch.force, table)
         yield pvalue.TaggedOutput(STATS, (batch.source_file, {
-            "locate_seconds": time.perf_counter() - started}))
+            "locate_seconds": located - started,
+            "areas_seconds": time.perf_counter() - located}))
 
 
-class AnonymiseBatches(_GazetteerStep):
-    """Moves each located record to its public map point and label."""
+def assign_areas(table: pa.Table, layers: list) -> pa.Table:
+    """Fill each layer's code and name columns from the record's best location."""
+    if not layers:
+        return table
+    x = np.asarray(pa.compute.fill_null(table["x_bng"], np.nan)
+                   .to_numpy(zero_copy_only=False), dtype=np.float64)
+    y = np.asarray(pa.compute.fill_null(table["y_bng"], np.nan)
+                   .to_numpy(zero_copy_only=False), dtype=np.float64)
+    for layer in layers:
+        codes, names = layer.assign(x, y)
+        for column, values in ((layer.code_column, codes), (layer.name_column, names)):
+            array = pa.array(values, pa.string())
+            if column in table.column_names:
+                table = table.set_column(table.schema.get_field_index(column), column, array)
+            else:
+                table = table.append_column(column, array)
+    return table
 
-    def process(self, batch: Batch) -> Iterator[Any]:
+
+class AnonymiseForce(_ResourceStep):
+    """Moves a force's month of records to public map points, then splits them per file."""
+
+    def __init__(self, resources: Resources, shared: dict[str, Shared],
+                 min_public_count: int = 1) -> None:
+        super().__init__(resources, shared)
+        self.min_public_count = min_public_count
+
+    def process(self, element: tuple[str, Any]) -> Iterator[Any]:
+        force, batches = element
+        batches = sorted(batches, key=lambda b: b.source_file)
         started = time.perf_counter()
-        table = anonymise(batch.table, self.gazetteer)
-        yield Batch(batch.source_file, batch.force, table)
-        yield pvalue.TaggedOutput(STATS, (batch.source_file, {
-            "anonymise_seconds": time.perf_counter() - started}))
+        points = self.loaded.map_points or self.loaded.gazetteer
+        table = anonymise(pa.concat_tables([b.table for b in batches]), points,
+                          min_count=self.min_public_count)
+        seconds = time.perf_counter() - started
+        offset = 0
+        for batch in batches:
+            part = table.slice(offset, batch.table.num_rows)
+            offset += batch.table.num_rows
+            yield Batch(batch.source_file, force, part,
+                        public_table(part, self.loaded.areas))
+            yield pvalue.TaggedOutput(STATS, (batch.source_file, {
+                "anonymise_seconds": seconds * part.num_rows / max(table.num_rows, 1)}))
 
 
 class WriteRecordParts(beam.DoFn):
@@ -182,9 +268,10 @@ class WriteRecordParts(beam.DoFn):
         write_bytes_atomic(
             partition_url(self.staging, "restricted", self.month, batch.force, name),
             parquet_bytes(batch.table, "lon", "lat"))
+        public = batch.public if batch.public is not None else public_table(batch.table)
         write_bytes_atomic(
             partition_url(self.staging, "public", self.month, batch.force, name),
-            parquet_bytes(public_table(batch.table), "public_lon", "public_lat"))
+            parquet_bytes(public, "public_lon", "public_lat"))
         self.rows_written.inc(batch.table.num_rows)
         yield batch.source_file, {
             "rows_written": batch.table.num_rows,
@@ -269,27 +356,34 @@ class ProcessMonth(beam.PTransform):
     """
 
     def __init__(self, *, month: str, staging: str, output: str, run_id: str,
-                 gazetteer_uri: str | None, profile_dirs: tuple[str, ...] = (),
-                 locate_options: LocateOptions | None = None) -> None:
+                 resources: Resources, profile_dirs: tuple[str, ...] = (),
+                 locate_options: LocateOptions | None = None,
+                 min_public_count: int = 1) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
         self.output = output
         self.run_id = run_id
-        self.gazetteer_uri = gazetteer_uri
+        self.resources = resources
         self.profile_dirs = profile_dirs
         self.locate_options = locate_options or LocateOptions()
+        self.min_public_count = min_public_count
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:
-        shared = Shared()
+        shared = shared_handles()
         parsed = files | "ParseByProfile" >> beam.ParDo(
             ParseByProfile(self.month, self.profile_dirs)).with_outputs(
                 STATS, REJECTED, main="records")
         located = parsed.records | "LocateRecords" >> beam.ParDo(
-            LocateBatches(self.gazetteer_uri, shared, self.locate_options)).with_outputs(
+            LocateBatches(self.resources, shared, self.locate_options)).with_outputs(
                 STATS, main="records")
-        anonymised = located.records | "Anonymise" >> beam.ParDo(
-            AnonymiseBatches(self.gazetteer_uri, shared)).with_outputs(STATS, main="records")
+        anonymised = (
+            located.records
+            | "KeyByForce" >> beam.Map(lambda batch: (batch.force, batch))
+            | "GroupByForce" >> beam.GroupByKey()
+            | "Anonymise" >> beam.ParDo(AnonymiseForce(
+                self.resources, shared, self.min_public_count)).with_outputs(
+                    STATS, main="records"))
         written = anonymised.records | "WriteRecords" >> beam.ParDo(
             WriteRecordParts(self.staging, self.month))
         rejected_written = parsed[REJECTED] | "WriteRejected" >> beam.ParDo(

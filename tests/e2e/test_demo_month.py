@@ -75,6 +75,7 @@ EXPECTED = {
     "missing_area": ("geocoded_area", reasons.GEOCODED_AREA),
     "swapped": ("corrected", reasons.SWAPPED_AXES),
     "outside_force": ("geocoded_street", reasons.OUTSIDE_FORCE),
+    "far_from_street": ("geocoded_street", reasons.FAR_FROM_STREET),
     "zero": ("geocoded_street", reasons.ZERO_COORDINATES),
     "malformed": ("rejected", reasons.MALFORMED_ROW),
     "bad_month": ("rejected", reasons.INVALID_MONTH),

@@ -63,3 +63,30 @@ def test_sample_writes_four_formats_and_a_gazetteer(tmp_path: Path) -> None:
     for name in names:  # deterministic: same seed, same bytes
         assert (again / "input" / "2023-11" / name).read_bytes() == (
             tmp_path / "input" / "2023-11" / name).read_bytes()
+
+
+def test_pipeline_with_areas_boundaries_and_k_on_real_data(tmp_path: Path) -> None:
+    import json
+
+    import pyarrow.parquet as pq
+
+    from gazetteer import build_gazetteer
+    from tests.conftest import shared_data
+
+    folder = shared_data("police-uk", "city-of-london")
+    build_gazetteer([str(folder / "2019-12-city-of-london-street.csv")],
+                    str(tmp_path / "gaz"), format="police-uk")
+    result = runner.invoke(app, [
+        "pipeline", "--month", "2020-01", "--input", str(folder), "--output",
+        str(tmp_path / "out"), "--gazetteer", str(tmp_path / "gaz"),
+        "--areas", str(shared_data("boundaries", "london-lsoa-2021", "london_lsoa.shp")),
+        "--boundaries", str(shared_data("boundaries", "gmp_force_area.geojson")),
+        "--min-public-count", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert manifest["options"]["min_public_count"] == 3
+    assert manifest["options"]["areas"][0].endswith("london_lsoa.shp")
+    public = pq.read_table(tmp_path / "out" / "public").to_pylist()
+    labels = [r["public_label"] for r in public if r["public_label"]]
+    assert labels and min(labels.count(label) for label in set(labels)) >= 3
+    assert any(r["lsoa_code"] for r in public)
