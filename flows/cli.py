@@ -51,6 +51,16 @@ def _mount_gazetteer() -> None:
 _mount_gazetteer()
 
 
+def _mount_feeds() -> None:
+    from feeds.cli import app as feeds_app
+
+    app.add_typer(feeds_app, name="feeds",
+                  help="Serve forces their feedback over HTTP; manage their API keys.")
+
+
+_mount_feeds()
+
+
 def _fail(message: str) -> None:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)

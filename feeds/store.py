@@ -1,0 +1,263 @@
+"""Reading the feedback tree of a run output, safely and self-consistently.
+
+The pipeline writes, under the output root (any fsspec URL)::
+
+    feedback/force=<code>/index.json
+    feedback/force=<code>/month=<YYYY-MM>/corrections.csv
+    feedback/force=<code>/month=<YYYY-MM>/corrections.geojson
+    feedback/force=<code>/month=<YYYY-MM>/summary.json
+
+Safety: a force code must be one of the registry's codes and a month must match
+``YYYY-MM``; both are checked by :meth:`FeedStore.check` before any path is built, and file
+names come from a fixed list, so no request can name a path outside the feedback tree.
+
+Consistency: a rerun replaces a month folder with two renames (old one aside, new one in) and
+then rewrites ``index.json``. Every response is built from one read of one file, and its ETag is
+the sha256 of the very bytes served (or, for JSON corrections, of the CSV bytes they were
+derived from), so a response is never a mix of two runs. A file that vanishes for a moment
+between the two renames is read again (briefly) when the force's index says the month exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+import time
+from collections.abc import Iterable
+
+import fsspec
+
+MONTH_PATTERN = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+#: The files of a month folder, in the order they are listed.
+MONTH_FILES = ("corrections.csv", "corrections.geojson", "summary.json")
+#: The columns of corrections.csv, for documentation and the JSON form.
+CORRECTION_COLUMNS = (
+    "crime_id", "month", "source_file", "source_row", "action", "location_status",
+    "supplied_location", "supplied_x", "supplied_y", "supplied_crs", "lon", "lat",
+    "x_bng", "y_bng", "match_type", "geocode_score", "gazetteer_id", "reasons",
+    "reason_meanings", "detail",
+)
+#: Columns the JSON form gives as numbers (when the cell is a finite number).
+INTEGER_COLUMNS = frozenset({"source_row"})
+FLOAT_COLUMNS = frozenset({"lon", "lat", "x_bng", "y_bng", "geocode_score"})
+#: Longest force code accepted before looking it up (registry codes are far shorter).
+MAX_FORCE_LENGTH = 64
+
+
+def valid_month(month: object) -> bool:
+    """Whether ``month`` is a ``YYYY-MM`` string with a month 01-12."""
+    return isinstance(month, str) and len(month) == 7 and bool(MONTH_PATTERN.fullmatch(month))
+
+
+def sha256_hex(data: bytes) -> str:
+    """The sha256 of ``data`` as lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class FeedStore:
+    """The feedback tree of one output root, read through fsspec.
+
+    ``codes`` are the force codes that may appear in a request (the registry's). ``retry_seconds``
+    bounds how long a read waits for a month that the index lists but that is being swapped.
+    """
+
+    def __init__(self, output_url: str, codes: Iterable[str], *,
+                 retry_seconds: float = 2.0) -> None:
+        """Open the output root ``output_url`` (local path or any fsspec URL)."""
+        self.fs, root = fsspec.core.url_to_fs(output_url)
+        self.root = root.rstrip("/")
+        self.codes = frozenset(codes)
+        self.retry_seconds = retry_seconds
+
+    # -- validation -----------------------------------------------------------------------
+
+    def valid_force(self, force: object) -> bool:
+        """Whether ``force`` is a registry force code (exactly, no normalising)."""
+        return isinstance(force, str) and len(force) <= MAX_FORCE_LENGTH and force in self.codes
+
+    def _force_dir(self, force: str) -> str:
+        if not self.valid_force(force):  # never reached from the app, which checks first
+            raise ValueError("invalid force code")
+        return f"{self.root}/feedback/force={force}"
+
+    def _month_dir(self, force: str, month: str) -> str:
+        if not valid_month(month):
+            raise ValueError("invalid month")
+        return f"{self._force_dir(force)}/month={month}"
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _ls(self, path: str) -> list[str]:
+        """Names under ``path``, listed afresh (bucket filesystems cache listings)."""
+        self.fs.invalidate_cache(path)
+        try:
+            return self.fs.ls(path, detail=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def _cat(self, path: str) -> bytes | None:
+        """The bytes of ``path`` in one read, or None if it is not a readable file."""
+        try:
+            return self.fs.cat_file(path)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def forces(self) -> list[str]:
+        """Registry codes that have a feedback folder, in sorted order."""
+        found = []
+        for name in self._ls(f"{self.root}/feedback"):
+            leaf = name.rstrip("/").rsplit("/", 1)[-1]
+            if leaf.startswith("force=") and self.valid_force(leaf[len("force="):]):
+                found.append(leaf[len("force="):])
+        return sorted(found)
+
+    def read_index(self, force: str) -> dict | None:
+        """The force's parsed ``index.json``, or None when absent or not a valid index."""
+        data = self._cat(f"{self._force_dir(force)}/index.json")
+        if data is None:
+            return None
+        try:
+            index = json.loads(data)
+        except ValueError:
+            return None
+        if not isinstance(index, dict) or not isinstance(index.get("months"), list):
+            return None
+        return index
+
+    def months(self, force: str) -> list[dict]:
+        """The force's months, newest last: month, run_id, updated_at and files with checksums.
+
+        From ``index.json`` when there is one; otherwise by listing the month folders and
+        hashing their files.
+        """
+        index = self.read_index(force)
+        if index is not None:
+            return _normalise_index(index)
+        return self._months_from_folders(force)
+
+    def _months_from_folders(self, force: str) -> list[dict]:
+        months = []
+        for name in sorted(self._ls(self._force_dir(force))):
+            leaf = name.rstrip("/").rsplit("/", 1)[-1]
+            month = leaf[len("month="):] if leaf.startswith("month=") else ""
+            if not valid_month(month):
+                continue
+            files = {}
+            run_id = None
+            for file_name in MONTH_FILES:
+                data = self._cat(f"{self._month_dir(force, month)}/{file_name}")
+                if data is None:
+                    continue
+                files[file_name] = {"sha256": sha256_hex(data), "bytes": len(data)}
+                if file_name == "summary.json":
+                    run_id = _run_id(data)
+            if files:
+                months.append({"month": month, "run_id": run_id, "updated_at": None,
+                               "files": files})
+        return months
+
+    def _listed(self, force: str, month: str, name: str) -> bool:
+        """Whether the force's index lists ``name`` for ``month`` (so it should exist)."""
+        index = self.read_index(force)
+        if index is None:
+            return False
+        for entry in _normalise_index(index):
+            if entry["month"] == month:
+                return name in entry["files"]
+        return False
+
+    def read_month_file(self, force: str, month: str, name: str) -> bytes | None:
+        """The bytes of one month file in one read, or None when there is no such file.
+
+        When the file is missing but the force's index lists it, the month is being swapped
+        by a rerun: read again, with a short back-off, for up to ``retry_seconds``.
+        """
+        if name not in MONTH_FILES:
+            raise ValueError(f"not a month file: {name!r}")
+        path = f"{self._month_dir(force, month)}/{name}"
+        data = self._cat(path)
+        if data is not None or not self._listed(force, month, name):
+            return data
+        deadline = time.monotonic() + self.retry_seconds
+        delay = 0.005
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            data = self._cat(path)
+            if data is not None:
+                return data
+            delay = min(delay * 2, 0.1)
+        return None
+
+
+def _run_id(summary: bytes) -> str | None:
+    try:
+        value = json.loads(summary)
+    except ValueError:
+        return None
+    run_id = value.get("run_id") if isinstance(value, dict) else None
+    return run_id if isinstance(run_id, str) else None
+
+
+def _normalise_index(index: dict) -> list[dict]:
+    """The index's months with only the expected fields, valid months, sorted by month."""
+    default_updated = index.get("updated_at") if isinstance(index.get("updated_at"), str) else None
+    months: dict[str, dict] = {}
+    for entry in index.get("months", []):
+        if not isinstance(entry, dict) or not valid_month(entry.get("month")):
+            continue
+        files = {}
+        raw_files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
+        for name in MONTH_FILES:
+            info = raw_files.get(name)
+            if isinstance(info, dict) and isinstance(info.get("sha256"), str):
+                files[name] = {"sha256": info["sha256"], "bytes": info.get("bytes")}
+        run_id = entry.get("run_id")
+        updated = entry.get("updated_at", default_updated)
+        months[entry["month"]] = {
+            "month": entry["month"],
+            "run_id": run_id if isinstance(run_id, str) else None,
+            "updated_at": updated if isinstance(updated, str) else None,
+            "files": files,
+        }
+    return [months[m] for m in sorted(months)]
+
+
+def _typed(column: str, value: str) -> object:
+    if value == "":
+        return None
+    if column in INTEGER_COLUMNS:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if column in FLOAT_COLUMNS:
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
+    if column == "reasons":
+        return [code for code in value.split(";") if code]
+    return value
+
+
+def corrections_json(csv_bytes: bytes, force: str, month: str) -> bytes:
+    """The JSON form of a month's corrections, derived from exactly ``csv_bytes``.
+
+    ``{"force", "month", "source_sha256", "count", "columns", "records": [...]}``: one object
+    per CSV row with the CSV's columns. Empty cells become null, ``source_row`` an integer,
+    ``lon``, ``lat``, ``x_bng``, ``y_bng`` and ``geocode_score`` numbers, ``reasons`` a list of
+    reason codes; text is kept exactly as in the CSV (including the apostrophe that neutralises
+    spreadsheet formulas).
+    """
+    reader = csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""))
+    columns = list(reader.fieldnames or [])
+    records = [{column: _typed(column, row.get(column) or "") for column in columns}
+               for row in reader]
+    document = {"force": force, "month": month, "source_sha256": sha256_hex(csv_bytes),
+                "count": len(records), "columns": columns, "records": records}
+    return (json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
