@@ -106,31 +106,46 @@ class Street:
     area: str
 
 
+_QUALIFIERS = ("", "Upper", "Lower", "North", "South", "East", "West", "New", "Old", "Little")
+
+
 def _streets_for(force: str, count: int, rng: np.random.Generator) -> list[Street]:
     registry = load_registry()
     min_lon, min_lat, max_lon, max_lat = registry.get(force).extent_wgs84
     centre_lon, centre_lat = (min_lon + max_lon) / 2, (min_lat + max_lat) / 2
     half_w, half_h = (max_lon - min_lon) * 0.25, (max_lat - min_lat) * 0.25
-    names: list[tuple[str, str]] = []
-    seen = set()
-    while len(names) < count:
-        stem = _STEMS[rng.integers(len(_STEMS))]
-        suffix, short = _SUFFIXES[rng.integers(len(_SUFFIXES))]
-        if (stem, suffix) in seen:
-            if len(seen) >= len(_STEMS) * len(_SUFFIXES):
-                break
-            continue
-        seen.add((stem, suffix))
-        names.append((f"{stem} {suffix}", f"{stem} {short}"))
+    combos = len(_STEMS) * len(_SUFFIXES)
+    picks = rng.permutation(combos * len(_QUALIFIERS))[:count]
+    # Plain names first (qualifier "" is index 0), as real towns have more of them.
+    picks = np.sort(picks) if count <= combos else picks
+    lons = centre_lon + rng.uniform(-half_w, half_w, len(picks))
+    lats = centre_lat + rng.uniform(-half_h, half_h, len(picks))
     streets = []
-    for i, (name, short) in enumerate(names):
-        lon = centre_lon + rng.uniform(-half_w, half_w)
-        lat = centre_lat + rng.uniform(-half_h, half_h)
+    for i, (pick, lon, lat) in enumerate(zip(picks, lons, lats, strict=True)):
+        qualifier = _QUALIFIERS[int(pick) // combos]
+        stem = _STEMS[(int(pick) % combos) // len(_SUFFIXES)]
+        suffix, short = _SUFFIXES[int(pick) % len(_SUFFIXES)]
+        name = " ".join(part for part in (qualifier, stem, suffix) if part)
+        abbreviated = " ".join(part for part in (qualifier, stem, short) if part)
         area = _AREAS[int((lon - centre_lon + half_w) / (2 * half_w) * 3.999) * 3
                       + int((lat - centre_lat + half_h) / (2 * half_h) * 2.999)]
-        streets.append(Street(f"sample:{force}:street:{i:04d}", name, short, force,
-                              round(lon, 6), round(lat, 6), area))
+        streets.append(Street(f"sample:{force}:street:{i:05d}", name, abbreviated, force,
+                              round(float(lon), 6), round(float(lat), 6), area))
     return streets
+
+
+def national_forces() -> dict[str, str]:
+    """All 44 forces: the demo four in their own formats, the rest as police.uk CSV."""
+    return {code: DEMO_FORCES.get(code, "police-uk-street") for code in load_registry().codes}
+
+
+#: Share of a national month each force supplies (the Metropolitan Police about 19%).
+def force_weights(forces: Sequence[str]) -> np.ndarray:
+    """Row shares per force: the Metropolitan Police a fifth, the rest equal."""
+    weights = np.array([10.0 if code == "metropolitan" else 1.0 for code in forces])
+    if "metropolitan" in forces and len(forces) > 10:
+        weights[list(forces).index("metropolitan")] = 0.19 / 0.81 * (len(forces) - 1)
+    return weights / weights.sum()
 
 
 def _area_points(force: str) -> dict[str, tuple[float, float]]:
@@ -174,7 +189,7 @@ def generate_sample(out: str | Path, *, month: str = "2024-03", rows: int = 6000
 
     truth: list[dict] = []
     files = {}
-    share = np.full(len(forces), 1 / len(forces))
+    share = force_weights(list(forces))
     counts = np.floor(share * rows).astype(int)
     counts[0] += rows - counts.sum()
     year, mon = month.split("-")

@@ -19,6 +19,7 @@ import shapely
 from standards import reasons
 from standards.coordinates import to_bng
 from standards.schema import PUBLIC_FIELD_NAMES, PUBLIC_SCHEMA
+from transforms.outputs import wkb_points
 
 #: police.uk publishes a crime with no location when its nearest map point is further.
 MAX_PUBLIC_POINT_DISTANCE_M = 20_000.0
@@ -139,10 +140,6 @@ def public_table(records: pa.Table, area_layers: Sequence[Any] = ()) -> pa.Table
                      .to_numpy(zero_copy_only=False), dtype=np.float64)
     lat = np.asarray(pc.fill_null(records["public_lat"], np.nan)
                      .to_numpy(zero_copy_only=False), dtype=np.float64)
-    geometry = np.full(len(lon), None, dtype=object)
-    has = ~np.isnan(lon)
-    if has.any():
-        geometry[has] = shapely.to_wkb(shapely.points(lon[has], lat[has]))
     columns = {name: records[name] for name in PUBLIC_FIELD_NAMES}
     extra_fields = []
     if area_layers:
@@ -154,7 +151,7 @@ def public_table(records: pa.Table, area_layers: Sequence[Any] = ()) -> pa.Table
             if layer.code_column not in PUBLIC_FIELD_NAMES:
                 extra_fields += [pa.field(layer.code_column, pa.string()),
                                  pa.field(layer.name_column, pa.string())]
-    columns["geometry"] = pa.array(geometry, pa.binary())
+    columns["geometry"] = wkb_points(lon, lat)
     schema = PUBLIC_SCHEMA
     for extra in extra_fields:
         schema = schema.insert(schema.get_field_index("geometry"), extra)

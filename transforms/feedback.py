@@ -9,17 +9,19 @@ spreadsheet would run as a formula are neutralised. Pure functions (no Beam).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import fsspec
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from standards import reasons
 from transforms.storage import write_bytes_atomic
@@ -36,17 +38,56 @@ def neutralise_formula(value: object) -> object:
     return value
 
 
-CORRECTION_COLUMNS = (
-    "crime_id", "month", "source_file", "source_row", "action", "location_status",
-    "supplied_location", "supplied_x", "supplied_y", "supplied_crs", "lon", "lat",
-    "x_bng", "y_bng", "match_type", "geocode_score", "gazetteer_id", "reasons",
-    "reason_meanings", "detail",
-)
+CORRECTION_SCHEMA = pa.schema([
+    ("crime_id", pa.string()), ("month", pa.string()), ("source_file", pa.string()),
+    ("source_row", pa.int64()), ("action", pa.string()), ("location_status", pa.string()),
+    ("supplied_location", pa.string()), ("supplied_x", pa.float64()),
+    ("supplied_y", pa.float64()), ("supplied_crs", pa.string()), ("lon", pa.float64()),
+    ("lat", pa.float64()), ("x_bng", pa.float64()), ("y_bng", pa.float64()),
+    ("match_type", pa.string()), ("geocode_score", pa.float64()),
+    ("gazetteer_id", pa.string()), ("reasons", pa.string()), ("reason_meanings", pa.string()),
+    ("detail", pa.string()),
+])
+CORRECTION_COLUMNS = tuple(CORRECTION_SCHEMA.names)
+
+_ACTIONS = {
+    "corrected": "coordinates corrected",
+    "geocoded_street": "located from street name",
+    "geocoded_area": "located from area name",
+    "unlocated": "left unlocated",
+    "supplied": "kept as supplied, flagged",
+}
 
 
-def corrections_rows(records: pa.Table) -> list[dict]:
+@dataclass
+class FeedbackPart:
+    """One batch's share of a force's feedback: its correction rows and its counts."""
+
+    corrections: pa.Table
+    records: int = 0
+    rejected: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)
+    reason_counts: dict[str, int] = field(default_factory=dict)
+    rejected_counts: dict[str, int] = field(default_factory=dict)
+
+
+def _map_distinct(values: pa.Array | pa.ChunkedArray, mapping) -> pa.Array:
+    """Apply a Python function once per distinct value, vectorised back onto the rows."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    mapped = pa.array([mapping(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    return pc.take(mapped, encoded.indices)
+
+
+def _meanings(joined: str | None) -> str | None:
+    if not joined:
+        return None
+    return " | ".join(reasons.meaning(code) for code in joined.split(";"))
+
+
+def corrections_table(records: pa.Table) -> pa.Table:
     """Feedback rows for records whose location was not simply accepted as supplied."""
-    status = records["location_status"]
     # Flags about the record's own location count; "public" reasons (published without a
     # map point) alone do not make a correction.
     location_codes = pa.array(
@@ -56,98 +97,114 @@ def corrections_rows(records: pa.Table) -> list[dict]:
     flagged_rows = pc.filter(parents, pc.is_in(flat, value_set=location_codes))
     has_reason = np.zeros(records.num_rows, dtype=bool)
     has_reason[np.asarray(flagged_rows, dtype=np.int64)] = True
-    changed = pc.or_(pc.not_equal(status, "supplied"), pa.array(has_reason))
+    changed = pc.or_(pc.not_equal(records["location_status"], "supplied"), pa.array(has_reason))
     subset = records.filter(changed)
-    rows = []
-    for row in subset.to_pylist():
-        codes = row["reasons"] or []
-        rows.append({
-            "crime_id": row["crime_id"], "month": row["month"],
-            "source_file": row["source_file"], "source_row": row["source_row"],
-            "action": _action(row["location_status"], codes),
-            "location_status": row["location_status"],
-            "supplied_location": row["location_text"],
-            "supplied_x": row["supplied_x"], "supplied_y": row["supplied_y"],
-            "supplied_crs": row["supplied_crs"],
-            "lon": row["lon"], "lat": row["lat"], "x_bng": row["x_bng"], "y_bng": row["y_bng"],
-            "match_type": row["match_type"], "geocode_score": row["geocode_score"],
-            "gazetteer_id": row["gazetteer_id"], "reasons": ";".join(codes),
-            "reason_meanings": " | ".join(reasons.meaning(c) for c in codes),
-            "detail": None,
-        })
-    return rows
+    joined = pc.binary_join(subset["reasons"], ";")
+    columns = {
+        "crime_id": subset["crime_id"], "month": subset["month"],
+        "source_file": subset["source_file"], "source_row": subset["source_row"],
+        "action": _map_distinct(subset["location_status"], _ACTIONS.get),
+        "location_status": subset["location_status"],
+        "supplied_location": subset["location_text"],
+        "supplied_x": subset["supplied_x"], "supplied_y": subset["supplied_y"],
+        "supplied_crs": subset["supplied_crs"], "lon": subset["lon"], "lat": subset["lat"],
+        "x_bng": subset["x_bng"], "y_bng": subset["y_bng"],
+        "match_type": subset["match_type"], "geocode_score": subset["geocode_score"],
+        "gazetteer_id": subset["gazetteer_id"], "reasons": joined,
+        "reason_meanings": _map_distinct(joined, _meanings),
+        "detail": pa.nulls(subset.num_rows, pa.string()),
+    }
+    return pa.table(columns, schema=CORRECTION_SCHEMA)
 
 
-def _action(status: str, codes: list[str]) -> str:
-    if status == "corrected":
-        return "coordinates corrected"
-    if status in ("geocoded_street", "geocoded_area"):
-        return f"located from {'street' if status == 'geocoded_street' else 'area'} name"
-    if status == "unlocated":
-        return "left unlocated"
-    return "kept as supplied, flagged"
-
-
-def rejected_rows(rejected: pa.Table) -> list[dict]:
+def rejected_table(rejected: pa.Table) -> pa.Table:
     """Feedback rows for rejected input rows."""
-    rows = []
-    for row in rejected.to_pylist():
-        rows.append({
-            "crime_id": None, "month": row["month"], "source_file": row["source_file"],
-            "source_row": row["source_row"], "action": "rejected",
-            "location_status": None, "supplied_location": row["raw"],
-            "supplied_x": None, "supplied_y": None, "supplied_crs": None, "lon": None,
-            "lat": None, "x_bng": None, "y_bng": None, "match_type": None,
-            "geocode_score": None, "gazetteer_id": None, "reasons": row["reason"],
-            "reason_meanings": reasons.meaning(row["reason"]), "detail": row["detail"],
-        })
-    return rows
+    n = rejected.num_rows
+
+    def nulls(kind: pa.DataType) -> pa.Array:
+        return pa.nulls(n, kind)
+
+    columns = {
+        "crime_id": nulls(pa.string()), "month": rejected["month"],
+        "source_file": rejected["source_file"], "source_row": rejected["source_row"],
+        "action": pa.array(["rejected"] * n, pa.string()),
+        "location_status": nulls(pa.string()), "supplied_location": rejected["raw"],
+        "supplied_x": nulls(pa.float64()), "supplied_y": nulls(pa.float64()),
+        "supplied_crs": nulls(pa.string()), "lon": nulls(pa.float64()),
+        "lat": nulls(pa.float64()), "x_bng": nulls(pa.float64()), "y_bng": nulls(pa.float64()),
+        "match_type": nulls(pa.string()), "geocode_score": nulls(pa.float64()),
+        "gazetteer_id": nulls(pa.string()), "reasons": rejected["reason"],
+        "reason_meanings": _map_distinct(rejected["reason"], _meanings),
+        "detail": rejected["detail"],
+    }
+    return pa.table(columns, schema=CORRECTION_SCHEMA)
 
 
-def corrections_csv(rows: Iterable[dict]) -> bytes:
+def records_part(records: pa.Table) -> FeedbackPart:
+    """A batch of records' contribution to its force's feedback."""
+    return FeedbackPart(
+        corrections=corrections_table(records), records=records.num_rows,
+        status_counts=_value_counts(records["location_status"]),
+        reason_counts=_value_counts(pc.list_flatten(records["reasons"])))
+
+
+def rejected_part(rejected: pa.Table) -> FeedbackPart:
+    """A batch of rejected rows' contribution to its force's feedback."""
+    return FeedbackPart(corrections=rejected_table(rejected), rejected=rejected.num_rows,
+                        rejected_counts=_value_counts(rejected["reason"]))
+
+
+def _ordered(tables: Iterable[pa.Table]) -> pa.Table:
+    tables = list(tables)
+    table = pa.concat_tables(tables) if tables else CORRECTION_SCHEMA.empty_table()
+    return table.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
+
+
+def corrections_csv(tables: Iterable[pa.Table]) -> bytes:
     """The feedback CSV, formula-neutralised, sorted by source file and row."""
-    ordered = sorted(rows, key=lambda r: (r["source_file"], r["source_row"]))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CORRECTION_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in ordered:
-        writer.writerow({k: neutralise_formula(v) for k, v in row.items()})
-    return buffer.getvalue().encode("utf-8")
+    table = _ordered(tables)
+    for index, column in enumerate(table.schema):
+        if pa.types.is_string(column.type):
+            values = table.column(index)
+            risky = pc.fill_null(pc.match_substring_regex(values, r"^[=+\-@\t\r]"), False)
+            table = table.set_column(index, column, pc.if_else(
+                risky, pc.binary_join_element_wise("'", values, ""), values))
+    sink = io.BytesIO()
+    # Our column names need no quoting; a plain header reads best in a spreadsheet.
+    sink.write((",".join(table.column_names) + "\n").encode())
+    if table.num_rows:
+        pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(
+            quoting_style="needed", include_header=False))
+    return sink.getvalue()
 
 
-def corrections_geojson(rows: Iterable[dict]) -> bytes:
+def corrections_geojson(tables: Iterable[pa.Table]) -> bytes:
     """The feedback as a GeoJSON FeatureCollection: one feature per row, at its new point."""
-    ordered = sorted(rows, key=lambda r: (r["source_file"], r["source_row"]))
     features = []
-    for row in ordered:
+    for row in _ordered(tables).to_pylist():
         geometry = None
-        if row.get("lon") is not None and row.get("lat") is not None:
+        if row["lon"] is not None and row["lat"] is not None:
             geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
-        properties = {key: row.get(key) for key in CORRECTION_COLUMNS}
-        properties["reasons"] = [c for c in (row.get("reasons") or "").split(";") if c]
-        features.append({"type": "Feature", "geometry": geometry, "properties": properties})
-    collection = {"type": "FeatureCollection", "features": features}
-    return (json.dumps(collection, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        row["reasons"] = [c for c in (row["reasons"] or "").split(";") if c]
+        features.append({"type": "Feature", "geometry": geometry, "properties": row})
+    return orjson.dumps({"type": "FeatureCollection", "features": features}) + b"\n"
 
 
-def summary(force: str, month: str, records: Iterable[pa.Table],
-            rejected: Iterable[pa.Table], previous: dict | None) -> dict:
+def summary(force: str, month: str, parts: Iterable[FeedbackPart],
+            previous: dict | None) -> dict:
     """Counts by status and by reason for one force and month, and the change from last month."""
     status_counts: dict[str, int] = {}
     reason_counts: dict[str, int] = {}
-    total = 0
-    for table in records:
-        total += table.num_rows
-        for value, count in _value_counts(table["location_status"]).items():
-            status_counts[value] = status_counts.get(value, 0) + count
-        for value, count in _value_counts(pc.list_flatten(table["reasons"])).items():
-            reason_counts[value] = reason_counts.get(value, 0) + count
-    rejected_count = 0
     rejected_reasons: dict[str, int] = {}
-    for table in rejected:
-        rejected_count += table.num_rows
-        for value, count in _value_counts(table["reason"]).items():
-            rejected_reasons[value] = rejected_reasons.get(value, 0) + count
+    total = rejected_count = 0
+    for part in parts:
+        total += part.records
+        rejected_count += part.rejected
+        for target, source in ((status_counts, part.status_counts),
+                               (reason_counts, part.reason_counts),
+                               (rejected_reasons, part.rejected_counts)):
+            for key, count in source.items():
+                target[key] = target.get(key, 0) + count
     result = {
         "force": force, "month": month, "records": total, "rejected": rejected_count,
         "counts_by_status": dict(sorted(status_counts.items())),

@@ -14,13 +14,13 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 
 from standards import reasons
 from standards.coordinates import BNG, WGS84, in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
 from standards.registry import load_registry
 from standards.schema import RECORD_SCHEMA
 from transforms.areas import ForceBoundaries
+from transforms.outputs import wkb_points
 
 #: Reason codes a record can carry, in the order they are listed in `reasons`.
 REASON_ORDER: tuple[str, ...] = (
@@ -365,10 +365,6 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     outside_kept = outside & pending
     status[outside_kept] = np.where(corrected[outside_kept], "corrected", "supplied")
 
-    located = ~np.isnan(lon)
-    geometry = np.full(n, None, dtype=object)
-    if located.any():
-        geometry[located] = shapely.to_wkb(shapely.points(lon[located], lat[located]))
     point_unchanged = (status == "supplied") & ~outside
     lsoa = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_code"],
                       pa.scalar(None, pa.string()))
@@ -397,6 +393,6 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
         "public_lon": pa.nulls(n, pa.float64()), "public_lat": pa.nulls(n, pa.float64()),
         "reasons": bits.to_arrow(),
         "source_file": parsed["source_file"], "source_row": parsed["source_row"],
-        "geometry": pa.array(geometry, pa.binary()),
+        "geometry": wkb_points(lon, lat),
     }
     return pa.table(columns, schema=RECORD_SCHEMA)

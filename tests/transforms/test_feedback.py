@@ -10,11 +10,14 @@ import pyarrow as pa
 
 from standards.schema import REJECTED_SCHEMA
 from transforms.feedback import (
+    CORRECTION_COLUMNS,
     corrections_csv,
     corrections_geojson,
-    corrections_rows,
+    corrections_table,
     previous_month,
-    rejected_rows,
+    records_part,
+    rejected_part,
+    rejected_table,
     summary,
 )
 from transforms.locate import locate
@@ -43,28 +46,38 @@ def _rejected() -> pa.Table:
 
 
 def test_corrections_cover_changed_and_rejected_rows_only() -> None:
-    rows = corrections_rows(_records()) + rejected_rows(_rejected())
+    tables = [rejected_table(_rejected()), corrections_table(_records())]
+    rows = pa.concat_tables(tables).sort_by("source_row").to_pylist()
     assert [r["source_row"] for r in rows] == [2, 3, 4]
     swapped, unlocated, rejected = rows
     assert swapped["action"] == "coordinates corrected" and swapped["reasons"] == "SWAPPED_AXES"
     assert "swapped" in swapped["reason_meanings"]
     assert unlocated["action"] == "left unlocated"
     assert rejected["action"] == "rejected" and rejected["detail"]
-    parsed = list(csv.DictReader(io.StringIO(corrections_csv(rows).decode())))
+    parsed = list(csv.DictReader(io.StringIO(corrections_csv(tables).decode())))
+    assert [int(r["source_row"]) for r in parsed] == [2, 3, 4]
     assert parsed[1]["supplied_location"].startswith("'=")
     assert parsed[2]["supplied_location"] == "'@bad,row"
-    geojson = json.loads(corrections_geojson(rows))
+    assert parsed[0]["supplied_x"] == "51.28"  # numbers are not neutralised
+    geojson = json.loads(corrections_geojson(tables))
     assert geojson["type"] == "FeatureCollection" and len(geojson["features"]) == 3
     first = geojson["features"][0]
     assert first["geometry"]["type"] == "Point"
     assert first["geometry"]["coordinates"][0] == swapped["lon"]
     assert geojson["features"][1]["geometry"] is None
     assert first["properties"]["reasons"] == ["SWAPPED_AXES"]
+    assert first["properties"]["supplied_location"] is None
+
+
+def test_empty_feedback_has_a_header() -> None:
+    text = corrections_csv([]).decode()
+    assert text.splitlines() == [",".join(CORRECTION_COLUMNS)]
 
 
 def test_summary_counts_and_month_on_month_change() -> None:
-    before = summary("kent", "2024-02", [_records().slice(0, 1)], [], None)
-    now = summary("kent", "2024-03", [_records()], [_rejected()], before)
+    before = summary("kent", "2024-02", [records_part(_records().slice(0, 1))], None)
+    now = summary("kent", "2024-03", [records_part(_records()), rejected_part(_rejected())],
+                  before)
     assert now["records"] == 3 and now["rejected"] == 1
     assert now["counts_by_status"] == {"corrected": 1, "supplied": 1, "unlocated": 1}
     assert now["counts_by_reason"]["SWAPPED_AXES"] == 1

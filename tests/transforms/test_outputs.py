@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from transforms.feedback import corrections_csv, neutralise_formula
+from transforms.feedback import neutralise_formula
 from transforms.outputs import parquet_bytes, part_name
 from transforms.storage import write_bytes_atomic
 
@@ -20,18 +18,6 @@ def test_formula_cells_are_neutralised() -> None:
         assert neutralise_formula(text) == "'" + text
     assert neutralise_formula("High Street") == "High Street"
     assert neutralise_formula(-0.1) == -0.1  # numbers are not text cells
-
-
-def test_corrections_csv_is_sorted_and_safe() -> None:
-    rows = [{"source_file": "b.csv", "source_row": 2, "supplied_location": "=cmd()"},
-            {"source_file": "a.csv", "source_row": 9, "supplied_location": "Mill Lane"}]
-    text = corrections_csv([{**dict.fromkeys(
-        ("crime_id", "month", "action", "location_status", "supplied_x", "supplied_y",
-         "supplied_crs", "lon", "lat", "x_bng", "y_bng", "match_type", "geocode_score",
-         "gazetteer_id", "reasons", "reason_meanings", "detail")), **r} for r in rows])
-    parsed = list(csv.DictReader(io.StringIO(text.decode())))
-    assert [r["source_file"] for r in parsed] == ["a.csv", "b.csv"]
-    assert parsed[1]["supplied_location"] == "'=cmd()"
 
 
 def test_parquet_is_geoparquet_1_1_spatially_ordered_without_partition_columns(
