@@ -157,6 +157,7 @@ class Gazetteer:
         self._rtree: Any = None
         self._areas: dict[Any, _Area] = {}
         self._trees: dict[Any, tuple[Any, np.ndarray]] = {}
+        self._force_codes: tuple[np.ndarray, np.ndarray] | None = None
         self._boundaries: dict[str, Any] = {}
         self._pair_key: np.ndarray | None = None
         self._block_of_posting: np.ndarray | None = None
@@ -250,8 +251,10 @@ class Gazetteer:
         mask = np.zeros(len(self), dtype=bool)
         mask[rows] = True
         if self._force.null_count < len(self._force):
-            fc = self._force.to_numpy(zero_copy_only=False)
-            known = fc != None  # noqa: E711 - elementwise on an object array
+            if self._force_codes is None:  # converted once, not per force
+                codes = self._force.to_numpy(zero_copy_only=False)
+                self._force_codes = (codes, codes != None)  # noqa: E711 - elementwise
+            fc, known = self._force_codes
             mask[known] = fc[known] == force
         return mask
 
@@ -324,12 +327,15 @@ class Gazetteer:
         within: tuple[float, float, float, float] | None = None,
         near: tuple[float, float] | None = None,
         limit: int = 5,
+        fuzzy: bool = True,
     ) -> list[Match]:
         """Geocode a street or area name; best candidates first, ``[]`` when nothing matches.
 
         ``force`` restricts candidates to that force's area (registry box, or a boundary given to
         :meth:`set_force_boundary`); ``within`` to a BNG box (xmin, ymin, xmax, ymax); ``near``
         (lon, lat) prefers candidates close to a point and can settle an ambiguity.
+        ``fuzzy=False`` answers only exact and normalised matches (no misspellings): cheaper,
+        for checking a name rather than finding it.
         """
         area = self._area(force, within)
         near_xy = None
@@ -344,12 +350,13 @@ class Gazetteer:
             m = self._junction(pq, area, near_xy)
             if m is not None:
                 return [m]
-        rows, scores, kinds = self._candidates(pq, area)
+        rows, scores, kinds = self._candidates(pq, area, fuzzy=fuzzy)
         if len(rows) == 0:
             return []
         return self._rank(pq, rows, scores, kinds, near_xy, limit)
 
-    def _candidates(self, pq: ParsedQuery, area: _Area) -> tuple[np.ndarray, np.ndarray, list]:
+    def _candidates(self, pq: ParsedQuery, area: _Area, *, fuzzy: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray, list]:
         """Candidate rows with base scores and how each matched."""
         rows = self._rows_for_key(pq.key, area)
         if len(rows):
@@ -368,7 +375,8 @@ class Gazetteer:
                 is_area = AREA_LIKE[self.kind[rows]]
                 how = np.where(is_area, "area", "normalised").tolist()
                 return rows, np.full(len(rows), SCORES["alternative"]), how
-        rows, scores = self._fuzzy(pq.key, area)
+        rows, scores = self._fuzzy(pq.key, area) if fuzzy else (np.zeros(0, np.int64),
+                                                                 np.zeros(0))
         if len(rows):
             return rows, scores, ["fuzzy"] * len(rows)
         for a in pq.areas:  # the street is unknown; fall back to the trailing area
@@ -597,11 +605,12 @@ class Gazetteer:
             match_type=mtype,
         )
 
-    def lookup_many(self, texts: Sequence[str], *, force: str | None = None) -> list[Match | None]:
+    def lookup_many(self, texts: Sequence[str], *, force: str | None = None,
+                    fuzzy: bool = True) -> list[Match | None]:
         """Best match per text (None when nothing matches), deduplicating texts; batch-fast.
 
         Texts that equal exactly one feature's name (after "On or near") are answered with
-        vectorised index look-ups; the rest go through :meth:`lookup`.
+        vectorised index look-ups; the rest go through :meth:`lookup` (with ``fuzzy`` as given).
         """
         uniq = list(dict.fromkeys(texts))
         area = self._area(force, None)
@@ -640,7 +649,7 @@ class Gazetteer:
                     m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
                 answers[t] = m
                 continue
-            found = self.lookup(t, force=force, limit=1) if t else []
+            found = self.lookup(t, force=force, limit=1, fuzzy=fuzzy) if t else []
             answers[t] = found[0] if found else None
             m = answers[t]
             if memo is not None and m is not None and (

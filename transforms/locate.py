@@ -40,7 +40,8 @@ NO_LOCATION_TEXTS = frozenset({"no location", "unknown", "not known", "n/a", "no
 class NameGeocoder(Protocol):
     """What locating needs from a gazetteer (see `gazetteer.Gazetteer`)."""
 
-    def lookup_many(self, texts: Sequence[str], *, force: str | None = None) -> list[Any]: ...
+    def lookup_many(self, texts: Sequence[str], *, force: str | None = None,
+                    fuzzy: bool = True) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -212,10 +213,14 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.
 
 
 def match_rows(geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndarray,
-               wanted: np.ndarray) -> MatchArrays:
-    """The best match of each wanted row's (force, text), looked up once per distinct pair."""
+               wanted: np.ndarray, *, fuzzy: bool = True,
+               into: MatchArrays | None = None) -> MatchArrays:
+    """The best match of each wanted row's (force, text), looked up once per distinct pair.
+
+    `fuzzy=False` looks for exact and normalised names only; `into` fills an existing result.
+    """
     n = len(forces)
-    result = MatchArrays(
+    result = into or MatchArrays(
         lon=np.full(n, np.nan), lat=np.full(n, np.nan), x=np.full(n, np.nan),
         y=np.full(n, np.nan), score=np.full(n, np.nan),
         match_type=np.full(n, None, dtype=object), gazetteer_id=np.full(n, None, dtype=object),
@@ -237,7 +242,8 @@ def match_rows(geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndar
     d_extent = np.full((k, 4), np.nan)
     for force, positions in sorted(by_force.items()):
         names = [distinct[p].split("\x1f", 1)[1] for p in positions]
-        for position, match in zip(positions, geocoder.lookup_many(names, force=force),
+        for position, match in zip(positions,
+                                   geocoder.lookup_many(names, force=force, fuzzy=fuzzy),
                                    strict=True):
             if match is None:
                 continue
@@ -308,8 +314,11 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     bits.add(reasons.NO_LOCATION_TEXT, ~has_point & ~has_text)
 
     # One look-up per distinct (force, street) for every record that names a street: it
-    # locates what has no point, and checks the points that were supplied.
-    street_matches = match_rows(geocoder, forces, streets, has_street)
+    # locates what has no point (fuzzy: misspellings are found), and checks the points that
+    # were supplied (exact and normalised names only: a guess cannot overrule a point).
+    street_matches = match_rows(geocoder, forces, streets, has_street & needs_geocode)
+    match_rows(geocoder, forces, streets, has_street & ~needs_geocode, fuzzy=False,
+               into=street_matches)
     match_type = street_matches.match_type.copy()
     score = street_matches.score.copy()
     gazetteer_id = street_matches.gazetteer_id.copy()

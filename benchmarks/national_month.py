@@ -1,0 +1,217 @@
+"""Throughput of a national month, measured against the floor.
+
+Generates (once, cached under `.bench/`) a deterministic national month with the sample
+generator: 44 forces, the Metropolitan Police about a fifth of the rows, four export formats,
+and the defect mix of real exports (about 7% to geocode by name, 4% bad coordinates, 1% rows to
+reject), with a gazetteer of 3,000 streets per force. Then measures, each in a fresh process:
+
+  (a) the floor: read every file with pyarrow, project to British National Grid, write zstd
+      Parquet partitioned by force, nothing else;
+  (b) `crimegeo pipeline` (Beam, in-process runner);
+  (c) `crimegeo run` (the same through Prefect, with its temporary server);
+
+and prints medians of the repeats: wall time, rows/s, peak resident memory, the ratios b/a and
+c/a, and the pipeline's own per-stage seconds (from its run manifest). With `--scaling` it runs
+(a) and (b) at several sizes and prints time per row.
+
+Run from the project root after `make install`:
+
+    .venv/bin/python benchmarks/national_month.py                 # 550k rows, 3 repeats
+    .venv/bin/python benchmarks/national_month.py --scaling 55000,550000,2200000 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CACHE = ROOT / ".bench"
+MONTH = "2024-03"
+
+# Runs a command as a child and reports the child's wall time and peak RSS (KiB on Linux).
+MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_kib": peak, "code": done.returncode,
+                  "stdout": done.stdout.decode(errors="replace")[-200000:],
+                  "stderr": done.stderr.decode(errors="replace")[-4000:]}))
+"""
+
+FLOOR = """
+import sys
+from pathlib import Path
+import pyarrow as pa, pyarrow.compute as pc, pyarrow.csv as pacsv
+from transforms.readers import read_source
+import pyarrow.parquet as pq
+from standards.coordinates import to_bng, to_lonlat
+from standards.profiles import load_profiles
+from transforms.discover import discover_month
+month, input_url, output = sys.argv[1:4]
+profiles = {p.name: p for p in load_profiles()}
+for item in discover_month(input_url, month, list(profiles.values())).files:
+    profile = profiles[item.profile]
+    if profile.format == "jsonl":
+        # pyarrow's JSON reader gives up on a file with one broken line; read line by line.
+        table = read_source(lambda: open(item.url, "rb"), profile).table
+    else:
+        encoding = "utf8" if profile.encoding.lower() in ("utf-8", "utf-8-sig") else profile.encoding
+        table = pacsv.read_csv(item.url, read_options=pacsv.ReadOptions(encoding=encoding),
+                               parse_options=pacsv.ParseOptions(invalid_row_handler=lambda r: "skip"))
+    x = pc.cast(table[profile.columns["x"]], pa.float64(), safe=False).to_numpy(
+        zero_copy_only=False)
+    y = pc.cast(table[profile.columns["y"]], pa.float64(), safe=False).to_numpy(
+        zero_copy_only=False)
+    if profile.coordinate_crs == "EPSG:27700":
+        east, north = x, y
+        x, y = to_lonlat(east, north)
+    else:
+        east, north = to_bng(x, y)
+    table = table.append_column("x_bng", pa.array(east)).append_column("y_bng", pa.array(north))
+    folder = Path(output) / f"force={item.name.split('.')[0]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / "part-0.parquet", compression="zstd")
+"""
+
+
+def prepare(rows: int) -> Path:
+    """Generate (or reuse) the national month of `rows` rows and its gazetteer."""
+    from flows.sample import generate_sample, national_forces
+    from gazetteer import build_gazetteer
+
+    folder = CACHE / f"national-{rows}"
+    if (folder / "gazetteer" / "manifest.json").exists():
+        return folder
+    print(f"generating a national month of {rows:,} rows in {folder} ...", flush=True)
+    summary = generate_sample(folder, month=MONTH, rows=rows, seed=2024,
+                              forces=national_forces(), streets_per_force=3000)
+    build_gazetteer([summary["gazetteer_source"]], str(folder / "gazetteer"), format="csv")
+    return folder
+
+
+def measure(command: list[str]) -> dict:
+    """Run `command` in a fresh process; wall seconds, peak RSS and output."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = json.loads(done.stdout)
+    if result["code"] != 0:
+        raise SystemExit(f"{' '.join(command[:4])} failed:\n{result['stderr']}")
+    return result
+
+
+def run_floor(folder: Path, work: Path) -> dict:
+    return measure([sys.executable, "-c", FLOOR, MONTH, str(folder / "input"),
+                    str(work / "floor")])
+
+
+def run_crimegeo(kind: str, folder: Path, work: Path) -> dict:
+    result = measure([sys.executable, "-m", "flows", kind, "--month", MONTH, "--input",
+                      str(folder / "input"), "--output", str(work / kind), "--gazetteer",
+                      str(folder / "gazetteer"), "--json"])
+    result["manifest"] = json.loads(result["stdout"][result["stdout"].index("{"):])
+    return result
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def national(rows: int, repeats: int, with_flow: bool) -> None:
+    folder = prepare(rows)
+    runs: dict[str, list[dict]] = {"floor": [], "pipeline": [], "run": []}
+    for repeat in range(repeats):
+        with tempfile.TemporaryDirectory() as scratch:
+            work = Path(scratch)
+            runs["floor"].append(run_floor(folder, work))
+            runs["pipeline"].append(run_crimegeo("pipeline", folder, work))
+            if with_flow:
+                runs["run"].append(run_crimegeo("run", folder, work))
+        print(f"repeat {repeat + 1}/{repeats}: floor {runs['floor'][-1]['seconds']:.1f} s, "
+              f"pipeline {runs['pipeline'][-1]['seconds']:.1f} s"
+              + (f", run {runs['run'][-1]['seconds']:.1f} s" if with_flow else ""), flush=True)
+    print(f"\nNational month: {rows:,} rows, 44 forces; medians of {repeats} runs\n")
+    print(f"{'':28} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9} {'vs floor':>9}")
+    floor = median([r["seconds"] for r in runs["floor"]])
+    for kind, label in (("floor", "(a) floor: read+project+write"),
+                        ("pipeline", "(b) crimegeo pipeline"), ("run", "(c) crimegeo run")):
+        if not runs[kind]:
+            continue
+        seconds = median([r["seconds"] for r in runs[kind]])
+        peak = median([r["peak_kib"] for r in runs[kind]]) / 1024
+        print(f"{label:28} {seconds:8.2f} {rows / seconds:10,.0f} {peak:9.0f} "
+              f"{seconds / floor:8.2f}x")
+    if runs["run"]:
+        extra = median([r["seconds"] for r in runs["run"]]) - median(
+            [r["seconds"] for r in runs["pipeline"]])
+        print(f"\nPrefect adds {extra:.1f} s to the pipeline (its temporary server's start-up "
+              "and the flow's verify and report tasks).")
+    stages: dict[str, list[float]] = {}
+    for run in runs["pipeline"]:
+        totals: dict[str, float] = {}
+        for stats in run["manifest"]["files"].values():
+            for stage, seconds in stats["seconds"].items():
+                totals[stage] = totals.get(stage, 0.0) + seconds
+        for stage, seconds in totals.items():
+            stages.setdefault(stage, []).append(seconds)
+    pipeline_seconds = median([r["manifest"]["pipeline_seconds"] for r in runs["pipeline"]])
+    print("\nPipeline stages (sum over files, median seconds):")
+    for stage in ("parse", "locate", "areas", "anonymise", "write"):
+        if stage in stages:
+            print(f"  {stage:10} {median(stages[stage]):6.2f}")
+    staged = sum(median(v) for v in stages.values())
+    print(f"  {'beam+other':10} {pipeline_seconds - staged:6.2f}  (runner overhead, grouping, "
+          "feedback, commit)")
+    print(f"  {'in process':10} {pipeline_seconds:6.2f}  (process start-up and imports make up "
+          "the rest of the wall time)")
+
+
+def scaling(sizes: list[int], repeats: int) -> None:
+    print(f"{'rows':>10} {'floor s':>8} {'pipeline s':>11} {'us/row floor':>13} "
+          f"{'us/row pipeline':>16}")
+    per_row = []
+    for rows in sizes:
+        folder = prepare(rows)
+        floors, pipes = [], []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as scratch:
+                floors.append(run_floor(folder, Path(scratch))["seconds"])
+                pipes.append(run_crimegeo("pipeline", folder, Path(scratch))["manifest"][
+                    "pipeline_seconds"])
+        floor, pipe = median(floors), median(pipes)
+        per_row.append(pipe / rows)
+        print(f"{rows:10,} {floor:8.2f} {pipe:11.2f} {floor / rows * 1e6:13.2f} "
+              f"{pipe / rows * 1e6:16.2f}")
+    spread = (max(per_row[1:]) - min(per_row[1:])) / min(per_row[1:]) if len(per_row) > 2 else 0
+    print(f"\npipeline time per row varies by {spread:.0%} between the two larger sizes "
+          "(the smallest carries the fixed start-up cost)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=550_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-flow", action="store_true", help="skip (c), the Prefect run")
+    parser.add_argument("--scaling", default=None,
+                        help="comma-separated sizes, e.g. 55000,550000,2200000")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    if args.scaling:
+        scaling([int(s) for s in args.scaling.split(",")], args.repeats)
+    else:
+        national(args.rows, args.repeats, not args.no_flow)
+    print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
