@@ -66,9 +66,11 @@ for item in discover_month(input_url, month, list(profiles.values())).files:
         # pyarrow's JSON reader gives up on a file with one broken line; read line by line.
         table = read_source(lambda: open(item.url, "rb"), profile).table
     else:
-        encoding = "utf8" if profile.encoding.lower() in ("utf-8", "utf-8-sig") else profile.encoding
-        table = pacsv.read_csv(item.url, read_options=pacsv.ReadOptions(encoding=encoding),
-                               parse_options=pacsv.ParseOptions(invalid_row_handler=lambda r: "skip"))
+        utf8 = profile.encoding.lower() in ("utf-8", "utf-8-sig")
+        encoding = "utf8" if utf8 else profile.encoding
+        table = pacsv.read_csv(
+            item.url, read_options=pacsv.ReadOptions(encoding=encoding),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=lambda r: "skip"))
     x = pc.cast(table[profile.columns["x"]], pa.float64(), safe=False).to_numpy(
         zero_copy_only=False)
     y = pc.cast(table[profile.columns["y"]], pa.float64(), safe=False).to_numpy(
