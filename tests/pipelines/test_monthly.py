@@ -115,3 +115,27 @@ def test_month_and_reconciliation_checks() -> None:
     check_reconciliation({"a.csv": {"rows_in": 3, "rows_written": 2, "rows_rejected": 1}})
     with pytest.raises(ReconciliationError, match="a.csv: 3 rows in"):
         check_reconciliation({"a.csv": {"rows_in": 3, "rows_written": 1, "rows_rejected": 1}})
+
+
+def test_a_month_through_memory_filesystem(demo_month: dict) -> None:
+    """Any fsspec URL works for input and output: here fsspec's in-memory filesystem."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    for name in demo_month["files"]:
+        memory.pipe_file(f"/crimes-in/2024-03/{name}",
+                         (Path(demo_month["input"]) / name).read_bytes())
+    result = run_month(MonthlyOptions([
+        "--month", "2024-03", "--input", "memory://crimes-in", "--output", "memory://crimes-out",
+        "--gazetteer", demo_month["gazetteer"]]))
+    totals = result.manifest["totals"]
+    assert totals["rows_in"] == sum(info["rows"] for info in demo_month["files"].values())
+    parts = memory.glob("/crimes-out/restricted/month=2024-03/*/*.parquet")
+    assert len(parts) == 4
+    rows = sum(pq.ParquetFile(memory.open(p, "rb")).metadata.num_rows for p in parts)
+    assert rows == totals["rows_written"]
+    assert memory.exists("/crimes-out/runs/2024-03/manifest.json")
+    assert memory.exists("/crimes-out/feedback/force=kent/month=2024-03/corrections.csv")
+    assert not memory.glob("/crimes-out/_staging/*/*")
+    memory.rm("/crimes-in", recursive=True)
+    memory.rm("/crimes-out", recursive=True)
