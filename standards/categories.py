@@ -21,7 +21,8 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
+
+from standards._yaml import load_yaml
 
 
 def _fold(label: str) -> str:
@@ -74,7 +75,7 @@ def _parse(data: Any, source: str) -> _Vocabulary:
 @functools.lru_cache(maxsize=1)
 def _vocabulary() -> _Vocabulary:
     resource = files("standards") / "data" / "crime_categories.yaml"
-    return _parse(yaml.safe_load(resource.read_text(encoding="utf-8")), str(resource))
+    return _parse(load_yaml(resource.read_text(encoding="utf-8")), str(resource))
 
 
 #: The 14 police.uk crime category names, in the order police.uk's API lists them.

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from standards._yaml import load_yaml
+
 FORMATS = ("csv", "jsonl")
 #: Standard fields a profile may map from a source column.
 MAPPABLE_FIELDS = (
@@ -151,7 +153,7 @@ def load_profile(path: str | Path) -> ForceProfile:
     """Read and check one profile file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ProfileError(f"{path}: not valid YAML: {error}") from error
     return profile_from_mapping(data, str(path))

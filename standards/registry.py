@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from standards._yaml import load_yaml
+
 API_BASE = "https://data.police.uk/api/forces/"
 
 _SUFFIXES = ("police service", "police force", "constabulary", "police")
@@ -222,7 +224,7 @@ def _force_from_mapping(entry: Mapping[str, Any]) -> Force:
 
 def _parse(text: str, source: str) -> ForceRegistry:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as error:
         raise ValueError(f"{source}: not valid YAML: {error}") from error
     if not isinstance(data, Mapping) or not isinstance(data.get("forces"), list):
