@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from flows.progress import RichProgress
     from pipelines.monthly import RunSettings
 
 app = typer.Typer(
@@ -36,7 +37,9 @@ GazetteerOpt = Annotated[str | None, typer.Option(
 ProfilesOpt = Annotated[list[str] | None, typer.Option(
     "--profiles", help="Extra folder of force input profiles (repeatable).")]
 RunnerOpt = Annotated[str, typer.Option(
-    "--runner", help="Beam runner; the default is the in-process DirectRunner.")]
+    "--runner", help="Beam runner: DirectRunner (in-process, the default), multi-process, "
+                     "PortableRunner, DataflowRunner, FlinkRunner, SparkRunner; Beam options "
+                     "follow the command's options (see docs/scaling.md).")]
 ScoreOpt = Annotated[float, typer.Option(
     "--min-geocode-score", help="Geocodes below this score are suggestions, not locations.")]
 
@@ -126,6 +129,33 @@ def _settings(ctx: typer.Context, **values: object) -> RunSettings:
     return RunSettings(**values, beam_options=tuple(ctx.args))  # type: ignore[arg-type]
 
 
+GazetteerSourceOpt = Annotated[list[str] | None, typer.Option(
+    "--gazetteer-source", help="Build the gazetteer from this source (repeatable) once, cached "
+                               "by the sources' checksums; instead of --gazetteer.")]
+GazetteerFormatOpt = Annotated[str | None, typer.Option(
+    "--gazetteer-format", help="Format of --gazetteer-source (os-open-names, csv, vector, "
+                               "police-uk); detected when omitted.")]
+GazetteerCacheOpt = Annotated[str | None, typer.Option(
+    "--gazetteer-cache", help="Where built gazetteers are cached (default OUTPUT/_gazetteer).")]
+ExpectedOpt = Annotated[list[str] | None, typer.Option(
+    "--expected-force", help="A force code every month must have (repeatable); default: the "
+                             "forces published in the 12 months before.")]
+
+
+def _flow_parameters(ctx: typer.Context, **values: object) -> dict:
+    """The flows' parameters from command-line values; extra arguments go to Beam."""
+    for key in ("profiles", "boundaries", "areas", "gazetteer_sources", "expected_forces"):
+        values[key] = list(values.get(key) or []) or None  # type: ignore[call-overload]
+    values["beam_options"] = list(ctx.args)
+    return values
+
+
+def _watching(months: int = 1) -> RichProgress:
+    from flows.progress import RichProgress
+
+    return RichProgress(console, months)
+
+
 @app.command(context_settings=EXTRA)
 def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
         gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
@@ -133,34 +163,149 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
         far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
         boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
         map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
+        gazetteer_source: GazetteerSourceOpt = None, gazetteer_format: GazetteerFormatOpt = None,
+        gazetteer_cache: GazetteerCacheOpt = None, expected_force: ExpectedOpt = None,
         json_output: JsonOpt = False) -> None:
-    """Run one month through the Prefect flow (discover, pipeline, verify, report).
+    """Run one month through the Prefect flow, showing progress.
 
-    Extra arguments after the options (e.g. `-- --direct_num_workers 2`) pass to Beam.
+    Discover, gazetteer, pipeline, verify, feedback, report: the report lands in
+    OUTPUT/runs/YYYY-MM/report.html. Extra arguments after the options pass to Beam, e.g.
+    `--runner multi-process -- --direct_num_workers 4`.
     """
+    from flows import progress
     from flows.monthly import monthly_flow
 
-    settings = _settings(ctx, month=month, input=input, output=output, gazetteer=gazetteer,
-                         profiles=profiles, runner=runner,
-                         min_geocode_score=min_geocode_score,
-                         far_from_street_m=far_from_street_m, boundaries=boundaries,
-                         boundary_tolerance_m=boundary_tolerance_m, areas=areas,
-                         map_points=map_points, min_public_count=min_public_count)
+    parameters = _flow_parameters(
+        ctx, month=month, input=input, output=output, gazetteer=gazetteer, profiles=profiles,
+        runner=runner, min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
+        boundaries=boundaries, boundary_tolerance_m=boundary_tolerance_m, areas=areas,
+        map_points=map_points, min_public_count=min_public_count,
+        gazetteer_sources=gazetteer_source, gazetteer_format=gazetteer_format,
+        gazetteer_cache=gazetteer_cache, expected_forces=expected_force)
     started = time.perf_counter()
-    with console.status(f"Running month {month} through Prefect and Beam ({runner})..."):
+    try:
+        with _watching() as display, progress.listen(display):
+            manifest = monthly_flow(**parameters)
+    except (LookupError, ValueError, FileNotFoundError) as error:
+        _fail(str(error).strip("'\""))
+    _finish(manifest, output, json_output, started)
+    if not json_output:
+        console.print(f"Report: {output.rstrip('/')}/runs/{month}/report.html")
+
+
+@app.command(context_settings=EXTRA)
+def backfill(ctx: typer.Context,
+             start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
+             end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")],
+             input: InputOpt, output: OutputOpt,
+             gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
+             runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
+             far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
+             boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
+             map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
+             gazetteer_source: GazetteerSourceOpt = None,
+             gazetteer_format: GazetteerFormatOpt = None,
+             gazetteer_cache: GazetteerCacheOpt = None, expected_force: ExpectedOpt = None,
+             force: Annotated[bool, typer.Option(
+                 "--force", help="Run every month, even those unchanged since their last "
+                                 "verified run.")] = False,
+             json_output: JsonOpt = False) -> None:
+    """Run a range of months, skipping those whose inputs and code are unchanged.
+
+    A month reruns when a file was added, removed or resubmitted, or the code, gazetteer or
+    options changed since its last verified run; `--force` runs them all. A month without
+    input files is reported and left as it is. A failed month does not stop the others.
+    """
+    from flows import progress
+    from flows.monthly import backfill_flow, month_range
+
+    try:
+        months = month_range(start, end)
+    except ValueError as error:
+        _fail(str(error))
+    parameters = _flow_parameters(
+        ctx, start=start, end=end, input=input, output=output, gazetteer=gazetteer,
+        profiles=profiles, runner=runner, min_geocode_score=min_geocode_score,
+        far_from_street_m=far_from_street_m, boundaries=boundaries,
+        boundary_tolerance_m=boundary_tolerance_m, areas=areas, map_points=map_points,
+        min_public_count=min_public_count, gazetteer_sources=gazetteer_source,
+        gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
+        expected_forces=expected_force, force=force)
+    started = time.perf_counter()
+    failed = None
+    with _watching(len(months)) as display, progress.listen(display):
         try:
-            manifest = monthly_flow(**flow_parameters(settings))
+            outcomes = backfill_flow(**parameters)
         except (LookupError, ValueError, FileNotFoundError) as error:
             _fail(str(error).strip("'\""))
-    _finish(manifest, output, json_output, started)
+        except RuntimeError as error:  # some months failed; the others ran
+            failed = str(error)
+            outcomes = None
+    if json_output and outcomes is not None:
+        typer.echo(json.dumps(outcomes, indent=2, sort_keys=True))
+    elif outcomes is not None:
+        table = Table(title=f"Months {start} to {end}")
+        for column in ("month", "status", "why", "missing forces"):
+            table.add_column(column)
+        for outcome in outcomes:
+            table.add_row(outcome["month"], outcome["status"], "; ".join(outcome["why"]),
+                          ", ".join(outcome["missing_forces"]))
+        console.print(table)
+        console.print(f"Done in {time.perf_counter() - started:.1f} s. Reports: "
+                      f"{output.rstrip('/')}/runs/YYYY-MM/report.html")
+    if failed:
+        _fail(failed)
 
 
-def flow_parameters(settings: RunSettings) -> dict:
-    """The monthly flow's parameters for a run's settings."""
-    values = dict(settings.__dict__)
-    for key in ("profiles", "boundaries", "areas", "beam_options"):
-        values[key] = list(values[key])
-    return values
+@app.command(context_settings=EXTRA)
+def serve(ctx: typer.Context, input: InputOpt, output: OutputOpt,
+          gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
+          runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
+          far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
+          boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
+          map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
+          gazetteer_source: GazetteerSourceOpt = None,
+          gazetteer_format: GazetteerFormatOpt = None,
+          gazetteer_cache: GazetteerCacheOpt = None, expected_force: ExpectedOpt = None,
+          cron: Annotated[str, typer.Option(
+              "--cron", help="When to run, as cron (minute hour day month weekday).")]
+          = "0 6 3 * *",
+          timezone: Annotated[str, typer.Option(
+              "--timezone", help="IANA time zone the cron is read in, and in which the month "
+                                 "just ended is decided.")] = "Europe/London",
+          recheck_months: Annotated[int, typer.Option(
+              "--recheck-months", min=0, help="Also rerun this many earlier months when their "
+                                              "inputs changed (resubmissions).")] = 2,
+          name: Annotated[str, typer.Option("--name", help="Deployment name.")]
+          = "crimegeo-monthly",
+          ) -> None:
+    """Serve the monthly flow on a schedule from this process, until Ctrl-C.
+
+    Each scheduled run closes the month just ended (in --timezone) and reruns the
+    --recheck-months before it whose inputs changed. Runs show in the Prefect UI. For a
+    Prefect server with a work pool, use prefect.yaml instead (docs/operations.md).
+    """
+    from flows.deploy import build_deployment, serve_deployment
+    from flows.runners import resolve_runner
+
+    parameters = _flow_parameters(
+        ctx, input=input, output=output, gazetteer=gazetteer, profiles=profiles, runner=runner,
+        min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
+        boundaries=boundaries, boundary_tolerance_m=boundary_tolerance_m, areas=areas,
+        map_points=map_points, min_public_count=min_public_count,
+        gazetteer_sources=gazetteer_source, gazetteer_format=gazetteer_format,
+        gazetteer_cache=gazetteer_cache, expected_forces=expected_force,
+        recheck_months=recheck_months)
+    try:
+        resolve_runner(runner, ctx.args, urls=[input, output, gazetteer])
+        deployment = build_deployment(
+            {k: v for k, v in parameters.items() if v is not None}, name=name, cron=cron,
+            timezone=timezone)
+    except ValueError as error:
+        _fail(str(error))
+    console.print(f"Serving {name}: cron '{cron}' in {timezone}; input {input}, output "
+                  f"{output}. Ctrl-C stops.")
+    serve_deployment(deployment)
 
 
 @app.command(context_settings=EXTRA)
@@ -172,8 +317,18 @@ def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: Outpu
              map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
              json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
+    from flows.runners import resolve_runner
     from pipelines.monthly import MonthlyOptions, run_month
 
+    try:
+        choice = resolve_runner(runner, ctx.args, urls=[input, output, gazetteer, map_points,
+                                                        *(boundaries or []), *(areas or [])])
+    except ValueError as error:
+        _fail(str(error))
+    for warning in choice.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    ctx.args = list(choice.beam_options)
+    runner = choice.runner
     settings = _settings(ctx, month=month, input=input, output=output, gazetteer=gazetteer,
                          profiles=profiles, runner=runner,
                          min_geocode_score=min_geocode_score,

@@ -1,15 +1,28 @@
-"""The monthly Prefect flow: discover a month's files, run the Beam pipeline, verify, report.
+"""The Prefect flows: one month, a range of months, and the scheduled monthly run.
 
-It reads like the operator's runbook. Configuration arrives from the command line or a
-deployment as flow parameters; tasks are small and typed. Transient storage errors are retried
-with backoff; bad data is never retried: it is rejected and reported by the pipeline, and a file
-no profile recognises fails the run at once with an error naming it.
+They read like the operator's runbook: discover the month's inputs, ensure the gazetteer,
+run the Beam pipeline, verify the outputs against the manifest, publish the forces' feedback,
+report, and record what the month was made from. Configuration arrives from the command line
+or a deployment as flow parameters; tasks are small and typed. Transient storage errors are
+retried with backoff; bad data is never retried: the pipeline rejects and reports it, and a
+file no profile recognises fails its month at once with an error naming it.
+
+- `monthly_flow` runs one month (`crimegeo run`);
+- `backfill_flow` runs a range, skipping months whose inputs, code, gazetteer and options are
+  unchanged since their last verified run, unless forced (`crimegeo backfill`);
+- `scheduled_flow` is what a schedule runs (`crimegeo serve`, `prefect.yaml`): the month just
+  ended plus a few before it, so a resubmitted or late file reruns its month.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import uuid
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import fsspec
 import pyarrow.parquet as pq
@@ -17,30 +30,91 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.monthly import MonthlyOptions, RunSettings, check_month, run_month
+from flows import progress
+from flows.fingerprint import (
+    code_fingerprint,
+    differences,
+    fingerprint_url,
+    gazetteer_cache_key,
+    month_fingerprint,
+    read_fingerprint,
+    resource_checksums,
+    sha256_tree,
+)
+from flows.report import build_report, previous_month, read_json, report_markdown, write_report
+from flows.runners import resolve_runner
+from gazetteer import build_gazetteer
+from pipelines.monthly import (
+    Discovery,
+    MonthlyOptions,
+    ReconciliationError,
+    RunSettings,
+    check_month,
+    check_reconciliation,
+    discover_month,
+    read_manifest,
+    run_month,
+    write_bytes_atomic,
+)
 from standards.profiles import load_profiles
-from transforms.discover import Discovery, discover_month
-from transforms.publish import ReconciliationError, check_reconciliation, read_manifest
+
+#: HTTP statuses object stores use for "try again".
+TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
+#: How many earlier months decide which forces a month is expected to have.
+EXPECTED_FORCES_LOOKBACK = 12
 
 
-def _transient(exception: BaseException | None) -> bool:
+def is_transient(exception: BaseException | None) -> bool:
     """Storage hiccups are worth retrying; missing files and bad data are not."""
-    return isinstance(exception, OSError | ConnectionError | TimeoutError) and not isinstance(
-        exception, FileNotFoundError | PermissionError | IsADirectoryError)
+    if isinstance(exception, FileNotFoundError | PermissionError | IsADirectoryError
+                  | NotADirectoryError):
+        return False
+    if isinstance(exception, OSError | ConnectionError | TimeoutError):
+        return True
+    return getattr(exception, "code", None) in TRANSIENT_HTTP  # gcsfs / s3fs HTTP errors
 
 
 def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Prefect retry condition: retry only when the task failed on a transient error."""
     try:
         state.result()
     except Exception as error:  # noqa: BLE001 - we only classify it
-        return _transient(error)
+        return is_transient(error)
     return False
 
 
-@task(retries=3, retry_delay_seconds=[2, 5, 15], retry_condition_fn=_retry_transient,
-      cache_policy=NO_CACHE)
+RETRY = {"retries": 3, "retry_delay_seconds": [2, 5, 15],
+         "retry_condition_fn": _retry_transient, "cache_policy": NO_CACHE}
+
+
+@dataclass
+class MonthOutcome:
+    """What happened to one month: ran, skipped (unchanged), had no inputs, or failed."""
+
+    month: str
+    status: str
+    why: list[str] = field(default_factory=list)
+    manifest: dict | None = None
+    report_url: str | None = None
+    missing_forces: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """JSON-ready, without the manifest (it is in `runs/YYYY-MM/manifest.json`)."""
+        values = asdict(self)
+        values.pop("manifest")
+        if self.manifest:
+            values["run_id"] = self.manifest["run_id"]
+            values["rows_in"] = self.manifest["totals"]["rows_in"]
+        return values
+
+
+# --------------------------------------------------------------------------------- tasks
+
+
+@task(task_run_name="discover-inputs-{month}", **RETRY)
 def discover_inputs(month: str, input_url: str, profile_dirs: Sequence[str]) -> Discovery:
     """List the month's input files and match each to a force profile."""
+    progress.emit("stage", month=month, stage="discovering inputs")
     discovery = discover_month(input_url, month, load_profiles(profile_dirs))
     logger = get_run_logger()
     for item in discovery.files:
@@ -48,14 +122,51 @@ def discover_inputs(month: str, input_url: str, profile_dirs: Sequence[str]) -> 
                     item.profile)
     for url, why in discovery.skipped:
         logger.info("skipped %s: %s", url, why)
+    progress.emit("files", month=month, files=len(discovery.files),
+                  bytes=sum(item.size for item in discovery.files))
     return discovery
 
 
-@task(retries=2, retry_delay_seconds=[5, 15], retry_condition_fn=_retry_transient,
-      cache_policy=NO_CACHE)
-def run_pipeline(beam_args: list[str], discovery: Discovery) -> dict:
-    """Run the Beam pipeline over the month and commit its outputs; returns the manifest."""
-    result = run_month(MonthlyOptions(beam_args), discovery)
+def _gazetteer_complete(url: str) -> bool:
+    manifest = read_json(f"{url.rstrip('/')}/manifest.json")
+    return bool(manifest and manifest.get("complete"))
+
+
+@task(task_run_name="ensure-gazetteer", **RETRY)
+def ensure_gazetteer(gazetteer: str | None, sources: Sequence[str], format: str | None,
+                     cache: str) -> str | None:
+    """The gazetteer to use: `gazetteer`, or one built from `sources` once and cached.
+
+    The cache folder is keyed by the sources' sha256 and the format, so the same sources are
+    built once and a changed source builds a new gazetteer.
+    """
+    if not sources:
+        return gazetteer
+    logger = get_run_logger()
+    target = f"{cache.rstrip('/')}/{gazetteer_cache_key(sources, format)}"
+    if _gazetteer_complete(target):
+        logger.info("gazetteer %s is built from these sources already", target)
+        return target
+    logger.info("building the gazetteer from %s into %s", ", ".join(sources), target)
+    manifest = build_gazetteer(list(sources), target, format=format)
+    logger.info("gazetteer built: %d features, checksum %s", manifest["features"],
+                manifest["checksum"][:12])
+    return target
+
+
+@task(task_run_name="run-pipeline-{month}", retries=2, retry_delay_seconds=[5, 15],
+      retry_condition_fn=_retry_transient, cache_policy=NO_CACHE)
+def run_pipeline(month: str, beam_args: list[str], discovery: Discovery, output: str) -> dict:
+    """Run the Beam pipeline over the month and commit its outputs; returns the manifest.
+
+    Each attempt is a new run with its own staging folder; the published month changes only
+    when an attempt has finished and reconciled.
+    """
+    progress.emit("stage", month=month, stage="running the pipeline")
+    run_id = f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    staging = f"{output.rstrip('/')}/_staging/{run_id}"
+    with progress.watch_rows(month, staging):
+        result = run_month(MonthlyOptions([*beam_args, "--run_id", run_id]), discovery)
     get_run_logger().info("pipeline wrote %s", result.manifest_url)
     return result.manifest
 
@@ -64,6 +175,7 @@ def _parquet_rows(output: str, kind: str, month: str) -> dict[str, int]:
     fs, root = fsspec.core.url_to_fs(output)
     folder = f"{root.rstrip('/')}/{kind}/month={month}"
     counts: dict[str, int] = {}
+    fs.invalidate_cache()
     if not fs.exists(folder):
         return counts
     for path in fs.find(folder):
@@ -75,9 +187,10 @@ def _parquet_rows(output: str, kind: str, month: str) -> dict[str, int]:
     return counts
 
 
-@task(cache_policy=NO_CACHE)
+@task(task_run_name="verify-outputs-{month}", **RETRY)
 def verify_outputs(output: str, month: str) -> dict:
     """Check the published month against its manifest: every row written or rejected."""
+    progress.emit("stage", month=month, stage="verifying outputs")
     manifest = read_manifest(output, month)
     check_reconciliation(manifest["files"])
     restricted = _parquet_rows(output, "restricted", month)
@@ -98,30 +211,255 @@ def verify_outputs(output: str, month: str) -> dict:
     return {"restricted": restricted, "public": public, "rejected": rejected}
 
 
-def summary_markdown(manifest: dict, verified: dict) -> str:
-    """A short markdown report of the run, for the Prefect UI and the terminal."""
-    lines = [f"# crimegeo month {manifest['month']}", "",
-             f"Run `{manifest['run_id']}` in {manifest['seconds']} s on "
-             f"{manifest['runner']}.", "",
-             "| file | profile | rows in | written | rejected |",
-             "|---|---|---:|---:|---:|"]
-    for name, stats in sorted(manifest["files"].items()):
-        lines.append(f"| {name} | {stats['profile']} | {stats['rows_in']} | "
-                     f"{stats['rows_written']} | {stats['rows_rejected']} |")
-    lines += ["", "| location status | records |", "|---|---:|"]
-    for status, count in sorted(manifest["totals"]["rows_by_status"].items()):
-        lines.append(f"| {status} | {count} |")
-    lines += ["", f"Restricted rows by force: {verified['restricted']}"]
-    return "\n".join(lines) + "\n"
+@task(task_run_name="publish-feedback-{month}", **RETRY)
+def publish_feedback(output: str, month: str, manifest: dict) -> dict[str, dict]:
+    """Check each force's feedback for the month is published by this run, and announce it.
+
+    The pipeline writes the feedback; this step proves every force's `corrections.csv`,
+    `corrections.geojson` and `summary.json` are in place and listed in the force's
+    `index.json` under this run, and logs what changed for each force since last month.
+    """
+    progress.emit("stage", month=month, stage="publishing feedback")
+    fs, root = fsspec.core.url_to_fs(output)
+    base = f"{root.rstrip('/')}/feedback"
+    logger = get_run_logger()
+    published: dict[str, dict] = {}
+    folders = [p for p in fs.ls(base, detail=False)] if fs.exists(base) else []
+    for folder in sorted(folders):
+        force = folder.rstrip("/").rsplit("force=", 1)[-1]
+        month_folder = f"{folder.rstrip('/')}/month={month}"
+        if not fs.exists(month_folder):
+            continue
+        missing = [name for name in ("corrections.csv", "corrections.geojson", "summary.json")
+                   if not fs.exists(f"{month_folder}/{name}")]
+        if missing:
+            raise ReconciliationError(f"feedback for {force} {month} lacks {missing}")
+        summary = json.loads(fs.cat_file(f"{month_folder}/summary.json"))
+        index = json.loads(fs.cat_file(f"{folder.rstrip('/')}/index.json"))
+        listed = {entry["month"]: entry.get("run_id") for entry in index.get("months", [])}
+        if listed.get(month) != manifest["run_id"] or summary.get("run_id") != manifest["run_id"]:
+            raise ReconciliationError(
+                f"feedback for {force} {month} is not from run {manifest['run_id']}")
+        with fs.open(f"{month_folder}/corrections.csv", "rb") as handle:
+            corrections = max(sum(1 for _ in handle) - 1, 0)
+        change = summary.get("change_from_previous_month") or {}
+        records_change = (f"{change['records']:+d} since {summary['previous_month']}"
+                          if change else None)
+        published[force] = {"corrections": corrections, "records": summary["records"],
+                            "rejected": summary["rejected"], "records_change": records_change,
+                            "corrections_csv": f"{output.rstrip('/')}/feedback/force={force}/"
+                                               f"month={month}/corrections.csv"}
+        logger.info("feedback for %s: %d rows in corrections.csv%s", force, corrections,
+                    f", records {records_change}" if records_change else "")
+    return published
 
 
-@task(cache_policy=NO_CACHE)
-def report(manifest: dict, verified: dict) -> str:
-    """Publish the run's summary as a Prefect markdown artifact."""
-    markdown = summary_markdown(manifest, verified)
-    create_markdown_artifact(markdown=markdown, key=f"crimegeo-{manifest['month']}",
-                             description=f"crimegeo monthly run {manifest['month']}")
-    return markdown
+@task(task_run_name="report-{month}", **RETRY)
+def report(output: str, month: str, manifest: dict, feedback: dict, gaps: dict) -> str:
+    """Write `runs/YYYY-MM/report.html` and publish a Prefect markdown artifact."""
+    progress.emit("stage", month=month, stage="writing the report")
+    data = build_report(output, month, manifest, feedback=feedback, gaps=gaps)
+    url = write_report(output, month, data)
+    markdown = report_markdown(data) + f"\nFull report with maps: `{url}`\n"
+    create_markdown_artifact(markdown=markdown, key=f"crimegeo-{month}",
+                             description=f"crimegeo monthly run {month}")
+    get_run_logger().info("report written to %s", url)
+    return url
+
+
+@task(task_run_name="record-fingerprint-{month}", **RETRY)
+def record_fingerprint(output: str, month: str, fingerprint: dict, run_id: str) -> str:
+    """Record what the verified month was made from; later runs compare against it."""
+    url = fingerprint_url(output, month)
+    write_bytes_atomic(url, (json.dumps({**fingerprint, "run_id": run_id}, indent=2,
+                                        sort_keys=True) + "\n").encode())
+    return url
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def month_range(start: str, end: str) -> list[str]:
+    """Every month from `start` to `end` inclusive (YYYY-MM)."""
+    check_month(start)
+    check_month(end)
+    if start > end:
+        raise ValueError(f"--from {start} is after --to {end}")
+    months, (year, mon) = [], (int(start[:4]), int(start[5:]))
+    while f"{year}-{mon:02d}" <= end:
+        months.append(f"{year}-{mon:02d}")
+        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    return months
+
+
+def month_before(now: dt.datetime, timezone: str) -> str:
+    """The month that ended before `now` in `timezone` (the month a monthly run closes)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return previous_month(f"{local.year}-{local.month:02d}")
+
+
+def expected_forces(output: str, month: str, given: Sequence[str] | None) -> tuple[list[str], str]:
+    """The forces a month should have, and where that list came from.
+
+    Given explicitly, it is that list; otherwise every force published in the
+    `EXPECTED_FORCES_LOOKBACK` months before, so a force whose file stops arriving is
+    reported month after month until it is a year gone.
+    """
+    if given:
+        return sorted(given), "the expected_forces parameter"
+    forces: set[str] = set()
+    earlier = month
+    for _ in range(EXPECTED_FORCES_LOOKBACK):
+        earlier = previous_month(earlier)
+        manifest = read_json(f"{output.rstrip('/')}/runs/{earlier}/manifest.json")
+        if manifest:
+            forces.update(manifest.get("forces", []))
+    return sorted(forces), f"the {EXPECTED_FORCES_LOOKBACK} months before {month}"
+
+
+def _gazetteer_checksum(uri: str | None) -> str | None:
+    if not uri:
+        return None
+    manifest = read_json(f"{uri.rstrip('/')}/manifest.json")
+    return manifest.get("checksum") if manifest else None
+
+
+def _fingerprint(settings: RunSettings, discovery: Discovery) -> dict:
+    options = {
+        "min_geocode_score": settings.min_geocode_score,
+        "far_from_street_m": settings.far_from_street_m,
+        "boundary_tolerance_m": settings.boundary_tolerance_m,
+        "min_public_count": settings.min_public_count,
+        "boundaries": resource_checksums(settings.boundaries),
+        "areas": resource_checksums(settings.areas),
+        "map_points": _gazetteer_checksum(settings.map_points),
+        "profiles": {p: sha256_tree(p) for p in settings.profiles},
+    }
+    return month_fingerprint(
+        inputs={item.name: item.checksum for item in discovery.files}, code=code_fingerprint(),
+        gazetteer_checksum=_gazetteer_checksum(settings.gazetteer), options=options)
+
+
+def _unchanged(output: str, month: str, current: dict) -> list[str]:
+    """Why the month must run; empty when it is unchanged since its last verified run."""
+    recorded = read_fingerprint(output, month)
+    changes = differences(recorded, current)
+    if not changes:
+        try:
+            published = read_manifest(output, month)["run_id"]
+        except FileNotFoundError:
+            return ["no published month"]
+        if published != recorded.get("run_id"):
+            changes.append(f"the published month is from run {published}, not the verified "
+                           f"run {recorded.get('run_id')}")
+    return changes
+
+
+def run_one_month(settings: RunSettings, *, gazetteer_sources: Sequence[str] = (),
+                  gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
+                  expected: Sequence[str] | None = None, skip_unchanged: bool = False
+                  ) -> MonthOutcome:
+    """The runbook for one month, as tasks of the calling flow."""
+    month, output = settings.month, settings.output
+    logger = get_run_logger()
+    progress.emit("stage", month=month, stage="starting")
+    discovery = discover_inputs(month, settings.input, list(settings.profiles))
+    if not discovery.files:
+        why = f"no input files for {month} under {settings.input}"
+        progress.emit("done", month=month, status="no inputs", rows=0)
+        return MonthOutcome(month, "no-inputs", [why])
+    gazetteer = ensure_gazetteer(settings.gazetteer, list(gazetteer_sources), gazetteer_format,
+                                 gazetteer_cache or f"{output.rstrip('/')}/_gazetteer")
+    settings = RunSettings(**{**settings.__dict__, "gazetteer": gazetteer})
+    current = _fingerprint(settings, discovery)
+    if skip_unchanged:
+        changes = _unchanged(output, month, current)
+        if not changes:
+            logger.info("month %s is unchanged since its last verified run: skipped", month)
+            manifest = read_manifest(output, month)
+            progress.emit("done", month=month, status="unchanged, skipped",
+                          rows=manifest["totals"]["rows_in"])
+            return MonthOutcome(month, "skipped", ["inputs, code, gazetteer and options "
+                                                   "unchanged"], manifest)
+        logger.info("month %s runs: %s", month, "; ".join(changes))
+    else:
+        changes = ["run requested"]
+    manifest = run_pipeline(month, settings.to_args(), discovery, output)
+    verify_outputs(output, month)
+    feedback = publish_feedback(output, month, manifest)
+    want, source = expected_forces(output, month, expected)
+    missing = sorted(set(want) - set(manifest["forces"]))
+    gaps = {"expected": want, "expected_from": source, "missing_forces": missing}
+    if missing:
+        logger.warning("month %s has no file for %s (expected from %s); published for the "
+                       "other forces", month, ", ".join(missing), source)
+    url = report(output, month, manifest, feedback, gaps)
+    record_fingerprint(output, month, current, manifest["run_id"])
+    progress.emit("done", month=month, status="done", rows=manifest["totals"]["rows_in"],
+                  why=f"missing {', '.join(missing)}" if missing else "")
+    return MonthOutcome(month, "ran", changes, manifest, url, missing)
+
+
+def make_settings(*, month: str, input: str, output: str, gazetteer: str | None,
+                  profiles: Sequence[str] | None, runner: str, min_geocode_score: float,
+                  far_from_street_m: float, boundaries: Sequence[str] | None,
+                  boundary_tolerance_m: float, areas: Sequence[str] | None,
+                  map_points: str | None, min_public_count: int,
+                  beam_options: Sequence[str] | None,
+                  gazetteer_sources: Sequence[str] | None = None) -> RunSettings:
+    """Check a month's parameters and the runner choice; the pipeline settings for them."""
+    check_month(month)
+    if gazetteer and gazetteer_sources:
+        raise ValueError("give either --gazetteer or --gazetteer-source, not both")
+    choice = resolve_runner(runner, beam_options or (), urls=[
+        input, output, gazetteer, map_points, *(gazetteer_sources or ()),
+        *(boundaries or ()), *(areas or ())])
+    for warning in choice.warnings:
+        get_run_logger().warning(warning)
+    return RunSettings(
+        month=month, input=input, output=output, gazetteer=gazetteer,
+        profiles=tuple(profiles or ()), runner=choice.runner,
+        min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
+        boundaries=tuple(boundaries or ()), boundary_tolerance_m=boundary_tolerance_m,
+        areas=tuple(areas or ()), map_points=map_points, min_public_count=min_public_count,
+        beam_options=choice.beam_options)
+
+
+def _run_range(months: Sequence[str], settings: dict, *, gazetteer_sources: Sequence[str],
+               gazetteer_format: str | None, gazetteer_cache: str | None,
+               expected: Sequence[str] | None, force: bool) -> list[dict]:
+    """Run each month in turn; a failed month does not stop the others, but fails the run."""
+    logger = get_run_logger()
+    outcomes: list[MonthOutcome] = []
+    failures = []
+    for month in months:
+        try:
+            run_settings = make_settings(month=month, **settings,
+                                         gazetteer_sources=gazetteer_sources)
+            outcomes.append(run_one_month(
+                run_settings, gazetteer_sources=gazetteer_sources,
+                gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
+                expected=expected, skip_unchanged=not force))
+        except Exception as error:  # noqa: BLE001 - reported below, the range goes on
+            logger.error("month %s failed: %s", month, error)
+            progress.emit("done", month=month, status="failed", why=str(error)[:80])
+            outcomes.append(MonthOutcome(month, "failed", [str(error)]))
+            failures.append(f"{month}: {error}")
+    summary = [outcome.as_dict() for outcome in outcomes]
+    lines = ["# crimegeo backfill", "", "| month | status | why | missing forces |",
+             "|---|---|---|---|"]
+    lines += [f"| {o['month']} | {o['status']} | {'; '.join(o['why'])} | "
+              f"{', '.join(o['missing_forces'])} |" for o in summary]
+    create_markdown_artifact(markdown="\n".join(lines) + "\n",
+                             key=f"crimegeo-range-{months[0]}-{months[-1]}",
+                             description="crimegeo months run, skipped and failed")
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {len(months)} months failed: "
+                           + " | ".join(failures))
+    return summary
+
+
+# --------------------------------------------------------------------------------- flows
 
 
 @flow(name="crimegeo-monthly")
@@ -130,19 +468,85 @@ def monthly_flow(month: str, input: str, output: str, gazetteer: str | None = No
                  min_geocode_score: float = 0.8, far_from_street_m: float = 1000.0,
                  boundaries: list[str] | None = None, boundary_tolerance_m: float = 250.0,
                  areas: list[str] | None = None, map_points: str | None = None,
-                 min_public_count: int = 1,
-                 beam_options: list[str] | None = None) -> dict:
-    """Run one month: discover, run the pipeline, verify the outputs, report."""
-    check_month(month)
-    settings = RunSettings(
-        month=month, input=input, output=output, gazetteer=gazetteer,
-        profiles=tuple(profiles or ()), runner=runner, min_geocode_score=min_geocode_score,
-        far_from_street_m=far_from_street_m, boundaries=tuple(boundaries or ()),
-        boundary_tolerance_m=boundary_tolerance_m, areas=tuple(areas or ()),
-        map_points=map_points, min_public_count=min_public_count,
-        beam_options=tuple(beam_options or ()))
-    discovery = discover_inputs(month, input, list(settings.profiles))
-    manifest = run_pipeline(settings.to_args(), discovery)
-    verified = verify_outputs(output, month)
-    report(manifest, verified)
-    return manifest
+                 min_public_count: int = 1, beam_options: list[str] | None = None,
+                 gazetteer_sources: list[str] | None = None,
+                 gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
+                 expected_forces: list[str] | None = None,
+                 skip_unchanged: bool = False) -> dict:
+    """Run one month: discover, gazetteer, pipeline, verify, feedback, report; the manifest.
+
+    A month with no input files is an error (nothing is published or removed).
+    """
+    settings = make_settings(
+        month=month, input=input, output=output, gazetteer=gazetteer, profiles=profiles,
+        runner=runner, min_geocode_score=min_geocode_score,
+        far_from_street_m=far_from_street_m, boundaries=boundaries,
+        boundary_tolerance_m=boundary_tolerance_m, areas=areas, map_points=map_points,
+        min_public_count=min_public_count, beam_options=beam_options,
+        gazetteer_sources=gazetteer_sources)
+    outcome = run_one_month(settings, gazetteer_sources=gazetteer_sources or (),
+                            gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
+                            expected=expected_forces, skip_unchanged=skip_unchanged)
+    if outcome.status == "no-inputs":
+        raise FileNotFoundError(outcome.why[0] + "; nothing was published or removed")
+    return outcome.manifest
+
+
+@flow(name="crimegeo-backfill")
+def backfill_flow(start: str, end: str, input: str, output: str, gazetteer: str | None = None,
+                  profiles: list[str] | None = None, runner: str = "DirectRunner",
+                  min_geocode_score: float = 0.8, far_from_street_m: float = 1000.0,
+                  boundaries: list[str] | None = None, boundary_tolerance_m: float = 250.0,
+                  areas: list[str] | None = None, map_points: str | None = None,
+                  min_public_count: int = 1, beam_options: list[str] | None = None,
+                  gazetteer_sources: list[str] | None = None,
+                  gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
+                  expected_forces: list[str] | None = None, force: bool = False) -> list[dict]:
+    """Run every month from `start` to `end`; unchanged months are skipped unless `force`."""
+    settings = {"input": input, "output": output, "gazetteer": gazetteer,
+                "profiles": profiles, "runner": runner,
+                "min_geocode_score": min_geocode_score, "far_from_street_m": far_from_street_m,
+                "boundaries": boundaries, "boundary_tolerance_m": boundary_tolerance_m,
+                "areas": areas, "map_points": map_points, "min_public_count": min_public_count,
+                "beam_options": beam_options}
+    return _run_range(month_range(start, end), settings,
+                      gazetteer_sources=gazetteer_sources or (),
+                      gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
+                      expected=expected_forces, force=force)
+
+
+@flow(name="crimegeo-scheduled")
+def scheduled_flow(input: str, output: str, gazetteer: str | None = None,
+                   profiles: list[str] | None = None, runner: str = "DirectRunner",
+                   min_geocode_score: float = 0.8, far_from_street_m: float = 1000.0,
+                   boundaries: list[str] | None = None, boundary_tolerance_m: float = 250.0,
+                   areas: list[str] | None = None, map_points: str | None = None,
+                   min_public_count: int = 1, beam_options: list[str] | None = None,
+                   gazetteer_sources: list[str] | None = None,
+                   gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
+                   expected_forces: list[str] | None = None, month: str | None = None,
+                   recheck_months: int = 2, timezone: str = "Europe/London") -> list[dict]:
+    """The scheduled run: the month just ended, and `recheck_months` before it.
+
+    The month is the one that ended before the run's scheduled time in `timezone` unless
+    given. Earlier months rerun only when something changed (a resubmitted or late file), so
+    a force's resubmission is published at the next scheduled run.
+    """
+    if month is None:
+        from prefect.runtime import flow_run
+
+        scheduled = flow_run.scheduled_start_time or dt.datetime.now(dt.UTC)
+        month = month_before(scheduled, timezone)
+    first = month
+    for _ in range(max(recheck_months, 0)):
+        first = previous_month(first)
+    settings = {"input": input, "output": output, "gazetteer": gazetteer,
+                "profiles": profiles, "runner": runner,
+                "min_geocode_score": min_geocode_score, "far_from_street_m": far_from_street_m,
+                "boundaries": boundaries, "boundary_tolerance_m": boundary_tolerance_m,
+                "areas": areas, "map_points": map_points, "min_public_count": min_public_count,
+                "beam_options": beam_options}
+    return _run_range(month_range(first, month), settings,
+                      gazetteer_sources=gazetteer_sources or (),
+                      gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
+                      expected=expected_forces, force=False)

@@ -34,6 +34,7 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     StandardOptions,
 )
+from apache_beam.runners.runner import PipelineRunner
 
 from standards.coordinates import TRANSFORMATION
 from standards.profiles import load_profiles
@@ -41,14 +42,24 @@ from standards.schema import STANDARD_VERSION
 from transforms.discover import Discovery, InputFile, discover_month
 from transforms.locate import LocateOptions
 from transforms.publish import (
+    ReconciliationError,
     check_reconciliation,
     commit_month,
     manifest_url,
+    read_manifest,
     recover,
     staging_url,
 )
 from transforms.steps import ProcessMonth, Resources
 from transforms.storage import write_bytes_atomic
+
+#: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
+__all__ = [
+    "Discovery", "InputFile", "MonthResult", "MonthlyOptions", "ReconciliationError",
+    "RunSettings", "build_pipeline", "check_month", "check_reconciliation", "discover_month",
+    "local_runner", "local_runner_options", "manifest_url", "read_manifest", "run_month",
+    "write_bytes_atomic",
+]
 
 LOCAL_RUNNERS = {
     "direct": "DirectRunner",
@@ -148,6 +159,28 @@ def local_runner_options(options: PipelineOptions) -> PipelineOptions:
     return options
 
 
+def local_runner(options: PipelineOptions) -> PipelineRunner | None:
+    """The runner object for a local batch run, or None to let Beam resolve `--runner`.
+
+    Beam's `DirectRunner` (2.68+) tries to download and start Prism before anything else,
+    whatever `direct_running_mode` says; offline that costs a failed look-up and on a network
+    that drops packets it hangs. For a batch run we hand Beam its FnApiRunner directly, as
+    the DirectRunner's own fallback does, so `direct_running_mode` (`in_memory`,
+    `multi_threading`, `multi_processing`) and `direct_num_workers` apply and nothing is
+    downloaded.
+    """
+    standard = options.view_as(StandardOptions)
+    if standard.runner != "DirectRunner" or standard.streaming:
+        return None
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(
+        beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)))
+
+
 def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
                    ) -> tuple[beam.Pipeline, Any]:
     """The monthly pipeline over `files`, writing to the run's staging folder; not run.
@@ -156,7 +189,8 @@ def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
     """
     monthly = options.view_as(MonthlyOptions)
     staging = staging_url(monthly.output, run_id)
-    pipeline = beam.Pipeline(options=local_runner_options(options))
+    options = local_runner_options(options)
+    pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     stats = (
         pipeline
         | "InputFiles" >> beam.Create(files, reshuffle=False)

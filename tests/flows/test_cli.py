@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from flows.cli import app
 
 runner = CliRunner()
-COMMANDS = ["run", "pipeline", "sample", "demo", "profiles", "standard", "gazetteer"]
+COMMANDS = ["run", "pipeline", "backfill", "serve", "sample", "demo", "profiles", "standard",
+            "gazetteer"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,0 +1,340 @@
+"""The run report an operator looks at: `runs/YYYY-MM/report.html` and a markdown summary.
+
+Built from what the run published (the manifest, the restricted Parquet, each force's
+feedback summary) and from the previous month's manifest, so it shows counts by force and
+status, the top reasons, geocoding scores, the change from last month, forces whose file is
+missing, and one map per force of the records that were corrected, geocoded or left
+unlocated. Maps are PNGs drawn with matplotlib (no display needed) and embedded in the HTML,
+so the report is one file that can be mailed or opened from object storage. Reads outputs,
+never changes them; the report itself is written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections import Counter
+from typing import Any
+
+import fsspec
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from matplotlib.figure import Figure
+
+from pipelines.monthly import write_bytes_atomic
+from standards import reasons as reason_codes
+from standards.coordinates import to_bng
+
+REPORT_FILE = "report.html"
+SUMMARY_FILE = "report.json"
+MAP_COLUMNS = ["location_status", "x_bng", "y_bng", "supplied_x", "supplied_y",
+               "supplied_crs", "geocode_score", "reasons"]
+#: How each location status is drawn on the force maps.
+STATUS_STYLE = {
+    "supplied": {"color": "#c8c8c8", "marker": ".", "size": 4, "label": "kept as supplied"},
+    "corrected": {"color": "#e66101", "marker": "o", "size": 14, "label": "corrected"},
+    "geocoded_street": {"color": "#5e3c99", "marker": "^", "size": 14,
+                        "label": "located from street name"},
+    "geocoded_area": {"color": "#1b9e77", "marker": "s", "size": 14,
+                      "label": "located from area name"},
+    "unlocated": {"color": "#d7191c", "marker": "x", "size": 22,
+                  "label": "unlocated (at the point supplied)"},
+}
+SCORE_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
+
+
+def report_url(output: str, month: str) -> str:
+    """Where the month's HTML report lives."""
+    return f"{output.rstrip('/')}/runs/{month}/{REPORT_FILE}"
+
+
+def previous_month(month: str) -> str:
+    """The month before `month` (YYYY-MM)."""
+    year, mon = (int(part) for part in month.split("-"))
+    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
+
+
+def read_json(url: str) -> dict | None:
+    """A JSON file through fsspec, or None when it does not exist."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if not fs.exists(path):
+        return None
+    return json.loads(fs.cat_file(path))
+
+
+def _force_tables(output: str, month: str) -> dict[str, Any]:
+    """The restricted month's map columns, one pyarrow table per force."""
+    fs, root = fsspec.core.url_to_fs(output)
+    folder = f"{root.rstrip('/')}/restricted/month={month}"
+    tables: dict[str, Any] = {}
+    if not fs.exists(folder):
+        return tables
+    for path in sorted(fs.ls(folder, detail=False)):
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        if not name.startswith("force="):
+            continue
+        parts = [p for p in sorted(fs.find(path)) if p.endswith(".parquet")]
+        if parts:
+            tables[name.removeprefix("force=")] = pq.ParquetDataset(
+                parts, filesystem=fs).read(columns=MAP_COLUMNS)
+    return tables
+
+
+def _supplied_bng(table: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The supplied point of each row in BNG metres where it can be placed, else NaN."""
+    x = np.asarray(pc.fill_null(table["supplied_x"], np.nan).to_numpy(zero_copy_only=False),
+                   dtype=float)
+    y = np.asarray(pc.fill_null(table["supplied_y"], np.nan).to_numpy(zero_copy_only=False),
+                   dtype=float)
+    crs = np.asarray(table["supplied_crs"].to_pylist(), dtype=object)
+    out_x, out_y = np.full(len(x), np.nan), np.full(len(y), np.nan)
+    bng = crs == "EPSG:27700"
+    out_x[bng], out_y[bng] = x[bng], y[bng]
+    degrees = crs == "EPSG:4326"
+    if degrees.any():
+        out_x[degrees], out_y[degrees] = to_bng(x[degrees], y[degrees])
+    return out_x, out_y
+
+
+def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
+    """One force's map (PNG bytes) and what it shows: every record, changes highlighted.
+
+    Records kept as supplied are a grey background; corrected and geocoded records sit at
+    their new point; unlocated records are drawn at the point the force supplied when that
+    point is near the rest of the force's records, and counted as not mappable otherwise.
+    """
+    status = np.asarray(table["location_status"].to_pylist(), dtype=object)
+    x = np.array(pc.fill_null(table["x_bng"], np.nan).to_numpy(zero_copy_only=False),
+                   dtype=float)
+    y = np.array(pc.fill_null(table["y_bng"], np.nan).to_numpy(zero_copy_only=False),
+                   dtype=float)
+    unlocated = status == "unlocated"
+    sx, sy = _supplied_bng(table)
+    x[unlocated], y[unlocated] = sx[unlocated], sy[unlocated]
+    placed = ~unlocated & np.isfinite(x) & np.isfinite(y)
+    shown = {"records": int(len(status)), "not_mappable": 0}
+    figure = Figure(figsize=(6.4, 6.0), dpi=90)
+    axes = figure.add_subplot()
+    if placed.any():
+        pad = 2000.0
+        xmin, xmax = np.nanmin(x[placed]) - pad, np.nanmax(x[placed]) + pad
+        ymin, ymax = np.nanmin(y[placed]) - pad, np.nanmax(y[placed]) + pad
+        near = np.isfinite(x) & np.isfinite(y) & (x >= xmin) & (x <= xmax) & (
+            y >= ymin) & (y <= ymax)
+        shown["not_mappable"] = int((unlocated & ~near).sum())
+        for name, style in STATUS_STYLE.items():
+            mask = (status == name) & near
+            shown[name] = int((status == name).sum())
+            if mask.any():
+                axes.scatter(x[mask], y[mask], s=style["size"], c=style["color"],
+                             marker=style["marker"], linewidths=0.8,
+                             label=f"{style['label']} ({int(mask.sum())})",
+                             zorder=1 if name == "supplied" else 2)
+        axes.set_xlim(xmin, xmax)
+        axes.set_ylim(ymin, ymax)
+        axes.set_aspect("equal")
+        axes.legend(loc="upper left", fontsize=7, framealpha=0.85)
+    else:
+        shown["not_mappable"] = int(unlocated.sum())
+        axes.text(0.5, 0.5, "no located records", ha="center", va="center",
+                  transform=axes.transAxes)
+    axes.set_title(f"{force} {month}: {shown.get('corrected', 0)} corrected, "
+                   f"{int(unlocated.sum())} unlocated"
+                   + (f" ({shown['not_mappable']} not mappable)"
+                      if shown["not_mappable"] else ""), fontsize=9)
+    axes.set_xlabel("easting (m, EPSG:27700)", fontsize=8)
+    axes.set_ylabel("northing (m)", fontsize=8)
+    axes.tick_params(labelsize=7)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return buffer.getvalue(), shown
+
+
+def _score_summary(tables: dict[str, Any]) -> dict:
+    scores = []
+    for table in tables.values():
+        values = pc.drop_null(table["geocode_score"]).to_numpy(zero_copy_only=False)
+        scores.append(np.asarray(values, dtype=float))
+    values = np.concatenate(scores) if scores else np.array([])
+    if not len(values):
+        return {"count": 0}
+    counts, _ = np.histogram(values, bins=SCORE_BINS)
+    labels = [f"{low:.2f}-{min(high, 1.0):.2f}" for low, high in zip(
+        SCORE_BINS[:-1], SCORE_BINS[1:], strict=True)]
+    return {"count": int(len(values)), "mean": round(float(values.mean()), 3),
+            "min": round(float(values.min()), 3), "median": round(float(np.median(values)), 3),
+            "histogram": dict(zip(labels, (int(c) for c in counts), strict=True))}
+
+
+def build_report(output: str, month: str, manifest: dict, *, feedback: dict | None = None,
+                 gaps: dict | None = None, with_maps: bool = True) -> dict:
+    """Everything the report shows, as data; `maps` holds PNG bytes per force."""
+    tables = _force_tables(output, month)
+    by_force: dict[str, dict] = {}
+    reason_counter: Counter = Counter()
+    for force, table in sorted(tables.items()):
+        statuses = Counter(table["location_status"].to_pylist())
+        by_force[force] = {"records": table.num_rows, "by_status": dict(sorted(statuses.items()))}
+        flat = pc.list_flatten(table["reasons"]).to_pylist()
+        reason_counter.update(code for code in flat if code)
+    rejected_by_force: Counter = Counter()
+    for stats in manifest["files"].values():
+        reason_counter.update(stats.get("rejected_by_reason", {}))
+    for force, summary in (feedback or {}).items():
+        rejected_by_force[force] = summary.get("rejected", 0)
+    for force in by_force:
+        by_force[force]["rejected"] = rejected_by_force.get(force, 0)
+    previous = read_json(f"{output.rstrip('/')}/runs/{previous_month(month)}/manifest.json")
+    totals = manifest["totals"]
+    change = None
+    if previous:
+        before = previous["totals"]
+        change = {"month": previous["month"],
+                  "rows_in": totals["rows_in"] - before["rows_in"],
+                  "rows_written": totals["rows_written"] - before["rows_written"],
+                  "rows_rejected": totals["rows_rejected"] - before["rows_rejected"],
+                  "by_status": {key: totals["rows_by_status"].get(key, 0)
+                                - before["rows_by_status"].get(key, 0)
+                                for key in sorted({*totals["rows_by_status"],
+                                                   *before["rows_by_status"]})},
+                  "forces_added": sorted(set(manifest["forces"]) - set(previous["forces"])),
+                  "forces_dropped": sorted(set(previous["forces"]) - set(manifest["forces"]))}
+    maps, shown = {}, {}
+    if with_maps:
+        for force, table in sorted(tables.items()):
+            maps[force], shown[force] = force_map_png(force, month, table)
+    return {
+        "month": month, "run_id": manifest["run_id"], "runner": manifest["runner"],
+        "seconds": manifest["seconds"], "totals": totals, "by_force": by_force,
+        "top_reasons": [{"code": code, "count": count, "meaning": reason_codes.meaning(code)}
+                        for code, count in reason_counter.most_common(10)],
+        "geocoding": _score_summary(tables), "change_from_previous_month": change,
+        "feedback": feedback or {}, "gaps": gaps or {}, "maps": maps, "map_counts": shown,
+        "skipped_files": manifest.get("skipped_files", []),
+    }
+
+
+def _table(headers: list[str], rows: list[list[Any]], numeric_from: int = 1) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f"<td class='n'>{html.escape(str(v))}</td>" if i >= numeric_from
+            else f"<td>{html.escape(str(v))}</td>" for i, v in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def report_html(data: dict) -> str:
+    """The report as one self-contained HTML page (maps embedded as base64 PNG)."""
+    month = data["month"]
+    statuses = sorted({s for f in data["by_force"].values() for s in f["by_status"]})
+    parts = [f"<h1>crimegeo month {html.escape(month)}</h1>",
+             f"<p>Run <code>{html.escape(data['run_id'])}</code> on "
+             f"{html.escape(str(data['runner']))} in {data['seconds']} s. "
+             f"{data['totals']['rows_in']} rows in, {data['totals']['rows_written']} written, "
+             f"{data['totals']['rows_rejected']} rejected.</p>"]
+    gaps = data["gaps"]
+    if gaps.get("missing_forces"):
+        parts.append("<div class='gap'><strong>Missing force files:</strong> "
+                     + html.escape(", ".join(gaps["missing_forces"]))
+                     + f" (expected from {html.escape(gaps.get('expected_from', ''))}). "
+                     "The month was published for the other forces; it runs again when the "
+                     "file arrives.</div>")
+    parts.append("<h2>Records by force and status</h2>")
+    rows = [[force, info["records"], info["rejected"],
+             *[info["by_status"].get(s, 0) for s in statuses]]
+            for force, info in data["by_force"].items()]
+    parts.append(_table(["force", "records", "rejected", *statuses], rows))
+    parts.append("<h2>Top reasons</h2>")
+    parts.append(_table(["reason", "count", "meaning"],
+                        [[r["code"], r["count"], r["meaning"]] for r in data["top_reasons"]],
+                        numeric_from=1))
+    geo = data["geocoding"]
+    parts.append("<h2>Geocoding scores</h2>")
+    if geo["count"]:
+        parts.append(f"<p>{geo['count']} records scored: mean {geo['mean']}, median "
+                     f"{geo['median']}, lowest {geo['min']}.</p>")
+        parts.append(_table(["score", "records"], [[k, v] for k, v in
+                                                   geo["histogram"].items()]))
+    else:
+        parts.append("<p>No record was geocoded by name.</p>")
+    parts.append("<h2>Change from last month</h2>")
+    change = data["change_from_previous_month"]
+    if change:
+        parts.append(_table(["measure", f"change since {change['month']}"], [
+            ["rows in", f"{change['rows_in']:+d}"],
+            ["written", f"{change['rows_written']:+d}"],
+            ["rejected", f"{change['rows_rejected']:+d}"],
+            *[[f"status {k}", f"{v:+d}"] for k, v in change["by_status"].items()],
+            ["forces added", ", ".join(change["forces_added"]) or "none"],
+            ["forces dropped", ", ".join(change["forces_dropped"]) or "none"]]))
+    else:
+        parts.append("<p>No earlier month in this output to compare with.</p>")
+    if data["feedback"]:
+        parts.append("<h2>Feedback published to forces</h2>")
+        parts.append(_table(["force", "corrections rows", "records change", "file"], [
+            [force, info["corrections"], info.get("records_change") or "",
+             info["corrections_csv"]] for force, info in sorted(data["feedback"].items())],
+            numeric_from=1))
+    parts.append("<h2>Maps: corrected, geocoded and unlocated records</h2>")
+    for force, png in data["maps"].items():
+        encoded = base64.b64encode(png).decode("ascii")
+        parts.append(f"<figure><img alt='map of {html.escape(force)}' "
+                     f"src='data:image/png;base64,{encoded}'>"
+                     f"<figcaption>{html.escape(force)}</figcaption></figure>")
+    if data["skipped_files"]:
+        parts.append("<h2>Files seen but not read</h2>")
+        parts.append(_table(["file", "why"], [[s["url"], s["why"]]
+                                              for s in data["skipped_files"]], numeric_from=2))
+    style = ("body{font-family:sans-serif;margin:2em;max-width:70em}"
+             "table{border-collapse:collapse;margin:.5em 0}"
+             "td,th{border:1px solid #ccc;padding:.2em .6em}td.n{text-align:right}"
+             "figure{display:inline-block;margin:.5em}"
+             ".gap{background:#fff3cd;border:1px solid #e0b000;padding:.6em}")
+    return ("<!doctype html><html><head><meta charset='utf-8'>"
+            f"<title>crimegeo {html.escape(month)}</title><style>{style}</style></head>"
+            f"<body>{''.join(parts)}</body></html>\n")
+
+
+def report_markdown(data: dict) -> str:
+    """A short markdown version of the report, for the Prefect artifact and the log."""
+    totals = data["totals"]
+    lines = [f"# crimegeo month {data['month']}", "",
+             f"Run `{data['run_id']}` in {data['seconds']} s on {data['runner']}: "
+             f"{totals['rows_in']} rows in, {totals['rows_written']} written, "
+             f"{totals['rows_rejected']} rejected.", ""]
+    if data["gaps"].get("missing_forces"):
+        lines += [f"**Missing force files:** {', '.join(data['gaps']['missing_forces'])}; "
+                  "published for the other forces.", ""]
+    statuses = sorted({s for f in data["by_force"].values() for s in f["by_status"]})
+    lines += ["| force | records | rejected | " + " | ".join(statuses) + " |",
+              "|---|---:|---:|" + "---:|" * len(statuses)]
+    for force, info in data["by_force"].items():
+        lines.append(f"| {force} | {info['records']} | {info['rejected']} | "
+                     + " | ".join(str(info["by_status"].get(s, 0)) for s in statuses) + " |")
+    lines += ["", "| top reason | count |", "|---|---:|"]
+    lines += [f"| {r['code']} | {r['count']} |" for r in data["top_reasons"]]
+    geo = data["geocoding"]
+    if geo["count"]:
+        lines += ["", f"Geocoding scores: {geo['count']} records, mean {geo['mean']}, "
+                      f"lowest {geo['min']}."]
+    change = data["change_from_previous_month"]
+    if change:
+        lines += ["", f"Change since {change['month']}: rows in {change['rows_in']:+d}, "
+                      f"written {change['rows_written']:+d}, "
+                      f"rejected {change['rows_rejected']:+d}."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(output: str, month: str, data: dict) -> str:
+    """Write `runs/YYYY-MM/report.html` and `report.json` atomically; returns the HTML URL."""
+    url = report_url(output, month)
+    write_bytes_atomic(url, report_html(data).encode("utf-8"))
+    summary = {key: value for key, value in data.items() if key != "maps"}
+    write_bytes_atomic(f"{output.rstrip('/')}/runs/{month}/{SUMMARY_FILE}",
+                       (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
+    return url
