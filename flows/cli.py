@@ -26,7 +26,9 @@ app = typer.Typer(
          "by street or area name, and publish GeoParquet, a public dataset and force feedback.",
     no_args_is_help=True, add_completion=False,
 )
-console = Console(stderr=True)
+# Piped into a log or run by `make`, rich would assume 80 columns and fold every path; a
+# terminal keeps its own width.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 MonthOpt = Annotated[str, typer.Option("--month", help="Month to run, YYYY-MM.")]

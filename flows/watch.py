@@ -1,0 +1,339 @@
+"""`crimegeo watch`: ingest force files as they land, for users without Dataflow.
+
+A plain long-running loop (no Prefect server needed; run it under systemd, a container
+supervisor or `nohup`): every `--interval` seconds it lists the input prefix through fsspec
+(local folders, `gs://`, `s3://`, ...), picks the files whose generation is not the one the
+ledger records (new files, resubmissions), and runs the streaming pipeline over them as one
+micro-batch on the in-process runner. The pipeline writes each file's parts and ledger entry
+and republishes its forces' feedback; the loop only decides what to hand it. Because the
+ledger lives in the output and is written once a file is published, a restart neither skips
+nor repeats a file. The first Ctrl-C (or SIGTERM) stops the loop cleanly between batches;
+a second one aborts at once (the ledger still makes the next start safe).
+
+    crimegeo watch --input /data/incoming --output /data/output --gazetteer /data/gazetteer
+    python -m flows.watch --input gs://bucket/incoming --output gs://bucket/output ...
+
+Must not do data work itself (that is the pipeline's) nor write anything but through it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from pipelines.streaming import (
+    FileArrival,
+    ingest_files,
+    list_arrivals,
+    read_ledger,
+    streaming_options,
+)
+
+#: How often the same generation of a file is tried when its micro-batch keeps failing.
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    """What the watcher watches, where it writes, and the pipeline options it passes on."""
+
+    input: str
+    output: str
+    gazetteer: str | None = None
+    profiles: tuple[str, ...] = ()
+    interval: float = 30.0
+    settle: float = 2.0
+    max_files: int = 50
+    min_geocode_score: float = 0.8
+    far_from_street_m: float = 1000.0
+    boundaries: tuple[str, ...] = ()
+    boundary_tolerance_m: float = 250.0
+    areas: tuple[str, ...] = ()
+    map_points: str | None = None
+    min_public_count: int = 1
+    beam_options: tuple[str, ...] = ()
+
+    def to_args(self) -> list[str]:
+        """The pipeline's arguments for these settings."""
+        args = ["--input", self.input, "--output", self.output,
+                "--min_geocode_score", str(self.min_geocode_score),
+                "--far_from_street_m", str(self.far_from_street_m),
+                "--boundary_tolerance_m", str(self.boundary_tolerance_m),
+                "--min_public_count", str(self.min_public_count)]
+        for flag, value in (("--gazetteer", self.gazetteer), ("--map_points", self.map_points)):
+            if value:
+                args += [flag, value]
+        for flag, values in (("--profiles", self.profiles), ("--boundaries", self.boundaries),
+                             ("--areas", self.areas)):
+            for value in values:
+                args += [flag, value]
+        return args + list(self.beam_options)
+
+
+@dataclass
+class WatchStatus:
+    """What the watcher has done since it started, for the live display and the summary."""
+
+    started: float = field(default_factory=time.monotonic)
+    seen: int = 0
+    pending: int = 0
+    unsettled: int = 0
+    ingested: int = 0
+    unchanged: int = 0
+    not_ingested: int = 0
+    rows_in: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    batches: int = 0
+    failures: int = 0
+    last: str = "waiting for the first poll"
+
+    def table(self, settings: WatchSettings) -> Table:
+        """The live display: files seen, processed, rows and time elapsed."""
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold")
+        grid.add_column()
+        elapsed = time.monotonic() - self.started
+        grid.add_row("watching", f"{settings.input}  ->  {settings.output}")
+        grid.add_row("files", f"{self.seen} seen, {self.ingested} ingested, "
+                              f"{self.unchanged} unchanged, {self.not_ingested} not ingested, "
+                              f"{self.pending} pending, {self.unsettled} still being written")
+        grid.add_row("rows", f"{self.rows_in:,} in, {self.rows_written:,} written, "
+                             f"{self.rows_rejected:,} rejected")
+        grid.add_row("batches", f"{self.batches} run, {self.failures} failed")
+        grid.add_row("elapsed", f"{elapsed:,.0f} s (polling every {settings.interval:g} s)")
+        grid.add_row("last", self.last)
+        return grid
+
+
+class Watcher:
+    """Polls the input prefix and ingests new or changed files in micro-batches."""
+
+    def __init__(self, settings: WatchSettings, console: Console | None = None,
+                 ingest: Callable[[Any, list[FileArrival]], dict[str, dict]] = ingest_files
+                 ) -> None:
+        self.settings = settings
+        self.console = console or Console(stderr=True, soft_wrap=True, highlight=False)
+        self.ingest = ingest
+        self.status = WatchStatus()
+        self.ledger = read_ledger(settings.output)
+        self.attempts: dict[tuple[str, str], int] = {}
+
+    def poll(self) -> list[FileArrival]:
+        """The settled input files whose current generation the ledger does not record."""
+        arrivals, unsettled = list_arrivals(self.settings.input,
+                                            settle_seconds=self.settings.settle)
+        pending = [a for a in arrivals
+                   if self.ledger.get(a.key, {}).get("generation") != a.generation
+                   and self.attempts.get((a.key, a.generation), 0) < MAX_ATTEMPTS]
+        self.status.seen = len(arrivals) + len(unsettled)
+        self.status.pending = len(pending)
+        self.status.unsettled = len(unsettled)
+        return pending
+
+    def run_batch(self, arrivals: list[FileArrival]) -> dict[str, dict]:
+        """Run the pipeline over one micro-batch; a failed batch is logged and retried later."""
+        started = time.perf_counter()
+        for arrival in arrivals:
+            key = (arrival.key, arrival.generation)
+            self.attempts[key] = self.attempts.get(key, 0) + 1
+        self.status.batches += 1
+        self.status.last = f"ingesting {len(arrivals)} file(s)"
+        try:
+            entries = self.ingest(streaming_options(self.settings.to_args()), arrivals)
+        except Exception as error:  # noqa: BLE001 - a bad batch must not stop the watcher
+            self.status.failures += 1
+            self.status.last = f"batch failed: {error}"
+            self.console.print(f"[red]batch of {len(arrivals)} file(s) failed:[/] {error}")
+            self.ledger = read_ledger(self.settings.output)  # what did get through
+            return {}
+        for arrival in arrivals:
+            entry = entries.get(arrival.key)
+            if entry is None or entry.get("generation") != arrival.generation:
+                continue
+            self.ledger[arrival.key] = entry
+            self._report(entry)
+        seconds = time.perf_counter() - started
+        self.status.last = f"{len(arrivals)} file(s) in {seconds:.1f} s"
+        return entries
+
+    def _report(self, entry: dict) -> None:
+        status = entry["status"]
+        if status == "processed":
+            self.status.ingested += 1
+            self.status.rows_in += entry.get("rows_in", 0)
+            self.status.rows_written += entry.get("rows_written", 0)
+            self.status.rows_rejected += entry.get("rows_rejected", 0)
+            self.console.print(
+                f"ingested {entry['key']} generation {entry['generation']}: "
+                f"{entry['rows_in']} rows in, {entry['rows_written']} written, "
+                f"{entry['rows_rejected']} rejected; feedback published for "
+                f"{', '.join(entry['forces']) or 'no force'}")
+        elif status == "unchanged":
+            self.status.unchanged += 1
+            self.console.print(f"unchanged {entry['key']} generation {entry['generation']}: "
+                               "same bytes as already ingested")
+        else:
+            self.status.not_ingested += 1
+            self.console.print(f"[yellow]{status}[/] {entry['key']}: {entry.get('why')}")
+
+    def run(self, stop: threading.Event, *, once: bool = False) -> WatchStatus:
+        """Poll and ingest until `stop` is set (or, with `once`, until nothing is pending)."""
+        live = (Live(self._render(), console=self.console, refresh_per_second=2,
+                     transient=True) if self.console.is_terminal else nullcontext())
+        with live:
+            while not stop.is_set():
+                try:
+                    pending = self.poll()
+                except (OSError, ValueError) as error:
+                    self.status.last = f"listing failed: {error}"
+                    self.console.print(f"[red]listing {self.settings.input} failed:[/] {error}")
+                    pending = []
+                self._refresh(live)
+                if pending:
+                    self.run_batch(pending[:self.settings.max_files])
+                    self._refresh(live)
+                    continue
+                if once and not self.status.unsettled:
+                    break
+                wait = self.settings.interval
+                if self.status.unsettled:
+                    wait = min(wait, max(self.settings.settle / 2, 0.2))
+                stop.wait(wait)
+        return self.status
+
+    def _render(self) -> Group:
+        return Group(self.status.table(self.settings),
+                     Text("Ctrl-C stops after the current batch", style="dim"))
+
+    def _refresh(self, live: Any) -> None:
+        if isinstance(live, Live):
+            live.update(self._render())
+
+
+@contextmanager
+def stop_on_signals(console: Console) -> Iterator[threading.Event]:
+    """An event set by the first SIGINT or SIGTERM; the second SIGINT aborts at once."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        console.print("stopping after the current batch (Ctrl-C again to abort now)")
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _exists(url: str) -> bool:
+    import fsspec
+
+    fs, path = fsspec.core.url_to_fs(url)
+    return bool(fs.exists(path))
+
+
+#: Typer settings of the command: arguments after the options pass through to Beam.
+EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def watch(
+    ctx: typer.Context,
+    input: Annotated[str, typer.Option(
+        "--input", help="Folder or prefix (any fsspec URL) forces drop files into, in "
+                        "YYYY-MM/ (or month=YYYY-MM/) folders or with the month in the name.")],
+    output: Annotated[str, typer.Option("--output", help="Output root (any fsspec URL).")],
+    gazetteer: Annotated[str | None, typer.Option(
+        "--gazetteer", help="Gazetteer folder from `crimegeo gazetteer build`.")] = None,
+    interval: Annotated[float, typer.Option(
+        "--interval", min=0.1, help="Seconds between polls of the input.")] = 30.0,
+    settle: Annotated[float, typer.Option(
+        "--settle", min=0.0, help="A local file modified less than this many seconds ago may "
+                                  "still be being copied: it waits for a later poll.")] = 2.0,
+    max_files: Annotated[int, typer.Option(
+        "--max-files", min=1, help="Most files in one micro-batch.")] = 50,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Ingest what is pending, then exit (for cron or a test).")] = False,
+    profiles: Annotated[list[str] | None, typer.Option(
+        "--profiles", help="Extra folder of force input profiles (repeatable).")] = None,
+    min_geocode_score: Annotated[float, typer.Option(
+        "--min-geocode-score",
+        help="Geocodes below this score are suggestions, not locations.")] = 0.8,
+    far_from_street_m: Annotated[float, typer.Option(
+        "--far-from-street-m", help="Flag supplied points further than this from their "
+                                    "street.")] = 1000.0,
+    boundaries: Annotated[list[str] | None, typer.Option(
+        "--boundaries", help="Force boundary file or folder (repeatable).")] = None,
+    areas: Annotated[list[str] | None, typer.Option(
+        "--areas", help="[NAME=]URI of an area layer such as LSOA polygons (repeatable).")
+    ] = None,
+    map_points: Annotated[str | None, typer.Option(
+        "--map-points", help="Gazetteer of public map points to anonymise to.")] = None,
+    min_public_count: Annotated[int, typer.Option(
+        "--min-public-count", help="k for the public dataset; above 1 the public parts are "
+                                   "written when the month is closed.")] = 1,
+) -> None:
+    """Ingest force files as they land: poll, run the pipeline on new or changed files.
+
+    Each file is published as its own part of its month and force, with its feedback, within
+    one poll interval plus the pipeline's few seconds. A ledger in OUTPUT/_ledger/ records
+    every file ingested (generation, checksum, when, counts), so a restart neither skips nor
+    repeats one. The first Ctrl-C stops cleanly after the current batch. The monthly run
+    (`crimegeo run`) closes each month. Arguments after the options pass to Beam.
+    """
+    if getattr(ctx, "invoked_subcommand", None) is not None:
+        return
+    settings = WatchSettings(
+        input=input, output=output, gazetteer=gazetteer, profiles=tuple(profiles or ()),
+        interval=interval, settle=settle, max_files=max_files,
+        min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
+        boundaries=tuple(boundaries or ()), areas=tuple(areas or ()), map_points=map_points,
+        min_public_count=min_public_count, beam_options=tuple(ctx.args))
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    try:
+        watcher = Watcher(settings, console)
+    except (OSError, ValueError) as error:
+        console.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from error
+    if not _exists(input):
+        console.print(f"[yellow]{input} does not exist yet[/]: watching for it to appear")
+    console.print(f"watching {input} every {interval:g} s; {len(watcher.ledger)} file(s) in "
+                  f"the ledger at {output.rstrip('/')}/_ledger")
+    with stop_on_signals(console) as stop:
+        status = watcher.run(stop, once=once)
+    console.print(
+        f"stopped: {status.ingested} file(s) ingested, {status.unchanged} unchanged, "
+        f"{status.not_ingested} not ingested, {status.rows_in:,} rows in, "
+        f"{status.batches} batch(es) in {time.monotonic() - status.started:,.1f} s")
+
+
+#: `crimegeo watch`, to mount with `app.add_typer(watch_app, name="watch")`.
+app = typer.Typer(
+    help="Watch an input folder or bucket prefix and ingest force files as they arrive.",
+    add_completion=False)
+app.callback(invoke_without_command=True, context_settings=EXTRA)(watch)
+
+#: `python -m flows.watch`: the same command on its own.
+standalone = typer.Typer(add_completion=False)
+standalone.command(context_settings=EXTRA)(watch)
+
+if __name__ == "__main__":
+    standalone()
