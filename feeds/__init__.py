@@ -15,6 +15,15 @@ force they belong to, and to operators:
 
 from __future__ import annotations
 
-from feeds.app import create_app
+from typing import Any
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # FastAPI loads only when the service is wanted, not for every `crimegeo` command.
+    if name == "create_app":
+        from feeds.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'feeds' has no attribute {name!r}")
