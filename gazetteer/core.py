@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -155,6 +156,7 @@ class Gazetteer:
         self._block_ptr = npy("block_ptr")
         self._block_keys = npy("block_keys")
         self._rtree: Any = None
+        self._rtree_lock = threading.Lock()
         self._areas: dict[Any, _Area] = {}
         self._trees: dict[Any, tuple[Any, np.ndarray]] = {}
         self._force_codes: tuple[np.ndarray, np.ndarray] | None = None
@@ -220,8 +222,11 @@ class Gazetteer:
     def rows_in_box(self, box: tuple[float, float, float, float]) -> np.ndarray:
         """Row numbers of features whose point lies in a BNG box (R-tree, then exact test)."""
         xmin, ymin, xmax, ymax = (float(v) for v in box)
-        ids, _counts = self.rtree.intersection_v(np.array([[xmin, ymin]]),
-                                                 np.array([[xmax, ymax]]))
+        # One gazetteer is shared by every thread of a worker (Beam's Shared, Dataflow's
+        # threads); libspatialindex's disk-backed index is not safe to query concurrently.
+        with self._rtree_lock:
+            ids, _counts = self.rtree.intersection_v(np.array([[xmin, ymin]]),
+                                                     np.array([[xmax, ymax]]))
         rows = np.asarray(ids, dtype=np.int64)
         x, y = self.x[rows], self.y[rows]
         return rows[(x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)]
