@@ -180,20 +180,21 @@ def national(rows: int, repeats: int, with_flow: bool) -> None:
 
 def scaling(sizes: list[int], repeats: int) -> None:
     print(f"{'rows':>10} {'floor s':>8} {'pipeline s':>11} {'us/row floor':>13} "
-          f"{'us/row pipeline':>16}")
+          f"{'us/row pipeline':>16} {'peak MiB':>9}")
     per_row = []
     for rows in sizes:
         folder = prepare(rows)
-        floors, pipes = [], []
+        floors, pipes, peaks = [], [], []
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as scratch:
                 floors.append(run_floor(folder, Path(scratch))["seconds"])
-                pipes.append(run_crimegeo("pipeline", folder, Path(scratch))["manifest"][
-                    "pipeline_seconds"])
+                run = run_crimegeo("pipeline", folder, Path(scratch))
+                pipes.append(run["manifest"]["pipeline_seconds"])
+                peaks.append(run["peak_kib"] / 1024)
         floor, pipe = median(floors), median(pipes)
         per_row.append(pipe / rows)
         print(f"{rows:10,} {floor:8.2f} {pipe:11.2f} {floor / rows * 1e6:13.2f} "
-              f"{pipe / rows * 1e6:16.2f}")
+              f"{pipe / rows * 1e6:16.2f} {median(peaks):9.0f}")
     spread = (max(per_row[1:]) - min(per_row[1:])) / min(per_row[1:]) if len(per_row) > 2 else 0
     print(f"\npipeline time per row varies by {spread:.0%} between the two larger sizes "
           "(the smallest carries the fixed start-up cost)")
