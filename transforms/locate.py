@@ -228,7 +228,8 @@ def match_rows(geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndar
     rows = np.flatnonzero(wanted & (texts != None))  # noqa: E711
     if geocoder is None or len(rows) == 0:
         return result
-    keys = pa.array([f"{f}\x1f{t}" for f, t in zip(forces[rows], texts[rows], strict=True)])
+    keys = pc.binary_join_element_wise(pa.array(forces[rows], pa.string()),
+                                       pa.array(texts[rows], pa.string()), "\x1f")
     encoded = pc.dictionary_encode(keys)
     distinct = encoded.dictionary.to_pylist()
     indices = encoded.indices.to_numpy()
