@@ -66,6 +66,15 @@ def _mount_feeds() -> None:
 _mount_feeds()
 
 
+def _mount_watch() -> None:
+    from flows.watch import watch
+
+    app.command("watch", context_settings=EXTRA)(watch)
+
+
+_mount_watch()
+
+
 def _fail(message: str) -> None:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(2)

@@ -53,9 +53,9 @@ from pipelines.monthly import (
     check_reconciliation,
     discover_month,
     read_manifest,
-    run_month,
     write_bytes_atomic,
 )
+from pipelines.streaming import close_month
 from standards.profiles import load_profiles
 
 #: HTTP statuses object stores use for "try again".
@@ -166,7 +166,9 @@ def run_pipeline(month: str, beam_args: list[str], discovery: Discovery, output:
     run_id = f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     staging = f"{output.rstrip('/')}/_staging/{run_id}"
     with progress.watch_rows(month, staging):
-        result = run_month(MonthlyOptions([*beam_args, "--run_id", run_id]), discovery)
+        # Closing the month: one batch run over its files replaces whatever streaming
+        # ingestion wrote for it (identical by construction) and records the close.
+        result = close_month(MonthlyOptions([*beam_args, "--run_id", run_id]), discovery)
     get_run_logger().info("pipeline wrote %s", result.manifest_url)
     return result.manifest
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console, Group
@@ -32,13 +32,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.streaming import (
-    FileArrival,
-    ingest_files,
-    list_arrivals,
-    read_ledger,
-    streaming_options,
-)
+if TYPE_CHECKING:
+    from pipelines.streaming import FileArrival
 
 #: How often the same generation of a file is tried when its micro-batch keeps failing.
 MAX_ATTEMPTS = 3
@@ -121,19 +116,23 @@ class Watcher:
     """Polls the input prefix and ingests new or changed files in micro-batches."""
 
     def __init__(self, settings: WatchSettings, console: Console | None = None,
-                 ingest: Callable[[Any, list[FileArrival]], dict[str, dict]] = ingest_files
+                 ingest: Callable[[Any, list[FileArrival]], dict[str, dict]] | None = None
                  ) -> None:
+        # Beam is imported here, not with the module, so `crimegeo --help` stays quick.
+        from pipelines import streaming
+
+        self.streaming = streaming
         self.settings = settings
         self.console = console or Console(stderr=True, soft_wrap=True, highlight=False)
-        self.ingest = ingest
+        self.ingest = ingest or streaming.ingest_files
         self.status = WatchStatus()
-        self.ledger = read_ledger(settings.output)
+        self.ledger = streaming.read_ledger(settings.output)
         self.attempts: dict[tuple[str, str], int] = {}
 
     def poll(self) -> list[FileArrival]:
         """The settled input files whose current generation the ledger does not record."""
-        arrivals, unsettled = list_arrivals(self.settings.input,
-                                            settle_seconds=self.settings.settle)
+        arrivals, unsettled = self.streaming.list_arrivals(
+            self.settings.input, settle_seconds=self.settings.settle)
         pending = [a for a in arrivals
                    if self.ledger.get(a.key, {}).get("generation") != a.generation
                    and self.attempts.get((a.key, a.generation), 0) < MAX_ATTEMPTS]
@@ -151,12 +150,13 @@ class Watcher:
         self.status.batches += 1
         self.status.last = f"ingesting {len(arrivals)} file(s)"
         try:
-            entries = self.ingest(streaming_options(self.settings.to_args()), arrivals)
+            entries = self.ingest(self.streaming.streaming_options(self.settings.to_args()),
+                                  arrivals)
         except Exception as error:  # noqa: BLE001 - a bad batch must not stop the watcher
             self.status.failures += 1
             self.status.last = f"batch failed: {error}"
             self.console.print(f"[red]batch of {len(arrivals)} file(s) failed:[/] {error}")
-            self.ledger = read_ledger(self.settings.output)  # what did get through
+            self.ledger = self.streaming.read_ledger(self.settings.output)  # what got through
             return {}
         for arrival in arrivals:
             entry = entries.get(arrival.key)
@@ -202,8 +202,12 @@ class Watcher:
                     pending = []
                 self._refresh(live)
                 if pending:
+                    failures = self.status.failures
                     self.run_batch(pending[:self.settings.max_files])
                     self._refresh(live)
+                    if self.status.failures == failures:
+                        continue
+                    stop.wait(self.settings.interval)  # a failed batch is retried later
                     continue
                 if once and not self.status.unsettled:
                     break

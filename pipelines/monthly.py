@@ -73,10 +73,10 @@ class MonthlyOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser: Any) -> None:
-        parser.add_argument("--month", required=True, help="Month to run, YYYY-MM.")
-        parser.add_argument("--input", required=True,
+        parser.add_argument("--month", default=None, help="Month to run, YYYY-MM.")
+        parser.add_argument("--input", default=None,
                             help="Folder (any fsspec URL) holding the month's force files.")
-        parser.add_argument("--output", required=True,
+        parser.add_argument("--output", default=None,
                             help="Output root (any fsspec URL).")
         parser.add_argument("--gazetteer", default=None,
                             help="Gazetteer artifact folder built by `crimegeo gazetteer "
@@ -140,6 +140,18 @@ class RunSettings:
         return args + list(self.beam_options)
 
 
+def require_run_options(monthly: MonthlyOptions) -> None:
+    """Raise a clear error unless --month, --input and --output were given.
+
+    They are checked here, not by argparse: Beam parses every registered options class at
+    once, so a required flag would break any other pipeline in the same process.
+    """
+    missing = [f"--{name}" for name in ("month", "input", "output")
+               if not getattr(monthly, name)]
+    if missing:
+        raise ValueError(f"the monthly pipeline needs {', '.join(missing)}")
+
+
 def check_month(month: str) -> str:
     """Return `month` if it is YYYY-MM, else raise a clear ValueError."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
@@ -188,6 +200,7 @@ def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
     Returns the pipeline and the PCollection holding the per-file stats dict.
     """
     monthly = options.view_as(MonthlyOptions)
+    require_run_options(monthly)
     staging = staging_url(monthly.output, run_id)
     options = local_runner_options(options)
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
@@ -236,6 +249,7 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
     any file's rows do not add up; in both cases the published month is left untouched.
     """
     monthly = options.view_as(MonthlyOptions)
+    require_run_options(monthly)
     month = check_month(monthly.month)
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

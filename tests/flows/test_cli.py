@@ -11,7 +11,7 @@ from flows.cli import app
 
 runner = CliRunner()
 COMMANDS = ["run", "pipeline", "backfill", "serve", "sample", "demo", "profiles", "standard",
-            "gazetteer"]
+            "gazetteer", "watch"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,0 +1,279 @@
+"""The streaming Beam pipeline: force files ingested as they arrive, on the monthly transforms.
+
+On Dataflow its input is Cloud Storage's object notifications, read from Pub/Sub (see
+docs/streaming.md for the notification and subscription set-up):
+
+    python -m pipelines.streaming --streaming --runner DataflowRunner \
+        --project PROJECT --region europe-west2 --temp_location gs://BUCKET/tmp \
+        --subscription projects/PROJECT/subscriptions/crimegeo-arrivals \
+        --input gs://BUCKET/incoming --output gs://BUCKET/output \
+        --gazetteer gs://BUCKET/gazetteer
+
+Without Dataflow, `crimegeo watch` (flows/watch.py) polls the input prefix and runs this same
+pipeline over the new or changed files in micro-batches (`ingest_files`); tests feed it the
+notification payloads GCS sends from Beam's `TestStream`. Each arriving file goes through the
+batch run's parse, validate, geocode, area and anonymise DoFns (`transforms.streaming`), is
+written as its own part under `month=/force=`, and its forces' feedback is republished at
+once. A duplicate notification changes nothing; a newer generation of a file replaces the rows
+of the older one. `close_month` is the monthly close: a batch run over the month's files,
+which consolidates what streaming wrote into the final partitions.
+
+Runners: the local streaming runner is Beam's `BundleBasedDirectRunner`, named explicitly
+(`TestStream` and streaming need it: the in-process FnApiRunner refuses `TestStream`, and the
+`DirectRunner` front door first tries to download Prism); micro-batches run on the in-process
+FnApiRunner, as monthly runs do. This module only assembles and runs pipelines: the work is
+in `transforms/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import apache_beam as beam
+import fsspec
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.runners.runner import PipelineRunner
+
+from pipelines.monthly import (
+    MonthlyOptions,
+    MonthResult,
+    check_month,
+    local_runner,
+    local_runner_options,
+    run_month,
+)
+from standards.profiles import load_profiles
+from transforms.discover import Discovery, discover_month
+from transforms.ledger import month_entries, read_close, read_ledger, record_close
+from transforms.locate import LocateOptions
+from transforms.notifications import FileArrival, list_arrivals, parse_notification
+from transforms.outputs import PARTITIONED_KINDS
+from transforms.steps import Resources
+from transforms.streaming import IngestArrivals
+
+#: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
+__all__ = [
+    "FileArrival", "StreamingOptions", "build_streaming_pipeline", "close_month",
+    "ingest_files", "list_arrivals", "read_close", "read_ledger", "streaming_options",
+    "streaming_runner",
+]
+
+#: `MonthlyOptions` declares `--month` required when options are parsed, and Beam parses every
+#: registered options class together, so any pipeline in a process that imported
+#: `pipelines.monthly` must carry a `--month`. Streaming has no month: this placeholder is
+#: added when none is given, and ignored.
+MONTH_PLACEHOLDER = "streaming"
+
+
+class StreamingOptions(PipelineOptions):
+    """Options only the streaming pipeline has; the rest are the monthly pipeline's.
+
+    `--input`, `--output`, `--gazetteer`, `--profiles`, `--min_geocode_score`, ... mean what
+    they mean for the monthly run (`MonthlyOptions`); `--month` is not used.
+    """
+
+    @classmethod
+    def _add_argparse_args(cls, parser: Any) -> None:
+        parser.add_argument("--subscription", default=None,
+                            help="Pub/Sub subscription (projects/P/subscriptions/S) receiving "
+                                 "the input bucket's object notifications (JSON payload).")
+        parser.add_argument("--topic", default=None,
+                            help="Pub/Sub topic of the notifications, instead of "
+                                 "--subscription (the runner makes a subscription).")
+        parser.add_argument("--notified_prefix", default=None,
+                            help="gs://BUCKET/PREFIX the notifications describe, when files "
+                                 "are read from elsewhere (a mirror, tests); default --input.")
+
+
+def streaming_options(argv: Sequence[str]) -> PipelineOptions:
+    """Pipeline options for the streaming pipeline from command-line arguments."""
+    argv = list(argv)
+    if not any(arg == "--month" or arg.startswith("--month=") for arg in argv):
+        argv += ["--month", MONTH_PLACEHOLDER]
+    return PipelineOptions(argv)
+
+
+def streaming_runner(options: PipelineOptions) -> PipelineRunner | None:
+    """The local runner object for these options, or None to let Beam resolve `--runner`.
+
+    Streaming (and `TestStream`) locally: the `BundleBasedDirectRunner`, named explicitly so
+    Beam does not first try to download Prism. A bounded micro-batch: the in-process
+    FnApiRunner, as monthly runs use.
+    """
+    standard = options.view_as(StandardOptions)
+    if standard.runner in (None, "direct", "in-process", "DirectRunner",
+                           "BundleBasedDirectRunner"):
+        if standard.streaming or standard.runner == "BundleBasedDirectRunner":
+            from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
+
+            standard.runner = "BundleBasedDirectRunner"
+            return BundleBasedDirectRunner()
+        return local_runner(local_runner_options(options))
+    return None
+
+
+def _ingest(options: PipelineOptions) -> IngestArrivals:
+    monthly = options.view_as(MonthlyOptions)
+    return IngestArrivals(
+        output=monthly.output,
+        resources=Resources(
+            gazetteer=monthly.gazetteer, map_points=monthly.map_points,
+            boundaries=tuple(monthly.boundaries),
+            boundary_tolerance_m=monthly.boundary_tolerance_m, areas=tuple(monthly.areas)),
+        profile_dirs=tuple(monthly.profiles),
+        locate_options=LocateOptions(min_geocode_score=monthly.min_geocode_score,
+                                     far_from_street_m=monthly.far_from_street_m),
+        min_public_count=monthly.min_public_count)
+
+
+def _arrivals_of(message: Any, notified_prefix: str, read_prefix: str) -> list[FileArrival]:
+    arrival = parse_notification(message, notified_prefix=notified_prefix,
+                                 read_prefix=read_prefix)
+    return [arrival] if arrival is not None else []
+
+
+def build_streaming_pipeline(options: PipelineOptions, *, source: beam.PTransform | None = None,
+                             arrivals: Sequence[FileArrival] | None = None
+                             ) -> tuple[beam.Pipeline, dict[str, beam.PCollection]]:
+    """The streaming pipeline, not run; returns it and its `outcomes` and `feedback` outputs.
+
+    The input is, in order of precedence: `arrivals` (a bounded micro-batch, as the watcher
+    gives), `source` (any transform yielding GCS notifications: a `TestStream` in tests), or
+    Pub/Sub (`--subscription` or `--topic`, with attributes).
+    """
+    monthly = options.view_as(MonthlyOptions)
+    streaming = options.view_as(StreamingOptions)
+    pipeline = beam.Pipeline(runner=streaming_runner(options), options=options)
+    if arrivals is not None:
+        files = pipeline | "Arrivals" >> beam.Create(list(arrivals), reshuffle=False)
+    else:
+        if source is None:
+            if not (streaming.subscription or streaming.topic):
+                raise ValueError("give --subscription or --topic to read notifications from")
+            source = beam.io.ReadFromPubSub(subscription=streaming.subscription,
+                                            topic=None if streaming.subscription
+                                            else streaming.topic, with_attributes=True)
+        notified = streaming.notified_prefix or monthly.input
+        files = (pipeline
+                 | "Notifications" >> source
+                 | "ParseNotifications" >> beam.FlatMap(_arrivals_of, notified, monthly.input))
+    outputs = files | "IngestArrivals" >> _ingest(options)
+    return pipeline, outputs
+
+
+def ingest_files(options: PipelineOptions, arrivals: Sequence[FileArrival]) -> dict[str, dict]:
+    """Run the pipeline over a micro-batch of arrivals to the end; their ledger entries."""
+    if not arrivals:
+        return {}
+    options.view_as(StandardOptions).streaming = False
+    pipeline, _ = build_streaming_pipeline(options, arrivals=arrivals)
+    pipeline.run().wait_until_finish()
+    output = options.view_as(MonthlyOptions).output
+    return read_ledger(output, [arrival.key for arrival in arrivals])
+
+
+def published_parts(output: str, month: str) -> dict[str, str]:
+    """The month's published parts (output-relative path -> sha256 of the bytes)."""
+    fs, root = fsspec.core.url_to_fs(output)
+    root = root.rstrip("/")
+    fs.invalidate_cache()
+    parts = {}
+    for kind in PARTITIONED_KINDS:
+        folder = f"{root}/{kind}/month={month}"
+        if not fs.exists(folder):
+            continue
+        for path in fs.find(folder):
+            if path.endswith(".parquet") and not path.rsplit("/", 1)[-1].startswith("."):
+                parts[path[len(root) + 1:]] = hashlib.sha256(fs.cat_file(path)).hexdigest()
+    return parts
+
+
+def _inputs(discovery: Discovery) -> dict[str, str]:
+    return {item.name: item.checksum for item in discovery.files}
+
+
+def close_month(options: PipelineOptions, discovery: Discovery | None = None, *,
+                rounds: int = 3) -> MonthResult:
+    """Close a month: one batch run over its files replaces what streaming wrote for it.
+
+    The result is by construction what a single batch run over the same files gives: the
+    final restricted, public and rejected partitions, the feedback (no longer provisional)
+    and the run manifest. If the month's files change while it runs (a force resubmits during
+    the close), it runs again, up to `rounds` times. What the close found is recorded at
+    `_ledger/closed/<month>.json`: the files it closed, which of them streaming had ingested
+    (same checksum), and how many streamed parts it left byte-identical.
+    """
+    monthly = options.view_as(MonthlyOptions)
+    month = check_month(monthly.month)
+    profiles = load_profiles(monthly.profiles)
+    streamed = published_parts(monthly.output, month)
+    entries = month_entries(monthly.output, month)
+    result, rounds_run = None, 0
+    while rounds_run < max(rounds, 1):
+        rounds_run += 1
+        if discovery is None:
+            discovery = discover_month(monthly.input, month, profiles)
+        result = run_month(options, discovery)
+        after = discover_month(monthly.input, month, profiles)
+        if _inputs(after) == _inputs(discovery):
+            break
+        discovery = after
+        if monthly.run_id:
+            monthly.run_id = None  # each round is a run of its own
+    assert result is not None
+    closed = published_parts(monthly.output, month)
+    files = _inputs(discovery)
+    ingested = {entry["file"]: entry for entry in entries.values()
+                if entry.get("status") in ("processed", "unchanged")}
+    record_close(monthly.output, month, {
+        "run_id": result.manifest["run_id"],
+        "rounds": rounds_run,
+        "files": files,
+        "streamed": sorted(name for name, checksum in files.items()
+                           if ingested.get(name, {}).get("checksum") == checksum),
+        "not_streamed": sorted(name for name, checksum in files.items()
+                               if ingested.get(name, {}).get("checksum") != checksum),
+        "parts": {
+            "identical": sum(1 for p, digest in closed.items() if streamed.get(p) == digest),
+            "changed": sorted(p for p, digest in closed.items()
+                              if p in streamed and streamed[p] != digest),
+            "added": sorted(set(closed) - set(streamed)),
+            "removed": sorted(set(streamed) - set(closed)),
+        },
+    })
+    return result
+
+
+def _help() -> str:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.streaming", formatter_class=argparse.RawTextHelpFormatter,
+        description=__doc__.split("\n\n")[0] + "\n\nAny other option passes to Beam "
+                    "(--runner, --project, --region, --temp_location, ...).")
+    StreamingOptions._add_argparse_args(parser.add_argument_group("notifications"))
+    MonthlyOptions._add_argparse_args(parser.add_argument_group(
+        "the monthly pipeline's options (--month and --run_id are not used)"))
+    return parser.format_help()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Launch the streaming pipeline (Dataflow, or locally with `--streaming`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "-h" in argv or "--help" in argv:
+        print(_help())
+        return
+    options = streaming_options(argv)
+    options.view_as(StandardOptions).streaming = True
+    pipeline, _ = build_streaming_pipeline(options)
+    result = pipeline.run()
+    if options.view_as(StandardOptions).runner in ("BundleBasedDirectRunner", "DirectRunner"):
+        result.wait_until_finish()
+    else:
+        print(f"submitted; job state {result.state}; the job runs until it is drained")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""Beam DoFns of the streaming path: ingest each arriving file, then refresh its feedback.
+
+A file is the unit: `IngestFile` runs one arrival through the batch run's own DoFns
+(`ParseByProfile`, `LocateBatches`, `AnonymiseBatches`, `WriteRecordParts`,
+`WriteRejectedParts` from `steps.py`, with their `setup()` and shared resources), so streaming
+and monthly results are the same by construction, and it knows when the whole file is done
+without joining elements in an unbounded window. It is a stateful DoFn keyed by the file's
+key: Beam runs one element of a key at a time, so two generations of one file never race, and
+its state remembers the generation ingested, so a duplicate notification changes nothing. The
+ledger entry carries that memory across restarts. Its main output is one
+`(month/force, file)` element per force-month the file touched (forces it has now and forces
+its previous generation had); `RefreshFeedback`, keyed by force-month, rebuilds each one's
+feedback from the published parts, one at a time per force-month.
+
+Must not stage or commit (streaming writes in place; closing a month is a batch run) and must
+not load heavy resources outside `setup()`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.coders import StrUtf8Coder, VarIntCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.utils.shared import Shared
+
+from standards.profiles import UnmatchedFileError, load_profiles
+from transforms.arrivals import part_paths, refresh_force_month, remove_parts
+from transforms.discover import discover_month
+from transforms.ledger import (
+    FAILED,
+    PROCESSED,
+    SKIPPED,
+    UNCHANGED,
+    UNRECOGNISED,
+    now_iso,
+    read_entry,
+    write_entry,
+)
+from transforms.locate import LocateOptions
+from transforms.notifications import FileArrival, is_newer, stored_version
+from transforms.outputs import UNKNOWN_FORCE_PARTITION, parquet_bytes, part_name, partition_url
+from transforms.steps import (
+    REJECTED,
+    STATS,
+    AnonymiseBatches,
+    Batch,
+    LocateBatches,
+    ParseByProfile,
+    Resources,
+    WriteRecordParts,
+    WriteRejectedParts,
+    shared_handles,
+)
+from transforms.storage import write_bytes_atomic
+
+#: Tagged output of `IngestFile`: one outcome per arrival (ingested, duplicate, ...).
+OUTCOMES = "outcomes"
+DUPLICATE, STALE = "duplicate", "stale"
+#: State of `IngestFile`: the generation of its file last ingested (or found in the ledger).
+GENERATION_STATE = ReadModifyWriteStateSpec("generation", StrUtf8Coder())
+#: State of `RefreshFeedback`: how many refreshes its force-month had (it makes the DoFn
+#: stateful, so Beam runs one refresh of a force-month at a time).
+REFRESHES_STATE = ReadModifyWriteStateSpec("refreshes", VarIntCoder())
+_GENERATION = beam.DoFn.StateParam(GENERATION_STATE)
+_REFRESHES = beam.DoFn.StateParam(REFRESHES_STATE)
+
+
+def _split(outputs: Iterator[Any]) -> tuple[list[Any], dict[str, list[Any]]]:
+    """A DoFn's outputs, as its main outputs and its tagged outputs by tag."""
+    main: list[Any] = []
+    tagged: dict[str, list[Any]] = {}
+    for item in outputs:
+        if isinstance(item, pvalue.TaggedOutput):
+            tagged.setdefault(item.tag, []).append(item.value)
+        else:
+            main.append(item)
+    return main, tagged
+
+
+def _rejected_forces(batch: Batch) -> list[str]:
+    return sorted({force or UNKNOWN_FORCE_PARTITION for force in batch.table["force"].to_pylist()})
+
+
+class IngestFile(beam.DoFn):
+    """Ingests one arrival (keyed by its file key) and publishes its parts in place."""
+
+    def __init__(self, *, output: str, resources: Resources, shared: dict[str, Shared],
+                 profile_dirs: tuple[str, ...] = (),
+                 locate_options: LocateOptions | None = None,
+                 publish_public: bool = True) -> None:
+        self.output = output
+        self.resources = resources
+        self.shared = shared
+        self.profile_dirs = profile_dirs
+        self.locate_options = locate_options or LocateOptions()
+        self.publish_public = publish_public
+        self.ingested = Metrics.counter("crimegeo", "files_ingested")
+        self.duplicates = Metrics.counter("crimegeo", "duplicate_notifications")
+
+    def setup(self) -> None:
+        self.profiles = load_profiles(self.profile_dirs)
+        self.locate = LocateBatches(self.resources, self.shared, self.locate_options)
+        self.locate.setup()
+        self.anonymise = AnonymiseBatches(self.resources, self.shared)
+        self.anonymise.setup()
+        self.per_month: dict[str, tuple[ParseByProfile, WriteRecordParts,
+                                        WriteRejectedParts]] = {}
+
+    def _steps(self, month: str) -> tuple[ParseByProfile, WriteRecordParts, WriteRejectedParts]:
+        if month not in self.per_month:
+            parse = ParseByProfile(month, self.profile_dirs)
+            parse.setup()
+            self.per_month[month] = (parse, WriteRecordParts(self.output, month),
+                                     WriteRejectedParts(self.output, month))
+        return self.per_month[month]
+
+    def process(self, element: tuple[str, FileArrival],
+                generation: Any = _GENERATION) -> Iterator[Any]:
+        key, arrival = element
+        seen = generation.read()
+        if seen is not None and not is_newer(arrival.generation, seen):
+            self.duplicates.inc()
+            yield pvalue.TaggedOutput(OUTCOMES, self._outcome(
+                arrival, DUPLICATE if arrival.generation == seen else STALE))
+            return
+        version = stored_version(arrival.url)
+        if version is not None and is_newer(version[0], arrival.generation):
+            # The object was replaced since this notification: ingest what is stored now,
+            # under its own generation (its own notification will then be a duplicate).
+            arrival = replace(arrival, generation=version[0], md5=version[1])
+        previous = read_entry(self.output, key)
+        if previous and not is_newer(arrival.generation, previous["generation"]):
+            # Ingested before this job started (a restart, or a retried bundle): change
+            # nothing, but make sure its feedback was published.
+            generation.write(previous["generation"])
+            self.duplicates.inc()
+            yield pvalue.TaggedOutput(OUTCOMES, self._outcome(
+                arrival, DUPLICATE if arrival.generation == previous["generation"] else STALE))
+            for force in previous.get("forces", []):
+                yield f"{previous['month']}/{force}", key
+            return
+        entry = self._ingest(arrival, previous)
+        write_entry(self.output, entry)
+        generation.write(entry["generation"])
+        self.ingested.inc()
+        yield pvalue.TaggedOutput(OUTCOMES, self._outcome(arrival, entry["status"], entry))
+        if entry["status"] in (PROCESSED, SKIPPED, UNRECOGNISED) and previous:
+            # The parts of the generation before may have been replaced or removed.
+            for force in sorted(set(previous.get("forces", [])) - set(entry["forces"])):
+                yield f"{previous['month']}/{force}", key
+        if entry["status"] == PROCESSED:
+            for force in entry["forces"]:
+                yield f"{entry['month']}/{force}", key
+
+    @staticmethod
+    def _outcome(arrival: FileArrival, status: str, entry: dict | None = None) -> dict:
+        outcome = {"key": arrival.key, "generation": arrival.generation, "status": status}
+        if entry:
+            outcome.update({k: entry.get(k) for k in (
+                "month", "rows_in", "rows_written", "rows_rejected", "forces", "why",
+                "seconds")})
+        return outcome
+
+    def _entry(self, arrival: FileArrival, previous: dict | None, status: str,
+               **fields: Any) -> dict:
+        history = list(previous.get("history", [])) if previous else []
+        entry = {
+            "key": arrival.key, "url": arrival.url, "file": arrival.name,
+            "month": arrival.month, "generation": arrival.generation, "md5": arrival.md5,
+            "size": arrival.size, "status": status, "processed_at": now_iso(),
+            "forces": [], "parts": [], **fields,
+        }
+        if status in (PROCESSED, FAILED):
+            history.append({"generation": arrival.generation, "status": status,
+                            "checksum": entry.get("checksum"),
+                            "processed_at": entry["processed_at"]})
+        elif status == UNCHANGED and previous:
+            # Same bytes under a new generation: nothing republished, the parts stand.
+            entry.update({k: previous.get(k) for k in (
+                "forces", "parts", "rows_in", "rows_written", "rows_rejected",
+                "rejected_by_reason", "profile")})
+        entry["history"] = history
+        return entry
+
+    def _ingest(self, arrival: FileArrival, previous: dict | None) -> dict:
+        started = time.perf_counter()
+        old_parts = list(previous.get("parts", [])) if previous else []
+        if arrival.month is None:
+            remove_parts(self.output, old_parts)
+            return self._entry(arrival, previous, SKIPPED,
+                               why="no YYYY-MM folder and no single month in the file name")
+        try:
+            discovery = discover_month(arrival.url, arrival.month, self.profiles)
+        except FileNotFoundError:
+            # Deleted since the notification; its parts stand until a close or a new version.
+            return self._entry(arrival, previous, SKIPPED, parts=old_parts,
+                               forces=list(previous.get("forces", [])) if previous else [],
+                               why="the object no longer exists")
+        except UnmatchedFileError as error:
+            remove_parts(self.output, old_parts)
+            return self._entry(arrival, previous, UNRECOGNISED, why=str(error))
+        if not discovery.files:
+            remove_parts(self.output, old_parts)
+            why = discovery.skipped[0][1] if discovery.skipped else "not found"
+            return self._entry(arrival, previous, SKIPPED, why=why)
+        item = discovery.files[0]
+        if (previous and previous.get("status") in (PROCESSED, UNCHANGED)
+                and previous.get("checksum") == item.checksum
+                and previous.get("month") == arrival.month):
+            return self._entry(arrival, previous, UNCHANGED, checksum=item.checksum,
+                               why="same bytes as the generation already ingested")
+
+        parse, write_records, write_rejected = self._steps(arrival.month)
+        records, tagged = _split(parse.process(item))
+        stats = tagged.get(STATS, [])
+        rejected = tagged.get(REJECTED, [])
+        located = []
+        for batch in records:
+            out, _ = _split(self.locate.process(batch))
+            located.extend(out)
+        anonymised = []
+        for batch in located:
+            out, _ = _split(self.anonymise.process(batch))
+            anonymised.extend(out)
+        rows_in = sum(value.get("rows_in", 0) for _, value in stats)
+        rows_rejected = sum(value.get("rows_rejected", 0) for _, value in stats)
+        rows_written = sum(batch.table.num_rows for batch in anonymised)
+        by_reason: dict[str, int] = {}
+        for _, value in stats:
+            for reason, count in value.get("rejected_by_reason", {}).items():
+                by_reason[reason] = by_reason.get(reason, 0) + count
+        counts = {"checksum": item.checksum, "profile": item.profile, "rows_in": rows_in,
+                  "rows_written": rows_written, "rows_rejected": rows_rejected,
+                  "rejected_by_reason": by_reason}
+        if rows_in != rows_written + rows_rejected:
+            return self._entry(arrival, previous, FAILED, **counts,
+                               parts=old_parts, forces=list(previous.get("forces", []))
+                               if previous else [],
+                               why=f"{rows_in} rows in but {rows_written} written + "
+                                   f"{rows_rejected} rejected")
+
+        kinds = ("restricted", "public") if self.publish_public else ("restricted",)
+        for batch in anonymised:
+            if self.publish_public:
+                list(write_records.process(batch))
+            else:
+                _write_restricted_only(self.output, arrival.month, batch)
+        record_forces = [batch.force for batch in anonymised]
+        rejected_forces: list[str] = []
+        for batch in rejected:
+            list(write_rejected.process(batch))
+            rejected_forces.extend(_rejected_forces(batch))
+        parts = (part_paths(arrival.month, item.name, record_forces, kinds)
+                 + part_paths(arrival.month, item.name, rejected_forces, ("rejected",)))
+        if not self.publish_public:
+            # A k-anonymised public dataset needs the whole month: it is written at the close.
+            old_parts = [p for p in old_parts if not p.startswith("public/")]
+        remove_parts(self.output, set(old_parts) - set(parts))
+        forces = sorted(set(record_forces) | set(rejected_forces))
+        return self._entry(arrival, previous, PROCESSED, **counts, forces=forces,
+                           parts=sorted(parts),
+                           seconds=round(time.perf_counter() - started, 3))
+
+
+def _write_restricted_only(output: str, month: str, batch: Batch) -> None:
+    write_bytes_atomic(partition_url(output, "restricted", month, batch.force,
+                                     part_name(batch.source_file)),
+                       parquet_bytes(batch.table, "lon", "lat"))
+
+
+class RefreshFeedback(beam.DoFn):
+    """Rebuilds one force-month's feedback from its published parts (keyed by `month/force`)."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+        self.refreshed = Metrics.counter("crimegeo", "feedback_refreshed")
+
+    def process(self, element: tuple[str, str],
+                refreshes: Any = _REFRESHES) -> Iterator[dict]:
+        force_month, key = element
+        month, force = force_month.split("/", 1)
+        started = time.perf_counter()
+        result = refresh_force_month(self.output, month, force)
+        refreshes.write((refreshes.read() or 0) + 1)
+        if result["changed"]:
+            self.refreshed.inc()
+        yield {**result, "file": key, "seconds": round(time.perf_counter() - started, 3)}
+
+
+class IngestArrivals(beam.PTransform):
+    """File arrivals in; each file's parts and its forces' feedback published in place.
+
+    Returns `{"outcomes": ..., "feedback": ...}`: one outcome per arrival (its status and
+    counts) and one element per force-month feedback refresh.
+    """
+
+    def __init__(self, *, output: str, resources: Resources,
+                 profile_dirs: tuple[str, ...] = (),
+                 locate_options: LocateOptions | None = None,
+                 min_public_count: int = 1) -> None:
+        super().__init__()
+        self.output = output
+        self.resources = resources
+        self.profile_dirs = profile_dirs
+        self.locate_options = locate_options or LocateOptions()
+        self.min_public_count = min_public_count
+
+    def expand(self, arrivals: beam.PCollection) -> dict[str, beam.PCollection]:
+        shared = shared_handles()
+        ingested = (
+            arrivals
+            | "KeyByFile" >> beam.Map(lambda arrival: (arrival.key, arrival)
+                                      ).with_output_types(tuple[str, FileArrival])
+            | "IngestFile" >> beam.ParDo(IngestFile(
+                output=self.output, resources=self.resources, shared=shared,
+                profile_dirs=self.profile_dirs, locate_options=self.locate_options,
+                publish_public=self.min_public_count <= 1)).with_outputs(
+                    OUTCOMES, main="touched"))
+        feedback = (
+            ingested.touched
+            | "TypeForceMonth" >> beam.Map(lambda kv: kv).with_output_types(tuple[str, str])
+            | "RefreshFeedback" >> beam.ParDo(RefreshFeedback(self.output)))
+        return {"outcomes": ingested[OUTCOMES], "feedback": feedback}
