@@ -505,16 +505,21 @@ def backfill_flow(start: str, end: str, input: str, output: str, gazetteer: str 
                   gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
                   expected_forces: list[str] | None = None, force: bool = False) -> list[dict]:
     """Run every month from `start` to `end`; unchanged months are skipped unless `force`."""
-    settings = {"input": input, "output": output, "gazetteer": gazetteer,
-                "profiles": profiles, "runner": runner,
-                "min_geocode_score": min_geocode_score, "far_from_street_m": far_from_street_m,
-                "boundaries": boundaries, "boundary_tolerance_m": boundary_tolerance_m,
-                "areas": areas, "map_points": map_points, "min_public_count": min_public_count,
-                "beam_options": beam_options}
+    settings = _settings_of(locals())
     return _run_range(month_range(start, end), settings,
                       gazetteer_sources=gazetteer_sources or (),
                       gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
                       expected=expected_forces, force=force)
+
+
+#: The flow parameters that are a run's settings, shared by the backfill and scheduled flows.
+SETTING_KEYS = ("input", "output", "gazetteer", "profiles", "runner", "min_geocode_score",
+                "far_from_street_m", "boundaries", "boundary_tolerance_m", "areas",
+                "map_points", "min_public_count", "beam_options")
+
+
+def _settings_of(parameters: dict) -> dict:
+    return {key: parameters[key] for key in SETTING_KEYS}
 
 
 @flow(name="crimegeo-scheduled")
@@ -542,12 +547,7 @@ def scheduled_flow(input: str, output: str, gazetteer: str | None = None,
     first = month
     for _ in range(max(recheck_months, 0)):
         first = previous_month(first)
-    settings = {"input": input, "output": output, "gazetteer": gazetteer,
-                "profiles": profiles, "runner": runner,
-                "min_geocode_score": min_geocode_score, "far_from_street_m": far_from_street_m,
-                "boundaries": boundaries, "boundary_tolerance_m": boundary_tolerance_m,
-                "areas": areas, "map_points": map_points, "min_public_count": min_public_count,
-                "beam_options": beam_options}
+    settings = _settings_of(locals())
     return _run_range(month_range(first, month), settings,
                       gazetteer_sources=gazetteer_sources or (),
                       gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,

@@ -61,19 +61,9 @@ class WatchSettings:
 
     def to_args(self) -> list[str]:
         """The pipeline's arguments for these settings."""
-        args = ["--input", self.input, "--output", self.output,
-                "--min_geocode_score", str(self.min_geocode_score),
-                "--far_from_street_m", str(self.far_from_street_m),
-                "--boundary_tolerance_m", str(self.boundary_tolerance_m),
-                "--min_public_count", str(self.min_public_count)]
-        for flag, value in (("--gazetteer", self.gazetteer), ("--map_points", self.map_points)):
-            if value:
-                args += [flag, value]
-        for flag, values in (("--profiles", self.profiles), ("--boundaries", self.boundaries),
-                             ("--areas", self.areas)):
-            for value in values:
-                args += [flag, value]
-        return args + list(self.beam_options)
+        from pipelines.monthly import option_args  # Beam loads only when the watcher runs
+
+        return option_args(self)
 
 
 @dataclass

@@ -57,7 +57,8 @@ from transforms.storage import write_bytes_atomic
 __all__ = [
     "Discovery", "InputFile", "MonthResult", "MonthlyOptions", "ReconciliationError",
     "RunSettings", "build_pipeline", "check_month", "check_reconciliation", "discover_month",
-    "local_runner", "local_runner_options", "manifest_url", "read_manifest", "run_month",
+    "local_runner", "local_runner_options", "manifest_url", "option_args", "read_manifest",
+    "run_month",
     "write_bytes_atomic",
 ]
 
@@ -125,19 +126,29 @@ class RunSettings:
 
     def to_args(self) -> list[str]:
         """The pipeline's command-line arguments for these settings."""
-        args = ["--month", self.month, "--input", self.input, "--output", self.output,
-                "--runner", self.runner, "--min_geocode_score", str(self.min_geocode_score),
-                "--far_from_street_m", str(self.far_from_street_m),
-                "--boundary_tolerance_m", str(self.boundary_tolerance_m),
-                "--min_public_count", str(self.min_public_count)]
-        for flag, value in (("--gazetteer", self.gazetteer), ("--map_points", self.map_points)):
-            if value:
-                args += [flag, value]
-        for flag, values in (("--profiles", self.profiles), ("--boundaries", self.boundaries),
-                             ("--areas", self.areas)):
-            for value in values:
-                args += [flag, value]
-        return args + list(self.beam_options)
+        return ["--month", self.month, "--runner", self.runner, *option_args(self)]
+
+
+def option_args(settings: Any) -> list[str]:
+    """Pipeline arguments for the options a monthly run and the watcher share.
+
+    `settings` is any object with RunSettings' input, output, gazetteer, profiles, location and
+    anonymisation attributes and `beam_options`.
+    """
+    args = ["--input", settings.input, "--output", settings.output,
+            "--min_geocode_score", str(settings.min_geocode_score),
+            "--far_from_street_m", str(settings.far_from_street_m),
+            "--boundary_tolerance_m", str(settings.boundary_tolerance_m),
+            "--min_public_count", str(settings.min_public_count)]
+    for flag, value in (("--gazetteer", settings.gazetteer),
+                        ("--map_points", settings.map_points)):
+        if value:
+            args += [flag, value]
+    for flag, values in (("--profiles", settings.profiles),
+                         ("--boundaries", settings.boundaries), ("--areas", settings.areas)):
+        for value in values:
+            args += [flag, value]
+    return args + list(settings.beam_options)
 
 
 def require_run_options(monthly: MonthlyOptions) -> None:
