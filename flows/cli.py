@@ -111,6 +111,8 @@ def print_manifest(manifest: dict, output: str) -> None:
     where.add_row("force feedback", f"{root}/feedback/force=*/month={month}/corrections.csv")
     where.add_row("rejected rows", f"{root}/rejected/month={month}/force=*/")
     where.add_row("run manifest", f"{root}/runs/{month}/manifest.json")
+    where.add_row("run report, with a map per force (flow runs)",
+                  f"{root}/runs/{month}/report.html")
     console.print(where)
     console.print(f"Forces: {', '.join(manifest['forces'])}. Coordinates converted with "
                   f"{manifest['coordinate_transformation']}.")
