@@ -28,6 +28,7 @@ from typing import Any
 import fsspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 from gazetteer.build import (
@@ -620,25 +621,9 @@ class Gazetteer:
         uniq = list(dict.fromkeys(texts))
         area = self._area(force, None)
         answers: dict[str, Match | None] = {}
-        if uniq and len(self._raw_hash):
-            sole = self._sole_rows(area)
-            stripped = [strip_prefix(t) if t else "" for t in uniq]
-            h = np.fromiter((key_hash(s) for s in stripped), dtype=np.int64, count=len(uniq))
-            lo = np.minimum(np.searchsorted(self._raw_hash, h, "left"), len(self._raw_hash) - 1)
-            hit = np.flatnonzero(self._raw_hash[lo] == h)
-            if len(hit):
-                keys = np.asarray(self._row_key[self._raw_rows[lo[hit]]], dtype=np.int64)
-                rows = sole[keys]
-                ok = rows >= 0
-                hit, rows = hit[ok], rows[ok]
-                # exact: the only row of that name in the area is spelt as the text
-                same = self._row_raw_hash[rows] == h[hit]
-                hit, rows = hit[same], rows[same]
-                names = self._names.take(pa.array(rows)).to_pylist()
-                ok = np.array([names[i] == stripped[q] for i, q in enumerate(hit.tolist())],
-                              dtype=bool)
-                for q, m in zip(hit[ok].tolist(), self._matches_batch(rows[ok]), strict=True):
-                    answers[uniq[q]] = m
+        hit, rows = self._exact_rows(uniq, area)
+        for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
+            answers[uniq[q]] = m
         by_query: dict[tuple, Match | None] = {}
         for t in uniq:
             if t in answers:
@@ -664,6 +649,76 @@ class Gazetteer:
                 # Depends on the canonical key only (exactness is re-checked on reuse).
                 by_query[memo[:3]] = m
         return [answers[t] for t in texts]
+
+    def _exact_rows(self, uniq: Sequence[str], area: _Area) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in `uniq` that name exactly one feature in the area, and those rows."""
+        empty = np.zeros(0, np.int64)
+        if not uniq or not len(self._raw_hash):
+            return empty, empty
+        sole = self._sole_rows(area)
+        stripped = [strip_prefix(t) if t else "" for t in uniq]
+        h = np.fromiter((key_hash(s) for s in stripped), dtype=np.int64, count=len(uniq))
+        lo = np.minimum(np.searchsorted(self._raw_hash, h, "left"), len(self._raw_hash) - 1)
+        hit = np.flatnonzero(self._raw_hash[lo] == h)
+        if not len(hit):
+            return empty, empty
+        keys = np.asarray(self._row_key[self._raw_rows[lo[hit]]], dtype=np.int64)
+        rows = sole[keys]
+        ok = rows >= 0
+        hit, rows = hit[ok], rows[ok]
+        # exact: the only row of that name in the area is spelt as the text
+        same = self._row_raw_hash[rows] == h[hit]
+        hit, rows = hit[same], rows[same]
+        names = self._names.take(pa.array(rows)).to_pylist()
+        ok = np.array([names[i] == stripped[q] for i, q in enumerate(hit.tolist())], dtype=bool)
+        return hit[ok], rows[ok]
+
+    def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
+                      fuzzy: bool = True) -> dict[str, np.ndarray]:
+        """Best match per text as columns, for batch work: what :meth:`lookup_many` finds.
+
+        Returns arrays aligned with ``texts``: ``lon``, ``lat``, ``x_bng``, ``y_bng``,
+        ``score`` (NaN where no match), ``match_type`` and ``id`` (the URI where there is one;
+        object arrays, None where no match) and ``extent`` (n x 4, BNG). Exact names are
+        answered column-wise without building a :class:`Match` per text.
+        """
+        uniq = list(dict.fromkeys(texts))
+        k = len(uniq)
+        out = {name: np.full(k, np.nan) for name in ("lon", "lat", "x_bng", "y_bng", "score")}
+        out["match_type"] = np.full(k, None, dtype=object)
+        out["id"] = np.full(k, None, dtype=object)
+        out["extent"] = np.full((k, 4), np.nan)
+        hit, rows = self._exact_rows(uniq, self._area(force, None))
+        if len(hit):
+            for name, column in (("lon", self.lon), ("lat", self.lat), ("x_bng", self.x),
+                                 ("y_bng", self.y)):
+                out[name][hit] = column[rows]
+            is_area = AREA_LIKE[self.kind[rows]]
+            out["score"][hit] = np.where(is_area, SCORES["area_exact"], SCORES["exact"])
+            out["match_type"][hit] = np.where(is_area, "area", "exact")
+            ids = pc.coalesce(self._uris.take(pa.array(rows)), self._ids.take(pa.array(rows)))
+            out["id"][hit] = np.asarray(ids.to_pylist(), dtype=object)
+            for column, (low, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
+                                                   (self.xmax, self.x), (self.ymax, self.y))):
+                out["extent"][hit, column] = np.where(np.isnan(low[rows]), point[rows],
+                                                      low[rows])
+        rest = np.setdiff1d(np.arange(k), hit)
+        if len(rest):
+            matches = self.lookup_many([uniq[i] for i in rest], force=force, fuzzy=fuzzy)
+            for i, m in zip(rest.tolist(), matches, strict=True):
+                if m is None:
+                    continue
+                out["lon"][i], out["lat"][i], out["x_bng"][i], out["y_bng"][i] = (
+                    m.lon, m.lat, m.x_bng, m.y_bng)
+                out["score"][i], out["match_type"][i] = m.score, m.match_type
+                out["id"][i] = m.uri or m.id
+                if m.extent is not None:
+                    out["extent"][i] = m.extent
+        if len(uniq) == len(texts):
+            return out
+        position = {t: i for i, t in enumerate(uniq)}
+        order = np.array([position[t] for t in texts], dtype=np.int64)
+        return {name: values[order] for name, values in out.items()}
 
     def _sole_rows(self, area: _Area) -> np.ndarray:
         """Per key, its only row within the area (-1 when none or several); cached."""

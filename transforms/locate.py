@@ -243,6 +243,15 @@ def match_rows(geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndar
     d_extent = np.full((k, 4), np.nan)
     for force, positions in sorted(by_force.items()):
         names = [distinct[p].split("\x1f", 1)[1] for p in positions]
+        if hasattr(geocoder, "lookup_arrays"):
+            # Column-wise answers: no Match object per distinct street.
+            found = geocoder.lookup_arrays(names, force=force, fuzzy=fuzzy)
+            where = np.asarray(positions, dtype=np.int64)
+            for target, key in ((d_lon, "lon"), (d_lat, "lat"), (d_x, "x_bng"),
+                                (d_y, "y_bng"), (d_score, "score"), (d_type, "match_type"),
+                                (d_id, "id"), (d_extent, "extent")):
+                target[where] = found[key]
+            continue
         for position, match in zip(positions,
                                    geocoder.lookup_many(names, force=force, fuzzy=fuzzy),
                                    strict=True):
