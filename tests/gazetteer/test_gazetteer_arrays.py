@@ -1,0 +1,39 @@
+"""lookup_arrays gives lookup_many's answers, as columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gazetteer import Gazetteer, build_gazetteer
+
+
+def test_lookup_arrays_agrees_with_lookup_many(tmp_path: Path) -> None:
+    from flows.sample import generate_sample
+
+    summary = generate_sample(tmp_path / "s", rows=50, seed=3)
+    build_gazetteer([summary["gazetteer_source"]], str(tmp_path / "g"), format="csv")
+    gazetteer = Gazetteer.load(str(tmp_path / "g"))
+    import csv
+
+    with open(summary["gazetteer_source"], encoding="utf-8") as handle:
+        kent = [r["name"] for r in csv.DictReader(handle) if r["force"] == "kent"][:5]
+    street = kent[0]
+    names = [*kent, street.upper(), street.lower(), street[:2] + street[3] + street[2] +
+             street[4:], "Northfield", "Nowhere In Particular", f"On or near {street}", street]
+    for force in ("kent", "city-of-london"):
+        for fuzzy in (True, False):
+            arrays = gazetteer.lookup_arrays(names, force=force, fuzzy=fuzzy)
+            matches = gazetteer.lookup_many(names, force=force, fuzzy=fuzzy)
+            assert len(arrays["score"]) == len(names)
+            for i, match in enumerate(matches):
+                if match is None:
+                    assert np.isnan(arrays["score"][i]) and arrays["id"][i] is None
+                    continue
+                assert arrays["match_type"][i] == match.match_type
+                assert arrays["score"][i] == match.score
+                assert arrays["id"][i] == (match.uri or match.id)
+                assert (arrays["x_bng"][i], arrays["y_bng"][i]) == (match.x_bng, match.y_bng)
+                assert tuple(arrays["extent"][i]) == tuple(match.extent)
+    assert any(m is not None and m.match_type == "exact" for m in matches)
