@@ -26,6 +26,8 @@ def test_lookup_arrays_agrees_with_lookup_many(tmp_path: Path) -> None:
         for fuzzy in (True, False):
             arrays = gazetteer.lookup_arrays(names, force=force, fuzzy=fuzzy)
             matches = gazetteer.lookup_many(names, force=force, fuzzy=fuzzy)
+            if force == "kent":  # the names are Kent's: most must be found, exactly
+                assert sum(m is not None and m.match_type == "exact" for m in matches) >= 5
             assert len(arrays["score"]) == len(names)
             for i, match in enumerate(matches):
                 if match is None:
@@ -36,4 +38,3 @@ def test_lookup_arrays_agrees_with_lookup_many(tmp_path: Path) -> None:
                 assert arrays["id"][i] == (match.uri or match.id)
                 assert (arrays["x_bng"][i], arrays["y_bng"][i]) == (match.x_bng, match.y_bng)
                 assert tuple(arrays["extent"][i]) == tuple(match.extent)
-    assert any(m is not None and m.match_type == "exact" for m in matches)
