@@ -43,7 +43,7 @@ from flows.fingerprint import (
 )
 from flows.report import build_report, previous_month, read_json, report_markdown, write_report
 from flows.runners import resolve_runner
-from gazetteer import build_gazetteer
+from gazetteer import Gazetteer, GazetteerError, build_gazetteer
 from pipelines.monthly import (
     Discovery,
     MonthlyOptions,
@@ -128,8 +128,7 @@ def discover_inputs(month: str, input_url: str, profile_dirs: Sequence[str]) -> 
 
 
 def _gazetteer_complete(url: str) -> bool:
-    manifest = read_json(f"{url.rstrip('/')}/manifest.json")
-    return bool(manifest and manifest.get("complete"))
+    return _gazetteer_checksum(url) is not None
 
 
 @task(task_run_name="ensure-gazetteer", **RETRY)
@@ -322,8 +321,10 @@ def expected_forces(output: str, month: str, given: Sequence[str] | None) -> tup
 def _gazetteer_checksum(uri: str | None) -> str | None:
     if not uri:
         return None
-    manifest = read_json(f"{uri.rstrip('/')}/manifest.json")
-    return manifest.get("checksum") if manifest else None
+    try:
+        return Gazetteer.read_manifest(uri)["checksum"]
+    except GazetteerError:  # not built yet: nothing to fingerprint
+        return None
 
 
 def _fingerprint(settings: RunSettings, discovery: Discovery) -> dict:

@@ -32,6 +32,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from pipelines.settings import PipelineSettings
+
 if TYPE_CHECKING:
     from pipelines.streaming import FileArrival
 
@@ -39,31 +41,17 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class WatchSettings:
-    """What the watcher watches, where it writes, and the pipeline options it passes on."""
+@dataclass(frozen=True, kw_only=True)
+class WatchSettings(PipelineSettings):
+    """What the watcher watches, how often, and the pipeline settings it passes on."""
 
-    input: str
-    output: str
-    gazetteer: str | None = None
-    profiles: tuple[str, ...] = ()
     interval: float = 30.0
     settle: float = 2.0
     max_files: int = 50
-    min_geocode_score: float = 0.8
-    far_from_street_m: float = 1000.0
-    boundaries: tuple[str, ...] = ()
-    boundary_tolerance_m: float = 250.0
-    areas: tuple[str, ...] = ()
-    map_points: str | None = None
-    min_public_count: int = 1
-    beam_options: tuple[str, ...] = ()
 
     def to_args(self) -> list[str]:
         """The pipeline's arguments for these settings."""
-        from pipelines.monthly import option_args  # Beam loads only when the watcher runs
-
-        return option_args(self)
+        return self.option_args()
 
 
 @dataclass

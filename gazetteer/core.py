@@ -167,12 +167,10 @@ class Gazetteer:
 
     # ------------------------------------------------------------------ loading
 
-    @classmethod
-    def load(cls, uri: str) -> Gazetteer:
-        """Open a gazetteer built by :func:`build_gazetteer`: a local folder, or an fsspec URL
-        whose artifact is first copied to a local cache (``$CRIMEGEO_CACHE``, by checksum)."""
+    @staticmethod
+    def read_manifest(uri: str) -> dict:
+        """A built gazetteer's manifest (checksum, sources, counts) without loading it."""
         fs, p = fsspec.core.url_to_fs(uri)
-        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
         try:
             with fs.open(f"{p.rstrip('/')}/manifest.json", "r") as f:
                 manifest = json.load(f)
@@ -182,6 +180,15 @@ class Gazetteer:
             ) from None
         if manifest.get("format") != ARTIFACT_FORMAT or not manifest.get("complete"):
             raise GazetteerError(f"{uri}: manifest.json is not a complete {ARTIFACT_FORMAT}")
+        return manifest
+
+    @classmethod
+    def load(cls, uri: str) -> Gazetteer:
+        """Open a gazetteer built by :func:`build_gazetteer`: a local folder, or an fsspec URL
+        whose artifact is first copied to a local cache (``$CRIMEGEO_CACHE``, by checksum)."""
+        manifest = cls.read_manifest(uri)
+        fs, p = fsspec.core.url_to_fs(uri)
+        protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
         if "file" in protocols or "local" in protocols:
             return cls(p, manifest)
         local = os.path.join(_cache_dir(), "gazetteer", manifest["checksum"])

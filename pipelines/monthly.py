@@ -36,6 +36,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineRunner
 
+from pipelines.settings import RunSettings
 from standards.coordinates import TRANSFORMATION
 from standards.profiles import load_profiles
 from standards.schema import STANDARD_VERSION
@@ -57,17 +58,9 @@ from transforms.storage import write_bytes_atomic
 __all__ = [
     "Discovery", "InputFile", "MonthResult", "MonthlyOptions", "ReconciliationError",
     "RunSettings", "build_pipeline", "check_month", "check_reconciliation", "discover_month",
-    "local_runner", "local_runner_options", "manifest_url", "option_args", "read_manifest",
-    "run_month",
+    "local_runner", "local_runner_options", "manifest_url", "read_manifest", "run_month",
     "write_bytes_atomic",
 ]
-
-LOCAL_RUNNERS = {
-    "direct": "DirectRunner",
-    "in-process": "DirectRunner",
-    "DirectRunner": "DirectRunner",
-}
-
 
 class MonthlyOptions(PipelineOptions):
     """Options of the monthly pipeline; unknown flags pass through to Beam."""
@@ -103,52 +96,6 @@ class MonthlyOptions(PipelineOptions):
                             help="k: map points used by fewer records are merged into the "
                                  "nearest larger one (1 = off).")
         parser.add_argument("--run_id", default=None, help="Identifier of this run.")
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """Everything a monthly run is configured by, as the flow and CLI pass it on."""
-
-    month: str
-    input: str
-    output: str
-    gazetteer: str | None = None
-    profiles: tuple[str, ...] = ()
-    runner: str = "DirectRunner"
-    min_geocode_score: float = 0.8
-    far_from_street_m: float = 1000.0
-    boundaries: tuple[str, ...] = ()
-    boundary_tolerance_m: float = 250.0
-    areas: tuple[str, ...] = ()
-    map_points: str | None = None
-    min_public_count: int = 1
-    beam_options: tuple[str, ...] = ()
-
-    def to_args(self) -> list[str]:
-        """The pipeline's command-line arguments for these settings."""
-        return ["--month", self.month, "--runner", self.runner, *option_args(self)]
-
-
-def option_args(settings: Any) -> list[str]:
-    """Pipeline arguments for the options a monthly run and the watcher share.
-
-    `settings` is any object with RunSettings' input, output, gazetteer, profiles, location and
-    anonymisation attributes and `beam_options`.
-    """
-    args = ["--input", settings.input, "--output", settings.output,
-            "--min_geocode_score", str(settings.min_geocode_score),
-            "--far_from_street_m", str(settings.far_from_street_m),
-            "--boundary_tolerance_m", str(settings.boundary_tolerance_m),
-            "--min_public_count", str(settings.min_public_count)]
-    for flag, value in (("--gazetteer", settings.gazetteer),
-                        ("--map_points", settings.map_points)):
-        if value:
-            args += [flag, value]
-    for flag, values in (("--profiles", settings.profiles),
-                         ("--boundaries", settings.boundaries), ("--areas", settings.areas)):
-        for value in values:
-            args += [flag, value]
-    return args + list(settings.beam_options)
 
 
 def require_run_options(monthly: MonthlyOptions) -> None:
@@ -250,7 +197,8 @@ def _gazetteer_checksum(uri: str | None) -> str | None:
         return None
     from gazetteer import Gazetteer  # only on the driver, and only for its manifest
 
-    return Gazetteer.load(uri).checksum
+    # The manifest alone: loading would copy a bucket's whole artifact to the driver.
+    return Gazetteer.read_manifest(uri)["checksum"]
 
 
 def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> MonthResult:

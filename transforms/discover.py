@@ -39,7 +39,7 @@ class Discovery:
     skipped: tuple[tuple[str, str], ...]
 
 
-def _join(base: str, path: str, protocol: str | tuple[str, ...]) -> str:
+def _join(path: str, protocol: str | tuple[str, ...]) -> str:
     proto = protocol[0] if isinstance(protocol, tuple) else protocol
     if proto in ("file", "local"):
         return path
@@ -77,7 +77,7 @@ def discover_month(input_url: str, month: str,
     skipped: list[tuple[str, str]] = []
     for path in paths:
         name = path.rsplit("/", 1)[-1]
-        url = _join(input_url, path, fs.protocol)
+        url = _join(path, fs.protocol)
         if name.startswith((".", "_")):
             continue
         if not name.lower().endswith(INPUT_SUFFIXES):

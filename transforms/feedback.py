@@ -29,6 +29,7 @@ from transforms.storage import write_bytes_atomic
 FEEDBACK_FILES = ("corrections.csv", "corrections.geojson", "summary.json")
 #: Characters that make a spreadsheet run a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = "^[" + "".join("\\" + c if c in "-\\]^" else c for c in FORMULA_PREFIXES) + "]"
 
 
 def neutralise_formula(value: object) -> object:
@@ -144,14 +145,14 @@ def records_part(records: pa.Table) -> FeedbackPart:
     """A batch of records' contribution to its force's feedback."""
     return FeedbackPart(
         corrections=corrections_table(records), records=records.num_rows,
-        status_counts=_value_counts(records["location_status"]),
-        reason_counts=_value_counts(pc.list_flatten(records["reasons"])))
+        status_counts=value_counts(records["location_status"]),
+        reason_counts=value_counts(pc.list_flatten(records["reasons"])))
 
 
 def rejected_part(rejected: pa.Table) -> FeedbackPart:
     """A batch of rejected rows' contribution to its force's feedback."""
     return FeedbackPart(corrections=rejected_table(rejected), rejected=rejected.num_rows,
-                        rejected_counts=_value_counts(rejected["reason"]))
+                        rejected_counts=value_counts(rejected["reason"]))
 
 
 def _ordered(tables: Iterable[pa.Table]) -> pa.Table:
@@ -166,7 +167,7 @@ def corrections_csv(tables: Iterable[pa.Table]) -> bytes:
     for index, column in enumerate(table.schema):
         if pa.types.is_string(column.type):
             values = table.column(index)
-            risky = pc.fill_null(pc.match_substring_regex(values, r"^[=+\-@\t\r]"), False)
+            risky = pc.fill_null(pc.match_substring_regex(values, _FORMULA_START), False)
             table = table.set_column(index, column, pc.if_else(
                 risky, pc.binary_join_element_wise("'", values, ""), values))
     sink = io.BytesIO()
@@ -225,7 +226,8 @@ def summary(force: str, month: str, parts: Iterable[FeedbackPart],
     return result
 
 
-def _value_counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+def value_counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+    """How often each non-null value occurs."""
     if len(values) == 0:
         return {}
     counts = pc.value_counts(values)

@@ -35,6 +35,7 @@ from transforms.feedback import (
     records_part,
     rejected_part,
     summary,
+    value_counts,
 )
 from transforms.locate import LocateOptions, locate
 from transforms.outputs import parquet_bytes, part_name, partition_url
@@ -151,9 +152,7 @@ class ParseByProfile(beam.DoFn):
         result = standardise(read, profile, source_file=item.name, month=self.month)
         self.rows_read.inc(read.rows_in)
         self.rows_rejected.inc(result.rejected.num_rows)
-        by_reason: dict[str, int] = {}
-        for reason in result.rejected["reason"].to_pylist():
-            by_reason[reason] = by_reason.get(reason, 0) + 1
+        by_reason = value_counts(result.rejected["reason"])
         yield pvalue.TaggedOutput(STATS, (item.name, {
             "rows_in": read.rows_in, "rows_rejected": result.rejected.num_rows,
             "rejected_by_reason": by_reason, "parse_seconds": time.perf_counter() - started,
@@ -277,7 +276,7 @@ class WriteRecordParts(beam.DoFn):
         self.rows_written.inc(batch.table.num_rows)
         yield batch.source_file, {
             "rows_written": batch.table.num_rows,
-            "rows_by_status": _count(batch.table["location_status"].to_pylist()),
+            "rows_by_status": value_counts(batch.table["location_status"]),
             "write_seconds": time.perf_counter() - started,
         }
 
@@ -325,13 +324,6 @@ class WriteFeedback(beam.DoFn):
         write_bytes_atomic(f"{folder}/summary.json",
                            (json.dumps(counts, indent=2) + "\n").encode())
         yield folder
-
-
-def _count(values: list) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return counts
 
 
 def _feedback_parts(batch: Batch) -> Iterator[tuple[str, Any]]:
