@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,9 @@ import numpy as np
 import pyarrow as pa
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.shared import Shared
+from apache_beam.utils.windowed_value import WindowedValue
 
 from standards.profiles import ForceProfile, load_profiles
 from transforms.anonymise import anonymise, public_table
@@ -256,14 +260,32 @@ class AnonymiseForce(_ResourceStep):
 
 
 class WriteRecordParts(beam.DoFn):
-    """Writes a batch's restricted and public GeoParquet parts to the staging folder."""
+    """Writes a batch's restricted and public GeoParquet parts to the staging folder.
 
-    def __init__(self, staging: str, month: str) -> None:
+    With `in_background`, a batch's parts are encoded and written on a small thread pool
+    while the bundle goes on parsing and locating the next batches: Parquet encoding and
+    zstd release the GIL, so the write overlaps the Python-bound steps and uses the second
+    core. At most `max_pending` batches wait to be written; all are written before the
+    bundle ends, and a failed write fails the bundle.
+    """
+
+    def __init__(self, staging: str, month: str, *, in_background: bool = False,
+                 max_pending: int = 4) -> None:
         self.staging = staging
         self.month = month
+        self.in_background = in_background
+        self.max_pending = max_pending
         self.rows_written = Metrics.counter("crimegeo", "rows_written")
 
-    def process(self, batch: Batch) -> Iterator[tuple[str, dict]]:
+    def setup(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
+
+    def start_bundle(self) -> None:
+        self._pending = deque()
+
+    def write(self, batch: Batch) -> tuple[str, dict]:
+        """Write both parts of `batch` now; returns its (file, stats) pair."""
         started = time.perf_counter()
         name = part_name(batch.source_file)
         write_bytes_atomic(
@@ -273,12 +295,36 @@ class WriteRecordParts(beam.DoFn):
         write_bytes_atomic(
             partition_url(self.staging, "public", self.month, batch.force, name),
             parquet_bytes(public, "public_lon", "public_lat"))
-        self.rows_written.inc(batch.table.num_rows)
-        yield batch.source_file, {
+        return batch.source_file, {
             "rows_written": batch.table.num_rows,
             "rows_by_status": value_counts(batch.table["location_status"]),
             "write_seconds": time.perf_counter() - started,
         }
+
+    def _done(self, result: tuple[str, dict]) -> tuple[str, dict]:
+        # Counted here, on the bundle's thread: Beam's metrics do not see other threads.
+        self.rows_written.inc(result[1]["rows_written"])
+        return result
+
+    def process(self, batch: Batch) -> Iterator[tuple[str, dict]]:
+        if not self.in_background:
+            yield self._done(self.write(batch))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crimegeo-write")
+        self._pending.append(self._pool.submit(self.write, batch))
+        while self._pending and (self._pending[0].done()
+                                 or len(self._pending) > self.max_pending):
+            yield self._done(self._pending.popleft().result())
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        while self._pending:
+            yield GlobalWindows.windowed_value(self._done(self._pending.popleft().result()))
+
+    def teardown(self) -> None:
+        if getattr(self, "_pool", None) is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 class WriteRejectedParts(beam.DoFn):
@@ -395,7 +441,7 @@ class ProcessMonth(beam.PTransform):
             anonymised = located.records | "Anonymise" >> beam.ParDo(
                 AnonymiseBatches(self.resources, shared)).with_outputs(STATS, main="records")
         written = anonymised.records | "WriteRecords" >> beam.ParDo(
-            WriteRecordParts(self.staging, self.month))
+            WriteRecordParts(self.staging, self.month, in_background=True))
         rejected_written = parsed[REJECTED] | "WriteRejected" >> beam.ParDo(
             WriteRejectedParts(self.staging, self.month))
         records_feedback = anonymised.records | "RecordsFeedback" >> beam.FlatMap(
