@@ -186,6 +186,9 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
     `--runner multi-process -- --direct_num_workers 4`.
     """
     from flows import progress
+    from flows.server import start_temporary_server
+
+    server = start_temporary_server()  # boots while the pipeline modules import
     from flows.monthly import monthly_flow
 
     parameters = _flow_parameters(
@@ -196,6 +199,8 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
         gazetteer_sources=gazetteer_source, gazetteer_format=gazetteer_format,
         gazetteer_cache=gazetteer_cache, expected_forces=expected_force)
     started = time.perf_counter()
+    if server is not None:
+        server.join()
     try:
         with _watching() as display, progress.listen(display):
             manifest = monthly_flow(**parameters)
@@ -230,6 +235,9 @@ def backfill(ctx: typer.Context,
     input files is reported and left as it is. A failed month does not stop the others.
     """
     from flows import progress
+    from flows.server import start_temporary_server
+
+    server = start_temporary_server()  # boots while the pipeline modules import
     from flows.monthly import backfill_flow, month_range
 
     try:
@@ -246,6 +254,8 @@ def backfill(ctx: typer.Context,
         expected_forces=expected_force, force=force)
     started = time.perf_counter()
     failed = None
+    if server is not None:
+        server.join()
     with _watching(len(months)) as display, progress.listen(display):
         try:
             outcomes = backfill_flow(**parameters)
@@ -415,9 +425,14 @@ def demo(
     output = str(out / "output")
     console.print(f"Running the monthly flow for {month} (Prefect temporary server, "
                   "in-process Beam runner)...")
+    from flows.server import start_temporary_server
+
+    server = start_temporary_server()  # boots while the pipeline modules import
     from flows.monthly import monthly_flow
 
     started = time.perf_counter()
+    if server is not None:
+        server.join()
     manifest = monthly_flow(month=month, input=str(out / "input"), output=output,
                             gazetteer=str(out / "gazetteer"))
     _finish(manifest, output, False, started)

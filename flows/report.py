@@ -4,7 +4,7 @@ Built from what the run published (the manifest, the restricted Parquet, each fo
 feedback summary) and from the previous month's manifest, so it shows counts by force and
 status, the top reasons, geocoding scores, the change from last month, forces whose file is
 missing, and one map per force of the records that were corrected, geocoded or left
-unlocated. Maps are PNGs drawn with matplotlib (no display needed) and embedded in the HTML,
+unlocated. Maps are PNGs rasterised with numpy (no plotting library) and embedded in the HTML,
 so the report is one file that can be mailed or opened from object storage. Reads outputs,
 never changes them; the report itself is written atomically.
 """
@@ -20,9 +20,10 @@ from typing import Any
 
 import fsspec
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from matplotlib.figure import Figure
+from PIL import Image
 
 from pipelines.monthly import write_bytes_atomic
 from standards import reasons as reason_codes
@@ -55,10 +56,6 @@ def previous_month(month: str) -> str:
     """The month before `month` (YYYY-MM)."""
     year, mon = (int(part) for part in month.split("-"))
     return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
-
-
-#: Points drawn for a force's records kept as supplied (the grey background of its map).
-MAX_BACKGROUND_POINTS = 4000
 
 
 def read_json(url: str) -> dict | None:
@@ -103,67 +100,98 @@ def _supplied_bng(table: Any) -> tuple[np.ndarray, np.ndarray]:
     return out_x, out_y
 
 
+#: Marker shapes as pixel offsets (dy, dx) around a point; drawn in STATUS_STYLE order.
+_DISC = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3) if dy * dy + dx * dx <= 5]
+_MARKS = {
+    ".": [(0, 0), (0, 1), (1, 0), (1, 1)],
+    "o": _DISC,
+    "^": [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3) if abs(dx) <= (dy + 2) / 2],
+    "s": [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)],
+    "x": [(d, d) for d in range(-3, 4)] + [(d, -d) for d in range(-3, 4)]
+         + [(d, d + 1) for d in range(-3, 3)] + [(d, -d - 1) for d in range(-3, 3)],
+}
+MAP_PIXELS = 520
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+#: Palette of the map PNGs: white, then one colour per status in STATUS_STYLE order.
+_PALETTE = [255, 255, 255] + [v for style in STATUS_STYLE.values() for v in _rgb(style["color"])]
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    """An 8-bit palette PNG of `pixels` (indices into _PALETTE)."""
+    image = Image.fromarray(pixels)
+    image.putpalette(_PALETTE)  # an "L" image given a palette becomes a "P" image
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
 def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
     """One force's map (PNG bytes) and what it shows: every record, changes highlighted.
 
     Records kept as supplied are a grey background; corrected and geocoded records sit at
     their new point; unlocated records are drawn at the point the force supplied when that
     point is near the rest of the force's records, and counted as not mappable otherwise.
+    The points are rasterised with numpy straight into an RGB image (British National Grid,
+    north up, equal scale); the title and legend are HTML beside it (`map_caption`). A
+    national month's 44 maps take well under a second this way, where plotting them took
+    about three.
     """
     status = np.asarray(table["location_status"].to_pylist(), dtype=object)
     x = np.array(pc.fill_null(table["x_bng"], np.nan).to_numpy(zero_copy_only=False),
-                   dtype=float)
+                 dtype=float)
     y = np.array(pc.fill_null(table["y_bng"], np.nan).to_numpy(zero_copy_only=False),
-                   dtype=float)
+                 dtype=float)
     unlocated = status == "unlocated"
-    sx, sy = _supplied_bng(table)
-    x[unlocated], y[unlocated] = sx[unlocated], sy[unlocated]
+    if unlocated.any():
+        sx, sy = _supplied_bng(table.filter(pa.array(unlocated)))
+        x[unlocated], y[unlocated] = sx, sy
     placed = ~unlocated & np.isfinite(x) & np.isfinite(y)
-    shown = {"records": int(len(status)), "not_mappable": 0}
-    figure = Figure(figsize=(6.4, 6.0), dpi=90)
-    axes = figure.add_subplot()
-    if placed.any():
-        pad = 2000.0
-        xmin, xmax = np.nanmin(x[placed]) - pad, np.nanmax(x[placed]) + pad
-        ymin, ymax = np.nanmin(y[placed]) - pad, np.nanmax(y[placed]) + pad
-        near = np.isfinite(x) & np.isfinite(y) & (x >= xmin) & (x <= xmax) & (
-            y >= ymin) & (y <= ymax)
-        shown["not_mappable"] = int((unlocated & ~near).sum())
-        for name, style in STATUS_STYLE.items():
-            mask = (status == name) & near
-            shown[name] = int((status == name).sum())
-            drawn = np.flatnonzero(mask)
-            if name == "supplied" and len(drawn) > MAX_BACKGROUND_POINTS:
-                # The background only shows the force's shape; a regular sample of it draws
-                # as well and keeps a national month's 44 maps to about a second.
-                drawn = drawn[:: int(np.ceil(len(drawn) / MAX_BACKGROUND_POINTS))]
-            if mask.any():
-                axes.scatter(x[drawn], y[drawn], s=style["size"], c=style["color"],
-                             marker=style["marker"], linewidths=0.8,
-                             label=f"{style['label']} ({int(mask.sum())})",
-                             zorder=1 if name == "supplied" else 2)
-        axes.set_xlim(xmin, xmax)
-        axes.set_ylim(ymin, ymax)
-        axes.set_aspect("equal")
-        axes.legend(loc="upper left", fontsize=7, framealpha=0.85)
-    else:
-        shown["not_mappable"] = int(unlocated.sum())
-        axes.text(0.5, 0.5, "no located records", ha="center", va="center",
-                  transform=axes.transAxes)
-    axes.set_title(f"{force} {month}: {shown.get('corrected', 0)} corrected, "
-                   f"{int(unlocated.sum())} unlocated"
-                   + (f" ({shown['not_mappable']} not mappable)"
-                      if shown["not_mappable"] else ""), fontsize=9)
-    # British National Grid, equal aspect; tick labels in metres say little on a map and
-    # their text layout was most of a national month's report time, so they are left off.
-    axes.set_xlabel("easting (EPSG:27700)", fontsize=8)
-    axes.set_ylabel("northing", fontsize=8)
-    axes.set_xticks([])
-    axes.set_yticks([])
-    figure.subplots_adjust(left=0.06, right=0.98, bottom=0.06, top=0.93)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue(), shown
+    shown = {"records": int(len(status)), "not_mappable": int(unlocated.sum())}
+    for name in STATUS_STYLE:
+        shown[name] = int((status == name).sum())
+    if not placed.any():
+        pixels = np.zeros((MAP_PIXELS // 2, MAP_PIXELS), dtype=np.uint8)
+        return _png(pixels), shown
+    pad = 2000.0
+    xmin, xmax = np.nanmin(x[placed]) - pad, np.nanmax(x[placed]) + pad
+    ymin, ymax = np.nanmin(y[placed]) - pad, np.nanmax(y[placed]) + pad
+    near = np.isfinite(x) & np.isfinite(y) & (x >= xmin) & (x <= xmax) & (
+        y >= ymin) & (y <= ymax)
+    shown["not_mappable"] = int((unlocated & ~near).sum())
+    metres_per_pixel = max(xmax - xmin, ymax - ymin) / (MAP_PIXELS - 1)
+    width = int((xmax - xmin) / metres_per_pixel) + 1
+    height = int((ymax - ymin) / metres_per_pixel) + 1
+    pixels = np.zeros((height, width), dtype=np.uint8)  # palette index 0: white
+    for colour, (name, style) in enumerate(STATUS_STYLE.items(), start=1):
+        # background first, highlights on top
+        drawn = (status == name) & near
+        if not drawn.any():
+            continue
+        column = ((x[drawn] - xmin) / metres_per_pixel).astype(np.int64)
+        row = (height - 1) - ((y[drawn] - ymin) / metres_per_pixel).astype(np.int64)
+        for dy, dx in _MARKS[style["marker"]]:
+            r, c = row + dy, column + dx
+            inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
+            pixels[r[inside], c[inside]] = colour
+    return _png(pixels), shown
+
+
+def map_caption(force: str, month: str, shown: dict) -> str:
+    """The HTML title and legend of a force's map."""
+    title = (f"{force} {month}: {shown.get('corrected', 0)} corrected, "
+             f"{shown.get('unlocated', 0)} unlocated"
+             + (f" ({shown['not_mappable']} not mappable)" if shown.get("not_mappable")
+                else ""))
+    legend = "".join(
+        f"<span class='key'><span class='swatch' style='background:{style['color']}'>"
+        f"</span>{html.escape(style['label'])} ({shown.get(name, 0)})</span>"
+        for name, style in STATUS_STYLE.items() if shown.get(name))
+    return f"<strong>{html.escape(title)}</strong><br>{legend}"
 
 
 def _score_summary(tables: dict[str, Any]) -> dict:
@@ -296,9 +324,10 @@ def report_html(data: dict) -> str:
     parts.append("<h2>Maps: corrected, geocoded and unlocated records</h2>")
     for force, png in data["maps"].items():
         encoded = base64.b64encode(png).decode("ascii")
+        caption = map_caption(force, month, data["map_counts"].get(force, {}))
         parts.append(f"<figure><img alt='map of {html.escape(force)}' "
                      f"src='data:image/png;base64,{encoded}'>"
-                     f"<figcaption>{html.escape(force)}</figcaption></figure>")
+                     f"<figcaption>{caption}</figcaption></figure>")
     if data["skipped_files"]:
         parts.append("<h2>Files seen but not read</h2>")
         parts.append(_table(["file", "why"], [[s["url"], s["why"]]
@@ -306,7 +335,10 @@ def report_html(data: dict) -> str:
     style = ("body{font-family:sans-serif;margin:2em;max-width:70em}"
              "table{border-collapse:collapse;margin:.5em 0}"
              "td,th{border:1px solid #ccc;padding:.2em .6em}td.n{text-align:right}"
-             "figure{display:inline-block;margin:.5em}"
+             "figure{display:inline-block;margin:.5em;vertical-align:top;max-width:540px}"
+             "img{border:1px solid #ccc}.key{display:inline-block;margin-right:.8em;"
+             "font-size:85%}.swatch{display:inline-block;width:.8em;height:.8em;"
+             "margin-right:.3em;vertical-align:middle}"
              ".gap{background:#fff3cd;border:1px solid #e0b000;padding:.6em}")
     return ("<!doctype html><html><head><meta charset='utf-8'>"
             f"<title>crimegeo {html.escape(month)}</title><style>{style}</style></head>"
