@@ -35,6 +35,7 @@ _CORRECTIONS = (reasons.SWAPPED_AXES, reasons.BNG_IN_LONLAT, reasons.LONLAT_IN_B
 
 #: Location texts that say there is no location.
 NO_LOCATION_TEXTS = frozenset({"no location", "unknown", "not known", "n/a", "none"})
+_NO_LOCATION_VALUES = pa.array(sorted(NO_LOCATION_TEXTS), pa.string())
 
 
 class NameGeocoder(Protocol):
@@ -106,6 +107,14 @@ def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def _strings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(column.to_pylist(), dtype=object)
+
+
+def _without_no_location(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The column with texts that say there is no location ("No Location") made null."""
+    folded = pc.utf8_lower(pc.utf8_trim_whitespace(column))
+    says_none = pc.fill_null(pc.is_in(folded, value_set=_NO_LOCATION_VALUES), False)
+    result = pc.if_else(says_none, pa.scalar(None, pa.string()), column)
+    return result.combine_chunks() if isinstance(result, pa.ChunkedArray) else result
 
 
 def check_coordinates(
@@ -212,11 +221,12 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.
     bits.add(reasons.SWAPPED_AXES, mask)
 
 
-def match_rows(geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndarray,
-               wanted: np.ndarray, *, fuzzy: bool = True,
+def match_rows(geocoder: NameGeocoder | None, forces: pa.Array | pa.ChunkedArray,
+               texts: pa.Array | pa.ChunkedArray, wanted: np.ndarray, *, fuzzy: bool = True,
                into: MatchArrays | None = None) -> MatchArrays:
     """The best match of each wanted row's (force, text), looked up once per distinct pair.
 
+    `forces` and `texts` are the batch's string columns (null text: nothing to look up).
     `fuzzy=False` looks for exact and normalised names only; `into` fills an existing result.
     """
     n = len(forces)
@@ -225,51 +235,54 @@ def match_rows(geocoder: NameGeocoder | None, forces: np.ndarray, texts: np.ndar
         y=np.full(n, np.nan), score=np.full(n, np.nan),
         match_type=np.full(n, None, dtype=object), gazetteer_id=np.full(n, None, dtype=object),
         extent=np.full((n, 4), np.nan))
-    rows = np.flatnonzero(wanted & (texts != None))  # noqa: E711
-    if geocoder is None or len(rows) == 0:
+    if geocoder is None or n == 0:
         return result
-    keys = pc.binary_join_element_wise(pa.array(forces[rows], pa.string()),
-                                       pa.array(texts[rows], pa.string()), "\x1f")
-    encoded = pc.dictionary_encode(keys)
-    distinct = encoded.dictionary.to_pylist()
-    indices = encoded.indices.to_numpy()
-    by_force: dict[str, list[int]] = {}
-    for position, key in enumerate(distinct):
-        by_force.setdefault(key.split("\x1f", 1)[0], []).append(position)
-    k = len(distinct)
-    d_lon, d_lat, d_x, d_y, d_score = (np.full(k, np.nan) for _ in range(5))
-    d_type = np.full(k, None, dtype=object)
-    d_id = np.full(k, None, dtype=object)
-    d_extent = np.full((k, 4), np.nan)
-    for force, positions in sorted(by_force.items()):
-        names = [distinct[p].split("\x1f", 1)[1] for p in positions]
+    rows = np.flatnonzero(wanted & np.asarray(pc.is_valid(texts)) & np.asarray(
+        pc.is_valid(forces)))
+    if len(rows) == 0:
+        return result
+    taken = pa.array(rows)
+    row_forces, row_texts = pc.take(forces, taken), pc.take(texts, taken)
+    # A batch is usually one force's rows: group by force in Arrow, then by distinct text.
+    for force in sorted(pc.unique(row_forces).to_pylist()):
+        mine = np.asarray(pc.equal(row_forces, force))
+        encoded = pc.dictionary_encode(pc.filter(row_texts, pa.array(mine)))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        names = encoded.dictionary.to_pylist()
+        where = rows[mine]
+        indices = encoded.indices.to_numpy()
         if hasattr(geocoder, "lookup_arrays"):
             # Column-wise answers: no Match object per distinct street.
             found = geocoder.lookup_arrays(names, force=force, fuzzy=fuzzy)
-            where = np.asarray(positions, dtype=np.int64)
-            for target, key in ((d_lon, "lon"), (d_lat, "lat"), (d_x, "x_bng"),
-                                (d_y, "y_bng"), (d_score, "score"), (d_type, "match_type"),
-                                (d_id, "id"), (d_extent, "extent")):
-                target[where] = found[key]
-            continue
-        for position, match in zip(positions,
-                                   geocoder.lookup_many(names, force=force, fuzzy=fuzzy),
-                                   strict=True):
-            if match is None:
-                continue
-            d_lon[position], d_lat[position] = match.lon, match.lat
-            d_x[position], d_y[position] = match.x_bng, match.y_bng
-            d_score[position] = float(match.score)
-            d_type[position] = match.match_type
-            d_id[position] = match.uri or match.id
-            if match.extent is not None:
-                d_extent[position] = match.extent
-    for target, source in ((result.lon, d_lon), (result.lat, d_lat), (result.x, d_x),
-                           (result.y, d_y), (result.score, d_score),
-                           (result.match_type, d_type), (result.gazetteer_id, d_id)):
-        target[rows] = source[indices]
-    result.extent[rows] = d_extent[indices]
+        else:
+            found = _columns_of(geocoder.lookup_many(names, force=force, fuzzy=fuzzy))
+        for target, key in ((result.lon, "lon"), (result.lat, "lat"), (result.x, "x_bng"),
+                            (result.y, "y_bng"), (result.score, "score"),
+                            (result.match_type, "match_type"),
+                            (result.gazetteer_id, "id"), (result.extent, "extent")):
+            target[where] = found[key][indices]
     return result
+
+
+def _columns_of(matches: list) -> dict[str, np.ndarray]:
+    """`lookup_arrays`-shaped columns from a list of matches (None where nothing matched)."""
+    k = len(matches)
+    out = {name: np.full(k, np.nan) for name in ("lon", "lat", "x_bng", "y_bng", "score")}
+    out["match_type"] = np.full(k, None, dtype=object)
+    out["id"] = np.full(k, None, dtype=object)
+    out["extent"] = np.full((k, 4), np.nan)
+    for i, match in enumerate(matches):
+        if match is None:
+            continue
+        out["lon"][i], out["lat"][i] = match.lon, match.lat
+        out["x_bng"][i], out["y_bng"][i] = match.x_bng, match.y_bng
+        out["score"][i] = float(match.score)
+        out["match_type"][i] = match.match_type
+        out["id"][i] = match.uri or match.id
+        if match.extent is not None:
+            out["extent"][i] = match.extent
+    return out
 
 
 def distance_to_extent(x: np.ndarray, y: np.ndarray, matches: MatchArrays) -> np.ndarray:
@@ -312,22 +325,19 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     status = np.where(has_point, np.where(corrected, "corrected", "supplied"), "unlocated")
     status = status.astype(object)
 
-    streets = _strings(parsed["street_name"])
-    areas = _strings(parsed["area_name"])
-    for texts in (streets, areas):
-        for i in np.flatnonzero(texts != None):  # noqa: E711
-            if texts[i].strip().lower() in NO_LOCATION_TEXTS:
-                texts[i] = None
-    has_street = streets != None  # noqa: E711
-    has_text = has_street | (areas != None)  # noqa: E711
+    streets = _without_no_location(parsed["street_name"])
+    areas = _without_no_location(parsed["area_name"])
+    has_street = np.asarray(pc.is_valid(streets), dtype=bool)
+    has_area = np.asarray(pc.is_valid(areas), dtype=bool)
+    has_text = has_street | has_area
     needs_geocode = ~has_point | outside
     bits.add(reasons.NO_LOCATION_TEXT, ~has_point & ~has_text)
 
     # One look-up per distinct (force, street) for every record that names a street: it
     # locates what has no point (fuzzy: misspellings are found), and checks the points that
     # were supplied (exact and normalised names only: a guess cannot overrule a point).
-    street_matches = match_rows(geocoder, forces, streets, has_street & needs_geocode)
-    match_rows(geocoder, forces, streets, has_street & ~needs_geocode, fuzzy=False,
+    street_matches = match_rows(geocoder, parsed["force"], streets, has_street & needs_geocode)
+    match_rows(geocoder, parsed["force"], streets, has_street & ~needs_geocode, fuzzy=False,
                into=street_matches)
     match_type = street_matches.match_type.copy()
     score = street_matches.score.copy()
@@ -361,7 +371,7 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
 
     # What still has no usable point tries its area name.
     pending = needs_geocode & has_text & ~street_rows
-    area_matches = match_rows(geocoder, forces, areas, pending & (areas != None))  # noqa: E711
+    area_matches = match_rows(geocoder, parsed["force"], areas, pending & has_area)
     better = pending & area_matches.found & (np.isnan(score) | (area_matches.score > score))
     match_type[better] = area_matches.match_type[better]
     score[better] = area_matches.score[better]
