@@ -160,7 +160,8 @@ class Gazetteer:
         self._rtree_lock = threading.Lock()
         self._areas: dict[Any, _Area] = {}
         self._trees: dict[Any, tuple[Any, np.ndarray]] = {}
-        self._force_codes: tuple[np.ndarray, np.ndarray] | None = None
+        self._force_codes: tuple[np.ndarray, list] | None = None
+        self._public_mask: np.ndarray | None = None
         self._boundaries: dict[str, Any] = {}
         self._pair_key: np.ndarray | None = None
         self._block_of_posting: np.ndarray | None = None
@@ -264,11 +265,16 @@ class Gazetteer:
         mask = np.zeros(len(self), dtype=bool)
         mask[rows] = True
         if self._force.null_count < len(self._force):
-            if self._force_codes is None:  # converted once, not per force
-                codes = self._force.to_numpy(zero_copy_only=False)
-                self._force_codes = (codes, codes != None)  # noqa: E711 - elementwise
-            fc, known = self._force_codes
-            mask[known] = fc[known] == force
+            if self._force_codes is None:  # encoded once, not per force
+                encoded = pc.dictionary_encode(self._force)
+                if isinstance(encoded, pa.ChunkedArray):
+                    encoded = encoded.combine_chunks()
+                codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int32)
+                self._force_codes = (codes, encoded.dictionary.to_pylist())
+            codes, names = self._force_codes
+            known = codes >= 0
+            # Features tagged with a force belong to that force only, wherever they lie.
+            mask[known] = codes[known] == (names.index(force) if force in names else -2)
         return mask
 
     def _area(
@@ -782,9 +788,11 @@ class Gazetteer:
         # shapely STRtree of point geometries (measured: 100k queries in 0.05 s vs 1.0 s).
         from scipy.spatial import cKDTree
 
-        public = np.isin(self.kind, PUBLIC_KINDS)
-        if force is not None:
-            public &= self._area(force, None).row_mask  # type: ignore[operator]
+        if self._public_mask is None:  # the same for every force: computed once
+            self._public_mask = np.isin(self.kind, PUBLIC_KINDS)
+        public = self._public_mask
+        if force is not None:  # a new array: the cached mask must stay whole
+            public = public & self._area(force, None).row_mask  # type: ignore[operator]
         rows = np.flatnonzero(public)
         tree = cKDTree(np.column_stack([self.x[rows], self.y[rows]])) if len(rows) else None
         self._trees[force] = (tree, rows)

@@ -207,3 +207,16 @@ def test_x_y_csv_with_crs(tmp_path: Path) -> None:
     assert (m.x_bng, m.y_bng) == (531477.0, 181200.0)
     assert m.extent == (531300.0, 181150.0, 531700.0, 181250.0)
     assert -0.12 < m.lon < -0.10 and 51.5 < m.lat < 51.52
+
+
+def test_nearest_public_points_of_one_force_do_not_restrict_the_next(
+        small_gaz: Gazetteer) -> None:
+    # One gazetteer serves every force of a run, one after another: restricting to the City
+    # must leave Kent's (and the whole country's) public points as they were.
+    gaz = Gazetteer.load(small_gaz.path)  # a fresh instance: its own caches
+    city_x, city_y = to_bng(np.array([-0.1066]), np.array([51.5142]))
+    kent_x, kent_y = to_bng(np.array([0.9111]), np.array([50.9501]))
+    assert gaz.nearest_public_points(city_x, city_y, force="city-of-london")["id"][0] == "col-4"
+    assert gaz.nearest_public_points(kent_x, kent_y, force="kent")["id"][0] == "kent-1"
+    assert gaz.nearest_public_points(kent_x, kent_y)["id"][0] == "kent-1"
+    assert gaz.nearest_public_points(city_x, city_y, force="kent")["id"][0] != "col-4"
