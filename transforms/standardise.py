@@ -90,9 +90,11 @@ def clean_street_label(values: pa.ChunkedArray | pa.Array,
     published street name reads naturally.
     """
     result = values
-    for prefix in prefixes:
-        escaped = "".join("\\" + c if not c.isalnum() and c != " " else c for c in prefix)
-        result = pc.replace_substring_regex(result, pattern=f"(?i)^{escaped}", replacement="")
+    if prefixes:  # one pass for all prefixes: the first that matches is removed
+        escaped = ["".join("\\" + c if not c.isalnum() and c != " " else c for c in prefix)
+                   for prefix in prefixes]
+        result = pc.replace_substring_regex(
+            result, pattern=f"(?i)^(?:{'|'.join(escaped)})", replacement="", max_replacements=1)
     result = pc.replace_substring_regex(result, pattern=r"\s+", replacement=" ")
     result = pc.replace_substring_regex(result, pattern=r"(\w)['’]S\b", replacement=r"\1's")
     return _empty_to_null(pc.utf8_trim_whitespace(result))
@@ -110,11 +112,17 @@ def _force_codes(values: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def derived_crime_ids(source_file: str, rows: np.ndarray) -> list[str]:
-    """Stable ids for rows supplied without one: a hash of the file's name and row number."""
-    return [
-        "cg-" + hashlib.sha1(f"{source_file}:{int(row)}".encode()).hexdigest()[:20]
-        for row in rows
-    ]
+    """Stable ids for rows supplied without one: a hash of the file's name and row number.
+
+    `cg-` and the first 20 hex digits of sha1("<file name>:<row>").
+    """
+    prefix = hashlib.sha1(f"{source_file}:".encode())
+    ids = []
+    for row in rows.tolist():
+        digest = prefix.copy()  # the file name's part hashed once, not per row
+        digest.update(str(row).encode())
+        ids.append("cg-" + digest.hexdigest()[:20])
+    return ids
 
 
 def standardise(read: ReadResult, profile: ForceProfile, *, source_file: str,
@@ -138,7 +146,7 @@ def standardise(read: ReadResult, profile: ForceProfile, *, source_file: str,
     supplied_month = _column(table, columns.get("month"))
     months = _months(supplied_month, profile.month_format)
     if profile.force_code:
-        forces = pa.array([profile.force_code] * n, pa.string())
+        forces = pa.repeat(pa.scalar(profile.force_code, pa.string()), n)
         supplied_force = forces
     else:
         supplied_force = _column(table, columns.get("force"))
@@ -188,9 +196,10 @@ def standardise(read: ReadResult, profile: ForceProfile, *, source_file: str,
     crime_ids = _empty_to_null(_column(table, columns.get("crime_id")))
     missing_ids = np.asarray(pc.is_null(crime_ids)) if n else np.zeros(0, bool)
     if missing_ids.any():
-        ids = np.asarray(crime_ids.to_pylist() if n else [], dtype=object)
-        ids[missing_ids] = derived_crime_ids(source_file, rows[missing_ids])
-        crime_ids = pa.array(ids, pa.string())
+        derived = pa.array(derived_crime_ids(source_file, rows[missing_ids]), pa.string())
+        if isinstance(crime_ids, pa.ChunkedArray):
+            crime_ids = crime_ids.combine_chunks()
+        crime_ids = pc.replace_with_mask(crime_ids, pa.array(missing_ids), derived)
 
     location_text = _empty_to_null(_column(table, columns.get("location_text")))
     street_source = columns.get("street") or columns.get("location_text")
@@ -209,11 +218,11 @@ def standardise(read: ReadResult, profile: ForceProfile, *, source_file: str,
         "area_name": _empty_to_null(_column(table, columns.get("area"))),
         "supplied_x": x,
         "supplied_y": y,
-        "supplied_crs": pa.array([profile.coordinate_crs] * n, pa.string()),
+        "supplied_crs": pa.repeat(pa.scalar(profile.coordinate_crs, pa.string()), n),
         "coordinates_invalid": pc.or_(x_invalid, y_invalid),
         "supplied_lsoa_code": _empty_to_null(_column(table, columns.get("lsoa_code"))),
         "supplied_lsoa_name": _empty_to_null(_column(table, columns.get("lsoa_name"))),
-        "source_file": pa.array([source_file] * n, pa.string()),
+        "source_file": pa.repeat(pa.scalar(source_file, pa.string()), n),
         "source_row": read.row_numbers,
     }, schema=PARSED_SCHEMA)
 
