@@ -262,11 +262,12 @@ class AnonymiseForce(_ResourceStep):
 class WriteRecordParts(beam.DoFn):
     """Writes a batch's restricted and public GeoParquet parts to the staging folder.
 
-    With `in_background`, a batch's parts are encoded and written on a small thread pool
-    while the bundle goes on parsing and locating the next batches: Parquet encoding and
-    zstd release the GIL, so the write overlaps the Python-bound steps and uses the second
-    core. At most `max_pending` batches wait to be written; all are written before the
-    bundle ends, and a failed write fails the bundle.
+    With `in_background`, a batch's parts are encoded and written on a writer thread while
+    the bundle goes on parsing and locating the next batches: Parquet encoding and zstd
+    release the GIL, so the write overlaps the Python-bound steps on the second core (a
+    second writer thread measured no faster on two cores). At most `max_pending` batches
+    wait to be written; all are written before the bundle ends, and a failed write fails
+    the bundle.
     """
 
     def __init__(self, staging: str, month: str, *, in_background: bool = False,
@@ -311,7 +312,7 @@ class WriteRecordParts(beam.DoFn):
             yield self._done(self.write(batch))
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="crimegeo-write")
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimegeo-write")
         self._pending.append(self._pool.submit(self.write, batch))
         while self._pending and (self._pending[0].done()
                                  or len(self._pending) > self.max_pending):
