@@ -40,10 +40,19 @@ from gazetteer.build import (
 )
 from gazetteer.geo import force_box_bng, to_bng
 from gazetteer.model import GazetteerError, Match, ReverseMatch
-from gazetteer.normalise import ParsedQuery, block_keys, key_hash, parse_query, strip_prefix
+from gazetteer.normalise import (
+    PREFIX_PATTERN,
+    ParsedQuery,
+    block_keys,
+    key_hash,
+    parse_query,
+    strip_prefix,
+)
 
 __all__ = ["Gazetteer", "SCORES", "fuzzy_similarity"]
 
+#: Areas with more sole names than this match exact names through the hash index, not Arrow.
+ARROW_EXACT_MAX_NAMES = 200_000
 #: Base scores by how a candidate matched (multiplied down for ambiguity or a missed area hint).
 SCORES = {
     "exact": 1.0,
@@ -98,6 +107,7 @@ class _Area:
     block_ptr: np.ndarray
     block_keys: np.ndarray
     sole_row: np.ndarray | None = None  # per key: its only row in the area, else -1
+    sole_names: tuple[pa.Array, np.ndarray] | bool | None = None  # see Gazetteer._sole_names
 
 
 def _cache_dir() -> str:
@@ -664,9 +674,37 @@ class Gazetteer:
         return [answers[t] for t in texts]
 
     def _exact_rows(self, uniq: Sequence[str], area: _Area) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in `uniq` that name exactly one feature in the area, and those rows."""
+        """Positions in `uniq` that name exactly one feature in the area, and those rows.
+
+        A text is exact when, after "On or near", it is spelt as the raw name of the only
+        feature of its key in the area. Within a force (a few thousand such names) this is
+        answered in Arrow: one regex pass strips the texts and a hash look-up matches them.
+        Arrow rebuilds that hash table on every call, so for a wider area (the whole country:
+        millions of names) the texts are hashed one by one against the built index instead.
+        """
         empty = np.zeros(0, np.int64)
-        if not uniq or not len(self._raw_hash):
+        if not uniq or not len(self._key_ptr) > 1:
+            return empty, empty
+        sole_names = self._sole_names(area)
+        if sole_names is None:
+            return self._exact_rows_hashed(uniq, area)
+        names, rows = sole_names
+        if not len(rows):
+            return empty, empty
+        texts = pa.array(uniq, pa.string())
+        stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(
+            texts, pattern=PREFIX_PATTERN, replacement="", max_replacements=1))
+        found = pc.index_in(stripped, value_set=names)
+        hit = np.flatnonzero(np.asarray(pc.is_valid(found)))
+        if not len(hit):
+            return empty, empty
+        return hit, rows[np.asarray(found.filter(pc.is_valid(found)), dtype=np.int64)]
+
+    def _exact_rows_hashed(self, uniq: Sequence[str], area: _Area
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """`_exact_rows` through the built raw-name hash index, one text at a time."""
+        empty = np.zeros(0, np.int64)
+        if not len(self._raw_hash):
             return empty, empty
         sole = self._sole_rows(area)
         stripped = [strip_prefix(t) if t else "" for t in uniq]
@@ -685,6 +723,25 @@ class Gazetteer:
         names = self._names.take(pa.array(rows)).to_pylist()
         ok = np.array([names[i] == stripped[q] for i, q in enumerate(hit.tolist())], dtype=bool)
         return hit[ok], rows[ok]
+
+    def _sole_names(self, area: _Area) -> tuple[pa.Array, np.ndarray] | None:
+        """Raw names of the features alone with their key in the area, and their rows; None
+        when there are more than ARROW_EXACT_MAX_NAMES. Cached on the area."""
+        if area.sole_names is None:
+            sole = self._sole_rows(area)
+            if np.count_nonzero(sole >= 0) > ARROW_EXACT_MAX_NAMES:
+                area.sole_names = False
+            else:
+                rows = np.unique(sole[sole >= 0])
+                names = self._names.take(pa.array(rows))
+                # The key comes from the name, so two sole rows never share a raw name; made
+                # unique all the same, so that each name has one answer.
+                unique = pc.unique(names)
+                if len(unique) < len(names):
+                    first = pc.index_in(unique, value_set=names)
+                    rows, names = rows[np.asarray(first, dtype=np.int64)], unique
+                area.sole_names = (names, rows)
+        return area.sole_names or None
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
                       fuzzy: bool = True) -> dict[str, np.ndarray]:

@@ -163,7 +163,10 @@ GENERIC_TOKENS: frozenset[str] = ROAD_TYPE_TOKENS | frozenset(
 #: Tokens after which a preceding "st" still means Street ("High St North").
 _AFTER_STREET = frozenset(["north", "south", "east", "west", "upper", "lower", "end"])
 
-_PREFIX_RE = re.compile(r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s)\s+", re.I)
+_PREFIX = r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s)\s+"
+_PREFIX_RE = re.compile(_PREFIX, re.I)
+#: The same prefix for Arrow's RE2 kernels (batch work strips whole columns at once).
+PREFIX_PATTERN = "(?i)" + _PREFIX
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4")
 _NON_ALNUM_RE = re.compile(r"[^0-9a-z&]+")
 _ROAD_NUMBER_RE = re.compile(r"\b([amb])\s+(\d{1,4})\b")

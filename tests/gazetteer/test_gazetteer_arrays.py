@@ -38,3 +38,35 @@ def test_lookup_arrays_agrees_with_lookup_many(tmp_path: Path) -> None:
                 assert arrays["id"][i] == (match.uri or match.id)
                 assert (arrays["x_bng"][i], arrays["y_bng"][i]) == (match.x_bng, match.y_bng)
                 assert tuple(arrays["extent"][i]) == tuple(match.extent)
+
+
+def test_exact_names_match_the_same_rows_in_arrow_and_through_the_hash_index(
+        tmp_path: Path, monkeypatch) -> None:
+    """Within a force exact names are matched in Arrow; nationally through the built hash
+    index. Both must pick the same rows for the same texts."""
+    import csv
+
+    from flows.sample import generate_sample
+    from gazetteer import core
+
+    summary = generate_sample(tmp_path / "s", rows=50, seed=4)
+    build_gazetteer([summary["gazetteer_source"]], str(tmp_path / "g"), format="csv")
+    with open(summary["gazetteer_source"], encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    kent = [r["name"] for r in rows if r["force"] == "kent"][:40]
+    others = [r["name"] for r in rows if r["force"] != "kent"][:10]
+    texts = [*kent, *others, *(f"On or near {n}" for n in kent[:10]),
+             *(f"  ON OR NEAR  {n} " for n in kent[10:15]), *(n.upper() for n in kent[:5]),
+             *(n + " " for n in kent[15:20]), "Nowhere In Particular", "", "On or near "]
+
+    def exact(force: str | None, limit: int) -> tuple[list, list]:
+        monkeypatch.setattr(core, "ARROW_EXACT_MAX_NAMES", limit)
+        gazetteer = Gazetteer.load(str(tmp_path / "g"))  # fresh caches for each path
+        hit, found = gazetteer._exact_rows(texts, gazetteer._area(force, None))
+        return hit.tolist(), found.tolist()
+
+    for force in ("kent", "metropolitan", None):
+        in_arrow, hashed = exact(force, 10**9), exact(force, -1)
+        assert in_arrow == hashed
+        if force == "kent":
+            assert len(in_arrow[0]) >= 40  # Kent's own names, bare or after "On or near"
