@@ -862,12 +862,14 @@ class Gazetteer:
         *,
         force: str | None = None,
         max_distance_m: float = 20000.0,
+        names: bool = True,
     ) -> dict[str, np.ndarray]:
         """For each BNG point the nearest public map point (named road or public place; not
         postcodes, areas or natural features), within ``force``'s area when given.
 
         Returns arrays ``index`` (row, -1 when none within ``max_distance_m``), ``id``, ``name``
         (object, None where none), ``x_bng``, ``y_bng``, ``lon``, ``lat``, ``distance_m`` (NaN).
+        ``names=False`` leaves out ``id`` and ``name`` (see :meth:`public_labels`).
         """
         xs = np.asarray(x_bng, dtype=np.float64)
         ys = np.asarray(y_bng, dtype=np.float64)
@@ -884,20 +886,29 @@ class Gazetteer:
             dist[valid[hit]] = d[hit]
         found = index >= 0
         fr = index[found]
-        ids = np.full(n, None, dtype=object)
-        names = np.full(n, None, dtype=object)
-        if len(fr):
-            ids[found] = self._ids.take(pa.array(fr)).to_numpy(zero_copy_only=False)
-            names[found] = self._names.take(pa.array(fr)).to_numpy(zero_copy_only=False)
 
         def pick(arr: np.ndarray) -> np.ndarray:
             out = np.full(n, np.nan)
             out[found] = arr[fr]
             return out
 
-        return {"index": index, "id": ids, "name": names, "x_bng": pick(self.x),
-                "y_bng": pick(self.y), "lon": pick(self.lon), "lat": pick(self.lat),
-                "distance_m": dist}
+        result = {"index": index, "x_bng": pick(self.x), "y_bng": pick(self.y),
+                  "lon": pick(self.lon), "lat": pick(self.lat), "distance_m": dist}
+        if names:
+            result["id"] = np.full(n, None, dtype=object)
+            result["name"] = np.full(n, None, dtype=object)
+            if len(fr):
+                result["id"][found] = self._ids.take(pa.array(fr)).to_numpy(
+                    zero_copy_only=False)
+                result["name"][found] = self._names.take(pa.array(fr)).to_numpy(
+                    zero_copy_only=False)
+        return result
+
+    def public_labels(self, rows: np.ndarray) -> pa.Array:
+        """police.uk's label of each map point row, "On or near <name>" (null where -1)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        names = self._names.take(pa.array(rows, mask=rows < 0))
+        return pc.binary_join_element_wise("On or near ", names, "")
 
     def reverse(self, lon: float, lat: float, *, radius_m: float = 1000.0) -> ReverseMatch | None:
         """Nearest named road or public place within ``radius_m`` of (lon, lat), as police.uk

@@ -29,8 +29,10 @@ class PublicPoints(Protocol):
     """What anonymising needs from a gazetteer (see `gazetteer.Gazetteer`)."""
 
     def nearest_public_points(self, x_bng: np.ndarray, y_bng: np.ndarray, *,
-                              force: str | None = None,
-                              max_distance_m: float = ...) -> dict[str, Any]: ...
+                              force: str | None = None, max_distance_m: float = ...,
+                              names: bool = ...) -> dict[str, Any]: ...
+
+    def public_labels(self, rows: np.ndarray) -> pa.Array: ...
 
 
 def merge_small_points(point_ids: np.ndarray, point_x: np.ndarray, point_y: np.ndarray,
@@ -75,8 +77,7 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
     published at a map point.
     """
     n = records.num_rows
-    labels = np.full(n, None, dtype=object)
-    point_ids = np.full(n, None, dtype=object)
+    point_rows = np.full(n, -1, dtype=np.int64)  # each record's map point (gazetteer row)
     public_lon = np.full(n, np.nan)
     public_lat = np.full(n, np.nan)
     public_x = np.full(n, np.nan)
@@ -91,28 +92,23 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
         for force in sorted(set(forces[located].tolist())):
             rows = np.flatnonzero(located & (forces == force))
             found = points.nearest_public_points(x[rows], y[rows], force=force,
-                                                 max_distance_m=max_distance_m)
-            hit = np.asarray(found["index"]) >= 0
-            names = np.asarray(found["name"], dtype=object)
-            labels[rows[hit]] = ["On or near " + str(name) for name in names[hit]]
-            point_ids[rows[hit]] = np.asarray(found["id"], dtype=object)[hit]
+                                                 max_distance_m=max_distance_m, names=False)
+            point_rows[rows] = found["index"]
             for target, key in ((public_lon, "lon"), (public_lat, "lat"),
                                 (public_x, "x_bng"), (public_y, "y_bng")):
-                target[rows[hit]] = np.asarray(found[key], dtype=np.float64)[hit]
+                target[rows] = np.asarray(found[key], dtype=np.float64)
     if min_count > 1:
         for force in sorted(set(forces.tolist()) - {None}):
             rows = np.flatnonzero(forces == force)
-            moved_to = merge_small_points(point_ids[rows], public_x[rows], public_y[rows],
-                                          min_count)
+            ids = np.where(point_rows[rows] >= 0, point_rows[rows], None).astype(object)
+            moved_to = merge_small_points(ids, public_x[rows], public_y[rows], min_count)
             source = np.where(moved_to >= 0, rows[np.maximum(moved_to, 0)], -1)
             keep = source >= 0
-            for array in (labels, point_ids, public_lon, public_lat, public_x, public_y):
-                moved = array[source[keep]]
-                array[rows[keep]] = moved
-                if array.dtype == object:
-                    array[rows[~keep]] = None
-                else:
-                    array[rows[~keep]] = np.nan
+            for array in (point_rows, public_lon, public_lat, public_x, public_y):
+                array[rows[keep]] = array[source[keep]]
+                array[rows[~keep]] = -1 if array.dtype == np.int64 else np.nan
+    labels = (points.public_labels(point_rows) if points is not None
+              else pa.nulls(n, pa.string()))
     no_point = located & np.isnan(public_lon)
     result = records
     if no_point.any():
@@ -122,7 +118,7 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
         result = result.set_column(result.schema.get_field_index("reasons"),
                                    result.schema.field("reasons"),
                                    pa.array(lists, pa.list_(pa.string())))
-    for name, values in (("public_label", pa.array(labels, pa.string())),
+    for name, values in (("public_label", labels),
                          ("public_lon", pa.array(public_lon, mask=np.isnan(public_lon))),
                          ("public_lat", pa.array(public_lat, mask=np.isnan(public_lat)))):
         index = result.schema.get_field_index(name)
