@@ -9,10 +9,14 @@ reject), with a gazetteer of 3,000 streets per force. Then measures, each in a f
       Parquet partitioned by force, nothing else;
   (b) `crimegeo pipeline` (Beam, in-process runner);
   (c) `crimegeo run` (the same through Prefect, with its temporary server);
+  (d) a bare Prefect flow of one task on a temporary server: Prefect's fixed start-up cost,
+      which (c) - (b) is compared against;
 
 and prints medians of the repeats: wall time, rows/s, peak resident memory, the ratios b/a and
-c/a, and the pipeline's own per-stage seconds (from its run manifest). With `--scaling` it runs
-(a) and (b) at several sizes and prints time per row.
+c/a, and where (b)'s time goes: process start-up and imports, and the pipeline's per-stage
+seconds (from its run manifest). With `--scaling` it runs (a) and (b) at several sizes and
+prints time per row, and the marginal time per row between sizes (the cost of each added
+row once the fixed start-up is paid), which is what grows or not with size.
 
 Run from the project root after `make install`:
 
@@ -87,6 +91,24 @@ for item in discover_month(input_url, month, list(profiles.values())).files:
 """
 
 
+BARE_FLOW = """
+import os
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from prefect import flow, task
+
+@task
+def one() -> int:
+    return 1
+
+@flow
+def bare() -> int:
+    return one()
+
+bare()
+"""
+
+
 def prepare(rows: int) -> Path:
     """Generate (or reuse) the national month of `rows` rows and its gazetteer."""
     from flows.sample import generate_sample, national_forces
@@ -117,6 +139,10 @@ def run_floor(folder: Path, work: Path) -> dict:
                     str(work / "floor")])
 
 
+def run_bare_flow() -> dict:
+    return measure([sys.executable, "-c", BARE_FLOW])
+
+
 def run_crimegeo(kind: str, folder: Path, work: Path) -> dict:
     result = measure([sys.executable, "-m", "flows", kind, "--month", MONTH, "--input",
                       str(folder / "input"), "--output", str(work / kind), "--gazetteer",
@@ -131,7 +157,7 @@ def median(values: list[float]) -> float:
 
 def national(rows: int, repeats: int, with_flow: bool) -> None:
     folder = prepare(rows)
-    runs: dict[str, list[dict]] = {"floor": [], "pipeline": [], "run": []}
+    runs: dict[str, list[dict]] = {"floor": [], "pipeline": [], "run": [], "bare": []}
     for repeat in range(repeats):
         with tempfile.TemporaryDirectory() as scratch:
             work = Path(scratch)
@@ -139,9 +165,11 @@ def national(rows: int, repeats: int, with_flow: bool) -> None:
             runs["pipeline"].append(run_crimegeo("pipeline", folder, work))
             if with_flow:
                 runs["run"].append(run_crimegeo("run", folder, work))
+                runs["bare"].append(run_bare_flow())
         print(f"repeat {repeat + 1}/{repeats}: floor {runs['floor'][-1]['seconds']:.1f} s, "
               f"pipeline {runs['pipeline'][-1]['seconds']:.1f} s"
-              + (f", run {runs['run'][-1]['seconds']:.1f} s" if with_flow else ""), flush=True)
+              + (f", run {runs['run'][-1]['seconds']:.1f} s, bare Prefect flow "
+                 f"{runs['bare'][-1]['seconds']:.1f} s" if with_flow else ""), flush=True)
     print(f"\nNational month: {rows:,} rows, 44 forces; medians of {repeats} runs\n")
     print(f"{'':28} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9} {'vs floor':>9}")
     floor = median([r["seconds"] for r in runs["floor"]])
@@ -156,8 +184,11 @@ def national(rows: int, repeats: int, with_flow: bool) -> None:
     if runs["run"]:
         extra = median([r["seconds"] for r in runs["run"]]) - median(
             [r["seconds"] for r in runs["pipeline"]])
-        print(f"\nPrefect adds {extra:.1f} s to the pipeline (its temporary server's start-up "
-              "and the flow's verify and report tasks).")
+        bare = median([r["seconds"] for r in runs["bare"]])
+        print(f"\n(c) - (b): Prefect adds {extra:.1f} s to the pipeline (its temporary server, "
+              "the flow's discover, verify, feedback and report tasks).")
+        print(f"(d) a bare one-task Prefect flow on a temporary server takes {bare:.1f} s: "
+              f"(c) - (b) is {extra / bare:.2f} times Prefect's fixed start-up cost.")
     stages: dict[str, list[float]] = {}
     for run in runs["pipeline"]:
         totals: dict[str, float] = {}
@@ -166,22 +197,31 @@ def national(rows: int, repeats: int, with_flow: bool) -> None:
                 totals[stage] = totals.get(stage, 0.0) + seconds
         for stage, seconds in totals.items():
             stages.setdefault(stage, []).append(seconds)
-    pipeline_seconds = median([r["manifest"]["pipeline_seconds"] for r in runs["pipeline"]])
-    print("\nPipeline stages (sum over files, median seconds):")
+    pipeline_seconds = median([r["manifest"]["seconds"] for r in runs["pipeline"]])
+    wall = median([r["seconds"] for r in runs["pipeline"]])
+    print("\nWhere (b)'s wall time goes (median seconds):")
+    print(f"  {'outside':10} {wall - pipeline_seconds:6.2f}  (interpreter start-up, imports of "
+          "Beam and the CLI, and the commit after the run)")
+    print("  pipeline stages, summed over files (writes run on a background thread, beside "
+          "parse and locate):")
     for stage in ("parse", "locate", "areas", "anonymise", "write"):
         if stage in stages:
             print(f"  {stage:10} {median(stages[stage]):6.2f}")
     staged = sum(median(v) for v in stages.values())
-    print(f"  {'beam+other':10} {pipeline_seconds - staged:6.2f}  (runner overhead, grouping, "
-          "feedback, commit)")
-    print(f"  {'in process':10} {pipeline_seconds:6.2f}  (process start-up and imports make up "
-          "the rest of the wall time)")
+    print(f"  {'other':10} {pipeline_seconds - staged + stages_write_overlap(stages):6.2f}  "
+          "(discovery, gazetteer load, runner, feedback files, commit; writes overlapped)")
+    print(f"  {'the run':10} {pipeline_seconds:6.2f}  (from discovery to the manifest)")
+
+
+def stages_write_overlap(stages: dict[str, list[float]]) -> float:
+    """Write seconds spent beside the other stages (on the writer thread), not after them."""
+    return median(stages["write"]) if "write" in stages else 0.0
 
 
 def scaling(sizes: list[int], repeats: int) -> None:
     print(f"{'rows':>10} {'floor s':>8} {'pipeline s':>11} {'us/row floor':>13} "
           f"{'us/row pipeline':>16} {'peak MiB':>9}")
-    per_row = []
+    per_row, seconds = [], []
     for rows in sizes:
         folder = prepare(rows)
         floors, pipes, peaks = [], [], []
@@ -193,11 +233,22 @@ def scaling(sizes: list[int], repeats: int) -> None:
                 peaks.append(run["peak_kib"] / 1024)
         floor, pipe = median(floors), median(pipes)
         per_row.append(pipe / rows)
+        seconds.append(pipe)
         print(f"{rows:10,} {floor:8.2f} {pipe:11.2f} {floor / rows * 1e6:13.2f} "
               f"{pipe / rows * 1e6:16.2f} {median(peaks):9.0f}")
-    spread = (max(per_row[1:]) - min(per_row[1:])) / min(per_row[1:]) if len(per_row) > 2 else 0
-    print(f"\npipeline time per row varies by {spread:.0%} between the two larger sizes "
-          "(the smallest carries the fixed start-up cost)")
+    spread = (max(per_row) - min(per_row)) / min(per_row)
+    print(f"\nin-process time per row varies by {spread:.0%} across the sizes (a fixed set-up "
+          "cost is spread over fewer rows at the small end)")
+    marginal = [(seconds[i] - seconds[i - 1]) / (sizes[i] - sizes[i - 1])
+                for i in range(1, len(sizes))]
+    for i, cost in enumerate(marginal, start=1):
+        print(f"marginal time per row from {sizes[i - 1]:,} to {sizes[i]:,} rows: "
+              f"{cost * 1e6:.2f} us")
+    if len(marginal) > 1:
+        change = (max(marginal) - min(marginal)) / min(marginal)
+        print(f"marginal time per row varies by {change:.0%} between the intervals")
+    fixed = seconds[0] - marginal[0] * sizes[0] if marginal else 0.0
+    print(f"fixed in-process cost (intercept of the first interval): {fixed:.2f} s")
 
 
 def main() -> None:

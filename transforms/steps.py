@@ -198,7 +198,11 @@ class ParseByProfile(beam.DoFn):
         if result.rejected.num_rows:
             yield pvalue.TaggedOutput(REJECTED, Batch(item.name, None, result.rejected))
         records = result.records
-        forces = sorted(set(records["force"].to_pylist())) if records.num_rows else []
+        forces = sorted(pa.compute.unique(records["force"]).to_pylist()) if (
+            records.num_rows) else []
+        if len(forces) == 1:  # the usual file, one force's: no copy
+            yield Batch(item.name, forces[0], records)
+            return
         for force in forces:
             yield Batch(item.name, force, records.filter(pa.compute.equal(records["force"],
                                                                          force)))
