@@ -66,8 +66,6 @@ class Batch:
     public: pa.Table | None = None
 
 
-
-
 class TableElementCoder(beam.coders.Coder):
     """Pickles a `Batch` or `FeedbackPart`, and estimates its size without encoding it.
 
@@ -471,7 +469,8 @@ class ProcessMonth(beam.PTransform):
             # k-merging counts records per map point over the force's whole month.
             anonymised = (
                 located.records
-                | "KeyByForce" >> beam.Map(lambda batch: (batch.force, batch))
+                | "KeyByForce" >> beam.Map(lambda batch: (batch.force, batch)
+                                           ).with_output_types(tuple[str, Batch])
                 | "GroupByForce" >> beam.GroupByKey()
                 | "Anonymise" >> beam.ParDo(AnonymiseForce(
                     self.resources, shared, self.min_public_count)
