@@ -111,6 +111,9 @@ _MARKS = {
          + [(d, d + 1) for d in range(-3, 3)] + [(d, -d - 1) for d in range(-3, 3)],
 }
 MAP_PIXELS = 520
+#: Margin around a force's records on its map: this share of the wider side, at least MAP_MARGIN_M.
+MAP_MARGIN_SHARE = 0.05
+MAP_MARGIN_M = 250.0
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -157,9 +160,11 @@ def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
     if not placed.any():
         pixels = np.zeros((MAP_PIXELS // 2, MAP_PIXELS), dtype=np.uint8)
         return _png(pixels), shown
-    pad = 2000.0
-    xmin, xmax = np.nanmin(x[placed]) - pad, np.nanmax(x[placed]) + pad
-    ymin, ymax = np.nanmin(y[placed]) - pad, np.nanmax(y[placed]) + pad
+    xmin, xmax = np.nanmin(x[placed]), np.nanmax(x[placed])
+    ymin, ymax = np.nanmin(y[placed]), np.nanmax(y[placed])
+    # A margin in proportion: the City's 3 km and the Met's 50 km both fill their map.
+    pad = max(MAP_MARGIN_M, MAP_MARGIN_SHARE * max(xmax - xmin, ymax - ymin))
+    xmin, xmax, ymin, ymax = xmin - pad, xmax + pad, ymin - pad, ymax + pad
     near = np.isfinite(x) & np.isfinite(y) & (x >= xmin) & (x <= xmax) & (
         y >= ymin) & (y <= ymax)
     shown["not_mappable"] = int((unlocated & ~near).sum())

@@ -46,13 +46,13 @@ def test_map_draws_each_status_at_its_point_in_its_colour() -> None:
     assert image.format == "PNG" and image.mode == "P"
     pixels = np.asarray(image)
     assert max(pixels.shape) == MAP_PIXELS
-    # The extent is the placed records plus 2 km each side: 14 km over MAP_PIXELS pixels.
-    per_pixel = 14_000 / (MAP_PIXELS - 1)
+    # The extent is the placed records' 10 km plus a 5% margin (500 m) each side.
+    per_pixel = 11_000 / (MAP_PIXELS - 1)
     height = pixels.shape[0]
 
     def at(x: float, y: float) -> int:
-        column = int((x - 528_000) / per_pixel)
-        row = (height - 1) - int((y - 178_000) / per_pixel)
+        column = int((x - 529_500) / per_pixel)
+        row = (height - 1) - int((y - 179_500) / per_pixel)
         return int(pixels[row, column])
 
     assert at(535_000, 185_000) == _palette_index("corrected")
