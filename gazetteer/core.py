@@ -590,6 +590,13 @@ class Gazetteer:
         )
 
     def _extent_of(self, rows: np.ndarray) -> tuple[float, float, float, float] | None:
+        if len(rows) == 1:  # most answers: plain floats, not four one-element array ops
+            r = int(rows[0])
+            x, y = float(self.x[r]), float(self.y[r])
+            bounds = [float(self.xmin[r]), float(self.ymin[r]), float(self.xmax[r]),
+                      float(self.ymax[r])]
+            return tuple(v if v == v else fallback  # NaN (no extent): the point itself
+                         for v, fallback in zip(bounds, (x, y, x, y), strict=True))
         x0 = np.where(np.isnan(self.xmin[rows]), self.x[rows], self.xmin[rows])
         y0 = np.where(np.isnan(self.ymin[rows]), self.y[rows], self.ymin[rows])
         x1 = np.where(np.isnan(self.xmax[rows]), self.x[rows], self.xmax[rows])
