@@ -51,6 +51,8 @@ from gazetteer.normalise import (
 
 __all__ = ["Gazetteer", "SCORES", "fuzzy_similarity"]
 
+#: Key texts kept for fuzzy matching before the memo starts again (a force's are a few thousand).
+KEY_TEXT_CACHE_MAX = 500_000
 #: Areas with more sole names than this match exact names through the hash index, not Arrow.
 ARROW_EXACT_MAX_NAMES = 200_000
 #: Base scores by how a candidate matched (multiplied down for ambiguity or a missed area hint).
@@ -172,6 +174,7 @@ class Gazetteer:
         self._trees: dict[Any, tuple[Any, np.ndarray]] = {}
         self._force_codes: tuple[np.ndarray, list] | None = None
         self._public_mask: np.ndarray | None = None
+        self._key_text_cache: dict[int, str] = {}
         self._boundaries: dict[str, Any] = {}
         self._pair_key: np.ndarray | None = None
         self._block_of_posting: np.ndarray | None = None
@@ -435,7 +438,7 @@ class Gazetteer:
             cand = uniq
         else:
             cand = np.unique(cand)
-        choices = self._keys.take(pa.array(cand)).to_pylist()
+        choices = self._key_texts(cand)
         found = _fuzzy_scores(key, choices, limit)
         if not found:
             return np.zeros(0, np.int64), np.zeros(0)
@@ -451,6 +454,19 @@ class Gazetteer:
         if area.row_mask is not None:
             keep &= area.row_mask[rows]
         return rows[keep], scores[keep]
+
+    def _key_texts(self, key_ids: np.ndarray) -> list[str]:
+        """The text of each key id, memoised: a force's few thousand names recur as fuzzy
+        candidates query after query, and one Arrow take per query cost more than the match."""
+        cache = self._key_text_cache
+        ids = key_ids.tolist()
+        missing = [i for i in ids if i not in cache]
+        if missing:
+            if len(cache) > KEY_TEXT_CACHE_MAX:
+                cache.clear()
+            cache.update(zip(missing, self._keys.take(pa.array(missing)).to_pylist(),
+                             strict=True))
+        return [cache[i] for i in ids]
 
     def _area_hint_ok(self, rows: np.ndarray, areas: tuple[str, ...]) -> np.ndarray:
         """True for rows that lie in a place named by the text's trailing area parts."""
