@@ -139,7 +139,7 @@ def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
     Records kept as supplied are a grey background; corrected and geocoded records sit at
     their new point; unlocated records are drawn at the point the force supplied when that
     point is near the rest of the force's records, and counted as not mappable otherwise.
-    The points are rasterised with numpy straight into an RGB image (British National Grid,
+    The points are rasterised with numpy straight into a palette image (British National Grid,
     north up, equal scale); the title and legend are HTML beside it (`map_caption`). A
     national month's 44 maps take well under a second this way, where plotting them took
     about three.
