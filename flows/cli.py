@@ -6,19 +6,18 @@ pipeline as parameters.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from pipelines.runtime import fewer_collections
 
 if TYPE_CHECKING:
     from flows.progress import RichProgress
@@ -166,21 +165,6 @@ def _flow_parameters(ctx: typer.Context, **values: object) -> dict:
     return values
 
 
-@contextmanager
-def _importing() -> Iterator[None]:
-    """Import Beam and the pipeline with the collector running less often.
-
-    Those imports create hundreds of thousands of long-lived objects; at Python's default
-    thresholds the collector keeps re-scanning them meanwhile (0.13 s of 1.8 s measured).
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-
-
 def _watching(months: int = 1) -> RichProgress:
     from flows.progress import RichProgress
 
@@ -207,7 +191,7 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
     from flows.server import start_temporary_server
 
     server = start_temporary_server()  # boots while the pipeline modules import
-    with _importing():
+    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
         from flows.monthly import monthly_flow
 
     parameters = _flow_parameters(
@@ -257,7 +241,7 @@ def backfill(ctx: typer.Context,
     from flows.server import start_temporary_server
 
     server = start_temporary_server()  # boots while the pipeline modules import
-    with _importing():
+    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
         from flows.monthly import backfill_flow, month_range
 
     try:
@@ -361,7 +345,7 @@ def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: Outpu
              json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
     from flows.runners import resolve_runner
-    with _importing():
+    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
         from pipelines.monthly import MonthlyOptions, run_month
 
     try:
@@ -449,7 +433,7 @@ def demo(
     from flows.server import start_temporary_server
 
     server = start_temporary_server()  # boots while the pipeline modules import
-    with _importing():
+    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
         from flows.monthly import monthly_flow
 
     started = time.perf_counter()

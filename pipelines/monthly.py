@@ -19,13 +19,10 @@ first tries to download the Prism runner, which fails or hangs offline.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -39,6 +36,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineRunner
 
+from pipelines.runtime import fewer_collections
 from pipelines.settings import RunSettings
 from standards.coordinates import TRANSFORMATION
 from standards.profiles import load_profiles
@@ -193,35 +191,6 @@ class MonthResult:
     manifest: dict
     manifest_url: str
     published: list[str] = field(default_factory=list)
-
-
-#: Collector thresholds during a run (Python's defaults: 700, 10, 10): the young generation
-#: every 50,000 allocations, the older ones 20 and 100 times less often than that.
-RUN_GC_THRESHOLDS = (50_000, 20, 100)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run a block with the cyclic garbage collector working less, then restore it.
-
-    A run allocates millions of short-lived objects (rows of feedback, matches, Beam's
-    bundles); at Python's default thresholds each collection of the older generations walks
-    every long-lived object too: Beam's, the gazetteer's, the imported modules'. Freezing
-    what exists when the run starts and collecting less often (RUN_GC_THRESHOLDS) made the
-    national month 10-14% faster (alternating runs: median 10.1 s -> 8.7 s, and 10.5 s ->
-    9.6 s with the freeze alone as the baseline). Reference counting still frees everything
-    that is not part of a cycle.
-    """
-    thresholds = gc.get_threshold()
-    frozen_by_caller = gc.get_freeze_count() > 0  # then theirs to undo, not ours
-    gc.freeze()
-    gc.set_threshold(*RUN_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if not frozen_by_caller:
-            gc.unfreeze()
 
 
 def _gazetteer_checksum(uri: str | None) -> str | None:

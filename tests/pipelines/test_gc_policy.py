@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from pipelines.monthly import RUN_GC_THRESHOLDS, fewer_collections
+from pipelines.runtime import RUN_GC_THRESHOLDS, fewer_collections
 
 
 def test_fewer_collections_during_the_block_and_restored_after_even_on_error() -> None:
@@ -19,6 +19,14 @@ def test_fewer_collections_during_the_block_and_restored_after_even_on_error() -
         raise RuntimeError("a failing run")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_without_freezing_only_the_thresholds_change() -> None:
+    before = gc.get_threshold()
+    with fewer_collections(freeze=False):
+        assert gc.get_threshold() == RUN_GC_THRESHOLDS
+        assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
 def test_cycles_made_during_the_block_are_still_collected() -> None:
