@@ -10,7 +10,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -165,6 +167,20 @@ def _flow_parameters(ctx: typer.Context, **values: object) -> dict:
     return values
 
 
+def _flows_while_prefect_starts() -> tuple[ModuleType, Callable[[], None]]:
+    """`flows.monthly`, imported while Prefect's temporary server boots, and a wait for it.
+
+    The server's subprocess boots on the other core during the ~2 s of Beam's imports
+    (see `flows.server`); call the wait before the first flow runs.
+    """
+    from flows.server import start_temporary_server
+
+    server = start_temporary_server()
+    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
+        from flows import monthly
+    return monthly, (server.join if server is not None else lambda: None)
+
+
 def _watching(months: int = 1) -> RichProgress:
     from flows.progress import RichProgress
 
@@ -188,12 +204,8 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
     `--runner multi-process -- --direct_num_workers 4`.
     """
     from flows import progress
-    from flows.server import start_temporary_server
 
-    server = start_temporary_server()  # boots while the pipeline modules import
-    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
-        from flows.monthly import monthly_flow
-
+    monthly, prefect_ready = _flows_while_prefect_starts()
     parameters = _flow_parameters(
         ctx, month=month, input=input, output=output, gazetteer=gazetteer, profiles=profiles,
         runner=runner, min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
@@ -202,11 +214,10 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
         gazetteer_sources=gazetteer_source, gazetteer_format=gazetteer_format,
         gazetteer_cache=gazetteer_cache, expected_forces=expected_force)
     started = time.perf_counter()
-    if server is not None:
-        server.join()
+    prefect_ready()
     try:
         with _watching() as display, progress.listen(display):
-            manifest = monthly_flow(**parameters)
+            manifest = monthly.monthly_flow(**parameters)
     except (LookupError, ValueError, FileNotFoundError) as error:
         _fail(str(error).strip("'\""))
     _finish(manifest, output, json_output, started)
@@ -238,14 +249,10 @@ def backfill(ctx: typer.Context,
     input files is reported and left as it is. A failed month does not stop the others.
     """
     from flows import progress
-    from flows.server import start_temporary_server
 
-    server = start_temporary_server()  # boots while the pipeline modules import
-    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
-        from flows.monthly import backfill_flow, month_range
-
+    monthly, prefect_ready = _flows_while_prefect_starts()
     try:
-        months = month_range(start, end)
+        months = monthly.month_range(start, end)
     except ValueError as error:
         _fail(str(error))
     parameters = _flow_parameters(
@@ -258,11 +265,10 @@ def backfill(ctx: typer.Context,
         expected_forces=expected_force, force=force)
     started = time.perf_counter()
     failed = None
-    if server is not None:
-        server.join()
+    prefect_ready()
     with _watching(len(months)) as display, progress.listen(display):
         try:
-            outcomes = backfill_flow(**parameters)
+            outcomes = monthly.backfill_flow(**parameters)
         except (LookupError, ValueError, FileNotFoundError) as error:
             _fail(str(error).strip("'\""))
         except RuntimeError as error:  # some months failed; the others ran
@@ -430,16 +436,10 @@ def demo(
     output = str(out / "output")
     console.print(f"Running the monthly flow for {month} (Prefect temporary server, "
                   "in-process Beam runner)...")
-    from flows.server import start_temporary_server
-
-    server = start_temporary_server()  # boots while the pipeline modules import
-    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
-        from flows.monthly import monthly_flow
-
+    monthly, prefect_ready = _flows_while_prefect_starts()
     started = time.perf_counter()
-    if server is not None:
-        server.join()
-    manifest = monthly_flow(month=month, input=str(out / "input"), output=output,
+    prefect_ready()
+    manifest = monthly.monthly_flow(month=month, input=str(out / "input"), output=output,
                             gazetteer=str(out / "gazetteer"))
     _finish(manifest, output, False, started)
 

@@ -145,18 +145,19 @@ def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
     about three.
     """
     status = np.asarray(table["location_status"].to_pylist(), dtype=object)
+    is_status = {name: status == name for name in STATUS_STYLE}
     x = np.array(pc.fill_null(table["x_bng"], np.nan).to_numpy(zero_copy_only=False),
                  dtype=float)
     y = np.array(pc.fill_null(table["y_bng"], np.nan).to_numpy(zero_copy_only=False),
                  dtype=float)
-    unlocated = status == "unlocated"
+    unlocated = is_status["unlocated"]
     if unlocated.any():
         sx, sy = _supplied_bng(table.filter(pa.array(unlocated)))
         x[unlocated], y[unlocated] = sx, sy
     placed = ~unlocated & np.isfinite(x) & np.isfinite(y)
     shown = {"records": int(len(status)), "not_mappable": int(unlocated.sum())}
-    for name in STATUS_STYLE:
-        shown[name] = int((status == name).sum())
+    for name, rows in is_status.items():
+        shown[name] = int(rows.sum())
     if not placed.any():
         pixels = np.zeros((MAP_PIXELS // 2, MAP_PIXELS), dtype=np.uint8)
         return _png(pixels), shown
@@ -174,7 +175,7 @@ def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
     pixels = np.zeros((height, width), dtype=np.uint8)  # palette index 0: white
     for colour, (name, style) in enumerate(STATUS_STYLE.items(), start=1):
         # background first, highlights on top
-        drawn = (status == name) & near
+        drawn = is_status[name] & near
         if not drawn.any():
             continue
         column = ((x[drawn] - xmin) / metres_per_pixel).astype(np.int64)

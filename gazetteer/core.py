@@ -718,10 +718,9 @@ class Gazetteer:
         stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(
             texts, pattern=PREFIX_PATTERN, replacement="", max_replacements=1))
         found = pc.index_in(stripped, value_set=names)
-        hit = np.flatnonzero(np.asarray(pc.is_valid(found)))
-        if not len(hit):
-            return empty, empty
-        return hit, rows[np.asarray(found.filter(pc.is_valid(found)), dtype=np.int64)]
+        valid = pc.is_valid(found)
+        hit = np.flatnonzero(np.asarray(valid))
+        return hit, rows[np.asarray(found.filter(valid), dtype=np.int64)]
 
     def _exact_rows_hashed(self, uniq: Sequence[str], area: _Area
                            ) -> tuple[np.ndarray, np.ndarray]:
@@ -755,15 +754,10 @@ class Gazetteer:
             if np.count_nonzero(sole >= 0) > ARROW_EXACT_MAX_NAMES:
                 area.sole_names = False
             else:
-                rows = np.unique(sole[sole >= 0])
-                names = self._names.take(pa.array(rows))
-                # The key comes from the name, so two sole rows never share a raw name; made
-                # unique all the same, so that each name has one answer.
-                unique = pc.unique(names)
-                if len(unique) < len(names):
-                    first = pc.index_in(unique, value_set=names)
-                    rows, names = rows[np.asarray(first, dtype=np.int64)], unique
-                area.sole_names = (names, rows)
+                # The key comes from the raw name, so no two sole rows share one: each name
+                # found has one answer.
+                rows = sole[sole >= 0]
+                area.sole_names = (self._names.take(pa.array(rows)), rows)
         return area.sole_names or None
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
@@ -877,9 +871,7 @@ class Gazetteer:
         if force is not None:  # a new array: the cached mask must stay whole
             public = public & self._area(force, None).row_mask  # type: ignore[operator]
         rows = np.flatnonzero(public)
-        points = np.ascontiguousarray(np.column_stack([self.x[rows], self.y[rows]]),
-                                      dtype=np.float64)
-        tree = KDTree(points) if len(rows) else None
+        tree = KDTree(np.column_stack([self.x[rows], self.y[rows]])) if len(rows) else None
         self._trees[force] = (tree, rows)
         return tree, rows
 
@@ -907,8 +899,8 @@ class Gazetteer:
         tree, rows = self._public_tree(force)
         valid = np.flatnonzero(~(np.isnan(xs) | np.isnan(ys)))
         if len(valid) and len(rows):
-            d, ti = tree.query(np.ascontiguousarray(np.column_stack([xs[valid], ys[valid]])),
-                               k=1, distance_upper_bound=max_distance_m)
+            d, ti = tree.query(np.column_stack([xs[valid], ys[valid]]), k=1,
+                               distance_upper_bound=max_distance_m)
             hit = np.isfinite(d) & (d <= max_distance_m)  # none within reach: inf, index n
             index[valid[hit]] = rows[ti[hit].astype(np.int64)]
             dist[valid[hit]] = d[hit]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -41,8 +41,8 @@ _NO_LOCATION_VALUES = pa.array(sorted(NO_LOCATION_TEXTS), pa.string())
 class NameGeocoder(Protocol):
     """What locating needs from a gazetteer (see `gazetteer.Gazetteer`)."""
 
-    def lookup_many(self, texts: Sequence[str], *, force: str | None = None,
-                    fuzzy: bool = True) -> list[Any]: ...
+    def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
+                      fuzzy: bool = True) -> dict[str, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -252,37 +252,13 @@ def match_rows(geocoder: NameGeocoder | None, forces: pa.Array | pa.ChunkedArray
         names = encoded.dictionary.to_pylist()
         where = rows[mine]
         indices = encoded.indices.to_numpy()
-        if hasattr(geocoder, "lookup_arrays"):
-            # Column-wise answers: no Match object per distinct street.
-            found = geocoder.lookup_arrays(names, force=force, fuzzy=fuzzy)
-        else:
-            found = _columns_of(geocoder.lookup_many(names, force=force, fuzzy=fuzzy))
+        found = geocoder.lookup_arrays(names, force=force, fuzzy=fuzzy)
         for target, key in ((result.lon, "lon"), (result.lat, "lat"), (result.x, "x_bng"),
                             (result.y, "y_bng"), (result.score, "score"),
                             (result.match_type, "match_type"),
                             (result.gazetteer_id, "id"), (result.extent, "extent")):
             target[where] = found[key][indices]
     return result
-
-
-def _columns_of(matches: list) -> dict[str, np.ndarray]:
-    """`lookup_arrays`-shaped columns from a list of matches (None where nothing matched)."""
-    k = len(matches)
-    out = {name: np.full(k, np.nan) for name in ("lon", "lat", "x_bng", "y_bng", "score")}
-    out["match_type"] = np.full(k, None, dtype=object)
-    out["id"] = np.full(k, None, dtype=object)
-    out["extent"] = np.full((k, 4), np.nan)
-    for i, match in enumerate(matches):
-        if match is None:
-            continue
-        out["lon"][i], out["lat"][i] = match.lon, match.lat
-        out["x_bng"][i], out["y_bng"][i] = match.x_bng, match.y_bng
-        out["score"][i] = float(match.score)
-        out["match_type"][i] = match.match_type
-        out["id"][i] = match.uri or match.id
-        if match.extent is not None:
-            out["extent"][i] = match.extent
-    return out
 
 
 def distance_to_extent(x: np.ndarray, y: np.ndarray, matches: MatchArrays) -> np.ndarray:

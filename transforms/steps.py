@@ -315,7 +315,8 @@ class WriteRecordParts(beam.DoFn):
         self.rows_written = Metrics.counter("crimegeo", "rows_written")
 
     def setup(self) -> None:
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimegeo-write")
+                      if self.in_background else None)
         self._pending: deque[Future] = deque()
 
     def start_bundle(self) -> None:
@@ -347,8 +348,6 @@ class WriteRecordParts(beam.DoFn):
         if not self.in_background:
             yield self._done(self.write(batch))
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimegeo-write")
         self._pending.append(self._pool.submit(self.write, batch))
         while self._pending and (self._pending[0].done()
                                  or len(self._pending) > self.max_pending):
