@@ -766,8 +766,9 @@ class Gazetteer:
 
         Returns arrays aligned with ``texts``: ``lon``, ``lat``, ``x_bng``, ``y_bng``,
         ``score`` (NaN where no match), ``match_type`` and ``id`` (the URI where there is one;
-        object arrays, None where no match) and ``extent`` (n x 4, BNG). Exact names are
-        answered column-wise without building a :class:`Match` per text.
+        object arrays, None where no match) and ``extent`` (n x 4, BNG). Texts that need no
+        ranking (an exact name, or a canonical key with one feature in the area) are answered
+        column-wise; only the rest build a :class:`Match` each.
         """
         uniq = list(dict.fromkeys(texts))
         k = len(uniq)
@@ -775,21 +776,14 @@ class Gazetteer:
         out["match_type"] = np.full(k, None, dtype=object)
         out["id"] = np.full(k, None, dtype=object)
         out["extent"] = np.full((k, 4), np.nan)
-        hit, rows = self._exact_rows(uniq, self._area(force, None))
-        if len(hit):
-            for name, column in (("lon", self.lon), ("lat", self.lat), ("x_bng", self.x),
-                                 ("y_bng", self.y)):
-                out[name][hit] = column[rows]
-            is_area = AREA_LIKE[self.kind[rows]]
-            out["score"][hit] = np.where(is_area, SCORES["area_exact"], SCORES["exact"])
-            out["match_type"][hit] = np.where(is_area, "area", "exact")
-            ids = pc.coalesce(self._uris.take(pa.array(rows)), self._ids.take(pa.array(rows)))
-            out["id"][hit] = np.asarray(ids.to_pylist(), dtype=object)
-            for column, (low, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
-                                                   (self.xmax, self.x), (self.ymax, self.y))):
-                out["extent"][hit, column] = np.where(np.isnan(low[rows]), point[rows],
-                                                      low[rows])
+        area = self._area(force, None)
+        hit, rows = self._exact_rows(uniq, area)
+        self._fill_columns(out, hit, rows, np.ones(len(hit), dtype=bool))
         rest = np.setdiff1d(np.arange(k), hit)
+        if len(rest):
+            found, rows, exact = self._sole_key_rows([uniq[i] for i in rest], area)
+            self._fill_columns(out, rest[found], rows, exact)
+            rest = np.delete(rest, found)
         if len(rest):
             matches = self.lookup_many([uniq[i] for i in rest], force=force, fuzzy=fuzzy)
             for i, m in zip(rest.tolist(), matches, strict=True):
@@ -806,6 +800,60 @@ class Gazetteer:
         position = {t: i for i, t in enumerate(uniq)}
         order = np.array([position[t] for t in texts], dtype=np.int64)
         return {name: values[order] for name, values in out.items()}
+
+    def _fill_columns(self, out: dict[str, np.ndarray], at: np.ndarray, rows: np.ndarray,
+                      exact: np.ndarray) -> None:
+        """Write the one-feature answers `rows` into `out` at positions `at`, scored as
+        :meth:`_candidates` scores a sole candidate (exact: spelt as the feature's name)."""
+        if not len(at):
+            return
+        for name, column in (("lon", self.lon), ("lat", self.lat), ("x_bng", self.x),
+                             ("y_bng", self.y)):
+            out[name][at] = column[rows]
+        is_area = AREA_LIKE[self.kind[rows]]
+        out["score"][at] = np.where(
+            is_area, np.where(exact, SCORES["area_exact"], SCORES["area_normalised"]),
+            np.where(exact, SCORES["exact"], SCORES["normalised"]))
+        out["match_type"][at] = np.where(is_area, "area", np.where(exact, "exact", "normalised"))
+        ids = pc.coalesce(self._uris.take(pa.array(rows)), self._ids.take(pa.array(rows)))
+        out["id"][at] = np.asarray(ids.to_pylist(), dtype=object)
+        for column, (bound, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
+                                                 (self.xmax, self.x), (self.ymax, self.y))):
+            out["extent"][at, column] = np.where(np.isnan(bound[rows]), point[rows], bound[rows])
+
+    def _sole_key_rows(self, texts: Sequence[str], area: _Area
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions in `texts` whose canonical key belongs to one feature in the area, that
+        feature's row, and whether the text is spelt as its name.
+
+        Only plain names qualify (no trailing area parts, not a junction): for them
+        :meth:`lookup` has one candidate and nothing to rank, so the answer is that row. Keys
+        are matched in one vectorised pass; most misspelt-case or abbreviated names end here.
+        """
+        empty = np.zeros(0, np.int64)
+        if not texts or not len(self._key_hash):
+            return empty, empty, np.zeros(0, dtype=bool)
+        parsed = [parse_query(t) if t else None for t in texts]
+        plain = [i for i, pq in enumerate(parsed)
+                 if pq is not None and pq.key and not pq.areas and pq.junction is None]
+        if not plain:
+            return empty, empty, np.zeros(0, dtype=bool)
+        keys = [parsed[i].key for i in plain]
+        hashes = np.fromiter((key_hash(key) for key in keys), dtype=np.int64, count=len(keys))
+        pos = np.minimum(np.searchsorted(self._key_hash, hashes), len(self._key_hash) - 1)
+        rows = self._sole_rows(area)[pos]
+        candidate = np.flatnonzero((self._key_hash[pos] == hashes) & (rows >= 0))
+        # As `_key_id`: a hash hit counts only if the key text is the same.
+        found_keys = self._keys.take(pa.array(pos[candidate])).to_pylist()
+        same = np.array([found_keys[j] == keys[c] for j, c in enumerate(candidate.tolist())],
+                        dtype=bool)
+        candidate = candidate[same]
+        rows = rows[candidate]
+        name_hashes = np.fromiter((key_hash(parsed[plain[c]].name.strip())
+                                   for c in candidate.tolist()), dtype=np.int64,
+                                  count=len(candidate))
+        exact = self._row_raw_hash[rows] == name_hashes
+        return np.asarray(plain, dtype=np.int64)[candidate], rows, exact
 
     def _sole_rows(self, area: _Area) -> np.ndarray:
         """Per key, its only row within the area (-1 when none or several); cached."""
