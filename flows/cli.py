@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.runtime import fewer_collections
+from pipelines.runtime import beam_imports
 
 if TYPE_CHECKING:
     from flows.progress import RichProgress
@@ -167,16 +167,18 @@ def _flow_parameters(ctx: typer.Context, **values: object) -> dict:
     return values
 
 
-def _flows_while_prefect_starts() -> tuple[ModuleType, Callable[[], None]]:
+def _flows_while_prefect_starts(runner: str = "DirectRunner"
+                                ) -> tuple[ModuleType, Callable[[], None]]:
     """`flows.monthly`, imported while Prefect's temporary server boots, and a wait for it.
 
     The server's subprocess boots on the other core during the ~2 s of Beam's imports
     (see `flows.server`); call the wait before the first flow runs.
     """
+    from flows.runners import runs_on_this_machine
     from flows.server import start_temporary_server
 
     server = start_temporary_server()
-    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
+    with beam_imports(local=runs_on_this_machine(runner)):  # see pipelines.runtime
         from flows import monthly
     return monthly, (server.join if server is not None else lambda: None)
 
@@ -205,7 +207,7 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
     """
     from flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts()
+    monthly, prefect_ready = _flows_while_prefect_starts(runner)
     parameters = _flow_parameters(
         ctx, month=month, input=input, output=output, gazetteer=gazetteer, profiles=profiles,
         runner=runner, min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
@@ -250,7 +252,7 @@ def backfill(ctx: typer.Context,
     """
     from flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts()
+    monthly, prefect_ready = _flows_while_prefect_starts(runner)
     try:
         months = monthly.month_range(start, end)
     except ValueError as error:
@@ -351,14 +353,14 @@ def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: Outpu
              json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
     from flows.runners import resolve_runner
-    with fewer_collections(freeze=False):  # Beam's imports: see pipelines.runtime
-        from pipelines.monthly import MonthlyOptions, run_month
 
     try:
         choice = resolve_runner(runner, ctx.args, urls=[input, output, gazetteer, map_points,
                                                         *(boundaries or []), *(areas or [])])
     except ValueError as error:
         _fail(str(error))
+    with beam_imports(local=choice.runner == "DirectRunner"):  # see pipelines.runtime
+        from pipelines.monthly import MonthlyOptions, run_month
     for warning in choice.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     ctx.args = list(choice.beam_options)

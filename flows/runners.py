@@ -61,6 +61,11 @@ def option_value(options: Sequence[str], name: str) -> str | None:
     return None
 
 
+def runs_on_this_machine(runner: str) -> bool:
+    """True for the DirectRunner and its aliases (in-process or this machine's processes)."""
+    return ALIASES.get(runner, (runner, ()))[0] == "DirectRunner"
+
+
 def _is_local_path(url: str | None) -> bool:
     return bool(url) and ("://" not in url or url.startswith("file://"))
 

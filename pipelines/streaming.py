@@ -154,9 +154,13 @@ def build_streaming_pipeline(options: PipelineOptions, *, source: beam.PTransfor
         if source is None:
             if not (streaming.subscription or streaming.topic):
                 raise ValueError("give --subscription or --topic to read notifications from")
-            source = beam.io.ReadFromPubSub(subscription=streaming.subscription,
-                                            topic=None if streaming.subscription
-                                            else streaming.topic, with_attributes=True)
+            # Imported here, not as `beam.io.ReadFromPubSub`: a process that imported Beam for
+            # a local batch run left the cloud connectors out (pipelines.runtime.beam_imports).
+            from apache_beam.io.gcp.pubsub import ReadFromPubSub
+
+            source = ReadFromPubSub(subscription=streaming.subscription,
+                                    topic=None if streaming.subscription
+                                    else streaming.topic, with_attributes=True)
         notified = streaming.notified_prefix or monthly.input
         files = (pipeline
                  | "Notifications" >> source
