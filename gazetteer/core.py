@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -68,6 +68,7 @@ SCORES = {
 }
 FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
 FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
+FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts again
 #: Same-name rows closer than this (metres, single linkage) are one place, by kind.
 CLUSTER_M = {KIND_ROAD: 600.0, KIND_PLACE: 120.0, KIND_AREA: 100.0, KIND_POSTCODE: 50.0}
 CLUSTER_DEFAULT_M = 120.0
@@ -81,23 +82,21 @@ AREA_LIKE = np.array([False, False, True, True, False])
 def fuzzy_similarity(query: str, choices: list[str]) -> np.ndarray:
     """Similarity 0..100 of a canonical key to each choice: the better of plain edit similarity
     (typos) and 0.9 x token-set similarity (missing or reordered words)."""
+    return fuzzy_similarity_pairs([query] * len(choices), choices)
+
+
+def fuzzy_similarity_pairs(queries: list[str], choices: list[str]) -> np.ndarray:
+    """:func:`fuzzy_similarity` of each query to the choice beside it, in two native calls."""
     if not choices:
-        return np.zeros(0)
-    q = [query]
-    r = process.cdist(q, choices, scorer=fuzz.ratio, dtype=np.float32)[0]
-    tset = process.cdist(q, choices, scorer=fuzz.token_set_ratio, dtype=np.float32)[0]
-    return np.maximum(r, 0.9 * tset)
+        return np.zeros(0, dtype=np.float32)
+    plain = process.cpdist(queries, choices, scorer=fuzz.ratio, dtype=np.float32)
+    token_set = process.cpdist(queries, choices, scorer=fuzz.token_set_ratio, dtype=np.float32)
+    return np.maximum(plain, 0.9 * token_set)
 
 
 @lru_cache(maxsize=65_536)
 def _block_hashes(key: str) -> np.ndarray:
     return np.array([key_hash(b) for b in block_keys(key)], dtype=np.int64)
-
-
-def _fuzzy_scores(query: str, choices: list[str], limit: int) -> list[tuple[str, float, int]]:
-    sims = fuzzy_similarity(query, choices)
-    order = np.argsort(-sims, kind="stable")[:limit]
-    return [(choices[i], float(sims[i]), int(i)) for i in order if sims[i] >= FUZZY_CUTOFF]
 
 
 @dataclass
@@ -110,6 +109,8 @@ class _Area:
     block_keys: np.ndarray
     sole_row: np.ndarray | None = None  # per key: its only row in the area, else -1
     sole_names: tuple[pa.Array, np.ndarray] | bool | None = None  # see Gazetteer._sole_names
+    #: Fuzzy candidates (rows, scores) per key already worked out in this area.
+    fuzzy: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def _cache_dir() -> str:
@@ -418,42 +419,87 @@ class Gazetteer:
                 return rows, np.full(len(rows), SCORES["area_fallback"]), ["area"] * len(rows)
         return np.zeros(0, np.int64), np.zeros(0), []
 
-    def _fuzzy(self, key: str, area: _Area, limit: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    def _fuzzy(self, key: str, area: _Area) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the best fuzzy keys (blocked by name and area) with their scores."""
-        hs = _block_hashes(key)
-        if not len(hs) or not len(self._block_hash):
+        if key not in area.fuzzy:
+            self._fuzzy_many([key], area)
+        return area.fuzzy[key]
+
+    def _fuzzy_many(self, keys: Sequence[str], area: _Area, limit: int = 4) -> None:
+        """Work out :meth:`_fuzzy` for many keys at once, into the area's memo.
+
+        Blocking: each key's blocking hashes are looked up in one pass, and its candidates
+        are the FUZZY_CANDIDATES keys of the area that share most blocks with it. All
+        (key, candidate) pairs are then scored in two native calls, not two per key.
+        """
+        todo = [key for key in dict.fromkeys(keys) if key not in area.fuzzy]
+        if not todo:
+            return
+        if len(area.fuzzy) > FUZZY_MEMO_MAX:
+            area.fuzzy.clear()
+        none = (np.zeros(0, np.int64), np.zeros(0))
+        hashes = [_block_hashes(key) for key in todo]
+        owner = np.repeat(np.arange(len(todo), dtype=np.int64), [len(h) for h in hashes])
+        if not len(owner) or not len(self._block_hash):
+            area.fuzzy.update(dict.fromkeys(todo, none))
+            return
+        wanted = np.concatenate(hashes)
+        pos = np.minimum(np.searchsorted(self._block_hash, wanted), len(self._block_hash) - 1)
+        known = self._block_hash[pos] == wanted
+        owner, pos = owner[known], pos[known]
+        starts, lengths = area.block_ptr[pos], area.block_ptr[pos + 1] - area.block_ptr[pos]
+        # Every posting of every block, tagged with the key it is a candidate for.
+        postings = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+            int(lengths.sum()))
+        tagged = (np.repeat(owner, lengths) << 32) | area.block_keys[postings].astype(np.int64)
+        tags, shared = np.unique(tagged, return_counts=True)  # by key, then candidate
+        bounds = np.searchsorted(tags >> 32, np.arange(len(todo) + 1))
+        candidate_keys = (tags & 0xFFFFFFFF).astype(area.block_keys.dtype)
+        picked = []
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if hi - lo > FUZZY_CANDIDATES:  # the keys sharing most blocks
+                top = np.argpartition(-shared[lo:hi], FUZZY_CANDIDATES - 1)[:FUZZY_CANDIDATES]
+                picked.append(candidate_keys[lo:hi][top])
+            else:
+                picked.append(candidate_keys[lo:hi])
+        sizes = [len(p) for p in picked]
+        choices = self._key_texts(np.concatenate(picked))
+        queries = [key for key, size in zip(todo, sizes, strict=True) for _ in range(size)]
+        similarity = fuzzy_similarity_pairs(queries, choices)
+        at = 0
+        for key, cand, size in zip(todo, picked, sizes, strict=True):
+            area.fuzzy[key] = self._fuzzy_rows(cand, similarity[at:at + size], area, limit)
+            at += size
+
+    def _fuzzy_rows(self, cand: np.ndarray, similarity: np.ndarray, area: _Area, limit: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rows and scores of the best candidate keys: the top `limit` above FUZZY_CUTOFF,
+        within 6 points of the best."""
+        order = np.argsort(-similarity, kind="stable")[:limit]
+        order = order[similarity[order] >= FUZZY_CUTOFF]
+        if not len(order):
             return np.zeros(0, np.int64), np.zeros(0)
-        pos = np.minimum(np.searchsorted(self._block_hash, hs), len(self._block_hash) - 1)
-        pos = pos[self._block_hash[pos] == hs]
-        los, his = area.block_ptr[pos].tolist(), area.block_ptr[pos + 1].tolist()
-        parts = [area.block_keys[lo:hi] for lo, hi in zip(los, his, strict=True) if hi > lo]
-        if not parts:
-            return np.zeros(0, np.int64), np.zeros(0)
-        cand = np.concatenate(parts)
-        if len(cand) > FUZZY_CANDIDATES:
-            uniq, counts = np.unique(cand, return_counts=True)
-            if len(uniq) > FUZZY_CANDIDATES:
-                top = np.argpartition(-counts, FUZZY_CANDIDATES - 1)[:FUZZY_CANDIDATES]
-                uniq = uniq[top]
-            cand = uniq
-        else:
-            cand = np.unique(cand)
-        choices = self._key_texts(cand)
-        found = _fuzzy_scores(key, choices, limit)
-        if not found:
-            return np.zeros(0, np.int64), np.zeros(0)
-        best = found[0][1]
-        keys = [int(cand[j]) for _c, sim, j in found if sim >= best - 6]
-        sims = [sim for _c, sim, _j in found if sim >= best - 6]
+        best = similarity[order].astype(np.float64)
+        order, best = order[best >= best[0] - 6], best[best >= best[0] - 6]
         ptr = self._key_ptr
-        slices = [self._key_rows[ptr[k]:ptr[k + 1]] for k in keys]
+        slices = [self._key_rows[ptr[k]:ptr[k + 1]] for k in cand[order].tolist()]
         rows = np.concatenate(slices).astype(np.int64)
-        scores = np.repeat(np.array(sims) * (SCORES["fuzzy_max"] / 100.0),
-                           [len(x) for x in slices])
+        scores = np.repeat(best * (SCORES["fuzzy_max"] / 100.0), [len(x) for x in slices])
         keep = self.kind[rows] != KIND_POSTCODE
         if area.row_mask is not None:
             keep &= area.row_mask[rows]
         return rows[keep], scores[keep]
+
+    def _needs_fuzzy(self, pq: ParsedQuery, area: _Area) -> bool:
+        """Whether :meth:`_candidates` will match `pq` fuzzily: no feature in the area has its
+        key or an alternative key."""
+        if not pq.key or pq.junction is not None:
+            return False
+        for key in (pq.key, *pq.alternatives):
+            k = self._key_id(key)
+            if k >= 0 and (area.key_mask is None or area.key_mask[k]):
+                return False
+        return True
 
     def _key_texts(self, key_ids: np.ndarray) -> list[str]:
         """The text of each key id, memoised: a force's few thousand names recur as fuzzy
@@ -670,6 +716,10 @@ class Gazetteer:
         hit, rows = self._exact_rows(uniq, area)
         for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
             answers[uniq[q]] = m
+        if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
+            self._fuzzy_many([pq.key for pq in (parse_query(t) for t in uniq
+                                                if t and t not in answers)
+                              if self._needs_fuzzy(pq, area)], area)
         by_query: dict[tuple, Match | None] = {}
         for t in uniq:
             if t in answers:
