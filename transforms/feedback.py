@@ -181,13 +181,23 @@ def corrections_csv(tables: Iterable[pa.Table]) -> bytes:
 
 def corrections_geojson(tables: Iterable[pa.Table]) -> bytes:
     """The feedback as a GeoJSON FeatureCollection: one feature per row, at its new point."""
-    features = []
-    for row in _ordered(tables).to_pylist():
-        geometry = None
-        if row["lon"] is not None and row["lat"] is not None:
-            geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
-        row["reasons"] = [c for c in (row["reasons"] or "").split(";") if c]
-        features.append({"type": "Feature", "geometry": geometry, "properties": row})
+    table = _ordered(tables)
+    names = table.column_names
+    # Column by column, then one dict per row: Table.to_pylist builds its row dicts in a
+    # slower Python loop of its own.
+    columns = [column.to_pylist() for column in table.columns]
+    reason_lists: dict[str | None, list[str]] = {}  # a month holds few distinct reason sets
+    columns[names.index("reasons")] = [
+        reason_lists.get(joined) or reason_lists.setdefault(
+            joined, [code for code in (joined or "").split(";") if code])
+        for joined in columns[names.index("reasons")]]
+    geometries = [None if lon is None or lat is None
+                  else {"type": "Point", "coordinates": [lon, lat]}
+                  for lon, lat in zip(columns[names.index("lon")], columns[names.index("lat")],
+                                      strict=True)]
+    features = [{"type": "Feature", "geometry": geometry,
+                 "properties": dict(zip(names, row, strict=True))}
+                for geometry, row in zip(geometries, zip(*columns, strict=True), strict=True)]
     return orjson.dumps({"type": "FeatureCollection", "features": features}) + b"\n"
 
 
