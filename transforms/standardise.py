@@ -171,38 +171,30 @@ def standardise(read: ReadResult, profile: ForceProfile, *, source_file: str,
     reason = np.full(n, None, dtype=object)
     details = np.full(n, None, dtype=object)
 
-    def values_of(column: pa.ChunkedArray | pa.Array) -> Callable[[int], Any]:
-        cache: list = []
-
-        def value(i: int) -> Any:
-            if not cache:
-                cache.append(column.to_pylist())
-            return cache[0][i]
-        return value
-
-    month_value, force_value = values_of(supplied_month), values_of(supplied_force)
-    type_value, parsed_month = values_of(supplied_type), values_of(months)
-    checks = [
-        (pc.is_null(months), reasons.INVALID_MONTH,
-         lambda i: f"month {month_value(i)!r} is not a date in the form "
-                   f"{profile.month_format}"),
+    # Each check: rows failing it, its reason, the column its detail quotes and the detail.
+    checks: list[tuple[Any, str, Any, Callable[[Any], str]]] = [
+        (pc.is_null(months), reasons.INVALID_MONTH, supplied_month,
+         lambda value: f"month {value!r} is not a date in the form {profile.month_format}"),
         (pc.not_equal(months, month) if month else pa.array([False] * n), reasons.WRONG_MONTH,
-         lambda i: f"month {parsed_month(i)} is not the run's month {month}"),
-        (pc.is_null(forces), reasons.UNKNOWN_FORCE,
-         lambda i: f"force {force_value(i)!r} is not in the force registry"),
-        (pc.is_null(supplied_type), reasons.MISSING_CRIME_TYPE,
-         lambda i: "the crime type is empty"),
-        (pc.is_null(crime_types), reasons.UNKNOWN_CRIME_TYPE,
-         lambda i: f"offence {type_value(i)!r} maps to no police.uk crime "
-                   "category; add it to the profile's offence_mapping"),
+         months, lambda value: f"month {value} is not the run's month {month}"),
+        (pc.is_null(forces), reasons.UNKNOWN_FORCE, supplied_force,
+         lambda value: f"force {value!r} is not in the force registry"),
+        (pc.is_null(supplied_type), reasons.MISSING_CRIME_TYPE, None,
+         lambda value: "the crime type is empty"),
+        (pc.is_null(crime_types), reasons.UNKNOWN_CRIME_TYPE, supplied_type,
+         lambda value: f"offence {value!r} maps to no police.uk crime "
+                       "category; add it to the profile's offence_mapping"),
     ]
-    for failed, code, describe in checks:
+    for failed, code, quoted, describe in checks:
         mask = np.asarray(pc.fill_null(failed, False)) if n else np.zeros(0, bool)
         mask &= reason == None  # noqa: E711 - elementwise on an object array
         rows_failed = np.flatnonzero(mask)
+        if not len(rows_failed):
+            continue
         reason[rows_failed] = code
-        for i in rows_failed:
-            details[i] = describe(int(i))
+        values = (pc.take(quoted, pa.array(rows_failed)).to_pylist() if quoted is not None
+                  else [None] * len(rows_failed))  # only the failing rows' values
+        details[rows_failed] = [describe(value) for value in values]
     rejected_mask = reason != None  # noqa: E711
 
     rows = read.row_numbers.to_numpy(zero_copy_only=False)
