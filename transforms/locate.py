@@ -105,8 +105,34 @@ def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
                       dtype=np.float64)
 
 
-def _strings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return np.asarray(column.to_pylist(), dtype=object)
+@dataclass(frozen=True)
+class _Codes:
+    """A string column as integer codes into its distinct values (-1 where null): a batch
+    holds one or two forces and CRSs, and comparing integers beats comparing Python strings
+    row by row."""
+
+    codes: np.ndarray
+    values: tuple[str, ...]
+
+    @classmethod
+    def of(cls, column: pa.ChunkedArray | pa.Array) -> _Codes:
+        encoded = pc.dictionary_encode(column)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int32)
+        return cls(codes, tuple(encoded.dictionary.to_pylist()))
+
+    def equals(self, value: str) -> np.ndarray:
+        """Where the column holds `value`."""
+        return self.codes == (self.values.index(value) if value in self.values else -2)
+
+    def take(self, rows: np.ndarray) -> _Codes:
+        """The codes of `rows` only."""
+        return _Codes(self.codes[rows], self.values)
+
+    def present(self) -> list[str]:
+        """The distinct values that occur (nulls left out)."""
+        return [self.values[i] for i in np.unique(self.codes).tolist() if i >= 0]
 
 
 def _without_no_location(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -118,7 +144,7 @@ def _without_no_location(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def check_coordinates(
-    sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, invalid: np.ndarray, bits: ReasonBits
+    sx: np.ndarray, sy: np.ndarray, crs: _Codes, invalid: np.ndarray, bits: ReasonBits
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Turn supplied coordinates into lon, lat, x, y (NaN where unusable), flagging defects."""
     n = len(sx)
@@ -133,8 +159,8 @@ def check_coordinates(
         zero = ~missing & (np.abs(sx) < 1e-9) & (np.abs(sy) < 1e-9)
     bits.add(reasons.ZERO_COORDINATES, zero)
     usable = ~missing & ~zero
-    declared_lonlat = usable & (crs == WGS84)
-    declared_bng = usable & (crs == BNG)
+    declared_lonlat = usable & crs.equals(WGS84)
+    declared_bng = usable & crs.equals(BNG)
     with np.errstate(invalid="ignore"):
         looks_degrees = (np.abs(sx) <= 180) & (np.abs(sy) <= 90)
 
@@ -164,13 +190,13 @@ def check_coordinates(
     return lon, lat, x, y
 
 
-def _outside_force(forces: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+def _outside_force(forces: _Codes, lon: np.ndarray, lat: np.ndarray,
                    boundaries: ForceBoundaries | None = None) -> np.ndarray:
     """Where a point lies outside its force: its boundary when given, else its extent."""
     registry = load_registry()
-    outside = np.zeros(len(forces), dtype=bool)
-    for code in set(forces.tolist()):
-        rows = (forces == code) & ~np.isnan(lon)
+    outside = np.zeros(len(forces.codes), dtype=bool)
+    for code in forces.present():
+        rows = forces.equals(code) & ~np.isnan(lon)
         if not rows.any():
             continue
         if boundaries is not None and boundaries.covers(code):
@@ -185,7 +211,7 @@ def _outside_force(forces: np.ndarray, lon: np.ndarray, lat: np.ndarray,
     return outside
 
 
-def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.ndarray,
+def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: _Codes, forces: _Codes,
                     outside: np.ndarray, bits: ReasonBits,
                     points: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
                     boundaries: ForceBoundaries | None = None) -> None:
@@ -203,7 +229,7 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.
     swapped_lat = np.full(len(rows), np.nan)
     swapped_x = sy[rows].copy()
     swapped_y = sx[rows].copy()
-    bng = crs[rows] == BNG
+    bng = crs.take(rows).equals(BNG)
     if bng.any():
         swapped_lon[bng], swapped_lat[bng] = to_lonlat(swapped_x[bng], swapped_y[bng])
     degrees = ~bng
@@ -212,7 +238,7 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: np.ndarray, forces: np.
         swapped_x[degrees], swapped_y[degrees] = to_bng(swapped_lon[degrees],
                                                         swapped_lat[degrees])
     plausible = in_gb_lonlat(swapped_lon, swapped_lat) & ~np.isnan(swapped_x)
-    fits = plausible & ~_outside_force(forces[rows], swapped_lon, swapped_lat, boundaries)
+    fits = plausible & ~_outside_force(forces.take(rows), swapped_lon, swapped_lat, boundaries)
     fixed = rows[fits]
     lon[fixed], lat[fixed] = swapped_lon[fits], swapped_lat[fits]
     x[fixed], y[fixed] = swapped_x[fits], swapped_y[fits]
@@ -285,10 +311,10 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     n = parsed.num_rows
     bits = ReasonBits(n)
     sx, sy = _floats(parsed["supplied_x"]), _floats(parsed["supplied_y"])
-    crs = _strings(parsed["supplied_crs"])
+    crs = _Codes.of(parsed["supplied_crs"])
     invalid = np.asarray(pc.fill_null(parsed["coordinates_invalid"], False), dtype=bool)
     lon, lat, x, y = check_coordinates(sx, sy, crs, invalid, bits)
-    forces = _strings(parsed["force"])
+    forces = _Codes.of(parsed["force"])
     has_point = ~np.isnan(lon)
     outside = has_point & _outside_force(forces, lon, lat, boundaries)
     _unswap_outside(sx, sy, crs, forces, outside, bits, (lon, lat, x, y), boundaries)
