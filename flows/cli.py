@@ -352,14 +352,14 @@ def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: Outpu
              map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
              json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
-    from flows.runners import resolve_runner
+    from flows.runners import resolve_runner, runs_on_this_machine
 
     try:
         choice = resolve_runner(runner, ctx.args, urls=[input, output, gazetteer, map_points,
                                                         *(boundaries or []), *(areas or [])])
     except ValueError as error:
         _fail(str(error))
-    with beam_imports(local=choice.runner == "DirectRunner"):  # see pipelines.runtime
+    with beam_imports(local=runs_on_this_machine(choice.runner)):  # see pipelines.runtime
         from pipelines.monthly import MonthlyOptions, run_month
     for warning in choice.warnings:
         console.print(f"[yellow]warning:[/] {warning}")

@@ -393,15 +393,9 @@ class Gazetteer:
         """Candidate rows with base scores and how each matched."""
         rows = self._rows_for_key(pq.key, area)
         if len(rows):
-            exact = self._row_raw_hash[rows] == key_hash(pq.name.strip())
-            is_area = AREA_LIKE[self.kind[rows]]
-            scores = np.where(
-                is_area,
-                np.where(exact, SCORES["area_exact"], SCORES["area_normalised"]),
-                np.where(exact, SCORES["exact"], SCORES["normalised"]),
-            )
-            how = np.where(is_area, "area", np.where(exact, "exact", "normalised")).tolist()
-            return rows, scores, how
+            scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
+                pq.name.strip()))
+            return rows, scores, how.tolist()
         for alt in pq.alternatives:
             rows = self._rows_for_key(alt, area)
             if len(rows):
@@ -418,6 +412,14 @@ class Gazetteer:
             if len(rows):
                 return rows, np.full(len(rows), SCORES["area_fallback"]), ["area"] * len(rows)
         return np.zeros(0, np.int64), np.zeros(0), []
+
+    def _key_scores(self, rows: np.ndarray, exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Base score and match type of rows found by their canonical key (`exact`: the text
+        is spelt as the row's name)."""
+        is_area = AREA_LIKE[self.kind[rows]]
+        scores = np.where(is_area, np.where(exact, SCORES["area_exact"], SCORES["area_normalised"]),
+                          np.where(exact, SCORES["exact"], SCORES["normalised"]))
+        return scores, np.where(is_area, "area", np.where(exact, "exact", "normalised"))
 
     def _fuzzy(self, key: str, area: _Area) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the best fuzzy keys (blocked by name and area) with their scores."""
@@ -480,7 +482,8 @@ class Gazetteer:
         if not len(order):
             return np.zeros(0, np.int64), np.zeros(0)
         best = similarity[order].astype(np.float64)
-        order, best = order[best >= best[0] - 6], best[best >= best[0] - 6]
+        close = best >= best[0] - 6
+        order, best = order[close], best[close]
         ptr = self._key_ptr
         slices = [self._key_rows[ptr[k]:ptr[k + 1]] for k in cand[order].tolist()]
         rows = np.concatenate(slices).astype(np.int64)
@@ -860,11 +863,7 @@ class Gazetteer:
         for name, column in (("lon", self.lon), ("lat", self.lat), ("x_bng", self.x),
                              ("y_bng", self.y)):
             out[name][at] = column[rows]
-        is_area = AREA_LIKE[self.kind[rows]]
-        out["score"][at] = np.where(
-            is_area, np.where(exact, SCORES["area_exact"], SCORES["area_normalised"]),
-            np.where(exact, SCORES["exact"], SCORES["normalised"]))
-        out["match_type"][at] = np.where(is_area, "area", np.where(exact, "exact", "normalised"))
+        out["score"][at], out["match_type"][at] = self._key_scores(rows, exact)
         ids = pc.coalesce(self._uris.take(pa.array(rows)), self._ids.take(pa.array(rows)))
         out["id"][at] = np.asarray(ids.to_pylist(), dtype=object)
         for column, (bound, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
