@@ -481,7 +481,7 @@ def standard(
 
 
 def main() -> None:
-    """Entry point for `python -m flows`."""
+    """The command line (`python -m flows` and `crimegeo` run it through `flows.__main__`)."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     app()
 

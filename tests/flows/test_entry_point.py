@@ -1,0 +1,86 @@
+"""The `crimegeo` entry point leaves without the interpreter's teardown, and loses nothing.
+
+Each case runs a fresh interpreter, as a user's shell would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _crimegeo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_month_run_exits_zero_with_all_its_output(demo_month: dict, tmp_path: Path) -> None:
+    done = _crimegeo("pipeline", "--month", "2024-03", "--input", str(demo_month["input"]),
+                     "--output", str(tmp_path / "out"), "--gazetteer", demo_month["gazetteer"],
+                     "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)  # the whole report reached the pipe
+    totals = report["totals"]
+    assert totals["rows_in"] == totals["rows_written"] + totals["rows_rejected"] > 0
+    manifest = json.loads((tmp_path / "out" / "runs" / "2024-03" / "manifest.json").read_text())
+    assert manifest["run_id"] == report["run_id"]
+
+
+def test_a_usage_error_keeps_its_status_and_message() -> None:
+    done = _crimegeo("pipeline", "--month", "2024-03")
+    assert done.returncode == 2
+    assert "Missing option" in done.stderr
+
+
+def test_exit_handlers_run_and_the_teardown_is_skipped(tmp_path: Path) -> None:
+    marks = tmp_path / "marks.txt"
+    code = textwrap.dedent(f"""
+        import atexit, sys
+        import flows.__main__ as entry
+
+        class Torn:
+            def __del__(self, open=open):  # runs in the interpreter's teardown, if any
+                with open({str(marks)!r}, "a") as marks:
+                    marks.write("teardown\\n")
+
+        keep = Torn()
+        sys.argv = ["crimegeo", "--help"]
+        import flows.cli
+        command = flows.cli.main
+
+        def registering_command():
+            # A handler the command registers (as Prefect's server does) still runs.
+            atexit.register(lambda: open({str(marks)!r}, "a").write("handler\\n"))
+            command()
+
+        flows.cli.main = registering_command
+        entry.run()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Usage" in done.stdout
+    assert marks.read_text().splitlines() == ["handler"]
+
+
+def test_an_unexpected_error_still_gets_its_traceback(tmp_path: Path) -> None:
+    code = textwrap.dedent("""
+        import sys
+        import flows.cli
+        import flows.__main__ as entry
+
+        def broken():
+            raise RuntimeError("something we did not foresee")
+
+        flows.cli.main = broken
+        entry.run()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1
+    assert "RuntimeError: something we did not foresee" in done.stderr
