@@ -9,7 +9,6 @@ nested destinations such as `month=2024-01/force=kent` on the local filesystem.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 
 import numpy as np
@@ -117,10 +116,12 @@ def parquet_bytes(table: pa.Table, lon_column: str | None, lat_column: str | Non
         table = table.append_column("bbox", bbox)
         metadata[b"geo"] = json.dumps(geo_metadata(lon, lat)).encode()
     table = table.replace_schema_metadata(metadata)
-    sink = io.BytesIO()
+    # An Arrow buffer, not a Python BytesIO: the writer never takes the GIL to hand over a
+    # page, so a write on a background thread is not held up by Python work on another.
+    sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS,
                    write_statistics=True)
-    return sink.getvalue()
+    return sink.getvalue().to_pybytes()
 
 
 _WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])

@@ -109,8 +109,11 @@ def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> 
     encoding = profile.encoding.lower()
     arrow_encoding = "utf8" if encoding in ("utf-8", "utf8", "utf-8-sig") else profile.encoding
     with opener() as raw:
+        # The whole file as one Arrow buffer: read from a Python file object, the reader
+        # would take the GIL for every block, and wait behind Python work on other threads.
+        data = pa.BufferReader(pa.py_buffer(raw.read()))
         table = pacsv.read_csv(
-            raw,
+            data,
             read_options=pacsv.ReadOptions(
                 encoding=arrow_encoding, column_names=names, skip_rows=1, use_threads=False,
                 block_size=1 << 24,
