@@ -36,7 +36,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineRunner
 
-from pipelines.runtime import fewer_collections
+from pipelines.runtime import fewer_collections, quick_gil_handover
 from pipelines.settings import RunSettings
 from standards.coordinates import TRANSFORMATION
 from standards.profiles import load_profiles
@@ -223,7 +223,7 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
     gazetteer_checksum = _gazetteer_checksum(monthly.gazetteer)
 
     pipeline, _ = build_pipeline(options, list(discovery.files), run_id)
-    with fewer_collections():
+    with fewer_collections(), quick_gil_handover():
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 

@@ -1,4 +1,5 @@
-"""A run collects garbage less often, and leaves the collector as it found it."""
+"""A run collects garbage less often and hands the GIL over sooner, and leaves both as it found
+them."""
 
 from __future__ import annotations
 
@@ -42,3 +43,16 @@ def test_cycles_made_during_the_block_are_still_collected() -> None:
         del node
         gc.collect()
         assert alive() is None
+
+
+def test_a_run_hands_the_gil_over_quickly_and_restores_the_interval_after() -> None:
+    import sys
+
+    from pipelines.runtime import RUN_SWITCH_INTERVAL_S, quick_gil_handover
+
+    before = sys.getswitchinterval()
+    assert before > RUN_SWITCH_INTERVAL_S
+    with pytest.raises(RuntimeError, match="a failing run"), quick_gil_handover():
+        assert sys.getswitchinterval() == pytest.approx(RUN_SWITCH_INTERVAL_S)
+        raise RuntimeError("a failing run")
+    assert sys.getswitchinterval() == before
