@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from standards import reasons
 from standards.coordinates import BNG, WGS84, in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
 from standards.registry import load_registry
-from standards.schema import RECORD_SCHEMA
+from standards.schema import LOCATION_STATUSES, RECORD_SCHEMA
 from transforms.areas import ForceBoundaries
 from transforms.outputs import wkb_points
 
@@ -32,6 +32,10 @@ REASON_ORDER: tuple[str, ...] = (
 )
 _BIT = {code: np.uint32(1 << i) for i, code in enumerate(REASON_ORDER)}
 _CORRECTIONS = (reasons.SWAPPED_AXES, reasons.BNG_IN_LONLAT, reasons.LONLAT_IN_BNG)
+_STATUS_NAMES = pa.array(LOCATION_STATUSES, pa.string())
+_SUPPLIED, _CORRECTED, _GEOCODED_STREET, _GEOCODED_AREA, _UNLOCATED = (
+    LOCATION_STATUSES.index(name) for name in (
+        "supplied", "corrected", "geocoded_street", "geocoded_area", "unlocated"))
 
 #: Location texts that say there is no location.
 NO_LOCATION_TEXTS = frozenset({"no location", "unknown", "not known", "n/a", "none"})
@@ -324,8 +328,10 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     corrected = np.zeros(n, dtype=bool)
     for code in _CORRECTIONS:
         corrected |= bits.has(code)
-    status = np.where(has_point, np.where(corrected, "corrected", "supplied"), "unlocated")
-    status = status.astype(object)
+    # Statuses as codes into LOCATION_STATUSES until the table is built: comparing and
+    # assigning Python strings row by row cost ~0.2 s over a national month.
+    status = np.where(has_point, np.where(corrected, _CORRECTED, _SUPPLIED), _UNLOCATED
+                      ).astype(np.int8)
 
     streets = _without_no_location(parsed["street_name"])
     areas = _without_no_location(parsed["area_name"])
@@ -346,28 +352,30 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     gazetteer_id = street_matches.gazetteer_id.copy()
 
     # A supplied point far from the street its record names.
-    checkable = has_point & ~needs_geocode & street_matches.found & (
-        street_matches.match_type != "ambiguous") & (
+    street_ambiguous = street_matches.match_type == "ambiguous"
+    checkable = has_point & ~needs_geocode & street_matches.found & ~street_ambiguous & (
         street_matches.score >= options.min_geocode_score)
     with np.errstate(invalid="ignore"):
         far = checkable & (distance_to_extent(x, y, street_matches) > options.far_from_street_m)
     bits.add(reasons.FAR_FROM_STREET, far)
-    relocate = far & (street_matches.score >= options.relocate_min_score) & np.isin(
-        street_matches.match_type, ("exact", "normalised"))
+    relocate = far.copy()
+    far_rows = np.flatnonzero(far)
+    relocate[far_rows] = (street_matches.score[far_rows] >= options.relocate_min_score) & (
+        np.isin(street_matches.match_type[far_rows], ("exact", "normalised")))
     # Records whose street the supplied point does not confirm keep their match as the
     # suggestion; the others carry no geocode fields.
     unused = has_point & ~needs_geocode & ~far
     match_type[unused], score[unused], gazetteer_id[unused] = None, np.nan, None
 
-    usable_street = street_matches.found & (street_matches.match_type != "ambiguous") & (
+    usable_street = street_matches.found & ~street_ambiguous & (
         street_matches.score >= options.min_geocode_score)
     street_rows = (needs_geocode & usable_street) | relocate
     is_area_match = street_matches.match_type == "area"
     for target, source in ((lon, street_matches.lon), (lat, street_matches.lat),
                            (x, street_matches.x), (y, street_matches.y)):
         target[street_rows] = source[street_rows]
-    status[street_rows & ~is_area_match] = "geocoded_street"
-    status[street_rows & is_area_match] = "geocoded_area"
+    status[street_rows & ~is_area_match] = _GEOCODED_STREET
+    status[street_rows & is_area_match] = _GEOCODED_AREA
     bits.add(reasons.GEOCODED_STREET, street_rows & ~is_area_match)
     bits.add(reasons.GEOCODED_AREA, street_rows & is_area_match)
 
@@ -383,7 +391,7 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     for target, source in ((lon, area_matches.lon), (lat, area_matches.lat),
                            (x, area_matches.x), (y, area_matches.y)):
         target[area_rows] = source[area_rows]
-    status[area_rows] = "geocoded_area"
+    status[area_rows] = _GEOCODED_AREA
     bits.add(reasons.GEOCODED_AREA, area_rows)
     pending &= ~area_rows
 
@@ -394,9 +402,9 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
     bits.add(reasons.GEOCODE_NO_MATCH, pending & np.isnan(score))
     # A point outside its force that could not be re-located is kept, flagged, not dropped.
     outside_kept = outside & pending
-    status[outside_kept] = np.where(corrected[outside_kept], "corrected", "supplied")
+    status[outside_kept] = np.where(corrected[outside_kept], _CORRECTED, _SUPPLIED)
 
-    point_unchanged = (status == "supplied") & ~outside
+    point_unchanged = (status == _SUPPLIED) & ~outside
     lsoa = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_code"],
                       pa.scalar(None, pa.string()))
     lsoa_name = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_name"],
@@ -414,7 +422,7 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
         "supplied_crs": parsed["supplied_crs"],
         "lon": floats_or_null(lon), "lat": floats_or_null(lat),
         "x_bng": floats_or_null(np.round(x, 3)), "y_bng": floats_or_null(np.round(y, 3)),
-        "location_status": pa.array(status, pa.string()),
+        "location_status": _STATUS_NAMES.take(pa.array(status)),
         "match_type": pa.array(match_type, pa.string()),
         "geocode_score": floats_or_null(score),
         "gazetteer_id": pa.array(gazetteer_id, pa.string()),
