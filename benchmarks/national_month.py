@@ -202,20 +202,22 @@ def national(rows: int, repeats: int, with_flow: bool) -> None:
     print("\nWhere (b)'s wall time goes (median seconds):")
     print(f"  {'outside':10} {wall - pipeline_seconds:6.2f}  (interpreter start-up, imports of "
           "Beam and the CLI, and the commit after the run)")
-    print("  pipeline stages, summed over files (writes run on a background thread, beside "
-          "parse and locate):")
-    for stage in ("parse", "locate", "areas", "anonymise", "write"):
+    print("  pipeline stages, summed over files (reads and writes run on their own threads, "
+          "beside parse and locate):")
+    for stage in ("read", "parse", "locate", "areas", "anonymise", "write"):
         if stage in stages:
             print(f"  {stage:10} {median(stages[stage]):6.2f}")
     staged = sum(median(v) for v in stages.values())
-    print(f"  {'other':10} {pipeline_seconds - staged + stages_write_overlap(stages):6.2f}  "
-          "(discovery, gazetteer load, runner, feedback files, commit; writes overlapped)")
+    print(f"  {'other':10} {pipeline_seconds - staged + overlapped_seconds(stages):6.2f}  "
+          "(discovery, gazetteer load, runner, feedback files, commit; reads and writes "
+          "overlapped)")
     print(f"  {'the run':10} {pipeline_seconds:6.2f}  (from discovery to the manifest)")
 
 
-def stages_write_overlap(stages: dict[str, list[float]]) -> float:
-    """Write seconds spent beside the other stages (on the writer thread), not after them."""
-    return median(stages["write"]) if "write" in stages else 0.0
+def overlapped_seconds(stages: dict[str, list[float]]) -> float:
+    """Read and write seconds spent beside the other stages (on the reader and writer
+    threads), not before or after them."""
+    return sum(median(stages[stage]) for stage in ("read", "write") if stage in stages)
 
 
 def scaling(sizes: list[int], repeats: int) -> None:

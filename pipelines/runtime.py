@@ -61,8 +61,10 @@ def quick_gil_handover(interval: float = RUN_SWITCH_INTERVAL_S) -> Iterator[None
     Each time, they wait for the main thread to give the GIL up: up to the whole interval.
     On a thread beside a busy Python loop, writing the national month's 44 located tables
     took 8.4-11.9 s at 5 ms and 2.7-2.9 s at 0.5 ms (1.6-2.0 s alone); reading its files,
-    9.8-12.4 s at 5 ms and 2.1 s at 0.5 ms (0.7-1.0 s alone). In the month's run, alternating
-    runs: -0.7 s (paired median of 8). At 0.2 ms the extra switching cost more than it saved.
+    9.8-12.4 s at 5 ms and 2.1 s at 0.5 ms (0.7-1.0 s alone). The whole month's run gains
+    less, since its main thread sets the pace: alternating runs at 5 ms, 1 ms and 0.5 ms gave
+    medians of 9.30, 8.88 and 9.22 s (paired: -0.01 and -0.22 s, 10 rounds), with a narrower
+    spread at 0.5 ms. At 0.2 ms the extra switching cost more than it saved.
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(interval)

@@ -235,8 +235,8 @@ class ParseByProfile(beam.DoFn):
         by_reason = value_counts(result.rejected["reason"])
         yield pvalue.TaggedOutput(STATS, (item.name, {
             "rows_in": read.rows_in, "rows_rejected": result.rejected.num_rows,
-            "rejected_by_reason": by_reason,
-            "parse_seconds": read_seconds + time.perf_counter() - started,
+            "rejected_by_reason": by_reason, "read_seconds": read_seconds,
+            "parse_seconds": time.perf_counter() - started,
         }))
         if result.rejected.num_rows:
             yield pvalue.TaggedOutput(REJECTED, Batch(item.name, None, result.rejected))
