@@ -168,6 +168,24 @@ class MergeFileStats(beam.CombineFn):
         return _merge_stats(accumulator)
 
 
+def _worker_thread(wanted: bool, name: str) -> ThreadPoolExecutor | None:
+    """One background thread for a DoFn's overlapped reads or writes, if `wanted`."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) if wanted else None
+
+
+def _stop(pool: ThreadPoolExecutor | None) -> None:
+    """Shut a DoFn's background thread down (in `teardown`), dropping work not yet begun."""
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _windowed(output: Any) -> Any:
+    """An output of `finish_bundle`, which Beam takes only windowed (a tagged one too)."""
+    if isinstance(output, pvalue.TaggedOutput):
+        return pvalue.TaggedOutput(output.tag, GlobalWindows.windowed_value(output.value))
+    return GlobalWindows.windowed_value(output)
+
+
 class ParseByProfile(beam.DoFn):
     """Reads one input file by its profile into standard batches (one per force).
 
@@ -189,8 +207,7 @@ class ParseByProfile(beam.DoFn):
     def setup(self) -> None:
         self.profiles: dict[str, ForceProfile] = {
             p.name: p for p in load_profiles(self.profile_dirs)}
-        self._reader = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimegeo-read")
-                        if self.read_ahead else None)
+        self._reader = _worker_thread(self.read_ahead, "crimegeo-read")
         self._reading: deque[tuple[InputFile, Future]] = deque()
 
     def start_bundle(self) -> None:
@@ -214,17 +231,11 @@ class ParseByProfile(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         while self._reading:
             earlier, reading = self._reading.popleft()
-            for output in self._parse(earlier, *reading.result()):
-                if isinstance(output, pvalue.TaggedOutput):
-                    yield pvalue.TaggedOutput(output.tag,
-                                              GlobalWindows.windowed_value(output.value))
-                else:
-                    yield GlobalWindows.windowed_value(output)
+            yield from map(_windowed, self._parse(earlier, *reading.result()))
 
     def teardown(self) -> None:
-        if getattr(self, "_reader", None) is not None:
-            self._reader.shutdown(wait=True, cancel_futures=True)
-            self._reader = None
+        _stop(getattr(self, "_reader", None))
+        self._reader = None
 
     def _parse(self, item: InputFile, read: Any, read_seconds: float) -> Iterator[Any]:
         started = time.perf_counter()
@@ -360,8 +371,7 @@ class WriteRecordParts(beam.DoFn):
         self.rows_written = Metrics.counter("crimegeo", "rows_written")
 
     def setup(self) -> None:
-        self._pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="crimegeo-write")
-                      if self.in_background else None)
+        self._pool = _worker_thread(self.in_background, "crimegeo-write")
         self._pending: deque[Future] = deque()
 
     def start_bundle(self) -> None:
@@ -400,12 +410,11 @@ class WriteRecordParts(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
         while self._pending:
-            yield GlobalWindows.windowed_value(self._done(self._pending.popleft().result()))
+            yield _windowed(self._done(self._pending.popleft().result()))
 
     def teardown(self) -> None:
-        if getattr(self, "_pool", None) is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        _stop(getattr(self, "_pool", None))
+        self._pool = None
 
 
 class WriteRejectedParts(beam.DoFn):
