@@ -12,7 +12,7 @@ Run::
     /tmp/trial/bin/python benchmarks/gazetteer_quality.py [--seed 7] [--json]
         [--data ../shared/data/police-uk/city-of-london]
 
-(the same as ``python -m gazetteer evaluate --data ...``).
+(the same as ``python -m crimegeo.gazetteer evaluate --data ...``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from gazetteer.evaluate import evaluate_police_uk, format_report  # noqa: E402
+from crimegeo.gazetteer.evaluate import evaluate_police_uk, format_report  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "police-uk",
                             "city-of-london")

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from gazetteer.sources import OS_OPEN_NAMES_COLUMNS  # noqa: E402
+from crimegeo.gazetteer.sources import OS_OPEN_NAMES_COLUMNS  # noqa: E402
 
 STEMS_A = [
     "High",
@@ -339,7 +339,7 @@ def status(field):
         if line.startswith(field):
             return int(line.split()[1]) / 1024
 t = time.perf_counter()
-from gazetteer import Gazetteer
+from crimegeo.gazetteer import Gazetteer
 g = Gazetteer.load(sys.argv[1])
 n = len(g)
 load = time.perf_counter() - t
@@ -374,8 +374,8 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/gazetteer-bench")
     ap.add_argument("--keep", action="store_true", help="keep the generated data and artifact")
     args = ap.parse_args()
-    from gazetteer import Gazetteer, build_gazetteer
-    from gazetteer.geo import force_box_bng
+    from crimegeo.gazetteer import Gazetteer, build_gazetteer
+    from crimegeo.gazetteer.geo import force_box_bng
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     src = os.path.join(args.workdir, "src")
@@ -476,8 +476,8 @@ def main() -> None:
             runs.append(count / (time.perf_counter() - t))
         return round(statistics.median(runs))
 
-    from gazetteer.core import _block_hashes
-    from gazetteer.normalise import normalise_name, parse_query
+    from crimegeo.gazetteer.core import _block_hashes
+    from crimegeo.gazetteer.normalise import normalise_name, parse_query
 
     def clear() -> None:
         normalise_name.cache_clear()

@@ -57,11 +57,11 @@ FLOOR = """
 import sys
 from pathlib import Path
 import pyarrow as pa, pyarrow.compute as pc, pyarrow.csv as pacsv
-from transforms.readers import read_source
+from crimegeo.transforms.readers import read_source
 import pyarrow.parquet as pq
-from standards.coordinates import to_bng, to_lonlat
-from standards.profiles import load_profiles
-from transforms.discover import discover_month
+from crimegeo.standards.coordinates import to_bng, to_lonlat
+from crimegeo.standards.profiles import load_profiles
+from crimegeo.transforms.discover import discover_month
 month, input_url, output = sys.argv[1:4]
 profiles = {p.name: p for p in load_profiles()}
 for item in discover_month(input_url, month, list(profiles.values())).files:
@@ -111,8 +111,8 @@ bare()
 
 def prepare(rows: int) -> Path:
     """Generate (or reuse) the national month of `rows` rows and its gazetteer."""
-    from flows.sample import generate_sample, national_forces
-    from gazetteer import build_gazetteer
+    from crimegeo.flows.sample import generate_sample, national_forces
+    from crimegeo.gazetteer import build_gazetteer
 
     folder = CACHE / f"national-{rows}"
     if (folder / "gazetteer" / "manifest.json").exists():
@@ -144,7 +144,7 @@ def run_bare_flow() -> dict:
 
 
 def run_crimegeo(kind: str, folder: Path, work: Path) -> dict:
-    result = measure([sys.executable, "-m", "flows", kind, "--month", MONTH, "--input",
+    result = measure([sys.executable, "-m", "crimegeo.flows", kind, "--month", MONTH, "--input",
                       str(folder / "input"), "--output", str(work / kind), "--gazetteer",
                       str(folder / "gazetteer"), "--json"])
     result["manifest"] = json.loads(result["stdout"][result["stdout"].index("{"):])

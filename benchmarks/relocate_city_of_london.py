@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gazetteer import build_gazetteer  # noqa: E402
-from pipelines.monthly import MonthlyOptions, run_month  # noqa: E402
-from standards.coordinates import to_bng  # noqa: E402
+from crimegeo.gazetteer import build_gazetteer  # noqa: E402
+from crimegeo.pipelines.monthly import MonthlyOptions, run_month  # noqa: E402
+from crimegeo.standards.coordinates import to_bng  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 

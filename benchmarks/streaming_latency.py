@@ -35,8 +35,8 @@ MONTH = "2024-03"
 
 def demo(rows_per_file: int) -> dict:
     """The cached demo month (four force files of `rows_per_file` rows) and its gazetteer."""
-    from flows.sample import generate_sample
-    from gazetteer import build_gazetteer
+    from crimegeo.flows.sample import generate_sample
+    from crimegeo.gazetteer import build_gazetteer
 
     root = CACHE / f"rows-{rows_per_file}"
     marker = root / "summary.json"
@@ -82,7 +82,7 @@ def main() -> None:
         incoming.mkdir()
         log = open(Path(work) / "watch.log", "w")  # noqa: SIM115 - closed below
         watcher = subprocess.Popen(
-            [sys.executable, "-m", "flows.watch", "--input", str(incoming), "--output",
+            [sys.executable, "-m", "crimegeo.flows.watch", "--input", str(incoming), "--output",
              str(output), "--gazetteer", data["gazetteer"], "--interval", str(args.interval),
              "--settle", str(args.settle)],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log,

@@ -23,7 +23,7 @@ __all__ = ["create_app"]
 def __getattr__(name: str) -> Any:
     # FastAPI loads only when the service is wanted, not for every `crimegeo` command.
     if name == "create_app":
-        from feeds.app import create_app
+        from crimegeo.feeds.app import create_app
 
         return create_app
     raise AttributeError(f"module 'feeds' has no attribute {name!r}")

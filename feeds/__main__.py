@@ -1,5 +1,5 @@
-"""``python -m feeds``: the ``crimegeo feeds`` commands on their own."""
+"""``python -m crimegeo.feeds``: the ``crimegeo feeds`` commands on their own."""
 
-from feeds.cli import main
+from crimegeo.feeds.cli import main
 
 main()

@@ -49,8 +49,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from feeds.keys import OPERATOR, KeyEntry, KeysFileError, KeyStore, load_keys, parse_key
-from feeds.store import MONTH_FILES, FeedStore, corrections_json, sha256_hex, valid_month
+from crimegeo.feeds.keys import OPERATOR, KeyEntry, KeysFileError, KeyStore, load_keys, parse_key
+from crimegeo.feeds.store import MONTH_FILES, FeedStore, corrections_json, sha256_hex, valid_month
 
 API_VERSION = "1.0.0"
 #: Requests whose path plus query is longer than this get 414 before any routing.
@@ -355,7 +355,7 @@ def create_app(output_url: str, keys_path: str | os.PathLike[str], *,
     ``codes`` overrides the force codes accepted (default: the registry's).
     """
     if codes is None:
-        from standards.registry import load_registry
+        from crimegeo.standards.registry import load_registry
 
         codes = list(load_registry().codes)
     store = FeedStore(output_url, codes, retry_seconds=retry_seconds)

@@ -1,7 +1,7 @@
 """The ``crimegeo feeds`` commands: serve the force feeds, and manage their API keys.
 
 ``app`` is a Typer app meant to be mounted as ``crimegeo feeds``; it also runs on its own as
-``python -m feeds``::
+``python -m crimegeo.feeds``::
 
     crimegeo feeds serve --output OUTPUT --keys keys.json [--host 127.0.0.1 --port 8080]
     crimegeo feeds keys add kent --keys keys.json      # the key is the last line printed
@@ -17,7 +17,14 @@ from typing import Annotated
 
 import typer
 
-from feeds.keys import DEFAULT_ITERATIONS, MIN_ITERATIONS, OPERATOR, add_key, load_keys, revoke_keys
+from crimegeo.feeds.keys import (
+    DEFAULT_ITERATIONS,
+    MIN_ITERATIONS,
+    OPERATOR,
+    add_key,
+    load_keys,
+    revoke_keys,
+)
 
 app = typer.Typer(
     help="Serve each force its corrected-location feedback over HTTP, and manage API keys.",
@@ -38,7 +45,7 @@ def _check_force(force: str) -> str:
     """The force code to store: a registry code, or '*' for an operator."""
     if force in (OPERATOR, "operator"):
         return OPERATOR
-    from standards.registry import UnknownForceError, load_registry
+    from crimegeo.standards.registry import UnknownForceError, load_registry
 
     try:
         return load_registry().get(force).code
@@ -66,7 +73,7 @@ def serve(
     """Serve the feedback under OUTPUT/feedback over HTTP, read-only, per-force access."""
     import uvicorn
 
-    from feeds.app import create_app
+    from crimegeo.feeds.app import create_app
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,4 +1,4 @@
-"""`python -m flows` and the `crimegeo` command: the crimegeo command line.
+"""`python -m crimegeo.flows` and the `crimegeo` command: the crimegeo command line.
 
 When a command has finished, the process leaves without the interpreter's teardown. After a
 month's run that teardown (clearing ~1,800 modules, a last full garbage collection over
@@ -34,7 +34,7 @@ def _exit_without_teardown() -> None:
 def run() -> None:
     """Run the command line, then exit with its status, skipping the interpreter's teardown."""
     atexit.register(_exit_without_teardown)
-    from flows.cli import main
+    from crimegeo.flows.cli import main
 
     try:
         main()

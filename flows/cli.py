@@ -19,11 +19,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.runtime import beam_imports
+from crimegeo.pipelines.runtime import beam_imports
 
 if TYPE_CHECKING:
-    from flows.progress import RichProgress
-    from pipelines.monthly import RunSettings
+    from crimegeo.flows.progress import RichProgress
+    from crimegeo.pipelines.monthly import RunSettings
 
 app = typer.Typer(
     help="crimegeo: normalise police forces' crime exports to one location standard, geocode "
@@ -51,7 +51,7 @@ ScoreOpt = Annotated[float, typer.Option(
 
 
 def _mount_gazetteer() -> None:
-    from gazetteer.cli import app as gazetteer_app
+    from crimegeo.gazetteer.cli import app as gazetteer_app
 
     app.add_typer(gazetteer_app, name="gazetteer",
                   help="Build a gazetteer, look names up, reverse points to labels.")
@@ -61,7 +61,7 @@ _mount_gazetteer()
 
 
 def _mount_feeds() -> None:
-    from feeds.cli import app as feeds_app
+    from crimegeo.feeds.cli import app as feeds_app
 
     app.add_typer(feeds_app, name="feeds",
                   help="Serve forces their feedback over HTTP; manage their API keys.")
@@ -71,7 +71,7 @@ _mount_feeds()
 
 
 def _mount_watch() -> None:
-    from flows.watch import watch
+    from crimegeo.flows.watch import watch
 
     app.command("watch", context_settings=EXTRA)(watch)
 
@@ -139,7 +139,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print the manifest as JSO
 
 
 def _settings(ctx: typer.Context, **values: object) -> RunSettings:
-    from pipelines.monthly import RunSettings
+    from crimegeo.pipelines.monthly import RunSettings
 
     for key in ("profiles", "boundaries", "areas"):
         values[key] = tuple(values.get(key) or ())
@@ -174,17 +174,17 @@ def _flows_while_prefect_starts(runner: str = "DirectRunner"
     The server's subprocess boots on the other core during the ~2 s of Beam's imports
     (see `flows.server`); call the wait before the first flow runs.
     """
-    from flows.runners import runs_on_this_machine
-    from flows.server import start_temporary_server
+    from crimegeo.flows.runners import runs_on_this_machine
+    from crimegeo.flows.server import start_temporary_server
 
     server = start_temporary_server()
     with beam_imports(local=runs_on_this_machine(runner)):  # see pipelines.runtime
-        from flows import monthly
+        from crimegeo.flows import monthly
     return monthly, (server.join if server is not None else lambda: None)
 
 
 def _watching(months: int = 1) -> RichProgress:
-    from flows.progress import RichProgress
+    from crimegeo.flows.progress import RichProgress
 
     return RichProgress(console, months)
 
@@ -205,7 +205,7 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
     OUTPUT/runs/YYYY-MM/report.html. Extra arguments after the options pass to Beam, e.g.
     `--runner multi-process -- --direct_num_workers 4`.
     """
-    from flows import progress
+    from crimegeo.flows import progress
 
     monthly, prefect_ready = _flows_while_prefect_starts(runner)
     parameters = _flow_parameters(
@@ -250,7 +250,7 @@ def backfill(ctx: typer.Context,
     options changed since its last verified run; `--force` runs them all. A month without
     input files is reported and left as it is. A failed month does not stop the others.
     """
-    from flows import progress
+    from crimegeo.flows import progress
 
     monthly, prefect_ready = _flows_while_prefect_starts(runner)
     try:
@@ -320,8 +320,8 @@ def serve(ctx: typer.Context, input: InputOpt, output: OutputOpt,
     --recheck-months before it whose inputs changed. Runs show in the Prefect UI. For a
     Prefect server with a work pool, use prefect.yaml instead (docs/operations.md).
     """
-    from flows.deploy import build_deployment, serve_deployment
-    from flows.runners import resolve_runner
+    from crimegeo.flows.deploy import build_deployment, serve_deployment
+    from crimegeo.flows.runners import resolve_runner
 
     parameters = _flow_parameters(
         ctx, input=input, output=output, gazetteer=gazetteer, profiles=profiles, runner=runner,
@@ -352,7 +352,7 @@ def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: Outpu
              map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
              json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
-    from flows.runners import resolve_runner, runs_on_this_machine
+    from crimegeo.flows.runners import resolve_runner, runs_on_this_machine
 
     try:
         choice = resolve_runner(runner, ctx.args, urls=[input, output, gazetteer, map_points,
@@ -360,7 +360,7 @@ def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: Outpu
     except ValueError as error:
         _fail(str(error))
     with beam_imports(local=runs_on_this_machine(choice.runner)):  # see pipelines.runtime
-        from pipelines.monthly import MonthlyOptions, run_month
+        from crimegeo.pipelines.monthly import MonthlyOptions, run_month
     for warning in choice.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     ctx.args = list(choice.beam_options)
@@ -398,9 +398,9 @@ def sample(
     = 7,
 ) -> None:
     """Generate a deterministic demo month (four forces, four formats) and its gazetteer."""
-    from flows.sample import generate_sample
-    from gazetteer import build_gazetteer
-    from pipelines.monthly import check_month
+    from crimegeo.flows.sample import generate_sample
+    from crimegeo.gazetteer import build_gazetteer
+    from crimegeo.pipelines.monthly import check_month
 
     try:
         check_month(month)
@@ -452,7 +452,7 @@ def profiles(
         "--profiles", help="Extra folder of profiles (repeatable).")] = None,
 ) -> None:
     """List the force input profiles and how each recognises a file."""
-    from standards.profiles import load_profiles
+    from crimegeo.standards.profiles import load_profiles
 
     table = Table(title="Force input profiles")
     for column in ("name", "format", "force", "file names", "header signature"):
@@ -470,7 +470,7 @@ def standard(
         "--out", help="Write the JSON Schema here instead of printing it.")] = None,
 ) -> None:
     """Print the location standard's record JSON Schema."""
-    from standards.schema import record_json_schema_text
+    from crimegeo.standards.schema import record_json_schema_text
 
     text = record_json_schema_text()
     if out:
@@ -481,7 +481,7 @@ def standard(
 
 
 def main() -> None:
-    """The command line (`python -m flows` and `crimegeo` run it through `flows.__main__`)."""
+    """The command line (`python -m crimegeo.flows` and `crimegeo` run it through `__main__`)."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     app()
 

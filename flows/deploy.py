@@ -35,11 +35,12 @@ def build_deployment(parameters: dict[str, Any], *, name: str = DEPLOYMENT_NAME,
                      ) -> RunnerDeployment:
     """The scheduled flow as a deployment with its schedule and fixed parameters.
 
-    The entrypoint is the module path `flows.monthly.scheduled_flow`, so it resolves wherever
+    The entrypoint is the module path `crimegeo.flows.monthly.scheduled_flow`, so it resolves
+    wherever
     crimegeo is installed, whatever the working directory. `timezone` also decides which
     month a run closes, so it is passed to the flow as well.
     """
-    from flows.monthly import scheduled_flow
+    from crimegeo.flows.monthly import scheduled_flow
 
     schedule = monthly_schedule(cron, timezone)
     return scheduled_flow.to_deployment(

@@ -30,8 +30,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows import progress
-from flows.fingerprint import (
+from crimegeo.flows import progress
+from crimegeo.flows.fingerprint import (
     code_fingerprint,
     differences,
     fingerprint_url,
@@ -41,10 +41,16 @@ from flows.fingerprint import (
     resource_checksums,
     sha256_tree,
 )
-from flows.report import build_report, previous_month, read_json, report_markdown, write_report
-from flows.runners import resolve_runner
-from gazetteer import Gazetteer, GazetteerError, build_gazetteer
-from pipelines.monthly import (
+from crimegeo.flows.report import (
+    build_report,
+    previous_month,
+    read_json,
+    report_markdown,
+    write_report,
+)
+from crimegeo.flows.runners import resolve_runner
+from crimegeo.gazetteer import Gazetteer, GazetteerError, build_gazetteer
+from crimegeo.pipelines.monthly import (
     Discovery,
     MonthlyOptions,
     ReconciliationError,
@@ -55,8 +61,8 @@ from pipelines.monthly import (
     read_manifest,
     write_bytes_atomic,
 )
-from pipelines.streaming import close_month
-from standards.profiles import load_profiles
+from crimegeo.pipelines.streaming import close_month
+from crimegeo.standards.profiles import load_profiles
 
 #: HTTP statuses object stores use for "try again".
 TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}

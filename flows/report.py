@@ -25,9 +25,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from PIL import Image
 
-from pipelines.monthly import write_bytes_atomic
-from standards import reasons as reason_codes
-from standards.coordinates import to_bng
+from crimegeo.pipelines.monthly import write_bytes_atomic
+from crimegeo.standards import reasons as reason_codes
+from crimegeo.standards.coordinates import to_bng
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "report.json"

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from standards.categories import CRIME_CATEGORIES
-from standards.coordinates import to_bng
-from standards.registry import load_registry
+from crimegeo.standards.categories import CRIME_CATEGORIES
+from crimegeo.standards.coordinates import to_bng
+from crimegeo.standards.registry import load_registry
 
 #: The demo's forces, each in one of the four built-in formats.
 DEMO_FORCES: dict[str, str] = {

@@ -11,7 +11,7 @@ nor repeats a file. The first Ctrl-C (or SIGTERM) stops the loop cleanly between
 a second one aborts at once (the ledger still makes the next start safe).
 
     crimegeo watch --input /data/incoming --output /data/output --gazetteer /data/gazetteer
-    python -m flows.watch --input gs://bucket/incoming --output gs://bucket/output ...
+    python -m crimegeo.flows.watch --input gs://bucket/incoming --output gs://bucket/output ...
 
 Must not do data work itself (that is the pipeline's) nor write anything but through it.
 """
@@ -32,10 +32,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from pipelines.settings import PipelineSettings
+from crimegeo.pipelines.settings import PipelineSettings
 
 if TYPE_CHECKING:
-    from pipelines.streaming import FileArrival
+    from crimegeo.pipelines.streaming import FileArrival
 
 #: How often the same generation of a file is tried when its micro-batch keeps failing.
 MAX_ATTEMPTS = 3
@@ -97,7 +97,7 @@ class Watcher:
                  ingest: Callable[[Any, list[FileArrival]], dict[str, dict]] | None = None
                  ) -> None:
         # Beam is imported here, not with the module, so `crimegeo --help` stays quick.
-        from pipelines import streaming
+        from crimegeo.pipelines import streaming
 
         self.streaming = streaming
         self.settings = settings
@@ -313,7 +313,7 @@ app = typer.Typer(
     add_completion=False)
 app.callback(invoke_without_command=True, context_settings=EXTRA)(watch)
 
-#: `python -m flows.watch`: the same command on its own.
+#: `python -m crimegeo.flows.watch`: the same command on its own.
 standalone = typer.Typer(add_completion=False)
 standalone.command(context_settings=EXTRA)(watch)
 

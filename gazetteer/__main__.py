@@ -1,5 +1,5 @@
-"""``python -m gazetteer``: the gazetteer command line (see :mod:`gazetteer.cli`)."""
+"""``python -m crimegeo.gazetteer``: the gazetteer command line (see :mod:`gazetteer.cli`)."""
 
-from gazetteer.cli import main
+from crimegeo.gazetteer.cli import main
 
 main()

@@ -35,10 +35,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from gazetteer.geo import BNG, to_lonlat
-from gazetteer.model import GazetteerError
-from gazetteer.normalise import block_keys, key_hash, normalise_name
-from gazetteer.sources import FEATURE_FIELDS, SourceTable, merge_police_uk, read_source
+from crimegeo.gazetteer.geo import BNG, to_lonlat
+from crimegeo.gazetteer.model import GazetteerError
+from crimegeo.gazetteer.normalise import block_keys, key_hash, normalise_name
+from crimegeo.gazetteer.sources import FEATURE_FIELDS, SourceTable, merge_police_uk, read_source
 
 __all__ = [
     "ARTIFACT_FORMAT",

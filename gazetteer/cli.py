@@ -1,11 +1,12 @@
 """Command line for the gazetteer: ``build``, ``lookup``, ``reverse`` and ``evaluate``.
 
 Mounted by the project CLI as ``crimegeo gazetteer``; also runnable alone as
-``python -m gazetteer``. Examples::
+``python -m crimegeo.gazetteer``. Examples::
 
-    python -m gazetteer build ../shared/data/os-open-names --out gaz/
-    python -m gazetteer lookup "On or near Alderman'S Walk" --gazetteer gaz/ --force city-of-london
-    python -m gazetteer reverse -0.0812 51.5179 --gazetteer gaz/ --json
+    python -m crimegeo.gazetteer build ../shared/data/os-open-names --out gaz/
+    python -m crimegeo.gazetteer lookup "On or near Alderman'S Walk" \\
+        --gazetteer gaz/ --force city-of-london
+    python -m crimegeo.gazetteer reverse -0.0812 51.5179 --gazetteer gaz/ --json
 
 No Beam, no Prefect.
 """
@@ -19,8 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gazetteer.core import Gazetteer
-from gazetteer.model import GazetteerError
+from crimegeo.gazetteer.core import Gazetteer
+from crimegeo.gazetteer.model import GazetteerError
 
 app = typer.Typer(
     help="Build a gazetteer from OS Open Names, CSV, vector or police.uk files; geocode street "
@@ -63,7 +64,7 @@ def build(
         "--name-column", help="Name field of a vector file.")] = None,
 ) -> None:
     """Build a gazetteer artifact folder from SOURCE... and print its manifest summary."""
-    from gazetteer.build import build_gazetteer
+    from crimegeo.gazetteer.build import build_gazetteer
 
     try:
         m = build_gazetteer(sources, out, format=format, crs=crs, name_column=name_column)
@@ -154,7 +155,7 @@ def evaluate(
     Prints share located, share within 25 m of the published point, median error and how often
     ambiguous labels are honestly reported as ambiguous.
     """
-    from gazetteer.evaluate import evaluate_police_uk, format_report
+    from crimegeo.gazetteer.evaluate import evaluate_police_uk, format_report
 
     try:
         report = evaluate_police_uk(data, train=train, test=test, force=force, seed=seed)
@@ -167,5 +168,5 @@ def evaluate(
 
 
 def main() -> None:
-    """Entry point of ``python -m gazetteer``."""
+    """Entry point of ``python -m crimegeo.gazetteer``."""
     app()

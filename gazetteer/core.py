@@ -31,16 +31,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
-from gazetteer.build import (
+from crimegeo.gazetteer.build import (
     ARTIFACT_FORMAT,
     KIND_AREA,
     KIND_PLACE,
     KIND_POSTCODE,
     KIND_ROAD,
 )
-from gazetteer.geo import force_box_bng, to_bng
-from gazetteer.model import GazetteerError, Match, ReverseMatch
-from gazetteer.normalise import (
+from crimegeo.gazetteer.geo import force_box_bng, to_bng
+from crimegeo.gazetteer.model import GazetteerError, Match, ReverseMatch
+from crimegeo.gazetteer.normalise import (
     PREFIX_PATTERN,
     ParsedQuery,
     block_keys,
@@ -519,7 +519,7 @@ class Gazetteer:
 
     def _area_hint_ok(self, rows: np.ndarray, areas: tuple[str, ...]) -> np.ndarray:
         """True for rows that lie in a place named by the text's trailing area parts."""
-        from gazetteer.normalise import normalise_name
+        from crimegeo.gazetteer.normalise import normalise_name
 
         ok = np.zeros(len(rows), dtype=bool)
         cols = ("populated_place", "district", "county", "postcode_district")
@@ -688,7 +688,7 @@ class Gazetteer:
             return None
         r1, r2 = int(ra[i]), int(rb[j])
         mx, my = (self.x[r1] + self.x[r2]) / 2, (self.y[r1] + self.y[r2]) / 2
-        from gazetteer.geo import to_lonlat
+        from crimegeo.gazetteer.geo import to_lonlat
 
         lon, lat = to_lonlat(np.array([mx]), np.array([my]))
         types = {ha[i], hb[j]}

@@ -6,7 +6,7 @@ other months, perturb them the way force data is written (case, abbreviations, t
 share located, share within 25 m, median error, and how honestly ambiguous labels (one label,
 several distinct places, such as "Supermarket") are reported as ambiguous.
 
-Used by ``python -m gazetteer evaluate`` and ``benchmarks/gazetteer_quality.py``.
+Used by ``python -m crimegeo.gazetteer evaluate`` and ``benchmarks/gazetteer_quality.py``.
 No Beam, no Prefect.
 """
 
@@ -23,10 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from gazetteer.build import build_gazetteer
-from gazetteer.core import Gazetteer
-from gazetteer.geo import resolve_force, to_bng
-from gazetteer.model import GazetteerError
+from crimegeo.gazetteer.build import build_gazetteer
+from crimegeo.gazetteer.core import Gazetteer
+from crimegeo.gazetteer.geo import resolve_force, to_bng
+from crimegeo.gazetteer.model import GazetteerError
 
 __all__ = ["PERTURBATIONS", "evaluate_police_uk", "format_report", "perturb"]
 

@@ -11,10 +11,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from gazetteer.model import GazetteerError
+from crimegeo.gazetteer.model import GazetteerError
 
 try:  # the project's standard conversion (OSTN15 via convertbng)
-    from standards.coordinates import to_bng, to_lonlat
+    from crimegeo.standards.coordinates import to_bng, to_lonlat
 except ImportError:  # pragma: no cover - only before `standards` existed
     from convertbng.cutil import convert_bng as _cb
     from convertbng.cutil import convert_lonlat as _cl
@@ -97,7 +97,7 @@ def project_to_both(
 @lru_cache(maxsize=1)
 def _registry() -> object | None:
     try:
-        from standards.registry import load_registry
+        from crimegeo.standards.registry import load_registry
     except ImportError:
         return None
     return load_registry()

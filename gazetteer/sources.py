@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from gazetteer.geo import BNG, WGS84, in_gb_bng, parse_crs, project_to_both, resolve_force
-from gazetteer.model import GazetteerError
-from gazetteer.normalise import normalise_name, strip_prefix
+from crimegeo.gazetteer.geo import BNG, WGS84, in_gb_bng, parse_crs, project_to_both, resolve_force
+from crimegeo.gazetteer.model import GazetteerError
+from crimegeo.gazetteer.normalise import normalise_name, strip_prefix
 
 __all__ = [
     "FORMATS",

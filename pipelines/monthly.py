@@ -7,7 +7,7 @@ Run it on its own (no Prefect) with:
 
 or from Python:
 
-    from pipelines.monthly import MonthlyOptions, run_month
+    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
     result = run_month(MonthlyOptions(["--month", "2024-03", "--input", ..., "--output", ...]))
 
 `build_pipeline()` returns the pipeline without running it, so tests and the Prefect task reuse
@@ -36,14 +36,14 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineRunner
 
-from pipelines.runtime import fewer_collections, quick_gil_handover
-from pipelines.settings import RunSettings
-from standards.coordinates import TRANSFORMATION
-from standards.profiles import load_profiles
-from standards.schema import STANDARD_VERSION
-from transforms.discover import Discovery, InputFile, discover_month
-from transforms.locate import LocateOptions
-from transforms.publish import (
+from crimegeo.pipelines.runtime import fewer_collections, quick_gil_handover
+from crimegeo.pipelines.settings import RunSettings
+from crimegeo.standards.coordinates import TRANSFORMATION
+from crimegeo.standards.profiles import load_profiles
+from crimegeo.standards.schema import STANDARD_VERSION
+from crimegeo.transforms.discover import Discovery, InputFile, discover_month
+from crimegeo.transforms.locate import LocateOptions
+from crimegeo.transforms.publish import (
     ReconciliationError,
     check_reconciliation,
     commit_month,
@@ -52,8 +52,8 @@ from transforms.publish import (
     recover,
     staging_url,
 )
-from transforms.steps import ProcessMonth, Resources
-from transforms.storage import write_bytes_atomic
+from crimegeo.transforms.steps import ProcessMonth, Resources
+from crimegeo.transforms.storage import write_bytes_atomic
 
 #: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
 __all__ = [
@@ -196,7 +196,7 @@ class MonthResult:
 def _gazetteer_checksum(uri: str | None) -> str | None:
     if not uri:
         return None
-    from gazetteer import Gazetteer  # only on the driver, and only for its manifest
+    from crimegeo.gazetteer import Gazetteer  # only on the driver, and only for its manifest
 
     # The manifest alone: loading would copy a bucket's whole artifact to the driver.
     return Gazetteer.read_manifest(uri)["checksum"]

@@ -3,7 +3,7 @@
 On Dataflow its input is Cloud Storage's object notifications, read from Pub/Sub (see
 docs/streaming.md for the notification and subscription set-up):
 
-    python -m pipelines.streaming --streaming --runner DataflowRunner \
+    python -m crimegeo.pipelines.streaming --streaming --runner DataflowRunner \
         --project PROJECT --region europe-west2 --temp_location gs://BUCKET/tmp \
         --subscription projects/PROJECT/subscriptions/crimegeo-arrivals \
         --input gs://BUCKET/incoming --output gs://BUCKET/output \
@@ -38,7 +38,7 @@ import fsspec
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineRunner
 
-from pipelines.monthly import (
+from crimegeo.pipelines.monthly import (
     MonthlyOptions,
     MonthResult,
     check_month,
@@ -46,14 +46,14 @@ from pipelines.monthly import (
     local_runner_options,
     run_month,
 )
-from standards.profiles import load_profiles
-from transforms.discover import Discovery, discover_month
-from transforms.ledger import month_entries, read_close, read_ledger, record_close
-from transforms.locate import LocateOptions
-from transforms.notifications import FileArrival, list_arrivals, parse_notification
-from transforms.outputs import PARTITIONED_KINDS
-from transforms.steps import Resources
-from transforms.streaming import IngestArrivals
+from crimegeo.standards.profiles import load_profiles
+from crimegeo.transforms.discover import Discovery, discover_month
+from crimegeo.transforms.ledger import month_entries, read_close, read_ledger, record_close
+from crimegeo.transforms.locate import LocateOptions
+from crimegeo.transforms.notifications import FileArrival, list_arrivals, parse_notification
+from crimegeo.transforms.outputs import PARTITIONED_KINDS
+from crimegeo.transforms.steps import Resources
+from crimegeo.transforms.streaming import IngestArrivals
 
 #: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
 __all__ = [
@@ -254,7 +254,8 @@ def close_month(options: PipelineOptions, discovery: Discovery | None = None, *,
 
 def _help() -> str:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.streaming", formatter_class=argparse.RawTextHelpFormatter,
+        prog="python -m crimegeo.pipelines.streaming",
+        formatter_class=argparse.RawTextHelpFormatter,
         description=__doc__.split("\n\n")[0] + "\n\nAny other option passes to Beam "
                     "(--runner, --project, --region, --temp_location, ...).")
     StreamingOptions._add_argparse_args(parser.add_argument_group("notifications"))

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from standards._yaml import load_yaml
+from crimegeo.standards._yaml import load_yaml
 
 
 def _fold(label: str) -> str:
@@ -74,7 +74,7 @@ def _parse(data: Any, source: str) -> _Vocabulary:
 
 @functools.lru_cache(maxsize=1)
 def _vocabulary() -> _Vocabulary:
-    resource = files("standards") / "data" / "crime_categories.yaml"
+    resource = files(__package__) / "data" / "crime_categories.yaml"
     return _parse(load_yaml(resource.read_text(encoding="utf-8")), str(resource))
 
 

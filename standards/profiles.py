@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from standards._yaml import load_yaml
+from crimegeo.standards._yaml import load_yaml
 
 FORMATS = ("csv", "jsonl")
 #: Standard fields a profile may map from a source column.
@@ -161,7 +161,7 @@ def load_profile(path: str | Path) -> ForceProfile:
 
 def builtin_profiles_dir() -> Path:
     """The folder of profiles shipped with the package."""
-    return Path(str(files("standards") / "profiles"))
+    return Path(str(files(__package__) / "profiles"))
 
 
 def load_profiles(directories: Iterable[str | Path] | None = None) -> list[ForceProfile]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from standards._yaml import load_yaml
+from crimegeo.standards._yaml import load_yaml
 
 API_BASE = "https://data.police.uk/api/forces/"
 
@@ -239,7 +239,7 @@ def _parse(text: str, source: str) -> ForceRegistry:
 
 @functools.lru_cache(maxsize=1)
 def _default_registry() -> ForceRegistry:
-    resource = files("standards") / "data" / "forces.yaml"
+    resource = files(__package__) / "data" / "forces.yaml"
     return _parse(resource.read_text(encoding="utf-8"), str(resource))
 
 

@@ -28,8 +28,8 @@ def shared_data(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def demo_month(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A generated demo month (four forces, four formats) with its gazetteer built."""
-    from flows.sample import generate_sample
-    from gazetteer import build_gazetteer
+    from crimegeo.flows.sample import generate_sample
+    from crimegeo.gazetteer import build_gazetteer
 
     root = tmp_path_factory.mktemp("demo")
     summary = generate_sample(root, month="2024-03", rows=4000, seed=11)

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from standards import reasons
-from standards.coordinates import to_bng
-from standards.schema import PUBLIC_FIELD_NAMES, PUBLIC_SCHEMA
-from transforms.outputs import wkb_points
+from crimegeo.standards import reasons
+from crimegeo.standards.coordinates import to_bng
+from crimegeo.standards.schema import PUBLIC_FIELD_NAMES, PUBLIC_SCHEMA
+from crimegeo.transforms.outputs import wkb_points
 
 #: police.uk publishes a crime with no location when its nearest map point is further.
 MAX_PUBLIC_POINT_DISTANCE_M = 20_000.0

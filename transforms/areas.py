@@ -18,7 +18,7 @@ import fsspec
 import numpy as np
 import shapely
 
-from standards.registry import load_registry
+from crimegeo.standards.registry import load_registry
 
 _CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNORECASE)
 

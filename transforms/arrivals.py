@@ -22,7 +22,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.feedback import (
+from crimegeo.transforms.feedback import (
     corrections_csv,
     corrections_geojson,
     previous_month,
@@ -32,8 +32,8 @@ from transforms.feedback import (
     summary,
     write_force_index,
 )
-from transforms.outputs import PARTITIONED_KINDS, part_name, partition_url
-from transforms.storage import is_local, write_bytes_atomic
+from crimegeo.transforms.outputs import PARTITIONED_KINDS, part_name, partition_url
+from crimegeo.transforms.storage import is_local, write_bytes_atomic
 
 #: The run id streaming-built feedback carries until the month is closed by a batch run.
 STREAMING_RUN_ID = "streaming"

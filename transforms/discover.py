@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import fsspec
 
-from standards.profiles import ForceProfile, match_profile
-from transforms.readers import read_header
+from crimegeo.standards.profiles import ForceProfile, match_profile
+from crimegeo.transforms.readers import read_header
 
 INPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".txt")
 _MONTH_TOKEN = re.compile(r"(?<!\d)(\d{4}-(?:0[1-9]|1[0-2]))(?!\d)")

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from standards import reasons
-from transforms.storage import write_bytes_atomic
+from crimegeo.standards import reasons
+from crimegeo.transforms.storage import write_bytes_atomic
 
 FEEDBACK_FILES = ("corrections.csv", "corrections.geojson", "summary.json")
 #: Characters that make a spreadsheet run a cell as a formula.

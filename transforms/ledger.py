@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import fsspec
 
-from transforms.storage import write_bytes_atomic
+from crimegeo.transforms.storage import write_bytes_atomic
 
 LEDGER_FOLDER = "_ledger"
 #: Statuses of an entry: ingested and published; recognised as not an input to ingest

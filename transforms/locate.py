@@ -15,12 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from standards import reasons
-from standards.coordinates import BNG, WGS84, in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
-from standards.registry import load_registry
-from standards.schema import LOCATION_STATUSES, RECORD_SCHEMA
-from transforms.areas import ForceBoundaries
-from transforms.outputs import wkb_points
+from crimegeo.standards import reasons
+from crimegeo.standards.coordinates import BNG, WGS84, in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
+from crimegeo.standards.registry import load_registry
+from crimegeo.standards.schema import LOCATION_STATUSES, RECORD_SCHEMA
+from crimegeo.transforms.areas import ForceBoundaries
+from crimegeo.transforms.outputs import wkb_points
 
 #: Reason codes a record can carry, in the order they are listed in `reasons`.
 REASON_ORDER: tuple[str, ...] = (

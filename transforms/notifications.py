@@ -23,7 +23,7 @@ from typing import Any
 
 import fsspec
 
-from transforms.discover import INPUT_SUFFIXES, sha256_of
+from crimegeo.transforms.discover import INPUT_SUFFIXES, sha256_of
 
 #: The one GCS event that means "a new object, or a new generation of one, is complete".
 FINALIZE = "OBJECT_FINALIZE"

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from standards.schema import STANDARD_VERSION
+from crimegeo.standards.schema import STANDARD_VERSION
 
 GEOPARQUET_VERSION = "1.1.0"
 #: Columns carried by the partition path (`month=.../force=...`), not stored in the files,

@@ -23,9 +23,9 @@ import uuid
 
 import fsspec
 
-from transforms.feedback import write_force_index
-from transforms.outputs import PARTITIONED_KINDS
-from transforms.storage import move_tree, write_bytes_atomic
+from crimegeo.transforms.feedback import write_force_index
+from crimegeo.transforms.outputs import PARTITIONED_KINDS
+from crimegeo.transforms.storage import move_tree, write_bytes_atomic
 
 STAGING_FOLDER = "_staging"
 TRASH_FOLDER = "_trash"

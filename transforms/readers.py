@@ -17,7 +17,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from standards.profiles import ForceProfile
+from crimegeo.standards.profiles import ForceProfile
 
 #: Column holding each JSON Lines row's original text, for the rejected output.
 RAW_LINE_COLUMN = "__raw_line__"

@@ -16,12 +16,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from standards import reasons
-from standards.categories import map_offences
-from standards.profiles import ForceProfile
-from standards.registry import load_registry
-from standards.schema import REJECTED_SCHEMA
-from transforms.readers import RAW_LINE_COLUMN, ReadResult
+from crimegeo.standards import reasons
+from crimegeo.standards.categories import map_offences
+from crimegeo.standards.profiles import ForceProfile
+from crimegeo.standards.registry import load_registry
+from crimegeo.standards.schema import REJECTED_SCHEMA
+from crimegeo.transforms.readers import RAW_LINE_COLUMN, ReadResult
 
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"

@@ -28,11 +28,11 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
-from standards.profiles import ForceProfile, load_profiles
-from transforms.anonymise import anonymise, public_table
-from transforms.areas import load_area_layer, load_force_boundaries
-from transforms.discover import InputFile
-from transforms.feedback import (
+from crimegeo.standards.profiles import ForceProfile, load_profiles
+from crimegeo.transforms.anonymise import anonymise, public_table
+from crimegeo.transforms.areas import load_area_layer, load_force_boundaries
+from crimegeo.transforms.discover import InputFile
+from crimegeo.transforms.feedback import (
     FeedbackPart,
     corrections_csv,
     corrections_geojson,
@@ -43,11 +43,11 @@ from transforms.feedback import (
     summary,
     value_counts,
 )
-from transforms.locate import LocateOptions, locate
-from transforms.outputs import parquet_bytes, part_name, partition_url
-from transforms.readers import read_source
-from transforms.standardise import standardise
-from transforms.storage import write_bytes_atomic
+from crimegeo.transforms.locate import LocateOptions, locate
+from crimegeo.transforms.outputs import parquet_bytes, part_name, partition_url
+from crimegeo.transforms.readers import read_source
+from crimegeo.transforms.standardise import standardise
+from crimegeo.transforms.storage import write_bytes_atomic
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -263,7 +263,7 @@ class ParseByProfile(beam.DoFn):
 
 
 def _load_gazetteer(uri: str) -> Any:
-    from gazetteer import Gazetteer  # imported on the worker, not at module import
+    from crimegeo.gazetteer import Gazetteer  # imported on the worker, not at module import
 
     return Gazetteer.load(uri)
 

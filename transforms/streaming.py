@@ -30,10 +30,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.shared import Shared
 
-from standards.profiles import UnmatchedFileError, load_profiles
-from transforms.arrivals import part_paths, refresh_force_month, remove_parts
-from transforms.discover import discover_month
-from transforms.ledger import (
+from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
+from crimegeo.transforms.arrivals import part_paths, refresh_force_month, remove_parts
+from crimegeo.transforms.discover import discover_month
+from crimegeo.transforms.ledger import (
     FAILED,
     PROCESSED,
     SKIPPED,
@@ -43,10 +43,15 @@ from transforms.ledger import (
     read_entry,
     write_entry,
 )
-from transforms.locate import LocateOptions
-from transforms.notifications import FileArrival, is_newer, stored_version
-from transforms.outputs import UNKNOWN_FORCE_PARTITION, parquet_bytes, part_name, partition_url
-from transforms.steps import (
+from crimegeo.transforms.locate import LocateOptions
+from crimegeo.transforms.notifications import FileArrival, is_newer, stored_version
+from crimegeo.transforms.outputs import (
+    UNKNOWN_FORCE_PARTITION,
+    parquet_bytes,
+    part_name,
+    partition_url,
+)
+from crimegeo.transforms.steps import (
     REJECTED,
     STATS,
     AnonymiseBatches,
@@ -58,7 +63,7 @@ from transforms.steps import (
     WriteRejectedParts,
     shared_handles,
 )
-from transforms.storage import write_bytes_atomic
+from crimegeo.transforms.storage import write_bytes_atomic
 
 #: Tagged output of `IngestFile`: one outcome per arrival (ingested, duplicate, ...).
 OUTCOMES = "outcomes"

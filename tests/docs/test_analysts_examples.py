@@ -13,7 +13,7 @@ EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 @pytest.fixture(scope="module")
 def output(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipelines.monthly import MonthlyOptions, run_month
+    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 
     out = tmp_path_factory.mktemp("analysts")
     run_month(MonthlyOptions(["--month", "2024-03", "--input", str(demo_month["root"] /

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.monthly import MonthlyOptions, run_month
+from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +32,8 @@ def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
     good = _snapshot(output)
     rows = pq.read_table(output / "restricted").num_rows
 
-    command = [sys.executable, "-m", "flows", "pipeline", *[a.replace("_", "-") if a.startswith(
-        "--") else a for a in args]]
+    command = [sys.executable, "-m", "crimegeo.flows", "pipeline",
+               *[a.replace("_", "-") if a.startswith("--") else a for a in args]]
     killed_mid_write = 0
     for _attempt in range(6):
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL,

@@ -14,14 +14,14 @@ import geopandas
 import pyarrow.parquet as pq
 import pytest
 
-from standards import reasons
+from crimegeo.standards import reasons
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def flow_run(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from flows.monthly import monthly_flow
+    from crimegeo.flows.monthly import monthly_flow
 
     output = tmp_path_factory.mktemp("flow-output")
     manifest = monthly_flow(month="2024-03", input=str(demo_month["root"] / "input"),
@@ -150,7 +150,7 @@ def test_geoparquet_reads_in_geopandas_and_duckdb(flow_run: dict) -> None:
 
 
 def test_public_output_carries_no_exact_location(flow_run: dict) -> None:
-    from gazetteer import Gazetteer
+    from crimegeo.gazetteer import Gazetteer
 
     output = flow_run["output"]
     public = pq.read_table(output / "public")

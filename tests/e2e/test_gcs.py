@@ -87,7 +87,7 @@ def test_a_month_in_a_bucket(emulator: str, demo_month: dict) -> None:
     import fsspec
     from apache_beam.io.filesystems import FileSystems
 
-    from pipelines.monthly import MonthlyOptions, run_month
+    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 
     for name in demo_month["files"]:
         _beam_upload(Path(demo_month["input"]) / name, f"gs://{BUCKET}/input/2024-03/{name}")

@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from gazetteer import build_gazetteer
-from pipelines.monthly import MonthlyOptions, run_month
-from standards.coordinates import to_bng
+from crimegeo.gazetteer import build_gazetteer
+from crimegeo.pipelines.monthly import MonthlyOptions, run_month
+from crimegeo.standards.coordinates import to_bng
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.slow

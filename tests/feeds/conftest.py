@@ -29,7 +29,7 @@ def feed_keys(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="session")
 def feed_server(feed_output: Path, feed_keys: dict) -> Iterator[dict]:
     """The real server over the fixture tree, with a rate limit no test reaches."""
-    from feeds.app import create_app
+    from crimegeo.feeds.app import create_app
 
     app = create_app(str(feed_output), feed_keys["path"], rate_limit=100_000,
                      auth_failures_per_minute=100_000)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import uvicorn
 
-from feeds.keys import MIN_ITERATIONS, add_key
-from feeds.store import CORRECTION_COLUMNS, MONTH_FILES
+from crimegeo.feeds.keys import MIN_ITERATIONS, add_key
+from crimegeo.feeds.store import CORRECTION_COLUMNS, MONTH_FILES
 
 #: Forces with a feed in the fixture tree; ``surrey`` has no index.json (listing fallback).
 FEED_FORCES = ("city-of-london", "kent", "west-midlands", "merseyside", "surrey")

@@ -1,4 +1,5 @@
-"""End to end: the real pipeline's output served by ``python -m feeds serve`` in a subprocess.
+"""End to end: the real pipeline's output served by ``python -m crimegeo.feeds serve`` in a
+subprocess.
 
 The demo month (four forces) is run through the pipeline; keys are made with the command line;
 the server is the command line's. Endpoints whose files the pipeline does not write yet are
@@ -24,7 +25,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from feeds.cli import app as cli_app
+from crimegeo.feeds.cli import app as cli_app
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ MONTH = "2024-03"
 
 
 def _run_pipeline(demo_month: dict, output: Path) -> None:
-    from pipelines.monthly import MonthlyOptions, run_month
+    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 
     run_month(MonthlyOptions(["--month", MONTH, "--input", str(demo_month["root"] / "input"),
                               "--output", str(output), "--gazetteer", demo_month["gazetteer"]]))
@@ -66,7 +67,7 @@ def served(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         port = _free_port()
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "feeds", "serve", "--output", str(output),
+                [sys.executable, "-m", "crimegeo.feeds", "serve", "--output", str(output),
                  "--keys", str(keys_path), "--port", str(port), "--rate-limit", "100000"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from feeds.cli import app as cli_app
-from feeds.keys import (
+from crimegeo.feeds.cli import app as cli_app
+from crimegeo.feeds.keys import (
     MIN_ITERATIONS,
     KeysFileError,
     add_key,

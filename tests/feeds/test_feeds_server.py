@@ -30,9 +30,9 @@ from feeds_support import (
 )
 from typer.testing import CliRunner
 
-from feeds.app import create_app
-from feeds.cli import app as cli_app
-from standards.registry import load_registry
+from crimegeo.feeds.app import create_app
+from crimegeo.feeds.cli import app as cli_app
+from crimegeo.standards.registry import load_registry
 
 FILES = ("corrections.csv", "corrections.geojson", "corrections.json", "summary.json")
 ALL_FORCES = (*FEED_FORCES, NO_FEED_FORCE)

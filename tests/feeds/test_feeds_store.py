@@ -10,7 +10,7 @@ import fsspec
 import pytest
 from feeds_support import month_files
 
-from feeds.store import FeedStore, corrections_json, valid_month
+from crimegeo.feeds.store import FeedStore, corrections_json, valid_month
 
 
 @pytest.fixture()

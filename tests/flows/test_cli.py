@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from crimegeo.flows.cli import app
 
 runner = CliRunner()
 COMMANDS = ["run", "pipeline", "backfill", "serve", "sample", "demo", "profiles", "standard",
@@ -71,7 +71,7 @@ def test_pipeline_with_areas_boundaries_and_k_on_real_data(tmp_path: Path) -> No
 
     import pyarrow.parquet as pq
 
-    from gazetteer import build_gazetteer
+    from crimegeo.gazetteer import build_gazetteer
     from tests.conftest import shared_data
 
     folder = shared_data("police-uk", "city-of-london")

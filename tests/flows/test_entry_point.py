@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _crimegeo(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "flows", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "crimegeo.flows", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -41,7 +41,7 @@ def test_exit_handlers_run_and_the_teardown_is_skipped(tmp_path: Path) -> None:
     marks = tmp_path / "marks.txt"
     code = textwrap.dedent(f"""
         import atexit, sys
-        import flows.__main__ as entry
+        import crimegeo.flows.__main__ as entry
 
         class Torn:
             def __del__(self, open=open):  # runs in the interpreter's teardown, if any
@@ -50,15 +50,15 @@ def test_exit_handlers_run_and_the_teardown_is_skipped(tmp_path: Path) -> None:
 
         keep = Torn()
         sys.argv = ["crimegeo", "--help"]
-        import flows.cli
-        command = flows.cli.main
+        import crimegeo.flows.cli
+        command = crimegeo.flows.cli.main
 
         def registering_command():
             # A handler the command registers (as Prefect's server does) still runs.
             atexit.register(lambda: open({str(marks)!r}, "a").write("handler\\n"))
             command()
 
-        flows.cli.main = registering_command
+        crimegeo.flows.cli.main = registering_command
         entry.run()
     """)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
@@ -71,13 +71,13 @@ def test_exit_handlers_run_and_the_teardown_is_skipped(tmp_path: Path) -> None:
 def test_an_unexpected_error_still_gets_its_traceback(tmp_path: Path) -> None:
     code = textwrap.dedent("""
         import sys
-        import flows.cli
-        import flows.__main__ as entry
+        import crimegeo.flows.cli
+        import crimegeo.flows.__main__ as entry
 
         def broken():
             raise RuntimeError("something we did not foresee")
 
-        flows.cli.main = broken
+        crimegeo.flows.cli.main = broken
         entry.run()
     """)
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

@@ -12,9 +12,9 @@ import pytest
 from prefect import flow
 from typer.testing import CliRunner
 
-from flows import monthly
-from flows.cli import app
-from flows.sample import generate_sample
+from crimegeo.flows import monthly
+from crimegeo.flows.cli import app
+from crimegeo.flows.sample import generate_sample
 
 
 def test_only_transient_errors_count_as_transient() -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from flows.report import MAP_PIXELS, STATUS_STYLE, force_map_png, map_caption
-from standards.coordinates import to_lonlat
+from crimegeo.flows.report import MAP_PIXELS, STATUS_STYLE, force_map_png, map_caption
+from crimegeo.standards.coordinates import to_lonlat
 
 
 def _table(rows: list[dict]) -> pa.Table:

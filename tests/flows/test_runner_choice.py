@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.runners import RunnerChoiceError, option_value, resolve_runner
+from crimegeo.flows.runners import RunnerChoiceError, option_value, resolve_runner
 
 
 def test_in_process_is_the_default_and_passes_options_through() -> None:

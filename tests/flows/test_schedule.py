@@ -10,9 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from flows.cli import app
-from flows.deploy import build_deployment
-from flows.monthly import month_before, month_range, scheduled_flow
+from crimegeo.flows.cli import app
+from crimegeo.flows.deploy import build_deployment
+from crimegeo.flows.monthly import month_before, month_range, scheduled_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ def test_serve_builds_a_cron_schedule_in_a_time_zone() -> None:
     (schedule,) = deployment.schedules
     assert schedule.schedule.cron == "30 7 5 * *"
     assert schedule.schedule.timezone == "Europe/London"
-    assert deployment.entrypoint == "flows.monthly.scheduled_flow"
+    assert deployment.entrypoint == "crimegeo.flows.monthly.scheduled_flow"
     assert deployment.parameters == {"input": "in", "output": "out",
                                      "timezone": "Europe/London"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gazetteer_testdata import COL_DIR, OS_DIR, write_small_csv
 
-from gazetteer import Gazetteer, build_gazetteer
+from crimegeo.gazetteer import Gazetteer, build_gazetteer
 
 
 @pytest.fixture(scope="session")

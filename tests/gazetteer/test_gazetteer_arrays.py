@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gazetteer import Gazetteer, build_gazetteer
+from crimegeo.gazetteer import Gazetteer, build_gazetteer
 
 
 def test_lookup_arrays_agrees_with_lookup_many(tmp_path: Path) -> None:
-    from flows.sample import generate_sample
+    from crimegeo.flows.sample import generate_sample
 
     summary = generate_sample(tmp_path / "s", rows=50, seed=3)
     build_gazetteer([summary["gazetteer_source"]], str(tmp_path / "g"), format="csv")
@@ -46,8 +46,8 @@ def test_exact_names_match_the_same_rows_in_arrow_and_through_the_hash_index(
     index. Both must pick the same rows for the same texts."""
     import csv
 
-    from flows.sample import generate_sample
-    from gazetteer import core
+    from crimegeo.flows.sample import generate_sample
+    from crimegeo.gazetteer import core
 
     summary = generate_sample(tmp_path / "s", rows=50, seed=4)
     build_gazetteer([summary["gazetteer_source"]], str(tmp_path / "g"), format="csv")

@@ -1,4 +1,5 @@
-"""The gazetteer command line: build, lookup, reverse, evaluate (``python -m gazetteer``)."""
+"""The gazetteer command line: build, lookup, reverse, evaluate
+(``python -m crimegeo.gazetteer``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 from gazetteer_testdata import write_small_csv
 from typer.testing import CliRunner
 
-from gazetteer.cli import app
-from gazetteer.model import JSON_KEYS
+from crimegeo.gazetteer.cli import app
+from crimegeo.gazetteer.model import JSON_KEYS
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

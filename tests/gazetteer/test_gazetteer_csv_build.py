@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from gazetteer_testdata import SMALL_FEATURES, write_small_csv
 
-from gazetteer import Gazetteer, GazetteerError, Match, ReverseMatch, build_gazetteer
-from gazetteer.geo import to_bng
-from gazetteer.model import JSON_KEYS
+from crimegeo.gazetteer import Gazetteer, GazetteerError, Match, ReverseMatch, build_gazetteer
+from crimegeo.gazetteer.geo import to_bng
+from crimegeo.gazetteer.model import JSON_KEYS
 
 
 def test_manifest_describes_the_artifact(small_gaz: Gazetteer) -> None:

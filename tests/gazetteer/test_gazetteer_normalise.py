@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gazetteer import normalise_name
-from gazetteer.normalise import block_keys, parse_query
+from crimegeo.gazetteer import normalise_name
+from crimegeo.gazetteer.normalise import block_keys, parse_query
 
 
 @pytest.mark.parametrize(

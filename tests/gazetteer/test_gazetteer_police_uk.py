@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gazetteer import Gazetteer, build_gazetteer
-from gazetteer.geo import to_bng
+from crimegeo.gazetteer import Gazetteer, build_gazetteer
+from crimegeo.gazetteer.geo import to_bng
 
 
 def test_build_from_police_uk_files(col_gaz: Gazetteer) -> None:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from gazetteer_testdata import OS_DIR, SMALL_FEATURES, write_small_csv
 
-from gazetteer import Gazetteer, GazetteerError, build_gazetteer
-from gazetteer.sources import OS_OPEN_NAMES_COLUMNS, detect_format
+from crimegeo.gazetteer import Gazetteer, GazetteerError, build_gazetteer
+from crimegeo.gazetteer.sources import OS_OPEN_NAMES_COLUMNS, detect_format
 
 # ---------------------------------------------------------------- OS Open Names (real tiles)
 

@@ -31,7 +31,7 @@ def test_cli_pipeline_runs_a_month_without_loading_the_cloud_connectors(
         demo_month: dict, tmp_path: Path) -> None:
     found = _python(f"""
         import json, sys
-        from flows.cli import app
+        from crimegeo.flows.cli import app
         try:
             app(["pipeline", "--month", "2024-03", "--input", {str(demo_month["input"])!r},
                  "--output", {str(tmp_path / "out")!r},
@@ -50,7 +50,7 @@ def test_cli_pipeline_runs_a_month_without_loading_the_cloud_connectors(
 def test_connectors_load_on_demand_after_a_local_import() -> None:
     found = _python("""
         import json, sys
-        from pipelines.runtime import beam_imports
+        from crimegeo.pipelines.runtime import beam_imports
         with beam_imports(local=True):
             import apache_beam
         left_out = "apache_beam.io.gcp.pubsub" not in sys.modules
@@ -65,7 +65,7 @@ def test_connectors_load_on_demand_after_a_local_import() -> None:
 def test_a_run_elsewhere_imports_beam_as_usual() -> None:
     found = _python("""
         import json, sys
-        from pipelines.runtime import beam_imports
+        from crimegeo.pipelines.runtime import beam_imports
         with beam_imports(local=False):
             import apache_beam
         print(json.dumps({"pubsub": "apache_beam.io.gcp.pubsub" in sys.modules}))

@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from pipelines.runtime import RUN_GC_THRESHOLDS, fewer_collections
+from crimegeo.pipelines.runtime import RUN_GC_THRESHOLDS, fewer_collections
 
 
 def test_fewer_collections_during_the_block_and_restored_after_even_on_error() -> None:
@@ -48,7 +48,7 @@ def test_cycles_made_during_the_block_are_still_collected() -> None:
 def test_a_run_hands_the_gil_over_quickly_and_restores_the_interval_after() -> None:
     import sys
 
-    from pipelines.runtime import RUN_SWITCH_INTERVAL_S, quick_gil_handover
+    from crimegeo.pipelines.runtime import RUN_SWITCH_INTERVAL_S, quick_gil_handover
 
     before = sys.getswitchinterval()
     assert before > RUN_SWITCH_INTERVAL_S

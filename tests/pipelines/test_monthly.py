@@ -9,11 +9,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.monthly import MonthlyOptions, build_pipeline, check_month, run_month
-from standards.profiles import UnmatchedFileError, load_profiles
+from crimegeo.pipelines.monthly import MonthlyOptions, build_pipeline, check_month, run_month
+from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
+from crimegeo.transforms.discover import discover_month
+from crimegeo.transforms.publish import ReconciliationError, check_reconciliation
 from tests.conftest import shared_data
-from transforms.discover import discover_month
-from transforms.publish import ReconciliationError, check_reconciliation
 
 
 def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None):
@@ -29,7 +29,7 @@ def _rows(output: Path, kind: str, month: str) -> int:
 
 
 def test_rerun_replaces_exactly_its_month(demo_month: dict, tmp_path: Path) -> None:
-    from flows.sample import generate_sample
+    from crimegeo.flows.sample import generate_sample
 
     other = generate_sample(tmp_path / "april", month="2024-04", rows=300, seed=3)
     inputs = tmp_path / "inputs"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.monthly import MonthlyOptions, local_runner, run_month
+from crimegeo.pipelines.monthly import MonthlyOptions, local_runner, run_month
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "", None)

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
-from standards.categories import (
+from crimegeo.standards.categories import (
     CRIME_CATEGORIES,
     category_description,
     category_slug,

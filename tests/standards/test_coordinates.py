@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from standards.coordinates import in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
+from crimegeo.standards.coordinates import in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
 
 
 def test_round_trip_is_sub_millimetre_across_great_britain() -> None:

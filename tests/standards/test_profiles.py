@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from standards.profiles import (
+from crimegeo.standards.profiles import (
     ProfileError,
     UnmatchedFileError,
     load_profile,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import standards.registry as registry_module
-from standards.registry import Force, ForceRegistry, UnknownForceError, load_registry
+import crimegeo.standards.registry as registry_module
+from crimegeo.standards.registry import Force, ForceRegistry, UnknownForceError, load_registry
 
 POLICE_UK_CODES = {
     "avon-and-somerset", "bedfordshire", "cambridgeshire", "cheshire", "city-of-london",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from standards import reasons, schema
+from crimegeo.standards import reasons, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -31,10 +31,10 @@ from streaming_support import (
     tree_digest,
 )
 
-from feeds.store import FeedStore
-from flows.watch import Watcher, WatchSettings
-from pipelines.monthly import MonthlyOptions, run_month
-from pipelines.streaming import close_month, read_close
+from crimegeo.feeds.store import FeedStore
+from crimegeo.flows.watch import Watcher, WatchSettings
+from crimegeo.pipelines.monthly import MonthlyOptions, run_month
+from crimegeo.pipelines.streaming import close_month, read_close
 
 pytestmark = pytest.mark.slow
 

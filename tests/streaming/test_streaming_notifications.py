@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from apache_beam.io.gcp.pubsub import PubsubMessage
 
-from transforms.ledger import read_entry, read_ledger, write_entry
-from transforms.notifications import (
+from crimegeo.transforms.ledger import read_entry, read_ledger, write_entry
+from crimegeo.transforms.notifications import (
     FileArrival,
     input_key,
     is_newer,

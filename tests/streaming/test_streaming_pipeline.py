@@ -6,7 +6,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 
-from pipelines.streaming import (
+from crimegeo.pipelines.streaming import (
     MONTH_PLACEHOLDER,
     build_streaming_pipeline,
     main,

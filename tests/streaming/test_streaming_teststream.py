@@ -30,8 +30,8 @@ from streaming_support import (
     with_essex_rows,
 )
 
-from pipelines.streaming import build_streaming_pipeline, streaming_options
-from transforms.notifications import notification
+from crimegeo.pipelines.streaming import build_streaming_pipeline, streaming_options
+from crimegeo.transforms.notifications import notification
 
 BUCKET = "crimegeo-forces"
 PREFIX = "incoming"

@@ -30,7 +30,7 @@ def _start(input_url: str, output_url: str, gazetteer: str, log: Path) -> subpro
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
     handle = open(log, "a")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.watch", "--input", input_url, "--output", output_url,
+        [sys.executable, "-m", "crimegeo.flows.watch", "--input", input_url, "--output", output_url,
          "--gazetteer", gazetteer, "--interval", "0.5", "--settle", "0.3"],
         cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
 

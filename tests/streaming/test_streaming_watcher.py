@@ -17,7 +17,7 @@ from rich.console import Console
 from streaming_support import KENT, MONTH, tree_digest
 from typer.testing import CliRunner
 
-from flows.watch import MAX_ATTEMPTS, Watcher, WatchSettings, app, stop_on_signals, watch
+from crimegeo.flows.watch import MAX_ATTEMPTS, Watcher, WatchSettings, app, stop_on_signals, watch
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 

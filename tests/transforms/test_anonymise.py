@@ -8,11 +8,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from gazetteer import Gazetteer, build_gazetteer
-from standards import reasons
-from transforms.anonymise import anonymise, merge_small_points, public_table
-from transforms.locate import locate
-from transforms.standardise import PARSED_SCHEMA
+from crimegeo.gazetteer import Gazetteer, build_gazetteer
+from crimegeo.standards import reasons
+from crimegeo.transforms.anonymise import anonymise, merge_small_points, public_table
+from crimegeo.transforms.locate import locate
+from crimegeo.transforms.standardise import PARSED_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -88,14 +88,14 @@ def test_merge_small_points_when_no_point_is_big_enough() -> None:
 
 def test_public_table_takes_area_codes_from_the_public_point(map_points: Gazetteer,
                                                              tmp_path: Path) -> None:
+    from crimegeo.transforms.areas import load_area_layer
     from tests.conftest import shared_data
-    from transforms.areas import load_area_layer
 
     layer = load_area_layer(str(shared_data("boundaries", "london-lsoa-2021",
                                             "london_lsoa.shp")))
     table = anonymise(_records([(-0.0938, 51.5162)]), map_points)
     public = public_table(table, [layer])
-    from standards.coordinates import to_bng
+    from crimegeo.standards.coordinates import to_bng
 
     x, y = to_bng([-0.0937], [51.5163])
     code, _ = layer.assign(x, y)

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from standards.coordinates import to_bng
+from crimegeo.standards.coordinates import to_bng
+from crimegeo.transforms.areas import AreaLayerError, load_area_layer, load_force_boundaries
+from crimegeo.transforms.locate import locate
+from crimegeo.transforms.standardise import PARSED_SCHEMA
 from tests.conftest import shared_data
-from transforms.areas import AreaLayerError, load_area_layer, load_force_boundaries
-from transforms.locate import locate
-from transforms.standardise import PARSED_SCHEMA
 
 
 @pytest.fixture(scope="module")

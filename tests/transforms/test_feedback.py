@@ -8,8 +8,8 @@ import json
 
 import pyarrow as pa
 
-from standards.schema import REJECTED_SCHEMA
-from transforms.feedback import (
+from crimegeo.standards.schema import REJECTED_SCHEMA
+from crimegeo.transforms.feedback import (
     CORRECTION_COLUMNS,
     corrections_csv,
     corrections_geojson,
@@ -20,8 +20,8 @@ from transforms.feedback import (
     rejected_table,
     summary,
 )
-from transforms.locate import locate
-from transforms.standardise import PARSED_SCHEMA
+from crimegeo.transforms.locate import locate
+from crimegeo.transforms.standardise import PARSED_SCHEMA
 
 
 def _records() -> pa.Table:

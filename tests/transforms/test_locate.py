@@ -7,10 +7,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from standards import reasons
-from standards.coordinates import to_bng
-from transforms.locate import locate
-from transforms.standardise import PARSED_SCHEMA
+from crimegeo.standards import reasons
+from crimegeo.standards.coordinates import to_bng
+from crimegeo.transforms.locate import locate
+from crimegeo.transforms.standardise import PARSED_SCHEMA
 
 BANK = (-0.0906, 51.5155)          # in the City of London
 CANTERBURY = (1.0789, 51.2802)     # in Kent, far outside the City
@@ -71,7 +71,7 @@ def test_each_coordinate_defect_gets_its_reason() -> None:
 
 @pytest.fixture(scope="module")
 def small_gazetteer(tmp_path_factory: pytest.TempPathFactory):
-    from gazetteer import Gazetteer, build_gazetteer
+    from crimegeo.gazetteer import Gazetteer, build_gazetteer
 
     folder = tmp_path_factory.mktemp("gaz")
     source = folder / "streets.csv"
@@ -114,7 +114,7 @@ def test_missing_points_are_geocoded_within_the_force(small_gazetteer) -> None:
 
 def test_low_scores_are_suggestions_not_locations(small_gazetteer) -> None:
     table = locate(_parsed([{"street_name": "Wod Streeet"}]), small_gazetteer,
-                   options=__import__("transforms.locate", fromlist=["LocateOptions"])
+                   options=__import__("crimegeo.transforms.locate", fromlist=["LocateOptions"])
                    .LocateOptions(min_geocode_score=0.999))
     (row,) = table.to_pylist()
     assert row["location_status"] == "unlocated"

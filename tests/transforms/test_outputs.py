@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from transforms.feedback import neutralise_formula
-from transforms.outputs import parquet_bytes, part_name
-from transforms.storage import write_bytes_atomic
+from crimegeo.transforms.feedback import neutralise_formula
+from crimegeo.transforms.outputs import parquet_bytes, part_name
+from crimegeo.transforms.storage import write_bytes_atomic
 
 
 def test_formula_cells_are_neutralised() -> None:
@@ -64,10 +64,10 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path) -> None:
 
 
 def test_only_repetitive_columns_get_a_dictionary_and_values_survive(tmp_path) -> None:
-    from standards.schema import RECORD_SCHEMA
-    from transforms.anonymise import public_table
-    from transforms.locate import locate
-    from transforms.standardise import PARSED_SCHEMA
+    from crimegeo.standards.schema import RECORD_SCHEMA
+    from crimegeo.transforms.anonymise import public_table
+    from crimegeo.transforms.locate import locate
+    from crimegeo.transforms.standardise import PARSED_SCHEMA
 
     rows = 300
     parsed = pa.Table.from_pylist([{

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.publish import commit_month, read_manifest, recover, staging_url
+from crimegeo.transforms.publish import commit_month, read_manifest, recover, staging_url
 
 
 def _stage(output: Path, run_id: str, month: str, marker: str) -> None:

@@ -9,12 +9,12 @@ import fsspec
 import pyarrow as pa
 import pytest
 
-from standards import reasons
-from standards.profiles import load_profiles
+from crimegeo.standards import reasons
+from crimegeo.standards.profiles import load_profiles
+from crimegeo.transforms.locate import locate
+from crimegeo.transforms.readers import read_source
+from crimegeo.transforms.standardise import parse_numbers, standardise
 from tests.conftest import shared_data
-from transforms.locate import locate
-from transforms.readers import read_source
-from transforms.standardise import parse_numbers, standardise
 
 PROFILES = {p.name: p for p in load_profiles()}
 

@@ -11,11 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.monthly import local_runner, local_runner_options
-from standards.schema import RECORD_SCHEMA
-from transforms.locate import locate
-from transforms.standardise import PARSED_SCHEMA
-from transforms.steps import Batch, WriteRecordParts
+from crimegeo.pipelines.monthly import local_runner, local_runner_options
+from crimegeo.standards.schema import RECORD_SCHEMA
+from crimegeo.transforms.locate import locate
+from crimegeo.transforms.standardise import PARSED_SCHEMA
+from crimegeo.transforms.steps import Batch, WriteRecordParts
 
 MONTH = "2024-03"
 
