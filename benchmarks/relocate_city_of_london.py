@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crimegeo.gazetteer import build_gazetteer  # noqa: E402
-from crimegeo.pipelines.monthly import MonthlyOptions, run_month  # noqa: E402
+from crimegeo.pipelines.monthly import run_month  # noqa: E402
+from crimegeo.pipelines.settings import settings_from_options  # noqa: E402
 from crimegeo.standards.coordinates import to_bng  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -69,11 +70,8 @@ def relocate_month(month: str, gazetteer: str, work: Path, areas: list[str]) -> 
     inputs = work / "input" / month
     inputs.mkdir(parents=True, exist_ok=True)
     truth = strip_coordinates(source, inputs / source.name)
-    args = ["--month", month, "--input", str(work / "input"), "--output", str(work / "out"),
-            "--gazetteer", gazetteer]
-    for layer in areas:
-        args += ["--areas", layer]
-    run_month(MonthlyOptions(args))
+    run_month(settings_from_options({"input": str(work / "input"), "output": str(work / "out"),
+                                     "gazetteer": gazetteer, "areas": areas}), month)
     records = pq.read_table(work / "out" / "restricted" / f"month={month}").to_pylist()
     rows = [r for r in records if r["source_row"] in truth]
     located = [r for r in rows if r["lon"] is not None]

@@ -19,11 +19,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crimegeo.flows.deploy import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
+from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.runtime import beam_imports
+from crimegeo.pipelines.settings import GazetteerSource, Inputs, RunSettings
 
 if TYPE_CHECKING:
     from crimegeo.flows.progress import RichProgress
-    from crimegeo.pipelines.monthly import RunSettings
 
 app = typer.Typer(
     help="crimegeo: normalise police forces' crime exports to one location standard, geocode "
@@ -33,21 +35,9 @@ app = typer.Typer(
 # Piped into a log or run by `make`, rich would assume 80 columns and fold every path; a
 # terminal keeps its own width.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
-EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 MonthOpt = Annotated[str, typer.Option("--month", help="Month to run, YYYY-MM.")]
-InputOpt = Annotated[str, typer.Option("--input", help="Folder (any fsspec URL) of force files.")]
-OutputOpt = Annotated[str, typer.Option("--output", help="Output root (any fsspec URL).")]
-GazetteerOpt = Annotated[str | None, typer.Option(
-    "--gazetteer", help="Gazetteer folder from `crimegeo gazetteer build`.")]
-ProfilesOpt = Annotated[list[str] | None, typer.Option(
-    "--profiles", help="Extra folder of force input profiles (repeatable).")]
-RunnerOpt = Annotated[str, typer.Option(
-    "--runner", help="Beam runner: DirectRunner (in-process, the default), multi-process, "
-                     "PortableRunner, DataflowRunner, FlinkRunner, SparkRunner; Beam options "
-                     "follow the command's options (see docs/scaling.md).")]
-ScoreOpt = Annotated[float, typer.Option(
-    "--min-geocode-score", help="Geocodes below this score are suggestions, not locations.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")]
 
 
 def _mount_gazetteer() -> None:
@@ -73,7 +63,7 @@ _mount_feeds()
 def _mount_watch() -> None:
     from crimegeo.flows.watch import watch
 
-    app.command("watch", context_settings=EXTRA)(watch)
+    app.command("watch", context_settings=BEAM_PASSTHROUGH)(watch)
 
 
 _mount_watch()
@@ -122,51 +112,6 @@ def print_manifest(manifest: dict, output: str) -> None:
                   f"{manifest['coordinate_transformation']}.")
 
 
-BoundariesOpt = Annotated[list[str] | None, typer.Option(
-    "--boundaries", help="Force boundary file or folder (police.uk KML or any vector format); "
-                         "repeatable. Without it, the registry's force extents are used.")]
-AreasOpt = Annotated[list[str] | None, typer.Option(
-    "--areas", help="[NAME=]URI of an area layer, e.g. LSOA polygons (repeatable).")]
-MapPointsOpt = Annotated[str | None, typer.Option(
-    "--map-points", help="Gazetteer of public map points to anonymise to.")]
-KOpt = Annotated[int, typer.Option(
-    "--min-public-count", min=1, help="k: merge map points used by fewer records.")]
-FarOpt = Annotated[float, typer.Option(
-    "--far-from-street-m", help="Flag supplied points further than this from their street.")]
-ToleranceOpt = Annotated[float, typer.Option(
-    "--boundary-tolerance-m", help="Points this close outside a boundary count as inside.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")]
-
-
-def _settings(ctx: typer.Context, **values: object) -> RunSettings:
-    from crimegeo.pipelines.monthly import RunSettings
-
-    for key in ("profiles", "boundaries", "areas"):
-        values[key] = tuple(values.get(key) or ())
-    return RunSettings(**values, beam_options=tuple(ctx.args))  # type: ignore[arg-type]
-
-
-GazetteerSourceOpt = Annotated[list[str] | None, typer.Option(
-    "--gazetteer-source", help="Build the gazetteer from this source (repeatable) once, cached "
-                               "by the sources' checksums; instead of --gazetteer.")]
-GazetteerFormatOpt = Annotated[str | None, typer.Option(
-    "--gazetteer-format", help="Format of --gazetteer-source (os-open-names, csv, vector, "
-                               "police-uk); detected when omitted.")]
-GazetteerCacheOpt = Annotated[str | None, typer.Option(
-    "--gazetteer-cache", help="Where built gazetteers are cached (default OUTPUT/_gazetteer).")]
-ExpectedOpt = Annotated[list[str] | None, typer.Option(
-    "--expected-force", help="A force code every month must have (repeatable); default: the "
-                             "forces published in the 12 months before.")]
-
-
-def _flow_parameters(ctx: typer.Context, **values: object) -> dict:
-    """The flows' parameters from command-line values; extra arguments go to Beam."""
-    for key in ("profiles", "boundaries", "areas", "gazetteer_sources", "expected_forces"):
-        values[key] = list(values.get(key) or []) or None  # type: ignore[call-overload]
-    values["beam_options"] = list(ctx.args)
-    return values
-
-
 def _flows_while_prefect_starts(runner: str = "DirectRunner"
                                 ) -> tuple[ModuleType, Callable[[], None]]:
     """`flows.monthly`, imported while Prefect's temporary server boots, and a wait for it.
@@ -189,15 +134,9 @@ def _watching(months: int = 1) -> RichProgress:
     return RichProgress(console, months)
 
 
-@app.command(context_settings=EXTRA)
-def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
-        gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
-        runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
-        far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
-        boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
-        map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
-        gazetteer_source: GazetteerSourceOpt = None, gazetteer_format: GazetteerFormatOpt = None,
-        gazetteer_cache: GazetteerCacheOpt = None, expected_force: ExpectedOpt = None,
+@app.command(context_settings=BEAM_PASSTHROUGH)
+@takes_settings()
+def run(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
         json_output: JsonOpt = False) -> None:
     """Run one month through the Prefect flow, showing progress.
 
@@ -207,39 +146,24 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts(runner)
-    parameters = _flow_parameters(
-        ctx, month=month, input=input, output=output, gazetteer=gazetteer, profiles=profiles,
-        runner=runner, min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
-        boundaries=boundaries, boundary_tolerance_m=boundary_tolerance_m, areas=areas,
-        map_points=map_points, min_public_count=min_public_count,
-        gazetteer_sources=gazetteer_source, gazetteer_format=gazetteer_format,
-        gazetteer_cache=gazetteer_cache, expected_forces=expected_force)
+    monthly, prefect_ready = _flows_while_prefect_starts(settings.runner.runner)
     started = time.perf_counter()
     prefect_ready()
     try:
         with _watching() as display, progress.listen(display):
-            manifest = monthly.monthly_flow(**parameters)
+            outcome = monthly.monthly_flow(month, settings)
     except (LookupError, ValueError, FileNotFoundError) as error:
         _fail(str(error).strip("'\""))
-    _finish(manifest, output, json_output, started)
+    _finish(outcome["manifest"], settings.output, json_output, started)
     if not json_output:
-        console.print(f"Report: {output.rstrip('/')}/runs/{month}/report.html")
+        console.print(f"Report: {outcome['report_url']}")
 
 
-@app.command(context_settings=EXTRA)
-def backfill(ctx: typer.Context,
+@app.command(context_settings=BEAM_PASSTHROUGH)
+@takes_settings()
+def backfill(ctx: typer.Context, settings: RunSettings,
              start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")],
              end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")],
-             input: InputOpt, output: OutputOpt,
-             gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
-             runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
-             far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
-             boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
-             map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
-             gazetteer_source: GazetteerSourceOpt = None,
-             gazetteer_format: GazetteerFormatOpt = None,
-             gazetteer_cache: GazetteerCacheOpt = None, expected_force: ExpectedOpt = None,
              force: Annotated[bool, typer.Option(
                  "--force", help="Run every month, even those unchanged since their last "
                                  "verified run.")] = False,
@@ -252,25 +176,17 @@ def backfill(ctx: typer.Context,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts(runner)
+    monthly, prefect_ready = _flows_while_prefect_starts(settings.runner.runner)
     try:
         months = monthly.month_range(start, end)
     except ValueError as error:
         _fail(str(error))
-    parameters = _flow_parameters(
-        ctx, start=start, end=end, input=input, output=output, gazetteer=gazetteer,
-        profiles=profiles, runner=runner, min_geocode_score=min_geocode_score,
-        far_from_street_m=far_from_street_m, boundaries=boundaries,
-        boundary_tolerance_m=boundary_tolerance_m, areas=areas, map_points=map_points,
-        min_public_count=min_public_count, gazetteer_sources=gazetteer_source,
-        gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
-        expected_forces=expected_force, force=force)
     started = time.perf_counter()
     failed = None
     prefect_ready()
     with _watching(len(months)) as display, progress.listen(display):
         try:
-            outcomes = monthly.backfill_flow(**parameters)
+            outcomes = monthly.backfill_flow(start, end, settings, force=force)
         except (LookupError, ValueError, FileNotFoundError) as error:
             _fail(str(error).strip("'\""))
         except RuntimeError as error:  # some months failed; the others ran
@@ -287,32 +203,25 @@ def backfill(ctx: typer.Context,
                           ", ".join(outcome["missing_forces"]))
         console.print(table)
         console.print(f"Done in {time.perf_counter() - started:.1f} s. Reports: "
-                      f"{output.rstrip('/')}/runs/YYYY-MM/report.html")
+                      f"{settings.output.rstrip('/')}/runs/YYYY-MM/report.html")
     if failed:
         _fail(failed)
 
 
-@app.command(context_settings=EXTRA)
-def serve(ctx: typer.Context, input: InputOpt, output: OutputOpt,
-          gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
-          runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
-          far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
-          boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
-          map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
-          gazetteer_source: GazetteerSourceOpt = None,
-          gazetteer_format: GazetteerFormatOpt = None,
-          gazetteer_cache: GazetteerCacheOpt = None, expected_force: ExpectedOpt = None,
+@app.command(context_settings=BEAM_PASSTHROUGH)
+@takes_settings()
+def serve(ctx: typer.Context, settings: RunSettings,
           cron: Annotated[str, typer.Option(
               "--cron", help="When to run, as cron (minute hour day month weekday).")]
-          = "0 6 3 * *",
+          = DEFAULT_CRON,
           timezone: Annotated[str, typer.Option(
               "--timezone", help="IANA time zone the cron is read in, and in which the month "
-                                 "just ended is decided.")] = "Europe/London",
+                                 "just ended is decided.")] = DEFAULT_TIMEZONE,
           recheck_months: Annotated[int, typer.Option(
               "--recheck-months", min=0, help="Also rerun this many earlier months when their "
                                               "inputs changed (resubmissions).")] = 2,
           name: Annotated[str, typer.Option("--name", help="Deployment name.")]
-          = "crimegeo-monthly",
+          = DEPLOYMENT_NAME,
           ) -> None:
     """Serve the monthly flow on a schedule from this process, until Ctrl-C.
 
@@ -323,61 +232,42 @@ def serve(ctx: typer.Context, input: InputOpt, output: OutputOpt,
     from crimegeo.flows.deploy import build_deployment, serve_deployment
     from crimegeo.flows.runners import resolve_runner
 
-    parameters = _flow_parameters(
-        ctx, input=input, output=output, gazetteer=gazetteer, profiles=profiles, runner=runner,
-        min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
-        boundaries=boundaries, boundary_tolerance_m=boundary_tolerance_m, areas=areas,
-        map_points=map_points, min_public_count=min_public_count,
-        gazetteer_sources=gazetteer_source, gazetteer_format=gazetteer_format,
-        gazetteer_cache=gazetteer_cache, expected_forces=expected_force,
-        recheck_months=recheck_months)
     try:
-        resolve_runner(runner, ctx.args, urls=[input, output, gazetteer])
-        deployment = build_deployment(
-            {k: v for k, v in parameters.items() if v is not None}, name=name, cron=cron,
-            timezone=timezone)
+        resolve_runner(settings.runner.runner, settings.runner.beam_options,
+                       urls=settings.resource_urls())
+        deployment = build_deployment(settings, recheck_months=recheck_months, name=name,
+                                      cron=cron, timezone=timezone)
     except ValueError as error:
         _fail(str(error))
-    console.print(f"Serving {name}: cron '{cron}' in {timezone}; input {input}, output "
-                  f"{output}. Ctrl-C stops.")
+    console.print(f"Serving {name}: cron '{cron}' in {timezone}; input "
+                  f"{settings.inputs.input}, output {settings.output}. Ctrl-C stops.")
     serve_deployment(deployment)
 
 
-@app.command(context_settings=EXTRA)
-def pipeline(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
-             gazetteer: GazetteerOpt = None, profiles: ProfilesOpt = None,
-             runner: RunnerOpt = "DirectRunner", min_geocode_score: ScoreOpt = 0.8,
-             far_from_street_m: FarOpt = 1000.0, boundaries: BoundariesOpt = None,
-             boundary_tolerance_m: ToleranceOpt = 250.0, areas: AreasOpt = None,
-             map_points: MapPointsOpt = None, min_public_count: KOpt = 1,
+@app.command(context_settings=BEAM_PASSTHROUGH)
+@takes_settings(exclude=FLOW_ONLY)
+def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
              json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
     from crimegeo.flows.runners import resolve_runner, runs_on_this_machine
 
     try:
-        choice = resolve_runner(runner, ctx.args, urls=[input, output, gazetteer, map_points,
-                                                        *(boundaries or []), *(areas or [])])
+        choice = resolve_runner(settings.runner.runner, settings.runner.beam_options,
+                                urls=settings.resource_urls())
     except ValueError as error:
         _fail(str(error))
     with beam_imports(local=runs_on_this_machine(choice.runner)):  # see pipelines.runtime
-        from crimegeo.pipelines.monthly import MonthlyOptions, run_month
+        from crimegeo.pipelines.monthly import run_month
     for warning in choice.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
-    ctx.args = list(choice.beam_options)
-    runner = choice.runner
-    settings = _settings(ctx, month=month, input=input, output=output, gazetteer=gazetteer,
-                         profiles=profiles, runner=runner,
-                         min_geocode_score=min_geocode_score,
-                         far_from_street_m=far_from_street_m, boundaries=boundaries,
-                         boundary_tolerance_m=boundary_tolerance_m, areas=areas,
-                         map_points=map_points, min_public_count=min_public_count)
+    settings = settings.with_runner(choice.runner, choice.beam_options)
     started = time.perf_counter()
-    with console.status(f"Running month {month} through Beam ({runner})..."):
+    with console.status(f"Running month {month} through Beam ({choice.runner})..."):
         try:
-            result = run_month(MonthlyOptions(settings.to_args()))
+            result = run_month(settings, month)
         except (LookupError, ValueError, FileNotFoundError) as error:
             _fail(str(error).strip("'\""))
-    _finish(result.manifest, output, json_output, started)
+    _finish(result.manifest, settings.output, json_output, started)
 
 
 def _finish(manifest: dict, output: str, json_output: bool, started: float) -> None:
@@ -441,9 +331,10 @@ def demo(
     monthly, prefect_ready = _flows_while_prefect_starts()
     started = time.perf_counter()
     prefect_ready()
-    manifest = monthly.monthly_flow(month=month, input=str(out / "input"), output=output,
-                            gazetteer=str(out / "gazetteer"))
-    _finish(manifest, output, False, started)
+    settings = RunSettings(inputs=Inputs(input=str(out / "input")), output=output,
+                           gazetteer=GazetteerSource(gazetteer=str(out / "gazetteer")))
+    outcome = monthly.monthly_flow(month, settings)
+    _finish(outcome["manifest"], output, False, started)
 
 
 @app.command()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -52,14 +51,21 @@ from crimegeo.flows.runners import resolve_runner
 from crimegeo.gazetteer import Gazetteer, GazetteerError, build_gazetteer
 from crimegeo.pipelines.monthly import (
     Discovery,
-    MonthlyOptions,
     ReconciliationError,
-    RunSettings,
     check_month,
     check_reconciliation,
     discover_month,
+    new_run_id,
     read_manifest,
     write_bytes_atomic,
+)
+from crimegeo.pipelines.settings import (
+    FILES,
+    GAZETTEER,
+    TREE,
+    GazetteerSource,
+    RunSettings,
+    fingerprint_fields,
 )
 from crimegeo.pipelines.streaming import close_month
 from crimegeo.standards.profiles import load_profiles
@@ -104,10 +110,11 @@ class MonthOutcome:
     report_url: str | None = None
     missing_forces: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        """JSON-ready, without the manifest (it is in `runs/YYYY-MM/manifest.json`)."""
+    def as_dict(self, *, with_manifest: bool = False) -> dict:
+        """JSON-ready; the manifest (also in `runs/YYYY-MM/manifest.json`) only if asked."""
         values = asdict(self)
-        values.pop("manifest")
+        if not with_manifest:
+            values.pop("manifest")
         if self.manifest:
             values["run_id"] = self.manifest["run_id"]
             values["rows_in"] = self.manifest["totals"]["rows_in"]
@@ -138,16 +145,17 @@ def _gazetteer_complete(url: str) -> bool:
 
 
 @task(task_run_name="ensure-gazetteer", **RETRY)
-def ensure_gazetteer(gazetteer: str | None, sources: Sequence[str], format: str | None,
-                     cache: str) -> str | None:
-    """The gazetteer to use: `gazetteer`, or one built from `sources` once and cached.
+def ensure_gazetteer(source: GazetteerSource, output: str) -> str | None:
+    """The gazetteer to use: the one given, or one built from the sources once and cached.
 
-    The cache folder is keyed by the sources' sha256 and the format, so the same sources are
-    built once and a changed source builds a new gazetteer.
+    The cache folder (default OUTPUT/_gazetteer) is keyed by the sources' sha256 and the
+    format, so the same sources are built once and a changed source builds a new gazetteer.
     """
-    if not sources:
-        return gazetteer
+    if not source.sources:
+        return source.gazetteer
+    sources, format = list(source.sources), source.format
     logger = get_run_logger()
+    cache = source.cache or f"{output.rstrip('/')}/_gazetteer"
     target = f"{cache.rstrip('/')}/{gazetteer_cache_key(sources, format)}"
     if _gazetteer_complete(target):
         logger.info("gazetteer %s is built from these sources already", target)
@@ -161,19 +169,19 @@ def ensure_gazetteer(gazetteer: str | None, sources: Sequence[str], format: str 
 
 @task(task_run_name="run-pipeline-{month}", retries=2, retry_delay_seconds=[5, 15],
       retry_condition_fn=_retry_transient, cache_policy=NO_CACHE)
-def run_pipeline(month: str, beam_args: list[str], discovery: Discovery, output: str) -> dict:
+def run_pipeline(month: str, settings: RunSettings, discovery: Discovery) -> dict:
     """Run the Beam pipeline over the month and commit its outputs; returns the manifest.
 
     Each attempt is a new run with its own staging folder; the published month changes only
     when an attempt has finished and reconciled.
     """
     progress.emit("stage", month=month, stage="running the pipeline")
-    run_id = f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    staging = f"{output.rstrip('/')}/_staging/{run_id}"
+    run_id = new_run_id(month)
+    staging = f"{settings.output.rstrip('/')}/_staging/{run_id}"
     with progress.watch_rows(month, staging):
         # Closing the month: one batch run over its files replaces whatever streaming
         # ingestion wrote for it (identical by construction) and records the close.
-        result = close_month(MonthlyOptions([*beam_args, "--run_id", run_id]), discovery)
+        result = close_month(settings, month, discovery, run_id=run_id)
     get_run_logger().info("pipeline wrote %s", result.manifest_url)
     return result.manifest
 
@@ -333,20 +341,20 @@ def _gazetteer_checksum(uri: str | None) -> str | None:
         return None
 
 
+#: How each kind of resource setting enters the fingerprint: by its contents, not its name.
+FINGERPRINT_OF = {
+    FILES: resource_checksums,
+    GAZETTEER: _gazetteer_checksum,
+    TREE: lambda paths: {path: sha256_tree(path) for path in paths},
+}
+
+
 def _fingerprint(settings: RunSettings, discovery: Discovery) -> dict:
-    options = {
-        "min_geocode_score": settings.min_geocode_score,
-        "far_from_street_m": settings.far_from_street_m,
-        "boundary_tolerance_m": settings.boundary_tolerance_m,
-        "min_public_count": settings.min_public_count,
-        "boundaries": resource_checksums(settings.boundaries),
-        "areas": resource_checksums(settings.areas),
-        "map_points": _gazetteer_checksum(settings.map_points),
-        "profiles": {p: sha256_tree(p) for p in settings.profiles},
-    }
+    options = {name: FINGERPRINT_OF[resource](value) if resource else value
+               for name, value, resource in fingerprint_fields(settings)}
     return month_fingerprint(
         inputs={item.name: item.checksum for item in discovery.files}, code=code_fingerprint(),
-        gazetteer_checksum=_gazetteer_checksum(settings.gazetteer), options=options)
+        gazetteer_checksum=_gazetteer_checksum(settings.gazetteer.gazetteer), options=options)
 
 
 def _unchanged(output: str, month: str, current: dict) -> list[str]:
@@ -364,22 +372,18 @@ def _unchanged(output: str, month: str, current: dict) -> list[str]:
     return changes
 
 
-def run_one_month(settings: RunSettings, *, gazetteer_sources: Sequence[str] = (),
-                  gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
-                  expected: Sequence[str] | None = None, skip_unchanged: bool = False
+def run_one_month(month: str, settings: RunSettings, *, skip_unchanged: bool = False
                   ) -> MonthOutcome:
     """The runbook for one month, as tasks of the calling flow."""
-    month, output = settings.month, settings.output
+    output = settings.output
     logger = get_run_logger()
     progress.emit("stage", month=month, stage="starting")
-    discovery = discover_inputs(month, settings.input, list(settings.profiles))
+    discovery = discover_inputs(month, settings.inputs.input, list(settings.inputs.profiles))
     if not discovery.files:
-        why = f"no input files for {month} under {settings.input}"
+        why = f"no input files for {month} under {settings.inputs.input}"
         progress.emit("done", month=month, status="no inputs", rows=0)
         return MonthOutcome(month, "no-inputs", [why])
-    gazetteer = ensure_gazetteer(settings.gazetteer, list(gazetteer_sources), gazetteer_format,
-                                 gazetteer_cache or f"{output.rstrip('/')}/_gazetteer")
-    settings = RunSettings(**{**settings.__dict__, "gazetteer": gazetteer})
+    settings = settings.with_gazetteer(ensure_gazetteer(settings.gazetteer, output))
     current = _fingerprint(settings, discovery)
     if skip_unchanged:
         changes = _unchanged(output, month, current)
@@ -393,10 +397,10 @@ def run_one_month(settings: RunSettings, *, gazetteer_sources: Sequence[str] = (
         logger.info("month %s runs: %s", month, "; ".join(changes))
     else:
         changes = ["run requested"]
-    manifest = run_pipeline(month, settings.to_args(), discovery, output)
+    manifest = run_pipeline(month, settings, discovery)
     verify_outputs(output, month)
     feedback = publish_feedback(output, month, manifest)
-    want, source = expected_forces(output, month, expected)
+    want, source = expected_forces(output, month, settings.expected_forces)
     missing = sorted(set(want) - set(manifest["forces"]))
     gaps = {"expected": want, "expected_from": source, "missing_forces": missing}
     if missing:
@@ -409,52 +413,34 @@ def run_one_month(settings: RunSettings, *, gazetteer_sources: Sequence[str] = (
     return MonthOutcome(month, "ran", changes, manifest, url, missing)
 
 
-def make_settings(*, month: str, input: str, output: str, gazetteer: str | None,
-                  profiles: Sequence[str] | None, runner: str, min_geocode_score: float,
-                  far_from_street_m: float, boundaries: Sequence[str] | None,
-                  boundary_tolerance_m: float, areas: Sequence[str] | None,
-                  map_points: str | None, min_public_count: int,
-                  beam_options: Sequence[str] | None,
-                  gazetteer_sources: Sequence[str] | None = None) -> RunSettings:
-    """Check a month's parameters and the runner choice; the pipeline settings for them."""
-    check_month(month)
-    if gazetteer and gazetteer_sources:
+def resolve_settings(settings: RunSettings) -> RunSettings:
+    """Check the settings a month runs with and resolve the runner choice."""
+    if settings.gazetteer.gazetteer and settings.gazetteer.sources:
         raise ValueError("give either --gazetteer or --gazetteer-source, not both")
-    choice = resolve_runner(runner, beam_options or (), urls=[
-        input, output, gazetteer, map_points, *(gazetteer_sources or ()),
-        *(boundaries or ()), *(areas or ())])
+    choice = resolve_runner(settings.runner.runner, settings.runner.beam_options,
+                            urls=settings.resource_urls())
     for warning in choice.warnings:
         get_run_logger().warning(warning)
-    return RunSettings(
-        month=month, input=input, output=output, gazetteer=gazetteer,
-        profiles=tuple(profiles or ()), runner=choice.runner,
-        min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
-        boundaries=tuple(boundaries or ()), boundary_tolerance_m=boundary_tolerance_m,
-        areas=tuple(areas or ()), map_points=map_points, min_public_count=min_public_count,
-        beam_options=choice.beam_options)
+    return settings.with_runner(choice.runner, choice.beam_options)
 
 
-def _run_range(months: Sequence[str], settings: dict, *, gazetteer_sources: Sequence[str],
-               gazetteer_format: str | None, gazetteer_cache: str | None,
-               expected: Sequence[str] | None, force: bool) -> list[dict]:
-    """Run each month in turn; a failed month does not stop the others, but fails the run."""
+def _run_range(months: Sequence[str], settings: RunSettings, *, force: bool) -> list[dict]:
+    """Run each month as a nested monthly flow; a failed month does not stop the others, but
+    fails the run."""
     logger = get_run_logger()
-    outcomes: list[MonthOutcome] = []
+    outcomes: list[dict] = []
     failures = []
     for month in months:
         try:
-            run_settings = make_settings(month=month, **settings,
-                                         gazetteer_sources=gazetteer_sources)
-            outcomes.append(run_one_month(
-                run_settings, gazetteer_sources=gazetteer_sources,
-                gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
-                expected=expected, skip_unchanged=not force))
+            outcomes.append(monthly_flow(month, settings, skip_unchanged=not force,
+                                         require_inputs=False))
         except Exception as error:  # noqa: BLE001 - reported below, the range goes on
             logger.error("month %s failed: %s", month, error)
             progress.emit("done", month=month, status="failed", why=str(error)[:80])
-            outcomes.append(MonthOutcome(month, "failed", [str(error)]))
+            outcomes.append(MonthOutcome(month, "failed", [str(error)]).as_dict())
             failures.append(f"{month}: {error}")
-    summary = [outcome.as_dict() for outcome in outcomes]
+    summary = [{key: value for key, value in outcome.items() if key != "manifest"}
+               for outcome in outcomes]
     lines = ["# crimegeo backfill", "", "| month | status | why | missing forces |",
              "|---|---|---|---|"]
     lines += [f"| {o['month']} | {o['status']} | {'; '.join(o['why'])} | "
@@ -471,75 +457,32 @@ def _run_range(months: Sequence[str], settings: dict, *, gazetteer_sources: Sequ
 # --------------------------------------------------------------------------------- flows
 
 
-@flow(name="crimegeo-monthly")
-def monthly_flow(month: str, input: str, output: str, gazetteer: str | None = None,
-                 profiles: list[str] | None = None, runner: str = "DirectRunner",
-                 min_geocode_score: float = 0.8, far_from_street_m: float = 1000.0,
-                 boundaries: list[str] | None = None, boundary_tolerance_m: float = 250.0,
-                 areas: list[str] | None = None, map_points: str | None = None,
-                 min_public_count: int = 1, beam_options: list[str] | None = None,
-                 gazetteer_sources: list[str] | None = None,
-                 gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
-                 expected_forces: list[str] | None = None,
-                 skip_unchanged: bool = False) -> dict:
-    """Run one month: discover, gazetteer, pipeline, verify, feedback, report; the manifest.
+@flow(name="crimegeo-monthly", flow_run_name="crimegeo-{month}")
+def monthly_flow(month: str, settings: RunSettings, skip_unchanged: bool = False,
+                 require_inputs: bool = True) -> dict:
+    """Run one month: discover, gazetteer, pipeline, verify, feedback, report.
 
-    A month with no input files is an error (nothing is published or removed).
+    Returns what happened (`MonthOutcome`, with the run manifest under `manifest`). A month
+    with no input files is an error unless `require_inputs` is off (nothing is published or
+    removed either way).
     """
-    settings = make_settings(
-        month=month, input=input, output=output, gazetteer=gazetteer, profiles=profiles,
-        runner=runner, min_geocode_score=min_geocode_score,
-        far_from_street_m=far_from_street_m, boundaries=boundaries,
-        boundary_tolerance_m=boundary_tolerance_m, areas=areas, map_points=map_points,
-        min_public_count=min_public_count, beam_options=beam_options,
-        gazetteer_sources=gazetteer_sources)
-    outcome = run_one_month(settings, gazetteer_sources=gazetteer_sources or (),
-                            gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
-                            expected=expected_forces, skip_unchanged=skip_unchanged)
-    if outcome.status == "no-inputs":
+    check_month(month)
+    outcome = run_one_month(month, resolve_settings(settings), skip_unchanged=skip_unchanged)
+    if outcome.status == "no-inputs" and require_inputs:
         raise FileNotFoundError(outcome.why[0] + "; nothing was published or removed")
-    return outcome.manifest
+    return outcome.as_dict(with_manifest=True)
 
 
 @flow(name="crimegeo-backfill")
-def backfill_flow(start: str, end: str, input: str, output: str, gazetteer: str | None = None,
-                  profiles: list[str] | None = None, runner: str = "DirectRunner",
-                  min_geocode_score: float = 0.8, far_from_street_m: float = 1000.0,
-                  boundaries: list[str] | None = None, boundary_tolerance_m: float = 250.0,
-                  areas: list[str] | None = None, map_points: str | None = None,
-                  min_public_count: int = 1, beam_options: list[str] | None = None,
-                  gazetteer_sources: list[str] | None = None,
-                  gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
-                  expected_forces: list[str] | None = None, force: bool = False) -> list[dict]:
+def backfill_flow(start: str, end: str, settings: RunSettings, force: bool = False
+                  ) -> list[dict]:
     """Run every month from `start` to `end`; unchanged months are skipped unless `force`."""
-    settings = _settings_of(locals())
-    return _run_range(month_range(start, end), settings,
-                      gazetteer_sources=gazetteer_sources or (),
-                      gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
-                      expected=expected_forces, force=force)
-
-
-#: The flow parameters that are a run's settings, shared by the backfill and scheduled flows.
-SETTING_KEYS = ("input", "output", "gazetteer", "profiles", "runner", "min_geocode_score",
-                "far_from_street_m", "boundaries", "boundary_tolerance_m", "areas",
-                "map_points", "min_public_count", "beam_options")
-
-
-def _settings_of(parameters: dict) -> dict:
-    return {key: parameters[key] for key in SETTING_KEYS}
+    return _run_range(month_range(start, end), settings, force=force)
 
 
 @flow(name="crimegeo-scheduled")
-def scheduled_flow(input: str, output: str, gazetteer: str | None = None,
-                   profiles: list[str] | None = None, runner: str = "DirectRunner",
-                   min_geocode_score: float = 0.8, far_from_street_m: float = 1000.0,
-                   boundaries: list[str] | None = None, boundary_tolerance_m: float = 250.0,
-                   areas: list[str] | None = None, map_points: str | None = None,
-                   min_public_count: int = 1, beam_options: list[str] | None = None,
-                   gazetteer_sources: list[str] | None = None,
-                   gazetteer_format: str | None = None, gazetteer_cache: str | None = None,
-                   expected_forces: list[str] | None = None, month: str | None = None,
-                   recheck_months: int = 2, timezone: str = "Europe/London") -> list[dict]:
+def scheduled_flow(settings: RunSettings, month: str | None = None, recheck_months: int = 2,
+                   timezone: str = "Europe/London") -> list[dict]:
     """The scheduled run: the month just ended, and `recheck_months` before it.
 
     The month is the one that ended before the run's scheduled time in `timezone` unless
@@ -554,8 +497,4 @@ def scheduled_flow(input: str, output: str, gazetteer: str | None = None,
     first = month
     for _ in range(max(recheck_months, 0)):
         first = previous_month(first)
-    settings = _settings_of(locals())
-    return _run_range(month_range(first, month), settings,
-                      gazetteer_sources=gazetteer_sources or (),
-                      gazetteer_format=gazetteer_format, gazetteer_cache=gazetteer_cache,
-                      expected=expected_forces, force=False)
+    return _run_range(month_range(first, month), settings, force=False)

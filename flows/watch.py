@@ -32,7 +32,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from crimegeo.pipelines.settings import PipelineSettings
+from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
+from crimegeo.pipelines.settings import RunSettings
 
 if TYPE_CHECKING:
     from crimegeo.pipelines.streaming import FileArrival
@@ -42,16 +43,13 @@ MAX_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
-class WatchSettings(PipelineSettings):
-    """What the watcher watches, how often, and the pipeline settings it passes on."""
+class Polling:
+    """How often the watcher looks, how long a file must be still, and how many it takes at
+    once; what it watches and how the pipeline runs are the run's `RunSettings`."""
 
     interval: float = 30.0
     settle: float = 2.0
     max_files: int = 50
-
-    def to_args(self) -> list[str]:
-        """The pipeline's arguments for these settings."""
-        return self.option_args()
 
 
 @dataclass
@@ -72,20 +70,20 @@ class WatchStatus:
     failures: int = 0
     last: str = "waiting for the first poll"
 
-    def table(self, settings: WatchSettings) -> Table:
+    def table(self, settings: RunSettings, polling: Polling) -> Table:
         """The live display: files seen, processed, rows and time elapsed."""
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
         elapsed = time.monotonic() - self.started
-        grid.add_row("watching", f"{settings.input}  ->  {settings.output}")
+        grid.add_row("watching", f"{settings.inputs.input}  ->  {settings.output}")
         grid.add_row("files", f"{self.seen} seen, {self.ingested} ingested, "
                               f"{self.unchanged} unchanged, {self.not_ingested} not ingested, "
                               f"{self.pending} pending, {self.unsettled} still being written")
         grid.add_row("rows", f"{self.rows_in:,} in, {self.rows_written:,} written, "
                              f"{self.rows_rejected:,} rejected")
         grid.add_row("batches", f"{self.batches} run, {self.failures} failed")
-        grid.add_row("elapsed", f"{elapsed:,.0f} s (polling every {settings.interval:g} s)")
+        grid.add_row("elapsed", f"{elapsed:,.0f} s (polling every {polling.interval:g} s)")
         grid.add_row("last", self.last)
         return grid
 
@@ -93,14 +91,16 @@ class WatchStatus:
 class Watcher:
     """Polls the input prefix and ingests new or changed files in micro-batches."""
 
-    def __init__(self, settings: WatchSettings, console: Console | None = None,
-                 ingest: Callable[[Any, list[FileArrival]], dict[str, dict]] | None = None
-                 ) -> None:
+    def __init__(self, settings: RunSettings, polling: Polling | None = None,
+                 console: Console | None = None,
+                 ingest: Callable[[RunSettings, list[FileArrival]], dict[str, dict]] | None
+                 = None) -> None:
         # Beam is imported here, not with the module, so `crimegeo --help` stays quick.
         from crimegeo.pipelines import streaming
 
         self.streaming = streaming
         self.settings = settings
+        self.polling = polling or Polling()
         self.console = console or Console(stderr=True, soft_wrap=True, highlight=False)
         self.ingest = ingest or streaming.ingest_files
         self.status = WatchStatus()
@@ -110,7 +110,7 @@ class Watcher:
     def poll(self) -> list[FileArrival]:
         """The settled input files whose current generation the ledger does not record."""
         arrivals, unsettled = self.streaming.list_arrivals(
-            self.settings.input, settle_seconds=self.settings.settle)
+            self.settings.inputs.input, settle_seconds=self.polling.settle)
         pending = [a for a in arrivals
                    if self.ledger.get(a.key, {}).get("generation") != a.generation
                    and self.attempts.get((a.key, a.generation), 0) < MAX_ATTEMPTS]
@@ -128,8 +128,7 @@ class Watcher:
         self.status.batches += 1
         self.status.last = f"ingesting {len(arrivals)} file(s)"
         try:
-            entries = self.ingest(self.streaming.streaming_options(self.settings.to_args()),
-                                  arrivals)
+            entries = self.ingest(self.settings, arrivals)
         except Exception as error:  # noqa: BLE001 - a bad batch must not stop the watcher
             self.status.failures += 1
             self.status.last = f"batch failed: {error}"
@@ -176,27 +175,28 @@ class Watcher:
                     pending = self.poll()
                 except (OSError, ValueError) as error:
                     self.status.last = f"listing failed: {error}"
-                    self.console.print(f"[red]listing {self.settings.input} failed:[/] {error}")
+                    self.console.print(f"[red]listing {self.settings.inputs.input} failed:[/] "
+                                       f"{error}")
                     pending = []
                 self._refresh(live)
                 if pending:
                     failures = self.status.failures
-                    self.run_batch(pending[:self.settings.max_files])
+                    self.run_batch(pending[:self.polling.max_files])
                     self._refresh(live)
                     if self.status.failures == failures:
                         continue
-                    stop.wait(self.settings.interval)  # a failed batch is retried later
+                    stop.wait(self.polling.interval)  # a failed batch is retried later
                     continue
                 if once and not self.status.unsettled:
                     break
-                wait = self.settings.interval
+                wait = self.polling.interval
                 if self.status.unsettled:
-                    wait = min(wait, max(self.settings.settle / 2, 0.2))
+                    wait = min(wait, max(self.polling.settle / 2, 0.2))
                 stop.wait(wait)
         return self.status
 
     def _render(self) -> Group:
-        return Group(self.status.table(self.settings),
+        return Group(self.status.table(self.settings, self.polling),
                      Text("Ctrl-C stops after the current batch", style="dim"))
 
     def _refresh(self, live: Any) -> None:
@@ -233,65 +233,37 @@ def _exists(url: str) -> bool:
     return bool(fs.exists(path))
 
 
-#: Typer settings of the command: arguments after the options pass through to Beam.
-EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
-
-
+@takes_settings(exclude=FLOW_ONLY)
 def watch(
     ctx: typer.Context,
-    input: Annotated[str, typer.Option(
-        "--input", help="Folder or prefix (any fsspec URL) forces drop files into, in "
-                        "YYYY-MM/ (or month=YYYY-MM/) folders or with the month in the name.")],
-    output: Annotated[str, typer.Option("--output", help="Output root (any fsspec URL).")],
-    gazetteer: Annotated[str | None, typer.Option(
-        "--gazetteer", help="Gazetteer folder from `crimegeo gazetteer build`.")] = None,
+    settings: RunSettings,
     interval: Annotated[float, typer.Option(
-        "--interval", min=0.1, help="Seconds between polls of the input.")] = 30.0,
+        "--interval", min=0.1, help="Seconds between polls of the input.")] = Polling.interval,
     settle: Annotated[float, typer.Option(
         "--settle", min=0.0, help="A local file modified less than this many seconds ago may "
-                                  "still be being copied: it waits for a later poll.")] = 2.0,
+                                  "still be being copied: it waits for a later poll.")]
+    = Polling.settle,
     max_files: Annotated[int, typer.Option(
-        "--max-files", min=1, help="Most files in one micro-batch.")] = 50,
+        "--max-files", min=1, help="Most files in one micro-batch.")] = Polling.max_files,
     once: Annotated[bool, typer.Option(
         "--once", help="Ingest what is pending, then exit (for cron or a test).")] = False,
-    profiles: Annotated[list[str] | None, typer.Option(
-        "--profiles", help="Extra folder of force input profiles (repeatable).")] = None,
-    min_geocode_score: Annotated[float, typer.Option(
-        "--min-geocode-score",
-        help="Geocodes below this score are suggestions, not locations.")] = 0.8,
-    far_from_street_m: Annotated[float, typer.Option(
-        "--far-from-street-m", help="Flag supplied points further than this from their "
-                                    "street.")] = 1000.0,
-    boundaries: Annotated[list[str] | None, typer.Option(
-        "--boundaries", help="Force boundary file or folder (repeatable).")] = None,
-    areas: Annotated[list[str] | None, typer.Option(
-        "--areas", help="[NAME=]URI of an area layer such as LSOA polygons (repeatable).")
-    ] = None,
-    map_points: Annotated[str | None, typer.Option(
-        "--map-points", help="Gazetteer of public map points to anonymise to.")] = None,
-    min_public_count: Annotated[int, typer.Option(
-        "--min-public-count", help="k for the public dataset; above 1 the public parts are "
-                                   "written when the month is closed.")] = 1,
 ) -> None:
     """Ingest force files as they land: poll, run the pipeline on new or changed files.
 
     Each file is published as its own part of its month and force, with its feedback, within
     one poll interval plus the pipeline's few seconds. A ledger in OUTPUT/_ledger/ records
     every file ingested (generation, checksum, when, counts), so a restart neither skips nor
-    repeats one. The first Ctrl-C stops cleanly after the current batch. The monthly run
+    repeats one. With --min-public-count above 1 the public parts are written when the
+    month is closed. The first Ctrl-C stops cleanly after the current batch. The monthly run
     (`crimegeo run`) closes each month. Arguments after the options pass to Beam.
     """
     if getattr(ctx, "invoked_subcommand", None) is not None:
         return
-    settings = WatchSettings(
-        input=input, output=output, gazetteer=gazetteer, profiles=tuple(profiles or ()),
-        interval=interval, settle=settle, max_files=max_files,
-        min_geocode_score=min_geocode_score, far_from_street_m=far_from_street_m,
-        boundaries=tuple(boundaries or ()), areas=tuple(areas or ()), map_points=map_points,
-        min_public_count=min_public_count, beam_options=tuple(ctx.args))
+    polling = Polling(interval=interval, settle=settle, max_files=max_files)
+    input, output = settings.inputs.input, settings.output
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     try:
-        watcher = Watcher(settings, console)
+        watcher = Watcher(settings, polling, console)
     except (OSError, ValueError) as error:
         console.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(2) from error
@@ -311,11 +283,11 @@ def watch(
 app = typer.Typer(
     help="Watch an input folder or bucket prefix and ingest force files as they arrive.",
     add_completion=False)
-app.callback(invoke_without_command=True, context_settings=EXTRA)(watch)
+app.callback(invoke_without_command=True, context_settings=BEAM_PASSTHROUGH)(watch)
 
 #: `python -m crimegeo.flows.watch`: the same command on its own.
 standalone = typer.Typer(add_completion=False)
-standalone.command(context_settings=EXTRA)(watch)
+standalone.command(context_settings=BEAM_PASSTHROUGH)(watch)
 
 if __name__ == "__main__":
     standalone()

@@ -7,13 +7,17 @@ Run it on its own (no Prefect) with:
 
 or from Python:
 
-    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
-    result = run_month(MonthlyOptions(["--month", "2024-03", "--input", ..., "--output", ...]))
+    from crimegeo.pipelines.monthly import run_month
+    from crimegeo.pipelines.settings import Inputs, RunSettings
+    result = run_month(RunSettings(inputs=Inputs(input="demo/input"), output="demo/output"),
+                       "2024-03")
 
-`build_pipeline()` returns the pipeline without running it, so tests and the Prefect task reuse
-it; `run_month()` discovers the inputs, runs the pipeline, commits the month and writes the run
-manifest. Locally the in-process DirectRunner is chosen explicitly: since Beam 2.68 the default
-first tries to download the Prism runner, which fails or hangs offline.
+Both take the run's `RunSettings` (`pipelines.settings`): the Beam options and the DoFns'
+resources are derived from it here. `build_pipeline()` returns the pipeline without running it,
+so tests and the Prefect task reuse it; `run_month()` discovers the inputs, runs the pipeline,
+commits the month and writes the run manifest. Locally the in-process DirectRunner is chosen
+explicitly: since Beam 2.68 the default first tries to download the Prism runner, which fails
+or hangs offline.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from apache_beam.options.pipeline_options import (
 from apache_beam.runners.runner import PipelineRunner
 
 from crimegeo.pipelines.runtime import fewer_collections, quick_gil_handover
-from crimegeo.pipelines.settings import RunSettings
+from crimegeo.pipelines.settings import Locating, RunSettings, redact
 from crimegeo.standards.coordinates import TRANSFORMATION
 from crimegeo.standards.profiles import load_profiles
 from crimegeo.standards.schema import STANDARD_VERSION
@@ -57,59 +61,11 @@ from crimegeo.transforms.storage import write_bytes_atomic
 
 #: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
 __all__ = [
-    "Discovery", "InputFile", "MonthResult", "MonthlyOptions", "ReconciliationError",
-    "RunSettings", "build_pipeline", "check_month", "check_reconciliation", "discover_month",
-    "local_runner", "local_runner_options", "manifest_url", "read_manifest", "run_month",
+    "Discovery", "InputFile", "MonthResult", "ReconciliationError", "RunSettings",
+    "build_pipeline", "check_month", "check_reconciliation", "discover_month", "local_runner",
+    "local_runner_options", "manifest_url", "new_run_id", "read_manifest", "run_month",
     "write_bytes_atomic",
 ]
-
-class MonthlyOptions(PipelineOptions):
-    """Options of the monthly pipeline; unknown flags pass through to Beam."""
-
-    @classmethod
-    def _add_argparse_args(cls, parser: Any) -> None:
-        parser.add_argument("--month", default=None, help="Month to run, YYYY-MM.")
-        parser.add_argument("--input", default=None,
-                            help="Folder (any fsspec URL) holding the month's force files.")
-        parser.add_argument("--output", default=None,
-                            help="Output root (any fsspec URL).")
-        parser.add_argument("--gazetteer", default=None,
-                            help="Gazetteer artifact folder built by `crimegeo gazetteer "
-                                 "build`; without one nothing is geocoded by name.")
-        parser.add_argument("--profiles", action="append", default=[],
-                            help="Extra folder of force input profiles (repeatable).")
-        parser.add_argument("--min_geocode_score", type=float, default=0.8,
-                            help="Geocodes scoring below this are suggestions, not locations.")
-        parser.add_argument("--far_from_street_m", type=float, default=1000.0,
-                            help="Flag supplied points further than this from their street.")
-        parser.add_argument("--boundaries", action="append", default=[],
-                            help="Force boundary file or folder (police.uk KML or any vector "
-                                 "format; repeatable); without it the registry's extents.")
-        parser.add_argument("--boundary_tolerance_m", type=float, default=250.0,
-                            help="Points this close outside a boundary count as inside.")
-        parser.add_argument("--areas", action="append", default=[],
-                            help="[NAME=]URI of an area layer such as LSOA polygons "
-                                 "(repeatable); fills lsoa_code/lsoa_name or NAME_code.")
-        parser.add_argument("--map_points", default=None,
-                            help="Gazetteer of public map points to anonymise to, instead of "
-                                 "the main gazetteer's roads and public places.")
-        parser.add_argument("--min_public_count", type=int, default=1,
-                            help="k: map points used by fewer records are merged into the "
-                                 "nearest larger one (1 = off).")
-        parser.add_argument("--run_id", default=None, help="Identifier of this run.")
-
-
-def require_run_options(monthly: MonthlyOptions) -> None:
-    """Raise a clear error unless --month, --input and --output were given.
-
-    They are checked here, not by argparse: Beam parses every registered options class at
-    once, so a required flag would break any other pipeline in the same process.
-    """
-    missing = [f"--{name}" for name in ("month", "input", "output")
-               if not getattr(monthly, name)]
-    if missing:
-        raise ValueError(f"the monthly pipeline needs {', '.join(missing)}")
-
 
 def check_month(month: str) -> str:
     """Return `month` if it is YYYY-MM, else raise a clear ValueError."""
@@ -152,31 +108,44 @@ def local_runner(options: PipelineOptions) -> PipelineRunner | None:
         beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)))
 
 
-def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
+def beam_options(settings: RunSettings) -> PipelineOptions:
+    """Beam's options for a run: its runner and the options passed through to Beam."""
+    return local_runner_options(PipelineOptions(
+        ["--runner", settings.runner.runner, *settings.runner.beam_options]))
+
+
+def worker_resources(settings: RunSettings) -> Resources:
+    """What every worker loads once, from the settings (see `transforms.steps.Resources`)."""
+    return Resources(
+        gazetteer=settings.gazetteer.gazetteer, map_points=settings.anonymising.map_points,
+        boundaries=settings.locating.boundaries,
+        boundary_tolerance_m=settings.locating.boundary_tolerance_m,
+        areas=settings.locating.areas)
+
+
+def locate_options(locating: Locating) -> LocateOptions:
+    """The locating step's thresholds, from the settings."""
+    return LocateOptions(min_geocode_score=locating.min_geocode_score,
+                         far_from_street_m=locating.far_from_street_m)
+
+
+def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], run_id: str
                    ) -> tuple[beam.Pipeline, Any]:
     """The monthly pipeline over `files`, writing to the run's staging folder; not run.
 
     Returns the pipeline and the PCollection holding the per-file stats dict.
     """
-    monthly = options.view_as(MonthlyOptions)
-    require_run_options(monthly)
-    staging = staging_url(monthly.output, run_id)
-    options = local_runner_options(options)
+    staging = staging_url(settings.output, run_id)
+    options = beam_options(settings)
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     stats = (
         pipeline
         | "InputFiles" >> beam.Create(files, reshuffle=False)
         | "ProcessMonth" >> ProcessMonth(
-            month=monthly.month, staging=staging, output=monthly.output, run_id=run_id,
-            resources=Resources(
-                gazetteer=monthly.gazetteer, map_points=monthly.map_points,
-                boundaries=tuple(monthly.boundaries),
-                boundary_tolerance_m=monthly.boundary_tolerance_m,
-                areas=tuple(monthly.areas)),
-            profile_dirs=tuple(monthly.profiles),
-            locate_options=LocateOptions(min_geocode_score=monthly.min_geocode_score,
-                                         far_from_street_m=monthly.far_from_street_m),
-            min_public_count=monthly.min_public_count)
+            month=month, staging=staging, output=settings.output, run_id=run_id,
+            resources=worker_resources(settings), profile_dirs=settings.inputs.profiles,
+            locate_options=locate_options(settings.locating),
+            min_public_count=settings.anonymising.min_public_count)
     )
     _ = stats | "WriteFileStats" >> beam.Map(
         lambda value, url=f"{staging}/file_stats.json": write_bytes_atomic(
@@ -202,27 +171,30 @@ def _gazetteer_checksum(uri: str | None) -> str | None:
     return Gazetteer.read_manifest(uri)["checksum"]
 
 
-def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> MonthResult:
+def new_run_id(month: str) -> str:
+    """A run's identifier: its month, when it started, and a random part."""
+    return f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def run_month(settings: RunSettings, month: str, discovery: Discovery | None = None, *,
+              run_id: str | None = None) -> MonthResult:
     """Discover inputs, run the pipeline, commit the month and write its manifest.
 
     Raises `UnmatchedFileError` for an unrecognised input file and `ReconciliationError` when
     any file's rows do not add up; in both cases the published month is left untouched.
     """
-    monthly = options.view_as(MonthlyOptions)
-    require_run_options(monthly)
-    month = check_month(monthly.month)
+    month = check_month(month)
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    profiles = load_profiles(monthly.profiles)
     if discovery is None:
-        discovery = discover_month(monthly.input, month, profiles)
-    run_id = monthly.run_id or (
-        f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
-    recovered = recover(monthly.output)
-    staging = staging_url(monthly.output, run_id)
-    gazetteer_checksum = _gazetteer_checksum(monthly.gazetteer)
+        discovery = discover_month(settings.inputs.input, month,
+                                   load_profiles(settings.inputs.profiles))
+    run_id = run_id or new_run_id(month)
+    recovered = recover(settings.output)
+    staging = staging_url(settings.output, run_id)
+    gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
 
-    pipeline, _ = build_pipeline(options, list(discovery.files), run_id)
+    pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id)
     with fewer_collections(), quick_gil_handover():
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
@@ -264,28 +236,21 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
         "code_version": version("crimegeo") if _installed() else "unknown",
         "standard_version": STANDARD_VERSION,
         "beam_version": beam.__version__,
-        "runner": options.view_as(StandardOptions).runner,
+        "runner": beam_options(settings).view_as(StandardOptions).runner,
         "coordinate_transformation": TRANSFORMATION,
-        "input": _redact(monthly.input),
-        "output": _redact(monthly.output),
-        "gazetteer": _redact(monthly.gazetteer) if monthly.gazetteer else None,
+        "input": redact(settings.inputs.input),
+        "output": redact(settings.output),
+        "gazetteer": redact(settings.gazetteer.gazetteer),
         "gazetteer_checksum": gazetteer_checksum,
-        "options": {"min_geocode_score": monthly.min_geocode_score,
-                    "far_from_street_m": monthly.far_from_street_m,
-                    "boundaries": [_redact(b) for b in monthly.boundaries],
-                    "boundary_tolerance_m": monthly.boundary_tolerance_m,
-                    "areas": [_redact(a) for a in monthly.areas],
-                    "map_points": _redact(monthly.map_points),
-                    "min_public_count": monthly.min_public_count,
-                    "profiles": [_redact(p) for p in monthly.profiles]},
+        "options": settings.manifest_options(),
         "files": files,
-        "skipped_files": [{"url": _redact(url), "why": why} for url, why in discovery.skipped],
+        "skipped_files": [{"url": redact(url), "why": why} for url, why in discovery.skipped],
         "totals": {**totals, "rows_by_status": status_totals},
         "forces": _staged_forces(staging, month),
         "recovered": recovered,
     }
-    published = commit_month(monthly.output, run_id, month, manifest)
-    return MonthResult(manifest, manifest_url(monthly.output, month), published)
+    published = commit_month(settings.output, run_id, month, manifest)
+    return MonthResult(manifest, manifest_url(settings.output, month), published)
 
 
 def _staged_forces(staging: str, month: str) -> list[str]:
@@ -303,10 +268,3 @@ def _installed() -> bool:
     except Exception:  # noqa: BLE001 - not installed as a distribution
         return False
     return True
-
-
-def _redact(url: str | None) -> str | None:
-    """Drop any credentials embedded in a URL (user:secret@host) before it is recorded."""
-    if url is None:
-        return None
-    return re.sub(r"(://)[^/@]+@", r"\1", url)

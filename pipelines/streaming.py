@@ -39,20 +39,25 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.runners.runner import PipelineRunner
 
 from crimegeo.pipelines.monthly import (
-    MonthlyOptions,
     MonthResult,
     check_month,
     local_runner,
     local_runner_options,
+    locate_options,
     run_month,
+    worker_resources,
+)
+from crimegeo.pipelines.settings import (
+    FLOW_ONLY,
+    RunSettings,
+    add_settings_arguments,
+    settings_from_argv,
 )
 from crimegeo.standards.profiles import load_profiles
 from crimegeo.transforms.discover import Discovery, discover_month
 from crimegeo.transforms.ledger import month_entries, read_close, read_ledger, record_close
-from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.notifications import FileArrival, list_arrivals, parse_notification
 from crimegeo.transforms.outputs import PARTITIONED_KINDS
-from crimegeo.transforms.steps import Resources
 from crimegeo.transforms.streaming import IngestArrivals
 
 #: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
@@ -62,18 +67,10 @@ __all__ = [
     "streaming_runner",
 ]
 
-#: `MonthlyOptions` declares `--month` required when options are parsed, and Beam parses every
-#: registered options class together, so any pipeline in a process that imported
-#: `pipelines.monthly` must carry a `--month`. Streaming has no month: this placeholder is
-#: added when none is given, and ignored.
-MONTH_PLACEHOLDER = "streaming"
-
-
 class StreamingOptions(PipelineOptions):
-    """Options only the streaming pipeline has; the rest are the monthly pipeline's.
+    """Beam options only the streaming pipeline has: where its notifications come from.
 
-    `--input`, `--output`, `--gazetteer`, `--profiles`, `--min_geocode_score`, ... mean what
-    they mean for the monthly run (`MonthlyOptions`); `--month` is not used.
+    Everything else it is configured by is the run's `RunSettings`, as for the monthly run.
     """
 
     @classmethod
@@ -89,12 +86,9 @@ class StreamingOptions(PipelineOptions):
                                  "are read from elsewhere (a mirror, tests); default --input.")
 
 
-def streaming_options(argv: Sequence[str]) -> PipelineOptions:
-    """Pipeline options for the streaming pipeline from command-line arguments."""
-    argv = list(argv)
-    if not any(arg == "--month" or arg.startswith("--month=") for arg in argv):
-        argv += ["--month", MONTH_PLACEHOLDER]
-    return PipelineOptions(argv)
+def streaming_options(settings: RunSettings) -> PipelineOptions:
+    """Beam's options for the streaming pipeline: the runner and the options passed through."""
+    return PipelineOptions(["--runner", settings.runner.runner, *settings.runner.beam_options])
 
 
 def streaming_runner(options: PipelineOptions) -> PipelineRunner | None:
@@ -116,18 +110,11 @@ def streaming_runner(options: PipelineOptions) -> PipelineRunner | None:
     return None
 
 
-def _ingest(options: PipelineOptions) -> IngestArrivals:
-    monthly = options.view_as(MonthlyOptions)
+def _ingest(settings: RunSettings) -> IngestArrivals:
     return IngestArrivals(
-        output=monthly.output,
-        resources=Resources(
-            gazetteer=monthly.gazetteer, map_points=monthly.map_points,
-            boundaries=tuple(monthly.boundaries),
-            boundary_tolerance_m=monthly.boundary_tolerance_m, areas=tuple(monthly.areas)),
-        profile_dirs=tuple(monthly.profiles),
-        locate_options=LocateOptions(min_geocode_score=monthly.min_geocode_score,
-                                     far_from_street_m=monthly.far_from_street_m),
-        min_public_count=monthly.min_public_count)
+        output=settings.output, resources=worker_resources(settings),
+        profile_dirs=settings.inputs.profiles, locate_options=locate_options(settings.locating),
+        min_public_count=settings.anonymising.min_public_count)
 
 
 def _arrivals_of(message: Any, notified_prefix: str, read_prefix: str) -> list[FileArrival]:
@@ -136,17 +123,20 @@ def _arrivals_of(message: Any, notified_prefix: str, read_prefix: str) -> list[F
     return [arrival] if arrival is not None else []
 
 
-def build_streaming_pipeline(options: PipelineOptions, *, source: beam.PTransform | None = None,
+def build_streaming_pipeline(settings: RunSettings, options: PipelineOptions | None = None, *,
+                             source: beam.PTransform | None = None,
                              arrivals: Sequence[FileArrival] | None = None
                              ) -> tuple[beam.Pipeline, dict[str, beam.PCollection]]:
     """The streaming pipeline, not run; returns it and its `outcomes` and `feedback` outputs.
 
     The input is, in order of precedence: `arrivals` (a bounded micro-batch, as the watcher
     gives), `source` (any transform yielding GCS notifications: a `TestStream` in tests), or
-    Pub/Sub (`--subscription` or `--topic`, with attributes).
+    Pub/Sub (`--subscription` or `--topic`, with attributes). `options` are Beam's
+    (default: `streaming_options(settings)`).
     """
-    monthly = options.view_as(MonthlyOptions)
+    options = options if options is not None else streaming_options(settings)
     streaming = options.view_as(StreamingOptions)
+    read_prefix = settings.inputs.input
     pipeline = beam.Pipeline(runner=streaming_runner(options), options=options)
     if arrivals is not None:
         files = pipeline | "Arrivals" >> beam.Create(list(arrivals), reshuffle=False)
@@ -161,23 +151,23 @@ def build_streaming_pipeline(options: PipelineOptions, *, source: beam.PTransfor
             source = ReadFromPubSub(subscription=streaming.subscription,
                                     topic=None if streaming.subscription
                                     else streaming.topic, with_attributes=True)
-        notified = streaming.notified_prefix or monthly.input
+        notified = streaming.notified_prefix or read_prefix
         files = (pipeline
                  | "Notifications" >> source
-                 | "ParseNotifications" >> beam.FlatMap(_arrivals_of, notified, monthly.input))
-    outputs = files | "IngestArrivals" >> _ingest(options)
+                 | "ParseNotifications" >> beam.FlatMap(_arrivals_of, notified, read_prefix))
+    outputs = files | "IngestArrivals" >> _ingest(settings)
     return pipeline, outputs
 
 
-def ingest_files(options: PipelineOptions, arrivals: Sequence[FileArrival]) -> dict[str, dict]:
+def ingest_files(settings: RunSettings, arrivals: Sequence[FileArrival]) -> dict[str, dict]:
     """Run the pipeline over a micro-batch of arrivals to the end; their ledger entries."""
     if not arrivals:
         return {}
+    options = streaming_options(settings)
     options.view_as(StandardOptions).streaming = False
-    pipeline, _ = build_streaming_pipeline(options, arrivals=arrivals)
+    pipeline, _ = build_streaming_pipeline(settings, options, arrivals=arrivals)
     pipeline.run().wait_until_finish()
-    output = options.view_as(MonthlyOptions).output
-    return read_ledger(output, [arrival.key for arrival in arrivals])
+    return read_ledger(settings.output, [arrival.key for arrival in arrivals])
 
 
 def published_parts(output: str, month: str) -> dict[str, str]:
@@ -200,8 +190,8 @@ def _inputs(discovery: Discovery) -> dict[str, str]:
     return {item.name: item.checksum for item in discovery.files}
 
 
-def close_month(options: PipelineOptions, discovery: Discovery | None = None, *,
-                rounds: int = 3) -> MonthResult:
+def close_month(settings: RunSettings, month: str, discovery: Discovery | None = None, *,
+                rounds: int = 3, run_id: str | None = None) -> MonthResult:
     """Close a month: one batch run over its files replaces what streaming wrote for it.
 
     The result is by construction what a single batch run over the same files gives: the
@@ -211,29 +201,27 @@ def close_month(options: PipelineOptions, discovery: Discovery | None = None, *,
     `_ledger/closed/<month>.json`: the files it closed, which of them streaming had ingested
     (same checksum), and how many streamed parts it left byte-identical.
     """
-    monthly = options.view_as(MonthlyOptions)
-    month = check_month(monthly.month)
-    profiles = load_profiles(monthly.profiles)
-    streamed = published_parts(monthly.output, month)
-    entries = month_entries(monthly.output, month)
+    month = check_month(month)
+    output, profiles = settings.output, load_profiles(settings.inputs.profiles)
+    streamed = published_parts(output, month)
+    entries = month_entries(output, month)
     result, rounds_run = None, 0
     while rounds_run < max(rounds, 1):
         rounds_run += 1
         if discovery is None:
-            discovery = discover_month(monthly.input, month, profiles)
-        result = run_month(options, discovery)
-        after = discover_month(monthly.input, month, profiles)
+            discovery = discover_month(settings.inputs.input, month, profiles)
+        result = run_month(settings, month, discovery, run_id=run_id)
+        after = discover_month(settings.inputs.input, month, profiles)
         if _inputs(after) == _inputs(discovery):
             break
         discovery = after
-        if monthly.run_id:
-            monthly.run_id = None  # each round is a run of its own
+        run_id = None  # each round is a run of its own
     assert result is not None
-    closed = published_parts(monthly.output, month)
+    closed = published_parts(output, month)
     files = _inputs(discovery)
     ingested = {entry["file"]: entry for entry in entries.values()
                 if entry.get("status") in ("processed", "unchanged")}
-    record_close(monthly.output, month, {
+    record_close(output, month, {
         "run_id": result.manifest["run_id"],
         "rounds": rounds_run,
         "files": files,
@@ -259,8 +247,7 @@ def _help() -> str:
         description=__doc__.split("\n\n")[0] + "\n\nAny other option passes to Beam "
                     "(--runner, --project, --region, --temp_location, ...).")
     StreamingOptions._add_argparse_args(parser.add_argument_group("notifications"))
-    MonthlyOptions._add_argparse_args(parser.add_argument_group(
-        "the monthly pipeline's options (--month and --run_id are not used)"))
+    add_settings_arguments(parser.add_argument_group("the run's settings"), exclude=FLOW_ONLY)
     return parser.format_help()
 
 
@@ -270,9 +257,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "-h" in argv or "--help" in argv:
         print(_help())
         return
-    options = streaming_options(argv)
+    settings = settings_from_argv(argv, exclude=FLOW_ONLY)
+    options = streaming_options(settings)
     options.view_as(StandardOptions).streaming = True
-    pipeline, _ = build_streaming_pipeline(options)
+    pipeline, _ = build_streaming_pipeline(settings, options)
     result = pipeline.run()
     if options.view_as(StandardOptions).runner in ("BundleBasedDirectRunner", "DirectRunner"):
         result.wait_until_finish()

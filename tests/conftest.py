@@ -37,3 +37,27 @@ def demo_month(tmp_path_factory: pytest.TempPathFactory) -> dict:
     summary["root"] = root
     summary["gazetteer"] = str(root / "gazetteer")
     return summary
+
+
+def run_month_args(args: list[str]):  # -> crimegeo.pipelines.monthly.MonthResult
+    """Run a month from command-line style arguments (`--month M --input I --output O ...`,
+    and `--run_id ID`), through the same settings parse as the pipeline's launcher."""
+    from crimegeo.pipelines.monthly import run_month
+    from crimegeo.pipelines.settings import settings_from_argv
+
+    args, month, run_id = list(args), None, None
+    for flag in ("--month", "--run_id"):
+        if flag in args:
+            at = args.index(flag)
+            value = args[at + 1]
+            del args[at:at + 2]
+            month, run_id = (value, run_id) if flag == "--month" else (month, value)
+    return run_month(settings_from_argv(args), month, run_id=run_id)
+
+
+def default_locate_options():  # -> crimegeo.transforms.locate.LocateOptions
+    """The locating step's thresholds at the settings model's defaults."""
+    from crimegeo.pipelines.monthly import locate_options
+    from crimegeo.pipelines.settings import Locating
+
+    return locate_options(Locating())

@@ -128,7 +128,7 @@ class ForceBoundaries:
     """Each force's area (BNG), to tell whether a point lies inside its force."""
 
     areas: dict[str, object]
-    tolerance_m: float = 250.0
+    tolerance_m: float  # the run's --boundary-tolerance-m
 
     def covers(self, force: str) -> bool:
         """True when a boundary is known for `force`."""
@@ -166,7 +166,7 @@ def _force_for(url: str, frame) -> str:
                          "after the force (e.g. city-of-london.kml) or add a 'force' field")
 
 
-def load_force_boundaries(urls: Sequence[str], tolerance_m: float = 250.0) -> ForceBoundaries:
+def load_force_boundaries(urls: Sequence[str], tolerance_m: float) -> ForceBoundaries:
     """Read force boundary files (or folders of them); each file is one force's area."""
     areas: dict[str, object] = {}
     for url in urls:

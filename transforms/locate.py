@@ -51,12 +51,12 @@ class NameGeocoder(Protocol):
 
 @dataclass(frozen=True)
 class LocateOptions:
-    """Thresholds of the locating step."""
+    """Thresholds of the locating step (their defaults: `pipelines.settings.Locating`)."""
 
     #: Below this a gazetteer match is a suggestion in the feedback, not a location.
-    min_geocode_score: float = 0.8
+    min_geocode_score: float
     #: A supplied point further than this from the street its record names is flagged.
-    far_from_street_m: float = 1000.0
+    far_from_street_m: float
     #: ...and moved to that street when the name match scores at least this.
     relocate_min_score: float = 0.9
 
@@ -304,14 +304,12 @@ def distance_to_extent(x: np.ndarray, y: np.ndarray, matches: MatchArrays) -> np
     return np.hypot(dx, dy)
 
 
-def locate(parsed: pa.Table, geocoder: NameGeocoder | None,
-           options: LocateOptions | None = None,
+def locate(parsed: pa.Table, geocoder: NameGeocoder | None, options: LocateOptions,
            boundaries: ForceBoundaries | None = None) -> pa.Table:
     """Validate, correct and geocode one parsed batch; returns a RECORD_SCHEMA table.
 
     Public columns are left empty here: the anonymising step fills them.
     """
-    options = options or LocateOptions()
     n = parsed.num_rows
     bits = ReasonBits(n)
     sx, sy = _floats(parsed["supplied_x"]), _floats(parsed["supplied_y"])

@@ -98,12 +98,13 @@ beam.coders.registry.register_coder(FeedbackPart, TableElementCoder)
 
 @dataclass(frozen=True)
 class Resources:
-    """Where the heavy, read-only things every worker loads once come from."""
+    """Where the heavy, read-only things every worker loads once come from (built from the
+    run's settings by `pipelines.monthly.worker_resources`)."""
 
-    gazetteer: str | None = None
-    map_points: str | None = None          # a gazetteer whose public points override
-    boundaries: tuple[str, ...] = ()
-    boundary_tolerance_m: float = 250.0
+    gazetteer: str | None
+    map_points: str | None          # a gazetteer whose public points override
+    boundaries: tuple[str, ...]
+    boundary_tolerance_m: float
     areas: tuple[str, ...] = ()
 
 
@@ -329,7 +330,7 @@ class AnonymiseForce(_ResourceStep):
     """Moves a force's month of records to public map points, then splits them per file."""
 
     def __init__(self, resources: Resources, shared: dict[str, Shared],
-                 min_public_count: int = 1) -> None:
+                 min_public_count: int) -> None:
         super().__init__(resources, shared)
         self.min_public_count = min_public_count
 
@@ -497,9 +498,8 @@ class ProcessMonth(beam.PTransform):
     """
 
     def __init__(self, *, month: str, staging: str, output: str, run_id: str,
-                 resources: Resources, profile_dirs: tuple[str, ...] = (),
-                 locate_options: LocateOptions | None = None,
-                 min_public_count: int = 1) -> None:
+                 resources: Resources, profile_dirs: tuple[str, ...],
+                 locate_options: LocateOptions, min_public_count: int) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
@@ -507,7 +507,7 @@ class ProcessMonth(beam.PTransform):
         self.run_id = run_id
         self.resources = resources
         self.profile_dirs = profile_dirs
-        self.locate_options = locate_options or LocateOptions()
+        self.locate_options = locate_options
         self.min_public_count = min_public_count
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:

@@ -97,14 +97,13 @@ class IngestFile(beam.DoFn):
     """Ingests one arrival (keyed by its file key) and publishes its parts in place."""
 
     def __init__(self, *, output: str, resources: Resources, shared: dict[str, Shared],
-                 profile_dirs: tuple[str, ...] = (),
-                 locate_options: LocateOptions | None = None,
+                 profile_dirs: tuple[str, ...], locate_options: LocateOptions,
                  publish_public: bool = True) -> None:
         self.output = output
         self.resources = resources
         self.shared = shared
         self.profile_dirs = profile_dirs
-        self.locate_options = locate_options or LocateOptions()
+        self.locate_options = locate_options
         self.publish_public = publish_public
         self.ingested = Metrics.counter("crimegeo", "files_ingested")
         self.duplicates = Metrics.counter("crimegeo", "duplicate_notifications")
@@ -307,14 +306,13 @@ class IngestArrivals(beam.PTransform):
     """
 
     def __init__(self, *, output: str, resources: Resources,
-                 profile_dirs: tuple[str, ...] = (),
-                 locate_options: LocateOptions | None = None,
-                 min_public_count: int = 1) -> None:
+                 profile_dirs: tuple[str, ...], locate_options: LocateOptions,
+                 min_public_count: int) -> None:
         super().__init__()
         self.output = output
         self.resources = resources
         self.profile_dirs = profile_dirs
-        self.locate_options = locate_options or LocateOptions()
+        self.locate_options = locate_options
         self.min_public_count = min_public_count
 
     def expand(self, arrivals: beam.PCollection) -> dict[str, beam.PCollection]:

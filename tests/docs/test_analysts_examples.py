@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_month_args
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "analysts.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
 
 
 @pytest.fixture(scope="module")
 def output(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 
     out = tmp_path_factory.mktemp("analysts")
-    run_month(MonthlyOptions(["--month", "2024-03", "--input", str(demo_month["root"] /
+    run_month_args(["--month", "2024-03", "--input", str(demo_month["root"] /
                                                                    "input"),
-                              "--output", str(out), "--gazetteer", demo_month["gazetteer"]]))
+                              "--output", str(out), "--gazetteer", demo_month["gazetteer"]])
     return out
 
 

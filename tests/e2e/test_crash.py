@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from crimegeo.pipelines.monthly import MonthlyOptions, run_month
+from tests.conftest import run_month_args
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
     output = tmp_path / "out"
     args = ["--month", "2024-03", "--input", str(demo_month["root"] / "input"), "--output",
             str(output), "--gazetteer", demo_month["gazetteer"]]
-    run_month(MonthlyOptions(args))
+    run_month_args(args)
     good = _snapshot(output)
     rows = pq.read_table(output / "restricted").num_rows
 
@@ -60,7 +60,7 @@ def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
     assert killed_mid_write >= 1, "never managed to kill a run while it was writing"
     assert any((output / "_staging").iterdir())  # the dead run's leftovers
 
-    result = run_month(MonthlyOptions(args))
+    result = run_month_args(args)
     assert any("removed the staging of unfinished run" in a for a in result.manifest["recovered"])
     assert not list((output / "_staging").iterdir())
     assert pq.read_table(output / "restricted").num_rows == rows

@@ -22,10 +22,13 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def flow_run(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
     from crimegeo.flows.monthly import monthly_flow
+    from crimegeo.pipelines.settings import settings_from_argv
 
     output = tmp_path_factory.mktemp("flow-output")
-    manifest = monthly_flow(month="2024-03", input=str(demo_month["root"] / "input"),
-                            output=str(output), gazetteer=demo_month["gazetteer"])
+    settings = settings_from_argv(["--input", str(demo_month["root"] / "input"),
+                                   "--output", str(output),
+                                   "--gazetteer", demo_month["gazetteer"]])
+    manifest = monthly_flow("2024-03", settings)["manifest"]
     return {"manifest": manifest, "output": output, **demo_month}
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import run_month_args
+
 pytestmark = pytest.mark.slow
 BUCKET = "crimegeo-test"
 
@@ -87,7 +89,6 @@ def test_a_month_in_a_bucket(emulator: str, demo_month: dict) -> None:
     import fsspec
     from apache_beam.io.filesystems import FileSystems
 
-    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 
     for name in demo_month["files"]:
         _beam_upload(Path(demo_month["input"]) / name, f"gs://{BUCKET}/input/2024-03/{name}")
@@ -95,9 +96,9 @@ def test_a_month_in_a_bucket(emulator: str, demo_month: dict) -> None:
     gcs.put(demo_month["gazetteer"], f"{BUCKET}/gazetteer", recursive=True)
 
     output = f"gs://{BUCKET}/output"
-    result = run_month(MonthlyOptions([
+    result = run_month_args([
         "--month", "2024-03", "--input", f"gs://{BUCKET}/input", "--output", output,
-        "--gazetteer", f"gs://{BUCKET}/gazetteer"]))
+        "--gazetteer", f"gs://{BUCKET}/gazetteer"])
     manifest = result.manifest
     assert set(manifest["files"]) == set(demo_month["files"])
     for stats in manifest["files"].values():
@@ -126,9 +127,9 @@ def test_a_month_in_a_bucket(emulator: str, demo_month: dict) -> None:
     assert "token" not in text.lower() and "secret" not in text.lower()
 
     # A rerun replaces the month in the bucket too.
-    again = run_month(MonthlyOptions([
+    again = run_month_args([
         "--month", "2024-03", "--input", f"gs://{BUCKET}/input", "--output", output,
-        "--gazetteer", f"gs://{BUCKET}/gazetteer"]))
+        "--gazetteer", f"gs://{BUCKET}/gazetteer"])
     gcs.invalidate_cache()
     parts_again = gcs.glob(f"{BUCKET}/output/restricted/month=2024-03/*/*.parquet")
     assert len(parts_again) == 4

@@ -12,9 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from crimegeo.gazetteer import build_gazetteer
-from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 from crimegeo.standards.coordinates import to_bng
-from tests.conftest import shared_data
+from tests.conftest import run_month_args, shared_data
 
 pytestmark = pytest.mark.slow
 TRAIN = ["2018-0" + str(m) for m in range(1, 10)] + ["2018-10", "2018-11", "2018-12"]
@@ -39,10 +38,10 @@ def test_labels_alone_put_most_records_within_25_m(tmp_path: Path) -> None:
             writer.writerow(row)
     (tmp_path / "input").mkdir()
     (tmp_path / "input" / source.name).write_text(out.getvalue())
-    run_month(MonthlyOptions([
+    run_month_args([
         "--month", month, "--input", str(tmp_path / "input"), "--output",
         str(tmp_path / "out"), "--gazetteer", str(tmp_path / "gazetteer"),
-        "--areas", str(shared_data("boundaries", "london-lsoa-2021", "london_lsoa.shp"))]))
+        "--areas", str(shared_data("boundaries", "london-lsoa-2021", "london_lsoa.shp"))])
     rows = [r for r in pq.read_table(tmp_path / "out" / "restricted").to_pylist()
             if r["source_row"] in truth]
     assert len(rows) == len(truth)

@@ -26,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crimegeo.feeds.cli import app as cli_app
+from tests.conftest import run_month_args
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +36,9 @@ MONTH = "2024-03"
 
 
 def _run_pipeline(demo_month: dict, output: Path) -> None:
-    from crimegeo.pipelines.monthly import MonthlyOptions, run_month
 
-    run_month(MonthlyOptions(["--month", MONTH, "--input", str(demo_month["root"] / "input"),
-                              "--output", str(output), "--gazetteer", demo_month["gazetteer"]]))
+    run_month_args(["--month", MONTH, "--input", str(demo_month["root"] / "input"),
+                              "--output", str(output), "--gazetteer", demo_month["gazetteer"]])
 
 
 def _free_port() -> int:

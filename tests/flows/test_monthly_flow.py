@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from crimegeo.flows import monthly
 from crimegeo.flows.cli import app
 from crimegeo.flows.sample import generate_sample
+from crimegeo.pipelines.settings import settings_from_argv
 
 
 def test_only_transient_errors_count_as_transient() -> None:
@@ -129,11 +130,11 @@ def test_a_month_without_inputs_is_reported_and_left_alone(tmp_path: Path) -> No
     data = tmp_path / "data"
     sample = generate_sample(data, month="2024-05", rows=120, seed=2)
     output = tmp_path / "out"
-    outcomes = monthly.backfill_flow(start="2024-04", end="2024-05", input=str(data / "input"),
-                                     output=str(output),
-                                     gazetteer_sources=[sample["gazetteer_source"]],
-                                     gazetteer_format="csv")
+    settings = settings_from_argv([
+        "--input", str(data / "input"), "--output", str(output),
+        "--gazetteer-source", sample["gazetteer_source"], "--gazetteer-format", "csv"])
+    outcomes = monthly.backfill_flow("2024-04", "2024-05", settings)
     assert [o["status"] for o in outcomes] == ["no-inputs", "ran"]
     assert not (output / "runs" / "2024-04").exists()
     with pytest.raises(FileNotFoundError, match="nothing was published"):
-        monthly.monthly_flow(month="2024-04", input=str(data / "input"), output=str(output))
+        monthly.monthly_flow("2024-04", settings)

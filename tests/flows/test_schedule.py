@@ -13,19 +13,24 @@ from typer.testing import CliRunner
 from crimegeo.flows.cli import app
 from crimegeo.flows.deploy import build_deployment
 from crimegeo.flows.monthly import month_before, month_range, scheduled_flow
+from crimegeo.pipelines.settings import RunSettings, settings_from_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_serve_builds_a_cron_schedule_in_a_time_zone() -> None:
-    deployment = build_deployment({"input": "in", "output": "out"}, cron="30 7 5 * *",
-                                  timezone="Europe/London")
+    settings = settings_from_argv(["--input", "in", "--output", "out", "--areas", "lsoa.shp"])
+    deployment = build_deployment(settings, cron="30 7 5 * *", timezone="Europe/London")
     (schedule,) = deployment.schedules
     assert schedule.schedule.cron == "30 7 5 * *"
     assert schedule.schedule.timezone == "Europe/London"
     assert deployment.entrypoint == "crimegeo.flows.monthly.scheduled_flow"
-    assert deployment.parameters == {"input": "in", "output": "out",
-                                     "timezone": "Europe/London"}
+    assert deployment.parameters == {
+        "settings": {"inputs": {"input": "in"}, "output": "out",
+                     "locating": {"areas": ["lsoa.shp"]}},
+        "recheck_months": 2, "timezone": "Europe/London"}
+    # What the deployment stores is what the flow's one parameter validates back into.
+    assert RunSettings.model_validate(deployment.parameters["settings"]) == settings
 
 
 def test_serve_refuses_a_bad_time_zone_or_cron_before_serving(tmp_path: Path) -> None:
@@ -47,7 +52,8 @@ def test_prefect_yaml_deploys_the_scheduled_flow() -> None:
     assert (ROOT / path).is_file() and name == "scheduled_flow"
     parameters = inspect.signature(scheduled_flow.fn).parameters
     assert set(deployment["parameters"]) <= set(parameters)
-    assert {"input", "output"} <= set(deployment["parameters"])
+    settings = RunSettings.model_validate(deployment["parameters"]["settings"])
+    assert settings.inputs.input and settings.output and settings.gazetteer.sources
     (schedule,) = deployment["schedules"]
     made = _schedule_config_to_deployment_schedule(schedule)["schedule"]
     assert made.cron == "0 6 3 * *" and made.timezone == "Europe/London"

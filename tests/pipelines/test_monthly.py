@@ -9,18 +9,19 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from crimegeo.pipelines.monthly import MonthlyOptions, build_pipeline, check_month, run_month
+from crimegeo.pipelines.monthly import build_pipeline, check_month
+from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
 from crimegeo.transforms.discover import discover_month
 from crimegeo.transforms.publish import ReconciliationError, check_reconciliation
-from tests.conftest import shared_data
+from tests.conftest import run_month_args, shared_data
 
 
 def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None):
     args = ["--month", month, "--input", input_url, "--output", str(output)]
     if gazetteer:
         args += ["--gazetteer", gazetteer]
-    return run_month(MonthlyOptions(args))
+    return run_month_args(args)
 
 
 def _rows(output: Path, kind: str, month: str) -> int:
@@ -97,12 +98,11 @@ def test_discovery_takes_a_month_folder_and_skips_other_months(demo_month: dict)
 
 
 def test_build_pipeline_returns_an_unrun_pipeline(tmp_path: Path) -> None:
-    options = MonthlyOptions(["--month", "2024-03", "--input", str(tmp_path), "--output",
-                              str(tmp_path / "o")])
-    pipeline, stats = build_pipeline(options, [], str(tmp_path / "staging"))
+    settings = settings_from_argv(["--input", str(tmp_path), "--output", str(tmp_path / "o")])
+    pipeline, stats = build_pipeline(settings, "2024-03", [], str(tmp_path / "staging"))
     assert stats is not None
     assert not (tmp_path / "staging").exists()
-    assert options.view_as(__import__(
+    assert pipeline.options.view_as(__import__(
         "apache_beam.options.pipeline_options", fromlist=["StandardOptions"]
     ).StandardOptions).runner == "DirectRunner"
 
@@ -125,9 +125,9 @@ def test_a_month_through_memory_filesystem(demo_month: dict) -> None:
     for name in demo_month["files"]:
         memory.pipe_file(f"/crimes-in/2024-03/{name}",
                          (Path(demo_month["input"]) / name).read_bytes())
-    result = run_month(MonthlyOptions([
+    result = run_month_args([
         "--month", "2024-03", "--input", "memory://crimes-in", "--output", "memory://crimes-out",
-        "--gazetteer", demo_month["gazetteer"]]))
+        "--gazetteer", demo_month["gazetteer"]])
     totals = result.manifest["totals"]
     assert totals["rows_in"] == sum(info["rows"] for info in demo_month["files"].values())
     parts = memory.glob("/crimes-out/restricted/month=2024-03/*/*.parquet")

@@ -18,7 +18,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from crimegeo.pipelines.monthly import MonthlyOptions, local_runner, run_month
+from crimegeo.pipelines.monthly import beam_options, local_runner
+from crimegeo.pipelines.settings import settings_from_argv
+from tests.conftest import run_month_args
 
 ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "", None)
@@ -69,7 +71,7 @@ def _run(demo_month: dict, output: Path, extra: list[str]) -> dict:
     args = ["--month", "2024-03", "--input", str(demo_month["root"] / "input"),
             "--output", str(output), "--gazetteer", demo_month["gazetteer"],
             "--run_id", "same-run", *extra]
-    return run_month(MonthlyOptions(args)).manifest
+    return run_month_args(args).manifest
 
 
 def _published(output: Path) -> dict[str, bytes]:
@@ -81,11 +83,12 @@ def _published(output: Path) -> dict[str, bytes]:
 def test_the_in_process_runner_is_beams_fnapi_runner_not_prism() -> None:
     from apache_beam.runners.portability.fn_api_runner.fn_runner import FnApiRunner
 
-    options = MonthlyOptions(["--month", "2024-03", "--input", "i", "--output", "o",
-                              "--runner", "DirectRunner"])
+    options = beam_options(settings_from_argv(["--input", "i", "--output", "o",
+                                               "--runner", "DirectRunner"]))
     assert isinstance(local_runner(options), FnApiRunner)
-    portable = MonthlyOptions(["--month", "2024-03", "--input", "i", "--output", "o",
-                               "--runner", "PortableRunner", "--job_endpoint", "localhost:1"])
+    portable = beam_options(settings_from_argv([
+        "--input", "i", "--output", "o", "--runner", "PortableRunner",
+        "--job_endpoint", "localhost:1"]))
     assert local_runner(portable) is None
 
 

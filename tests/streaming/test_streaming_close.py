@@ -32,9 +32,10 @@ from streaming_support import (
 )
 
 from crimegeo.feeds.store import FeedStore
-from crimegeo.flows.watch import Watcher, WatchSettings
-from crimegeo.pipelines.monthly import MonthlyOptions, run_month
+from crimegeo.flows.watch import Polling, Watcher
+from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.pipelines.streaming import close_month, read_close
+from tests.conftest import run_month_args
 
 pytestmark = pytest.mark.slow
 
@@ -64,9 +65,10 @@ def test_streamed_then_closed_equals_one_batch_run(demo_month: dict, tmp_path: P
     incoming, streamed, batch = tmp_path / "incoming", tmp_path / "streamed", tmp_path / "batch"
     month_folder = incoming / MONTH
     month_folder.mkdir(parents=True)
-    watcher = Watcher(WatchSettings(input=str(incoming), output=str(streamed),
-                                    gazetteer=demo_month["gazetteer"], interval=0.1,
-                                    settle=0.0), Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    watcher = Watcher(settings_from_argv(["--input", str(incoming), "--output", str(streamed),
+                                          "--gazetteer", demo_month["gazetteer"]]),
+                      Polling(interval=0.1, settle=0.0),
+                      Console(file=open(os.devnull, "w")))  # noqa: SIM115
     never = threading.Event()
     for name in (CITY, KENT, MERSEYSIDE, WEST_MIDLANDS):  # one file per micro-batch
         _drop(source / name, month_folder / name)
@@ -76,8 +78,8 @@ def test_streamed_then_closed_equals_one_batch_run(demo_month: dict, tmp_path: P
     _drop(source / KENT, month_folder / KENT, first_rows((source / KENT).read_bytes(), 300))
     assert watcher.run(never, once=True).ingested == 5
 
-    run_month(MonthlyOptions(["--month", MONTH, "--input", str(incoming), "--output",
-                              str(batch), "--gazetteer", demo_month["gazetteer"]]))
+    run_month_args(["--month", MONTH, "--input", str(incoming), "--output",
+                              str(batch), "--gazetteer", demo_month["gazetteer"]])
     _assert_same(streamed, batch, provisional=True)
     # The force feeds service serves what streaming published, checksums and all.
     store = FeedStore(str(streamed), ["city-of-london", "kent", "merseyside",
@@ -90,9 +92,9 @@ def test_streamed_then_closed_equals_one_batch_run(demo_month: dict, tmp_path: P
             data = store.read_month_file(force, MONTH, name)
             assert hashlib.sha256(data).hexdigest() == meta["sha256"]
 
-    result = close_month(MonthlyOptions(["--month", MONTH, "--input", str(incoming),
-                                         "--output", str(streamed),
-                                         "--gazetteer", demo_month["gazetteer"]]))
+    result = close_month(settings_from_argv([
+        "--input", str(incoming), "--output", str(streamed),
+        "--gazetteer", demo_month["gazetteer"]]), MONTH)
     _assert_same(streamed, batch, provisional=False)
     closed = read_close(str(streamed), MONTH)
     assert closed["run_id"] == result.manifest["run_id"]
@@ -113,14 +115,14 @@ def test_streamed_then_closed_equals_one_batch_run(demo_month: dict, tmp_path: P
 def test_a_file_the_watcher_never_saw_is_closed_too(demo_month: dict, tmp_path: Path) -> None:
     incoming, output = tmp_path / "incoming", tmp_path / "output"
     shutil.copytree(demo_month["input"], incoming / MONTH)
-    watcher = Watcher(WatchSettings(input=str(incoming), output=str(output),
-                                    gazetteer=demo_month["gazetteer"], settle=0.0),
-                      Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    watcher = Watcher(settings_from_argv(["--input", str(incoming), "--output", str(output),
+                                          "--gazetteer", demo_month["gazetteer"]]),
+                      Polling(settle=0.0), Console(file=open(os.devnull, "w")))  # noqa: SIM115
     # Only Kent is streamed (the watcher is given only Kent's arrival).
     pending = [a for a in watcher.poll() if a.name == KENT]
     watcher.run_batch(pending)
-    close_month(MonthlyOptions(["--month", MONTH, "--input", str(incoming), "--output",
-                                str(output), "--gazetteer", demo_month["gazetteer"]]))
+    close_month(settings_from_argv(["--input", str(incoming), "--output", str(output),
+                                    "--gazetteer", demo_month["gazetteer"]]), MONTH)
     closed = read_close(str(output), MONTH)
     assert closed["streamed"] == [KENT]
     assert sorted(closed["not_streamed"]) == sorted([CITY, MERSEYSIDE, WEST_MIDLANDS])

@@ -6,8 +6,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 
+from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.pipelines.streaming import (
-    MONTH_PLACEHOLDER,
     build_streaming_pipeline,
     main,
     streaming_options,
@@ -35,12 +35,12 @@ def test_pubsub_and_micro_batches_share_the_ingest_steps() -> None:
             "--subscription", "projects/my-project/subscriptions/crimegeo-arrivals"]
     # Built (not run) with the local streaming runner: validating Dataflow options needs the
     # network; the graph is the same.
-    pubsub, _ = build_streaming_pipeline(streaming_options(args))
+    pubsub, _ = build_streaming_pipeline(settings_from_argv(args))
     labels = _labels(pubsub)
     assert {"Notifications", "ParseNotifications", "IngestArrivals/IngestFile",
             "IngestArrivals/RefreshFeedback"} <= labels
     local, _ = build_streaming_pipeline(
-        streaming_options(["--input", "/in", "--output", "/out"]), arrivals=[])
+        settings_from_argv(["--input", "/in", "--output", "/out"]), arrivals=[])
     shared = {label for label in _labels(local) if label.startswith("IngestArrivals")}
     assert shared and shared <= labels  # the same steps, under the same stable names
     assert type(local.runner).__name__ == "FnApiRunner"
@@ -48,16 +48,16 @@ def test_pubsub_and_micro_batches_share_the_ingest_steps() -> None:
 
 def test_no_subscription_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="--subscription or --topic"):
-        build_streaming_pipeline(streaming_options(
+        build_streaming_pipeline(settings_from_argv(
             ["--streaming", "--input", "gs://b/in", "--output", "gs://b/out"]))
 
 
 def test_local_streaming_uses_the_bundle_based_runner_explicitly() -> None:
-    options = streaming_options(["--streaming", "--input", "i", "--output", "o"])
+    options = streaming_options(settings_from_argv(["--streaming", "--input", "i",
+                                                    "--output", "o"]))
     runner = streaming_runner(options)
     assert type(runner).__name__ == "BundleBasedDirectRunner"
     assert options.view_as(StandardOptions).runner == "BundleBasedDirectRunner"
-    assert options.get_all_options()["month"] == MONTH_PLACEHOLDER
 
 
 def test_the_launcher_has_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,7 +30,8 @@ from streaming_support import (
     with_essex_rows,
 )
 
-from crimegeo.pipelines.streaming import build_streaming_pipeline, streaming_options
+from crimegeo.pipelines.settings import settings_from_argv
+from crimegeo.pipelines.streaming import build_streaming_pipeline
 from crimegeo.transforms.notifications import notification
 
 BUCKET = "crimegeo-forces"
@@ -102,11 +103,11 @@ def test_notifications_duplicates_and_resubmissions(demo_month: dict, tmp_path: 
     stream = stream.advance_watermark_to_infinity()
 
     objects, output, log = tmp_path / "bucket", tmp_path / "output", tmp_path / "probe.jsonl"
-    options = streaming_options([
+    settings = settings_from_argv([
         "--streaming", "--input", str(objects), "--notified_prefix", f"gs://{BUCKET}/{PREFIX}",
         "--output", str(output), "--gazetteer", demo_month["gazetteer"]])
     pipeline, outputs = build_streaming_pipeline(
-        options, source=UploadThenNotify(stream, objects, contents))
+        settings, source=UploadThenNotify(stream, objects, contents))
     assert type(pipeline.runner).__name__ == "BundleBasedDirectRunner"
     _ = outputs["outcomes"] | "ProbeOutcomes" >> beam.Map(_probe, str(output), str(log),
                                                           "outcome")
@@ -203,7 +204,7 @@ def test_a_restarted_job_ingests_nothing_twice(demo_month: dict, tmp_path: Path)
     def run() -> None:
         stream = (NotificationStream(coder=beam.coders.PickleCoder()).add_elements([message])
                   .advance_watermark_to_infinity())
-        pipeline, _ = build_streaming_pipeline(streaming_options(args), source=stream)
+        pipeline, _ = build_streaming_pipeline(settings_from_argv(args), source=stream)
         pipeline.run().wait_until_finish()
 
     run()
@@ -227,7 +228,7 @@ def test_events_other_than_finalize_ingest_nothing(demo_month: dict, tmp_path: P
     stream = (NotificationStream(coder=beam.coders.PickleCoder())
               .add_elements([PubsubMessage(payload, attributes)])
               .advance_watermark_to_infinity())
-    pipeline, _ = build_streaming_pipeline(streaming_options([
+    pipeline, _ = build_streaming_pipeline(settings_from_argv([
         "--streaming", "--input", str(objects), "--notified_prefix", f"gs://{BUCKET}/{PREFIX}",
         "--output", str(output)]), source=stream)
     pipeline.run().wait_until_finish()

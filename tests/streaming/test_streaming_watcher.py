@@ -17,7 +17,8 @@ from rich.console import Console
 from streaming_support import KENT, MONTH, tree_digest
 from typer.testing import CliRunner
 
-from crimegeo.flows.watch import MAX_ATTEMPTS, Watcher, WatchSettings, app, stop_on_signals, watch
+from crimegeo.flows.watch import MAX_ATTEMPTS, Polling, Watcher, app, stop_on_signals, watch
+from crimegeo.pipelines.settings import settings_from_argv
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 
@@ -34,7 +35,7 @@ def test_ctrl_c_stops_between_batches(tmp_path: Path) -> None:
     incoming = _inputs(tmp_path, ["a-2024-03.csv", "b-2024-03.csv", "c-2024-03.csv"])
     batches: list[list[str]] = []
 
-    def ingest(options: object, arrivals: list) -> dict:
+    def ingest(settings: object, arrivals: list) -> dict:
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in the middle of the batch ...
         time.sleep(0.2)
         batches.append([a.key for a in arrivals])  # ... which still finishes
@@ -42,8 +43,9 @@ def test_ctrl_c_stops_between_batches(tmp_path: Path) -> None:
                         "rows_in": 1, "rows_written": 1, "rows_rejected": 0, "forces": []}
                 for a in arrivals}
 
-    watcher = Watcher(WatchSettings(input=str(incoming), output=str(tmp_path / "out"),
-                                    settle=0.0, max_files=1, interval=0.1), QUIET, ingest)
+    watcher = Watcher(settings_from_argv(["--input", str(incoming),
+                                          "--output", str(tmp_path / "out")]),
+                      Polling(settle=0.0, max_files=1, interval=0.1), QUIET, ingest)
     with stop_on_signals(QUIET) as stop:
         status = watcher.run(stop)
     assert batches == [[f"{MONTH}/a-2024-03.csv"]]  # no second batch was started
@@ -55,12 +57,13 @@ def test_a_failing_batch_is_retried_then_left(tmp_path: Path) -> None:
     incoming = _inputs(tmp_path, ["a-2024-03.csv"])
     calls = []
 
-    def ingest(options: object, arrivals: list) -> dict:
+    def ingest(settings: object, arrivals: list) -> dict:
         calls.append(len(arrivals))
         raise OSError("the bucket is unreachable")
 
-    watcher = Watcher(WatchSettings(input=str(incoming), output=str(tmp_path / "out"),
-                                    settle=0.0, interval=0.01), QUIET, ingest)
+    watcher = Watcher(settings_from_argv(["--input", str(incoming),
+                                          "--output", str(tmp_path / "out")]),
+                      Polling(settle=0.0, interval=0.01), QUIET, ingest)
     status = watcher.run(threading.Event(), once=True)
     assert len(calls) == MAX_ATTEMPTS and status.failures == MAX_ATTEMPTS
     assert watcher.poll() == []  # this generation is left until it changes
@@ -71,8 +74,10 @@ def test_what_is_not_an_input_is_recorded_once(demo_month: dict, tmp_path: Path)
     (incoming / MONTH).mkdir(parents=True)
     (incoming / MONTH / "mystery-2024-03.csv").write_text("a,b\n1,2\n")
     shutil.copy(Path(demo_month["input"]) / KENT, incoming / "kent_without_month.csv")
-    watcher = Watcher(WatchSettings(input=str(incoming), output=str(tmp_path / "out"),
-                                    gazetteer=demo_month["gazetteer"], settle=0.0), QUIET)
+    watcher = Watcher(settings_from_argv(["--input", str(incoming),
+                                          "--output", str(tmp_path / "out"),
+                                          "--gazetteer", demo_month["gazetteer"]]),
+                      Polling(settle=0.0), QUIET)
     status = watcher.run(threading.Event(), once=True)
     assert status.not_ingested == 2 and status.batches == 1
     statuses = {key: entry["status"] for key, entry in watcher.ledger.items()}
@@ -90,8 +95,9 @@ def test_same_bytes_under_a_new_generation_republish_nothing(demo_month: dict,
     target = incoming / MONTH / KENT
     shutil.copy(Path(demo_month["input"]) / KENT, target)
     output = tmp_path / "out"
-    watcher = Watcher(WatchSettings(input=str(incoming), output=str(output),
-                                    gazetteer=demo_month["gazetteer"], settle=0.0), QUIET)
+    watcher = Watcher(settings_from_argv(["--input", str(incoming), "--output", str(output),
+                                          "--gazetteer", demo_month["gazetteer"]]),
+                      Polling(settle=0.0), QUIET)
     assert watcher.run(threading.Event(), once=True).ingested == 1
     published = {p: d for p, d in tree_digest(output).items() if not p.startswith("_ledger")}
     later = time.time() + 5

@@ -13,6 +13,9 @@ from crimegeo.standards import reasons
 from crimegeo.transforms.anonymise import anonymise, merge_small_points, public_table
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
+from tests.conftest import default_locate_options
+
+DEFAULTS = default_locate_options()
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def _records(points: list[tuple[float, float] | None]) -> pa.Table:
             "supplied_lsoa_name": None, "source_file": "f.csv"}
     rows = [{**base, "supplied_x": p[0] if p else None, "supplied_y": p[1] if p else None,
              "source_row": i + 1} for i, p in enumerate(points)]
-    return locate(pa.Table.from_pylist(rows, schema=PARSED_SCHEMA), None)
+    return locate(pa.Table.from_pylist(rows, schema=PARSED_SCHEMA), None, DEFAULTS)
 
 
 def test_records_move_to_their_nearest_map_point(map_points: Gazetteer) -> None:

@@ -9,11 +9,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
+from crimegeo.pipelines.settings import Locating
 from crimegeo.standards.coordinates import to_bng
 from crimegeo.transforms.areas import AreaLayerError, load_area_layer, load_force_boundaries
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
-from tests.conftest import shared_data
+from tests.conftest import default_locate_options, shared_data
+
+DEFAULTS = default_locate_options()
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,8 @@ def test_points_outside_every_polygon_get_none(lsoa) -> None:
 
 def test_force_boundary_from_a_real_police_uk_shape() -> None:
     boundaries = load_force_boundaries([str(shared_data("boundaries",
-                                                        "gmp_force_area.geojson"))])
+                                                        "gmp_force_area.geojson"))],
+                                       Locating().boundary_tolerance_m)
     assert list(boundaries.areas) == ["greater-manchester"]
     # Manchester, Liverpool, Stockport, Buxton
     x, y = to_bng([-2.2426, -2.9916, -2.1578, -1.9152], [53.4808, 53.4084, 53.4106, 53.2587])
@@ -70,7 +74,8 @@ def test_a_kml_boundary_named_after_its_force(tmp_path: Path) -> None:
 
 def test_boundaries_decide_outside_force_in_locate() -> None:
     boundaries = load_force_boundaries([str(shared_data("boundaries",
-                                                        "gmp_force_area.geojson"))])
+                                                        "gmp_force_area.geojson"))],
+                                       Locating().boundary_tolerance_m)
     base = {"crime_id": "c", "month": "2024-03", "force": "greater-manchester",
             "crime_type": "Burglary", "outcome": None, "context": None, "location_text": None,
             "street_name": None, "area_name": None, "supplied_crs": "EPSG:4326",
@@ -81,8 +86,8 @@ def test_boundaries_decide_outside_force_in_locate() -> None:
             {"supplied_x": -2.5970, "supplied_y": 53.3900}]
     parsed = pa.Table.from_pylist([{**base, **r, "source_row": i + 1}
                                    for i, r in enumerate(rows)], schema=PARSED_SCHEMA)
-    with_box = locate(parsed, None).to_pylist()
-    with_boundary = locate(parsed, None, boundaries=boundaries).to_pylist()
+    with_box = locate(parsed, None, DEFAULTS).to_pylist()
+    with_boundary = locate(parsed, None, DEFAULTS, boundaries=boundaries).to_pylist()
     assert with_box[1]["reasons"] == []
     assert with_boundary[0]["reasons"] == []
     assert with_boundary[1]["reasons"] == ["OUTSIDE_FORCE"]
@@ -96,4 +101,4 @@ def test_unusable_layers_are_clear_errors(tmp_path: Path) -> None:
                      '"properties": {"x": 1}, "geometry": {"type": "Point", '
                      '"coordinates": [0, 51]}}]}')
     with pytest.raises(AreaLayerError, match="cannot tell which force"):
-        load_force_boundaries([str(stray)])
+        load_force_boundaries([str(stray)], Locating().boundary_tolerance_m)

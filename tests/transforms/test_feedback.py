@@ -22,6 +22,9 @@ from crimegeo.transforms.feedback import (
 )
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
+from tests.conftest import default_locate_options
+
+DEFAULTS = default_locate_options()
 
 
 def _records() -> pa.Table:
@@ -35,7 +38,7 @@ def _records() -> pa.Table:
              "location_text": "=HYPERLINK(1)"}]
     table = pa.Table.from_pylist([{**base, **r, "source_row": i + 1}
                                   for i, r in enumerate(rows)], schema=PARSED_SCHEMA)
-    return locate(table, None)
+    return locate(table, None, DEFAULTS)
 
 
 def _rejected() -> pa.Table:

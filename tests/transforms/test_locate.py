@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +12,9 @@ from crimegeo.standards import reasons
 from crimegeo.standards.coordinates import to_bng
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
+from tests.conftest import default_locate_options
+
+DEFAULTS = default_locate_options()
 
 BANK = (-0.0906, 51.5155)          # in the City of London
 CANTERBURY = (1.0789, 51.2802)     # in Kent, far outside the City
@@ -41,7 +45,7 @@ def test_each_coordinate_defect_gets_its_reason() -> None:
         {"supplied_x": CANTERBURY[0], "supplied_y": CANTERBURY[1]},
         {"supplied_x": bank_x, "supplied_y": bank_y, "supplied_crs": "EPSG:27700"},
         {"supplied_x": BANK[0], "supplied_y": BANK[1], "supplied_crs": "EPSG:27700"},
-    ]), None)
+    ]), None, DEFAULTS)
     rows = table.to_pylist()
     expect = [
         ("supplied", []),
@@ -93,7 +97,7 @@ def test_missing_points_are_geocoded_within_the_force(small_gazetteer) -> None:
         {"area_name": "Barbican"},
         {"street_name": "Wood Street", "supplied_x": CANTERBURY[0],
          "supplied_y": CANTERBURY[1]},
-    ]), small_gazetteer)
+    ]), small_gazetteer, DEFAULTS)
     rows = table.to_pylist()
     assert rows[0]["location_status"] == "geocoded_street"
     assert rows[0]["gazetteer_id"] == "s1"
@@ -114,8 +118,7 @@ def test_missing_points_are_geocoded_within_the_force(small_gazetteer) -> None:
 
 def test_low_scores_are_suggestions_not_locations(small_gazetteer) -> None:
     table = locate(_parsed([{"street_name": "Wod Streeet"}]), small_gazetteer,
-                   options=__import__("crimegeo.transforms.locate", fromlist=["LocateOptions"])
-                   .LocateOptions(min_geocode_score=0.999))
+                   replace(DEFAULTS, min_geocode_score=0.999))
     (row,) = table.to_pylist()
     assert row["location_status"] == "unlocated"
     assert row["lon"] is None
@@ -125,5 +128,5 @@ def test_low_scores_are_suggestions_not_locations(small_gazetteer) -> None:
 
 
 def test_no_location_text_is_not_geocoded(tmp_path: Path) -> None:
-    (row,) = locate(_parsed([{"street_name": "No Location"}]), None).to_pylist()
+    (row,) = locate(_parsed([{"street_name": "No Location"}]), None, DEFAULTS).to_pylist()
     assert row["reasons"] == [reasons.MISSING_COORDINATES, reasons.NO_LOCATION_TEXT]

@@ -11,6 +11,9 @@ import shapely
 from crimegeo.transforms.feedback import neutralise_formula
 from crimegeo.transforms.outputs import parquet_bytes, part_name
 from crimegeo.transforms.storage import write_bytes_atomic
+from tests.conftest import default_locate_options
+
+DEFAULTS = default_locate_options()
 
 
 def test_formula_cells_are_neutralised() -> None:
@@ -79,7 +82,7 @@ def test_only_repetitive_columns_get_a_dictionary_and_values_survive(tmp_path) -
         "supplied_lsoa_code": None, "supplied_lsoa_name": None,
         "source_file": "kent.csv", "source_row": i + 1} for i in range(rows)],
         schema=PARSED_SCHEMA)
-    records = locate(parsed, None)
+    records = locate(parsed, None, DEFAULTS)
     assert records.schema.metadata[b"crimegeo.table"] == b"record"
 
     def encodings(data: bytes) -> dict[str, bool]:

@@ -14,7 +14,9 @@ from crimegeo.standards.profiles import load_profiles
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.readers import read_source
 from crimegeo.transforms.standardise import parse_numbers, standardise
-from tests.conftest import shared_data
+from tests.conftest import default_locate_options, shared_data
+
+DEFAULTS = default_locate_options()
 
 PROFILES = {p.name: p for p in load_profiles()}
 
@@ -35,7 +37,7 @@ def test_every_real_city_of_london_row_is_accounted_for() -> None:
         read, result = _standardise(path, "police-uk-street", month)
         assert result.rejected.num_rows == 0, result.rejected.to_pylist()[:3]
         assert read.rows_in == result.records.num_rows
-        located = locate(result.records, None)
+        located = locate(result.records, None, DEFAULTS)
         rows_in += read.rows_in
         written += located.num_rows
         statuses = located["location_status"].to_pylist()

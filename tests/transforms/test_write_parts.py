@@ -16,6 +16,9 @@ from crimegeo.standards.schema import RECORD_SCHEMA
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
 from crimegeo.transforms.steps import Batch, WriteRecordParts
+from tests.conftest import default_locate_options
+
+DEFAULTS = default_locate_options()
 
 MONTH = "2024-03"
 
@@ -29,7 +32,7 @@ def _batch(force: str, source: str, rows: int) -> Batch:
         [{**base, "crime_id": f"{source}-{i}", "supplied_x": -0.09 - i * 1e-4,
           "supplied_y": 51.51 + i * 1e-4, "source_row": i + 1} for i in range(rows)],
         schema=PARSED_SCHEMA)
-    table = locate(parsed, None)
+    table = locate(parsed, None, DEFAULTS)
     assert table.schema == RECORD_SCHEMA
     return Batch(source, force, table)
 
