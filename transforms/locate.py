@@ -304,12 +304,60 @@ def distance_to_extent(x: np.ndarray, y: np.ndarray, matches: MatchArrays) -> np
     return np.hypot(dx, dy)
 
 
+@dataclass
+class _Locations:
+    """One batch's working state while it is located: each phase reads and updates it."""
+
+    bits: ReasonBits
+    lon: np.ndarray
+    lat: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    #: Codes into LOCATION_STATUSES until the table is built: comparing and assigning Python
+    #: strings row by row cost ~0.2 s over a national month.
+    status: np.ndarray
+    has_point: np.ndarray
+    outside: np.ndarray
+    corrected: np.ndarray
+    match_type: np.ndarray | None = None
+    score: np.ndarray | None = None
+    gazetteer_id: np.ndarray | None = None
+
+    def place(self, rows: np.ndarray, matches: MatchArrays) -> None:
+        """Give `rows` the matched points."""
+        for target, source in ((self.lon, matches.lon), (self.lat, matches.lat),
+                               (self.x, matches.x), (self.y, matches.y)):
+            target[rows] = source[rows]
+
+
 def locate(parsed: pa.Table, geocoder: NameGeocoder | None, options: LocateOptions,
            boundaries: ForceBoundaries | None = None) -> pa.Table:
     """Validate, correct and geocode one parsed batch; returns a RECORD_SCHEMA table.
 
-    Public columns are left empty here: the anonymising step fills them.
+    The phases, in order: check and correct the supplied points; geocode by street name
+    (and check supplied points against the street they name); geocode by area name what is
+    still without a point; say why the rest has none. Public columns are left empty here:
+    the anonymising step fills them.
     """
+    state = _check_points(parsed, boundaries)
+    streets = _without_no_location(parsed["street_name"])
+    areas = _without_no_location(parsed["area_name"])
+    has_street = np.asarray(pc.is_valid(streets), dtype=bool)
+    has_area = np.asarray(pc.is_valid(areas), dtype=bool)
+    has_text = has_street | has_area
+    needs_geocode = ~state.has_point | state.outside
+    state.bits.add(reasons.NO_LOCATION_TEXT, ~state.has_point & ~has_text)
+    street_rows = _geocode_streets(state, parsed, geocoder, options, streets, has_street,
+                                   needs_geocode)
+    pending = needs_geocode & has_text & ~street_rows
+    pending = _geocode_areas(state, parsed, geocoder, options, areas, pending & has_area,
+                             pending)
+    _explain_unlocated(state, pending)
+    return _record_table(parsed, state)
+
+
+def _check_points(parsed: pa.Table, boundaries: ForceBoundaries | None) -> _Locations:
+    """Phase 1: the supplied points, checked and corrected where the defect is known."""
     n = parsed.num_rows
     bits = ReasonBits(n)
     sx, sy = _floats(parsed["supplied_x"]), _floats(parsed["supplied_y"])
@@ -326,91 +374,95 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None, options: LocateOptio
     corrected = np.zeros(n, dtype=bool)
     for code in _CORRECTIONS:
         corrected |= bits.has(code)
-    # Statuses as codes into LOCATION_STATUSES until the table is built: comparing and
-    # assigning Python strings row by row cost ~0.2 s over a national month.
     status = np.where(has_point, np.where(corrected, _CORRECTED, _SUPPLIED), _UNLOCATED
                       ).astype(np.int8)
+    return _Locations(bits, lon, lat, x, y, status, has_point, outside, corrected)
 
-    streets = _without_no_location(parsed["street_name"])
-    areas = _without_no_location(parsed["area_name"])
-    has_street = np.asarray(pc.is_valid(streets), dtype=bool)
-    has_area = np.asarray(pc.is_valid(areas), dtype=bool)
-    has_text = has_street | has_area
-    needs_geocode = ~has_point | outside
-    bits.add(reasons.NO_LOCATION_TEXT, ~has_point & ~has_text)
 
-    # One look-up per distinct (force, street) for every record that names a street: it
-    # locates what has no point (fuzzy: misspellings are found), and checks the points that
-    # were supplied (exact and normalised names only: a guess cannot overrule a point).
-    street_matches = match_rows(geocoder, parsed["force"], streets, has_street & needs_geocode)
+def _geocode_streets(state: _Locations, parsed: pa.Table, geocoder: NameGeocoder | None,
+                     options: LocateOptions, streets: pa.ChunkedArray,
+                     has_street: np.ndarray, needs_geocode: np.ndarray) -> np.ndarray:
+    """Phase 2: locate by street name; returns the rows placed on their street.
+
+    One look-up per distinct (force, street) for every record that names a street: it
+    locates what has no point (fuzzy: misspellings are found), and checks the points that
+    were supplied (exact and normalised names only: a guess cannot overrule a point).
+    """
+    matches = match_rows(geocoder, parsed["force"], streets, has_street & needs_geocode)
     match_rows(geocoder, parsed["force"], streets, has_street & ~needs_geocode, fuzzy=False,
-               into=street_matches)
-    match_type = street_matches.match_type.copy()
-    score = street_matches.score.copy()
-    gazetteer_id = street_matches.gazetteer_id.copy()
+               into=matches)
+    state.match_type = matches.match_type.copy()
+    state.score = matches.score.copy()
+    state.gazetteer_id = matches.gazetteer_id.copy()
 
     # A supplied point far from the street its record names.
-    street_ambiguous = street_matches.match_type == "ambiguous"
-    checkable = has_point & ~needs_geocode & street_matches.found & ~street_ambiguous & (
-        street_matches.score >= options.min_geocode_score)
+    ambiguous = matches.match_type == "ambiguous"
+    usable = matches.found & ~ambiguous & (matches.score >= options.min_geocode_score)
+    checkable = state.has_point & ~needs_geocode & usable
     with np.errstate(invalid="ignore"):
-        far = checkable & (distance_to_extent(x, y, street_matches) > options.far_from_street_m)
-    bits.add(reasons.FAR_FROM_STREET, far)
+        far = checkable & (distance_to_extent(state.x, state.y, matches)
+                           > options.far_from_street_m)
+    state.bits.add(reasons.FAR_FROM_STREET, far)
     relocate = far.copy()
     far_rows = np.flatnonzero(far)
-    relocate[far_rows] = (street_matches.score[far_rows] >= options.relocate_min_score) & (
-        np.isin(street_matches.match_type[far_rows], ("exact", "normalised")))
+    relocate[far_rows] = (matches.score[far_rows] >= options.relocate_min_score) & (
+        np.isin(matches.match_type[far_rows], ("exact", "normalised")))
     # Records whose street the supplied point does not confirm keep their match as the
     # suggestion; the others carry no geocode fields.
-    unused = has_point & ~needs_geocode & ~far
-    match_type[unused], score[unused], gazetteer_id[unused] = None, np.nan, None
+    unused = state.has_point & ~needs_geocode & ~far
+    state.match_type[unused], state.score[unused], state.gazetteer_id[unused] = (
+        None, np.nan, None)
 
-    usable_street = street_matches.found & ~street_ambiguous & (
-        street_matches.score >= options.min_geocode_score)
-    street_rows = (needs_geocode & usable_street) | relocate
-    is_area_match = street_matches.match_type == "area"
-    for target, source in ((lon, street_matches.lon), (lat, street_matches.lat),
-                           (x, street_matches.x), (y, street_matches.y)):
-        target[street_rows] = source[street_rows]
-    status[street_rows & ~is_area_match] = _GEOCODED_STREET
-    status[street_rows & is_area_match] = _GEOCODED_AREA
-    bits.add(reasons.GEOCODED_STREET, street_rows & ~is_area_match)
-    bits.add(reasons.GEOCODED_AREA, street_rows & is_area_match)
+    rows = (needs_geocode & usable) | relocate
+    is_area_match = matches.match_type == "area"
+    state.place(rows, matches)
+    state.status[rows & ~is_area_match] = _GEOCODED_STREET
+    state.status[rows & is_area_match] = _GEOCODED_AREA
+    state.bits.add(reasons.GEOCODED_STREET, rows & ~is_area_match)
+    state.bits.add(reasons.GEOCODED_AREA, rows & is_area_match)
+    return rows
 
-    # What still has no usable point tries its area name.
-    pending = needs_geocode & has_text & ~street_rows
-    area_matches = match_rows(geocoder, parsed["force"], areas, pending & has_area)
-    better = pending & area_matches.found & (np.isnan(score) | (area_matches.score > score))
-    match_type[better] = area_matches.match_type[better]
-    score[better] = area_matches.score[better]
-    gazetteer_id[better] = area_matches.gazetteer_id[better]
-    area_rows = pending & area_matches.found & (area_matches.match_type != "ambiguous") & (
-        area_matches.score >= options.min_geocode_score)
-    for target, source in ((lon, area_matches.lon), (lat, area_matches.lat),
-                           (x, area_matches.x), (y, area_matches.y)):
-        target[area_rows] = source[area_rows]
-    status[area_rows] = _GEOCODED_AREA
-    bits.add(reasons.GEOCODED_AREA, area_rows)
-    pending &= ~area_rows
 
-    # What is still pending found no usable match: say why.
-    ambiguous = pending & (match_type == "ambiguous")
-    bits.add(reasons.GEOCODE_AMBIGUOUS, ambiguous)
-    bits.add(reasons.GEOCODE_LOW_SCORE, pending & ~ambiguous & ~np.isnan(score))
-    bits.add(reasons.GEOCODE_NO_MATCH, pending & np.isnan(score))
+def _geocode_areas(state: _Locations, parsed: pa.Table, geocoder: NameGeocoder | None,
+                   options: LocateOptions, areas: pa.ChunkedArray, lookup: np.ndarray,
+                   pending: np.ndarray) -> np.ndarray:
+    """Phase 3: what still has no usable point tries its area name; returns what is left."""
+    matches = match_rows(geocoder, parsed["force"], areas, lookup)
+    better = pending & matches.found & (np.isnan(state.score)
+                                        | (matches.score > state.score))
+    state.match_type[better] = matches.match_type[better]
+    state.score[better] = matches.score[better]
+    state.gazetteer_id[better] = matches.gazetteer_id[better]
+    rows = pending & matches.found & (matches.match_type != "ambiguous") & (
+        matches.score >= options.min_geocode_score)
+    state.place(rows, matches)
+    state.status[rows] = _GEOCODED_AREA
+    state.bits.add(reasons.GEOCODED_AREA, rows)
+    return pending & ~rows
+
+
+def _explain_unlocated(state: _Locations, pending: np.ndarray) -> None:
+    """Phase 4: what is still pending found no usable match: say why."""
+    ambiguous = pending & (state.match_type == "ambiguous")
+    state.bits.add(reasons.GEOCODE_AMBIGUOUS, ambiguous)
+    state.bits.add(reasons.GEOCODE_LOW_SCORE, pending & ~ambiguous & ~np.isnan(state.score))
+    state.bits.add(reasons.GEOCODE_NO_MATCH, pending & np.isnan(state.score))
     # A point outside its force that could not be re-located is kept, flagged, not dropped.
-    outside_kept = outside & pending
-    status[outside_kept] = np.where(corrected[outside_kept], _CORRECTED, _SUPPLIED)
+    outside_kept = state.outside & pending
+    state.status[outside_kept] = np.where(state.corrected[outside_kept], _CORRECTED,
+                                          _SUPPLIED)
 
-    point_unchanged = (status == _SUPPLIED) & ~outside
-    lsoa = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_code"],
-                      pa.scalar(None, pa.string()))
-    lsoa_name = pc.if_else(pa.array(point_unchanged), parsed["supplied_lsoa_name"],
-                           pa.scalar(None, pa.string()))
 
-    def floats_or_null(values: np.ndarray) -> pa.Array:
-        return pa.array(values, pa.float64(), mask=np.isnan(values))
+def _floats_or_null(values: np.ndarray) -> pa.Array:
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
 
+
+def _record_table(parsed: pa.Table, state: _Locations) -> pa.Table:
+    """The located batch as a RECORD_SCHEMA table."""
+    n = parsed.num_rows
+    lon, lat = state.lon, state.lat
+    point_unchanged = pa.array((state.status == _SUPPLIED) & ~state.outside)
+    no_name = pa.scalar(None, pa.string())
     columns = {
         "crime_id": parsed["crime_id"], "month": parsed["month"], "force": parsed["force"],
         "crime_type": parsed["crime_type"], "outcome": parsed["outcome"],
@@ -418,17 +470,19 @@ def locate(parsed: pa.Table, geocoder: NameGeocoder | None, options: LocateOptio
         "street_name": parsed["street_name"], "area_name": parsed["area_name"],
         "supplied_x": parsed["supplied_x"], "supplied_y": parsed["supplied_y"],
         "supplied_crs": parsed["supplied_crs"],
-        "lon": floats_or_null(lon), "lat": floats_or_null(lat),
-        "x_bng": floats_or_null(np.round(x, 3)), "y_bng": floats_or_null(np.round(y, 3)),
-        "location_status": _STATUS_NAMES.take(pa.array(status)),
-        "match_type": pa.array(match_type, pa.string()),
-        "geocode_score": floats_or_null(score),
-        "gazetteer_id": pa.array(gazetteer_id, pa.string()),
-        "lsoa_code": lsoa, "lsoa_name": lsoa_name,
+        "lon": _floats_or_null(lon), "lat": _floats_or_null(lat),
+        "x_bng": _floats_or_null(np.round(state.x, 3)),
+        "y_bng": _floats_or_null(np.round(state.y, 3)),
+        "location_status": _STATUS_NAMES.take(pa.array(state.status)),
+        "match_type": pa.array(state.match_type, pa.string()),
+        "geocode_score": _floats_or_null(state.score),
+        "gazetteer_id": pa.array(state.gazetteer_id, pa.string()),
+        "lsoa_code": pc.if_else(point_unchanged, parsed["supplied_lsoa_code"], no_name),
+        "lsoa_name": pc.if_else(point_unchanged, parsed["supplied_lsoa_name"], no_name),
         "supplied_lsoa_code": parsed["supplied_lsoa_code"],
         "public_label": pa.nulls(n, pa.string()),
         "public_lon": pa.nulls(n, pa.float64()), "public_lat": pa.nulls(n, pa.float64()),
-        "reasons": bits.to_arrow(),
+        "reasons": state.bits.to_arrow(),
         "source_file": parsed["source_file"], "source_row": parsed["source_row"],
         "geometry": wkb_points(lon, lat),
     }
