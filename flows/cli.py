@@ -21,7 +21,6 @@ from rich.table import Table
 
 from crimegeo.flows.deploy import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
-from crimegeo.pipelines.runtime import beam_imports
 from crimegeo.pipelines.settings import GazetteerSource, Inputs, RunSettings
 
 if TYPE_CHECKING:
@@ -112,19 +111,16 @@ def print_manifest(manifest: dict, output: str) -> None:
                   f"{manifest['coordinate_transformation']}.")
 
 
-def _flows_while_prefect_starts(runner: str = "DirectRunner"
-                                ) -> tuple[ModuleType, Callable[[], None]]:
+def _flows_while_prefect_starts() -> tuple[ModuleType, Callable[[], None]]:
     """`flows.monthly`, imported while Prefect's temporary server boots, and a wait for it.
 
     The server's subprocess boots on the other core during the ~2 s of Beam's imports
     (see `flows.server`); call the wait before the first flow runs.
     """
-    from crimegeo.flows.runners import runs_on_this_machine
     from crimegeo.flows.server import start_temporary_server
 
     server = start_temporary_server()
-    with beam_imports(local=runs_on_this_machine(runner)):  # see pipelines.runtime
-        from crimegeo.flows import monthly
+    from crimegeo.flows import monthly
     return monthly, (server.join if server is not None else lambda: None)
 
 
@@ -146,7 +142,7 @@ def run(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts(settings.runner.runner)
+    monthly, prefect_ready = _flows_while_prefect_starts()
     started = time.perf_counter()
     prefect_ready()
     try:
@@ -176,7 +172,7 @@ def backfill(ctx: typer.Context, settings: RunSettings,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts(settings.runner.runner)
+    monthly, prefect_ready = _flows_while_prefect_starts()
     try:
         months = monthly.month_range(start, end)
     except ValueError as error:
@@ -249,15 +245,14 @@ def serve(ctx: typer.Context, settings: RunSettings,
 def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
              json_output: JsonOpt = False) -> None:
     """Run one month through the Beam pipeline only, without Prefect."""
-    from crimegeo.flows.runners import resolve_runner, runs_on_this_machine
+    from crimegeo.flows.runners import resolve_runner
 
     try:
         choice = resolve_runner(settings.runner.runner, settings.runner.beam_options,
                                 urls=settings.resource_urls())
     except ValueError as error:
         _fail(str(error))
-    with beam_imports(local=runs_on_this_machine(choice.runner)):  # see pipelines.runtime
-        from crimegeo.pipelines.monthly import run_month
+    from crimegeo.pipelines.monthly import run_month
     for warning in choice.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     settings = settings.with_runner(choice.runner, choice.beam_options)

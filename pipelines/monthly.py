@@ -16,8 +16,8 @@ Both take the run's `RunSettings` (`pipelines.settings`): the Beam options and t
 resources are derived from it here. `build_pipeline()` returns the pipeline without running it,
 so tests and the Prefect task reuse it; `run_month()` discovers the inputs, runs the pipeline,
 commits the month and writes the run manifest. Locally the in-process DirectRunner is chosen
-explicitly: since Beam 2.68 the default first tries to download the Prism runner, which fails
-or hangs offline.
+explicitly (`pipelines.local`): since Beam 2.68 the default first tries to download the Prism
+runner, which fails or hangs offline.
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ from typing import Any
 
 import apache_beam as beam
 import fsspec
-from apache_beam.options.pipeline_options import (
-    DirectOptions,
-    PipelineOptions,
-    StandardOptions,
-)
-from apache_beam.runners.runner import PipelineRunner
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from crimegeo.pipelines.runtime import fewer_collections, quick_gil_handover
+from crimegeo.pipelines.local import (
+    local_runner,
+    local_runner_options,
+    process_tuning,
+    tuned_for_this_process,
+)
 from crimegeo.pipelines.settings import Locating, RunSettings, redact
 from crimegeo.standards.coordinates import TRANSFORMATION
 from crimegeo.standards.profiles import load_profiles
@@ -72,40 +72,6 @@ def check_month(month: str) -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
     return month
-
-
-def local_runner_options(options: PipelineOptions) -> PipelineOptions:
-    """Make the in-process DirectRunner explicit unless another runner was chosen."""
-    standard = options.view_as(StandardOptions)
-    if standard.runner in (None, "direct", "in-process"):
-        standard.runner = "DirectRunner"
-    if standard.runner == "DirectRunner":
-        direct = options.view_as(DirectOptions)
-        if not direct.direct_running_mode:
-            direct.direct_running_mode = "in_memory"
-    return options
-
-
-def local_runner(options: PipelineOptions) -> PipelineRunner | None:
-    """The runner object for a local batch run, or None to let Beam resolve `--runner`.
-
-    Beam's `DirectRunner` (2.68+) tries to download and start Prism before anything else,
-    whatever `direct_running_mode` says; offline that costs a failed look-up and on a network
-    that drops packets it hangs. For a batch run we hand Beam its FnApiRunner directly, as
-    the DirectRunner's own fallback does, so `direct_running_mode` (`in_memory`,
-    `multi_threading`, `multi_processing`) and `direct_num_workers` apply and nothing is
-    downloaded.
-    """
-    standard = options.view_as(StandardOptions)
-    if standard.runner != "DirectRunner" or standard.streaming:
-        return None
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner import fn_runner
-    from apache_beam.runners.portability.portable_runner import JobServiceHandle
-
-    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
-    return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(
-        beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)))
 
 
 def beam_options(settings: RunSettings) -> PipelineOptions:
@@ -145,7 +111,8 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             month=month, staging=staging, output=settings.output, run_id=run_id,
             resources=worker_resources(settings), profile_dirs=settings.inputs.profiles,
             locate_options=locate_options(settings.locating),
-            min_public_count=settings.anonymising.min_public_count)
+            min_public_count=settings.anonymising.min_public_count,
+            overlap_io=tuned_for_this_process(settings.runner.local_tuning, options))
     )
     _ = stats | "WriteFileStats" >> beam.Map(
         lambda value, url=f"{staging}/file_stats.json": write_bytes_atomic(
@@ -195,7 +162,8 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
 
     pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id)
-    with fewer_collections(), quick_gil_handover():
+    with process_tuning(tuned_for_this_process(settings.runner.local_tuning,
+                                               pipeline.options)):
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 

@@ -104,6 +104,9 @@ class Runner(_Group):
         "DirectRunner", "Beam runner: DirectRunner (in-process, the default), multi-process, "
                         "PortableRunner, DataflowRunner, FlinkRunner, SparkRunner; Beam options "
                         "follow the command's options (see docs/scaling.md).")
+    local_tuning: bool = setting(
+        True, "On the in-process runner: overlap reads and writes with the work on threads "
+              "and relax the garbage collector for the run (docs/scaling.md).")
     beam_options: tuple[str, ...] = Field(
         (), description="Beam's own options, passed through unparsed (the command line's "
                         "arguments after its options).")
@@ -214,6 +217,10 @@ def add_settings_arguments(parser: Any, exclude: Iterable[str] = ()) -> None:
     """The settings as `argparse` arguments (a pipeline launcher's, such as Dataflow's)."""
     for item in command_line_settings(exclude):
         kind = item.info.annotation
+        if kind is bool:
+            parser.add_argument(item.flag, dest=item.name, action=argparse.BooleanOptionalAction,
+                                help=item.info.description)
+            continue
         parser.add_argument(item.flag, dest=item.name, required=item.required,
                             action="append" if item.repeatable else "store",
                             type=kind if kind in (int, float) else str,

@@ -36,13 +36,11 @@ from typing import Any
 import apache_beam as beam
 import fsspec
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.runner import PipelineRunner
 
+from crimegeo.pipelines.local import local_streaming_runner
 from crimegeo.pipelines.monthly import (
     MonthResult,
     check_month,
-    local_runner,
-    local_runner_options,
     locate_options,
     run_month,
     worker_resources,
@@ -64,7 +62,6 @@ from crimegeo.transforms.streaming import IngestArrivals
 __all__ = [
     "FileArrival", "StreamingOptions", "build_streaming_pipeline", "close_month",
     "ingest_files", "list_arrivals", "read_close", "read_ledger", "streaming_options",
-    "streaming_runner",
 ]
 
 class StreamingOptions(PipelineOptions):
@@ -89,25 +86,6 @@ class StreamingOptions(PipelineOptions):
 def streaming_options(settings: RunSettings) -> PipelineOptions:
     """Beam's options for the streaming pipeline: the runner and the options passed through."""
     return PipelineOptions(["--runner", settings.runner.runner, *settings.runner.beam_options])
-
-
-def streaming_runner(options: PipelineOptions) -> PipelineRunner | None:
-    """The local runner object for these options, or None to let Beam resolve `--runner`.
-
-    Streaming (and `TestStream`) locally: the `BundleBasedDirectRunner`, named explicitly so
-    Beam does not first try to download Prism. A bounded micro-batch: the in-process
-    FnApiRunner, as monthly runs use.
-    """
-    standard = options.view_as(StandardOptions)
-    if standard.runner in (None, "direct", "in-process", "DirectRunner",
-                           "BundleBasedDirectRunner"):
-        if standard.streaming or standard.runner == "BundleBasedDirectRunner":
-            from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
-
-            standard.runner = "BundleBasedDirectRunner"
-            return BundleBasedDirectRunner()
-        return local_runner(local_runner_options(options))
-    return None
 
 
 def _ingest(settings: RunSettings) -> IngestArrivals:
@@ -137,15 +115,14 @@ def build_streaming_pipeline(settings: RunSettings, options: PipelineOptions | N
     options = options if options is not None else streaming_options(settings)
     streaming = options.view_as(StreamingOptions)
     read_prefix = settings.inputs.input
-    pipeline = beam.Pipeline(runner=streaming_runner(options), options=options)
+    pipeline = beam.Pipeline(runner=local_streaming_runner(options), options=options)
     if arrivals is not None:
         files = pipeline | "Arrivals" >> beam.Create(list(arrivals), reshuffle=False)
     else:
         if source is None:
             if not (streaming.subscription or streaming.topic):
                 raise ValueError("give --subscription or --topic to read notifications from")
-            # Imported here, not as `beam.io.ReadFromPubSub`: a process that imported Beam for
-            # a local batch run left the cloud connectors out (pipelines.runtime.beam_imports).
+            # Imported here: only a Pub/Sub pipeline needs Beam's GCP connector.
             from apache_beam.io.gcp.pubsub import ReadFromPubSub
 
             source = ReadFromPubSub(subscription=streaming.subscription,

@@ -1,27 +1,26 @@
-"""Beam DoFns and composite transforms of a run: parse, locate, anonymise, write.
+"""Beam DoFns and composite transforms of a monthly run: parse, locate, anonymise, write.
 
 Elements are `Batch`es (a pyarrow table of one input file's rows for one force), never single
-records. Heavy objects (the gazetteer) are loaded in `setup()` and shared per worker process
+records; the work on each is a plain function of `transforms.batches`, which these DoFns only
+wrap. Heavy objects (the gazetteer) are loaded in `setup()` and shared per worker process
 through `apache_beam.utils.shared.Shared`, never at import time or on the driver. Rows that
 cannot be records leave through the tagged output `rejected`; per-file counts leave through
 `stats`, so the run manifest can prove rows in = rows written + rows rejected.
+
+`overlap_io` is the one switch for this machine's local runner (`pipelines.local`): it reads
+the next file and writes the last batch's parts on threads beside the bundle's Python-bound
+work. On a distributed runner it stays off: workers run bundles in parallel instead.
 """
 
 from __future__ import annotations
 
-import json
 import pickle
-import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-import fsspec
-import numpy as np
-import pyarrow as pa
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
@@ -29,41 +28,29 @@ from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from crimegeo.standards.profiles import ForceProfile, load_profiles
-from crimegeo.transforms.anonymise import anonymise, public_table
-from crimegeo.transforms.areas import load_area_layer, load_force_boundaries
-from crimegeo.transforms.discover import InputFile
-from crimegeo.transforms.feedback import (
-    FeedbackPart,
-    corrections_csv,
-    corrections_geojson,
-    previous_month,
-    read_summary,
-    records_part,
-    rejected_part,
-    summary,
-    value_counts,
+from crimegeo.transforms.batches import (
+    Batch,
+    LoadedResources,
+    ParsedFile,
+    Resources,
+    anonymise_batch,
+    anonymise_force,
+    feedback_parts,
+    load_resources,
+    locate_batch,
+    merge_stats,
+    parse_file,
+    read_file,
+    write_feedback,
+    write_record_parts,
+    write_rejected_parts,
 )
-from crimegeo.transforms.locate import LocateOptions, locate
-from crimegeo.transforms.outputs import parquet_bytes, part_name, partition_url
-from crimegeo.transforms.readers import read_source
-from crimegeo.transforms.standardise import standardise
-from crimegeo.transforms.storage import write_bytes_atomic
+from crimegeo.transforms.discover import InputFile
+from crimegeo.transforms.feedback import FeedbackPart
+from crimegeo.transforms.locate import LocateOptions
 
 STATS = "stats"
 REJECTED = "rejected"
-
-
-@dataclass
-class Batch:
-    """Rows of one input file for one force: the unit of work between steps.
-
-    `public` is the anonymised projection, filled by the anonymising step.
-    """
-
-    source_file: str
-    force: str | None
-    table: pa.Table
-    public: pa.Table | None = None
 
 
 class TableElementCoder(beam.coders.Coder):
@@ -96,60 +83,27 @@ beam.coders.registry.register_coder(Batch, TableElementCoder)
 beam.coders.registry.register_coder(FeedbackPart, TableElementCoder)
 
 
-@dataclass(frozen=True)
-class Resources:
-    """Where the heavy, read-only things every worker loads once come from (built from the
-    run's settings by `pipelines.monthly.worker_resources`)."""
-
-    gazetteer: str | None
-    map_points: str | None          # a gazetteer whose public points override
-    boundaries: tuple[str, ...]
-    boundary_tolerance_m: float
-    areas: tuple[str, ...] = ()
+beam.coders.registry.register_coder(Batch, TableElementCoder)
+beam.coders.registry.register_coder(FeedbackPart, TableElementCoder)
 
 
-class AreaLayers(list):
-    """The loaded area layers (a list that `Shared` can hold a weak reference to)."""
+def shared_handles() -> dict[str, Shared]:
+    """One `Shared` handle per resource (a handle holds one object at a time)."""
+    return {name: Shared() for name in ("gazetteer", "map_points", "boundaries", "areas")}
 
 
-class _Loaded:
-    """A worker's handles on the shared resources, loaded in `setup()`."""
-
-    def __init__(self, resources: Resources, shared: dict[str, Shared]) -> None:
-        self.gazetteer = None
-        self.map_points = None
-        self.boundaries = None
-        self.areas: AreaLayers = AreaLayers()
-        if resources.gazetteer:
-            uri = resources.gazetteer
-            self.gazetteer = shared["gazetteer"].acquire(lambda: _load_gazetteer(uri), tag=uri)
-        if resources.map_points:
-            uri = resources.map_points
-            self.map_points = shared["map_points"].acquire(lambda: _load_gazetteer(uri),
-                                                           tag=uri)
-        if resources.boundaries:
-            urls, tolerance = resources.boundaries, resources.boundary_tolerance_m
-            self.boundaries = shared["boundaries"].acquire(
-                lambda: load_force_boundaries(urls, tolerance), tag=repr((urls, tolerance)))
-        if resources.areas:
-            specs = resources.areas
-            self.areas = shared["areas"].acquire(
-                lambda: AreaLayers(load_area_layer(spec) for spec in specs), tag=repr(specs))
+def load_shared(resources: Resources, shared: dict[str, Shared]) -> LoadedResources:
+    """Load the resources once per worker process, shared by the DoFns that need them."""
+    return load_resources(
+        resources, lambda name, load, tag: shared[name].acquire(load, tag=tag))
 
 
-def _merge_stats(values: Any) -> dict:
-    merged: dict = {}
-    for value in values:
-        for key, item in value.items():
-            if isinstance(item, dict):
-                target = merged.setdefault(key, {})
-                for sub_key, count in item.items():
-                    target[sub_key] = target.get(sub_key, 0) + count
-            elif isinstance(item, int | float) and not isinstance(item, bool):
-                merged[key] = merged.get(key, 0) + item
-            else:
-                merged[key] = item
-    return merged
+def parsed_outputs(item: InputFile, parsed: ParsedFile) -> Iterator[Any]:
+    """A parsed file as a DoFn's outputs: stats, rejected rows, then the records."""
+    yield pvalue.TaggedOutput(STATS, (item.name, parsed.stats))
+    if parsed.rejected is not None:
+        yield pvalue.TaggedOutput(REJECTED, parsed.rejected)
+    yield from parsed.records
 
 
 class MergeFileStats(beam.CombineFn):
@@ -163,10 +117,10 @@ class MergeFileStats(beam.CombineFn):
         return accumulator
 
     def merge_accumulators(self, accumulators: Any) -> list:
-        return [_merge_stats(acc) for acc in accumulators]
+        return [merge_stats(acc) for acc in accumulators]
 
     def extract_output(self, accumulator: list) -> dict:
-        return _merge_stats(accumulator)
+        return merge_stats(accumulator)
 
 
 def _worker_thread(wanted: bool, name: str) -> ThreadPoolExecutor | None:
@@ -193,8 +147,8 @@ class ParseByProfile(beam.DoFn):
     With `read_ahead`, each file is read on a reader thread while the bundle standardises,
     locates and writes the one before it: a file's batches leave one `process` call later
     (the last file's in `finish_bundle`). pyarrow's CSV reader releases the GIL, so the read
-    overlaps the Python-bound steps on the second core. For bundles of many files (a monthly
-    run); a streaming bundle of one file gains nothing from it.
+    overlaps the Python-bound steps on the second core. For bundles of many files on the
+    local runner; elsewhere workers overlap files by running bundles in parallel.
     """
 
     def __init__(self, month: str, profile_dirs: tuple[str, ...] = (), *,
@@ -215,10 +169,7 @@ class ParseByProfile(beam.DoFn):
         self._reading = deque()
 
     def _read(self, item: InputFile) -> tuple[Any, float]:
-        started = time.perf_counter()
-        read = read_source(lambda: fsspec.open(item.url, "rb").open(),
-                           self.profiles[item.profile])
-        return read, time.perf_counter() - started
+        return read_file(item, self.profiles[item.profile])
 
     def process(self, item: InputFile) -> Iterator[Any]:
         if self._reader is None:
@@ -239,39 +190,10 @@ class ParseByProfile(beam.DoFn):
         self._reader = None
 
     def _parse(self, item: InputFile, read: Any, read_seconds: float) -> Iterator[Any]:
-        started = time.perf_counter()
-        profile = self.profiles[item.profile]
-        result = standardise(read, profile, source_file=item.name, month=self.month)
-        self.rows_read.inc(read.rows_in)
-        self.rows_rejected.inc(result.rejected.num_rows)
-        by_reason = value_counts(result.rejected["reason"])
-        yield pvalue.TaggedOutput(STATS, (item.name, {
-            "rows_in": read.rows_in, "rows_rejected": result.rejected.num_rows,
-            "rejected_by_reason": by_reason, "read_seconds": read_seconds,
-            "parse_seconds": time.perf_counter() - started,
-        }))
-        if result.rejected.num_rows:
-            yield pvalue.TaggedOutput(REJECTED, Batch(item.name, None, result.rejected))
-        records = result.records
-        forces = sorted(pa.compute.unique(records["force"]).to_pylist()) if (
-            records.num_rows) else []
-        if len(forces) == 1:  # the usual file, one force's: no copy
-            yield Batch(item.name, forces[0], records)
-            return
-        for force in forces:
-            yield Batch(item.name, force, records.filter(pa.compute.equal(records["force"],
-                                                                         force)))
-
-
-def _load_gazetteer(uri: str) -> Any:
-    from crimegeo.gazetteer import Gazetteer  # imported on the worker, not at module import
-
-    return Gazetteer.load(uri)
-
-
-def shared_handles() -> dict[str, Shared]:
-    """One `Shared` handle per resource (a handle holds one object at a time)."""
-    return {name: Shared() for name in ("gazetteer", "map_points", "boundaries", "areas")}
+        parsed = parse_file(item, read, read_seconds, self.profiles[item.profile], self.month)
+        self.rows_read.inc(parsed.stats["rows_in"])
+        self.rows_rejected.inc(parsed.stats["rows_rejected"])
+        yield from parsed_outputs(item, parsed)
 
 
 class _ResourceStep(beam.DoFn):
@@ -282,7 +204,7 @@ class _ResourceStep(beam.DoFn):
         self.shared = shared
 
     def setup(self) -> None:
-        self.loaded = _Loaded(self.resources, self.shared)
+        self.loaded = load_shared(self.resources, self.shared)
 
 
 class LocateBatches(_ResourceStep):
@@ -294,36 +216,20 @@ class LocateBatches(_ResourceStep):
         self.options = options
 
     def process(self, batch: Batch) -> Iterator[Any]:
-        started = time.perf_counter()
-        table = locate(batch.table, self.loaded.gazetteer, self.options,
-                       self.loaded.boundaries)
-        located = time.perf_counter()
-        table = assign_areas(table, self.loaded.areas)
+        located, stats = locate_batch(batch, self.loaded, self.options)
         # Stats first: downstream steps run inside the `yield` of the batch on fused stages,
         # so timing after it would count their work too.
-        yield pvalue.TaggedOutput(STATS, (batch.source_file, {
-            "locate_seconds": located - started,
-            "areas_seconds": time.perf_counter() - located}))
-        yield Batch(batch.source_file, batch.force, table)
+        yield pvalue.TaggedOutput(STATS, (batch.source_file, stats))
+        yield located
 
 
-def assign_areas(table: pa.Table, layers: list) -> pa.Table:
-    """Fill each layer's code and name columns from the record's best location."""
-    if not layers:
-        return table
-    x = np.asarray(pa.compute.fill_null(table["x_bng"], np.nan)
-                   .to_numpy(zero_copy_only=False), dtype=np.float64)
-    y = np.asarray(pa.compute.fill_null(table["y_bng"], np.nan)
-                   .to_numpy(zero_copy_only=False), dtype=np.float64)
-    for layer in layers:
-        codes, names = layer.assign(x, y)
-        for column, values in ((layer.code_column, codes), (layer.name_column, names)):
-            array = pa.array(values, pa.string())
-            if column in table.column_names:
-                table = table.set_column(table.schema.get_field_index(column), column, array)
-            else:
-                table = table.append_column(column, array)
-    return table
+class AnonymiseBatches(_ResourceStep):
+    """Moves each batch's records to public map points (k-merging off: no grouping needed)."""
+
+    def process(self, batch: Batch) -> Iterator[Any]:
+        anonymised, stats = anonymise_batch(batch, self.loaded)
+        yield pvalue.TaggedOutput(STATS, (batch.source_file, stats))
+        yield anonymised
 
 
 class AnonymiseForce(_ResourceStep):
@@ -336,20 +242,10 @@ class AnonymiseForce(_ResourceStep):
 
     def process(self, element: tuple[str, Any]) -> Iterator[Any]:
         force, batches = element
-        batches = sorted(batches, key=lambda b: b.source_file)
-        started = time.perf_counter()
-        points = self.loaded.map_points or self.loaded.gazetteer
-        table = anonymise(pa.concat_tables([b.table for b in batches]), points,
-                          min_count=self.min_public_count)
-        seconds = time.perf_counter() - started
-        offset = 0
-        for batch in batches:
-            part = table.slice(offset, batch.table.num_rows)
-            offset += batch.table.num_rows
-            yield pvalue.TaggedOutput(STATS, (batch.source_file, {
-                "anonymise_seconds": seconds * part.num_rows / max(table.num_rows, 1)}))
-            yield Batch(batch.source_file, force, part,
-                        public_table(part, self.loaded.areas))
+        for anonymised, stats in anonymise_force(force, list(batches), self.loaded,
+                                                 self.min_public_count):
+            yield pvalue.TaggedOutput(STATS, (anonymised.source_file, stats))
+            yield anonymised
 
 
 class WriteRecordParts(beam.DoFn):
@@ -380,20 +276,7 @@ class WriteRecordParts(beam.DoFn):
 
     def write(self, batch: Batch) -> tuple[str, dict]:
         """Write both parts of `batch` now; returns its (file, stats) pair."""
-        started = time.perf_counter()
-        name = part_name(batch.source_file)
-        write_bytes_atomic(
-            partition_url(self.staging, "restricted", self.month, batch.force, name),
-            parquet_bytes(batch.table, "lon", "lat"))
-        public = batch.public if batch.public is not None else public_table(batch.table)
-        write_bytes_atomic(
-            partition_url(self.staging, "public", self.month, batch.force, name),
-            parquet_bytes(public, "public_lon", "public_lat"))
-        return batch.source_file, {
-            "rows_written": batch.table.num_rows,
-            "rows_by_status": value_counts(batch.table["location_status"]),
-            "write_seconds": time.perf_counter() - started,
-        }
+        return batch.source_file, write_record_parts(self.staging, self.month, batch)
 
     def _done(self, result: tuple[str, dict]) -> tuple[str, dict]:
         # Counted here, on the bundle's thread: Beam's metrics do not see other threads.
@@ -401,7 +284,7 @@ class WriteRecordParts(beam.DoFn):
         return result
 
     def process(self, batch: Batch) -> Iterator[tuple[str, dict]]:
-        if not self.in_background:
+        if self._pool is None:
             yield self._done(self.write(batch))
             return
         self._pending.append(self._pool.submit(self.write, batch))
@@ -426,17 +309,8 @@ class WriteRejectedParts(beam.DoFn):
         self.month = month
 
     def process(self, batch: Batch) -> Iterator[tuple[str, dict]]:
-        table = batch.table
-        forces = sorted(set(table["force"].to_pylist()), key=lambda f: f or "")
-        for force in forces:
-            mask = (pa.compute.is_null(table["force"]) if force is None
-                    else pa.compute.fill_null(pa.compute.equal(table["force"], force), False))
-            part = table.filter(mask)
-            write_bytes_atomic(
-                partition_url(self.staging, "rejected", self.month, force,
-                              part_name(batch.source_file)),
-                parquet_bytes(part, None, None))
-        yield batch.source_file, {"rows_rejected_written": table.num_rows}
+        write_rejected_parts(self.staging, self.month, batch)
+        yield batch.source_file, {"rows_rejected_written": batch.table.num_rows}
 
 
 class WriteFeedback(beam.DoFn):
@@ -450,45 +324,78 @@ class WriteFeedback(beam.DoFn):
 
     def process(self, element: tuple[str, Any]) -> Iterator[str]:
         force, parts = element
-        parts = list(parts)
-        tables = [part.corrections for part in parts]
-        folder = f"{self.staging.rstrip('/')}/feedback/force={force}/month={self.month}"
-        write_bytes_atomic(f"{folder}/corrections.csv", corrections_csv(tables))
-        write_bytes_atomic(f"{folder}/corrections.geojson", corrections_geojson(tables))
-        previous = read_summary(self.output, force, previous_month(self.month))
-        counts = summary(force, self.month, parts, previous)
-        counts["run_id"] = self.run_id
-        write_bytes_atomic(f"{folder}/summary.json",
-                           (json.dumps(counts, indent=2) + "\n").encode())
-        yield folder
+        yield write_feedback(self.staging, self.output, self.month, self.run_id, force,
+                             list(parts))
 
 
-def _feedback_parts(batch: Batch) -> Iterator[tuple[str, Any]]:
-    """Only the rows and counts feedback needs cross to the grouping: not whole tables."""
-    table = batch.table
-    if batch.force is not None:
-        yield batch.force, records_part(table)
-        return
-    # Rejected rows: split by force; rows with no force go to "unknown".
-    for force in sorted(set(table["force"].to_pylist()), key=lambda f: f or ""):
-        if force is None:
-            mask = pa.compute.is_null(table["force"])
-        else:
-            mask = pa.compute.fill_null(pa.compute.equal(table["force"], force), False)
-        yield force or "unknown", rejected_part(table.filter(mask))
+class ParseFiles(beam.PTransform):
+    """Input files in; their records by force (main), rejected rows and per-file stats."""
+
+    def __init__(self, month: str, profile_dirs: tuple[str, ...], *, read_ahead: bool
+                 ) -> None:
+        super().__init__()
+        self.month, self.profile_dirs, self.read_ahead = month, profile_dirs, read_ahead
+
+    def expand(self, files: beam.PCollection) -> pvalue.DoOutputsTuple:
+        return files | "ParseByProfile" >> beam.ParDo(
+            ParseByProfile(self.month, self.profile_dirs, read_ahead=self.read_ahead)
+        ).with_output_types(Batch).with_outputs(STATS, REJECTED, main="records")
 
 
-class AnonymiseBatches(_ResourceStep):
-    """Moves each batch's records to public map points (k-merging off: no grouping needed)."""
+class AnonymiseRecords(beam.PTransform):
+    """Located batches in; anonymised batches (main) and stats. With k > 1 a force's whole
+    month is grouped first, since k-merging counts records per map point over the month."""
 
-    def process(self, batch: Batch) -> Iterator[Any]:
-        started = time.perf_counter()
-        points = self.loaded.map_points or self.loaded.gazetteer
-        table = anonymise(batch.table, points)
-        public = public_table(table, self.loaded.areas)
-        yield pvalue.TaggedOutput(STATS, (batch.source_file, {
-            "anonymise_seconds": time.perf_counter() - started}))
-        yield Batch(batch.source_file, batch.force, table, public)
+    def __init__(self, resources: Resources, shared: dict[str, Shared],
+                 min_public_count: int) -> None:
+        super().__init__()
+        self.resources, self.shared = resources, shared
+        self.min_public_count = min_public_count
+
+    def expand(self, located: beam.PCollection) -> pvalue.DoOutputsTuple:
+        if self.min_public_count <= 1:
+            return located | "Anonymise" >> beam.ParDo(
+                AnonymiseBatches(self.resources, self.shared)
+            ).with_output_types(Batch).with_outputs(STATS, main="records")
+        return (
+            located
+            | "KeyByForce" >> beam.Map(lambda batch: (batch.force, batch)
+                                       ).with_output_types(tuple[str, Batch])
+            | "GroupByForce" >> beam.GroupByKey()
+            | "Anonymise" >> beam.ParDo(AnonymiseForce(
+                self.resources, self.shared, self.min_public_count)
+            ).with_output_types(Batch).with_outputs(STATS, main="records"))
+
+
+class WriteMonthFeedback(beam.PTransform):
+    """Anonymised and rejected batches in; each force's feedback files written; their
+    folders out."""
+
+    def __init__(self, staging: str, output: str, month: str, run_id: str) -> None:
+        super().__init__()
+        self.staging, self.output, self.month, self.run_id = staging, output, month, run_id
+
+    def expand(self, batches: tuple[beam.PCollection, beam.PCollection]) -> beam.PCollection:
+        records, rejected = batches
+        records_feedback = records | "RecordsFeedback" >> beam.FlatMap(
+            feedback_parts).with_output_types(tuple[str, FeedbackPart])
+        rejected_feedback = rejected | "RejectedFeedback" >> beam.FlatMap(
+            feedback_parts).with_output_types(tuple[str, FeedbackPart])
+        return ((records_feedback, rejected_feedback)
+                | "AllFeedback" >> beam.Flatten()
+                | "GroupFeedback" >> beam.GroupByKey()
+                | "WriteFeedback" >> beam.ParDo(
+                    WriteFeedback(self.staging, self.output, self.month, self.run_id)))
+
+
+class StatsPerFile(beam.PTransform):
+    """Every step's (file, counts) pairs in; one dict of each file's summed counts out."""
+
+    def expand(self, stats: tuple[beam.PCollection, ...]) -> beam.PCollection:
+        return (stats
+                | "AllStats" >> beam.Flatten()
+                | "StatsPerFile" >> beam.CombinePerKey(MergeFileStats())
+                | "StatsTogether" >> beam.combiners.ToDict())
 
 
 class ProcessMonth(beam.PTransform):
@@ -499,7 +406,8 @@ class ProcessMonth(beam.PTransform):
 
     def __init__(self, *, month: str, staging: str, output: str, run_id: str,
                  resources: Resources, profile_dirs: tuple[str, ...],
-                 locate_options: LocateOptions, min_public_count: int) -> None:
+                 locate_options: LocateOptions, min_public_count: int,
+                 overlap_io: bool = False) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
@@ -509,45 +417,23 @@ class ProcessMonth(beam.PTransform):
         self.profile_dirs = profile_dirs
         self.locate_options = locate_options
         self.min_public_count = min_public_count
+        self.overlap_io = overlap_io
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:
         shared = shared_handles()
-        parsed = files | "ParseByProfile" >> beam.ParDo(
-            ParseByProfile(self.month, self.profile_dirs, read_ahead=True)
-        ).with_output_types(Batch).with_outputs(STATS, REJECTED, main="records")
+        parsed = files | "ParseFiles" >> ParseFiles(self.month, self.profile_dirs,
+                                                    read_ahead=self.overlap_io)
         located = parsed.records | "LocateRecords" >> beam.ParDo(
             LocateBatches(self.resources, shared, self.locate_options)
         ).with_output_types(Batch).with_outputs(STATS, main="records")
-        if self.min_public_count > 1:
-            # k-merging counts records per map point over the force's whole month.
-            anonymised = (
-                located.records
-                | "KeyByForce" >> beam.Map(lambda batch: (batch.force, batch)
-                                           ).with_output_types(tuple[str, Batch])
-                | "GroupByForce" >> beam.GroupByKey()
-                | "Anonymise" >> beam.ParDo(AnonymiseForce(
-                    self.resources, shared, self.min_public_count)
-                ).with_output_types(Batch).with_outputs(STATS, main="records"))
-        else:
-            anonymised = located.records | "Anonymise" >> beam.ParDo(
-                AnonymiseBatches(self.resources, shared)
-            ).with_output_types(Batch).with_outputs(STATS, main="records")
+        anonymised = located.records | "AnonymiseRecords" >> AnonymiseRecords(
+            self.resources, shared, self.min_public_count)
         written = anonymised.records | "WriteRecords" >> beam.ParDo(
-            WriteRecordParts(self.staging, self.month, in_background=True))
+            WriteRecordParts(self.staging, self.month, in_background=self.overlap_io))
         rejected_written = parsed[REJECTED] | "WriteRejected" >> beam.ParDo(
             WriteRejectedParts(self.staging, self.month))
-        records_feedback = anonymised.records | "RecordsFeedback" >> beam.FlatMap(
-            _feedback_parts).with_output_types(tuple[str, FeedbackPart])
-        rejected_feedback = parsed[REJECTED] | "RejectedFeedback" >> beam.FlatMap(
-            _feedback_parts).with_output_types(tuple[str, FeedbackPart])
-        _ = ((records_feedback, rejected_feedback)
-             | "AllFeedback" >> beam.Flatten()
-             | "GroupFeedback" >> beam.GroupByKey()
-             | "WriteFeedback" >> beam.ParDo(
-                 WriteFeedback(self.staging, self.output, self.month, self.run_id)))
-        return (
-            (parsed[STATS], located[STATS], anonymised[STATS], written, rejected_written)
-            | "AllStats" >> beam.Flatten()
-            | "StatsPerFile" >> beam.CombinePerKey(MergeFileStats())
-            | "StatsTogether" >> beam.combiners.ToDict()
-        )
+        _ = ((anonymised.records, parsed[REJECTED])
+             | "WriteMonthFeedback" >> WriteMonthFeedback(self.staging, self.output,
+                                                          self.month, self.run_id))
+        return ((parsed[STATS], located[STATS], anonymised[STATS], written, rejected_written)
+                | "StatsPerFile" >> StatsPerFile())

@@ -1,16 +1,21 @@
 """Beam DoFns of the streaming path: ingest each arriving file, then refresh its feedback.
 
-A file is the unit: `IngestFile` runs one arrival through the batch run's own DoFns
-(`ParseByProfile`, `LocateBatches`, `AnonymiseBatches`, `WriteRecordParts`,
-`WriteRejectedParts` from `steps.py`, with their `setup()` and shared resources), so streaming
-and monthly results are the same by construction, and it knows when the whole file is done
-without joining elements in an unbounded window. It is a stateful DoFn keyed by the file's
-key: Beam runs one element of a key at a time, so two generations of one file never race, and
-its state remembers the generation ingested, so a duplicate notification changes nothing. The
-ledger entry carries that memory across restarts. Its main output is one
-`(month/force, file)` element per force-month the file touched (forces it has now and forces
-its previous generation had); `RefreshFeedback`, keyed by force-month, rebuilds each one's
-feedback from the published parts, one at a time per force-month.
+A file is the unit: `IngestFile` runs one arrival through the batch run's own per-batch
+functions (`transforms.batches`: read and parse, locate, anonymise, write), with the resources
+the monthly DoFns share, so streaming and monthly results are the same by construction, and it
+knows when the whole file is done without joining elements in an unbounded window. It is a
+stateful DoFn keyed by the file's key: Beam runs one element of a key at a time, so two
+generations of one file never race, and its state remembers the generation ingested, so a
+duplicate notification changes nothing. The ledger entry carries that memory across
+restarts. Its main output is one `(month/force, file)` element per force-month the file
+touched (forces it has now and forces its previous generation had); `RefreshFeedback`, keyed
+by force-month, rebuilds each one's feedback from the published parts, one at a time per
+force-month.
+
+A file whose ingestion raises (a poison file) does not fail the bundle, which a streaming
+runner would retry for ever: its ledger entry records `failed` with the error, and it leaves
+on the dead-letter output `dead_letter` (`DEAD_LETTER`), so the next generation of the file
+is tried afresh and the rest of the stream goes on.
 
 Must not stage or commit (streaming writes in place; closing a month is a batch run) and must
 not load heavy resources outside `setup()`.
@@ -32,6 +37,15 @@ from apache_beam.utils.shared import Shared
 
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
 from crimegeo.transforms.arrivals import part_paths, refresh_force_month, remove_parts
+from crimegeo.transforms.batches import (
+    Resources,
+    anonymise_batch,
+    locate_batch,
+    parse_file,
+    read_file,
+    write_record_parts,
+    write_rejected_parts,
+)
 from crimegeo.transforms.discover import discover_month
 from crimegeo.transforms.ledger import (
     FAILED,
@@ -45,28 +59,13 @@ from crimegeo.transforms.ledger import (
 )
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.notifications import FileArrival, is_newer, stored_version
-from crimegeo.transforms.outputs import (
-    UNKNOWN_FORCE_PARTITION,
-    parquet_bytes,
-    part_name,
-    partition_url,
-)
-from crimegeo.transforms.steps import (
-    REJECTED,
-    STATS,
-    AnonymiseBatches,
-    Batch,
-    LocateBatches,
-    ParseByProfile,
-    Resources,
-    WriteRecordParts,
-    WriteRejectedParts,
-    shared_handles,
-)
-from crimegeo.transforms.storage import write_bytes_atomic
+from crimegeo.transforms.outputs import UNKNOWN_FORCE_PARTITION
+from crimegeo.transforms.steps import load_shared, shared_handles
 
 #: Tagged output of `IngestFile`: one outcome per arrival (ingested, duplicate, ...).
 OUTCOMES = "outcomes"
+#: Tagged output of `IngestFile`: each arrival whose ingestion raised, with the error.
+DEAD_LETTER = "dead_letter"
 DUPLICATE, STALE = "duplicate", "stale"
 #: State of `IngestFile`: the generation of its file last ingested (or found in the ledger).
 GENERATION_STATE = ReadModifyWriteStateSpec("generation", StrUtf8Coder())
@@ -75,22 +74,6 @@ GENERATION_STATE = ReadModifyWriteStateSpec("generation", StrUtf8Coder())
 REFRESHES_STATE = ReadModifyWriteStateSpec("refreshes", VarIntCoder())
 _GENERATION = beam.DoFn.StateParam(GENERATION_STATE)
 _REFRESHES = beam.DoFn.StateParam(REFRESHES_STATE)
-
-
-def _split(outputs: Iterator[Any]) -> tuple[list[Any], dict[str, list[Any]]]:
-    """A DoFn's outputs, as its main outputs and its tagged outputs by tag."""
-    main: list[Any] = []
-    tagged: dict[str, list[Any]] = {}
-    for item in outputs:
-        if isinstance(item, pvalue.TaggedOutput):
-            tagged.setdefault(item.tag, []).append(item.value)
-        else:
-            main.append(item)
-    return main, tagged
-
-
-def _rejected_forces(batch: Batch) -> list[str]:
-    return sorted({force or UNKNOWN_FORCE_PARTITION for force in batch.table["force"].to_pylist()})
 
 
 class IngestFile(beam.DoFn):
@@ -107,23 +90,11 @@ class IngestFile(beam.DoFn):
         self.publish_public = publish_public
         self.ingested = Metrics.counter("crimegeo", "files_ingested")
         self.duplicates = Metrics.counter("crimegeo", "duplicate_notifications")
+        self.poisoned = Metrics.counter("crimegeo", "files_dead_lettered")
 
     def setup(self) -> None:
         self.profiles = load_profiles(self.profile_dirs)
-        self.locate = LocateBatches(self.resources, self.shared, self.locate_options)
-        self.locate.setup()
-        self.anonymise = AnonymiseBatches(self.resources, self.shared)
-        self.anonymise.setup()
-        self.per_month: dict[str, tuple[ParseByProfile, WriteRecordParts,
-                                        WriteRejectedParts]] = {}
-
-    def _steps(self, month: str) -> tuple[ParseByProfile, WriteRecordParts, WriteRejectedParts]:
-        if month not in self.per_month:
-            parse = ParseByProfile(month, self.profile_dirs)
-            parse.setup()
-            self.per_month[month] = (parse, WriteRecordParts(self.output, month),
-                                     WriteRejectedParts(self.output, month))
-        return self.per_month[month]
+        self.loaded = load_shared(self.resources, self.shared)
 
     def process(self, element: tuple[str, FileArrival],
                 generation: Any = _GENERATION) -> Iterator[Any]:
@@ -150,7 +121,17 @@ class IngestFile(beam.DoFn):
             for force in previous.get("forces", []):
                 yield f"{previous['month']}/{force}", key
             return
-        entry = self._ingest(arrival, previous)
+        try:
+            entry = self._ingest(arrival, previous)
+        except Exception as error:  # noqa: BLE001 - a poison file must not stop the stream
+            self.poisoned.inc()
+            why = f"ingestion failed: {type(error).__name__}: {error}"
+            entry = self._entry(arrival, previous, FAILED, why=why,
+                                parts=list(previous.get("parts", [])) if previous else [],
+                                forces=list(previous.get("forces", [])) if previous else [])
+            yield pvalue.TaggedOutput(DEAD_LETTER, {"key": arrival.key, "url": arrival.url,
+                                                    "generation": arrival.generation,
+                                                    "error": why})
         write_entry(self.output, entry)
         generation.write(entry["generation"])
         self.ingested.inc()
@@ -221,28 +202,16 @@ class IngestFile(beam.DoFn):
             return self._entry(arrival, previous, UNCHANGED, checksum=item.checksum,
                                why="same bytes as the generation already ingested")
 
-        parse, write_records, write_rejected = self._steps(arrival.month)
-        records, tagged = _split(parse.process(item))
-        stats = tagged.get(STATS, [])
-        rejected = tagged.get(REJECTED, [])
-        located = []
-        for batch in records:
-            out, _ = _split(self.locate.process(batch))
-            located.extend(out)
-        anonymised = []
-        for batch in located:
-            out, _ = _split(self.anonymise.process(batch))
-            anonymised.extend(out)
-        rows_in = sum(value.get("rows_in", 0) for _, value in stats)
-        rows_rejected = sum(value.get("rows_rejected", 0) for _, value in stats)
+        profile = next(p for p in self.profiles if p.name == item.profile)
+        parsed = parse_file(item, *read_file(item, profile), profile, arrival.month)
+        anonymised = [anonymise_batch(locate_batch(batch, self.loaded, self.locate_options)[0],
+                                      self.loaded)[0] for batch in parsed.records]
+        rejected = [parsed.rejected] if parsed.rejected is not None else []
+        rows_in, rows_rejected = parsed.stats["rows_in"], parsed.stats["rows_rejected"]
         rows_written = sum(batch.table.num_rows for batch in anonymised)
-        by_reason: dict[str, int] = {}
-        for _, value in stats:
-            for reason, count in value.get("rejected_by_reason", {}).items():
-                by_reason[reason] = by_reason.get(reason, 0) + count
         counts = {"checksum": item.checksum, "profile": item.profile, "rows_in": rows_in,
                   "rows_written": rows_written, "rows_rejected": rows_rejected,
-                  "rejected_by_reason": by_reason}
+                  "rejected_by_reason": parsed.stats["rejected_by_reason"]}
         if rows_in != rows_written + rows_rejected:
             return self._entry(arrival, previous, FAILED, **counts,
                                parts=old_parts, forces=list(previous.get("forces", []))
@@ -252,15 +221,12 @@ class IngestFile(beam.DoFn):
 
         kinds = ("restricted", "public") if self.publish_public else ("restricted",)
         for batch in anonymised:
-            if self.publish_public:
-                list(write_records.process(batch))
-            else:
-                _write_restricted_only(self.output, arrival.month, batch)
+            write_record_parts(self.output, arrival.month, batch, public=self.publish_public)
         record_forces = [batch.force for batch in anonymised]
         rejected_forces: list[str] = []
         for batch in rejected:
-            list(write_rejected.process(batch))
-            rejected_forces.extend(_rejected_forces(batch))
+            rejected_forces.extend(force or UNKNOWN_FORCE_PARTITION for force in
+                                   write_rejected_parts(self.output, arrival.month, batch))
         parts = (part_paths(arrival.month, item.name, record_forces, kinds)
                  + part_paths(arrival.month, item.name, rejected_forces, ("rejected",)))
         if not self.publish_public:
@@ -271,12 +237,6 @@ class IngestFile(beam.DoFn):
         return self._entry(arrival, previous, PROCESSED, **counts, forces=forces,
                            parts=sorted(parts),
                            seconds=round(time.perf_counter() - started, 3))
-
-
-def _write_restricted_only(output: str, month: str, batch: Batch) -> None:
-    write_bytes_atomic(partition_url(output, "restricted", month, batch.force,
-                                     part_name(batch.source_file)),
-                       parquet_bytes(batch.table, "lon", "lat"))
 
 
 class RefreshFeedback(beam.DoFn):
@@ -301,8 +261,9 @@ class RefreshFeedback(beam.DoFn):
 class IngestArrivals(beam.PTransform):
     """File arrivals in; each file's parts and its forces' feedback published in place.
 
-    Returns `{"outcomes": ..., "feedback": ...}`: one outcome per arrival (its status and
-    counts) and one element per force-month feedback refresh.
+    Returns `{"outcomes": ..., "feedback": ..., "dead_letter": ...}`: one outcome per
+    arrival (its status and counts), one element per force-month feedback refresh, and one
+    per arrival whose ingestion raised (its ledger entry says `failed`, with the error).
     """
 
     def __init__(self, *, output: str, resources: Resources,
@@ -325,9 +286,10 @@ class IngestArrivals(beam.PTransform):
                 output=self.output, resources=self.resources, shared=shared,
                 profile_dirs=self.profile_dirs, locate_options=self.locate_options,
                 publish_public=self.min_public_count <= 1)).with_outputs(
-                    OUTCOMES, main="touched"))
+                    OUTCOMES, DEAD_LETTER, main="touched"))
         feedback = (
             ingested.touched
             | "TypeForceMonth" >> beam.Map(lambda kv: kv).with_output_types(tuple[str, str])
             | "RefreshFeedback" >> beam.ParDo(RefreshFeedback(self.output)))
-        return {"outcomes": ingested[OUTCOMES], "feedback": feedback}
+        return {"outcomes": ingested[OUTCOMES], "feedback": feedback,
+                "dead_letter": ingested[DEAD_LETTER]}

@@ -1,5 +1,4 @@
-"""A run collects garbage less often and hands the GIL over sooner, and leaves both as it found
-them."""
+"""A tuned run collects garbage less often, and leaves the collector as it found it."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ import gc
 
 import pytest
 
-from crimegeo.pipelines.runtime import RUN_GC_THRESHOLDS, fewer_collections
+from crimegeo.pipelines.local import RUN_GC_THRESHOLDS, fewer_collections
 
 
 def test_fewer_collections_during_the_block_and_restored_after_even_on_error() -> None:
@@ -20,14 +19,6 @@ def test_fewer_collections_during_the_block_and_restored_after_even_on_error() -
         raise RuntimeError("a failing run")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
-
-
-def test_without_freezing_only_the_thresholds_change() -> None:
-    before = gc.get_threshold()
-    with fewer_collections(freeze=False):
-        assert gc.get_threshold() == RUN_GC_THRESHOLDS
-        assert gc.get_freeze_count() == 0
-    assert gc.get_threshold() == before
 
 
 def test_cycles_made_during_the_block_are_still_collected() -> None:
@@ -43,16 +34,3 @@ def test_cycles_made_during_the_block_are_still_collected() -> None:
         del node
         gc.collect()
         assert alive() is None
-
-
-def test_a_run_hands_the_gil_over_quickly_and_restores_the_interval_after() -> None:
-    import sys
-
-    from crimegeo.pipelines.runtime import RUN_SWITCH_INTERVAL_S, quick_gil_handover
-
-    before = sys.getswitchinterval()
-    assert before > RUN_SWITCH_INTERVAL_S
-    with pytest.raises(RuntimeError, match="a failing run"), quick_gil_handover():
-        assert sys.getswitchinterval() == pytest.approx(RUN_SWITCH_INTERVAL_S)
-        raise RuntimeError("a failing run")
-    assert sys.getswitchinterval() == before

@@ -6,13 +6,9 @@ import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 
+from crimegeo.pipelines.local import local_streaming_runner
 from crimegeo.pipelines.settings import settings_from_argv
-from crimegeo.pipelines.streaming import (
-    build_streaming_pipeline,
-    main,
-    streaming_options,
-    streaming_runner,
-)
+from crimegeo.pipelines.streaming import build_streaming_pipeline, main, streaming_options
 
 
 def _labels(pipeline: beam.Pipeline) -> set[str]:
@@ -55,7 +51,7 @@ def test_no_subscription_is_a_clear_error() -> None:
 def test_local_streaming_uses_the_bundle_based_runner_explicitly() -> None:
     options = streaming_options(settings_from_argv(["--streaming", "--input", "i",
                                                     "--output", "o"]))
-    runner = streaming_runner(options)
+    runner = local_streaming_runner(options)
     assert type(runner).__name__ == "BundleBasedDirectRunner"
     assert options.view_as(StandardOptions).runner == "BundleBasedDirectRunner"
 

@@ -1,0 +1,134 @@
+"""Running on this machine: Beam's local runners named explicitly, and the one switch that
+tunes a run for them.
+
+Beam's front door for local runs, `DirectRunner`, first tries (since 2.68) to download and start
+the Prism runner, which fails offline and hangs on a network that drops packets. So batch runs
+are handed the in-process `FnApiRunner`, as the DirectRunner's own fallback does, and local
+streaming runs the `BundleBasedDirectRunner`. Neither is part of Beam's documented API and no
+public one avoids the download: this is the one module that reaches for them.
+
+The local-run switch (`Runner.local_tuning` in the settings, `--local-tuning/
+--no-local-tuning`, on by default) takes effect only when the pipeline runs in this process
+(the in-process DirectRunner). It then
+
+- overlaps I/O with work inside the DoFns: the next file is read on a thread while the bundle
+  parses and locates the one before, and a batch's parts are written on a thread while the
+  next is located (`ProcessMonth(overlap_io=True)`); pyarrow releases the GIL while it reads,
+  encodes and compresses, so the second core does that work. On a distributed runner workers
+  overlap files by running bundles in parallel instead, so there it stays off;
+- relaxes the cyclic garbage collector for the run (`fewer_collections`): measured 10-14% of
+  the national month (alternating runs: median 10.1 s -> 8.7 s, and 10.5 s -> 9.6 s).
+
+Process-wide tweaks measured at under 5% of the national month are not used: a shorter GIL
+switch interval (medians 9.30 s -> 9.22 s), an import hook hiding Beam's cloud connectors
+(about 0.35 s), skipping the interpreter's teardown after a command (about 0.5 s). Must not
+import Prefect.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    StandardOptions,
+)
+from apache_beam.runners.runner import PipelineRunner
+
+#: Collector thresholds for heavy work (Python's defaults: 700, 10, 10): the young generation
+#: every 50,000 allocations, the older ones 20 and 100 times less often than that.
+RUN_GC_THRESHOLDS = (50_000, 20, 100)
+#: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
+IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
+
+
+def local_runner_options(options: PipelineOptions) -> PipelineOptions:
+    """Make the in-process DirectRunner explicit unless another runner was chosen."""
+    standard = options.view_as(StandardOptions)
+    if standard.runner in IN_PROCESS_NAMES:
+        standard.runner = "DirectRunner"
+    if standard.runner == "DirectRunner":
+        direct = options.view_as(DirectOptions)
+        if not direct.direct_running_mode:
+            direct.direct_running_mode = "in_memory"
+    return options
+
+
+def local_runner(options: PipelineOptions) -> PipelineRunner | None:
+    """The runner object for a local batch run, or None to let Beam resolve `--runner`.
+
+    Beam's FnApiRunner, handed the options as the DirectRunner's fallback hands them, so
+    `direct_running_mode` (`in_memory`, `multi_threading`, `multi_processing`) and
+    `direct_num_workers` apply and nothing is downloaded.
+    """
+    standard = options.view_as(StandardOptions)
+    if standard.runner != "DirectRunner" or standard.streaming:
+        return None
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner import fn_runner
+    from apache_beam.runners.portability.portable_runner import JobServiceHandle
+
+    encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
+    return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(
+        beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)))
+
+
+def local_streaming_runner(options: PipelineOptions) -> PipelineRunner | None:
+    """The runner object for a local streaming run (or a `TestStream`), or None.
+
+    Streaming locally: the `BundleBasedDirectRunner`, named explicitly so Beam does not first
+    try to download Prism. A bounded micro-batch: the in-process runner, as monthly runs use.
+    """
+    standard = options.view_as(StandardOptions)
+    if standard.runner not in (*IN_PROCESS_NAMES, "BundleBasedDirectRunner"):
+        return None
+    if standard.streaming or standard.runner == "BundleBasedDirectRunner":
+        from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
+
+        standard.runner = "BundleBasedDirectRunner"
+        return BundleBasedDirectRunner()
+    return local_runner(local_runner_options(options))
+
+
+def runs_in_this_process(options: PipelineOptions) -> bool:
+    """True when a batch pipeline with these options runs inside this process."""
+    standard = options.view_as(StandardOptions)
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return (standard.runner == "DirectRunner" and not standard.streaming
+            and mode in (None, "in_memory"))
+
+
+def tuned_for_this_process(local_tuning: bool, options: PipelineOptions) -> bool:
+    """Whether the local-run switch applies: it is on and the run is in this process."""
+    return local_tuning and runs_in_this_process(options)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run a block with the cyclic garbage collector working less, then restore it.
+
+    What exists when the block starts is frozen (left out of collections) until it ends, and
+    the thresholds are raised: a run allocates millions of short-lived objects beside
+    hundreds of thousands of long-lived ones (Beam's, the gazetteer's, the modules'), and at
+    Python's defaults each collection of the older generations walks all of those again.
+    Reference counting still frees everything that is not part of a cycle, and cycles are
+    still collected, less often.
+    """
+    thresholds = gc.get_threshold()
+    unfreeze = gc.get_freeze_count() == 0  # a caller's freeze is theirs to undo
+    gc.freeze()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if unfreeze:
+            gc.unfreeze()
+
+
+def process_tuning(tuned: bool) -> AbstractContextManager[None]:
+    """What a run in this process is wrapped in: `fewer_collections` when tuned."""
+    return fewer_collections() if tuned else nullcontext()

@@ -1,0 +1,292 @@
+"""A run's work on one batch, without Beam: read and parse a file, locate, anonymise, write a
+batch's parts, write a force's feedback.
+
+A `Batch` is a pyarrow table of one input file's rows for one force. The monthly DoFns
+(`transforms.steps`) and the streaming DoFn (`transforms.streaming`) both call these
+functions, so the two modes do the same work by construction. Each returns its result and
+the counts and timings the run manifest adds up per file. Must not import Beam or Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+import numpy as np
+import pyarrow as pa
+
+from crimegeo.standards.profiles import ForceProfile
+from crimegeo.transforms.anonymise import anonymise, public_table
+from crimegeo.transforms.areas import (
+    ForceBoundaries,
+    load_area_layer,
+    load_force_boundaries,
+)
+from crimegeo.transforms.discover import InputFile
+from crimegeo.transforms.feedback import (
+    corrections_csv,
+    corrections_geojson,
+    previous_month,
+    read_summary,
+    records_part,
+    rejected_part,
+    summary,
+    value_counts,
+)
+from crimegeo.transforms.locate import LocateOptions, locate
+from crimegeo.transforms.outputs import parquet_bytes, part_name, partition_url
+from crimegeo.transforms.readers import read_source
+from crimegeo.transforms.standardise import standardise
+from crimegeo.transforms.storage import write_bytes_atomic
+
+
+@dataclass
+class Batch:
+    """Rows of one input file for one force: the unit of work between steps.
+
+    `public` is the anonymised projection, filled by the anonymising step.
+    """
+
+    source_file: str
+    force: str | None
+    table: pa.Table
+    public: pa.Table | None = None
+
+
+@dataclass
+class ParsedFile:
+    """One input file read by its profile: its records by force, its rejected rows, its
+    counts."""
+
+    records: list[Batch]
+    rejected: Batch | None
+    stats: dict
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Where the heavy, read-only things every worker loads once come from (built from the
+    run's settings by `pipelines.monthly.worker_resources`)."""
+
+    gazetteer: str | None
+    map_points: str | None          # a gazetteer whose public points override
+    boundaries: tuple[str, ...]
+    boundary_tolerance_m: float
+    areas: tuple[str, ...] = ()
+
+
+class AreaLayers(list):
+    """The loaded area layers (a list, so Beam's `Shared` can hold a weak reference to it)."""
+
+
+@dataclass
+class LoadedResources:
+    """The resources, loaded: what locating and anonymising a batch read."""
+
+    gazetteer: Any = None
+    map_points: Any = None
+    boundaries: ForceBoundaries | None = None
+    areas: AreaLayers = field(default_factory=AreaLayers)
+
+    @property
+    def public_points(self) -> Any:
+        """The public map points records move to: the given ones, else the gazetteer's."""
+        return self.map_points or self.gazetteer
+
+
+#: How a loader is run: `(name, load, tag) -> object`. Alone it just loads; a Beam worker
+#: passes one that shares the object between the DoFns of its process.
+Acquire = Callable[[str, Callable[[], Any], str], Any]
+
+
+def _load_now(name: str, load: Callable[[], Any], tag: str) -> Any:
+    return load()
+
+
+def _load_gazetteer(uri: str) -> Any:
+    from crimegeo.gazetteer import Gazetteer  # imported where it is loaded, not at import
+
+    return Gazetteer.load(uri)
+
+
+def load_resources(resources: Resources, acquire: Acquire = _load_now) -> LoadedResources:
+    """Load what `resources` names (each at most once per `acquire`)."""
+    loaded = LoadedResources()
+    if resources.gazetteer:
+        uri = resources.gazetteer
+        loaded.gazetteer = acquire("gazetteer", lambda: _load_gazetteer(uri), uri)
+    if resources.map_points:
+        uri = resources.map_points
+        loaded.map_points = acquire("map_points", lambda: _load_gazetteer(uri), uri)
+    if resources.boundaries:
+        urls, tolerance = resources.boundaries, resources.boundary_tolerance_m
+        loaded.boundaries = acquire("boundaries",
+                                    lambda: load_force_boundaries(urls, tolerance),
+                                    repr((urls, tolerance)))
+    if resources.areas:
+        specs = resources.areas
+        loaded.areas = acquire("areas", lambda: AreaLayers(load_area_layer(s) for s in specs),
+                               repr(specs))
+    return loaded
+
+
+def read_file(item: InputFile, profile: ForceProfile) -> tuple[Any, float]:
+    """Read one input file by its profile; returns what was read and the seconds it took."""
+    started = time.perf_counter()
+    read = read_source(lambda: fsspec.open(item.url, "rb").open(), profile)
+    return read, time.perf_counter() - started
+
+
+def parse_file(item: InputFile, read: Any, read_seconds: float, profile: ForceProfile,
+               month: str) -> ParsedFile:
+    """Map a read file to the standard: one batch per force, and its rejected rows."""
+    started = time.perf_counter()
+    result = standardise(read, profile, source_file=item.name, month=month)
+    stats = {"rows_in": read.rows_in, "rows_rejected": result.rejected.num_rows,
+             "rejected_by_reason": value_counts(result.rejected["reason"]),
+             "read_seconds": read_seconds, "parse_seconds": time.perf_counter() - started}
+    rejected = (Batch(item.name, None, result.rejected) if result.rejected.num_rows
+                else None)
+    records = result.records
+    forces = sorted(pa.compute.unique(records["force"]).to_pylist()) if (
+        records.num_rows) else []
+    if len(forces) == 1:  # the usual file, one force's: no copy
+        return ParsedFile([Batch(item.name, forces[0], records)], rejected, stats)
+    return ParsedFile([Batch(item.name, force, records.filter(
+        pa.compute.equal(records["force"], force))) for force in forces], rejected, stats)
+
+
+def assign_areas(table: pa.Table, layers: list) -> pa.Table:
+    """Fill each layer's code and name columns from the record's best location."""
+    if not layers:
+        return table
+    x = np.asarray(pa.compute.fill_null(table["x_bng"], np.nan)
+                   .to_numpy(zero_copy_only=False), dtype=np.float64)
+    y = np.asarray(pa.compute.fill_null(table["y_bng"], np.nan)
+                   .to_numpy(zero_copy_only=False), dtype=np.float64)
+    for layer in layers:
+        codes, names = layer.assign(x, y)
+        for column, values in ((layer.code_column, codes), (layer.name_column, names)):
+            array = pa.array(values, pa.string())
+            if column in table.column_names:
+                table = table.set_column(table.schema.get_field_index(column), column, array)
+            else:
+                table = table.append_column(column, array)
+    return table
+
+
+def locate_batch(batch: Batch, loaded: LoadedResources, options: LocateOptions
+                 ) -> tuple[Batch, dict]:
+    """Validate, correct and geocode a batch, then assign its areas."""
+    started = time.perf_counter()
+    table = locate(batch.table, loaded.gazetteer, options, loaded.boundaries)
+    located = time.perf_counter()
+    table = assign_areas(table, loaded.areas)
+    return Batch(batch.source_file, batch.force, table), {
+        "locate_seconds": located - started, "areas_seconds": time.perf_counter() - located}
+
+
+def anonymise_batch(batch: Batch, loaded: LoadedResources) -> tuple[Batch, dict]:
+    """Move a batch's records to public map points (no k-merging: no month-wide count)."""
+    started = time.perf_counter()
+    table = anonymise(batch.table, loaded.public_points)
+    public = public_table(table, loaded.areas)
+    return Batch(batch.source_file, batch.force, table, public), {
+        "anonymise_seconds": time.perf_counter() - started}
+
+
+def anonymise_force(force: str, batches: list[Batch], loaded: LoadedResources,
+                    min_public_count: int) -> Iterator[tuple[Batch, dict]]:
+    """Move a force's month of records to public map points, merging points used by fewer
+    than `min_public_count` records, then split them back per file."""
+    batches = sorted(batches, key=lambda b: b.source_file)
+    started = time.perf_counter()
+    table = anonymise(pa.concat_tables([b.table for b in batches]), loaded.public_points,
+                      min_count=min_public_count)
+    seconds = time.perf_counter() - started
+    offset = 0
+    for batch in batches:
+        part = table.slice(offset, batch.table.num_rows)
+        offset += batch.table.num_rows
+        yield Batch(batch.source_file, force, part, public_table(part, loaded.areas)), {
+            "anonymise_seconds": seconds * part.num_rows / max(table.num_rows, 1)}
+
+
+def write_record_parts(root: str, month: str, batch: Batch, *, public: bool = True) -> dict:
+    """Write a batch's restricted part and, with `public`, its public part under `root`."""
+    started = time.perf_counter()
+    name = part_name(batch.source_file)
+    write_bytes_atomic(partition_url(root, "restricted", month, batch.force, name),
+                       parquet_bytes(batch.table, "lon", "lat"))
+    if public:
+        anonymised = batch.public if batch.public is not None else public_table(batch.table)
+        write_bytes_atomic(partition_url(root, "public", month, batch.force, name),
+                           parquet_bytes(anonymised, "public_lon", "public_lat"))
+    return {"rows_written": batch.table.num_rows,
+            "rows_by_status": value_counts(batch.table["location_status"]),
+            "write_seconds": time.perf_counter() - started}
+
+
+def _by_force(table: pa.Table) -> Iterator[tuple[str | None, pa.Table]]:
+    """A table of rejected rows split by force (rows with no force together, first)."""
+    for force in sorted(set(table["force"].to_pylist()), key=lambda f: f or ""):
+        mask = (pa.compute.is_null(table["force"]) if force is None
+                else pa.compute.fill_null(pa.compute.equal(table["force"], force), False))
+        yield force, table.filter(mask)
+
+
+def write_rejected_parts(root: str, month: str, batch: Batch) -> list[str | None]:
+    """Write a batch of rejected rows under `root`, one part per force; returns the forces."""
+    forces = []
+    for force, part in _by_force(batch.table):
+        write_bytes_atomic(partition_url(root, "rejected", month, force,
+                                         part_name(batch.source_file)),
+                           parquet_bytes(part, None, None))
+        forces.append(force)
+    return forces
+
+
+def feedback_parts(batch: Batch) -> Iterator[tuple[str, Any]]:
+    """Only the rows and counts feedback needs, keyed by force: not whole tables."""
+    if batch.force is not None:
+        yield batch.force, records_part(batch.table)
+        return
+    # Rejected rows: split by force; rows with no force go to "unknown".
+    for force, part in _by_force(batch.table):
+        yield force or "unknown", rejected_part(part)
+
+
+def write_feedback(staging: str, output: str, month: str, run_id: str, force: str,
+                   parts: list[Any]) -> str:
+    """Write one force's feedback for the month under `staging`: corrections (CSV, GeoJSON)
+    and the summary, compared with the published summary of the month before."""
+    tables = [part.corrections for part in parts]
+    folder = f"{staging.rstrip('/')}/feedback/force={force}/month={month}"
+    write_bytes_atomic(f"{folder}/corrections.csv", corrections_csv(tables))
+    write_bytes_atomic(f"{folder}/corrections.geojson", corrections_geojson(tables))
+    previous = read_summary(output, force, previous_month(month))
+    counts = summary(force, month, parts, previous)
+    counts["run_id"] = run_id
+    write_bytes_atomic(f"{folder}/summary.json",
+                       (json.dumps(counts, indent=2) + "\n").encode())
+    return folder
+
+
+def merge_stats(values: Any) -> dict:
+    """Add up the counts and timings each step reports for one input file."""
+    merged: dict = {}
+    for value in values:
+        for key, item in value.items():
+            if isinstance(item, dict):
+                target = merged.setdefault(key, {})
+                for sub_key, count in item.items():
+                    target[sub_key] = target.get(sub_key, 0) + count
+            elif isinstance(item, int | float) and not isinstance(item, bool):
+                merged[key] = merged.get(key, 0) + item
+            else:
+                merged[key] = item
+    return merged
