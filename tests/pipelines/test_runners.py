@@ -18,7 +18,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from crimegeo.pipelines.monthly import beam_options, local_runner
+from crimegeo.pipelines.local import local_runner
+from crimegeo.pipelines.monthly import beam_options
 from crimegeo.pipelines.settings import settings_from_argv
 from tests.conftest import run_month_args
 

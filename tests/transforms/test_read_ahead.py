@@ -11,7 +11,7 @@ from apache_beam import pvalue
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.utils.windowed_value import WindowedValue
 
-from crimegeo.pipelines.monthly import local_runner, local_runner_options
+from crimegeo.pipelines.local import local_runner, local_runner_options
 from crimegeo.standards.profiles import load_profiles
 from crimegeo.transforms.discover import InputFile, discover_month
 from crimegeo.transforms.steps import REJECTED, STATS, ParseByProfile

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from crimegeo.pipelines.monthly import local_runner, local_runner_options
+from crimegeo.pipelines.local import local_runner, local_runner_options
 from crimegeo.standards.schema import RECORD_SCHEMA
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
