@@ -12,23 +12,7 @@ from functools import lru_cache
 import numpy as np
 
 from crimegeo.gazetteer.model import GazetteerError
-
-try:  # the project's standard conversion (OSTN15 via convertbng)
-    from crimegeo.standards.coordinates import to_bng, to_lonlat
-except ImportError:  # pragma: no cover - only before `standards` existed
-    from convertbng.cutil import convert_bng as _cb
-    from convertbng.cutil import convert_lonlat as _cl
-
-    def to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """WGS84 -> BNG (OSTN15); NaN where not convertible."""
-        x, y = _cb(np.ascontiguousarray(lon, dtype=float), np.ascontiguousarray(lat, dtype=float))
-        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-
-    def to_lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """BNG -> WGS84 (OSTN15); NaN where not convertible."""
-        lon, lat = _cl(np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float))
-        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-
+from crimegeo.standards.coordinates import to_bng, to_lonlat
 
 __all__ = [
     "BNG",

@@ -1,8 +1,9 @@
-"""Shared fixtures: the real data folder, a generated demo month, and a Prefect test server."""
+"""Shared fixtures: the real data folder, a generated demo month, a Prefect test harness."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,15 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path} is absent (see ../shared/data/README.md)")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Flows run against Prefect's test harness: a throwaway server and database."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,8 @@ from crimegeo.flows.cli import app
 from crimegeo.flows.sample import generate_sample
 from crimegeo.pipelines.settings import settings_from_argv
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
 
 def test_only_transient_errors_count_as_transient() -> None:
     assert monthly.is_transient(ConnectionResetError())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from crimegeo.standards.coordinates import in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
 
@@ -72,6 +73,6 @@ def test_pyproj_without_its_grid_is_metres_off_which_is_why_we_do_not_use_it() -
     lat, lon, east, north = OS_TEST_POINTS["TP09"]  # central London
     transformer = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
     x, y = transformer.transform(lon, lat)
-    grid_installed = abs(x - east) < 0.01
-    if not grid_installed:
-        assert 1.0 < ((x - east) ** 2 + (y - north) ** 2) ** 0.5 < 3.0
+    if abs(x - east) < 0.01:
+        pytest.skip("pyproj found the OSTN15 grid on this machine: it is not metres off here")
+    assert 1.0 < ((x - east) ** 2 + (y - north) ** 2) ** 0.5 < 3.0
