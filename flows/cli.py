@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crimegeo.pipelines.runtime import beam_imports
+from crimegeo.store.layout import OutputLayout
 
 if TYPE_CHECKING:
     from crimegeo.flows.progress import RichProgress
@@ -104,19 +105,18 @@ def print_manifest(manifest: dict, output: str) -> None:
     for status, count in sorted(totals["rows_by_status"].items()):
         statuses.add_row(status, str(count))
     console.print(statuses)
-    root = output.rstrip("/")
+    layout = OutputLayout(output)
     month = manifest["month"]
     where = Table(title="Outputs", show_header=True)
     where.add_column("what")
     where.add_column("where")
     where.add_row("restricted GeoParquet (exact locations)",
-                  f"{root}/restricted/month={month}/force=*/")
-    where.add_row("public GeoParquet (anonymised)", f"{root}/public/month={month}/force=*/")
-    where.add_row("force feedback", f"{root}/feedback/force=*/month={month}/corrections.csv")
-    where.add_row("rejected rows", f"{root}/rejected/month={month}/force=*/")
-    where.add_row("run manifest", f"{root}/runs/{month}/manifest.json")
-    where.add_row("run report, with a map per force (flow runs)",
-                  f"{root}/runs/{month}/report.html")
+                  layout.partition("restricted", month, "*") + "/")
+    where.add_row("public GeoParquet (anonymised)", layout.partition("public", month, "*") + "/")
+    where.add_row("force feedback", layout.feedback_file("*", month, "corrections.csv"))
+    where.add_row("rejected rows", layout.partition("rejected", month, "*") + "/")
+    where.add_row("run manifest", layout.manifest(month))
+    where.add_row("run report, with a map per force (flow runs)", layout.report(month))
     console.print(where)
     console.print(f"Forces: {', '.join(manifest['forces'])}. Coordinates converted with "
                   f"{manifest['coordinate_transformation']}.")
@@ -224,7 +224,7 @@ def run(ctx: typer.Context, month: MonthOpt, input: InputOpt, output: OutputOpt,
         _fail(str(error).strip("'\""))
     _finish(manifest, output, json_output, started)
     if not json_output:
-        console.print(f"Report: {output.rstrip('/')}/runs/{month}/report.html")
+        console.print(f"Report: {OutputLayout(output).report(month)}")
 
 
 @app.command(context_settings=EXTRA)
@@ -287,7 +287,7 @@ def backfill(ctx: typer.Context,
                           ", ".join(outcome["missing_forces"]))
         console.print(table)
         console.print(f"Done in {time.perf_counter() - started:.1f} s. Reports: "
-                      f"{output.rstrip('/')}/runs/YYYY-MM/report.html")
+                      f"{OutputLayout(output).report('YYYY-MM')}")
     if failed:
         _fail(failed)
 

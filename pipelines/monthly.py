@@ -19,7 +19,6 @@ first tries to download the Prism runner, which fails or hangs offline.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
 import uuid
@@ -28,7 +27,6 @@ from importlib.metadata import version
 from typing import Any
 
 import apache_beam as beam
-import fsspec
 from apache_beam.options.pipeline_options import (
     DirectOptions,
     PipelineOptions,
@@ -39,28 +37,28 @@ from apache_beam.runners.runner import PipelineRunner
 from crimegeo.pipelines.runtime import fewer_collections, quick_gil_handover
 from crimegeo.pipelines.settings import RunSettings
 from crimegeo.standards.coordinates import TRANSFORMATION
+from crimegeo.standards.months import Month
 from crimegeo.standards.profiles import load_profiles
 from crimegeo.standards.schema import STANDARD_VERSION
-from crimegeo.transforms.discover import Discovery, InputFile, discover_month
-from crimegeo.transforms.locate import LocateOptions
-from crimegeo.transforms.publish import (
-    ReconciliationError,
+from crimegeo.store.inputs import Discovery, InputFile, discover_month
+from crimegeo.store.layout import OutputLayout
+from crimegeo.store.parts import partition_forces
+from crimegeo.store.publish import (
     check_reconciliation,
     commit_month,
     manifest_url,
-    read_manifest,
     recover,
-    staging_url,
+    take_file_stats,
+    write_file_stats,
 )
+from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.steps import ProcessMonth, Resources
-from crimegeo.transforms.storage import write_bytes_atomic
 
-#: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
+#: What `flows/` uses from this module: flows may import pipelines and the store, never
+#: transforms.
 __all__ = [
-    "Discovery", "InputFile", "MonthResult", "MonthlyOptions", "ReconciliationError",
-    "RunSettings", "build_pipeline", "check_month", "check_reconciliation", "discover_month",
-    "local_runner", "local_runner_options", "manifest_url", "read_manifest", "run_month",
-    "write_bytes_atomic",
+    "MonthResult", "MonthlyOptions", "RunSettings", "build_pipeline", "check_month",
+    "local_runner", "local_runner_options", "run_month",
 ]
 
 class MonthlyOptions(PipelineOptions):
@@ -113,8 +111,7 @@ def require_run_options(monthly: MonthlyOptions) -> None:
 
 def check_month(month: str) -> str:
     """Return `month` if it is YYYY-MM, else raise a clear ValueError."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    Month(month)  # raises the ValueError
     return month
 
 
@@ -160,14 +157,15 @@ def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
     """
     monthly = options.view_as(MonthlyOptions)
     require_run_options(monthly)
-    staging = staging_url(monthly.output, run_id)
+    layout = OutputLayout(monthly.output)
     options = local_runner_options(options)
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     stats = (
         pipeline
         | "InputFiles" >> beam.Create(files, reshuffle=False)
         | "ProcessMonth" >> ProcessMonth(
-            month=monthly.month, staging=staging, output=monthly.output, run_id=run_id,
+            month=monthly.month, staging=layout.staging(run_id), output=monthly.output,
+            run_id=run_id,
             resources=Resources(
                 gazetteer=monthly.gazetteer, map_points=monthly.map_points,
                 boundaries=tuple(monthly.boundaries),
@@ -178,9 +176,8 @@ def build_pipeline(options: PipelineOptions, files: list[InputFile], run_id: str
                                          far_from_street_m=monthly.far_from_street_m),
             min_public_count=monthly.min_public_count)
     )
-    _ = stats | "WriteFileStats" >> beam.Map(
-        lambda value, url=f"{staging}/file_stats.json": write_bytes_atomic(
-            url, json.dumps(value, sort_keys=True).encode()))
+    _ = stats | "WriteFileStats" >> beam.Map(write_file_stats,
+                                                       layout.file_stats(run_id))
     return pipeline, stats
 
 
@@ -219,7 +216,7 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
     run_id = monthly.run_id or (
         f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}")
     recovered = recover(monthly.output)
-    staging = staging_url(monthly.output, run_id)
+    staging = OutputLayout(monthly.output).staging(run_id)
     gazetteer_checksum = _gazetteer_checksum(monthly.gazetteer)
 
     pipeline, _ = build_pipeline(options, list(discovery.files), run_id)
@@ -227,14 +224,7 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 
-    stats_url = f"{staging}/file_stats.json"
-    fs, _ = fsspec.core.url_to_fs(stats_url)
-    if discovery.files:
-        with fsspec.open(stats_url, "rb") as handle:
-            file_stats = json.loads(handle.read())
-        fs.rm(fs._strip_protocol(stats_url))
-    else:
-        file_stats = {}
+    file_stats = take_file_stats(monthly.output, run_id) if discovery.files else {}
     files = {}
     for item in discovery.files:
         stats = file_stats.get(item.name, {})
@@ -281,20 +271,11 @@ def run_month(options: PipelineOptions, discovery: Discovery | None = None) -> M
         "files": files,
         "skipped_files": [{"url": _redact(url), "why": why} for url, why in discovery.skipped],
         "totals": {**totals, "rows_by_status": status_totals},
-        "forces": _staged_forces(staging, month),
+        "forces": partition_forces(staging, "restricted", month),
         "recovered": recovered,
     }
     published = commit_month(monthly.output, run_id, month, manifest)
     return MonthResult(manifest, manifest_url(monthly.output, month), published)
-
-
-def _staged_forces(staging: str, month: str) -> list[str]:
-    fs, root = fsspec.core.url_to_fs(staging)
-    folder = f"{root.rstrip('/')}/restricted/month={month}"
-    if not fs.exists(folder):
-        return []
-    return sorted(path.rstrip("/").rsplit("force=", 1)[-1]
-                  for path in fs.ls(folder, detail=False) if "force=" in path)
 
 
 def _installed() -> bool:

@@ -28,13 +28,11 @@ in `transforms/`.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import apache_beam as beam
-import fsspec
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineRunner
 
@@ -47,19 +45,18 @@ from crimegeo.pipelines.monthly import (
     run_month,
 )
 from crimegeo.standards.profiles import load_profiles
-from crimegeo.transforms.discover import Discovery, discover_month
-from crimegeo.transforms.ledger import month_entries, read_close, read_ledger, record_close
+from crimegeo.store.inputs import Discovery, discover_month
+from crimegeo.store.ledger import month_entries, read_ledger, record_close
+from crimegeo.store.parts import published_parts
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.notifications import FileArrival, list_arrivals, parse_notification
-from crimegeo.transforms.outputs import PARTITIONED_KINDS
 from crimegeo.transforms.steps import Resources
 from crimegeo.transforms.streaming import IngestArrivals
 
 #: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
 __all__ = [
     "FileArrival", "StreamingOptions", "build_streaming_pipeline", "close_month",
-    "ingest_files", "list_arrivals", "read_close", "read_ledger", "streaming_options",
-    "streaming_runner",
+    "ingest_files", "list_arrivals", "streaming_options", "streaming_runner",
 ]
 
 #: `MonthlyOptions` declares `--month` required when options are parsed, and Beam parses every
@@ -178,22 +175,6 @@ def ingest_files(options: PipelineOptions, arrivals: Sequence[FileArrival]) -> d
     pipeline.run().wait_until_finish()
     output = options.view_as(MonthlyOptions).output
     return read_ledger(output, [arrival.key for arrival in arrivals])
-
-
-def published_parts(output: str, month: str) -> dict[str, str]:
-    """The month's published parts (output-relative path -> sha256 of the bytes)."""
-    fs, root = fsspec.core.url_to_fs(output)
-    root = root.rstrip("/")
-    fs.invalidate_cache()
-    parts = {}
-    for kind in PARTITIONED_KINDS:
-        folder = f"{root}/{kind}/month={month}"
-        if not fs.exists(folder):
-            continue
-        for path in fs.find(folder):
-            if path.endswith(".parquet") and not path.rsplit("/", 1)[-1].startswith("."):
-                parts[path[len(root) + 1:]] = hashlib.sha256(fs.cat_file(path)).hexdigest()
-    return parts
 
 
 def _inputs(discovery: Discovery) -> dict[str, str]:

@@ -9,7 +9,6 @@ cannot be records leave through the tagged output `rejected`; per-file counts le
 
 from __future__ import annotations
 
-import json
 import pickle
 import time
 from collections import deque
@@ -28,26 +27,26 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
+from crimegeo.standards.months import previous_month
 from crimegeo.standards.profiles import ForceProfile, load_profiles
+from crimegeo.store.feedback import read_summary, write_feedback
+from crimegeo.store.files import write_bytes_atomic
+from crimegeo.store.inputs import InputFile
+from crimegeo.store.layout import OutputLayout, part_name
 from crimegeo.transforms.anonymise import anonymise, public_table
 from crimegeo.transforms.areas import load_area_layer, load_force_boundaries
-from crimegeo.transforms.discover import InputFile
 from crimegeo.transforms.feedback import (
     FeedbackPart,
-    corrections_csv,
-    corrections_geojson,
-    previous_month,
-    read_summary,
+    feedback_files,
     records_part,
     rejected_part,
     summary,
     value_counts,
 )
 from crimegeo.transforms.locate import LocateOptions, locate
-from crimegeo.transforms.outputs import parquet_bytes, part_name, partition_url
+from crimegeo.transforms.outputs import parquet_bytes
 from crimegeo.transforms.readers import read_source
 from crimegeo.transforms.standardise import standardise
-from crimegeo.transforms.storage import write_bytes_atomic
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -365,6 +364,7 @@ class WriteRecordParts(beam.DoFn):
     def __init__(self, staging: str, month: str, *, in_background: bool = False,
                  max_pending: int = 4) -> None:
         self.staging = staging
+        self.layout = OutputLayout(staging)
         self.month = month
         self.in_background = in_background
         self.max_pending = max_pending
@@ -381,13 +381,11 @@ class WriteRecordParts(beam.DoFn):
         """Write both parts of `batch` now; returns its (file, stats) pair."""
         started = time.perf_counter()
         name = part_name(batch.source_file)
-        write_bytes_atomic(
-            partition_url(self.staging, "restricted", self.month, batch.force, name),
-            parquet_bytes(batch.table, "lon", "lat"))
+        write_bytes_atomic(self.layout.part("restricted", self.month, batch.force, name),
+                           parquet_bytes(batch.table, "lon", "lat"))
         public = batch.public if batch.public is not None else public_table(batch.table)
-        write_bytes_atomic(
-            partition_url(self.staging, "public", self.month, batch.force, name),
-            parquet_bytes(public, "public_lon", "public_lat"))
+        write_bytes_atomic(self.layout.part("public", self.month, batch.force, name),
+                           parquet_bytes(public, "public_lon", "public_lat"))
         return batch.source_file, {
             "rows_written": batch.table.num_rows,
             "rows_by_status": value_counts(batch.table["location_status"]),
@@ -422,6 +420,7 @@ class WriteRejectedParts(beam.DoFn):
 
     def __init__(self, staging: str, month: str) -> None:
         self.staging = staging
+        self.layout = OutputLayout(staging)
         self.month = month
 
     def process(self, batch: Batch) -> Iterator[tuple[str, dict]]:
@@ -432,8 +431,7 @@ class WriteRejectedParts(beam.DoFn):
                     else pa.compute.fill_null(pa.compute.equal(table["force"], force), False))
             part = table.filter(mask)
             write_bytes_atomic(
-                partition_url(self.staging, "rejected", self.month, force,
-                              part_name(batch.source_file)),
+                self.layout.part("rejected", self.month, force, part_name(batch.source_file)),
                 parquet_bytes(part, None, None))
         yield batch.source_file, {"rows_rejected_written": table.num_rows}
 
@@ -450,16 +448,12 @@ class WriteFeedback(beam.DoFn):
     def process(self, element: tuple[str, Any]) -> Iterator[str]:
         force, parts = element
         parts = list(parts)
-        tables = [part.corrections for part in parts]
-        folder = f"{self.staging.rstrip('/')}/feedback/force={force}/month={self.month}"
-        write_bytes_atomic(f"{folder}/corrections.csv", corrections_csv(tables))
-        write_bytes_atomic(f"{folder}/corrections.geojson", corrections_geojson(tables))
         previous = read_summary(self.output, force, previous_month(self.month))
         counts = summary(force, self.month, parts, previous)
         counts["run_id"] = self.run_id
-        write_bytes_atomic(f"{folder}/summary.json",
-                           (json.dumps(counts, indent=2) + "\n").encode())
-        yield folder
+        write_feedback(self.staging, force, self.month,
+                       feedback_files([part.corrections for part in parts], counts))
+        yield OutputLayout(self.staging).feedback_month(force, self.month)
 
 
 def _feedback_parts(batch: Batch) -> Iterator[tuple[str, Any]]:

@@ -31,9 +31,10 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.shared import Shared
 
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
-from crimegeo.transforms.arrivals import part_paths, refresh_force_month, remove_parts
-from crimegeo.transforms.discover import discover_month
-from crimegeo.transforms.ledger import (
+from crimegeo.store.files import write_bytes_atomic
+from crimegeo.store.inputs import discover_month
+from crimegeo.store.layout import UNKNOWN_FORCE_PARTITION, OutputLayout, part_name
+from crimegeo.store.ledger import (
     FAILED,
     PROCESSED,
     SKIPPED,
@@ -43,14 +44,11 @@ from crimegeo.transforms.ledger import (
     read_entry,
     write_entry,
 )
+from crimegeo.store.parts import part_paths, remove_parts
+from crimegeo.transforms.arrivals import refresh_force_month
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.notifications import FileArrival, is_newer, stored_version
-from crimegeo.transforms.outputs import (
-    UNKNOWN_FORCE_PARTITION,
-    parquet_bytes,
-    part_name,
-    partition_url,
-)
+from crimegeo.transforms.outputs import parquet_bytes
 from crimegeo.transforms.steps import (
     REJECTED,
     STATS,
@@ -63,7 +61,6 @@ from crimegeo.transforms.steps import (
     WriteRejectedParts,
     shared_handles,
 )
-from crimegeo.transforms.storage import write_bytes_atomic
 
 #: Tagged output of `IngestFile`: one outcome per arrival (ingested, duplicate, ...).
 OUTCOMES = "outcomes"
@@ -275,8 +272,8 @@ class IngestFile(beam.DoFn):
 
 
 def _write_restricted_only(output: str, month: str, batch: Batch) -> None:
-    write_bytes_atomic(partition_url(output, "restricted", month, batch.force,
-                                     part_name(batch.source_file)),
+    write_bytes_atomic(OutputLayout(output).part("restricted", month, batch.force,
+                                                 part_name(batch.source_file)),
                        parquet_bytes(batch.table, "lon", "lat"))
 
 

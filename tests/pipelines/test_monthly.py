@@ -11,8 +11,8 @@ import pytest
 
 from crimegeo.pipelines.monthly import MonthlyOptions, build_pipeline, check_month, run_month
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
-from crimegeo.transforms.discover import discover_month
-from crimegeo.transforms.publish import ReconciliationError, check_reconciliation
+from crimegeo.store.inputs import discover_month
+from crimegeo.store.publish import ReconciliationError, check_reconciliation
 from tests.conftest import shared_data
 
 

@@ -34,7 +34,8 @@ from streaming_support import (
 from crimegeo.feeds.store import FeedStore
 from crimegeo.flows.watch import Watcher, WatchSettings
 from crimegeo.pipelines.monthly import MonthlyOptions, run_month
-from crimegeo.pipelines.streaming import close_month, read_close
+from crimegeo.pipelines.streaming import close_month
+from crimegeo.store.ledger import read_close
 
 pytestmark = pytest.mark.slow
 
