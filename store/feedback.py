@@ -44,7 +44,7 @@ class PublishedFeedback:
 def published_feedback(output: str, month: str) -> list[PublishedFeedback]:
     """Every force's published feedback for `month` (forces without it are left out)."""
     fs, root = filesystem(output)
-    published = OutputLayout(root)
+    published, urls = OutputLayout(root), OutputLayout(output)
     found = []
     for force in force_folders(fs, published.feedback()):
         if not fs.exists(published.feedback_month(force, month)):
@@ -58,10 +58,10 @@ def published_feedback(output: str, month: str) -> list[PublishedFeedback]:
             force=force,
             missing=[name for name in FEEDBACK_FILES
                      if not fs.exists(published.feedback_file(force, month, name))],
-            summary=read_json(OutputLayout(output).feedback_file(force, month, SUMMARY_FILE)),
-            index=read_json(OutputLayout(output).feedback_index(force)),
+            summary=read_json(urls.feedback_file(force, month, SUMMARY_FILE)),
+            index=read_json(urls.feedback_index(force)),
             corrections=corrections,
-            corrections_url=OutputLayout(output).feedback_file(force, month, CORRECTIONS_CSV)))
+            corrections_url=urls.feedback_file(force, month, CORRECTIONS_CSV)))
     return found
 
 
@@ -79,13 +79,13 @@ def write_feedback(output: str, force: str, month: str, files: Mapping[str, byte
     Returns the names written.
     """
     fs, root = filesystem(output)
-    published = OutputLayout(root)
+    published, urls = OutputLayout(root), OutputLayout(output)
     written = []
     for name in (name for name in FEEDBACK_FILES if name in files):
         data = files[name]
         if only_changed and read_file(fs, published.feedback_file(force, month, name)) == data:
             continue
-        write_bytes_atomic(OutputLayout(output).feedback_file(force, month, name), data)
+        write_bytes_atomic(urls.feedback_file(force, month, name), data)
         written.append(name)
     return written
 

@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 from crimegeo.standards import reasons
 from crimegeo.standards.schema import CORRECTION_SCHEMA
 from crimegeo.store.files import json_bytes
+from crimegeo.store.layout import FEEDBACK_FILES
 
 #: Characters that make a spreadsheet run a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -235,9 +236,8 @@ def _difference(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 def feedback_files(tables: Iterable[pa.Table], counts: dict) -> dict[str, bytes]:
-    """A force-month's feedback files by name: the corrections as CSV and GeoJSON, and the
+    """A force-month's `FEEDBACK_FILES` by name: the corrections as CSV and GeoJSON, and the
     summary `counts`."""
     tables = list(tables)
-    return {"corrections.csv": corrections_csv(tables),
-            "corrections.geojson": corrections_geojson(tables),
-            "summary.json": json_bytes(counts)}
+    return dict(zip(FEEDBACK_FILES, (corrections_csv(tables), corrections_geojson(tables),
+                                     json_bytes(counts)), strict=True))
