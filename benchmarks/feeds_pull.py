@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crimegeo.feeds.app import create_app  # noqa: E402
 from crimegeo.feeds.keys import add_key  # noqa: E402
-from crimegeo.feeds.store import CORRECTION_COLUMNS  # noqa: E402
+from crimegeo.standards.schema import CORRECTION_COLUMNS  # noqa: E402
 
 
 def build(output: Path, rows: int) -> None:

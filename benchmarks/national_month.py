@@ -61,7 +61,7 @@ from crimegeo.transforms.readers import read_source
 import pyarrow.parquet as pq
 from crimegeo.standards.coordinates import to_bng, to_lonlat
 from crimegeo.standards.profiles import load_profiles
-from crimegeo.transforms.discover import discover_month
+from crimegeo.store.inputs import discover_month
 month, input_url, output = sys.argv[1:4]
 profiles = {p.name: p for p in load_profiles()}
 for item in discover_month(input_url, month, list(profiles.values())).files:

@@ -9,8 +9,8 @@ force they belong to, and to operators:
 - :mod:`feeds.app`: :func:`feeds.app.create_app`, the ASGI application;
 - :mod:`feeds.cli`: ``crimegeo feeds serve`` and ``crimegeo feeds keys add|revoke|list``.
 
-``feeds`` imports ``standards`` (the force registry) and fsspec, never Beam, Prefect,
-``transforms``, ``pipelines`` or ``flows``. See ``docs/feeds.md``.
+``feeds`` imports ``standards`` (the force registry) and ``store`` (the output layout),
+never Beam, Prefect, ``transforms``, ``pipelines`` or ``flows``. See ``docs/feeds.md``.
 """
 
 from __future__ import annotations

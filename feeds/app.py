@@ -50,7 +50,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crimegeo.feeds.keys import OPERATOR, KeyEntry, KeysFileError, KeyStore, load_keys, parse_key
-from crimegeo.feeds.store import MONTH_FILES, FeedStore, corrections_json, sha256_hex, valid_month
+from crimegeo.feeds.store import FeedStore, corrections_json, sha256_hex, valid_month
+from crimegeo.standards.months import MONTH_ANCHORED
+from crimegeo.store.layout import FEEDBACK_FILES
 
 API_VERSION = "1.0.0"
 #: Requests whose path plus query is longer than this get 414 before any routing.
@@ -307,7 +309,7 @@ ForcePath = Annotated[str, PathParam(
     json_schema_extra={"pattern": "^[a-z0-9-]{1,64}$"}, examples=["kent"])]
 MonthPath = Annotated[str, PathParam(
     description="The month, `YYYY-MM`.",
-    json_schema_extra={"pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}, examples=["2024-03"])]
+    json_schema_extra={"pattern": MONTH_ANCHORED}, examples=["2024-03"])]
 
 _ERRORS = {
     401: {"description": "Missing, unknown or revoked key."},
@@ -408,7 +410,7 @@ def create_app(output_url: str, keys_path: str | os.PathLike[str], *,
 
     def links(request: Request, force: str, month: str, files: dict) -> dict[str, str]:
         base = f"{request.scope.get('root_path', '')}/v1/forces/{force}/months/{month}"
-        result = {name: f"{base}/{name}" for name in MONTH_FILES if name in files}
+        result = {name: f"{base}/{name}" for name in FEEDBACK_FILES if name in files}
         if "corrections.csv" in files:
             result["corrections.json"] = f"{base}/corrections.json"
         return result

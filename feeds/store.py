@@ -7,9 +7,10 @@ The pipeline writes, under the output root (any fsspec URL)::
     feedback/force=<code>/month=<YYYY-MM>/corrections.geojson
     feedback/force=<code>/month=<YYYY-MM>/summary.json
 
+Paths come from :class:`crimegeo.store.OutputLayout`, the owner of the output layout.
 Safety: a force code must be one of the registry's codes and a month must match
-``YYYY-MM``; both are checked by :meth:`FeedStore.check` before any path is built, and file
-names come from a fixed list, so no request can name a path outside the feedback tree.
+``YYYY-MM``; both are checked before any path is built, and file names come from a fixed
+list (``FEEDBACK_FILES``), so no request can name a path outside the feedback tree.
 
 Consistency: a rerun replaces a month folder with two renames (old one aside, new one in) and
 then rewrites ``index.json``. Every response is built from one read of one file, and its ETag is
@@ -21,26 +22,16 @@ between the two renames is read again (briefly) when the force's index says the 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
-import re
 import time
 from collections.abc import Iterable
 
-import fsspec
+from crimegeo.standards.months import is_month
+from crimegeo.store.files import filesystem, read_file, sha256_hex
+from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout, force_of, month_of
 
-MONTH_PATTERN = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-#: The files of a month folder, in the order they are listed.
-MONTH_FILES = ("corrections.csv", "corrections.geojson", "summary.json")
-#: The columns of corrections.csv, for documentation and the JSON form.
-CORRECTION_COLUMNS = (
-    "crime_id", "month", "source_file", "source_row", "action", "location_status",
-    "supplied_location", "supplied_x", "supplied_y", "supplied_crs", "lon", "lat",
-    "x_bng", "y_bng", "match_type", "geocode_score", "gazetteer_id", "reasons",
-    "reason_meanings", "detail",
-)
 #: Columns the JSON form gives as numbers (when the cell is a finite number).
 INTEGER_COLUMNS = frozenset({"source_row"})
 FLOAT_COLUMNS = frozenset({"lon", "lat", "x_bng", "y_bng", "geocode_score"})
@@ -50,12 +41,7 @@ MAX_FORCE_LENGTH = 64
 
 def valid_month(month: object) -> bool:
     """Whether ``month`` is a ``YYYY-MM`` string with a month 01-12."""
-    return isinstance(month, str) and len(month) == 7 and bool(MONTH_PATTERN.fullmatch(month))
-
-
-def sha256_hex(data: bytes) -> str:
-    """The sha256 of ``data`` as lower-case hex."""
-    return hashlib.sha256(data).hexdigest()
+    return is_month(month)
 
 
 class FeedStore:
@@ -68,10 +54,15 @@ class FeedStore:
     def __init__(self, output_url: str, codes: Iterable[str], *,
                  retry_seconds: float = 2.0) -> None:
         """Open the output root ``output_url`` (local path or any fsspec URL)."""
-        self.fs, root = fsspec.core.url_to_fs(output_url)
-        self.root = root.rstrip("/")
+        self.fs, root = filesystem(output_url)
+        self.layout = OutputLayout(root)
         self.codes = frozenset(codes)
         self.retry_seconds = retry_seconds
+
+    @property
+    def root(self) -> str:
+        """The output root's bare path on its filesystem."""
+        return self.layout.root
 
     # -- validation -----------------------------------------------------------------------
 
@@ -82,12 +73,13 @@ class FeedStore:
     def _force_dir(self, force: str) -> str:
         if not self.valid_force(force):  # never reached from the app, which checks first
             raise ValueError("invalid force code")
-        return f"{self.root}/feedback/force={force}"
+        return self.layout.force_feedback(force)
 
-    def _month_dir(self, force: str, month: str) -> str:
+    def _month_file(self, force: str, month: str, name: str) -> str:
         if not valid_month(month):
             raise ValueError("invalid month")
-        return f"{self._force_dir(force)}/month={month}"
+        self._force_dir(force)  # checks the force
+        return self.layout.feedback_file(force, month, name)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -101,23 +93,21 @@ class FeedStore:
 
     def _cat(self, path: str) -> bytes | None:
         """The bytes of ``path`` in one read, or None if it is not a readable file."""
-        try:
-            return self.fs.cat_file(path)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+        return read_file(self.fs, path)
 
     def forces(self) -> list[str]:
         """Registry codes that have a feedback folder, in sorted order."""
         found = []
-        for name in self._ls(f"{self.root}/feedback"):
-            leaf = name.rstrip("/").rsplit("/", 1)[-1]
-            if leaf.startswith("force=") and self.valid_force(leaf[len("force="):]):
-                found.append(leaf[len("force="):])
+        for name in self._ls(self.layout.feedback()):
+            force = force_of(name)
+            if force is not None and self.valid_force(force):
+                found.append(force)
         return sorted(found)
 
     def read_index(self, force: str) -> dict | None:
         """The force's parsed ``index.json``, or None when absent or not a valid index."""
-        data = self._cat(f"{self._force_dir(force)}/index.json")
+        self._force_dir(force)  # checks the force
+        data = self._cat(self.layout.feedback_index(force))
         if data is None:
             return None
         try:
@@ -142,14 +132,13 @@ class FeedStore:
     def _months_from_folders(self, force: str) -> list[dict]:
         months = []
         for name in sorted(self._ls(self._force_dir(force))):
-            leaf = name.rstrip("/").rsplit("/", 1)[-1]
-            month = leaf[len("month="):] if leaf.startswith("month=") else ""
+            month = month_of(name)
             if not valid_month(month):
                 continue
             files = {}
             run_id = None
-            for file_name in MONTH_FILES:
-                data = self._cat(f"{self._month_dir(force, month)}/{file_name}")
+            for file_name in FEEDBACK_FILES:
+                data = self._cat(self._month_file(force, month, file_name))
                 if data is None:
                     continue
                 files[file_name] = {"sha256": sha256_hex(data), "bytes": len(data)}
@@ -176,9 +165,9 @@ class FeedStore:
         When the file is missing but the force's index lists it, the month is being swapped
         by a rerun: read again, with a short back-off, for up to ``retry_seconds``.
         """
-        if name not in MONTH_FILES:
+        if name not in FEEDBACK_FILES:
             raise ValueError(f"not a month file: {name!r}")
-        path = f"{self._month_dir(force, month)}/{name}"
+        path = self._month_file(force, month, name)
         data = self._cat(path)
         if data is not None or not self._listed(force, month, name):
             return data
@@ -211,7 +200,7 @@ def _normalise_index(index: dict) -> list[dict]:
             continue
         files = {}
         raw_files = entry.get("files") if isinstance(entry.get("files"), dict) else {}
-        for name in MONTH_FILES:
+        for name in FEEDBACK_FILES:
             info = raw_files.get(name)
             if isinstance(info, dict) and isinstance(info.get("sha256"), str):
                 files[name] = {"sha256": info["sha256"], "bytes": info.get("bytes")}

@@ -22,6 +22,7 @@ from rich.table import Table
 from crimegeo.flows.deploy import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.settings import GazetteerSource, Inputs, RunSettings
+from crimegeo.store.layout import OutputLayout
 
 if TYPE_CHECKING:
     from crimegeo.flows.progress import RichProgress
@@ -93,19 +94,18 @@ def print_manifest(manifest: dict, output: str) -> None:
     for status, count in sorted(totals["rows_by_status"].items()):
         statuses.add_row(status, str(count))
     console.print(statuses)
-    root = output.rstrip("/")
+    layout = OutputLayout(output)
     month = manifest["month"]
     where = Table(title="Outputs", show_header=True)
     where.add_column("what")
     where.add_column("where")
     where.add_row("restricted GeoParquet (exact locations)",
-                  f"{root}/restricted/month={month}/force=*/")
-    where.add_row("public GeoParquet (anonymised)", f"{root}/public/month={month}/force=*/")
-    where.add_row("force feedback", f"{root}/feedback/force=*/month={month}/corrections.csv")
-    where.add_row("rejected rows", f"{root}/rejected/month={month}/force=*/")
-    where.add_row("run manifest", f"{root}/runs/{month}/manifest.json")
-    where.add_row("run report, with a map per force (flow runs)",
-                  f"{root}/runs/{month}/report.html")
+                  layout.partition("restricted", month, "*") + "/")
+    where.add_row("public GeoParquet (anonymised)", layout.partition("public", month, "*") + "/")
+    where.add_row("force feedback", layout.feedback_file("*", month, "corrections.csv"))
+    where.add_row("rejected rows", layout.partition("rejected", month, "*") + "/")
+    where.add_row("run manifest", layout.manifest(month))
+    where.add_row("run report, with a map per force (flow runs)", layout.report(month))
     console.print(where)
     console.print(f"Forces: {', '.join(manifest['forces'])}. Coordinates converted with "
                   f"{manifest['coordinate_transformation']}.")
@@ -199,7 +199,7 @@ def backfill(ctx: typer.Context, settings: RunSettings,
                           ", ".join(outcome["missing_forces"]))
         console.print(table)
         console.print(f"Done in {time.perf_counter() - started:.1f} s. Reports: "
-                      f"{settings.output.rstrip('/')}/runs/YYYY-MM/report.html")
+                      f"{OutputLayout(settings.output).report('YYYY-MM')}")
     if failed:
         _fail(failed)
 

@@ -15,26 +15,23 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import fsspec
+from crimegeo.store.files import filesystem, read_json
+from crimegeo.store.files import sha256_file as sha256_of_file
+from crimegeo.store.layout import OutputLayout
 
 #: Packages whose source decides what a month's output is (not flows/: it only orchestrates).
-CODE_PACKAGES = ("standards", "gazetteer", "transforms", "pipelines")
+CODE_PACKAGES = ("standards", "gazetteer", "store", "transforms", "pipelines")
 CODE_SUFFIXES = (".py", ".yaml", ".yml", ".json")
-FINGERPRINT_FILE = "fingerprint.json"
 
 
 def sha256_file(url: str) -> str:
     """The sha256 of one file's bytes (any fsspec URL), streamed."""
-    digest = hashlib.sha256()
-    with fsspec.open(url, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of_file(*filesystem(url))
 
 
 def sha256_tree(url: str) -> str:
     """The sha256 of a file, or of a folder's files (relative names and contents)."""
-    fs, root = fsspec.core.url_to_fs(url)
+    fs, root = filesystem(url)
     if not fs.exists(root):
         raise FileNotFoundError(f"{url} does not exist")
     if fs.isfile(root):
@@ -44,11 +41,7 @@ def sha256_tree(url: str) -> str:
         relative = path[len(root.rstrip("/")) + 1:]
         if relative.rsplit("/", 1)[-1].startswith("."):
             continue
-        with fs.open(path, "rb") as handle:
-            inner = hashlib.sha256()
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                inner.update(block)
-        digest.update(f"{relative}:{inner.hexdigest()}\n".encode())
+        digest.update(f"{relative}:{sha256_of_file(fs, path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -99,15 +92,12 @@ def month_fingerprint(*, inputs: dict[str, str], code: str, gazetteer_checksum: 
 
 def fingerprint_url(output: str, month: str) -> str:
     """Where the month's fingerprint lives, next to its run manifest."""
-    return f"{output.rstrip('/')}/runs/{month}/{FINGERPRINT_FILE}"
+    return OutputLayout(output).fingerprint(month)
 
 
 def read_fingerprint(output: str, month: str) -> dict | None:
     """The recorded fingerprint of the month's last good run, or None."""
-    fs, path = fsspec.core.url_to_fs(fingerprint_url(output, month))
-    if not fs.exists(path):
-        return None
-    return json.loads(fs.cat_file(path))
+    return read_json(fingerprint_url(output, month))
 
 
 def differences(previous: dict | None, current: dict) -> list[str]:

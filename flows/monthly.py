@@ -17,14 +17,11 @@ file no profile recognises fails its month at once with an error naming it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import fsspec
-import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -40,25 +37,10 @@ from crimegeo.flows.fingerprint import (
     resource_checksums,
     sha256_tree,
 )
-from crimegeo.flows.report import (
-    build_report,
-    previous_month,
-    read_json,
-    report_markdown,
-    write_report,
-)
+from crimegeo.flows.report import build_report, report_markdown, write_report
 from crimegeo.flows.runners import resolve_runner
 from crimegeo.gazetteer import Gazetteer, GazetteerError, build_gazetteer
-from crimegeo.pipelines.monthly import (
-    Discovery,
-    ReconciliationError,
-    check_month,
-    check_reconciliation,
-    discover_month,
-    new_run_id,
-    read_manifest,
-    write_bytes_atomic,
-)
+from crimegeo.pipelines.monthly import check_month, new_run_id
 from crimegeo.pipelines.settings import (
     FILES,
     GAZETTEER,
@@ -68,7 +50,14 @@ from crimegeo.pipelines.settings import (
     fingerprint_fields,
 )
 from crimegeo.pipelines.streaming import close_month
+from crimegeo.standards.months import previous_month
 from crimegeo.standards.profiles import load_profiles
+from crimegeo.store.feedback import published_feedback
+from crimegeo.store.files import read_json, write_json_atomic
+from crimegeo.store.inputs import Discovery, discover_month
+from crimegeo.store.layout import OutputLayout
+from crimegeo.store.parts import rows_by_force
+from crimegeo.store.publish import ReconciliationError, check_reconciliation, read_manifest
 
 #: HTTP statuses object stores use for "try again".
 TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
@@ -155,7 +144,7 @@ def ensure_gazetteer(source: GazetteerSource, output: str) -> str | None:
         return source.gazetteer
     sources, format = list(source.sources), source.format
     logger = get_run_logger()
-    cache = source.cache or f"{output.rstrip('/')}/_gazetteer"
+    cache = source.cache or OutputLayout(output).gazetteer_cache()
     target = f"{cache.rstrip('/')}/{gazetteer_cache_key(sources, format)}"
     if _gazetteer_complete(target):
         logger.info("gazetteer %s is built from these sources already", target)
@@ -177,29 +166,12 @@ def run_pipeline(month: str, settings: RunSettings, discovery: Discovery) -> dic
     """
     progress.emit("stage", month=month, stage="running the pipeline")
     run_id = new_run_id(month)
-    staging = f"{settings.output.rstrip('/')}/_staging/{run_id}"
-    with progress.watch_rows(month, staging):
+    with progress.watch_rows(month, OutputLayout(settings.output).staging(run_id)):
         # Closing the month: one batch run over its files replaces whatever streaming
         # ingestion wrote for it (identical by construction) and records the close.
         result = close_month(settings, month, discovery, run_id=run_id)
     get_run_logger().info("pipeline wrote %s", result.manifest_url)
     return result.manifest
-
-
-def _parquet_rows(output: str, kind: str, month: str) -> dict[str, int]:
-    fs, root = fsspec.core.url_to_fs(output)
-    folder = f"{root.rstrip('/')}/{kind}/month={month}"
-    counts: dict[str, int] = {}
-    fs.invalidate_cache()
-    if not fs.exists(folder):
-        return counts
-    for path in fs.find(folder):
-        if not path.endswith(".parquet"):
-            continue
-        force = path.split("force=", 1)[1].split("/", 1)[0]
-        with fs.open(path, "rb") as handle:
-            counts[force] = counts.get(force, 0) + pq.ParquetFile(handle).metadata.num_rows
-    return counts
 
 
 @task(task_run_name="verify-outputs-{month}", **RETRY)
@@ -208,9 +180,9 @@ def verify_outputs(output: str, month: str) -> dict:
     progress.emit("stage", month=month, stage="verifying outputs")
     manifest = read_manifest(output, month)
     check_reconciliation(manifest["files"])
-    restricted = _parquet_rows(output, "restricted", month)
-    public = _parquet_rows(output, "public", month)
-    rejected = _parquet_rows(output, "rejected", month)
+    restricted = rows_by_force(output, "restricted", month)
+    public = rows_by_force(output, "public", month)
+    rejected = rows_by_force(output, "rejected", month)
     totals = manifest["totals"]
     problems = []
     if sum(restricted.values()) != totals["rows_written"]:
@@ -235,35 +207,24 @@ def publish_feedback(output: str, month: str, manifest: dict) -> dict[str, dict]
     `index.json` under this run, and logs what changed for each force since last month.
     """
     progress.emit("stage", month=month, stage="publishing feedback")
-    fs, root = fsspec.core.url_to_fs(output)
-    base = f"{root.rstrip('/')}/feedback"
     logger = get_run_logger()
     published: dict[str, dict] = {}
-    folders = [p for p in fs.ls(base, detail=False)] if fs.exists(base) else []
-    for folder in sorted(folders):
-        force = folder.rstrip("/").rsplit("force=", 1)[-1]
-        month_folder = f"{folder.rstrip('/')}/month={month}"
-        if not fs.exists(month_folder):
-            continue
-        missing = [name for name in ("corrections.csv", "corrections.geojson", "summary.json")
-                   if not fs.exists(f"{month_folder}/{name}")]
-        if missing:
-            raise ReconciliationError(f"feedback for {force} {month} lacks {missing}")
-        summary = json.loads(fs.cat_file(f"{month_folder}/summary.json"))
-        index = json.loads(fs.cat_file(f"{folder.rstrip('/')}/index.json"))
-        listed = {entry["month"]: entry.get("run_id") for entry in index.get("months", [])}
+    for feedback in published_feedback(output, month):
+        force, summary = feedback.force, feedback.summary
+        if feedback.missing:
+            raise ReconciliationError(f"feedback for {force} {month} lacks {feedback.missing}")
+        listed = {entry["month"]: entry.get("run_id")
+                  for entry in (feedback.index or {}).get("months", [])}
         if listed.get(month) != manifest["run_id"] or summary.get("run_id") != manifest["run_id"]:
             raise ReconciliationError(
                 f"feedback for {force} {month} is not from run {manifest['run_id']}")
-        with fs.open(f"{month_folder}/corrections.csv", "rb") as handle:
-            corrections = max(sum(1 for _ in handle) - 1, 0)
+        corrections = feedback.corrections
         change = summary.get("change_from_previous_month") or {}
         records_change = (f"{change['records']:+d} since {summary['previous_month']}"
                           if change else None)
         published[force] = {"corrections": corrections, "records": summary["records"],
                             "rejected": summary["rejected"], "records_change": records_change,
-                            "corrections_csv": f"{output.rstrip('/')}/feedback/force={force}/"
-                                               f"month={month}/corrections.csv"}
+                            "corrections_csv": feedback.corrections_url}
         logger.info("feedback for %s: %d rows in corrections.csv%s", force, corrections,
                     f", records {records_change}" if records_change else "")
     return published
@@ -285,10 +246,7 @@ def report(output: str, month: str, manifest: dict, feedback: dict, gaps: dict) 
 @task(task_run_name="record-fingerprint-{month}", **RETRY)
 def record_fingerprint(output: str, month: str, fingerprint: dict, run_id: str) -> str:
     """Record what the verified month was made from; later runs compare against it."""
-    url = fingerprint_url(output, month)
-    write_bytes_atomic(url, (json.dumps({**fingerprint, "run_id": run_id}, indent=2,
-                                        sort_keys=True) + "\n").encode())
-    return url
+    return write_json_atomic(fingerprint_url(output, month), {**fingerprint, "run_id": run_id})
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -326,7 +284,7 @@ def expected_forces(output: str, month: str, given: Sequence[str] | None) -> tup
     earlier = month
     for _ in range(EXPECTED_FORCES_LOOKBACK):
         earlier = previous_month(earlier)
-        manifest = read_json(f"{output.rstrip('/')}/runs/{earlier}/manifest.json")
+        manifest = read_json(OutputLayout(output).manifest(earlier))
         if manifest:
             forces.update(manifest.get("forces", []))
     return sorted(forces), f"the {EXPECTED_FORCES_LOOKBACK} months before {month}"

@@ -15,8 +15,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import fsspec
-import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -27,6 +25,8 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+
+from crimegeo.store.parts import rows_by_force
 
 Listener = Callable[[str, dict[str, Any]], None]
 _listeners: list[Listener] = []
@@ -55,18 +55,8 @@ def listen(listener: Listener) -> Iterator[None]:
 
 def staged_rows(staging: str) -> tuple[int, int]:
     """Rows already written to a run's staging folder: (record parts, rejected rows)."""
-    fs, root = fsspec.core.url_to_fs(staging)
-    counts = []
-    for kind in ("restricted", "rejected"):
-        folder = f"{root.rstrip('/')}/{kind}"
-        total = 0
-        if fs.exists(folder):
-            for path in fs.find(folder):
-                if path.endswith(".parquet"):
-                    with fs.open(path, "rb") as handle:
-                        total += pq.ParquetFile(handle).metadata.num_rows
-        counts.append(total)
-    return counts[0], counts[1]
+    return (sum(rows_by_force(staging, "restricted").values()),
+            sum(rows_by_force(staging, "rejected").values()))
 
 
 @contextlib.contextmanager

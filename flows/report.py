@@ -14,23 +14,21 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from collections import Counter
 from typing import Any
 
-import fsspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from PIL import Image
 
-from crimegeo.pipelines.monthly import write_bytes_atomic
 from crimegeo.standards import reasons as reason_codes
 from crimegeo.standards.coordinates import to_bng
+from crimegeo.standards.months import previous_month
+from crimegeo.store.files import read_json, write_bytes_atomic, write_json_atomic
+from crimegeo.store.layout import OutputLayout
+from crimegeo.store.parts import read_partitions
 
-REPORT_FILE = "report.html"
-SUMMARY_FILE = "report.json"
 MAP_COLUMNS = ["location_status", "x_bng", "y_bng", "supplied_x", "supplied_y",
                "supplied_crs", "geocode_score", "reasons"]
 #: How each location status is drawn on the force maps.
@@ -49,39 +47,7 @@ SCORE_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
 
 def report_url(output: str, month: str) -> str:
     """Where the month's HTML report lives."""
-    return f"{output.rstrip('/')}/runs/{month}/{REPORT_FILE}"
-
-
-def previous_month(month: str) -> str:
-    """The month before `month` (YYYY-MM)."""
-    year, mon = (int(part) for part in month.split("-"))
-    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
-
-
-def read_json(url: str) -> dict | None:
-    """A JSON file through fsspec, or None when it does not exist."""
-    fs, path = fsspec.core.url_to_fs(url)
-    if not fs.exists(path):
-        return None
-    return json.loads(fs.cat_file(path))
-
-
-def _force_tables(output: str, month: str) -> dict[str, Any]:
-    """The restricted month's map columns, one pyarrow table per force."""
-    fs, root = fsspec.core.url_to_fs(output)
-    folder = f"{root.rstrip('/')}/restricted/month={month}"
-    tables: dict[str, Any] = {}
-    if not fs.exists(folder):
-        return tables
-    for path in sorted(fs.ls(folder, detail=False)):
-        name = path.rstrip("/").rsplit("/", 1)[-1]
-        if not name.startswith("force="):
-            continue
-        parts = [p for p in sorted(fs.find(path)) if p.endswith(".parquet")]
-        if parts:
-            tables[name.removeprefix("force=")] = pq.ParquetDataset(
-                parts, filesystem=fs).read(columns=MAP_COLUMNS)
-    return tables
+    return OutputLayout(output).report(month)
 
 
 def _supplied_bng(table: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -219,7 +185,7 @@ def _score_summary(tables: dict[str, Any]) -> dict:
 def build_report(output: str, month: str, manifest: dict, *, feedback: dict | None = None,
                  gaps: dict | None = None, with_maps: bool = True) -> dict:
     """Everything the report shows, as data; `maps` holds PNG bytes per force."""
-    tables = _force_tables(output, month)
+    tables = read_partitions(output, "restricted", month, MAP_COLUMNS)
     by_force: dict[str, dict] = {}
     reason_counter: Counter = Counter()
     for force, table in sorted(tables.items()):
@@ -234,7 +200,7 @@ def build_report(output: str, month: str, manifest: dict, *, feedback: dict | No
         rejected_by_force[force] = summary.get("rejected", 0)
     for force in by_force:
         by_force[force]["rejected"] = rejected_by_force.get(force, 0)
-    previous = read_json(f"{output.rstrip('/')}/runs/{previous_month(month)}/manifest.json")
+    previous = read_json(OutputLayout(output).manifest(previous_month(month)))
     totals = manifest["totals"]
     change = None
     if previous:
@@ -386,6 +352,5 @@ def write_report(output: str, month: str, data: dict) -> str:
     url = report_url(output, month)
     write_bytes_atomic(url, report_html(data).encode("utf-8"))
     summary = {key: value for key, value in data.items() if key != "maps"}
-    write_bytes_atomic(f"{output.rstrip('/')}/runs/{month}/{SUMMARY_FILE}",
-                       (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
+    write_json_atomic(OutputLayout(output).report_summary(month), summary)
     return url

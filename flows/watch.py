@@ -34,6 +34,7 @@ from rich.text import Text
 
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.settings import RunSettings
+from crimegeo.store.layout import OutputLayout
 
 if TYPE_CHECKING:
     from crimegeo.pipelines.streaming import FileArrival
@@ -97,14 +98,16 @@ class Watcher:
                  = None) -> None:
         # Beam is imported here, not with the module, so `crimegeo --help` stays quick.
         from crimegeo.pipelines import streaming
+        from crimegeo.store.ledger import read_ledger
 
         self.streaming = streaming
+        self.read_ledger = read_ledger
         self.settings = settings
         self.polling = polling or Polling()
         self.console = console or Console(stderr=True, soft_wrap=True, highlight=False)
         self.ingest = ingest or streaming.ingest_files
         self.status = WatchStatus()
-        self.ledger = streaming.read_ledger(settings.output)
+        self.ledger = read_ledger(settings.output)
         self.attempts: dict[tuple[str, str], int] = {}
 
     def poll(self) -> list[FileArrival]:
@@ -133,7 +136,7 @@ class Watcher:
             self.status.failures += 1
             self.status.last = f"batch failed: {error}"
             self.console.print(f"[red]batch of {len(arrivals)} file(s) failed:[/] {error}")
-            self.ledger = self.streaming.read_ledger(self.settings.output)  # what got through
+            self.ledger = self.read_ledger(self.settings.output)  # what got through
             return {}
         for arrival in arrivals:
             entry = entries.get(arrival.key)
@@ -270,7 +273,7 @@ def watch(
     if not _exists(input):
         console.print(f"[yellow]{input} does not exist yet[/]: watching for it to appear")
     console.print(f"watching {input} every {interval:g} s; {len(watcher.ledger)} file(s) in "
-                  f"the ledger at {output.rstrip('/')}/_ledger")
+                  f"the ledger at {OutputLayout(output).ledger()}")
     with stop_on_signals(console) as stop:
         status = watcher.run(stop, once=once)
     console.print(

@@ -23,8 +23,6 @@ runner, which fails or hangs offline.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -32,7 +30,6 @@ from importlib.metadata import version
 from typing import Any
 
 import apache_beam as beam
-import fsspec
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from crimegeo.pipelines.local import (
@@ -43,34 +40,34 @@ from crimegeo.pipelines.local import (
 )
 from crimegeo.pipelines.settings import Locating, RunSettings, redact
 from crimegeo.standards.coordinates import TRANSFORMATION
+from crimegeo.standards.months import Month
 from crimegeo.standards.profiles import load_profiles
 from crimegeo.standards.schema import STANDARD_VERSION
-from crimegeo.transforms.discover import Discovery, InputFile, discover_month
-from crimegeo.transforms.locate import LocateOptions
-from crimegeo.transforms.publish import (
-    ReconciliationError,
+from crimegeo.store.inputs import Discovery, InputFile, discover_month
+from crimegeo.store.layout import OutputLayout
+from crimegeo.store.parts import partition_forces
+from crimegeo.store.publish import (
     check_reconciliation,
     commit_month,
     manifest_url,
-    read_manifest,
     recover,
-    staging_url,
+    take_file_stats,
+    write_file_stats,
 )
-from crimegeo.transforms.steps import ProcessMonth, Resources
-from crimegeo.transforms.storage import write_bytes_atomic
+from crimegeo.transforms.batches import Resources
+from crimegeo.transforms.locate import LocateOptions
+from crimegeo.transforms.steps import ProcessMonth
 
-#: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
+#: What `flows/` uses from this module: flows may import pipelines and the store, never
+#: transforms.
 __all__ = [
-    "Discovery", "InputFile", "MonthResult", "ReconciliationError", "RunSettings",
-    "build_pipeline", "check_month", "check_reconciliation", "discover_month", "local_runner",
-    "local_runner_options", "manifest_url", "new_run_id", "read_manifest", "run_month",
-    "write_bytes_atomic",
+    "MonthResult", "RunSettings", "build_pipeline", "check_month", "new_run_id", "run_month",
 ]
+
 
 def check_month(month: str) -> str:
     """Return `month` if it is YYYY-MM, else raise a clear ValueError."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
-        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    Month(month)  # raises the ValueError
     return month
 
 
@@ -101,22 +98,20 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
 
     Returns the pipeline and the PCollection holding the per-file stats dict.
     """
-    staging = staging_url(settings.output, run_id)
+    layout = OutputLayout(settings.output)
     options = beam_options(settings)
     pipeline = beam.Pipeline(runner=local_runner(options), options=options)
     stats = (
         pipeline
         | "InputFiles" >> beam.Create(files, reshuffle=False)
         | "ProcessMonth" >> ProcessMonth(
-            month=month, staging=staging, output=settings.output, run_id=run_id,
+            month=month, staging=layout.staging(run_id), output=settings.output, run_id=run_id,
             resources=worker_resources(settings), profile_dirs=settings.inputs.profiles,
             locate_options=locate_options(settings.locating),
             min_public_count=settings.anonymising.min_public_count,
             overlap_io=tuned_for_this_process(settings.runner.local_tuning, options))
     )
-    _ = stats | "WriteFileStats" >> beam.Map(
-        lambda value, url=f"{staging}/file_stats.json": write_bytes_atomic(
-            url, json.dumps(value, sort_keys=True).encode()))
+    _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats
 
 
@@ -158,7 +153,7 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
                                    load_profiles(settings.inputs.profiles))
     run_id = run_id or new_run_id(month)
     recovered = recover(settings.output)
-    staging = staging_url(settings.output, run_id)
+    staging = OutputLayout(settings.output).staging(run_id)
     gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
 
     pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id)
@@ -167,14 +162,7 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 
-    stats_url = f"{staging}/file_stats.json"
-    fs, _ = fsspec.core.url_to_fs(stats_url)
-    if discovery.files:
-        with fsspec.open(stats_url, "rb") as handle:
-            file_stats = json.loads(handle.read())
-        fs.rm(fs._strip_protocol(stats_url))
-    else:
-        file_stats = {}
+    file_stats = take_file_stats(settings.output, run_id) if discovery.files else {}
     files = {}
     for item in discovery.files:
         stats = file_stats.get(item.name, {})
@@ -214,20 +202,11 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
         "files": files,
         "skipped_files": [{"url": redact(url), "why": why} for url, why in discovery.skipped],
         "totals": {**totals, "rows_by_status": status_totals},
-        "forces": _staged_forces(staging, month),
+        "forces": partition_forces(staging, "restricted", month),
         "recovered": recovered,
     }
     published = commit_month(settings.output, run_id, month, manifest)
     return MonthResult(manifest, manifest_url(settings.output, month), published)
-
-
-def _staged_forces(staging: str, month: str) -> list[str]:
-    fs, root = fsspec.core.url_to_fs(staging)
-    folder = f"{root.rstrip('/')}/restricted/month={month}"
-    if not fs.exists(folder):
-        return []
-    return sorted(path.rstrip("/").rsplit("force=", 1)[-1]
-                  for path in fs.ls(folder, detail=False) if "force=" in path)
 
 
 def _installed() -> bool:

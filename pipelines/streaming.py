@@ -28,13 +28,11 @@ in `transforms/`.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import apache_beam as beam
-import fsspec
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from crimegeo.pipelines.local import local_streaming_runner
@@ -52,16 +50,16 @@ from crimegeo.pipelines.settings import (
     settings_from_argv,
 )
 from crimegeo.standards.profiles import load_profiles
-from crimegeo.transforms.discover import Discovery, discover_month
-from crimegeo.transforms.ledger import month_entries, read_close, read_ledger, record_close
+from crimegeo.store.inputs import Discovery, discover_month
+from crimegeo.store.ledger import month_entries, read_ledger, record_close
+from crimegeo.store.parts import published_parts
 from crimegeo.transforms.notifications import FileArrival, list_arrivals, parse_notification
-from crimegeo.transforms.outputs import PARTITIONED_KINDS
 from crimegeo.transforms.streaming import IngestArrivals
 
 #: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
 __all__ = [
     "FileArrival", "StreamingOptions", "build_streaming_pipeline", "close_month",
-    "ingest_files", "list_arrivals", "read_close", "read_ledger", "streaming_options",
+    "ingest_files", "list_arrivals", "read_ledger", "streaming_options",
 ]
 
 class StreamingOptions(PipelineOptions):
@@ -145,22 +143,6 @@ def ingest_files(settings: RunSettings, arrivals: Sequence[FileArrival]) -> dict
     pipeline, _ = build_streaming_pipeline(settings, options, arrivals=arrivals)
     pipeline.run().wait_until_finish()
     return read_ledger(settings.output, [arrival.key for arrival in arrivals])
-
-
-def published_parts(output: str, month: str) -> dict[str, str]:
-    """The month's published parts (output-relative path -> sha256 of the bytes)."""
-    fs, root = fsspec.core.url_to_fs(output)
-    root = root.rstrip("/")
-    fs.invalidate_cache()
-    parts = {}
-    for kind in PARTITIONED_KINDS:
-        folder = f"{root}/{kind}/month={month}"
-        if not fs.exists(folder):
-            continue
-        for path in fs.find(folder):
-            if path.endswith(".parquet") and not path.rsplit("/", 1)[-1].startswith("."):
-                parts[path[len(root) + 1:]] = hashlib.sha256(fs.cat_file(path)).hexdigest()
-    return parts
 
 
 def _inputs(discovery: Discovery) -> dict[str, str]:

@@ -8,13 +8,16 @@ force format is adding one file; no code changes. Must not import Beam or Prefec
 
 from __future__ import annotations
 
+import csv
 import fnmatch
+import io
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -197,3 +200,65 @@ def match_profile(
             "file equally; make one of them more specific"
         )
     return best
+
+
+def python_encoding(encoding: str) -> str:
+    """The Python codec for a profile's encoding (UTF-8 drops a byte-order mark)."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def read_header(opener: Callable[[], IO[bytes]], profile_format: str, encoding: str,
+                delimiter: str = ",") -> list[str] | None:
+    """The column names of a file (dotted key paths of the first object for JSON Lines)."""
+    with opener() as raw:
+        text = io.TextIOWrapper(raw, encoding=python_encoding(encoding), errors="replace",
+                                newline="")
+        if profile_format == "jsonl":
+            for line in text:
+                if line.strip():
+                    try:
+                        return sorted(_key_paths(json.loads(line)))
+                    except (json.JSONDecodeError, AttributeError):
+                        return None
+            return None
+        first = text.readline()
+    if not first.strip():
+        return None
+    return [name.strip() for name in next(csv.reader([first], delimiter=delimiter))]
+
+
+def _key_paths(obj: Any, prefix: str = "") -> set[str]:
+    paths: set[str] = set()
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            path = f"{prefix}{key}"
+            paths.add(path)
+            paths |= _key_paths(value, f"{path}.")
+    return paths
+
+
+def profile_for_file(opener: Callable[[], IO[bytes]], name: str,
+                     profiles: Sequence[ForceProfile]) -> ForceProfile:
+    """The profile that reads a file, by its name and its header as each profile decodes it.
+
+    `opener` opens the file's bytes (it is called once per distinct format, encoding and
+    delimiter). Raises `UnmatchedFileError` naming the file and the profiles tried.
+    """
+    headers: dict[tuple[str, str, str], list[str] | None] = {}
+    candidates = []
+    for profile in profiles:
+        key = (profile.format, profile.encoding, profile.delimiter)
+        if key not in headers:
+            try:
+                headers[key] = read_header(opener, *key)
+            except (UnicodeDecodeError, ValueError):
+                headers[key] = None
+        if profile.matches(name, headers[key]):
+            candidates.append(profile)
+    if candidates:
+        return match_profile(name, headers[(candidates[0].format, candidates[0].encoding,
+                                            candidates[0].delimiter)], candidates)
+    # Report the header as the most common reader sees it.
+    shown = headers.get(("csv", "utf-8", ",")) or next(
+        (h for h in headers.values() if h), None)
+    return match_profile(name, shown, list(profiles))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from crimegeo.standards.months import MONTH_ANCHORED
+
 STANDARD_VERSION = "1.0.0"
 
 LOCATION_STATUSES = ("supplied", "corrected", "geocoded_street", "geocoded_area", "unlocated")
@@ -40,7 +42,7 @@ _RECORD_FIELDS = (
               "give the same id. Not unique on its own: key records by source_file and "
               "source_row."),
     FieldSpec("month", pa.string(), False, "Month of the record, YYYY-MM.",
-              pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+              pattern=MONTH_ANCHORED),
     FieldSpec("force", pa.string(), False,
               "Registry code of the force that supplied the record, e.g. 'city-of-london'."),
     FieldSpec("crime_type", pa.string(), False, "One of the 14 police.uk crime categories."),
@@ -141,6 +143,20 @@ REJECTED_FIELDS: tuple[FieldSpec, ...] = _REJECTED_FIELDS
 RECORD_SCHEMA = _arrow_schema(RECORD_FIELDS, "record")
 PUBLIC_SCHEMA = _arrow_schema(PUBLIC_FIELDS, "public")
 REJECTED_SCHEMA = _arrow_schema(REJECTED_FIELDS, "rejected")
+
+#: The columns of a force's feedback (`corrections.csv`, the GeoJSON's properties, the feed's
+#: JSON form): one row per record whose location was not simply accepted, and per rejected row.
+CORRECTION_SCHEMA = pa.schema([
+    ("crime_id", pa.string()), ("month", pa.string()), ("source_file", pa.string()),
+    ("source_row", pa.int64()), ("action", pa.string()), ("location_status", pa.string()),
+    ("supplied_location", pa.string()), ("supplied_x", pa.float64()),
+    ("supplied_y", pa.float64()), ("supplied_crs", pa.string()), ("lon", pa.float64()),
+    ("lat", pa.float64()), ("x_bng", pa.float64()), ("y_bng", pa.float64()),
+    ("match_type", pa.string()), ("geocode_score", pa.float64()),
+    ("gazetteer_id", pa.string()), ("reasons", pa.string()), ("reason_meanings", pa.string()),
+    ("detail", pa.string()),
+])
+CORRECTION_COLUMNS = tuple(CORRECTION_SCHEMA.names)
 
 
 def _json_type(field: FieldSpec) -> dict:

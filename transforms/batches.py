@@ -9,7 +9,6 @@ the counts and timings the run manifest adds up per file. Must not import Beam o
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,29 +18,30 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
+from crimegeo.standards.months import previous_month
 from crimegeo.standards.profiles import ForceProfile
+from crimegeo.store.feedback import read_summary
+from crimegeo.store.feedback import write_feedback as write_feedback_files
+from crimegeo.store.files import write_bytes_atomic
+from crimegeo.store.inputs import InputFile
+from crimegeo.store.layout import OutputLayout, part_name
 from crimegeo.transforms.anonymise import anonymise, public_table
 from crimegeo.transforms.areas import (
     ForceBoundaries,
     load_area_layer,
     load_force_boundaries,
 )
-from crimegeo.transforms.discover import InputFile
 from crimegeo.transforms.feedback import (
-    corrections_csv,
-    corrections_geojson,
-    previous_month,
-    read_summary,
+    feedback_files,
     records_part,
     rejected_part,
     summary,
     value_counts,
 )
 from crimegeo.transforms.locate import LocateOptions, locate
-from crimegeo.transforms.outputs import parquet_bytes, part_name, partition_url
+from crimegeo.transforms.outputs import parquet_bytes
 from crimegeo.transforms.readers import read_source
 from crimegeo.transforms.standardise import standardise
-from crimegeo.transforms.storage import write_bytes_atomic
 
 
 @dataclass
@@ -219,12 +219,12 @@ def anonymise_force(force: str, batches: list[Batch], loaded: LoadedResources,
 def write_record_parts(root: str, month: str, batch: Batch, *, public: bool = True) -> dict:
     """Write a batch's restricted part and, with `public`, its public part under `root`."""
     started = time.perf_counter()
-    name = part_name(batch.source_file)
-    write_bytes_atomic(partition_url(root, "restricted", month, batch.force, name),
+    layout, name = OutputLayout(root), part_name(batch.source_file)
+    write_bytes_atomic(layout.part("restricted", month, batch.force, name),
                        parquet_bytes(batch.table, "lon", "lat"))
     if public:
         anonymised = batch.public if batch.public is not None else public_table(batch.table)
-        write_bytes_atomic(partition_url(root, "public", month, batch.force, name),
+        write_bytes_atomic(layout.part("public", month, batch.force, name),
                            parquet_bytes(anonymised, "public_lon", "public_lat"))
     return {"rows_written": batch.table.num_rows,
             "rows_by_status": value_counts(batch.table["location_status"]),
@@ -241,10 +241,9 @@ def _by_force(table: pa.Table) -> Iterator[tuple[str | None, pa.Table]]:
 
 def write_rejected_parts(root: str, month: str, batch: Batch) -> list[str | None]:
     """Write a batch of rejected rows under `root`, one part per force; returns the forces."""
-    forces = []
+    forces, layout = [], OutputLayout(root)
     for force, part in _by_force(batch.table):
-        write_bytes_atomic(partition_url(root, "rejected", month, force,
-                                         part_name(batch.source_file)),
+        write_bytes_atomic(layout.part("rejected", month, force, part_name(batch.source_file)),
                            parquet_bytes(part, None, None))
         forces.append(force)
     return forces
@@ -264,16 +263,12 @@ def write_feedback(staging: str, output: str, month: str, run_id: str, force: st
                    parts: list[Any]) -> str:
     """Write one force's feedback for the month under `staging`: corrections (CSV, GeoJSON)
     and the summary, compared with the published summary of the month before."""
-    tables = [part.corrections for part in parts]
-    folder = f"{staging.rstrip('/')}/feedback/force={force}/month={month}"
-    write_bytes_atomic(f"{folder}/corrections.csv", corrections_csv(tables))
-    write_bytes_atomic(f"{folder}/corrections.geojson", corrections_geojson(tables))
     previous = read_summary(output, force, previous_month(month))
     counts = summary(force, month, parts, previous)
     counts["run_id"] = run_id
-    write_bytes_atomic(f"{folder}/summary.json",
-                       (json.dumps(counts, indent=2) + "\n").encode())
-    return folder
+    write_feedback_files(staging, force, month,
+                         feedback_files([part.corrections for part in parts], counts))
+    return OutputLayout(staging).feedback_month(force, month)
 
 
 def merge_stats(values: Any) -> dict:

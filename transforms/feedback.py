@@ -3,20 +3,17 @@
 For each force and month: `corrections.csv` and `corrections.geojson` (one row or feature per
 record whose location was not simply accepted, and per rejected row) and `summary.json` (counts
 by status and reason, and the change from the previous month). Each force also has an
-`index.json` listing its months with checksums, so it can pull only what is new. CSV cells a
-spreadsheet would run as a formula are neutralised. Pure functions (no Beam).
+`index.json` listing its months with checksums, so it can pull only what is new (files and
+index are written through `crimegeo.store.feedback`). CSV cells a spreadsheet would run as a
+formula are neutralised. Pure functions (no Beam).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-import fsspec
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -24,9 +21,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from crimegeo.standards import reasons
-from crimegeo.transforms.storage import write_bytes_atomic
+from crimegeo.standards.schema import CORRECTION_SCHEMA
+from crimegeo.store.files import json_bytes
+from crimegeo.store.layout import FEEDBACK_FILES
 
-FEEDBACK_FILES = ("corrections.csv", "corrections.geojson", "summary.json")
 #: Characters that make a spreadsheet run a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[" + "".join("\\" + c if c in "-\\]^" else c for c in FORMULA_PREFIXES) + "]"
@@ -38,18 +36,6 @@ def neutralise_formula(value: object) -> object:
         return "'" + value
     return value
 
-
-CORRECTION_SCHEMA = pa.schema([
-    ("crime_id", pa.string()), ("month", pa.string()), ("source_file", pa.string()),
-    ("source_row", pa.int64()), ("action", pa.string()), ("location_status", pa.string()),
-    ("supplied_location", pa.string()), ("supplied_x", pa.float64()),
-    ("supplied_y", pa.float64()), ("supplied_crs", pa.string()), ("lon", pa.float64()),
-    ("lat", pa.float64()), ("x_bng", pa.float64()), ("y_bng", pa.float64()),
-    ("match_type", pa.string()), ("geocode_score", pa.float64()),
-    ("gazetteer_id", pa.string()), ("reasons", pa.string()), ("reason_meanings", pa.string()),
-    ("detail", pa.string()),
-])
-CORRECTION_COLUMNS = tuple(CORRECTION_SCHEMA.names)
 
 _ACTIONS = {
     "corrected": "coordinates corrected",
@@ -249,48 +235,9 @@ def _difference(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {key: now.get(key, 0) - before.get(key, 0) for key in sorted({*now, *before})}
 
 
-def previous_month(month: str) -> str:
-    """The month before `month` (YYYY-MM)."""
-    year, mon = (int(part) for part in month.split("-"))
-    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
-
-
-def read_summary(output: str, force: str, month: str) -> dict | None:
-    """A published month's summary.json, or None if there is none."""
-    url = f"{output.rstrip('/')}/feedback/force={force}/month={month}/summary.json"
-    fs, path = fsspec.core.url_to_fs(url)
-    if not fs.exists(path):
-        return None
-    with fs.open(path, "rb") as handle:
-        return json.loads(handle.read())
-
-
-def write_force_index(output: str, force_folder: str) -> dict:
-    """Rebuild a force's `index.json` from its published month folders, with checksums."""
-    fs, root = fsspec.core.url_to_fs(output)
-    base = f"{root.rstrip('/')}/feedback/{force_folder}"
-    months = []
-    for folder in sorted(fs.ls(base, detail=False)) if fs.exists(base) else []:
-        name = folder.rstrip("/").rsplit("/", 1)[-1]
-        if not name.startswith("month="):
-            continue
-        files = {}
-        for file_name in FEEDBACK_FILES:
-            path = f"{folder.rstrip('/')}/{file_name}"
-            if fs.exists(path):
-                data = fs.cat_file(path)
-                files[file_name] = {"sha256": hashlib.sha256(data).hexdigest(),
-                                    "bytes": len(data)}
-        run_id = None
-        if "summary.json" in files:
-            run_id = json.loads(fs.cat_file(f"{folder.rstrip('/')}/summary.json")).get("run_id")
-        months.append({"month": name.removeprefix("month="), "run_id": run_id,
-                       "files": files})
-    index = {"force": force_folder.removeprefix("force="),
-             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-             "months": months}
-    write_bytes_atomic(f"{output.rstrip('/')}/feedback/{force_folder}/index.json",
-                       (json.dumps(index, indent=2) + "\n").encode())
-    return index
-
-
+def feedback_files(tables: Iterable[pa.Table], counts: dict) -> dict[str, bytes]:
+    """A force-month's `FEEDBACK_FILES` by name: the corrections as CSV and GeoJSON, and the
+    summary `counts`."""
+    tables = list(tables)
+    return dict(zip(FEEDBACK_FILES, (corrections_csv(tables), corrections_geojson(tables),
+                                     json_bytes(counts)), strict=True))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,13 +22,12 @@ from typing import Any
 
 import fsspec
 
-from crimegeo.transforms.discover import INPUT_SUFFIXES, sha256_of
+from crimegeo.standards.months import MONTH_FOLDER, months_in
+from crimegeo.store.files import sha256_of
+from crimegeo.store.inputs import INPUT_SUFFIXES
 
 #: The one GCS event that means "a new object, or a new generation of one, is complete".
 FINALIZE = "OBJECT_FINALIZE"
-_MONTH = r"\d{4}-(?:0[1-9]|1[0-2])"
-_MONTH_FOLDER = re.compile(rf"(?:month=)?({_MONTH})")
-_MONTH_TOKEN = re.compile(rf"(?<!\d)({_MONTH})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -56,10 +54,10 @@ def month_of(key: str) -> str | None:
     """
     *folders, name = key.split("/")
     for folder in reversed(folders):
-        match = _MONTH_FOLDER.fullmatch(folder)
+        match = MONTH_FOLDER.fullmatch(folder)
         if match:
             return match.group(1)
-    months = set(_MONTH_TOKEN.findall(name))
+    months = months_in(name)
     return months.pop() if len(months) == 1 else None
 
 

@@ -1,14 +1,14 @@
-"""Write a run's outputs through fsspec: GeoParquet parts, feedback files, rejected rows.
+"""Encode a run's outputs: GeoParquet parts (zstd, GeoParquet 1.1 metadata, spatial order).
 
-Files are written under the run's staging folder with a temporary name and then moved into
-place, so a reader never sees half a file; `commit_month` later swaps the staged month into the
-published tree. We write partitions ourselves: Beam's `fileio.WriteToFiles` loses files with
-nested destinations such as `month=2024-01/force=kent` on the local filesystem.
+The bytes are written by the DoFns through `crimegeo.store` (paths from `OutputLayout`,
+temporary name then move, so a reader never sees half a file); `store.publish.commit_month`
+later swaps the staged month into the published tree. We write partitions ourselves: Beam's
+`fileio.WriteToFiles` loses files with nested destinations such as `month=2024-01/force=kent`
+on the local filesystem.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
@@ -24,9 +24,6 @@ GEOPARQUET_VERSION = "1.1.0"
 PARTITION_COLUMNS = ("month", "force")
 #: Rows per Parquet row group: within the 50k-150k readers tune for.
 ROW_GROUP_ROWS = 100_000
-#: Kinds of partitioned output, each under `<output>/<kind>/month=YYYY-MM/force=CODE/`.
-PARTITIONED_KINDS = ("restricted", "public", "rejected")
-UNKNOWN_FORCE_PARTITION = "unknown"
 #: Columns with (nearly) a distinct value per row, by the table's `crimegeo.table` schema
 #: metadata. Parquet would build each a dictionary only to give it up once it outgrows a
 #: page, so only the other, repetitive columns are dictionary-encoded (and nested columns,
@@ -38,12 +35,6 @@ _ROW_UNIQUE_COLUMNS = {
     "public": frozenset({"crime_id"}),
     "rejected": frozenset({"source_row", "raw"}),
 }
-
-
-def part_name(source_file: str, part: int = 0) -> str:
-    """Deterministic part file name: a rerun over the same file writes the same name."""
-    digest = hashlib.sha1(source_file.encode()).hexdigest()[:12]
-    return f"part-{digest}-{part:04d}.parquet"
 
 
 def _crs84_projjson() -> dict:
@@ -162,9 +153,3 @@ def wkb_points(x: np.ndarray, y: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.binary(), len(x), [mask, pa.py_buffer(offsets),
                                                        pa.py_buffer(records.tobytes())],
                                  null_count=int((~valid).sum()))
-
-
-def partition_url(root: str, kind: str, month: str, force: str | None, name: str) -> str:
-    """`<root>/<kind>/month=<month>/force=<force>/<name>`."""
-    return (f"{root.rstrip('/')}/{kind}/month={month}/"
-            f"force={force or UNKNOWN_FORCE_PARTITION}/{name}")

@@ -7,7 +7,6 @@ rows that could not be read at all (with their raw text). Nothing is dropped sil
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from crimegeo.standards.profiles import ForceProfile
+from crimegeo.standards.profiles import ForceProfile, python_encoding, read_header
 
 #: Column holding each JSON Lines row's original text, for the rejected output.
 RAW_LINE_COLUMN = "__raw_line__"
@@ -44,40 +43,6 @@ class ReadResult:
     def rows_in(self) -> int:
         """Every data row the file holds: readable plus unreadable."""
         return self.table.num_rows + len(self.unreadable)
-
-
-def _python_encoding(encoding: str) -> str:
-    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-
-
-def read_header(opener: Callable[[], IO[bytes]], profile_format: str, encoding: str,
-                delimiter: str = ",") -> list[str] | None:
-    """The column names of a file (dotted key paths of the first object for JSON Lines)."""
-    with opener() as raw:
-        text = io.TextIOWrapper(raw, encoding=_python_encoding(encoding), errors="replace",
-                                newline="")
-        if profile_format == "jsonl":
-            for line in text:
-                if line.strip():
-                    try:
-                        return sorted(_key_paths(json.loads(line)))
-                    except (json.JSONDecodeError, AttributeError):
-                        return None
-            return None
-        first = text.readline()
-    if not first.strip():
-        return None
-    return [name.strip() for name in next(csv.reader([first], delimiter=delimiter))]
-
-
-def _key_paths(obj: Any, prefix: str = "") -> set[str]:
-    paths: set[str] = set()
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            path = f"{prefix}{key}"
-            paths.add(path)
-            paths |= _key_paths(value, f"{path}.")
-    return paths
 
 
 def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> ReadResult:
@@ -161,7 +126,7 @@ def read_jsonl_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -
     unreadable: list[UnreadableRow] = []
     nulls = set(profile.null_values)
     with opener() as raw:
-        text = io.TextIOWrapper(raw, encoding=_python_encoding(profile.encoding),
+        text = io.TextIOWrapper(raw, encoding=python_encoding(profile.encoding),
                                 errors="strict", newline="")
         row = 0
         for line in text:

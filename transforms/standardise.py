@@ -18,13 +18,13 @@ import pyarrow.compute as pc
 
 from crimegeo.standards import reasons
 from crimegeo.standards.categories import map_offences
+from crimegeo.standards.months import MONTH_ANCHORED
 from crimegeo.standards.profiles import ForceProfile
 from crimegeo.standards.registry import load_registry
 from crimegeo.standards.schema import REJECTED_SCHEMA
 from crimegeo.transforms.readers import RAW_LINE_COLUMN, ReadResult
 
 _NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 #: Columns of a parsed batch, before locations are worked out.
 PARSED_SCHEMA = pa.schema([
@@ -72,7 +72,7 @@ def parse_numbers(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Arra
 
 def _months(values: pa.ChunkedArray | pa.Array, month_format: str) -> pa.Array:
     if month_format == "%Y-%m":
-        ok = pc.fill_null(pc.match_substring_regex(values, _MONTH), False)
+        ok = pc.fill_null(pc.match_substring_regex(values, MONTH_ANCHORED), False)
         return pc.if_else(ok, values, pa.scalar(None, pa.string()))
     stamps = pc.strptime(values, format=month_format, unit="s", error_is_null=True)
     # strptime rolls impossible dates over (31/02 becomes 02/03): a date is only valid if

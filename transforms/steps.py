@@ -28,6 +28,7 @@ from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from crimegeo.standards.profiles import ForceProfile, load_profiles
+from crimegeo.store.inputs import InputFile
 from crimegeo.transforms.batches import (
     Batch,
     LoadedResources,
@@ -45,7 +46,6 @@ from crimegeo.transforms.batches import (
     write_record_parts,
     write_rejected_parts,
 )
-from crimegeo.transforms.discover import InputFile
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
 

@@ -36,18 +36,9 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.shared import Shared
 
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
-from crimegeo.transforms.arrivals import part_paths, refresh_force_month, remove_parts
-from crimegeo.transforms.batches import (
-    Resources,
-    anonymise_batch,
-    locate_batch,
-    parse_file,
-    read_file,
-    write_record_parts,
-    write_rejected_parts,
-)
-from crimegeo.transforms.discover import discover_month
-from crimegeo.transforms.ledger import (
+from crimegeo.store.inputs import discover_month
+from crimegeo.store.layout import UNKNOWN_FORCE_PARTITION
+from crimegeo.store.ledger import (
     FAILED,
     PROCESSED,
     SKIPPED,
@@ -57,9 +48,19 @@ from crimegeo.transforms.ledger import (
     read_entry,
     write_entry,
 )
+from crimegeo.store.parts import part_paths, remove_parts
+from crimegeo.transforms.arrivals import refresh_force_month
+from crimegeo.transforms.batches import (
+    Resources,
+    anonymise_batch,
+    locate_batch,
+    parse_file,
+    read_file,
+    write_record_parts,
+    write_rejected_parts,
+)
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.notifications import FileArrival, is_newer, stored_version
-from crimegeo.transforms.outputs import UNKNOWN_FORCE_PARTITION
 from crimegeo.transforms.steps import load_shared, shared_handles
 
 #: Tagged output of `IngestFile`: one outcome per arrival (ingested, duplicate, ...).

@@ -29,7 +29,8 @@ from pathlib import Path
 import uvicorn
 
 from crimegeo.feeds.keys import MIN_ITERATIONS, add_key
-from crimegeo.feeds.store import CORRECTION_COLUMNS, MONTH_FILES
+from crimegeo.standards.schema import CORRECTION_COLUMNS
+from crimegeo.store.layout import FEEDBACK_FILES as MONTH_FILES
 
 #: Forces with a feed in the fixture tree; ``surrey`` has no index.json (listing fallback).
 FEED_FORCES = ("city-of-london", "kent", "west-midlands", "merseyside", "surrey")

@@ -12,8 +12,8 @@ import pytest
 from crimegeo.pipelines.monthly import build_pipeline, check_month
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
-from crimegeo.transforms.discover import discover_month
-from crimegeo.transforms.publish import ReconciliationError, check_reconciliation
+from crimegeo.store.inputs import discover_month
+from crimegeo.store.publish import ReconciliationError, check_reconciliation
 from tests.conftest import run_month_args, shared_data
 
 

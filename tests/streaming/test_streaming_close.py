@@ -34,7 +34,8 @@ from streaming_support import (
 from crimegeo.feeds.store import FeedStore
 from crimegeo.flows.watch import Polling, Watcher
 from crimegeo.pipelines.settings import settings_from_argv
-from crimegeo.pipelines.streaming import close_month, read_close
+from crimegeo.pipelines.streaming import close_month
+from crimegeo.store.ledger import read_close
 from tests.conftest import run_month_args
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from apache_beam.io.gcp.pubsub import PubsubMessage
 
-from crimegeo.transforms.ledger import read_entry, read_ledger, write_entry
+from crimegeo.store.ledger import read_entry, read_ledger, write_entry
 from crimegeo.transforms.notifications import (
     FileArrival,
     input_key,

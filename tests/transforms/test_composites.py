@@ -15,6 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from crimegeo.pipelines.local import local_runner, local_runner_options
 from crimegeo.standards import reasons
 from crimegeo.standards.profiles import load_profiles
+from crimegeo.store.inputs import discover_month
 from crimegeo.transforms.batches import (
     Resources,
     load_resources,
@@ -22,7 +23,6 @@ from crimegeo.transforms.batches import (
     parse_file,
     read_file,
 )
-from crimegeo.transforms.discover import discover_month
 from crimegeo.transforms.steps import (
     REJECTED,
     STATS,

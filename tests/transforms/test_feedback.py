@@ -8,13 +8,12 @@ import json
 
 import pyarrow as pa
 
-from crimegeo.standards.schema import REJECTED_SCHEMA
+from crimegeo.standards.months import previous_month
+from crimegeo.standards.schema import CORRECTION_COLUMNS, REJECTED_SCHEMA
 from crimegeo.transforms.feedback import (
-    CORRECTION_COLUMNS,
     corrections_csv,
     corrections_geojson,
     corrections_table,
-    previous_month,
     records_part,
     rejected_part,
     rejected_table,

@@ -8,9 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from crimegeo.store.files import write_bytes_atomic
+from crimegeo.store.layout import part_name
 from crimegeo.transforms.feedback import neutralise_formula
-from crimegeo.transforms.outputs import parquet_bytes, part_name
-from crimegeo.transforms.storage import write_bytes_atomic
+from crimegeo.transforms.outputs import parquet_bytes
 from tests.conftest import default_locate_options
 
 DEFAULTS = default_locate_options()

@@ -13,7 +13,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from crimegeo.pipelines.local import local_runner, local_runner_options
 from crimegeo.standards.profiles import load_profiles
-from crimegeo.transforms.discover import InputFile, discover_month
+from crimegeo.store.inputs import InputFile, discover_month
 from crimegeo.transforms.steps import REJECTED, STATS, ParseByProfile
 
 MONTH = "2024-03"

@@ -18,27 +18,13 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import fsspec
+from crimegeo.store.files import filesystem, read_json, write_json_atomic
+from crimegeo.store.layout import OutputLayout
 
-from crimegeo.transforms.storage import write_bytes_atomic
-
-LEDGER_FOLDER = "_ledger"
 #: Statuses of an entry: ingested and published; recognised as not an input to ingest
 #: (no month, another month's file name, no profile matches); or failed to reconcile.
 PROCESSED, UNCHANGED, SKIPPED, UNRECOGNISED, FAILED = (
     "processed", "unchanged", "skipped", "unrecognised", "failed")
-
-
-def _check_key(key: str) -> str:
-    parts = key.split("/")
-    if not key or any(not part or part in (".", "..") for part in parts):
-        raise ValueError(f"not a ledger key: {key!r}")
-    return key
-
-
-def entry_url(output: str, key: str) -> str:
-    """Where the ledger entry of input key `key` lives."""
-    return f"{output.rstrip('/')}/{LEDGER_FOLDER}/files/{_check_key(key)}.json"
 
 
 def now_iso() -> str:
@@ -48,27 +34,22 @@ def now_iso() -> str:
 
 def read_entry(output: str, key: str) -> dict | None:
     """The ledger entry of `key`, or None when the file was never seen."""
-    fs, path = fsspec.core.url_to_fs(entry_url(output, key))
-    try:
-        return json.loads(fs.cat_file(path))
-    except FileNotFoundError:
-        return None
+    return read_json(OutputLayout(output).ledger_entry(key))
 
 
 def write_entry(output: str, entry: dict) -> str:
     """Write a file's entry atomically (one object upload, or temporary name then rename)."""
-    url = entry_url(output, entry["key"])
-    write_bytes_atomic(url, (json.dumps(entry, indent=2, sort_keys=True) + "\n").encode())
-    return url
+    return write_json_atomic(OutputLayout(output).ledger_entry(entry["key"]), entry)
 
 
 def read_ledger(output: str, keys: Iterable[str] | None = None) -> dict[str, dict]:
     """Every entry of the ledger (or only those of `keys`), by key."""
-    fs, root = fsspec.core.url_to_fs(output)
-    base = f"{root.rstrip('/')}/{LEDGER_FOLDER}/files"
+    fs, root = filesystem(output)
+    layout = OutputLayout(root)
+    base = layout.ledger_files()
     fs.invalidate_cache()
     if keys is not None:
-        paths = [fsspec.core.url_to_fs(entry_url(output, key))[1] for key in keys]
+        paths = [layout.ledger_entry(key) for key in keys]
         paths = [path for path in paths if fs.exists(path)]
     else:
         paths = [p for p in fs.find(base) if p.endswith(".json")
@@ -88,23 +69,12 @@ def month_entries(output: str, month: str) -> dict[str, dict]:
             if entry.get("month") == month}
 
 
-def closed_url(output: str, month: str) -> str:
-    """Where the record of a month's close lives."""
-    return f"{output.rstrip('/')}/{LEDGER_FOLDER}/closed/{month}.json"
-
-
 def record_close(output: str, month: str, record: dict) -> str:
     """Record that `month` was closed (consolidated by a batch run); returns its URL."""
-    url = closed_url(output, month)
-    write_bytes_atomic(url, (json.dumps({"month": month, "closed_at": now_iso(), **record},
-                                        indent=2, sort_keys=True) + "\n").encode())
-    return url
+    return write_json_atomic(OutputLayout(output).ledger_close(month),
+                             {"month": month, "closed_at": now_iso(), **record})
 
 
 def read_close(output: str, month: str) -> dict | None:
     """The record of `month`'s last close, or None when it was never closed."""
-    fs, path = fsspec.core.url_to_fs(closed_url(output, month))
-    try:
-        return json.loads(fs.cat_file(path))
-    except FileNotFoundError:
-        return None
+    return read_json(OutputLayout(output).ledger_close(month))

@@ -6,18 +6,14 @@ with an error naming the file and the profiles tried, before any work is done.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import fsspec
-
-from crimegeo.standards.profiles import ForceProfile, match_profile
-from crimegeo.transforms.readers import read_header
+from crimegeo.standards.months import months_in
+from crimegeo.standards.profiles import ForceProfile, profile_for_file
+from crimegeo.store.files import filesystem, sha256_of
 
 INPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".txt")
-_MONTH_TOKEN = re.compile(r"(?<!\d)(\d{4}-(?:0[1-9]|1[0-2]))(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -46,15 +42,6 @@ def _join(path: str, protocol: str | tuple[str, ...]) -> str:
     return f"{proto}://{path}" if "://" not in path else path
 
 
-def sha256_of(fs: fsspec.AbstractFileSystem, path: str) -> str:
-    """The sha256 of a file's bytes, streamed."""
-    digest = hashlib.sha256()
-    with fs.open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
-
-
 def discover_month(input_url: str, month: str,
                    profiles: Sequence[ForceProfile]) -> Discovery:
     """List the input files of `month` under `input_url` and match each to a profile.
@@ -65,10 +52,11 @@ def discover_month(input_url: str, month: str,
     Raises `UnmatchedFileError` for a file no profile recognises, FileNotFoundError when the
     input does not exist.
     """
-    fs, root = fsspec.core.url_to_fs(input_url)
+    fs, root = filesystem(input_url)
     if not fs.exists(root):
         raise FileNotFoundError(f"input {input_url} does not exist")
-    for candidate in (f"{root.rstrip('/')}/{month}", f"{root.rstrip('/')}/month={month}"):
+    base = root.rstrip("/")
+    for candidate in (f"{base}/{month}", f"{base}/month={month}"):
         if fs.isdir(candidate):
             root = candidate
             break
@@ -83,11 +71,11 @@ def discover_month(input_url: str, month: str,
         if not name.lower().endswith(INPUT_SUFFIXES):
             skipped.append((url, "not an input file type (" + ", ".join(INPUT_SUFFIXES) + ")"))
             continue
-        months = set(_MONTH_TOKEN.findall(name))
+        months = months_in(name)
         if months and month not in months:
             skipped.append((url, f"file name is for {', '.join(sorted(months))}, not {month}"))
             continue
-        profile = _profile_for(fs, path, name, profiles)
+        profile = profile_for_file(lambda path=path: fs.open(path, "rb"), name, profiles)
         files.append(InputFile(url=url, name=name, profile=profile.name,
                                size=int(fs.size(path)), checksum=sha256_of(fs, path)))
     names = [f.name for f in files]
@@ -98,25 +86,3 @@ def discover_month(input_url: str, month: str,
             "name and row, so names must be unique within a month"
         )
     return Discovery(tuple(files), tuple(skipped))
-
-
-def _profile_for(fs: fsspec.AbstractFileSystem, path: str, name: str,
-                 profiles: Sequence[ForceProfile]) -> ForceProfile:
-    headers: dict[tuple[str, str, str], list[str] | None] = {}
-    candidates = []
-    for profile in profiles:
-        key = (profile.format, profile.encoding, profile.delimiter)
-        if key not in headers:
-            try:
-                headers[key] = read_header(lambda: fs.open(path, "rb"), *key)
-            except (UnicodeDecodeError, ValueError):
-                headers[key] = None
-        if profile.matches(name, headers[key]):
-            candidates.append(profile)
-    if candidates:
-        return match_profile(name, headers[(candidates[0].format, candidates[0].encoding,
-                                            candidates[0].delimiter)], candidates)
-    # Report the header as the most common reader sees it.
-    shown = headers.get(("csv", "utf-8", ",")) or next(
-        (h for h in headers.values() if h), None)
-    return match_profile(name, shown, list(profiles))

@@ -23,44 +23,32 @@ import uuid
 
 import fsspec
 
-from crimegeo.transforms.feedback import write_force_index
-from crimegeo.transforms.outputs import PARTITIONED_KINDS
-from crimegeo.transforms.storage import move_tree, write_bytes_atomic
-
-STAGING_FOLDER = "_staging"
-TRASH_FOLDER = "_trash"
-JOURNAL = "_commit.json"
+from crimegeo.store.feedback import write_force_index
+from crimegeo.store.files import (
+    children,
+    filesystem,
+    move_tree,
+    read_json,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from crimegeo.store.layout import FORCE_PREFIX, PARTITIONED_KINDS, OutputLayout, force_of
 
 
 class ReconciliationError(RuntimeError):
     """Rows in != rows written + rows rejected for some input file."""
 
 
-def staging_url(output: str, run_id: str) -> str:
-    """The staging folder of one run."""
-    return f"{output.rstrip('/')}/{STAGING_FOLDER}/{run_id}"
-
-
-def manifest_url(output: str, month: str) -> str:
-    """Where the month's run manifest lives."""
-    return f"{output.rstrip('/')}/runs/{month}/manifest.json"
-
-
-def _children(fs: fsspec.AbstractFileSystem, path: str) -> list[str]:
-    if not fs.exists(path):
-        return []
-    return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(path, detail=False))
-
-
-def _plan(fs: fsspec.AbstractFileSystem, root: str, staging: str, month: str) -> list[dict]:
+def _plan(fs: fsspec.AbstractFileSystem, published: OutputLayout, staged: OutputLayout,
+          month: str) -> list[dict]:
     """The swaps that publish a staged month: one per output kind and per feedback force."""
-    pairs = [(f"{staging}/{kind}/month={month}", f"{root}/{kind}/month={month}")
+    pairs = [(staged.month(kind, month), published.month(kind, month))
              for kind in PARTITIONED_KINDS]
-    forces = set(_children(fs, f"{staging}/feedback")) | set(_children(fs, f"{root}/feedback"))
-    for force in sorted(f for f in forces if f.startswith("force=")):
-        pairs.append((f"{staging}/feedback/{force}/month={month}",
-                      f"{root}/feedback/{force}/month={month}"))
-    trash = f"{root}/{TRASH_FOLDER}/{uuid.uuid4().hex}"
+    forces = (set(children(fs, staged.feedback())) | set(children(fs, published.feedback())))
+    for force in sorted(force_of(f) for f in forces if f.startswith(FORCE_PREFIX)):
+        pairs.append((staged.feedback_month(force, month),
+                      published.feedback_month(force, month)))
+    trash = published.trash(uuid.uuid4().hex)
     return [{"staged": staged, "published": published, "trash": f"{trash}/{i}",
              "had_previous": fs.exists(published), "has_new": fs.exists(staged)}
             for i, (staged, published) in enumerate(pairs)
@@ -74,13 +62,12 @@ def commit_month(output: str, run_id: str, month: str, manifest: dict,
     `crash_after_swaps` exists for tests: raise after that many swaps, as a killed run would
     stop.
     """
-    fs, root = fsspec.core.url_to_fs(output)
-    root = root.rstrip("/")
-    staging = f"{root}/{STAGING_FOLDER}/{run_id}"
+    fs, root = filesystem(output)
+    layout = OutputLayout(root)
     fs.invalidate_cache()  # workers wrote the staging: listings must be fresh
-    plan = _plan(fs, root, staging, month)
+    plan = _plan(fs, layout, layout.staged(run_id), month)
     journal = {"run_id": run_id, "month": month, "swaps": plan}
-    write_bytes_atomic(f"{output.rstrip('/')}/{STAGING_FOLDER}/{run_id}/{JOURNAL}",
+    write_bytes_atomic(OutputLayout(output).journal(run_id),
                        json.dumps(journal, indent=2).encode())
     for done, swap in enumerate(plan):
         if crash_after_swaps is not None and done == crash_after_swaps:
@@ -92,13 +79,12 @@ def commit_month(output: str, run_id: str, month: str, manifest: dict,
     if crash_after_swaps is not None and crash_after_swaps >= len(plan):
         raise RuntimeError(f"simulated crash after all {len(plan)} swaps")
     write_manifest(output, month, manifest)  # the commit point
-    _finish(fs, root, staging, plan, output)
+    _finish(fs, layout.staging(run_id), plan, output)
     return [swap["published"] for swap in plan if swap["has_new"]]
 
 
-def _finish(fs: fsspec.AbstractFileSystem, root: str, staging: str, plan: list[dict],
-            output: str) -> None:
-    for force in sorted({s["published"].split("/feedback/", 1)[1].split("/", 1)[0]
+def _finish(fs: fsspec.AbstractFileSystem, staging: str, plan: list[dict], output: str) -> None:
+    for force in sorted({force_of(s["published"].split("/feedback/", 1)[1].split("/", 1)[0])
                          for s in plan if "/feedback/" in s["published"]}):
         write_force_index(output, force)
     for swap in plan:
@@ -113,13 +99,13 @@ def recover(output: str) -> list[str]:
 
     Returns a line per action taken, for the log.
     """
-    fs, root = fsspec.core.url_to_fs(output)
-    root = root.rstrip("/")
+    fs, root = filesystem(output)
+    layout = OutputLayout(root)
     fs.invalidate_cache()
     actions = []
-    for run_id in _children(fs, f"{root}/{STAGING_FOLDER}"):
-        staging = f"{root}/{STAGING_FOLDER}/{run_id}"
-        journal_path = f"{staging}/{JOURNAL}"
+    for run_id in children(fs, layout.staging_root()):
+        staging = layout.staging(run_id)
+        journal_path = layout.journal(run_id)
         if fs.exists(journal_path):
             journal = json.loads(fs.cat_file(journal_path))
             committed = _manifest_run_id(output, journal["month"]) == journal["run_id"]
@@ -135,12 +121,12 @@ def recover(output: str) -> list[str]:
                             not fs.exists(swap["staged"])):
                         fs.rm(swap["published"], recursive=True)
                 actions.append(f"rolled back the interrupted commit of run {run_id}")
-            _finish(fs, root, staging, journal["swaps"], output)
+            _finish(fs, staging, journal["swaps"], output)
         else:
             fs.rm(staging, recursive=True)
             actions.append(f"removed the staging of unfinished run {run_id}")
-    trash = f"{root}/{TRASH_FOLDER}"
-    if fs.exists(trash) and not _children(fs, f"{root}/{STAGING_FOLDER}"):
+    trash = layout.trash_root()
+    if fs.exists(trash) and not children(fs, layout.staging_root()):
         fs.rm(trash, recursive=True)
     return actions
 
@@ -166,16 +152,32 @@ def check_reconciliation(files: dict[str, dict]) -> None:
         raise ReconciliationError("rows do not reconcile: " + "; ".join(problems))
 
 
+def write_file_stats(file_stats: dict, url: str) -> None:
+    """Leave a run's per-file counts at `url` (`OutputLayout.file_stats`) for the driver."""
+    write_bytes_atomic(url, json.dumps(file_stats, sort_keys=True).encode())
+
+
+def take_file_stats(output: str, run_id: str) -> dict:
+    """Read and remove the per-file counts a run's pipeline left in its staging folder."""
+    fs, path = filesystem(OutputLayout(output).file_stats(run_id))
+    file_stats = json.loads(fs.cat_file(path))
+    fs.rm(path)
+    return file_stats
+
+
+def manifest_url(output: str, month: str) -> str:
+    """Where the month's run manifest lives."""
+    return OutputLayout(output).manifest(month)
+
+
 def write_manifest(output: str, month: str, manifest: dict) -> str:
     """Write the run manifest atomically; returns its URL."""
-    url = manifest_url(output, month)
-    write_bytes_atomic(url, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
-    return url
+    return write_json_atomic(manifest_url(output, month), manifest)
 
 
 def read_manifest(output: str, month: str) -> dict:
     """Read a month's run manifest; FileNotFoundError if the month was never committed."""
-    fs, path = fsspec.core.url_to_fs(manifest_url(output, month))
-    if not fs.exists(path):
+    manifest = read_json(manifest_url(output, month))
+    if manifest is None:
         raise FileNotFoundError(f"no run manifest at {manifest_url(output, month)}")
-    return json.loads(fs.cat_file(path))
+    return manifest

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from crimegeo.transforms.publish import commit_month, read_manifest, recover, staging_url
+from crimegeo.store.layout import OutputLayout
+from crimegeo.store.publish import commit_month, read_manifest, recover
 
 
 def _stage(output: Path, run_id: str, month: str, marker: str) -> None:
-    staging = Path(staging_url(str(output), run_id))
+    staging = Path(OutputLayout(str(output)).staging(run_id))
     for kind in ("restricted", "public", "rejected"):
         folder = staging / kind / f"month={month}" / "force=kent"
         folder.mkdir(parents=True)

@@ -1,0 +1,128 @@
+"""The feedback tree: a force-month's files, a month's summary, and each force's index.
+
+`feedback/force=CODE/month=YYYY-MM/` holds `FEEDBACK_FILES`; `feedback/force=CODE/index.json`
+lists the force's months with each file's sha256 and size and the run that wrote it, so a
+force can pull only what is new. The index is rebuilt from the month folders themselves
+whenever they change (a commit, a streaming refresh). What goes into the files is decided in
+`transforms/feedback.py`; this module only reads and writes them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from crimegeo.store.files import (
+    filesystem,
+    force_folders,
+    json_bytes,
+    read_file,
+    read_json,
+    sha256_hex,
+    write_bytes_atomic,
+)
+from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout, month_of
+
+SUMMARY_FILE = "summary.json"
+CORRECTIONS_CSV = "corrections.csv"
+
+
+@dataclass
+class PublishedFeedback:
+    """One force's published feedback for a month, as a reader finds it."""
+
+    force: str
+    missing: list[str]  # of FEEDBACK_FILES
+    summary: dict | None
+    index: dict | None  # the force's index.json
+    corrections: int  # data rows of corrections.csv
+    corrections_url: str
+
+
+def published_feedback(output: str, month: str) -> list[PublishedFeedback]:
+    """Every force's published feedback for `month` (forces without it are left out)."""
+    fs, root = filesystem(output)
+    published, urls = OutputLayout(root), OutputLayout(output)
+    found = []
+    for force in force_folders(fs, published.feedback()):
+        if not fs.exists(published.feedback_month(force, month)):
+            continue
+        csv_path = published.feedback_file(force, month, CORRECTIONS_CSV)
+        corrections = 0
+        if fs.exists(csv_path):
+            with fs.open(csv_path, "rb") as handle:
+                corrections = max(sum(1 for _ in handle) - 1, 0)
+        found.append(PublishedFeedback(
+            force=force,
+            missing=[name for name in FEEDBACK_FILES
+                     if not fs.exists(published.feedback_file(force, month, name))],
+            summary=read_json(urls.feedback_file(force, month, SUMMARY_FILE)),
+            index=read_json(urls.feedback_index(force)),
+            corrections=corrections,
+            corrections_url=urls.feedback_file(force, month, CORRECTIONS_CSV)))
+    return found
+
+
+def read_summary(output: str, force: str, month: str) -> dict | None:
+    """A published month's summary.json, or None if there is none."""
+    return read_json(OutputLayout(output).feedback_file(force, month, SUMMARY_FILE))
+
+
+def write_feedback(output: str, force: str, month: str, files: Mapping[str, bytes],
+                   *, only_changed: bool = False) -> list[str]:
+    """Write a force-month's feedback files atomically, in `FEEDBACK_FILES` order (the summary
+    last, so a reader that sees the new summary finds the new corrections).
+
+    With `only_changed`, a file whose published bytes are already `files[name]` is left alone.
+    Returns the names written.
+    """
+    fs, root = filesystem(output)
+    published, urls = OutputLayout(root), OutputLayout(output)
+    written = []
+    for name in (name for name in FEEDBACK_FILES if name in files):
+        data = files[name]
+        if only_changed and read_file(fs, published.feedback_file(force, month, name)) == data:
+            continue
+        write_bytes_atomic(urls.feedback_file(force, month, name), data)
+        written.append(name)
+    return written
+
+
+def remove_feedback(output: str, force: str, month: str) -> bool:
+    """Remove a force-month's feedback folder; whether there was one."""
+    fs, root = filesystem(output)
+    folder = OutputLayout(root).feedback_month(force, month)
+    if not fs.exists(folder):
+        return False
+    fs.rm(folder, recursive=True)
+    return True
+
+
+def write_force_index(output: str, force: str) -> dict:
+    """Rebuild a force's `index.json` from its published month folders, with checksums."""
+    fs, root = filesystem(output)
+    published = OutputLayout(root)
+    base = published.force_feedback(force)
+    months = []
+    for folder in sorted(fs.ls(base, detail=False)) if fs.exists(base) else []:
+        month = month_of(folder)
+        if month is None:
+            continue
+        files = {}
+        run_id = None
+        for file_name in FEEDBACK_FILES:
+            path = published.feedback_file(force, month, file_name)
+            data = read_file(fs, path)
+            if data is None:
+                continue
+            files[file_name] = {"sha256": sha256_hex(data), "bytes": len(data)}
+            if file_name == SUMMARY_FILE:
+                run_id = json.loads(data).get("run_id")
+        months.append({"month": month, "run_id": run_id, "files": files})
+    index = {"force": force,
+             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+             "months": months}
+    write_bytes_atomic(OutputLayout(output).feedback_index(force), json_bytes(index))
+    return index
