@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated
@@ -21,7 +22,7 @@ from rich.table import Table
 
 from crimegeo.flows.deploy import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
-from crimegeo.pipelines.settings import GazetteerSource, Inputs, RunSettings
+from crimegeo.pipelines.settings import GazetteerSource, Inputs, Runner, RunSettings
 from crimegeo.store.layout import OutputLayout
 
 if TYPE_CHECKING:
@@ -111,7 +112,17 @@ def print_manifest(manifest: dict, output: str) -> None:
                   f"{manifest['coordinate_transformation']}.")
 
 
-def _flows_while_prefect_starts() -> tuple[ModuleType, Callable[[], None]]:
+def _local_imports(settings: RunSettings | None) -> AbstractContextManager[None]:
+    """Beam imported as the local-run switch says (`pipelines.imports`, `pipelines.local`)."""
+    from crimegeo.flows.runners import runs_on_this_machine
+    from crimegeo.pipelines.imports import beam_imports
+
+    runner = settings.runner if settings is not None else Runner()
+    return beam_imports(local=runner.local_tuning and runs_on_this_machine(runner.runner))
+
+
+def _flows_while_prefect_starts(settings: RunSettings | None = None
+                                ) -> tuple[ModuleType, Callable[[], None]]:
     """`flows.monthly`, imported while Prefect's temporary server boots, and a wait for it.
 
     The server's subprocess boots on the other core during the ~2 s of Beam's imports
@@ -120,7 +131,8 @@ def _flows_while_prefect_starts() -> tuple[ModuleType, Callable[[], None]]:
     from crimegeo.flows.server import start_temporary_server
 
     server = start_temporary_server()
-    from crimegeo.flows import monthly
+    with _local_imports(settings):
+        from crimegeo.flows import monthly
     return monthly, (server.join if server is not None else lambda: None)
 
 
@@ -142,7 +154,7 @@ def run(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts()
+    monthly, prefect_ready = _flows_while_prefect_starts(settings)
     started = time.perf_counter()
     prefect_ready()
     try:
@@ -172,7 +184,7 @@ def backfill(ctx: typer.Context, settings: RunSettings,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts()
+    monthly, prefect_ready = _flows_while_prefect_starts(settings)
     try:
         months = monthly.month_range(start, end)
     except ValueError as error:
@@ -252,10 +264,11 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
                                 urls=settings.resource_urls())
     except ValueError as error:
         _fail(str(error))
-    from crimegeo.pipelines.monthly import run_month
+    settings = settings.with_runner(choice.runner, choice.beam_options)
+    with _local_imports(settings):
+        from crimegeo.pipelines.monthly import run_month
     for warning in choice.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
-    settings = settings.with_runner(choice.runner, choice.beam_options)
     started = time.perf_counter()
     with console.status(f"Running month {month} through Beam ({choice.runner})..."):
         try:

@@ -51,9 +51,12 @@ def _parameter(item: CommandLineSetting) -> inspect.Parameter:
         default = ...
     else:
         default = item.info.default
+    # A switch is given both ways (`--local-tuning/--no-local-tuning`): an unknown
+    # `--no-...` would otherwise pass through to Beam unnoticed.
+    flag = f"{item.flag}/--no-{item.flag[2:]}" if kind is bool else item.flag
     return inspect.Parameter(
         item.name, inspect.Parameter.KEYWORD_ONLY, annotation=kind,
-        default=typer.Option(default, item.flag, help=item.info.description, **_limits(item)))
+        default=typer.Option(default, flag, help=item.info.description, **_limits(item)))
 
 
 def build_settings(values: dict[str, Any], beam_options: Iterable[str]) -> RunSettings:

@@ -132,8 +132,8 @@ class RunSettings(_Group):
 
     def with_runner(self, runner: str, beam_options: tuple[str, ...]) -> RunSettings:
         """These settings with the runner resolved to Beam's name and its options."""
-        return self.model_copy(update={"runner": Runner(runner=runner,
-                                                        beam_options=beam_options)})
+        return self.model_copy(update={"runner": self.runner.model_copy(
+            update={"runner": runner, "beam_options": beam_options})})
 
     def resource_urls(self) -> list[str]:
         """Every location the pipeline's workers read or write."""

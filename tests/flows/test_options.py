@@ -65,3 +65,10 @@ def test_credentials_never_reach_the_manifest() -> None:
     settings = settings_from_argv(["--input", "in", "--output", "out",
                                    "--map-points", "s3://key:secret@bucket/points"])
     assert settings.manifest_options()["map_points"] == "s3://bucket/points"
+
+
+def test_resolving_the_runner_keeps_the_other_runner_settings() -> None:
+    settings = settings_from_argv(["--input", "i", "--output", "o", "--no-local-tuning"])
+    resolved = settings.with_runner("DirectRunner", ("--direct_running_mode=in_memory",))
+    assert resolved.runner.local_tuning is False
+    assert resolved.runner.beam_options == ("--direct_running_mode=in_memory",)
