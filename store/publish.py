@@ -33,6 +33,7 @@ from crimegeo.store.files import (
     write_json_atomic,
 )
 from crimegeo.store.layout import FORCE_PREFIX, PARTITIONED_KINDS, OutputLayout, force_of
+from crimegeo.store.manifest import checked_manifest
 
 
 class ReconciliationError(RuntimeError):
@@ -60,8 +61,9 @@ def commit_month(output: str, run_id: str, month: str, manifest: dict,
     """Swap the staged month into place and write its manifest; returns published folders.
 
     `crash_after_swaps` exists for tests: raise after that many swaps, as a killed run would
-    stop.
+    stop. A manifest that does not match `RunManifest` is refused before anything moves.
     """
+    checked_manifest(manifest)
     fs, root = filesystem(output)
     layout = OutputLayout(root)
     fs.invalidate_cache()  # workers wrote the staging: listings must be fresh
@@ -171,8 +173,8 @@ def manifest_url(output: str, month: str) -> str:
 
 
 def write_manifest(output: str, month: str, manifest: dict) -> str:
-    """Write the run manifest atomically; returns its URL."""
-    return write_json_atomic(manifest_url(output, month), manifest)
+    """Write the run manifest atomically, once it matches `RunManifest`; returns its URL."""
+    return write_json_atomic(manifest_url(output, month), checked_manifest(manifest))
 
 
 def read_manifest(output: str, month: str) -> dict:
