@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from crimegeo.flows.deploy import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
+from crimegeo.flows.errors import Debug, fail, one_line_errors, preflight
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.settings import GazetteerSource, Inputs, Runner, RunSettings
 from crimegeo.store.layout import OutputLayout
@@ -71,8 +73,27 @@ _mount_watch()
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
+    fail(console, message)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"crimegeo {version('crimegeo')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _everywhere(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of an error, not just its one line.")] = False,
+    show_version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print crimegeo's version and exit.")] = False,
+) -> None:
+    """Options for every command."""
+    Debug.on = debug
 
 
 def print_manifest(manifest: dict, output: str) -> None:
@@ -154,14 +175,13 @@ def run(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts(settings)
-    started = time.perf_counter()
-    prefect_ready()
-    try:
+    with one_line_errors(console):
+        preflight(settings, month)
+        monthly, prefect_ready = _flows_while_prefect_starts(settings)
+        started = time.perf_counter()
+        prefect_ready()
         with _watching() as display, progress.listen(display):
             outcome = monthly.monthly_flow(month, settings)
-    except (LookupError, ValueError, FileNotFoundError) as error:
-        _fail(str(error).strip("'\""))
     _finish(outcome["manifest"], settings.output, json_output, started)
     if not json_output:
         console.print(f"Report: {outcome['report_url']}")
@@ -184,22 +204,19 @@ def backfill(ctx: typer.Context, settings: RunSettings,
     """
     from crimegeo.flows import progress
 
-    monthly, prefect_ready = _flows_while_prefect_starts(settings)
-    try:
-        months = monthly.month_range(start, end)
-    except ValueError as error:
-        _fail(str(error))
-    started = time.perf_counter()
     failed = None
-    prefect_ready()
-    with _watching(len(months)) as display, progress.listen(display):
-        try:
-            outcomes = monthly.backfill_flow(start, end, settings, force=force)
-        except (LookupError, ValueError, FileNotFoundError) as error:
-            _fail(str(error).strip("'\""))
-        except RuntimeError as error:  # some months failed; the others ran
-            failed = str(error)
-            outcomes = None
+    with one_line_errors(console):
+        preflight(settings, start, end)
+        monthly, prefect_ready = _flows_while_prefect_starts(settings)
+        months = monthly.month_range(start, end)
+        started = time.perf_counter()
+        prefect_ready()
+        with _watching(len(months)) as display, progress.listen(display):
+            try:
+                outcomes = monthly.backfill_flow(start, end, settings, force=force)
+            except RuntimeError as error:  # some months failed; the others ran
+                failed = str(error)
+                outcomes = None
     if json_output and outcomes is not None:
         typer.echo(json.dumps(outcomes, indent=2, sort_keys=True))
     elif outcomes is not None:
@@ -240,13 +257,12 @@ def serve(ctx: typer.Context, settings: RunSettings,
     from crimegeo.flows.deploy import build_deployment, serve_deployment
     from crimegeo.flows.runners import resolve_runner
 
-    try:
+    with one_line_errors(console):
+        preflight(settings, input_may_be_missing=True)
         resolve_runner(settings.runner.runner, settings.runner.beam_options,
                        urls=settings.resource_urls())
         deployment = build_deployment(settings, recheck_months=recheck_months, name=name,
                                       cron=cron, timezone=timezone)
-    except ValueError as error:
-        _fail(str(error))
     console.print(f"Serving {name}: cron '{cron}' in {timezone}; input "
                   f"{settings.inputs.input}, output {settings.output}. Ctrl-C stops.")
     serve_deployment(deployment)
@@ -259,22 +275,18 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
     """Run one month through the Beam pipeline only, without Prefect."""
     from crimegeo.flows.runners import resolve_runner
 
-    try:
+    with one_line_errors(console):
+        preflight(settings, month)
         choice = resolve_runner(settings.runner.runner, settings.runner.beam_options,
                                 urls=settings.resource_urls())
-    except ValueError as error:
-        _fail(str(error))
-    settings = settings.with_runner(choice.runner, choice.beam_options)
-    with _local_imports(settings):
-        from crimegeo.pipelines.monthly import run_month
-    for warning in choice.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    started = time.perf_counter()
-    with console.status(f"Running month {month} through Beam ({choice.runner})..."):
-        try:
+        settings = settings.with_runner(choice.runner, choice.beam_options)
+        with _local_imports(settings):
+            from crimegeo.pipelines.monthly import run_month
+        for warning in choice.warnings:
+            console.print(f"[yellow]warning:[/] {escape(warning)}")
+        started = time.perf_counter()
+        with console.status(f"Running month {month} through Beam ({choice.runner})..."):
             result = run_month(settings, month)
-        except (LookupError, ValueError, FileNotFoundError) as error:
-            _fail(str(error).strip("'\""))
     _finish(result.manifest, settings.output, json_output, started)
 
 

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from crimegeo.flows.errors import one_line_errors, preflight
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.settings import RunSettings
 from crimegeo.store.layout import OutputLayout
@@ -135,7 +137,8 @@ class Watcher:
         except Exception as error:  # noqa: BLE001 - a bad batch must not stop the watcher
             self.status.failures += 1
             self.status.last = f"batch failed: {error}"
-            self.console.print(f"[red]batch of {len(arrivals)} file(s) failed:[/] {error}")
+            self.console.print(f"[red]batch of {len(arrivals)} file(s) failed:[/] "
+                               f"{escape(str(error))}")
             self.ledger = self.read_ledger(self.settings.output)  # what got through
             return {}
         for arrival in arrivals:
@@ -166,7 +169,8 @@ class Watcher:
                                "same bytes as already ingested")
         else:
             self.status.not_ingested += 1
-            self.console.print(f"[yellow]{status}[/] {entry['key']}: {entry.get('why')}")
+            self.console.print(f"[yellow]{escape(status)}[/] {escape(entry['key'])}: "
+                               f"{escape(str(entry.get('why')))}")
 
     def run(self, stop: threading.Event, *, once: bool = False) -> WatchStatus:
         """Poll and ingest until `stop` is set (or, with `once`, until nothing is pending)."""
@@ -178,8 +182,8 @@ class Watcher:
                     pending = self.poll()
                 except (OSError, ValueError) as error:
                     self.status.last = f"listing failed: {error}"
-                    self.console.print(f"[red]listing {self.settings.inputs.input} failed:[/] "
-                                       f"{error}")
+                    self.console.print(f"[red]listing {escape(self.settings.inputs.input)} "
+                                       f"failed:[/] {escape(str(error))}")
                     pending = []
                 self._refresh(live)
                 if pending:
@@ -265,13 +269,12 @@ def watch(
     polling = Polling(interval=interval, settle=settle, max_files=max_files)
     input, output = settings.inputs.input, settings.output
     console = Console(stderr=True, soft_wrap=True, highlight=False)
-    try:
+    with one_line_errors(console):
+        preflight(settings, input_may_be_missing=True)
         watcher = Watcher(settings, polling, console)
-    except (OSError, ValueError) as error:
-        console.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from error
     if not _exists(input):
-        console.print(f"[yellow]{input} does not exist yet[/]: watching for it to appear")
+        console.print(f"[yellow]{escape(input)} does not exist yet[/]: watching for it to "
+                      "appear")
     console.print(f"watching {input} every {interval:g} s; {len(watcher.ledger)} file(s) in "
                   f"the ledger at {OutputLayout(output).ledger()}")
     with stop_on_signals(console) as stop:

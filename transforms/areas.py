@@ -100,7 +100,7 @@ def load_area_layer(spec: str) -> AreaLayer:
 
     Without NAME, a layer whose code field is `LSOA<yy>CD` is `lsoa`, else the file's stem.
     """
-    name, _, url = spec.rpartition("=") if re.match(r"^[a-z][a-z0-9_]*=", spec) else (
+    name, _, url = spec.partition("=") if re.match(r"^[a-z][a-z0-9_]*=", spec) else (
         "", "", spec)
     frame = _read_layer(url)
     fields = [c for c in frame.columns if c != "geometry"]
