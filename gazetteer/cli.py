@@ -152,17 +152,18 @@ def evaluate(
 ) -> None:
     """Geocode perturbed police.uk labels of some months against a gazetteer of other months.
 
-    Prints share located, share within 25 m of the published point, median error and how often
-    ambiguous labels are honestly reported as ambiguous.
+    Prints the measures of issue 16 (single-point labels within 25 m, streets placed on the
+    street, generic labels answered confidently, confident answers right), per label class and
+    perturbation class, and the reliability table (score band -> share right).
     """
-    from crimegeo.gazetteer.evaluate import evaluate_police_uk, format_report
+    from crimegeo.gazetteer.evaluate import evaluate_police_uk, format_report, public
 
     try:
         report = evaluate_police_uk(data, train=train, test=test, force=force, seed=seed)
     except GazetteerError as exc:
         _fail(exc)
     if as_json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(public(report), indent=2))
     else:
         _out.print(format_report(report))
 
