@@ -48,6 +48,19 @@ from crimegeo.gazetteer.normalise import (
     parse_query,
     strip_prefix,
 )
+from crimegeo.gazetteer.scoring import (
+    FUZZY_LOOSE_MAX,
+    FUZZY_SCORES,
+    FUZZY_UNIQUE_MARGIN,
+    GENERIC_MAX_SCORE,
+    JUNCTION_FALLBACK_FACTOR,
+    JUNCTION_MAX_M,
+    JUNCTION_SCORE_FACTOR,
+    POSTCODE_MISS_FACTOR,
+    ROAD_POINT_LINK_M,
+    SCORES,
+    fuzzy_grade,
+)
 
 __all__ = ["Gazetteer", "SCORES", "fuzzy_similarity"]
 
@@ -55,19 +68,9 @@ __all__ = ["Gazetteer", "SCORES", "fuzzy_similarity"]
 KEY_TEXT_CACHE_MAX = 500_000
 #: Areas with more sole names than this match exact names through the hash index, not Arrow.
 ARROW_EXACT_MAX_NAMES = 200_000
-#: Base scores by how a candidate matched (multiplied down for ambiguity or a missed area hint).
-SCORES = {
-    "exact": 1.0,
-    "normalised": 0.95,
-    "alternative": 0.85,  # matched after dropping a road number or a leading "The"
-    "area_exact": 0.9,
-    "area_normalised": 0.88,
-    "fuzzy_max": 0.85,  # a fuzzy similarity of 100 scores this; lower similarities scale down
-    "area_fallback": 0.5,  # street not found, the trailing area was
-    "ambiguous_max": 0.4,
-}
 FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
 FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
+FUZZY_GRADED = 6  # best candidates per query graded by fuzzy_grade (slips, street type)
 FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts again
 #: Same-name rows closer than this (metres, single linkage) are one place, by kind.
 CLUSTER_M = {KIND_ROAD: 600.0, KIND_PLACE: 120.0, KIND_AREA: 100.0, KIND_POSTCODE: 50.0}
@@ -179,6 +182,8 @@ class Gazetteer:
         self._boundaries: dict[str, Any] = {}
         self._pair_key: np.ndarray | None = None
         self._block_of_posting: np.ndarray | None = None
+        self._generic: np.ndarray | None = None
+        self._places: np.ndarray | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -379,39 +384,70 @@ class Gazetteer:
         pq = parse_query(text)
         if not pq.key:
             return []
-        if pq.junction is not None:
-            m = self._junction(pq, area, near_xy)
-            if m is not None:
-                return [m]
-        rows, scores, kinds = self._candidates(pq, area, fuzzy=fuzzy)
+        if pq.junction is not None and not len(self._rows_for_key(pq.key, area)):
+            found = self._junction(pq, area, near_xy, limit)
+            if found:
+                return found
+        rows, scores, how, why = self._candidates(pq, area, fuzzy=fuzzy)
         if len(rows) == 0:
             return []
-        return self._rank(pq, rows, scores, kinds, near_xy, limit)
+        return self._rank(pq, rows, scores, how, why, near_xy, limit)
 
     def _candidates(self, pq: ParsedQuery, area: _Area, *, fuzzy: bool = True
-                    ) -> tuple[np.ndarray, np.ndarray, list]:
-        """Candidate rows with base scores and how each matched."""
+                    ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """Candidate rows with base scores, match types and reasons, searched in order: the
+        key, its alternatives, fuzzy names, then the trailing area or the postcode district.
+        Generic place types ("Supermarket") are capped at GENERIC_MAX_SCORE."""
+        rows, scores, how, why = self._search(pq, area, fuzzy)
+        if len(rows):
+            generic = self._generic_mask()[rows]
+            if generic.any():
+                scores = np.where(generic, np.minimum(scores, GENERIC_MAX_SCORE), scores)
+                why = ["generic" if g else w for g, w in zip(generic.tolist(), why, strict=True)]
+        return rows, scores, how, why
+
+    def _search(self, pq: ParsedQuery, area: _Area, fuzzy: bool
+                ) -> tuple[np.ndarray, np.ndarray, list, list]:
         rows = self._rows_for_key(pq.key, area)
         if len(rows):
             scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
                 pq.name.strip()))
-            return rows, scores, how.tolist()
+            return rows, scores, how.tolist(), [""] * len(rows)
         for alt in pq.alternatives:
             rows = self._rows_for_key(alt, area)
             if len(rows):
                 is_area = AREA_LIKE[self.kind[rows]]
                 how = np.where(is_area, "area", "normalised").tolist()
-                return rows, np.full(len(rows), SCORES["alternative"]), how
-        rows, scores = self._fuzzy(pq.key, area) if fuzzy else (np.zeros(0, np.int64),
-                                                                 np.zeros(0))
-        if len(rows):
-            return rows, scores, ["fuzzy"] * len(rows)
-        for a in pq.areas:  # the street is unknown; fall back to the trailing area
+                return rows, np.full(len(rows), SCORES["alternative"]), how, [""] * len(rows)
+        if pq.fuzzy_key != pq.key:  # "Fleet Stret": the name as written, a slip in its type
+            rows = self._rows_for_key(pq.fuzzy_key, area)
+            if len(rows):
+                n = len(rows)
+                return rows, np.full(n, FUZZY_SCORES["typo1"]), ["fuzzy"] * n, ["typo1"] * n
+        if fuzzy:
+            rows, scores, why = self._fuzzy(pq.fuzzy_key or pq.key, area)
+            if len(rows):
+                return rows, scores, ["fuzzy"] * len(rows), list(why)
+        fallbacks = list(pq.areas)
+        if pq.postcode:
+            fallbacks.append(pq.postcode.lower())
+        for a in fallbacks:  # the street is unknown; fall back to the trailing area
             rows = self._rows_for_key(a, area)
             rows = rows[np.isin(self.kind[rows], (KIND_AREA, KIND_POSTCODE))]
             if len(rows):
-                return rows, np.full(len(rows), SCORES["area_fallback"]), ["area"] * len(rows)
-        return np.zeros(0, np.int64), np.zeros(0), []
+                n = len(rows)
+                return rows, np.full(n, SCORES["area_fallback"]), ["area"] * n, [""] * n
+        return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _generic_mask(self) -> np.ndarray:
+        """Per row: its name is a generic place type (police.uk's "Supermarket", "Parking
+        Area"...: one name, many places). Computed once."""
+        if self._generic is None:
+            from crimegeo.gazetteer.sources import POLICE_PUBLIC_PLACES
+
+            ids = [k for k in (self._key_id(key) for key in POLICE_PUBLIC_PLACES) if k >= 0]
+            self._generic = np.isin(np.asarray(self._row_key), np.array(ids, dtype=np.int64))
+        return self._generic
 
     def _key_scores(self, rows: np.ndarray, exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Base score and match type of rows found by their canonical key (`exact`: the text
@@ -421,8 +457,8 @@ class Gazetteer:
                           np.where(exact, SCORES["exact"], SCORES["normalised"]))
         return scores, np.where(is_area, "area", np.where(exact, "exact", "normalised"))
 
-    def _fuzzy(self, key: str, area: _Area) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of the best fuzzy keys (blocked by name and area) with their scores."""
+    def _fuzzy(self, key: str, area: _Area) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Rows of the best fuzzy keys (blocked by name and area), their scores and reasons."""
         if key not in area.fuzzy:
             self._fuzzy_many([key], area)
         return area.fuzzy[key]
@@ -439,7 +475,7 @@ class Gazetteer:
             return
         if len(area.fuzzy) > FUZZY_MEMO_MAX:
             area.fuzzy.clear()
-        none = (np.zeros(0, np.int64), np.zeros(0))
+        none = (np.zeros(0, np.int64), np.zeros(0), [])
         hashes = [_block_hashes(key) for key in todo]
         owner = np.repeat(np.arange(len(todo), dtype=np.int64), [len(h) for h in hashes])
         if not len(owner) or not len(self._block_hash):
@@ -470,35 +506,57 @@ class Gazetteer:
         similarity = fuzzy_similarity_pairs(queries, choices)
         at = 0
         for key, cand, size in zip(todo, picked, sizes, strict=True):
-            area.fuzzy[key] = self._fuzzy_rows(cand, similarity[at:at + size], area, limit)
+            area.fuzzy[key] = self._fuzzy_rows(key, cand, similarity[at:at + size], area, limit)
             at += size
 
-    def _fuzzy_rows(self, cand: np.ndarray, similarity: np.ndarray, area: _Area, limit: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-        """The rows and scores of the best candidate keys: the top `limit` above FUZZY_CUTOFF,
-        within 6 points of the best."""
-        order = np.argsort(-similarity, kind="stable")[:limit]
+    def _fuzzy_rows(self, key: str, cand: np.ndarray, similarity: np.ndarray, area: _Area,
+                    limit: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The rows, scores and reasons of the best candidate keys for `key`.
+
+        The FUZZY_GRADED most similar keys above FUZZY_CUTOFF are graded by
+        :func:`gazetteer.scoring.fuzzy_grade` (keyboard slips, street type dropped or changed).
+        A key closer than every other by FUZZY_UNIQUE_MARGIN answers alone with its grade's
+        calibrated score; otherwise the keys within 6 similarity points of the best (at most
+        `limit`) answer with a score capped at FUZZY_LOOSE_MAX, and ranking sees the rivals.
+        """
+        order = np.argsort(-similarity, kind="stable")[:FUZZY_GRADED]
         order = order[similarity[order] >= FUZZY_CUTOFF]
         if not len(order):
-            return np.zeros(0, np.int64), np.zeros(0)
-        best = similarity[order].astype(np.float64)
-        close = best >= best[0] - 6
-        order, best = order[close], best[close]
+            return np.zeros(0, np.int64), np.zeros(0), []
+        sims = similarity[order].astype(np.float64)
+        texts = self._key_texts(cand[order])
+        graded = [fuzzy_grade(key, t, float(v)) for t, v in zip(texts, sims.tolist(),
+                                                                 strict=True)]
+        costs = np.array([c for _, c in graded])
+        best = int(np.argmin(costs))
+        rivals = costs < costs[best] + FUZZY_UNIQUE_MARGIN
+        if graded[best][0] != "loose" and rivals.sum() == 1:
+            picked = np.array([best])
+            key_scores = np.array([FUZZY_SCORES[graded[best][0]]])
+            reasons = [graded[best][0]]
+        else:
+            close = sims >= sims[0] - 6
+            picked = np.flatnonzero(close | rivals)[:limit]
+            key_scores = np.minimum(sims[picked] * (SCORES["fuzzy_max"] / 100.0),
+                                    FUZZY_LOOSE_MAX)
+            reasons = [graded[i][0] for i in picked.tolist()]
         ptr = self._key_ptr
-        slices = [self._key_rows[ptr[k]:ptr[k + 1]] for k in cand[order].tolist()]
+        slices = [self._key_rows[ptr[k]:ptr[k + 1]] for k in cand[order[picked]].tolist()]
         rows = np.concatenate(slices).astype(np.int64)
-        scores = np.repeat(best * (SCORES["fuzzy_max"] / 100.0), [len(x) for x in slices])
+        sizes = [len(x) for x in slices]
+        scores = np.repeat(key_scores, sizes)
+        why = [r for r, n in zip(reasons, sizes, strict=True) for _ in range(n)]
         keep = self.kind[rows] != KIND_POSTCODE
         if area.row_mask is not None:
             keep &= area.row_mask[rows]
-        return rows[keep], scores[keep]
+        return rows[keep], scores[keep], [w for w, k in zip(why, keep.tolist(), strict=True) if k]
 
     def _needs_fuzzy(self, pq: ParsedQuery, area: _Area) -> bool:
         """Whether :meth:`_candidates` will match `pq` fuzzily: no feature in the area has its
         key or an alternative key."""
         if not pq.key or pq.junction is not None:
             return False
-        for key in (pq.key, *pq.alternatives):
+        for key in (pq.key, *pq.alternatives, pq.fuzzy_key):
             k = self._key_id(key)
             if k >= 0 and (area.key_mask is None or area.key_mask[k]):
                 return False
@@ -546,6 +604,9 @@ class Gazetteer:
         keys = np.asarray(self._row_key[rows])
         kinds = self.kind[rows]
         thr = np.array([CLUSTER_M.get(int(k), CLUSTER_DEFAULT_M) for k in kinds])
+        # Roads known only by points (police.uk map points along a street) link farther.
+        point_only = ~(self.xmax[rows] > self.xmin[rows]) & ~(self.ymax[rows] > self.ymin[rows])
+        thr = np.where((kinds == KIND_ROAD) & point_only, ROAD_POINT_LINK_M, thr)
         x, y = self.x[rows], self.y[rows]
         if n > 48:  # very common names: a grid of the linkage distance is close enough
             cell = thr.max()
@@ -565,6 +626,8 @@ class Gazetteer:
         # Same key, close together: one place, even across kinds (a village, its station and
         # its headland called Dungeness are one answer).
         link = (gap <= np.minimum(thr[:, None], thr[None, :])) & (keys[:, None] == keys[None, :])
+        place = self._place_codes()[rows]  # never one place across two named settlements
+        link &= (place[:, None] == place[None, :]) | (place[:, None] < 0) | (place[None, :] < 0)
         labels = np.arange(n)
         changed = True
         while changed:  # label propagation to the connected components
@@ -574,23 +637,54 @@ class Gazetteer:
             labels = new[new]
         return labels
 
+    def _place_codes(self) -> np.ndarray:
+        """Per row, a code of its populated place (-1 where none). Computed once."""
+        if self._places is None:
+            col = self.features.column("populated_place")
+            if col.null_count == len(col):
+                self._places = np.full(len(self), -1, dtype=np.int32)
+            else:
+                encoded = pc.dictionary_encode(col)
+                if isinstance(encoded, pa.ChunkedArray):
+                    encoded = encoded.combine_chunks()
+                self._places = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int32)
+        return self._places
+
+    def _postcode_ok(self, rows: np.ndarray, postcode: str) -> np.ndarray:
+        """True for rows whose postcode district agrees with the one written ("EC2" agrees with
+        EC2V, "EC2V" with EC2V); False where the row has none."""
+        vals = self.features.column("postcode_district").take(pa.array(rows)).to_pylist()
+        pcode = postcode.upper()
+        return np.array([v is not None and (v.upper().startswith(pcode)
+                                            or pcode.startswith(v.upper())) for v in vals],
+                        dtype=bool)
+
     def _rank(
         self,
         pq: ParsedQuery,
         rows: np.ndarray,
         scores: np.ndarray,
         how: list,
+        why: list,
         near_xy: tuple[float, float] | None,
         limit: int,
     ) -> list[Match]:
+        """Group candidate rows into places, weigh hints, and answer best first; several
+        equally good places with nothing to choose by are all ``ambiguous``."""
         if len(rows) == 1 and not pq.areas:  # one candidate: nothing to group or weigh
             r = int(rows[0])
-            return [self._match(r, float(scores[0]), how[0])]
+            return [self._match(r, float(scores[0]), how[0], reason=why[0])]
         scores = scores.astype(float).copy()
         if pq.areas:
             ok = self._area_hint_ok(rows, pq.areas)
             if ok.any():
                 scores[~ok] *= 0.75
+        if pq.postcode:
+            ok = self._postcode_ok(rows, pq.postcode)
+            if ok.any() and not ok.all():
+                scores[~ok] *= POSTCODE_MISS_FACTOR
+                why = ["postcode_hint" if o and not w else w
+                       for o, w in zip(ok.tolist(), why, strict=True)]
         labels = self._clusters(rows)
         _, labels = np.unique(labels, return_inverse=True)
         labels = labels.ravel()
@@ -624,18 +718,21 @@ class Gazetteer:
         for i, c in enumerate(cl_order[: max(1, limit)].tolist()):
             r = int(rows[rep[c]])
             if ambiguous and i < n_cont:
+                # calibrated: how often police.uk published this place among the contenders
                 mtype = "ambiguous"
-                score = min(SCORES["ambiguous_max"], float(cl_score[c]) / n_cont)
+                share = cl_weight[c] / max(cl_weight[contenders].sum(), 1.0)
+                score = min(SCORES["ambiguous_max"], float(cl_score[c]) * float(share))
             else:
                 mtype = how[rep[c]]
                 score = float(cl_score[c])
                 if out:
                     score = min(score, out[0].score * 0.99)
-            out.append(self._match(r, score, mtype, members=rows[labels == c]))
+            out.append(self._match(r, score, mtype, members=rows[labels == c],
+                                   reason=why[rep[c]]))
         return out
 
     def _match(self, row: int, score: float, match_type: str,
-               members: np.ndarray | None = None) -> Match:
+               members: np.ndarray | None = None, reason: str = "") -> Match:
         if members is not None and len(members) > 1:
             ext = self._extent_of(members)
         else:
@@ -652,6 +749,7 @@ class Gazetteer:
             extent=ext,
             score=round(float(score), 4),
             match_type=match_type,
+            reason=reason,
         )
 
     def _extent_of(self, rows: np.ndarray) -> tuple[float, float, float, float] | None:
@@ -668,32 +766,73 @@ class Gazetteer:
         y1 = np.where(np.isnan(self.ymax[rows]), self.y[rows], self.ymax[rows])
         return (float(x0.min()), float(y0.min()), float(x1.max()), float(y1.max()))
 
-    def _junction(self, pq: ParsedQuery, area: _Area,
-                  near_xy: tuple[float, float] | None) -> Match | None:
-        """"Junction of X and Y": the midpoint of the closest pair of X and Y features."""
+    def _box_gap(self, ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+        """Metres between each A row's extent (its point where it has none) and each B row's."""
+        def box(rows: np.ndarray) -> tuple[np.ndarray, ...]:
+            x, y = self.x[rows], self.y[rows]
+            return tuple(np.where(np.isnan(b[rows]), p, b[rows]) for b, p in (
+                (self.xmin, x), (self.ymin, y), (self.xmax, x), (self.ymax, y)))
+
+        ax0, ay0, ax1, ay1 = box(ra)
+        bx0, by0, bx1, by1 = box(rb)
+        gx = np.maximum(0, np.maximum(ax0[:, None] - bx1[None, :], bx0[None, :] - ax1[:, None]))
+        gy = np.maximum(0, np.maximum(ay0[:, None] - by1[None, :], by0[None, :] - ay1[:, None]))
+        return np.hypot(gx, gy)
+
+    def _junction(self, pq: ParsedQuery, area: _Area, near_xy: tuple[float, float] | None,
+                  limit: int) -> list[Match]:
+        """"Junction of A and B": where the two streets meet, if they do.
+
+        Two streets meet when one of A's features lies within JUNCTION_MAX_M of one of B's
+        (extents where known, points otherwise): the answer is the midpoint of the closest
+        pair, scored JUNCTION_SCORE_FACTOR x the weaker street's score, ``reason="junction"``.
+        A generic place type ("Supermarket") becomes confident only when B meets exactly one
+        of its places; B meeting several leaves them ambiguous. When the streets do not meet,
+        or B is unknown, A answers as if named alone, its scores x JUNCTION_FALLBACK_FACTOR,
+        ``reason="junction_not_met"`` (B alone when only B is known).
+        """
         a, b = pq.junction  # type: ignore[misc]
-        ra, sa, ha = self._candidates(parse_query(a), area)
-        rb, sb, hb = self._candidates(parse_query(b), area)
-        if len(ra) == 0 or len(rb) == 0:
-            if len(ra) or len(rb):
-                rows, s, h = (ra, sa, ha) if len(ra) else (rb, sb, hb)
-                i = int(np.argmax(s))
-                return self._match(int(rows[i]), float(s[i]) * 0.6, "fuzzy")
-            return None
-        ra, sa, rb, sb = ra[:300], sa[:300], rb[:300], sb[:300]
-        d = np.hypot(self.x[ra][:, None] - self.x[rb][None, :],
-                     self.y[ra][:, None] - self.y[rb][None, :])
-        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-        if d[i, j] > 2000:
-            return None
+        qa, qb = parse_query(a), parse_query(b)
+        ra, sa, ha, wa = self._candidates(qa, area)
+        rb, sb, hb, wb = self._candidates(qb, area)
+        if len(ra) and len(rb):
+            ra, sa, rb, sb = ra[:300], sa[:300], rb[:300], sb[:300]
+            d = self._box_gap(ra, rb)
+            meets = d <= JUNCTION_MAX_M
+            if meets.any():
+                return [self._junction_match(ra, sa, ha, wa, rb, sb, hb, wb, d, meets)]
+        if not len(ra) and not len(rb):
+            return []
+        q, rows, scores, how, why = (qa, ra, sa, ha, wa) if len(ra) else (qb, rb, sb, hb, wb)
+        found = self._rank(q, rows, scores * JUNCTION_FALLBACK_FACTOR, how, why, near_xy, limit)
+        return [m if m.match_type == "ambiguous" else dataclasses.replace(
+            m, reason="junction_not_met") for m in found]
+
+    def _junction_match(self, ra: np.ndarray, sa: np.ndarray, ha: list, wa: list,
+                        rb: np.ndarray, sb: np.ndarray, hb: list, wb: list,
+                        d: np.ndarray, meets: np.ndarray) -> Match:
+        """The junction of the closest meeting pair; ambiguous when a generic A or B has
+        several places meeting the other street."""
+        i, j = np.unravel_index(int(np.argmin(np.where(meets, d, np.inf))), d.shape)
         r1, r2 = int(ra[i]), int(rb[j])
+
+        def base(score: float, how: str, why: str) -> float:
+            # a generic place singled out by its partner keeps the score of its spelling
+            return SCORES.get(how, SCORES["alternative"]) if why == "generic" else score
+
+        places_a = len(np.unique(self._clusters(ra[meets.any(axis=1)])))
+        places_b = len(np.unique(self._clusters(rb[meets.any(axis=0)])))
+        score = min(base(float(sa[i]), ha[i], wa[i]), base(float(sb[j]), hb[j], wb[j]))
+        score *= JUNCTION_SCORE_FACTOR
+        mtype = "fuzzy" if "fuzzy" in (ha[i], hb[j]) else (
+            "exact" if (ha[i], hb[j]) == ("exact", "exact") else "normalised")
+        if places_a > 1 or places_b > 1:  # several places of one name meet the other street
+            mtype = "ambiguous"
+            score = min(SCORES["ambiguous_max"], score / max(places_a, places_b))
         mx, my = (self.x[r1] + self.x[r2]) / 2, (self.y[r1] + self.y[r2]) / 2
         from crimegeo.gazetteer.geo import to_lonlat
 
         lon, lat = to_lonlat(np.array([mx]), np.array([my]))
-        types = {ha[i], hb[j]}
-        mtype = "fuzzy" if "fuzzy" in types else ("exact" if types == {"exact"} else "normalised")
-        score = min(float(sa[i]), float(sb[j])) * 0.9
         return Match(
             id=f"{self._ids[r1].as_py()}|{self._ids[r2].as_py()}",
             uri=None,
@@ -704,6 +843,7 @@ class Gazetteer:
                     float(max(self.x[r1], self.x[r2])), float(max(self.y[r1], self.y[r2]))),
             score=round(score, 4),
             match_type=mtype,
+            reason="junction",
         )
 
     def lookup_many(self, texts: Sequence[str], *, force: str | None = None,
@@ -720,7 +860,7 @@ class Gazetteer:
         for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
             answers[uniq[q]] = m
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
-            self._fuzzy_many([pq.key for pq in (parse_query(t) for t in uniq
+            self._fuzzy_many([pq.fuzzy_key for pq in (parse_query(t) for t in uniq
                                                 if t and t not in answers)
                               if self._needs_fuzzy(pq, area)], area)
         by_query: dict[tuple, Match | None] = {}
@@ -728,11 +868,13 @@ class Gazetteer:
             if t in answers:
                 continue
             pq = parse_query(t) if t else None
-            memo = (pq.key, pq.areas, pq.junction, pq.name) if pq else None
-            if memo is not None and memo[:3] in by_query and by_query[memo[:3]] is not None:
+            memo = (pq.key, pq.areas, pq.junction, pq.postcode, pq.name) if pq else None
+            if memo is not None and memo[:4] in by_query and by_query[memo[:4]] is not None:
                 # Same canonical query, another spelling: same place; exact only if identical.
-                m = by_query[memo[:3]]
-                if m.name == pq.name and m.match_type == "normalised":
+                m = by_query[memo[:4]]
+                if m.reason:  # scored by what it is (generic, junction), not by spelling
+                    pass
+                elif m.name == pq.name and m.match_type == "normalised":
                     m = dataclasses.replace(m, match_type="exact", score=SCORES["exact"])
                 elif m.name == pq.name and m.match_type == "area":
                     m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
@@ -746,7 +888,7 @@ class Gazetteer:
                 or (m.match_type == "area" and m.score < SCORES["area_exact"])
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
-                by_query[memo[:3]] = m
+                by_query[memo[:4]] = m
         return [answers[t] for t in texts]
 
     def _exact_rows(self, uniq: Sequence[str], area: _Area) -> tuple[np.ndarray, np.ndarray]:
@@ -863,7 +1005,9 @@ class Gazetteer:
         for name, column in (("lon", self.lon), ("lat", self.lat), ("x_bng", self.x),
                              ("y_bng", self.y)):
             out[name][at] = column[rows]
-        out["score"][at], out["match_type"][at] = self._key_scores(rows, exact)
+        scores, out["match_type"][at] = self._key_scores(rows, exact)
+        out["score"][at] = np.where(self._generic_mask()[rows],
+                                    np.minimum(scores, GENERIC_MAX_SCORE), scores)
         ids = pc.coalesce(self._uris.take(pa.array(rows)), self._ids.take(pa.array(rows)))
         out["id"][at] = np.asarray(ids.to_pylist(), dtype=object)
         for column, (bound, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
@@ -941,11 +1085,13 @@ class Gazetteer:
         x1 = np.where(np.isnan(self.xmax[rows]), self.x[rows], self.xmax[rows]).tolist()
         y1 = np.where(np.isnan(self.ymax[rows]), self.y[rows], self.ymax[rows]).tolist()
         is_area = AREA_LIKE[kind].tolist()
+        generic = self._generic_mask()[rows].tolist()
         return [
             Match(ids[i], uris[i], names[i], types[i], lon[i], lat[i], x[i], y[i],
                   (x0[i], y0[i], x1[i], y1[i]),
-                  SCORES["area_exact"] if is_area[i] else SCORES["exact"],
-                  "area" if is_area[i] else "exact")
+                  GENERIC_MAX_SCORE if generic[i] else (
+                      SCORES["area_exact"] if is_area[i] else SCORES["exact"]),
+                  "area" if is_area[i] else "exact", "generic" if generic[i] else "")
             for i in range(len(rows))
         ]
 

@@ -263,6 +263,9 @@ class ParsedQuery:
     road_number: str | None = None
     alternatives: tuple[str, ...] = field(default=())
     postcode: str | None = None
+    #: ``key`` with a keyboard slip in its final street type put right ("Kung Strewt" ->
+    #: "kung street"); the key fuzzy matching starts from. Equal to ``key`` otherwise.
+    fuzzy_key: str = ""
 
 
 #: Police shorthand for where along a street something happened, written before the name:
@@ -297,6 +300,43 @@ BRAND_PLACES: dict[str, str] = {
          "budgens", "londis", "nisa", "costcutter", "whole foods", "whole foods market"],
         "supermarket"),
 }
+
+
+#: Street types whose misspelling at the end of a name is put right before fuzzy matching
+#: ("Stret", "Steeet", "Raod", "Plaec"), with the slips allowed: one for four- and five-letter
+#: types, two for longer ones. Others ("hill", "row", "way") are too close to ordinary words.
+SLIP_TYPES: tuple[str, ...] = (
+    "street", "road", "lane", "avenue", "square", "place", "crescent", "gardens", "court",
+    "terrace", "close", "grove", "drive", "passage", "buildings",
+)
+
+
+def _type_slip_fixed(key: str) -> str:
+    """`key` with a misspelt final street type put right ("old brad steet" -> "old brad
+    street"); unchanged when the last word is a known type or not close to one."""
+    toks = key.split()
+    if len(toks) < 2 or toks[-1] in ROAD_TYPE_TOKENS or len(toks[-1]) < 4:
+        return key
+    last = toks[-1]
+    for t in SLIP_TYPES:
+        if abs(len(t) - len(last)) <= 2 and _osa(last, t) <= (1 if len(t) <= 5 else 2):
+            return " ".join([*toks[:-1], t])
+    return key
+
+
+def _osa(a: str, b: str) -> int:
+    """Optimal string alignment distance (edits, a swap of neighbours counting one)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
 
 
 def _postcode_split(part: str) -> tuple[str, str | None]:
@@ -413,6 +453,7 @@ def parse_query(text: str) -> ParsedQuery:
         road_number=road_number,
         alternatives=tuple(alternatives),
         postcode=postcode,
+        fuzzy_key=_type_slip_fixed(key),
     )
 
 
