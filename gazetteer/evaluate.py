@@ -399,6 +399,14 @@ def evaluate_police_uk(
             "confident_right": _share(right, sel & confident),
         }
 
+    # calibration by how the answer was made: match type and reason -> share right
+    by_how: dict[str, list] = defaultdict(list)
+    for i, m in enumerate(found):
+        if m is not None:
+            by_how[f"{m.match_type}/{m.reason or '-'}"].append((m.score, right[i]))
+    calibration = {k: {"answers": len(v), "mean_score": round(float(np.mean([a for a, _ in v])), 3),
+                       "share_right": round(float(np.mean([b for _, b in v])), 4)}
+                   for k, v in sorted(by_how.items())}
     types: dict[str, int] = defaultdict(int)
     for m in found:
         types[m.match_type if m else "none"] += 1
@@ -438,8 +446,11 @@ def evaluate_police_uk(
         "by_perturbation": {k: measures(kinds_a == k) for k in PERTURBATIONS
                             if (kinds_a == k).any()},
         "reliability": reliability_table(score[answered], right[answered]),
+        "calibration_by_match": calibration,
         "_score": score,
         "_right": right,
+        "_class": classes_a,
+        "_kind": kinds_a,
     }
     if tmp is not None:
         tmp.cleanup()
@@ -479,6 +490,10 @@ def format_report(r: dict) -> str:
         for k, v in r[group].items():
             lines.append(f"    {k:<28} {v['rows']:>7,}  {pct(v['located'])}  {pct(v['right'])}"
                          f"     {pct(v['confident'])}      {pct(v['confident_right'])}")
+    lines.append("  by match type / reason (answers, mean score, share right):")
+    for k, v in r["calibration_by_match"].items():
+        lines.append(f"    {k:<28} {v['answers']:>6,}  {v['mean_score']:>6}  "
+                     f"{pct(v['share_right'])}")
     lines.append("  reliability (score band: answers, mean score, share right):")
     for b in r["reliability"]:
         lines.append(f"    {b['band']}  {b['answers']:>6,}  "
