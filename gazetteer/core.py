@@ -516,8 +516,9 @@ class Gazetteer:
         The FUZZY_GRADED most similar keys above FUZZY_CUTOFF are graded by
         :func:`gazetteer.scoring.fuzzy_grade` (keyboard slips, street type dropped or changed).
         A key closer than every other by FUZZY_UNIQUE_MARGIN answers alone with its grade's
-        calibrated score; otherwise the keys within 6 similarity points of the best (at most
-        `limit`) answer with a score capped at FUZZY_LOOSE_MAX, and ranking sees the rivals.
+        calibrated score; otherwise its rivals, or for a `loose` best the keys within 6
+        similarity points of it (at most `limit`), answer with a score capped at
+        FUZZY_LOOSE_MAX, and ranking sees them all.
         """
         order = np.argsort(-similarity, kind="stable")[:FUZZY_GRADED]
         order = order[similarity[order] >= FUZZY_CUTOFF]
@@ -534,9 +535,9 @@ class Gazetteer:
             picked = np.array([best])
             key_scores = np.array([FUZZY_SCORES[graded[best][0]]])
             reasons = [graded[best][0]]
-        else:
-            close = sims >= sims[0] - 6
-            picked = np.flatnonzero(close | rivals)[:limit]
+        else:  # rivals of a grade, else the names within 6 similarity points of the best
+            close = rivals if graded[best][0] != "loose" else sims >= sims[0] - 6
+            picked = np.flatnonzero(close)[:limit]
             key_scores = np.minimum(sims[picked] * (SCORES["fuzzy_max"] / 100.0),
                                     FUZZY_LOOSE_MAX)
             reasons = [graded[i][0] for i in picked.tolist()]

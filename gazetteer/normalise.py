@@ -317,11 +317,17 @@ def _type_slip_fixed(key: str) -> str:
     toks = key.split()
     if len(toks) < 2 or toks[-1] in ROAD_TYPE_TOKENS or len(toks[-1]) < 4:
         return key
-    last = toks[-1]
+    fixed = _slip_type(toks[-1])
+    return key if fixed is None else " ".join([*toks[:-1], fixed])
+
+
+@lru_cache(maxsize=65_536)
+def _slip_type(word: str) -> str | None:
+    """The street type `word` is a slip of, or None (memoised: last words repeat)."""
     for t in SLIP_TYPES:
-        if abs(len(t) - len(last)) <= 2 and _osa(last, t) <= (1 if len(t) <= 5 else 2):
-            return " ".join([*toks[:-1], t])
-    return key
+        if abs(len(t) - len(word)) <= 2 and _osa(word, t) <= (1 if len(t) <= 5 else 2):
+            return t
+    return None
 
 
 def _osa(a: str, b: str) -> int:
