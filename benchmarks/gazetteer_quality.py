@@ -7,7 +7,9 @@ of later months the way force exports write locations (the perturbation model do
 postcodes appended, police shorthand and house numbers, trailing town, junctions, combinations),
 geocodes them restricted to the force, and prints for each seed the four measures of issue 16,
 per label class and perturbation class, then their mean over the seeds and the reliability table
-(score band -> share right) pooled over the seeds.
+(score band -> share right) pooled over the seeds. Then the same kind of rewriting on the roads,
+villages and hamlets of the real OS Open Names tiles (with their real postcode districts and
+settlements), and the measurement behind the junction distance.
 
 The gazetteer's score constants are set on the calibration split (test months
 2019-07..2020-02, seeds 1, 2, 3); the default run is the held-out split (test months
@@ -31,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from crimegeo.gazetteer.evaluate import (  # noqa: E402
+    evaluate_os_open_names,
     evaluate_police_uk,
     format_report,
     junction_distances,
@@ -40,6 +43,7 @@ from crimegeo.gazetteer.evaluate import (  # noqa: E402
 
 DEFAULT_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "police-uk",
                             "city-of-london")
+OS_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "os-open-names")
 MEASURES = ("single_point_within_25m", "street_placed_on_street", "generic_confident",
             "confident_right", "share_confident")
 
@@ -79,6 +83,14 @@ def main() -> None:
     for b in pooled:
         share = "-" if b["share_right"] is None else f"{b['share_right']:.1%}"
         print(f"  {b['band']}  {b['answers']:>6,}  {b['mean_score']}  {share}")
+    if os.path.isdir(OS_DATA):
+        os_report = evaluate_os_open_names(OS_DATA, seeds=tuple(args.seeds))
+        print(f"OS Open Names tiles ({os_report['features']:,} features; "
+              f"{os_report['names_queried']} roads and settlements, {os_report['queries']:,} "
+              "rewritten names; rows, located, right, confident, confident right):")
+        for k, v in {"all": os_report["all"], **os_report["by_perturbation"]}.items():
+            print(f"  {k:<14} {v['rows']:>6,}  {v['located']:.1%}  {v['right']:.1%}  "
+                  f"{v['confident']:.1%}  {v['confident_right']:.1%}")
     print("junction distance measurement (JUNCTION_MAX_M), gazetteer of the training months:")
     print("  " + json.dumps(junction_distances(_training_gazetteer(args.data, args.train))))
 

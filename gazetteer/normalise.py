@@ -281,10 +281,12 @@ _SHORTHAND_RE = re.compile(
     )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
     re.I | re.X,
 )
-#: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU"):
-#: outward code (area, district digit, optional letter or digit), optional inward code.
+#: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU",
+#: a sector "TN29 7"): outward code (area, district digit, optional letter or digit), then an
+#: optional inward code or sector digit.
 _TRAILING_POSTCODE_RE = re.compile(
-    r"(?:^|[\s,;]+)(?P<out>[a-z]{1,2}\d[a-z\d]?)(?:\s*(?P<in>\d[a-z]{2}))?\s*$", re.I
+    r"(?:^|[\s,;]+)(?P<out>[a-z]{1,2}\d[a-z\d]?)(?:\s*(?P<in>\d[a-z]{2})|\s+(?P<sector>\d))?\s*$",
+    re.I
 )
 #: One-letter postcode areas that are also road classes: "M1", "B12", "A40" alone are roads.
 _ROAD_CLASS_LETTERS = frozenset("abm")
@@ -352,10 +354,10 @@ def _postcode_split(part: str) -> tuple[str, str | None]:
     if not m:
         return part, None
     out = m.group("out")
-    if m.group("in") is None and len(out) <= 3 and out[0].lower() in _ROAD_CLASS_LETTERS and \
-            out[1:].isdigit():
+    bare = m.group("in") is None and m.group("sector") is None
+    if bare and len(out) <= 3 and out[0].lower() in _ROAD_CLASS_LETTERS and out[1:].isdigit():
         return part, None
-    if m.group("in") is None and out[1:2].isalpha() and out[:2].lower() in ("st", "rd", "ln"):
+    if bare and out[1:2].isalpha() and out[:2].lower() in ("st", "rd", "ln"):
         return part, None  # not a postcode area, an abbreviation glued to a digit
     return part[: m.start()].strip(), out.upper()
 

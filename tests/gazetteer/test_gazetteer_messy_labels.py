@@ -201,3 +201,17 @@ def test_evaluation_on_held_out_months_meets_the_goals(col_files: list[str]) -> 
     # calibrated: answers scored 0.9 and above are right at least 0.9 of the time
     top = [b for b in r["reliability"] if b["answers"] and float(b["band"][:4]) >= 0.9]
     assert top and all(b["share_right"] >= 0.9 for b in top)
+
+
+def test_os_open_names_roads_and_settlements_rewritten(os_gaz: Gazetteer) -> None:
+    from gazetteer_testdata import OS_DIR
+
+    from crimegeo.gazetteer.evaluate import evaluate_os_open_names
+
+    r = evaluate_os_open_names(str(OS_DIR), seeds=(5,))
+    assert r["names_queried"] > 50
+    assert r["all"]["confident_right"] >= 0.98
+    # the real postcode district written after a name never sinks it
+    assert r["by_perturbation"]["postcode"]["right"] >= 0.95
+    assert r["by_perturbation"]["town"]["right"] >= 0.95
+    assert r["by_perturbation"]["shorthand"]["right"] >= 0.95

@@ -97,3 +97,16 @@ def test_odd_street_types_and_brands() -> None:
 )
 def test_junction_forms(text: str, junction: tuple[str, str] | None) -> None:
     assert parse_query(text).junction == junction
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "postcode"),
+    [
+        ("Dungeness Road TN29 7", "dungeness road", "TN29"),  # a postcode sector
+        ("High Street, TN29 7", "high street", "TN29"),
+        ("M1 5", "m1 5", None),  # not a sector of a road number
+    ],
+)
+def test_postcode_sectors(text: str, key: str, postcode: str | None) -> None:
+    pq = parse_query(text)
+    assert (pq.key, pq.postcode) == (key, postcode)
