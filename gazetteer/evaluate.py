@@ -33,7 +33,10 @@ with or without a house number "12", "1-3", "Flat 3, 41", "Unit 2"); ``town`` a 
 ", London" or ", City of London"; ``junction`` "junction of A and B" (and "A j/w B", "A/B",
 "corner of A and B") where B is the named street with the nearest map point to the crime (a
 real junction partner) or, one time in four, a street far away (not a junction: the answer
-should fall back to A); ``combined`` two or three of the above at once.
+should fall back to A); ``premises`` a building or business before the street ("Moor House,
+London Wall", "The Red Lion PH, 12 Fleet Street"), and for a supermarket the shop then the
+street nearest the crime ("Tesco, Fleet Street"); ``combined`` two or three of the above at
+once.
 
 A junction row is right when the answer is right for A's class, or when the answer is a
 junction within :data:`JUNCTION_TOLERANCE_M` of the crime's point.
@@ -92,7 +95,8 @@ CONFIDENT_SCORE = 0.8
 RELIABILITY_BANDS = (0.0, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 
 PERTURBATIONS = ("clean", "no_prefix", "case", "abbreviation", "typo1", "typo2",
-                 "type_dropped", "postcode", "shorthand", "town", "junction", "combined")
+                 "type_dropped", "postcode", "shorthand", "town", "junction", "premises",
+                 "combined")
 _COMBINABLE = ("case", "abbreviation", "typo1", "postcode", "shorthand", "town", "no_prefix")
 
 _ABBREVIATIONS = {
@@ -110,6 +114,8 @@ _POSTCODE_DISTRICTS = ["EC1A", "EC1M", "EC1V", "EC2A", "EC2M", "EC2N", "EC2R", "
                        "EC3A", "EC3M", "EC3N", "EC3R", "EC3V", "EC4A", "EC4M", "EC4N", "EC4R",
                        "EC4V", "EC4Y"]
 _BRANDS = ["Tesco", "Sainsburys", "Co-op", "Waitrose", "M&S"]
+_PREMISES = ["Moor House", "The Red Lion PH", "Costa Coffee", "Unit 4 Riverside House",
+             "Flat 2 Kings Court", "Barclays Bank", "Pret A Manger", "Block B", "Tesco Express"]
 _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
 
 
@@ -224,6 +230,11 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         return f"{rng.choice(_SHORTHAND)} {house}{name}", kind
     if kind == "town":
         return name + rng.choice(_TOWNS), kind
+    if kind == "premises":
+        if partner and name in ("Supermarket",):  # the shop, then the street it is on
+            return f"{rng.choice(_BRANDS + ['Supermarket'])}, {partner}", kind
+        house = rng.choice(_HOUSE) + " " if rng.random() < 0.5 else ""
+        return f"{rng.choice(_PREMISES)}, {house}{name}", kind
     if kind == "junction" and partner:
         form = rng.choice(["junction of {a} and {b}", "{a} j/w {b}", "{a}/{b}",
                            "corner of {a} and {b}", "jct {a} & {b}", "{a} junction with {b}",
@@ -354,10 +365,11 @@ def evaluate_police_uk(
     for s, px, py in zip(label, x.tolist(), y.tolist(), strict=True):
         kind = rng.choice(PERTURBATIONS)
         partner = None
-        if kind == "junction" and len(n_xy):
+        if kind in ("junction", "premises") and len(n_xy):
             d = np.hypot(n_xy[:, 0] - px, n_xy[:, 1] - py)
             d[np.array([named_keys[j] == normalise_name(s) for j in n_lab])] = np.inf
-            j = int(np.argmin(d)) if rng.random() < 0.75 else int(np.argmax(d))
+            far = kind == "junction" and rng.random() >= 0.75
+            j = int(np.argmax(np.where(np.isfinite(d), d, -1))) if far else int(np.argmin(d))
             partner = named[n_lab[j]][11:]
         q, done = perturb(s, rng, kind, partner, known)
         queries.append(q)

@@ -266,6 +266,9 @@ class ParsedQuery:
     #: ``key`` with a keyboard slip in its final street type put right ("Kung Strewt" ->
     #: "kung street"); the key fuzzy matching starts from. Equal to ``key`` otherwise.
     fuzzy_key: str = ""
+    #: The later comma parts read as names (house numbers and shorthand removed), for when the
+    #: first part names premises rather than the street ("Tesco Express, 12 Fleet Street").
+    later_names: tuple[str, ...] = ()
 
 
 #: Police shorthand for where along a street something happened, written before the name:
@@ -429,6 +432,8 @@ def parse_query(text: str) -> ParsedQuery:
         parts = parts[1:]
     name = _strip_house(_strip_shorthand(parts[0]))
     areas = [k for k in (normalise_name(p) for p in parts[1:]) if k and not _POSTCODE_RE.match(k)]
+    later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in parts[1:])
+                  if k and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
     for town in TOWN_WORDS:  # "Willis Close London": the town is an area hint
         if key.endswith(" " + town) and len(key) > len(town) + 1:
@@ -462,6 +467,7 @@ def parse_query(text: str) -> ParsedQuery:
         alternatives=tuple(alternatives),
         postcode=postcode,
         fuzzy_key=_type_slip_fixed(key),
+        later_names=later,
     )
 
 

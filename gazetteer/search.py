@@ -32,7 +32,10 @@ from crimegeo.gazetteer.scoring import (
     FUZZY_SCORES,
     FUZZY_UNIQUE_MARGIN,
     GENERIC_MAX_SCORE,
+    JUNCTION_MAX_M,
     SCORES,
+    SECOND_PART_FACTOR,
+    SINGLED_OUT_MAX_SCORE,
     fuzzy_grade,
 )
 
@@ -72,7 +75,7 @@ class CandidateSearch:
         Generic place types ("Supermarket") are capped at GENERIC_MAX_SCORE."""
         rows, scores, how, why = self._search(pq, area, fuzzy)
         if len(rows):
-            generic = self._generic_mask()[rows]
+            generic = self._generic_mask()[rows] & (np.array(why) != "singled_out")
             if generic.any():
                 scores = np.where(generic, np.minimum(scores, GENERIC_MAX_SCORE), scores)
                 why = ["generic" if g else w for g, w in zip(generic.tolist(), why, strict=True)]
@@ -84,22 +87,35 @@ class CandidateSearch:
         if len(rows):
             scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
                 pq.name.strip()))
-            return rows, scores, how.tolist(), [""] * len(rows)
+            return self._placed_by_later_part(pq, area, fuzzy, (
+                rows, scores, how.tolist(), [""] * len(rows)))
         for alt in pq.alternatives:
             rows = self._rows_for_key(alt, area)
             if len(rows):
                 is_area = AREA_LIKE[self.kind[rows]]
                 how = np.where(is_area, "area", "normalised").tolist()
-                return rows, np.full(len(rows), SCORES["alternative"]), how, [""] * len(rows)
+                return self._placed_by_later_part(pq, area, fuzzy, (
+                    rows, np.full(len(rows), SCORES["alternative"]), how, [""] * len(rows)))
         if pq.fuzzy_key != pq.key:  # "Fleet Stret": the name as written, a slip in its type
             rows = self._rows_for_key(pq.fuzzy_key, area)
             if len(rows):
                 n = len(rows)
                 return rows, np.full(n, FUZZY_SCORES["typo1"]), ["fuzzy"] * n, ["typo1"] * n
+        found = (np.zeros(0, np.int64), np.zeros(0), [], [])
         if fuzzy:
             rows, scores, why = self._fuzzy(pq.fuzzy_key or pq.key, area)
-            if len(rows):
-                return rows, scores, ["fuzzy"] * len(rows), list(why)
+            found = (rows, scores, ["fuzzy"] * len(rows), list(why))
+            if len(rows) and not set(why) <= {"loose"}:
+                return found
+        for name in pq.later_names:  # "Tesco Express, 12 Fleet Street": the street is later
+            rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
+            street = ~AREA_LIKE[self.kind[rows]]  # a later area part is a hint, not the place
+            if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
+                rows, scores = rows[street], scores[street] * SECOND_PART_FACTOR
+                how = [h for h, k in zip(how, street.tolist(), strict=True) if k]
+                return rows, scores, how, ["later_part"] * len(rows)
+        if len(found[0]):
+            return found
         fallbacks = list(pq.areas)
         if pq.postcode:
             fallbacks.append(pq.postcode.lower())
@@ -110,6 +126,30 @@ class CandidateSearch:
                 n = len(rows)
                 return rows, np.full(n, SCORES["area_fallback"]), ["area"] * n, [""] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _placed_by_later_part(self, pq: ParsedQuery, area: _Area, fuzzy: bool,
+                              found: tuple[np.ndarray, np.ndarray, list, list]
+                              ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """A generic place type followed by a street ("Tesco Express, 12 Fleet Street",
+        "Supermarket, Fleet Street"): the places of that type the street meets (within
+        JUNCTION_MAX_M) answer, scored at most SINGLED_OUT_MAX_SCORE (``reason="singled_out"``;
+        several are ambiguous); if the street meets none, the street answers (``later_part``)."""
+        rows, scores, how, _why = found
+        if not pq.later_names or not self._generic_mask()[rows].all():
+            return found
+        for name in pq.later_names:
+            sr, ss, sh, sw = self._search(parse_query(name), area, fuzzy)
+            if (not len(sr) or set(sw) <= {"loose"} or self._generic_mask()[sr].all()
+                    or AREA_LIKE[self.kind[sr]].all()):
+                continue
+            meets = (self._box_gap(rows, sr) <= JUNCTION_MAX_M).any(axis=1)
+            if meets.any():
+                n = int(meets.sum())
+                return rows[meets], np.minimum(scores[meets], SINGLED_OUT_MAX_SCORE), [
+                    h for h, m in zip(how, meets, strict=True)
+                                                    if m], ["singled_out"] * n
+            return sr, ss * SECOND_PART_FACTOR, sh, ["later_part"] * len(sr)
+        return found
 
     def _key_scores(self, rows: np.ndarray, exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Base score and match type of rows found by their canonical key (`exact`: the text

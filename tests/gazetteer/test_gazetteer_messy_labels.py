@@ -215,3 +215,27 @@ def test_os_open_names_roads_and_settlements_rewritten(os_gaz: Gazetteer) -> Non
     assert r["by_perturbation"]["postcode"]["right"] >= 0.95
     assert r["by_perturbation"]["town"]["right"] >= 0.95
     assert r["by_perturbation"]["shorthand"]["right"] >= 0.95
+
+
+@pytest.mark.parametrize("text", ["Moor House, London Wall", "The Red Lion PH, 12 London Wall",
+                                  "Unit 4 Riverside House, London Wall, London EC2"])
+def test_premises_before_the_street(col_gaz: Gazetteer, text: str) -> None:
+    m = best(col_gaz, text)
+    alone = best(col_gaz, "London Wall")
+    assert (m.id, m.reason) == (alone.id, "later_part") and m.score >= CONFIDENT
+
+
+def test_shop_then_street_singles_out_one_place_but_stays_a_suggestion(
+        col_gaz: Gazetteer) -> None:
+    from crimegeo.gazetteer.scoring import SINGLED_OUT_MAX_SCORE
+
+    rochester = best(col_gaz, "Rochester Walk")
+    for text in ("Supermarket, Rochester Walk", "Tesco Express, 2 Rochester Walk"):
+        m = best(col_gaz, text)
+        assert (m.name, m.match_type, m.reason) == ("Supermarket", m.match_type, "singled_out")
+        assert m.match_type != "ambiguous" and m.score <= SINGLED_OUT_MAX_SCORE
+        assert np.hypot(m.x_bng - rochester.x_bng, m.y_bng - rochester.y_bng) <= JUNCTION_MAX_M
+    found = col_gaz.lookup("Supermarket, Plumtree Court", force=FORCE)  # meets two
+    assert [m.match_type for m in found[:2]] == ["ambiguous", "ambiguous"]
+    m = best(col_gaz, "Tesco, Milford Lane")  # meets none (nearest 593 m): the street answers
+    assert (m.name, m.reason) == ("Milford Lane", "later_part")
