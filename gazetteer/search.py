@@ -144,10 +144,9 @@ class CandidateSearch:
                 continue
             meets = (self._box_gap(rows, sr) <= JUNCTION_MAX_M).any(axis=1)
             if meets.any():
-                n = int(meets.sum())
-                return rows[meets], np.minimum(scores[meets], SINGLED_OUT_MAX_SCORE), [
-                    h for h, m in zip(how, meets, strict=True)
-                                                    if m], ["singled_out"] * n
+                kept_how = [h for h, m in zip(how, meets.tolist(), strict=True) if m]
+                return (rows[meets], np.minimum(scores[meets], SINGLED_OUT_MAX_SCORE), kept_how,
+                        ["singled_out"] * len(kept_how))
             return sr, ss * SECOND_PART_FACTOR, sh, ["later_part"] * len(sr)
         return found
 
