@@ -35,6 +35,7 @@ from typing import Any
 import fsspec
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crimegeo.gazetteer.build import ARTIFACT_FORMAT
 from crimegeo.gazetteer.geo import to_bng
@@ -66,7 +67,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
     """A built gazetteer, memory-mapped. Create with :meth:`Gazetteer.load`.
 
     Public: :meth:`load`, :meth:`read_manifest`, :meth:`lookup`, :meth:`lookup_many`,
-    :meth:`lookup_arrays`, :meth:`reverse`, :meth:`nearest_public_points`,
+    :meth:`lookup_arrays`, :meth:`show`, :meth:`reverse`, :meth:`nearest_public_points`,
     :meth:`public_labels`, :meth:`rows_in_box`, :meth:`set_force_boundary`; the stages behind
     them live in the mixed-in classes of the modules named above.
     """
@@ -216,6 +217,22 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
 
 
     # ------------------------------------------------------------------ forward
+
+    def show(self, feature_id: str) -> list[dict]:
+        """The features an answer's id names, as plain dicts (every column but the internal
+        ``key`` and ``kind``): a feature id ("policeuk:...", an OS id), an OS ``NAMES_URI``, or a
+        junction's "idA|idB" (both features). ``[]`` when none matches."""
+        wanted = [part.strip() for part in feature_id.split("|") if part.strip()]
+        if not wanted:
+            return []
+        values = pa.array(wanted, pa.string())
+        hit = pc.or_(pc.is_in(self._ids, value_set=values),
+                     pc.fill_null(pc.is_in(self._uris, value_set=values), False))
+        rows = self.features.filter(hit)
+        keep = [c for c in rows.column_names if c not in ("key", "kind")]
+        found = rows.select(keep).to_pylist()
+        order = {v: i for i, v in enumerate(wanted)}
+        return sorted(found, key=lambda r: min(order.get(r["id"], 99), order.get(r["uri"], 99)))
 
     def lookup(
         self,
