@@ -35,7 +35,12 @@ class Match:
     """One forward-geocoding candidate.
 
     ``extent`` is the feature's British National Grid box (xmin, ymin, xmax, ymax) or None;
-    ``score`` is in 0..1; ``match_type`` is one of :data:`MATCH_TYPES`.
+    ``score`` is in 0..1, calibrated (see :mod:`gazetteer.scoring`); ``match_type`` is one of
+    :data:`MATCH_TYPES`. ``reason`` says more where the match type alone does not: how a fuzzy
+    answer relates to the text (``typo1``, ``typo2``, ``type_dropped``, ``type_changed``,
+    ``loose``...), ``junction`` (placed where two streets meet), ``junction_not_met`` (the
+    streets named do not meet: the first one answers), ``generic`` (a place type such as
+    "Supermarket"), ``postcode_hint``; empty otherwise. It is not part of :meth:`to_dict`.
     """
 
     id: str
@@ -49,6 +54,7 @@ class Match:
     extent: tuple[float, float, float, float] | None
     score: float
     match_type: str
+    reason: str = ""
 
     def to_dict(self) -> dict:
         """The JSON form: exactly the keys of :data:`JSON_KEYS` (NaN becomes None)."""

@@ -82,6 +82,8 @@ ABBREVIATIONS: dict[str, str] = {
     "ctr": "centre",
     "cntr": "centre",
     "center": "centre",
+    "pass": "passage",
+    "str": "street",
     "&": "and",
 }
 
@@ -180,7 +182,8 @@ _HOUSE_PREFIX_RE = re.compile(
     re.I | re.X,
 )
 _FLAT_ONLY_RE = re.compile(
-    r"^\s*(?:flat|apartment|apt|unit|suite|room|maisonette)\.?\s*[\w/-]*\s*[,;]\s*", re.I
+    r"^\s*(?:flat|apartment|apt|unit|suite|room|maisonette)\.?\s*\d+[a-z]?\s*(?:[,;]\s*|\s+)",
+    re.I,
 )
 _JUNCTION_RE = re.compile(
     r"""^\s*(?:(?:the\s+)?(?:junction|jct|jnc|j/o|jn|corner)\.?\s+(?:of\s+|with\s+)?)
@@ -190,6 +193,10 @@ _JUNCTION_RE = re.compile(
 _JUNCTION_INFIX_RE = re.compile(
     r"^\s*(?P<a>.+?)\s+(?:j/w|jw|junction\s+with|jct\s+with|junction|/)\s+(?P<b>.+?)\s*$", re.I
 )
+#: "A/B" written without spaces: a junction only when A reads as a street (see parse_query).
+_JUNCTION_SLASH_RE = re.compile(r"^\s*(?P<a>[^/]+?)\s*/\s*(?P<b>[^/]+?)\s*$")
+#: "A/B" written without spaces: a junction only when A reads as a street (see parse_query).
+_JUNCTION_SLASH_RE = re.compile(r"^\s*(?P<a>[^/]+?)\s*/\s*(?P<b>[^/]+?)\s*$")
 _POSTCODE_RE = re.compile(r"^[a-z]{1,2}\d[a-z\d]?(?:\s*\d[a-z]{2})?$", re.I)
 
 
@@ -240,9 +247,12 @@ def normalise_name(text: str) -> str:
 class ParsedQuery:
     """A free-text location split into what a lookup uses.
 
-    ``name`` is the street or place text (house number and flat prefix removed), ``key`` its
-    canonical key, ``areas`` the keys of any trailing area parts ("..., Camden"), ``junction``
-    the two keys of "junction of X and Y", and ``road_number`` a road number found in the text.
+    ``name`` is the street or place text (shorthand, house number and flat prefix removed),
+    ``key`` its canonical key, ``areas`` the keys of any trailing area parts ("..., Camden"),
+    ``junction`` the two keys of "junction of X and Y", ``road_number`` a road number found in
+    the text, ``postcode`` the outward code (district, "EC2V") of a postcode written in the
+    text, upper case, and ``alternatives`` other keys to try when ``key`` is unknown (without a
+    road number or "The", "St" read as Street, a shop brand's place type).
     """
 
     text: str
@@ -252,6 +262,117 @@ class ParsedQuery:
     junction: tuple[str, str] | None = None
     road_number: str | None = None
     alternatives: tuple[str, ...] = field(default=())
+    postcode: str | None = None
+    #: ``key`` with a keyboard slip in its final street type put right ("Kung Strewt" ->
+    #: "kung street"); the key fuzzy matching starts from. Equal to ``key`` otherwise.
+    fuzzy_key: str = ""
+    #: The later comma parts read as names (house numbers and shorthand removed), for when the
+    #: first part names premises rather than the street ("Tesco Express, 12 Fleet Street").
+    later_names: tuple[str, ...] = ()
+
+
+#: Police shorthand for where along a street something happened, written before the name:
+#: "o/s 12 High St", "r/o", "opp", "nr", "adj", "land adjacent to", "car park of", "outside".
+#: Removed (repeatedly: "land adj to r/o ...") before the house number.
+_SHORTHAND_RE = re.compile(
+    r"""^\s*(?:
+        o/s(?:\s+of)? | outside(?:\s+of)? | r/o | (?:to\s+the\s+)?rear\s+of | opp\.? | opposite
+      | o/p | nr\.? | near(?:\s+to)? | adj\.?(?:\s+to)? | adjacent(?:\s+to)? | next\s+to
+      | (?:in\s+)?front\s+of | f/o | behind | beside
+      | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?)(?:\s+(?:to|of))?
+      | car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o|adj\.?)(?:\s+to)?
+    )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
+    re.I | re.X,
+)
+#: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU",
+#: a sector "TN29 7"): outward code (area, district digit, optional letter or digit), then an
+#: optional inward code or sector digit.
+_TRAILING_POSTCODE_RE = re.compile(
+    r"(?:^|[\s,;]+)(?P<out>[a-z]{1,2}\d[a-z\d]?)(?:\s*(?P<in>\d[a-z]{2})|\s+(?P<sector>\d))?\s*$",
+    re.I
+)
+#: One-letter postcode areas that are also road classes: "M1", "B12", "A40" alone are roads.
+_ROAD_CLASS_LETTERS = frozenset("abm")
+#: Trailing words naming the whole town or country, written with no comma before them
+#: ("Willis Close London"): they are area hints, not part of the street's name.
+TOWN_WORDS: tuple[str, ...] = ("city of london", "london", "uk", "england", "united kingdom")
+#: Shop brands written instead of the place ("outside Tesco"): their police.uk place type.
+BRAND_PLACES: dict[str, str] = {
+    **dict.fromkeys(
+        ["tesco", "tesco express", "tesco metro", "sainsburys", "sainsburys local", "co op",
+         "coop", "the co operative", "waitrose", "little waitrose", "m and s", "m and s food",
+         "marks and spencer", "lidl", "aldi", "asda", "morrisons", "iceland", "spar",
+         "budgens", "londis", "nisa", "costcutter", "whole foods", "whole foods market"],
+        "supermarket"),
+}
+
+
+#: Street types whose misspelling at the end of a name is put right before fuzzy matching
+#: ("Stret", "Steeet", "Raod", "Plaec"), with the slips allowed: one for four- and five-letter
+#: types, two for longer ones. Others ("hill", "row", "way") are too close to ordinary words.
+SLIP_TYPES: tuple[str, ...] = (
+    "street", "road", "lane", "avenue", "square", "place", "crescent", "gardens", "court",
+    "terrace", "close", "grove", "drive", "passage", "buildings",
+)
+
+
+def _type_slip_fixed(key: str) -> str:
+    """`key` with a misspelt final street type put right ("old brad steet" -> "old brad
+    street"); unchanged when the last word is a known type or not close to one."""
+    toks = key.split()
+    if len(toks) < 2 or toks[-1] in ROAD_TYPE_TOKENS or len(toks[-1]) < 4:
+        return key
+    fixed = _slip_type(toks[-1])
+    return key if fixed is None else " ".join([*toks[:-1], fixed])
+
+
+@lru_cache(maxsize=65_536)
+def _slip_type(word: str) -> str | None:
+    """The street type `word` is a slip of, or None (memoised: last words repeat)."""
+    for t in SLIP_TYPES:
+        if abs(len(t) - len(word)) <= 2 and _osa(word, t) <= (1 if len(t) <= 5 else 2):
+            return t
+    return None
+
+
+def _osa(a: str, b: str) -> int:
+    """Optimal string alignment distance (edits, a swap of neighbours counting one)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[len(b)]
+
+
+def _postcode_split(part: str) -> tuple[str, str | None]:
+    """Split a trailing postcode off a comma part: ("Cheapside", "EC2V") from
+    "Cheapside EC2V 6AA". A lone "A40", "M1" or "B12" stays: it is more likely a road."""
+    m = _TRAILING_POSTCODE_RE.search(part)
+    if not m:
+        return part, None
+    out = m.group("out")
+    bare = m.group("in") is None and m.group("sector") is None
+    if bare and len(out) <= 3 and out[0].lower() in _ROAD_CLASS_LETTERS and out[1:].isdigit():
+        return part, None
+    if bare and out[1:2].isalpha() and out[:2].lower() in ("st", "rd", "ln"):
+        return part, None  # not a postcode area, an abbreviation glued to a digit
+    return part[: m.start()].strip(), out.upper()
+
+
+def _strip_shorthand(text: str) -> str:
+    """Remove police shorthand before a name ("o/s", "r/o", "land adjacent to", ...)."""
+    for _ in range(3):
+        stripped = _SHORTHAND_RE.sub("", text, count=1)
+        if stripped == text or not stripped.strip():
+            break
+        text = stripped
+    return text.strip()
 
 
 def _strip_house(text: str) -> str:
@@ -265,28 +386,61 @@ def _strip_house(text: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def parse_query(text: str) -> ParsedQuery:
-    """Split a location as a force writes it into name key, area keys and junction parts."""
-    raw = strip_prefix(text or "")
-    m = _JUNCTION_RE.match(raw) or _JUNCTION_INFIX_RE.match(raw)
+    """Split a location as a force writes it into name key, area keys and junction parts.
+
+    Reads, in order: "On or near"; police shorthand before the name ("o/s", "r/o", "opp",
+    "nr", "adj", "land adjacent to", "car park of", "outside"); a junction ("junction of X and
+    Y", "X j/w Y", "X/Y"); comma parts, of which the first is the name and the rest area hints;
+    a postcode at the end of any part (kept as ``postcode``, never part of the name); a flat,
+    unit or house number before the name ("Flat 3, 41", "Unit 2", "1-3"); a trailing town
+    without a comma ("... London").
+    """
+    raw = _strip_shorthand(strip_prefix(text or ""))
+    postcode = None
+    parts = []
+    for p in re.split(r"[,;]|\s+-\s+", raw):
+        p, pc = _postcode_split(p.strip())
+        postcode = postcode or pc
+        if p.strip():
+            parts.append(p.strip())
+    if not parts and postcode:  # the text is a postcode or district ("TN29 9NW"): its name
+        parts, postcode = [raw.strip()], None
+    joined = ", ".join(parts)
+    m = _JUNCTION_RE.match(joined) or _JUNCTION_INFIX_RE.match(joined)
+    if m is None:  # "Took's Court/Cursitor Street"; never "Bus/Coach Station"
+        m = _JUNCTION_SLASH_RE.match(joined)
+        if m is not None:
+            left = normalise_name(m.group("a")).split()
+            if len(left) < 2 and not (left and left[-1] in ROAD_TYPE_TOKENS):
+                m = None
+    if m is None:  # "corner of Fleet Street" with no second street: the street
+        parts[:1] = [re.sub(r"^\s*(?:on\s+)?(?:the\s+)?corner\s+of\s+", "", parts[0], flags=re.I)
+                     ] if parts else []
     junction = None
     if m:
-        a = normalise_name(_strip_house(m.group("a")))
-        b = normalise_name(_strip_house(m.group("b").split(",")[0]))
+        a = normalise_name(_strip_house(_strip_shorthand(m.group("a"))))
+        b = normalise_name(_strip_house(_strip_shorthand(m.group("b").split(",")[0])))
         if a and b:
             junction = (a, b)
-    parts = [p.strip() for p in re.split(r"[,;]|\s+-\s+", raw) if p.strip()]
     if not parts:
-        return ParsedQuery(text=text, name="", key="")
+        return ParsedQuery(text=text, name="", key="", postcode=postcode)
     # A flat prefix such as "Flat 3," is its own comma part: drop parts that are only that.
     while len(parts) > 1 and re.fullmatch(
-        r"(?:flat|apartment|apt|unit|suite|room)\.?\s*[\w/-]*|\d+[a-z]?", parts[0], re.I
+        r"(?:flat|apartment|apt|unit|suite|room)\.?\s*[\w/-]*|\d+[a-z]?(?:\s*-\s*\d+[a-z]?)?",
+        parts[0], re.I
     ):
         parts = parts[1:]
-    name = _strip_house(parts[0])
-    areas = tuple(
-        k for k in (normalise_name(p) for p in parts[1:]) if k and not _POSTCODE_RE.match(k)
-    )
+    name = _strip_house(_strip_shorthand(parts[0]))
+    areas = [k for k in (normalise_name(p) for p in parts[1:]) if k and not _POSTCODE_RE.match(k)]
+    later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in parts[1:])
+                  if k and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
+    for town in TOWN_WORDS:  # "Willis Close London": the town is an area hint
+        if key.endswith(" " + town) and len(key) > len(town) + 1:
+            key = key[: -len(town) - 1]
+            name = name[: len(name) - len(town)].strip() if name.lower().endswith(town) else name
+            areas.insert(0, town)
+            break
     road_number = None
     alternatives: list[str] = []
     toks = key.split()
@@ -298,14 +452,22 @@ def parse_query(text: str) -> ParsedQuery:
             alternatives.append(rest)
     if toks and toks[0] == "the" and len(toks) > 1:
         alternatives.append(" ".join(toks[1:]))
+    if "saint" in toks[1:]:  # "Fish St. Hill": a medial St may be Street after all
+        alternatives.append(" ".join(
+            "street" if t == "saint" and i > 0 else t for i, t in enumerate(toks)))
+    if key in BRAND_PLACES:
+        alternatives.append(BRAND_PLACES[key])
     return ParsedQuery(
         text=text,
         name=name,
         key=key,
-        areas=areas,
+        areas=tuple(areas),
         junction=junction,
         road_number=road_number,
         alternatives=tuple(alternatives),
+        postcode=postcode,
+        fuzzy_key=_type_slip_fixed(key),
+        later_names=later,
     )
 
 

@@ -51,9 +51,10 @@ def test_labels_alone_put_most_records_within_25_m(tmp_path: Path) -> None:
     x, y = to_bng(lon, lat)
     error = np.hypot(np.array([r["x_bng"] for r in located]) - x,
                      np.array([r["y_bng"] for r in located]) - y)
-    # Measured with a gazetteer of 2018's labels: 80% re-located, 70% within 25 m.
-    assert len(located) / len(rows) > 0.7
-    assert (error <= 25).sum() / len(rows) > 0.6
+    # Measured with a gazetteer of 2018's labels: 80% re-located, 70% within 25 m; 81.9% and
+    # 70.9% once long streets with map points far apart count as one place (issue 16).
+    assert len(located) / len(rows) > 0.8
+    assert (error <= 25).sum() / len(rows) > 0.68
     assert np.median(error) < 5
     statuses = {r["location_status"] for r in located}
     assert statuses <= {"geocoded_street", "geocoded_area"}

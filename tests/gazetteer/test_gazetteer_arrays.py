@@ -47,7 +47,7 @@ def test_exact_names_match_the_same_rows_in_arrow_and_through_the_hash_index(
     import csv
 
     from crimegeo.flows.sample import generate_sample
-    from crimegeo.gazetteer import core
+    from crimegeo.gazetteer import index
 
     summary = generate_sample(tmp_path / "s", rows=50, seed=4)
     build_gazetteer([summary["gazetteer_source"]], str(tmp_path / "g"), format="csv")
@@ -60,7 +60,7 @@ def test_exact_names_match_the_same_rows_in_arrow_and_through_the_hash_index(
              *(n + " " for n in kent[15:20]), "Nowhere In Particular", "", "On or near "]
 
     def exact(force: str | None, limit: int) -> tuple[list, list]:
-        monkeypatch.setattr(core, "ARROW_EXACT_MAX_NAMES", limit)
+        monkeypatch.setattr(index, "ARROW_EXACT_MAX_NAMES", limit)
         gazetteer = Gazetteer.load(str(tmp_path / "g"))  # fresh caches for each path
         hit, found = gazetteer._exact_rows(texts, gazetteer._area(force, None))
         return hit.tolist(), found.tolist()

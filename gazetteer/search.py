@@ -1,0 +1,349 @@
+"""Candidate search (the second step of a forward lookup, after query analysis in
+:mod:`gazetteer.normalise`): exact names, canonical keys and their alternatives, a slip in the
+street type, fuzzy names blocked by name and area and graded by
+:func:`gazetteer.scoring.fuzzy_grade`, then the trailing area or postcode district. Also the
+vectorised exact paths batch calls take before :meth:`Gazetteer.lookup`. Part of
+:class:`gazetteer.core.Gazetteer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import fuzz, process
+
+from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE
+from crimegeo.gazetteer.index import _Area
+from crimegeo.gazetteer.normalise import (
+    PREFIX_PATTERN,
+    ParsedQuery,
+    block_keys,
+    key_hash,
+    parse_query,
+    strip_prefix,
+)
+from crimegeo.gazetteer.ranking import AREA_LIKE
+from crimegeo.gazetteer.scoring import (
+    FUZZY_LOOSE_MAX,
+    FUZZY_SCORES,
+    FUZZY_UNIQUE_MARGIN,
+    GENERIC_MAX_SCORE,
+    JUNCTION_MAX_M,
+    SCORES,
+    SECOND_PART_FACTOR,
+    SINGLED_OUT_MAX_SCORE,
+    fuzzy_grade,
+)
+
+FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
+FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
+FUZZY_GRADED = 6  # best candidates per query graded by fuzzy_grade (slips, street type)
+FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts again
+
+
+def fuzzy_similarity(query: str, choices: list[str]) -> np.ndarray:
+    """Similarity 0..100 of a canonical key to each choice: the better of plain edit similarity
+    (typos) and 0.9 x token-set similarity (missing or reordered words)."""
+    return fuzzy_similarity_pairs([query] * len(choices), choices)
+
+
+def fuzzy_similarity_pairs(queries: list[str], choices: list[str]) -> np.ndarray:
+    """:func:`fuzzy_similarity` of each query to the choice beside it, in two native calls."""
+    if not choices:
+        return np.zeros(0, dtype=np.float32)
+    plain = process.cpdist(queries, choices, scorer=fuzz.ratio, dtype=np.float32)
+    token_set = process.cpdist(queries, choices, scorer=fuzz.token_set_ratio, dtype=np.float32)
+    return np.maximum(plain, 0.9 * token_set)
+
+
+@lru_cache(maxsize=65_536)
+def _block_hashes(key: str) -> np.ndarray:
+    return np.array([key_hash(b) for b in block_keys(key)], dtype=np.int64)
+
+
+class CandidateSearch:
+    """Candidate rows with base scores, match types and reasons."""
+
+    def _candidates(self, pq: ParsedQuery, area: _Area, *, fuzzy: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """Candidate rows with base scores, match types and reasons, searched in order: the
+        key, its alternatives, fuzzy names, then the trailing area or the postcode district.
+        Generic place types ("Supermarket") are capped at GENERIC_MAX_SCORE."""
+        rows, scores, how, why = self._search(pq, area, fuzzy)
+        if len(rows):
+            generic = self._generic_mask()[rows] & (np.array(why) != "singled_out")
+            if generic.any():
+                scores = np.where(generic, np.minimum(scores, GENERIC_MAX_SCORE), scores)
+                why = ["generic" if g else w for g, w in zip(generic.tolist(), why, strict=True)]
+        return rows, scores, how, why
+
+    def _search(self, pq: ParsedQuery, area: _Area, fuzzy: bool
+                ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        rows = self._rows_for_key(pq.key, area)
+        if len(rows):
+            scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
+                pq.name.strip()))
+            return self._placed_by_later_part(pq, area, fuzzy, (
+                rows, scores, how.tolist(), [""] * len(rows)))
+        for alt in pq.alternatives:
+            rows = self._rows_for_key(alt, area)
+            if len(rows):
+                is_area = AREA_LIKE[self.kind[rows]]
+                how = np.where(is_area, "area", "normalised").tolist()
+                return self._placed_by_later_part(pq, area, fuzzy, (
+                    rows, np.full(len(rows), SCORES["alternative"]), how, [""] * len(rows)))
+        if pq.fuzzy_key != pq.key:  # "Fleet Stret": the name as written, a slip in its type
+            rows = self._rows_for_key(pq.fuzzy_key, area)
+            if len(rows):
+                n = len(rows)
+                return rows, np.full(n, FUZZY_SCORES["typo1"]), ["fuzzy"] * n, ["typo1"] * n
+        found = (np.zeros(0, np.int64), np.zeros(0), [], [])
+        if fuzzy:
+            rows, scores, why = self._fuzzy(pq.fuzzy_key or pq.key, area)
+            found = (rows, scores, ["fuzzy"] * len(rows), list(why))
+            if len(rows) and not set(why) <= {"loose"}:
+                return found
+        for name in pq.later_names:  # "Tesco Express, 12 Fleet Street": the street is later
+            rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
+            street = ~AREA_LIKE[self.kind[rows]]  # a later area part is a hint, not the place
+            if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
+                rows, scores = rows[street], scores[street] * SECOND_PART_FACTOR
+                how = [h for h, k in zip(how, street.tolist(), strict=True) if k]
+                return rows, scores, how, ["later_part"] * len(rows)
+        if len(found[0]):
+            return found
+        fallbacks = list(pq.areas)
+        if pq.postcode:
+            fallbacks.append(pq.postcode.lower())
+        for a in fallbacks:  # the street is unknown; fall back to the trailing area
+            rows = self._rows_for_key(a, area)
+            rows = rows[np.isin(self.kind[rows], (KIND_AREA, KIND_POSTCODE))]
+            if len(rows):
+                n = len(rows)
+                return rows, np.full(n, SCORES["area_fallback"]), ["area"] * n, [""] * n
+        return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _placed_by_later_part(self, pq: ParsedQuery, area: _Area, fuzzy: bool,
+                              found: tuple[np.ndarray, np.ndarray, list, list]
+                              ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """A generic place type followed by a street ("Tesco Express, 12 Fleet Street",
+        "Supermarket, Fleet Street"): the places of that type the street meets (within
+        JUNCTION_MAX_M) answer, scored at most SINGLED_OUT_MAX_SCORE (``reason="singled_out"``;
+        several are ambiguous); if the street meets none, the street answers (``later_part``)."""
+        rows, scores, how, _why = found
+        if not pq.later_names or not self._generic_mask()[rows].all():
+            return found
+        for name in pq.later_names:
+            sr, ss, sh, sw = self._search(parse_query(name), area, fuzzy)
+            if (not len(sr) or set(sw) <= {"loose"} or self._generic_mask()[sr].all()
+                    or AREA_LIKE[self.kind[sr]].all()):
+                continue
+            meets = (self._box_gap(rows, sr) <= JUNCTION_MAX_M).any(axis=1)
+            if meets.any():
+                kept_how = [h for h, m in zip(how, meets.tolist(), strict=True) if m]
+                return (rows[meets], np.minimum(scores[meets], SINGLED_OUT_MAX_SCORE), kept_how,
+                        ["singled_out"] * len(kept_how))
+            return sr, ss * SECOND_PART_FACTOR, sh, ["later_part"] * len(sr)
+        return found
+
+    def _key_scores(self, rows: np.ndarray, exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Base score and match type of rows found by their canonical key (`exact`: the text
+        is spelt as the row's name)."""
+        is_area = AREA_LIKE[self.kind[rows]]
+        scores = np.where(is_area, np.where(exact, SCORES["area_exact"], SCORES["area_normalised"]),
+                          np.where(exact, SCORES["exact"], SCORES["normalised"]))
+        return scores, np.where(is_area, "area", np.where(exact, "exact", "normalised"))
+
+    def _fuzzy(self, key: str, area: _Area) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Rows of the best fuzzy keys (blocked by name and area), their scores and reasons."""
+        if key not in area.fuzzy:
+            self._fuzzy_many([key], area)
+        return area.fuzzy[key]
+
+    def _fuzzy_many(self, keys: Sequence[str], area: _Area, limit: int = 4) -> None:
+        """Work out :meth:`_fuzzy` for many keys at once, into the area's memo.
+
+        Blocking: each key's blocking hashes are looked up in one pass, and its candidates
+        are the FUZZY_CANDIDATES keys of the area that share most blocks with it. All
+        (key, candidate) pairs are then scored in two native calls, not two per key.
+        """
+        todo = [key for key in dict.fromkeys(keys) if key not in area.fuzzy]
+        if not todo:
+            return
+        if len(area.fuzzy) > FUZZY_MEMO_MAX:
+            area.fuzzy.clear()
+        none = (np.zeros(0, np.int64), np.zeros(0), [])
+        hashes = [_block_hashes(key) for key in todo]
+        owner = np.repeat(np.arange(len(todo), dtype=np.int64), [len(h) for h in hashes])
+        if not len(owner) or not len(self._block_hash):
+            area.fuzzy.update(dict.fromkeys(todo, none))
+            return
+        wanted = np.concatenate(hashes)
+        pos = np.minimum(np.searchsorted(self._block_hash, wanted), len(self._block_hash) - 1)
+        known = self._block_hash[pos] == wanted
+        owner, pos = owner[known], pos[known]
+        starts, lengths = area.block_ptr[pos], area.block_ptr[pos + 1] - area.block_ptr[pos]
+        # Every posting of every block, tagged with the key it is a candidate for.
+        postings = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+            int(lengths.sum()))
+        tagged = (np.repeat(owner, lengths) << 32) | area.block_keys[postings].astype(np.int64)
+        tags, shared = np.unique(tagged, return_counts=True)  # by key, then candidate
+        bounds = np.searchsorted(tags >> 32, np.arange(len(todo) + 1))
+        candidate_keys = (tags & 0xFFFFFFFF).astype(area.block_keys.dtype)
+        picked = []
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            if hi - lo > FUZZY_CANDIDATES:  # the keys sharing most blocks
+                top = np.argpartition(-shared[lo:hi], FUZZY_CANDIDATES - 1)[:FUZZY_CANDIDATES]
+                picked.append(candidate_keys[lo:hi][top])
+            else:
+                picked.append(candidate_keys[lo:hi])
+        sizes = [len(p) for p in picked]
+        choices = self._key_texts(np.concatenate(picked))
+        queries = [key for key, size in zip(todo, sizes, strict=True) for _ in range(size)]
+        similarity = fuzzy_similarity_pairs(queries, choices)
+        at = 0
+        for key, cand, size in zip(todo, picked, sizes, strict=True):
+            area.fuzzy[key] = self._fuzzy_rows(key, cand, similarity[at:at + size], area, limit)
+            at += size
+
+    def _fuzzy_rows(self, key: str, cand: np.ndarray, similarity: np.ndarray, area: _Area,
+                    limit: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The rows, scores and reasons of the best candidate keys for `key`.
+
+        The FUZZY_GRADED most similar keys above FUZZY_CUTOFF are graded by
+        :func:`gazetteer.scoring.fuzzy_grade` (keyboard slips, street type dropped or changed).
+        A key closer than every other by FUZZY_UNIQUE_MARGIN answers alone with its grade's
+        calibrated score; otherwise its rivals, or for a `loose` best the keys within 6
+        similarity points of it (at most `limit`), answer with a score capped at
+        FUZZY_LOOSE_MAX, and ranking sees them all.
+        """
+        order = np.argsort(-similarity, kind="stable")[:FUZZY_GRADED]
+        order = order[similarity[order] >= FUZZY_CUTOFF]
+        if not len(order):
+            return np.zeros(0, np.int64), np.zeros(0), []
+        sims = similarity[order].astype(np.float64)
+        texts = self._key_texts(cand[order])
+        graded = [fuzzy_grade(key, t, float(v)) for t, v in zip(texts, sims.tolist(),
+                                                                 strict=True)]
+        costs = np.array([c for _, c in graded])
+        best = int(np.argmin(costs))
+        rivals = costs < costs[best] + FUZZY_UNIQUE_MARGIN
+        if graded[best][0] != "loose" and rivals.sum() == 1:
+            picked = np.array([best])
+            key_scores = np.array([FUZZY_SCORES[graded[best][0]]])
+            reasons = [graded[best][0]]
+        else:  # rivals of a grade, else the names within 6 similarity points of the best
+            close = rivals if graded[best][0] != "loose" else sims >= sims[0] - 6
+            picked = np.flatnonzero(close)[:limit]
+            key_scores = np.minimum(sims[picked] * (SCORES["fuzzy_max"] / 100.0),
+                                    FUZZY_LOOSE_MAX)
+            reasons = [graded[i][0] for i in picked.tolist()]
+        ptr = self._key_ptr
+        slices = [self._key_rows[ptr[k]:ptr[k + 1]] for k in cand[order[picked]].tolist()]
+        rows = np.concatenate(slices).astype(np.int64)
+        sizes = [len(x) for x in slices]
+        scores = np.repeat(key_scores, sizes)
+        why = [r for r, n in zip(reasons, sizes, strict=True) for _ in range(n)]
+        keep = self.kind[rows] != KIND_POSTCODE
+        if area.row_mask is not None:
+            keep &= area.row_mask[rows]
+        return rows[keep], scores[keep], [w for w, k in zip(why, keep.tolist(), strict=True) if k]
+
+    def _needs_fuzzy(self, pq: ParsedQuery, area: _Area) -> bool:
+        """Whether :meth:`_candidates` will match `pq` fuzzily: no feature in the area has its
+        key or an alternative key."""
+        if not pq.key or pq.junction is not None:
+            return False
+        for key in (pq.key, *pq.alternatives, pq.fuzzy_key):
+            k = self._key_id(key)
+            if k >= 0 and (area.key_mask is None or area.key_mask[k]):
+                return False
+        return True
+
+    def _exact_rows(self, uniq: Sequence[str], area: _Area) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in `uniq` that name exactly one feature in the area, and those rows.
+
+        A text is exact when, after "On or near", it is spelt as the raw name of the only
+        feature of its key in the area. Within a force (a few thousand such names) this is
+        answered in Arrow: one regex pass strips the texts and a hash look-up matches them.
+        Arrow rebuilds that hash table on every call, so for a wider area (the whole country:
+        millions of names) the texts are hashed one by one against the built index instead.
+        """
+        empty = np.zeros(0, np.int64)
+        if not uniq or not len(self._key_ptr) > 1:
+            return empty, empty
+        sole_names = self._sole_names(area)
+        if sole_names is None:
+            return self._exact_rows_hashed(uniq, area)
+        names, rows = sole_names
+        if not len(rows):
+            return empty, empty
+        texts = pa.array(uniq, pa.string())
+        stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(
+            texts, pattern=PREFIX_PATTERN, replacement="", max_replacements=1))
+        found = pc.index_in(stripped, value_set=names)
+        valid = pc.is_valid(found)
+        hit = np.flatnonzero(np.asarray(valid))
+        return hit, rows[np.asarray(found.filter(valid), dtype=np.int64)]
+
+    def _exact_rows_hashed(self, uniq: Sequence[str], area: _Area
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """`_exact_rows` through the built raw-name hash index, one text at a time."""
+        empty = np.zeros(0, np.int64)
+        if not len(self._raw_hash):
+            return empty, empty
+        sole = self._sole_rows(area)
+        stripped = [strip_prefix(t) if t else "" for t in uniq]
+        h = np.fromiter((key_hash(s) for s in stripped), dtype=np.int64, count=len(uniq))
+        lo = np.minimum(np.searchsorted(self._raw_hash, h, "left"), len(self._raw_hash) - 1)
+        hit = np.flatnonzero(self._raw_hash[lo] == h)
+        if not len(hit):
+            return empty, empty
+        keys = np.asarray(self._row_key[self._raw_rows[lo[hit]]], dtype=np.int64)
+        rows = sole[keys]
+        ok = rows >= 0
+        hit, rows = hit[ok], rows[ok]
+        # exact: the only row of that name in the area is spelt as the text
+        same = self._row_raw_hash[rows] == h[hit]
+        hit, rows = hit[same], rows[same]
+        names = self._names.take(pa.array(rows)).to_pylist()
+        ok = np.array([names[i] == stripped[q] for i, q in enumerate(hit.tolist())], dtype=bool)
+        return hit[ok], rows[ok]
+
+    def _sole_key_rows(self, texts: Sequence[str], area: _Area
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions in `texts` whose canonical key belongs to one feature in the area, that
+        feature's row, and whether the text is spelt as its name.
+
+        Only plain names qualify (no trailing area parts, not a junction): for them
+        :meth:`lookup` has one candidate and nothing to rank, so the answer is that row. Keys
+        are matched in one vectorised pass; most misspelt-case or abbreviated names end here.
+        """
+        empty = np.zeros(0, np.int64)
+        if not texts or not len(self._key_hash):
+            return empty, empty, np.zeros(0, dtype=bool)
+        parsed = [parse_query(t) if t else None for t in texts]
+        plain = [i for i, pq in enumerate(parsed)
+                 if pq is not None and pq.key and not pq.areas and pq.junction is None]
+        if not plain:
+            return empty, empty, np.zeros(0, dtype=bool)
+        keys = [parsed[i].key for i in plain]
+        hashes = np.fromiter((key_hash(key) for key in keys), dtype=np.int64, count=len(keys))
+        pos = np.minimum(np.searchsorted(self._key_hash, hashes), len(self._key_hash) - 1)
+        rows = self._sole_rows(area)[pos]
+        candidate = np.flatnonzero((self._key_hash[pos] == hashes) & (rows >= 0))
+        # As `_key_id`: a hash hit counts only if the key text is the same.
+        found_keys = self._keys.take(pa.array(pos[candidate])).to_pylist()
+        same = np.array([found_keys[j] == keys[c] for j, c in enumerate(candidate.tolist())],
+                        dtype=bool)
+        candidate = candidate[same]
+        rows = rows[candidate]
+        name_hashes = np.fromiter((key_hash(parsed[plain[c]].name.strip())
+                                   for c in candidate.tolist()), dtype=np.int64,
+                                  count=len(candidate))
+        exact = self._row_raw_hash[rows] == name_hashes
+        return np.asarray(plain, dtype=np.int64)[candidate], rows, exact

@@ -1,0 +1,112 @@
+"""Parsing locations as people in force control rooms write them (issue 16, query analysis)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crimegeo.gazetteer.normalise import parse_query
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "postcode"),
+    [
+        ("Moorgate EC2", "moorgate", "EC2"),  # a postcode district appended
+        ("Cheapside EC2V 6AA", "cheapside", "EC2V"),  # a full postcode
+        ("On or near New Bridge Street EC3M9GP", "new bridge street", "EC3M"),  # no space
+        ("IN FRONT OF 100 NEW BRIDGE STREET, EC3V 1QW", "new bridge street", "EC3V"),
+        ("Moorgate, London EC2V", "moorgate", "EC2V"),  # inside a trailing area part
+        ("Coast Drive TN29", "coast drive", "TN29"),
+        ("A40", "a40", None),  # a road number is not a postcode district
+        ("M1", "m1", None),
+        ("Fleet Street B12", "fleet street b12", None),  # "B12" alone reads as a road
+        ("TN29 9NW", "tn29 9nw", None),  # the whole text is a postcode: it is the name
+        ("TN29", "tn29", None),
+    ],
+)
+def test_postcodes_are_hints_not_names(text: str, key: str, postcode: str | None) -> None:
+    pq = parse_query(text)
+    assert (pq.key, pq.postcode) == (key, postcode)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "o/s 12 Fleet St",
+        "O/S12 Fleet Street",
+        "outside 12 Fleet Street",
+        "r/o 1-3 Fleet Street",
+        "rear of Fleet Street",
+        "opp Fleet Street",
+        "opp. 41a Fleet Street",
+        "nr Fleet Street",
+        "adj Fleet St",
+        "adj. to Fleet Street",
+        "land adjacent to 5 Fleet St",
+        "land adj Fleet Street",
+        "car park of Fleet Street",
+        "car park at Flat 3, 41 Fleet Street",
+        "Flat 3, 41 Fleet Street",
+        "Flat 7 18 Fleet Street",
+        "Unit 2 Fleet Street",
+        "Unit 2, Fleet Street",
+        "1-3 Fleet Street",
+        "On or near Fleet Street",
+    ],
+)
+def test_police_shorthand_and_house_numbers_leave_the_street(text: str) -> None:
+    pq = parse_query(text)
+    assert pq.key == "fleet street", text
+    assert pq.junction is None
+
+
+@pytest.mark.parametrize(
+    ("text", "areas"),
+    [
+        ("Fleet Street, London", ("london",)),
+        ("Fleet Street, City of London", ("city of london",)),
+        ("Fleet Street London", ("london",)),  # no comma
+        ("FLEET STREET, CITY OF LONDON", ("city of london",)),
+    ],
+)
+def test_trailing_town_is_an_area_hint(text: str, areas: tuple[str, ...]) -> None:
+    pq = parse_query(text)
+    assert (pq.key, pq.areas) == ("fleet street", areas)
+
+
+def test_odd_street_types_and_brands() -> None:
+    assert parse_query("Lime Street Pass.").key == "lime street passage"
+    assert parse_query("Fleet Str").key == "fleet street"
+    assert "fish street hill" in parse_query("Fish St. Hill").alternatives
+    assert parse_query("outside Tesco").alternatives == ("supermarket",)
+    assert parse_query("41A SAINSBURYS").alternatives == ("supermarket",)
+
+
+@pytest.mark.parametrize(
+    ("text", "junction"),
+    [
+        ("Fleet St j/w Fetter Ln", ("fleet street", "fetter lane")),
+        ("o/s 12 Fleet Street j/w Fetter Lane", ("fleet street", "fetter lane")),
+        ("J/O Fleet Street and Fetter Lane", ("fleet street", "fetter lane")),
+        ("corner of Fleet Street and Fetter Lane", ("fleet street", "fetter lane")),
+        ("Took'S Court/Cursitor Street", ("tooks court", "cursitor street")),
+        ("London Wall/Aldersgate Street", ("london wall", "aldersgate street")),
+        ("Fleet Street / Fetter Lane, EC4A", ("fleet street", "fetter lane")),
+        ("Bus/Coach Station", None),  # a police.uk place type, not two streets
+        ("Theatre/Concert Hall", None),
+    ],
+)
+def test_junction_forms(text: str, junction: tuple[str, str] | None) -> None:
+    assert parse_query(text).junction == junction
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "postcode"),
+    [
+        ("Dungeness Road TN29 7", "dungeness road", "TN29"),  # a postcode sector
+        ("High Street, TN29 7", "high street", "TN29"),
+        ("M1 5", "m1 5", None),  # not a sector of a road number
+    ],
+)
+def test_postcode_sectors(text: str, key: str, postcode: str | None) -> None:
+    pq = parse_query(text)
+    assert (pq.key, pq.postcode) == (key, postcode)
