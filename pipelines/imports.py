@@ -62,6 +62,13 @@ class _NotNow(importlib.abc.MetaPathFinder):
         return None
 
 
+class TunedProcess:
+    """Set once this process has imported Beam for a tuned local run: the command line may
+    then leave without the interpreter's teardown (`flows/__main__.py`)."""
+
+    on = False
+
+
 @contextmanager
 def beam_imports(*, local: bool) -> Iterator[None]:
     """Import Beam and the pipeline modules inside this block: with the collector relaxed
@@ -77,6 +84,7 @@ def beam_imports(*, local: bool) -> Iterator[None]:
     this block and 2.19-2.34 s without (3 alternating runs each), about 10% of the national
     month's `crimegeo pipeline`. Without effect when Beam is already imported.
     """
+    TunedProcess.on = TunedProcess.on or local
     finder = _NotNow(CLOUD_CONNECTORS) if local and "apache_beam" not in sys.modules else None
     # Beam warns that it found no bson package when MongoDB's client is absent; here it is
     # left out on purpose, so the warning would only mislead.
