@@ -243,6 +243,10 @@ def corrections_json(csv_bytes: bytes, force: str, month: str) -> bytes:
     reason codes; text is kept exactly as in the CSV (including the apostrophe that neutralises
     spreadsheet formulas).
     """
+    # A cell can be as long as the force's own upload made it (a whole free-text field):
+    # Python's csv module refuses cells over 128 KiB unless told the document may hold one.
+    if len(csv_bytes) > csv.field_size_limit():
+        csv.field_size_limit(len(csv_bytes))
     reader = csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""))
     columns = list(reader.fieldnames or [])
     records = [{column: _typed(column, row.get(column) or "") for column in columns}

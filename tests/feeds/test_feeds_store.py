@@ -74,3 +74,12 @@ def test_corrections_json_is_derived_from_the_very_bytes() -> None:
     assert document["records"][0]["reasons"] == ["SWAPPED_AXES"]
     assert document["records"][3]["source_row"] == 4
     assert corrections_json(b"", "kent", "2024-03").startswith(b'{"force":"kent"')
+
+
+def test_a_cell_longer_than_pythons_csv_limit_is_served() -> None:
+    """Issue 17, finding 10: a force's own free text can make a cell of any length."""
+    long_text = "x" * 300_000
+    data = ("crime_id,context\nc1,\"" + long_text + "\"\nc2,short\n").encode()
+    document = json.loads(corrections_json(data, "kent", "2024-03"))
+    assert document["count"] == 2
+    assert document["records"][0]["context"] == long_text
