@@ -131,6 +131,11 @@ def print_manifest(manifest: dict, output: str) -> None:
     console.print(where)
     console.print(f"Forces: {', '.join(manifest['forces'])}. Coordinates converted with "
                   f"{manifest['coordinate_transformation']}.")
+    for layer, count in totals.get("outside_area_layer", {}).items():
+        if count:
+            console.print(f"[yellow]warning:[/] {count} located records lie in none of the "
+                          f"areas of layer {escape(layer)} (a partial layer?): they keep the "
+                          "area they came with and carry OUTSIDE_AREA_LAYER.")
 
 
 def _local_imports(settings: RunSettings | None) -> AbstractContextManager[None]:

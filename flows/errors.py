@@ -12,7 +12,6 @@ markup. No Beam, no Prefect.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from rich.markup import escape
 
 from crimegeo.gazetteer.model import GazetteerError
 from crimegeo.pipelines.settings import RunSettings
+from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.months import Month
 
 #: The failures a run can expect: bad arguments, missing or unreadable paths, unrecognised
@@ -86,11 +86,6 @@ def _writable(url: str) -> None:
                               "choose a folder you can write to") from None
 
 
-def _layer_url(spec: str) -> str:
-    """The URI of an `--areas [NAME=]URI` value (NAME is a lower-case identifier)."""
-    return spec.partition("=")[2] if re.match(r"^[a-z][a-z0-9_]*=", spec) else spec
-
-
 def preflight(settings: RunSettings, *months: str, input_may_be_missing: bool = False
               ) -> None:
     """Check a run's arguments before anything starts; raise one clear error for the first
@@ -114,7 +109,7 @@ def preflight(settings: RunSettings, *months: str, input_may_be_missing: bool = 
                     "SOURCE --out FOLDER`") from None
     for flag, uris in (("--gazetteer-source", settings.gazetteer.sources),
                        ("--boundaries", settings.locating.boundaries),
-                       ("--areas", tuple(_layer_url(spec) for spec in settings.locating.areas))):
+                       ("--areas", tuple(layer_spec(spec)[1] for spec in settings.locating.areas))):
         for uri in uris:
             if not _exists(uri):
                 raise FileNotFoundError(f"{flag} {uri} does not exist")

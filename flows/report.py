@@ -227,6 +227,8 @@ def build_report(output: str, month: str, manifest: dict, *, feedback: dict | No
         "geocoding": _score_summary(tables), "change_from_previous_month": change,
         "feedback": feedback or {}, "gaps": gaps or {}, "maps": maps, "map_counts": shown,
         "skipped_files": manifest.get("skipped_files", []),
+        "outside_area_layer": {layer: count for layer, count in
+                               totals.get("outside_area_layer", {}).items() if count},
     }
 
 
@@ -257,6 +259,10 @@ def report_html(data: dict) -> str:
                      + f" (expected from {html.escape(gaps.get('expected_from', ''))}). "
                      "The month was published for the other forces; it runs again when the "
                      "file arrives.</div>")
+    for layer, count in data.get("outside_area_layer", {}).items():
+        parts.append(f"<div class='gap'><strong>Area layer {html.escape(layer)}:</strong> "
+                     f"{count} located records lie in none of its areas (a partial layer?); "
+                     "they keep the area they came with and carry OUTSIDE_AREA_LAYER.</div>")
     parts.append("<h2>Records by force and status</h2>")
     rows = [[force, info["records"], info["rejected"],
              *[info["by_status"].get(s, 0) for s in statuses]]
@@ -327,6 +333,9 @@ def report_markdown(data: dict) -> str:
     if data["gaps"].get("missing_forces"):
         lines += [f"**Missing force files:** {', '.join(data['gaps']['missing_forces'])}; "
                   "published for the other forces.", ""]
+    for layer, count in data.get("outside_area_layer", {}).items():
+        lines += [f"**Area layer {layer}:** {count} located records lie in none of its areas; "
+                  "they keep the area they came with (OUTSIDE_AREA_LAYER).", ""]
     statuses = sorted({s for f in data["by_force"].values() for s in f["by_status"]})
     lines += ["| force | records | rejected | " + " | ".join(statuses) + " |",
               "|---|---:|---:|" + "---:|" * len(statuses)]

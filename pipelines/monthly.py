@@ -39,6 +39,7 @@ from crimegeo.pipelines.local import (
     tuned_for_this_process,
 )
 from crimegeo.pipelines.settings import Locating, RunSettings, redact
+from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.coordinates import TRANSFORMATION
 from crimegeo.standards.months import Month
 from crimegeo.standards.profiles import load_profiles
@@ -173,6 +174,7 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
             "rows_rejected": stats.get("rows_rejected", 0),
             "rejected_by_reason": stats.get("rejected_by_reason", {}),
             "rows_by_status": stats.get("rows_by_status", {}),
+            "outside_area_layer": stats.get("outside_area_layer", {}),
             "seconds": {k.removesuffix("_seconds"): round(v, 3)
                         for k, v in stats.items() if k.endswith("_seconds")},
         }
@@ -180,9 +182,12 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     totals = {key: sum(f[key] for f in files.values())
               for key in ("rows_in", "rows_written", "rows_rejected")}
     status_totals: dict[str, int] = {}
+    outside_layers = dict.fromkeys(_layer_names(settings), 0)
     for f in files.values():
         for status, count in f["rows_by_status"].items():
             status_totals[status] = status_totals.get(status, 0) + count
+        for layer, count in f["outside_area_layer"].items():
+            outside_layers[layer] = outside_layers.get(layer, 0) + count
     manifest = {
         "run_id": run_id,
         "month": month,
@@ -201,12 +206,19 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
         "options": settings.manifest_options(),
         "files": files,
         "skipped_files": [{"url": redact(url), "why": why} for url, why in discovery.skipped],
-        "totals": {**totals, "rows_by_status": status_totals},
+        "totals": {**totals, "rows_by_status": status_totals,
+                   "outside_area_layer": outside_layers},
         "forces": partition_forces(staging, "restricted", month),
         "recovered": recovered,
     }
     published = commit_month(settings.output, run_id, month, manifest)
     return MonthResult(manifest, manifest_url(settings.output, month), published)
+
+
+def _layer_names(settings: RunSettings) -> list[str]:
+    """The NAME of each `--areas [NAME=]URI` that names one (unnamed layers are named when
+    loaded, and appear in the counts once a file has records)."""
+    return [name for name, _ in map(layer_spec, settings.locating.areas) if name]
 
 
 def _installed() -> bool:

@@ -73,6 +73,12 @@ _CODES = (
     ReasonCode(
         "NO_LOCATION_TEXT", "No usable coordinates and no location text to locate from.", "flag"
     ),
+    ReasonCode(
+        "OUTSIDE_AREA_LAYER",
+        "The point lies in no area of a supplied area layer (a partial layer); the area the "
+        "record came with, if any, is kept.",
+        "flag",
+    ),
     # Public dataset
     ReasonCode(
         "NO_PUBLIC_POINT",
@@ -118,6 +124,7 @@ GEOCODE_LOW_SCORE = "GEOCODE_LOW_SCORE"
 GEOCODE_AMBIGUOUS = "GEOCODE_AMBIGUOUS"
 GEOCODE_NO_MATCH = "GEOCODE_NO_MATCH"
 NO_LOCATION_TEXT = "NO_LOCATION_TEXT"
+OUTSIDE_AREA_LAYER = "OUTSIDE_AREA_LAYER"
 NO_PUBLIC_POINT = "NO_PUBLIC_POINT"
 MALFORMED_ROW = "MALFORMED_ROW"
 INVALID_MONTH = "INVALID_MONTH"

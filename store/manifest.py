@@ -31,6 +31,9 @@ class FileRecord(_Strict):
     rows_rejected: int = Field(ge=0)
     rejected_by_reason: dict[str, int]
     rows_by_status: dict[str, int]
+    #: Located records in none of an area layer's polygons (they keep the area they came
+    #: with, reason OUTSIDE_AREA_LAYER), per layer.
+    outside_area_layer: dict[str, int] = {}
     seconds: dict[str, float]
 
 
@@ -48,6 +51,7 @@ class Totals(_Strict):
     rows_written: int = Field(ge=0)
     rows_rejected: int = Field(ge=0)
     rows_by_status: dict[str, int]
+    outside_area_layer: dict[str, int] = {}
 
 
 class RunManifest(_Strict):

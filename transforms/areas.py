@@ -18,6 +18,7 @@ import fsspec
 import numpy as np
 import shapely
 
+from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.registry import load_registry
 
 _CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNORECASE)
@@ -100,8 +101,8 @@ def load_area_layer(spec: str) -> AreaLayer:
 
     Without NAME, a layer whose code field is `LSOA<yy>CD` is `lsoa`, else the file's stem.
     """
-    name, _, url = spec.partition("=") if re.match(r"^[a-z][a-z0-9_]*=", spec) else (
-        "", "", spec)
+    name, url = layer_spec(spec)
+    name = name or ""
     frame = _read_layer(url)
     fields = [c for c in frame.columns if c != "geometry"]
     code_field = next((c for c in fields if _CODE_FIELD.match(c)), None) or next(

@@ -18,6 +18,7 @@ import fsspec
 import numpy as np
 import pyarrow as pa
 
+from crimegeo.standards import reasons
 from crimegeo.standards.months import previous_month
 from crimegeo.standards.profiles import ForceProfile
 from crimegeo.store.feedback import read_summary
@@ -160,23 +161,42 @@ def parse_file(item: InputFile, read: Any, read_seconds: float, profile: ForcePr
         pa.compute.equal(records["force"], force))) for force in forces], rejected, stats)
 
 
-def assign_areas(table: pa.Table, layers: list) -> pa.Table:
-    """Fill each layer's code and name columns from the record's best location."""
+def assign_areas(table: pa.Table, layers: list) -> tuple[pa.Table, dict[str, int]]:
+    """Fill each layer's code and name columns from the record's best location.
+
+    A layer may be partial (real area files often lack a few areas): a point in none of its
+    polygons keeps the area the record came with, if any, and gets the reason
+    `OUTSIDE_AREA_LAYER`. Returns the table and, per layer, how many located records fell
+    outside it.
+    """
     if not layers:
-        return table
+        return table, {}
     x = np.asarray(pa.compute.fill_null(table["x_bng"], np.nan)
                    .to_numpy(zero_copy_only=False), dtype=np.float64)
     y = np.asarray(pa.compute.fill_null(table["y_bng"], np.nan)
                    .to_numpy(zero_copy_only=False), dtype=np.float64)
+    located = ~(np.isnan(x) | np.isnan(y))
+    uncovered = np.zeros(table.num_rows, dtype=bool)
+    not_covered: dict[str, int] = {}
     for layer in layers:
         codes, names = layer.assign(x, y)
+        outside = located & np.equal(codes, None)
+        not_covered[layer.name] = int(outside.sum())
+        uncovered |= outside
         for column, values in ((layer.code_column, codes), (layer.name_column, names)):
             array = pa.array(values, pa.string())
             if column in table.column_names:
-                table = table.set_column(table.schema.get_field_index(column), column, array)
+                kept = pa.compute.if_else(pa.array(outside), table[column], array)
+                table = table.set_column(table.schema.get_field_index(column), column, kept)
             else:
                 table = table.append_column(column, array)
-    return table
+    if uncovered.any():
+        lists = table["reasons"].to_pylist()
+        for row in np.flatnonzero(uncovered):
+            lists[row] = [*lists[row], reasons.OUTSIDE_AREA_LAYER]
+        table = table.set_column(table.schema.get_field_index("reasons"), "reasons",
+                                 pa.array(lists, table.schema.field("reasons").type))
+    return table, not_covered
 
 
 def locate_batch(batch: Batch, loaded: LoadedResources, options: LocateOptions
@@ -185,9 +205,12 @@ def locate_batch(batch: Batch, loaded: LoadedResources, options: LocateOptions
     started = time.perf_counter()
     table = locate(batch.table, loaded.gazetteer, options, loaded.boundaries)
     located = time.perf_counter()
-    table = assign_areas(table, loaded.areas)
-    return Batch(batch.source_file, batch.force, table), {
-        "locate_seconds": located - started, "areas_seconds": time.perf_counter() - located}
+    table, not_covered = assign_areas(table, loaded.areas)
+    stats: dict = {"locate_seconds": located - started,
+                   "areas_seconds": time.perf_counter() - located}
+    if not_covered:
+        stats["outside_area_layer"] = not_covered
+    return Batch(batch.source_file, batch.force, table), stats
 
 
 def anonymise_batch(batch: Batch, loaded: LoadedResources) -> tuple[Batch, dict]:

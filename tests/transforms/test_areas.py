@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from crimegeo.pipelines.settings import Locating
+from crimegeo.standards import reasons
 from crimegeo.standards.coordinates import to_bng
 from crimegeo.transforms.areas import AreaLayerError, load_area_layer, load_force_boundaries
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
-from tests.conftest import default_locate_options, shared_data
+from tests.conftest import default_locate_options, run_month_args, shared_data
 
 DEFAULTS = default_locate_options()
 
@@ -102,3 +105,25 @@ def test_unusable_layers_are_clear_errors(tmp_path: Path) -> None:
                      '"coordinates": [0, 51]}}]}')
     with pytest.raises(AreaLayerError, match="cannot tell which force"):
         load_force_boundaries([str(stray)], Locating().boundary_tolerance_m)
+
+
+@pytest.mark.slow
+def test_a_partial_area_layer_keeps_the_area_a_record_came_with(tmp_path: Path) -> None:
+    """Issue 17, finding 5: the London layer lacks City of London 001F and 001G, where most
+    City records fall; they used to lose the LSOA they came with, silently."""
+    source = shared_data("police-uk", "city-of-london", "2019-10-city-of-london-street.csv")
+    layer = shared_data("boundaries", "london-lsoa-2021", "london_lsoa.shp")
+    (tmp_path / "in").mkdir()
+    shutil.copy(source, tmp_path / "in" / source.name)
+    result = run_month_args(["--month", "2019-10", "--input", str(tmp_path / "in"),
+                             "--output", str(tmp_path / "out"), "--areas", f"lsoa={layer}"])
+    rows = pq.read_table(tmp_path / "out" / "restricted").to_pylist()
+    outside = [r for r in rows if reasons.OUTSIDE_AREA_LAYER in r["reasons"]]
+    assert outside, "the City's missing LSOAs hold records"
+    for row in outside:
+        assert row["lon"] is not None
+        if row["location_status"] == "supplied" and reasons.OUTSIDE_FORCE not in row["reasons"]:
+            assert row["lsoa_code"] == row["supplied_lsoa_code"] is not None
+    inside = [r for r in rows if r["lon"] is not None and r not in outside]
+    assert inside and all(r["lsoa_code"] for r in inside)
+    assert result.manifest["totals"]["outside_area_layer"] == {"lsoa": len(outside)}
