@@ -131,11 +131,10 @@ def print_manifest(manifest: dict, output: str) -> None:
     console.print(where)
     console.print(f"Forces: {', '.join(manifest['forces'])}. Coordinates converted with "
                   f"{manifest['coordinate_transformation']}.")
-    for layer, count in totals.get("outside_area_layer", {}).items():
-        if count:
-            console.print(f"[yellow]warning:[/] {count} located records lie in none of the "
-                          f"areas of layer {escape(layer)} (a partial layer?): they keep the "
-                          "area they came with and carry OUTSIDE_AREA_LAYER.")
+    from crimegeo.flows.report import run_warnings
+
+    for warning in run_warnings(manifest):
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 def _local_imports(settings: RunSettings | None) -> AbstractContextManager[None]:

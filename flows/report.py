@@ -182,6 +182,22 @@ def _score_summary(tables: dict[str, Any]) -> dict:
             "histogram": dict(zip(labels, (int(c) for c in counts), strict=True))}
 
 
+def run_warnings(manifest: dict) -> list[str]:
+    """What an operator must not miss about a run, in plain sentences (for the command's
+    output and the report)."""
+    warnings = []
+    if not manifest.get("gazetteer") and not manifest.get("options", {}).get("map_points"):
+        warnings.append("no gazetteer and no map points: nothing was located by name, and "
+                        "no record has a public location (reason NO_MAP_POINTS); give "
+                        "--gazetteer or --gazetteer-source")
+    for layer, count in manifest["totals"].get("outside_area_layer", {}).items():
+        if count:
+            warnings.append(f"{count} located records lie in none of the areas of layer "
+                            f"{layer} (a partial layer?): they keep the area they came with "
+                            "and carry OUTSIDE_AREA_LAYER")
+    return warnings
+
+
 def build_report(output: str, month: str, manifest: dict, *, feedback: dict | None = None,
                  gaps: dict | None = None, with_maps: bool = True) -> dict:
     """Everything the report shows, as data; `maps` holds PNG bytes per force."""
@@ -227,8 +243,7 @@ def build_report(output: str, month: str, manifest: dict, *, feedback: dict | No
         "geocoding": _score_summary(tables), "change_from_previous_month": change,
         "feedback": feedback or {}, "gaps": gaps or {}, "maps": maps, "map_counts": shown,
         "skipped_files": manifest.get("skipped_files", []),
-        "outside_area_layer": {layer: count for layer, count in
-                               totals.get("outside_area_layer", {}).items() if count},
+        "warnings": run_warnings(manifest),
     }
 
 
@@ -259,10 +274,9 @@ def report_html(data: dict) -> str:
                      + f" (expected from {html.escape(gaps.get('expected_from', ''))}). "
                      "The month was published for the other forces; it runs again when the "
                      "file arrives.</div>")
-    for layer, count in data.get("outside_area_layer", {}).items():
-        parts.append(f"<div class='gap'><strong>Area layer {html.escape(layer)}:</strong> "
-                     f"{count} located records lie in none of its areas (a partial layer?); "
-                     "they keep the area they came with and carry OUTSIDE_AREA_LAYER.</div>")
+    for warning in data.get("warnings", []):
+        parts.append(f"<div class='gap'><strong>Warning:</strong> {html.escape(warning)}."
+                     "</div>")
     parts.append("<h2>Records by force and status</h2>")
     rows = [[force, info["records"], info["rejected"],
              *[info["by_status"].get(s, 0) for s in statuses]]
@@ -333,9 +347,8 @@ def report_markdown(data: dict) -> str:
     if data["gaps"].get("missing_forces"):
         lines += [f"**Missing force files:** {', '.join(data['gaps']['missing_forces'])}; "
                   "published for the other forces.", ""]
-    for layer, count in data.get("outside_area_layer", {}).items():
-        lines += [f"**Area layer {layer}:** {count} located records lie in none of its areas; "
-                  "they keep the area they came with (OUTSIDE_AREA_LAYER).", ""]
+    for warning in data.get("warnings", []):
+        lines += [f"**Warning:** {warning}.", ""]
     statuses = sorted({s for f in data["by_force"].values() for s in f["by_status"]})
     lines += ["| force | records | rejected | " + " | ".join(statuses) + " |",
               "|---|---:|---:|" + "---:|" * len(statuses)]

@@ -85,6 +85,12 @@ _CODES = (
         "No public map point within 20 km: published without a location.",
         "public",
     ),
+    ReasonCode(
+        "NO_MAP_POINTS",
+        "The run had no gazetteer or map points to move records to: published without a "
+        "location.",
+        "public",
+    ),
     # Rejections: the row is not in the restricted output, only in rejected/
     ReasonCode(
         "MALFORMED_ROW",
@@ -126,6 +132,7 @@ GEOCODE_NO_MATCH = "GEOCODE_NO_MATCH"
 NO_LOCATION_TEXT = "NO_LOCATION_TEXT"
 OUTSIDE_AREA_LAYER = "OUTSIDE_AREA_LAYER"
 NO_PUBLIC_POINT = "NO_PUBLIC_POINT"
+NO_MAP_POINTS = "NO_MAP_POINTS"
 MALFORMED_ROW = "MALFORMED_ROW"
 INVALID_MONTH = "INVALID_MONTH"
 WRONG_MONTH = "WRONG_MONTH"

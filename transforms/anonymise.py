@@ -112,9 +112,11 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
     no_point = located & np.isnan(public_lon)
     result = records
     if no_point.any():
+        # Without any points the reason is the run's, not the record's distance from one.
+        why = reasons.NO_PUBLIC_POINT if points is not None else reasons.NO_MAP_POINTS
         lists = records["reasons"].to_pylist()
         for i in np.flatnonzero(no_point):
-            lists[i] = [*lists[i], reasons.NO_PUBLIC_POINT]
+            lists[i] = [*lists[i], why]
         result = result.set_column(result.schema.get_field_index("reasons"),
                                    result.schema.field("reasons"),
                                    pa.array(lists, pa.list_(pa.string())))
