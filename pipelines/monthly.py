@@ -170,6 +170,7 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
         files[item.name] = {
             "url": item.url, "profile": item.profile, "bytes": item.size,
             "checksum": item.checksum, "rows_in": stats.get("rows_in", 0),
+            "rows_counted": stats.get("rows_counted"),
             "rows_written": stats.get("rows_written", 0),
             "rows_rejected": stats.get("rows_rejected", 0),
             "rejected_by_reason": stats.get("rejected_by_reason", {}),

@@ -57,6 +57,10 @@ class ForceProfile:
     force_code: str | None = None
     coordinate_crs: str | None = None
     strip_prefixes: tuple[str, ...] = ()
+    #: Whether a quoted field may hold a line break. police.uk's files never do: there a
+    #: stray double quote damages one row, not the rest of the file, and rows are counted
+    #: from the file's lines, independently of the parser.
+    fields_span_lines: bool = True
     offence_mapping: Mapping[str, str] = field(default_factory=dict)
     source_path: str | None = None
 
@@ -145,6 +149,7 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> F
             force_code=str(force_code) if force_code else None,
             coordinate_crs=crs,
             strip_prefixes=_as_tuple(data.get("strip_prefixes")),
+            fields_span_lines=bool(data.get("fields_span_lines", True)),
             offence_mapping={str(k): str(v) for k, v in offences.items()},
             source_path=source,
         )

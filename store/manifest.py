@@ -27,6 +27,9 @@ class FileRecord(_Strict):
     bytes: int = Field(ge=0)
     checksum: str
     rows_in: int = Field(ge=0)
+    #: The data rows counted from the file's lines, apart from the parser, where the
+    #: format's fields never span lines; None otherwise.
+    rows_counted: int | None = None
     rows_written: int = Field(ge=0)
     rows_rejected: int = Field(ge=0)
     rejected_by_reason: dict[str, int]

@@ -141,7 +141,9 @@ def _manifest_run_id(output: str, month: str) -> str | None:
 
 
 def check_reconciliation(files: dict[str, dict]) -> None:
-    """Raise unless, for every input file, rows in = rows written + rows rejected."""
+    """Raise unless, for every input file, rows in = rows written + rows rejected, and rows
+    in equals the rows counted from the file's lines where a file's format allows that count
+    (`rows_counted`): a parser that merged or lost rows cannot vouch for itself."""
     problems = []
     for name, stats in sorted(files.items()):
         rows_in = stats.get("rows_in", 0)
@@ -150,6 +152,10 @@ def check_reconciliation(files: dict[str, dict]) -> None:
         if rows_in != written + rejected:
             problems.append(f"{name}: {rows_in} rows in but {written} written + {rejected} "
                             f"rejected = {written + rejected}")
+        counted = stats.get("rows_counted")
+        if counted is not None and counted != rows_in:
+            problems.append(f"{name}: the file has {counted} data lines but the parser read "
+                            f"{rows_in} rows")
     if problems:
         raise ReconciliationError("rows do not reconcile: " + "; ".join(problems))
 

@@ -150,6 +150,8 @@ def parse_file(item: InputFile, read: Any, read_seconds: float, profile: ForcePr
     stats = {"rows_in": read.rows_in, "rows_rejected": result.rejected.num_rows,
              "rejected_by_reason": value_counts(result.rejected["reason"]),
              "read_seconds": read_seconds, "parse_seconds": time.perf_counter() - started}
+    if read.rows_counted is not None:
+        stats["rows_counted"] = read.rows_counted
     rejected = (Batch(item.name, None, result.rejected) if result.rejected.num_rows
                 else None)
     records = result.records

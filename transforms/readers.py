@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -39,10 +40,51 @@ class ReadResult:
     row_numbers: pa.Array
     unreadable: list[UnreadableRow] = field(default_factory=list)
 
+    #: The data rows counted from the file's lines, apart from the parser (None where a
+    #: field may span lines, so lines are not rows).
+    rows_counted: int | None = None
+
     @property
     def rows_in(self) -> int:
         """Every data row the file holds: readable plus unreadable."""
         return self.table.num_rows + len(self.unreadable)
+
+
+#: What a line with a stray double quote is replaced by for the parser: one field, so it
+#: is an invalid row where the line was, and keeps every other row's number.
+_DAMAGED = b"\x00crimegeo-damaged-line\x00"
+_DAMAGED_TEXT = _DAMAGED.decode("ascii")
+
+
+def _isolate_stray_quotes(data: bytes, header_end: int) -> tuple[bytes, dict[int, bytes], int]:
+    """For a format whose fields never span lines: replace each data line holding an odd
+    number of double quotes (a stray quote, which would make the parser read on to the end
+    of the file) by a placeholder. Returns the bytes, the damaged lines by data row number,
+    and the number of data rows counted from the lines (blank lines are not rows). Array
+    work over the bytes: Python touches only the damaged lines."""
+    body = np.frombuffer(data, dtype=np.uint8, offset=header_end)
+    breaks = np.flatnonzero(body == 0x0A)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(body)]))
+    last = ends - 1
+    ends = np.where((ends > starts) & (body[np.maximum(last, 0)] == 0x0D), last, ends)
+    rows = ends > starts
+    quotes = np.bincount(np.searchsorted(breaks, np.flatnonzero(body == 0x22)),
+                         minlength=len(starts))
+    numbers = np.cumsum(rows)
+    odd = np.flatnonzero(rows & (quotes % 2 == 1))
+    counted = int(numbers[-1]) if len(numbers) else 0
+    if not len(odd):
+        return data, {}, counted
+    damaged: dict[int, bytes] = {}
+    pieces, cursor = [data[:header_end]], 0
+    for line in odd.tolist():
+        start, end = int(starts[line]), int(ends[line])
+        damaged[int(numbers[line])] = bytes(body[start:end])
+        pieces += [bytes(body[cursor:start]), _DAMAGED]
+        cursor = end
+    pieces.append(bytes(body[cursor:]))
+    return b"".join(pieces), damaged, counted
 
 
 def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> ReadResult:
@@ -56,10 +98,18 @@ def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> 
         return ReadResult(pa.table({}), pa.array([], pa.int64()))
     unreadable: list[UnreadableRow] = []
 
+    damaged: dict[int, bytes] = {}
+
     def on_invalid_row(row: Any) -> str:
+        number = int(row.number) - 1 if row.number is not None else -1
+        if row.text == _DAMAGED_TEXT and number in damaged:
+            unreadable.append(UnreadableRow(
+                source_row=number,
+                raw=damaged[number].decode(python_encoding(profile.encoding), "replace"),
+                detail="a stray double quote (no field of this format spans lines)"))
+            return "skip"
         unreadable.append(UnreadableRow(
-            source_row=int(row.number) - 1 if row.number is not None else -1,
-            raw=row.text,
+            source_row=number, raw=row.text,
             detail=f"expected {row.expected_columns} fields, found {row.actual_columns}",
         ))
         return "skip"
@@ -76,7 +126,13 @@ def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> 
     with opener() as raw:
         # The whole file as one Arrow buffer: read from a Python file object, the reader
         # would take the GIL for every block, and wait behind Python work on other threads.
-        data = pa.BufferReader(pa.py_buffer(raw.read()))
+        content, counted = raw.read(), None
+        header_end = content.find(b"\n") + 1
+        if not profile.fields_span_lines and len(names) > 1 and header_end:
+            content, damaged, counted = _isolate_stray_quotes(content, header_end)
+        elif not profile.fields_span_lines:
+            counted = 0 if not header_end else None
+        data = pa.BufferReader(pa.py_buffer(content))
         table = pacsv.read_csv(
             data,
             read_options=pacsv.ReadOptions(
@@ -103,7 +159,7 @@ def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> 
         row_numbers = pa.array([n for n in range(1, total + 1) if n not in bad], pa.int64())
     else:
         row_numbers = pa.array(range(1, total + 1), pa.int64())
-    return ReadResult(table, row_numbers, unreadable)
+    return ReadResult(table, row_numbers, unreadable, rows_counted=counted)
 
 
 def _get_path(obj: Any, path: str) -> Any:

@@ -213,12 +213,13 @@ class IngestFile(beam.DoFn):
         counts = {"checksum": item.checksum, "profile": item.profile, "rows_in": rows_in,
                   "rows_written": rows_written, "rows_rejected": rows_rejected,
                   "rejected_by_reason": parsed.stats["rejected_by_reason"]}
-        if rows_in != rows_written + rows_rejected:
+        counted = parsed.stats.get("rows_counted", rows_in)
+        if rows_in != rows_written + rows_rejected or counted != rows_in:
             return self._entry(arrival, previous, FAILED, **counts,
                                parts=old_parts, forces=list(previous.get("forces", []))
                                if previous else [],
-                               why=f"{rows_in} rows in but {rows_written} written + "
-                                   f"{rows_rejected} rejected")
+                               why=f"{rows_in} rows in ({counted} data lines) but "
+                                   f"{rows_written} written + {rows_rejected} rejected")
 
         kinds = ("restricted", "public") if self.publish_public else ("restricted",)
         for batch in anonymised:

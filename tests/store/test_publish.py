@@ -102,3 +102,15 @@ def test_recover_removes_staging_of_runs_that_never_committed(tmp_path: Path) ->
     _stage(tmp_path, "run-9", "2024-03", "half")
     assert recover(str(tmp_path)) == ["removed the staging of unfinished run run-9"]
     assert not list((tmp_path / "_staging").iterdir())
+
+
+def test_rows_counted_apart_from_the_parser_must_match_rows_in() -> None:
+    from crimegeo.store.publish import ReconciliationError, check_reconciliation
+
+    fine = {"rows_in": 797, "rows_counted": 797, "rows_written": 790, "rows_rejected": 7}
+    check_reconciliation({"a.csv": fine, "b.jsonl": {"rows_in": 2, "rows_written": 2,
+                                                     "rows_rejected": 0}})
+    # The parser folded 647 rows into one rejected row: its own counts still add up.
+    folded = {"rows_in": 151, "rows_counted": 797, "rows_written": 150, "rows_rejected": 1}
+    with pytest.raises(ReconciliationError, match="797 data lines but the parser read 151"):
+        check_reconciliation({"a.csv": folded})

@@ -150,3 +150,21 @@ def test_jsonl_broken_lines_are_rejected_not_fatal(tmp_path: Path, month: str) -
     (bad,) = result.rejected.to_pylist()
     assert bad["source_row"] == 2 and bad["reason"] == reasons.MALFORMED_ROW
     assert bad["raw"] == ok[:40]
+
+
+def test_a_stray_quote_damages_one_row_not_the_rest_of_the_file(tmp_path: Path) -> None:
+    """Issue 17, finding 4: a police.uk file whose fields never span lines."""
+    source = shared_data("police-uk", "city-of-london", "2019-10-city-of-london-street.csv")
+    lines = source.read_bytes().splitlines(keepends=True)
+    damaged = 40
+    # A stray quote opening the Context field of data row 40.
+    lines[damaged] = lines[damaged].rstrip(b"\r\n") + b'"half a quote\r\n'
+    path = tmp_path / source.name
+    path.write_bytes(b"".join(lines))
+    profile = next(p for p in load_profiles() if p.name == "police-uk-street")
+    read = read_source(lambda: path.open("rb"), profile)
+    assert read.rows_counted == read.rows_in == len(lines) - 1
+    assert [u.source_row for u in read.unreadable] == [damaged]
+    assert "stray double quote" in read.unreadable[0].detail
+    assert read.unreadable[0].raw.endswith('"half a quote')
+    assert read.row_numbers.to_pylist() == [n for n in range(1, len(lines)) if n != damaged]
