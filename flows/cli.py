@@ -133,6 +133,10 @@ def print_manifest(manifest: dict, output: str) -> None:
                   f"{manifest['coordinate_transformation']}.")
     from crimegeo.flows.report import run_warnings
 
+    for skipped in manifest.get("skipped_files", []):
+        console.print(f"skipped {escape(str(skipped['url']))}: {escape(skipped['why'])}",
+                      soft_wrap=True)
+
     for warning in run_warnings(manifest):
         console.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 

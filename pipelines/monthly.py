@@ -165,8 +165,12 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
 
     file_stats = take_file_stats(settings.output, run_id) if discovery.files else {}
     files = {}
+    skipped = list(discovery.skipped)
     for item in discovery.files:
         stats = file_stats.get(item.name, {})
+        if "skipped" in stats:  # read, and found to be wholly of another month
+            skipped.append((item.url, stats["skipped"]))
+            continue
         files[item.name] = {
             "url": item.url, "profile": item.profile, "bytes": item.size,
             "checksum": item.checksum, "rows_in": stats.get("rows_in", 0),
@@ -206,7 +210,7 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
         "gazetteer_checksum": gazetteer_checksum,
         "options": settings.manifest_options(),
         "files": files,
-        "skipped_files": [{"url": redact(url), "why": why} for url, why in discovery.skipped],
+        "skipped_files": [{"url": redact(url), "why": why} for url, why in skipped],
         "totals": {**totals, "rows_by_status": status_totals,
                    "outside_area_layer": outside_layers},
         "forces": partition_forces(staging, "restricted", month),

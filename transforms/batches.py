@@ -152,6 +152,13 @@ def parse_file(item: InputFile, read: Any, read_seconds: float, profile: ForcePr
              "read_seconds": read_seconds, "parse_seconds": time.perf_counter() - started}
     if read.rows_counted is not None:
         stats["rows_counted"] = read.rows_counted
+    other_months = _all_of_other_months(result.rejected, read.rows_in)
+    if other_months:
+        # A whole file of another month is a file in the wrong place, not thousands of rows
+        # to reject into this month's feedback: it is named and skipped.
+        stats.update(rows_rejected=0, rejected_by_reason={}, skipped=(
+            f"all {read.rows_in} rows are for {', '.join(other_months)}, not {month}"))
+        return ParsedFile([], None, stats)
     rejected = (Batch(item.name, None, result.rejected) if result.rejected.num_rows
                 else None)
     records = result.records
@@ -161,6 +168,15 @@ def parse_file(item: InputFile, read: Any, read_seconds: float, profile: ForcePr
         return ParsedFile([Batch(item.name, forces[0], records)], rejected, stats)
     return ParsedFile([Batch(item.name, force, records.filter(
         pa.compute.equal(records["force"], force))) for force in forces], rejected, stats)
+
+
+def _all_of_other_months(rejected: pa.Table, rows_in: int) -> list[str]:
+    """The months of a file whose every row was rejected as WRONG_MONTH; else empty."""
+    if not rows_in or rejected.num_rows != rows_in or not pa.compute.all(
+            pa.compute.equal(rejected["reason"], reasons.WRONG_MONTH)).as_py():
+        return []
+    months = pa.compute.extract_regex(rejected["detail"], r"^month (?P<month>\S+) is not")
+    return sorted(set(pa.compute.struct_field(months, [0]).to_pylist()) - {None})
 
 
 def assign_areas(table: pa.Table, layers: list) -> tuple[pa.Table, dict[str, int]]:

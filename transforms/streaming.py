@@ -208,6 +208,9 @@ class IngestFile(beam.DoFn):
         anonymised = [anonymise_batch(locate_batch(batch, self.loaded, self.locate_options)[0],
                                       self.loaded)[0] for batch in parsed.records]
         rejected = [parsed.rejected] if parsed.rejected is not None else []
+        if "skipped" in parsed.stats:  # wholly of another month: named, not rejected
+            remove_parts(self.output, old_parts)
+            return self._entry(arrival, previous, SKIPPED, why=parsed.stats["skipped"])
         rows_in, rows_rejected = parsed.stats["rows_in"], parsed.stats["rows_rejected"]
         rows_written = sum(batch.table.num_rows for batch in anonymised)
         counts = {"checksum": item.checksum, "profile": item.profile, "rows_in": rows_in,

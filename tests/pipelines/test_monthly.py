@@ -139,3 +139,22 @@ def test_a_month_through_memory_filesystem(demo_month: dict) -> None:
     assert not memory.glob("/crimes-out/_staging/*/*")
     memory.rm("/crimes-in", recursive=True)
     memory.rm("/crimes-out", recursive=True)
+
+
+def test_a_whole_file_of_another_month_is_named_and_skipped(tmp_path: Path) -> None:
+    """Issue 17, finding 6: it used to 'succeed' with thousands of WRONG_MONTH rejects."""
+    folder = shared_data("police-uk", "city-of-london")
+    inputs = tmp_path / "in" / "2019-10"
+    inputs.mkdir(parents=True)
+    shutil.copy(folder / "2019-10-city-of-london-street.csv", inputs / "city-october.csv")
+    shutil.copy(folder / "2020-06-city-of-london-street.csv", inputs / "city-resent.csv")
+    result = run_month_args(["--month", "2019-10", "--input", str(tmp_path / "in"),
+                             "--output", str(tmp_path / "out")])
+    manifest = result.manifest
+    assert list(manifest["files"]) == ["city-october.csv"]
+    (skipped,) = manifest["skipped_files"]
+    assert skipped["url"].endswith("city-resent.csv")
+    assert skipped["why"].startswith("all ") and "are for 2020-06, not 2019-10" in skipped["why"]
+    assert manifest["totals"]["rows_rejected"] == 0
+    assert not (tmp_path / "out" / "rejected").exists() or not any(
+        (tmp_path / "out" / "rejected").rglob("*.parquet"))
