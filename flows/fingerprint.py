@@ -20,6 +20,7 @@ from crimegeo.store.files import sha256_file as sha256_of_file
 from crimegeo.store.layout import OutputLayout
 
 #: Packages whose source decides what a month's output is (not flows/: it only orchestrates).
+#: The packages (`crimegeo.<name>`) whose files make the output.
 CODE_PACKAGES = ("standards", "gazetteer", "store", "transforms", "pipelines")
 CODE_SUFFIXES = (".py", ".yaml", ".yml", ".json")
 
@@ -52,7 +53,7 @@ def code_fingerprint(packages: Sequence[str] = CODE_PACKAGES) -> str:
     """
     digest = hashlib.sha256()
     for package in packages:
-        spec = importlib.util.find_spec(package)
+        spec = importlib.util.find_spec(f"crimegeo.{package}")
         if spec is None or not spec.submodule_search_locations:
             raise ModuleNotFoundError(f"package {package} not found")
         for location in spec.submodule_search_locations:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -18,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _crimegeo(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "crimegeo.flows", *args], cwd=ROOT,
+    # Run outside the checkout, as a user would: the project's folders are then importable
+    # only as the installed `crimegeo.<folder>` packages.
+    return subprocess.run([sys.executable, "-m", "crimegeo.flows", *args],
+                          cwd=tempfile.gettempdir(),
                           capture_output=True, text=True, timeout=300)
 
 
@@ -92,3 +96,13 @@ def test_an_unexpected_error_still_gets_its_traceback(tmp_path: Path) -> None:
                           text=True, timeout=300)
     assert done.returncode == 1
     assert "RuntimeError: something we did not foresee" in done.stderr
+
+
+def test_the_code_fingerprint_is_found_outside_the_checkout() -> None:
+    """The installed packages, not folders that happen to be in the working directory."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from crimegeo.flows.fingerprint import code_fingerprint; "
+                               "print(code_fingerprint())"],
+        cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(done.stdout.strip()) == 64
