@@ -46,6 +46,7 @@ from crimegeo.standards.profiles import load_profiles
 from crimegeo.standards.schema import STANDARD_VERSION
 from crimegeo.store.inputs import Discovery, InputFile, discover_month
 from crimegeo.store.layout import OutputLayout
+from crimegeo.store.lock import output_lock
 from crimegeo.store.parts import partition_forces
 from crimegeo.store.publish import (
     check_reconciliation,
@@ -144,15 +145,23 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     """Discover inputs, run the pipeline, commit the month and write its manifest.
 
     Raises `UnmatchedFileError` for an unrecognised input file and `ReconciliationError` when
-    any file's rows do not add up; in both cases the published month is left untouched.
+    any file's rows do not add up; in both cases the published month is left untouched. The
+    run holds the output's lease throughout (`store.lock`): `OutputLockedError` names the
+    run that holds it when another is writing the same output.
     """
     month = check_month(month)
-    started = time.perf_counter()
-    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if discovery is None:
         discovery = discover_month(settings.inputs.input, month,
                                    load_profiles(settings.inputs.profiles))
     run_id = run_id or new_run_id(month)
+    with output_lock(settings.output, run_id, wait_seconds=settings.wait_for_output):
+        return _run_locked(settings, month, discovery, run_id)
+
+
+def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str
+                ) -> MonthResult:
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     recovered = recover(settings.output)
     staging = OutputLayout(settings.output).staging(run_id)
     gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)

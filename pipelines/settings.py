@@ -121,6 +121,9 @@ class RunSettings(_Group):
     locating: Locating = Locating()
     anonymising: Anonymising = Anonymising()
     runner: Runner = Runner()
+    wait_for_output: float = setting(
+        0.0, "Seconds to wait for another run writing the same output to finish; 0 refuses "
+             "at once, naming that run.", ge=0.0)
     expected_forces: tuple[str, ...] = setting(
         (), "A force code every month must have (repeatable); default: the forces published "
             "in the 12 months before.", flag="--expected-force")

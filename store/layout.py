@@ -45,6 +45,8 @@ JOURNAL_FILE = "_commit.json"
 FILE_STATS_FILE = "file_stats.json"
 LEDGER_FOLDER = "_ledger"
 GAZETTEER_CACHE_FOLDER = "_gazetteer"
+#: The lease of the batch run writing the output (`store.lock`).
+LOCK_FILE = "_lock.json"
 FORCE_PREFIX = "force="
 MONTH_PREFIX = "month="
 
@@ -174,6 +176,10 @@ class OutputLayout:
         return f"{self.run(month)}/{FINGERPRINT_FILE}"
 
     # -- staging and commit -----------------------------------------------------------------
+
+    def lock(self) -> str:
+        """`<root>/_lock.json`: the lease of the run writing this output."""
+        return f"{self.root}/{LOCK_FILE}"
 
     def staging_root(self) -> str:
         """`<root>/_staging`."""

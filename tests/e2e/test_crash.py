@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 
 def _snapshot(output: Path) -> dict[str, bytes]:
     return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*"))
-            if p.is_file() and not str(p.relative_to(output)).startswith(("_staging", "_trash"))}
+            if p.is_file() and not str(p.relative_to(output)).startswith(
+                ("_staging", "_trash", "_lock.json"))}
 
 
 def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
@@ -63,4 +64,5 @@ def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
     result = run_month_args(args)
     assert any("removed the staging of unfinished run" in a for a in result.manifest["recovered"])
     assert not list((output / "_staging").iterdir())
+    assert not (output / "_lock.json").exists()  # the dead run's lease taken over, released
     assert pq.read_table(output / "restricted").num_rows == rows
