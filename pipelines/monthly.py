@@ -50,6 +50,7 @@ from crimegeo.store.lock import output_lock
 from crimegeo.store.parts import partition_forces
 from crimegeo.store.publish import (
     check_reconciliation,
+    check_shrink,
     commit_month,
     manifest_url,
     recover,
@@ -154,7 +155,8 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
         discovery = discover_month(settings.inputs.input, month,
                                    load_profiles(settings.inputs.profiles))
     run_id = run_id or new_run_id(month)
-    with output_lock(settings.output, run_id, wait_seconds=settings.wait_for_output):
+    with output_lock(settings.output, run_id,
+                     wait_seconds=settings.publishing.wait_for_output):
         return _run_locked(settings, month, discovery, run_id)
 
 
@@ -193,6 +195,8 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
                         for k, v in stats.items() if k.endswith("_seconds")},
         }
     check_reconciliation(files)
+    if not settings.publishing.allow_shrink:
+        check_shrink(settings.output, run_id, month, settings.publishing.max_shrink)
     totals = {key: sum(f[key] for f in files.values())
               for key in ("rows_in", "rows_written", "rows_rejected")}
     status_totals: dict[str, int] = {}

@@ -112,6 +112,21 @@ class Runner(_Group):
                         "arguments after its options).")
 
 
+class Publishing(_Group):
+    """When a run may replace what is published."""
+
+    wait_for_output: float = setting(
+        0.0, "Seconds to wait for another run writing the same output to finish; 0 refuses "
+             "at once, naming that run.", ge=0.0)
+    max_shrink: float = setting(
+        0.5, "Refuse to replace a force's published month with fewer records than this "
+             "share less (0.5: half as many or fewer; a force dropping to none always "
+             "counts).", gt=0.0, le=1.0)
+    allow_shrink: bool = setting(
+        False, "Publish even when a force's month would shrink past --max-shrink (a "
+               "resubmission that really is smaller).")
+
+
 class RunSettings(_Group):
     """Everything a run is configured by, as the command line, flows and pipelines share it."""
 
@@ -121,9 +136,7 @@ class RunSettings(_Group):
     locating: Locating = Locating()
     anonymising: Anonymising = Anonymising()
     runner: Runner = Runner()
-    wait_for_output: float = setting(
-        0.0, "Seconds to wait for another run writing the same output to finish; 0 refuses "
-             "at once, naming that run.", ge=0.0)
+    publishing: Publishing = Publishing()
     expected_forces: tuple[str, ...] = setting(
         (), "A force code every month must have (repeatable); default: the forces published "
             "in the 12 months before.", flag="--expected-force")

@@ -34,6 +34,7 @@ from crimegeo.store.files import (
 )
 from crimegeo.store.layout import FORCE_PREFIX, PARTITIONED_KINDS, OutputLayout, force_of
 from crimegeo.store.manifest import checked_manifest
+from crimegeo.store.parts import rows_by_force
 
 
 class ReconciliationError(RuntimeError):
@@ -158,6 +159,27 @@ def check_reconciliation(files: dict[str, dict]) -> None:
                             f"{rows_in} rows")
     if problems:
         raise ReconciliationError("rows do not reconcile: " + "; ".join(problems))
+
+
+class ShrinkError(RuntimeError):
+    """A run would replace a force's published month with far fewer records."""
+
+
+def check_shrink(output: str, run_id: str, month: str, max_shrink: float) -> None:
+    """Refuse, discarding the run's staging, when a force's published month would lose
+    `max_shrink` or more of its records (or all of them: a header-only resubmission)."""
+    published = rows_by_force(output, "restricted", month)
+    staged = rows_by_force(OutputLayout(output).staging(run_id), "restricted", month)
+    shrunk = [(force, before, staged.get(force, 0)) for force, before in sorted(
+        published.items()) if before and staged.get(force, 0) <= before * (1 - max_shrink)]
+    if not shrunk:
+        return
+    fs, _ = filesystem(output)
+    fs.rm(OutputLayout(output).staging(run_id), recursive=True)
+    described = "; ".join(f"{force} from {before:,} to {after:,} records"
+                          for force, before, after in shrunk)
+    raise ShrinkError(f"refusing to publish {month}: it would shrink {described}; the "
+                      "published month is kept (rerun with --allow-shrink if that is right)")
 
 
 def write_file_stats(file_stats: dict, url: str) -> None:

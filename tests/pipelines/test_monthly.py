@@ -13,7 +13,12 @@ from crimegeo.pipelines.monthly import build_pipeline, check_month
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
 from crimegeo.store.inputs import discover_month
-from crimegeo.store.publish import ReconciliationError, check_reconciliation
+from crimegeo.store.publish import (
+    ReconciliationError,
+    ShrinkError,
+    check_reconciliation,
+    read_manifest,
+)
 from tests.conftest import run_month_args, shared_data
 
 
@@ -158,3 +163,26 @@ def test_a_whole_file_of_another_month_is_named_and_skipped(tmp_path: Path) -> N
     assert manifest["totals"]["rows_rejected"] == 0
     assert not (tmp_path / "out" / "rejected").exists() or not any(
         (tmp_path / "out" / "rejected").rglob("*.parquet"))
+
+
+def test_a_header_only_resubmission_does_not_wipe_the_published_month(
+        demo_month: dict, tmp_path: Path) -> None:
+    """Issue 17, finding 3: it used to replace the force's month, feedback and feed."""
+    inputs = tmp_path / "in" / "2024-03"
+    shutil.copytree(demo_month["input"], inputs)
+    output = tmp_path / "out"
+    first = run_month_args(["--month", "2024-03", "--input", str(tmp_path / "in"),
+                            "--output", str(output), "--gazetteer", demo_month["gazetteer"]])
+    kent = next(inputs.glob("kent*"))
+    header = kent.read_bytes().splitlines(keepends=True)[0]
+    kent.write_bytes(header)
+    args = ["--month", "2024-03", "--input", str(tmp_path / "in"), "--output", str(output),
+            "--gazetteer", demo_month["gazetteer"]]
+    before = _rows(output, "restricted", "2024-03")
+    with pytest.raises(ShrinkError, match="kent from [0-9,]+ to 0 records"):
+        run_month_args(args)
+    assert _rows(output, "restricted", "2024-03") == before
+    assert read_manifest(str(output), "2024-03")["run_id"] == first.manifest["run_id"]
+    assert not any((output / "_staging").iterdir())
+    allowed = run_month_args([*args, "--allow-shrink"])
+    assert "kent" not in allowed.manifest["forces"]
