@@ -144,7 +144,10 @@ def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> 
                 invalid_row_handler=on_invalid_row,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
+                # UTF-8 files are read as bytes and decoded after: one undecodable byte then
+                # costs its row, not the whole file (and month) in a conversion error.
+                column_types={name: pa.binary() if arrow_encoding == "utf8" else pa.string()
+                              for name in names},
                 null_values=list(profile.null_values),
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
@@ -159,7 +162,47 @@ def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> 
         row_numbers = pa.array([n for n in range(1, total + 1) if n not in bad], pa.int64())
     else:
         row_numbers = pa.array(range(1, total + 1), pa.int64())
+    if arrow_encoding == "utf8":
+        table, row_numbers = _decode_utf8(table, row_numbers, profile.delimiter, unreadable)
     return ReadResult(table, row_numbers, unreadable, rows_counted=counted)
+
+
+def _decode_utf8(table: pa.Table, row_numbers: pa.Array, delimiter: str,
+                 unreadable: list[UnreadableRow]) -> tuple[pa.Table, pa.Array]:
+    """The byte columns as text; rows holding bytes that are not UTF-8 become unreadable
+    rows (their raw text with those bytes escaped), and the rest go on."""
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for name in table.column_names:
+        try:
+            table[name].cast(pa.string())
+        except pa.ArrowInvalid:
+            for index, value in enumerate(table[name].to_pylist()):
+                if value is not None and not _is_utf8(value):
+                    bad[index] = True
+    if bad.any():
+        numbers = row_numbers.to_pylist()
+        for index in np.flatnonzero(bad).tolist():
+            values = [table[name][index].as_py() or b"" for name in table.column_names]
+            columns = [name for name, value in zip(table.column_names, values, strict=True)
+                       if not _is_utf8(value)]
+            unreadable.append(UnreadableRow(
+                source_row=numbers[index],
+                raw=delimiter.join(value.decode("utf-8", "backslashreplace")
+                                   for value in values),
+                detail=f"bytes that are not UTF-8 in {', '.join(columns)} (escaped here)"))
+        keep = pa.array(~bad)
+        table, row_numbers = table.filter(keep), row_numbers.filter(keep)
+        unreadable.sort(key=lambda row: row.source_row)
+    return pa.table({name: table[name].cast(pa.string()) for name in table.column_names}
+                    ), row_numbers
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _get_path(obj: Any, path: str) -> Any:

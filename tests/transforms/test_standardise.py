@@ -168,3 +168,22 @@ def test_a_stray_quote_damages_one_row_not_the_rest_of_the_file(tmp_path: Path) 
     assert "stray double quote" in read.unreadable[0].detail
     assert read.unreadable[0].raw.endswith('"half a quote')
     assert read.row_numbers.to_pylist() == [n for n in range(1, len(lines)) if n != damaged]
+
+
+def test_a_byte_that_is_not_utf8_costs_its_row_not_the_file(tmp_path: Path) -> None:
+    """Issue 17, finding 2: one Windows-1252 byte used to stop the month for every force."""
+    source = shared_data("police-uk", "city-of-london", "2019-10-city-of-london-street.csv")
+    lines = source.read_bytes().splitlines(keepends=True)
+    lines[7] = lines[7].replace(b"On or near ", b"On or near Caf\xe9 ", 1)
+    path = tmp_path / source.name
+    path.write_bytes(b"".join(lines))
+    profile = next(p for p in load_profiles() if p.name == "police-uk-street")
+    read = read_source(lambda: path.open("rb"), profile)
+    assert read.rows_in == read.rows_counted == len(lines) - 1
+    (bad,) = read.unreadable
+    assert bad.source_row == 7 and "not UTF-8 in Location" in bad.detail
+    assert "Caf\\xe9" in bad.raw  # the byte, escaped, for the force to see
+    assert 7 not in read.row_numbers.to_pylist() and read.table.num_rows == len(lines) - 2
+    result = standardise(read, profile, source_file=path.name, month="2019-10")
+    assert result.records.num_rows == len(lines) - 2
+    assert result.rejected["reason"].to_pylist() == [reasons.MALFORMED_ROW]
