@@ -110,6 +110,8 @@ class Watcher:
         self.ingest = ingest or streaming.ingest_files
         self.status = WatchStatus()
         self.ledger = read_ledger(settings.output)
+        # Feedback a killed run recorded but did not publish is published first.
+        self.recovered = streaming.refresh_pending_feedback(settings.output)
         self.attempts: dict[tuple[str, str], int] = {}
 
     def poll(self) -> list[FileArrival]:
@@ -275,6 +277,9 @@ def watch(
     if not _exists(input):
         console.print(f"[yellow]{escape(input)} does not exist yet[/]: watching for it to "
                       "appear")
+    if watcher.recovered:
+        console.print("published the feedback a stopped run had left pending for "
+                      f"{escape(', '.join(watcher.recovered))}")
     console.print(f"watching {input} every {interval:g} s; {len(watcher.ledger)} file(s) in "
                   f"the ledger at {OutputLayout(output).ledger()}")
     with stop_on_signals(console) as stop:

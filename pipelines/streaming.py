@@ -51,15 +51,17 @@ from crimegeo.pipelines.settings import (
 )
 from crimegeo.standards.profiles import load_profiles
 from crimegeo.store.inputs import Discovery, discover_month
-from crimegeo.store.ledger import month_entries, read_ledger, record_close
+from crimegeo.store.ledger import month_entries, read_ledger, record_close, write_entry
 from crimegeo.store.parts import published_parts
+from crimegeo.transforms.arrivals import refresh_force_month
 from crimegeo.transforms.notifications import FileArrival, list_arrivals, parse_notification
 from crimegeo.transforms.streaming import IngestArrivals
 
 #: What `flows/` uses from the layers below: flows may import pipelines, never transforms.
 __all__ = [
     "FileArrival", "StreamingOptions", "build_streaming_pipeline", "close_month",
-    "ingest_files", "list_arrivals", "read_ledger", "streaming_options",
+    "ingest_files", "list_arrivals", "read_ledger", "refresh_pending_feedback",
+    "streaming_options",
 ]
 
 class StreamingOptions(PipelineOptions):
@@ -142,7 +144,32 @@ def ingest_files(settings: RunSettings, arrivals: Sequence[FileArrival]) -> dict
     options.view_as(StandardOptions).streaming = False
     pipeline, _ = build_streaming_pipeline(settings, options, arrivals=arrivals)
     pipeline.run().wait_until_finish()
-    return read_ledger(settings.output, [arrival.key for arrival in arrivals])
+    entries = read_ledger(settings.output, [arrival.key for arrival in arrivals])
+    for key, entry in entries.items():  # the run refreshed them: nothing is pending now
+        if entry.get("feedback_pending"):
+            entries[key] = {**entry, "feedback_pending": []}
+            write_entry(settings.output, entries[key])
+    return entries
+
+
+def refresh_pending_feedback(output: str) -> list[str]:
+    """Redo the feedback refreshes a killed ingestion left pending; the force-months done.
+
+    A file's ledger entry is written before its forces' feedback is rebuilt, with the
+    force-months still to rebuild; they are cleared once the run has finished. Whatever is
+    still listed at a start was cut short, and is rebuilt from the published parts here.
+    """
+    done: set[str] = set()
+    for entry in read_ledger(output).values():
+        pending = entry.get("feedback_pending") or []
+        for force_month in pending:
+            if force_month not in done:
+                month, force = force_month.split("/", 1)
+                refresh_force_month(output, month, force)
+                done.add(force_month)
+        if pending:
+            write_entry(output, {**entry, "feedback_pending": []})
+    return sorted(done)
 
 
 def _inputs(discovery: Discovery) -> dict[str, str]:

@@ -94,7 +94,8 @@ _CODES = (
     # Rejections: the row is not in the restricted output, only in rejected/
     ReasonCode(
         "MALFORMED_ROW",
-        "The row could not be read: wrong number of fields, bytes that are not valid text, or not valid JSON.",
+        "The row could not be read: wrong number of fields, bytes that are not valid text, "
+        "or not valid JSON.",
         "rejection",
     ),
     ReasonCode("INVALID_MONTH", "The month or date is missing or not a valid date.", "rejection"),

@@ -133,17 +133,22 @@ class IngestFile(beam.DoFn):
             yield pvalue.TaggedOutput(DEAD_LETTER, {"key": arrival.key, "url": arrival.url,
                                                     "generation": arrival.generation,
                                                     "error": why})
+        touched = []
+        if entry["status"] in (PROCESSED, SKIPPED, UNRECOGNISED) and previous:
+            # The parts of the generation before may have been replaced or removed.
+            touched += [f"{previous['month']}/{force}" for force in
+                        sorted(set(previous.get("forces", [])) - set(entry["forces"]))]
+        if entry["status"] == PROCESSED:
+            touched += [f"{entry['month']}/{force}" for force in entry["forces"]]
+        # Recorded with the entry: a kill before the refreshes leaves them pending, and the
+        # next start redoes them (`pipelines.streaming.refresh_pending_feedback`).
+        entry["feedback_pending"] = touched
         write_entry(self.output, entry)
         generation.write(entry["generation"])
         self.ingested.inc()
         yield pvalue.TaggedOutput(OUTCOMES, self._outcome(arrival, entry["status"], entry))
-        if entry["status"] in (PROCESSED, SKIPPED, UNRECOGNISED) and previous:
-            # The parts of the generation before may have been replaced or removed.
-            for force in sorted(set(previous.get("forces", [])) - set(entry["forces"])):
-                yield f"{previous['month']}/{force}", key
-        if entry["status"] == PROCESSED:
-            for force in entry["forces"]:
-                yield f"{entry['month']}/{force}", key
+        for force_month in touched:
+            yield force_month, key
 
     @staticmethod
     def _outcome(arrival: FileArrival, status: str, entry: dict | None = None) -> dict:

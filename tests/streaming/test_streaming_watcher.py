@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from crimegeo.flows.watch import MAX_ATTEMPTS, Polling, Watcher, app, stop_on_signals, watch
 from crimegeo.pipelines.settings import settings_from_argv
+from crimegeo.store.ledger import read_ledger, write_entry
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 
@@ -140,3 +141,29 @@ def test_watch_once_from_the_command_line(demo_month: dict, tmp_path: Path) -> N
     assert "stopped: 1 file(s) ingested" in result.output
     assert runner.invoke(app, ["--input", "x", "--output", "y", "--interval", "0"]
                          ).exit_code == 2
+
+
+def test_feedback_left_pending_by_a_kill_is_published_at_the_next_start(
+        demo_month: dict, tmp_path: Path) -> None:
+    """Issue 17, finding 9: a kill between a file's ledger entry and its feedback refresh
+    left that force-month's feedback unpublished for ever (restarts skip the file)."""
+    incoming = tmp_path / "incoming"
+    (incoming / MONTH).mkdir(parents=True)
+    shutil.copy(Path(demo_month["input"]) / KENT, incoming / MONTH / KENT)
+    output = tmp_path / "out"
+    settings = settings_from_argv(["--input", str(incoming), "--output", str(output),
+                                   "--gazetteer", demo_month["gazetteer"]])
+    watcher = Watcher(settings, Polling(settle=0.0), QUIET)
+    assert watcher.run(threading.Event(), once=True).ingested == 1
+    feedback = output / "feedback" / "force=kent" / f"month={MONTH}"
+    published = (feedback / "corrections.csv").read_bytes()
+    assert not read_ledger(str(output))[f"{MONTH}/{KENT}"]["feedback_pending"]
+    # As a kill after the ledger entry and before the refresh leaves things:
+    shutil.rmtree(feedback)
+    entry = read_ledger(str(output))[f"{MONTH}/{KENT}"]
+    write_entry(str(output), {**entry, "feedback_pending": [f"{MONTH}/kent"]})
+    restarted = Watcher(settings, Polling(settle=0.0), QUIET)
+    assert restarted.recovered == [f"{MONTH}/kent"]
+    assert (feedback / "corrections.csv").read_bytes() == published
+    assert not read_ledger(str(output))[f"{MONTH}/{KENT}"]["feedback_pending"]
+    assert restarted.poll() == []  # the file itself is not ingested again
