@@ -65,7 +65,8 @@ def one_line_errors(console: Console) -> Iterator[None]:
         fail(console, message_of(error))
 
 
-def _exists(url: str) -> bool:
+def exists(url: str) -> bool:
+    """Whether a file, folder or object exists at `url` (any fsspec URL)."""
     fs, path = fsspec.core.url_to_fs(url)
     return bool(fs.exists(path))
 
@@ -93,7 +94,7 @@ def preflight(settings: RunSettings, *months: str, input_may_be_missing: bool = 
     boundary and area files."""
     for month in months:
         Month(month)
-    if not input_may_be_missing and not _exists(settings.inputs.input):
+    if not input_may_be_missing and not exists(settings.inputs.input):
         raise FileNotFoundError(f"input {settings.inputs.input} does not exist")
     _writable(settings.output)
     from crimegeo.gazetteer import Gazetteer
@@ -111,5 +112,5 @@ def preflight(settings: RunSettings, *months: str, input_may_be_missing: bool = 
                        ("--boundaries", settings.locating.boundaries),
                        ("--areas", tuple(layer_spec(spec)[1] for spec in settings.locating.areas))):
         for uri in uris:
-            if not _exists(uri):
+            if not exists(uri):
                 raise FileNotFoundError(f"{flag} {uri} does not exist")

@@ -33,7 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from crimegeo.flows.errors import one_line_errors, preflight
+from crimegeo.flows.errors import exists, one_line_errors, preflight
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.settings import RunSettings
 from crimegeo.store.layout import OutputLayout
@@ -111,7 +111,7 @@ class Watcher:
         self.status = WatchStatus()
         self.ledger = read_ledger(settings.output)
         # Feedback a killed run recorded but did not publish is published first.
-        self.recovered = streaming.refresh_pending_feedback(settings.output)
+        self.recovered = streaming.refresh_pending_feedback(settings.output, self.ledger)
         self.attempts: dict[tuple[str, str], int] = {}
 
     def poll(self) -> list[FileArrival]:
@@ -235,13 +235,6 @@ def stop_on_signals(console: Console) -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-def _exists(url: str) -> bool:
-    import fsspec
-
-    fs, path = fsspec.core.url_to_fs(url)
-    return bool(fs.exists(path))
-
-
 @takes_settings(exclude=FLOW_ONLY)
 def watch(
     ctx: typer.Context,
@@ -274,7 +267,7 @@ def watch(
     with one_line_errors(console):
         preflight(settings, input_may_be_missing=True)
         watcher = Watcher(settings, polling, console)
-    if not _exists(input):
+    if not exists(input):
         console.print(f"[yellow]{escape(input)} does not exist yet[/]: watching for it to "
                       "appear")
     if watcher.recovered:

@@ -1,5 +1,6 @@
-"""How the command line imports Beam for a run on this machine: without the cloud
-connectors a local run never uses, and with the garbage collector relaxed while it imports.
+"""How a process runs heavy work on this machine: Beam imported without the cloud
+connectors a local run never uses, and the garbage collector relaxed while it imports and
+while a run goes (`fewer_collections`).
 
 Part of the local-run switch (`pipelines.local`): the CLI imports Beam inside `beam_imports`
 when the run is on this machine and `--local-tuning` is on. Kept apart from `pipelines.local`
@@ -23,13 +24,27 @@ RUN_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 @contextmanager
-def _relaxed_collector() -> Iterator[None]:
+def fewer_collections(*, freeze: bool = True) -> Iterator[None]:
+    """Run a block with the cyclic garbage collector working less, then restore it.
+
+    The thresholds are raised and, with `freeze`, what exists when the block starts is left
+    out of collections until it ends: a run allocates millions of short-lived objects beside
+    hundreds of thousands of long-lived ones (Beam's, the gazetteer's, the modules'), and at
+    Python's defaults each collection of the older generations walks all of those again.
+    Reference counting still frees everything that is not part of a cycle, and cycles are
+    still collected, less often.
+    """
     thresholds = gc.get_threshold()
+    unfreeze = freeze and gc.get_freeze_count() == 0  # a caller's freeze is theirs to undo
+    if freeze:
+        gc.freeze()
     gc.set_threshold(*RUN_GC_THRESHOLDS)
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
+        if unfreeze:
+            gc.unfreeze()
 
 
 #: Modules `import apache_beam` loads whenever they are installed, each inside Beam's own
@@ -94,7 +109,7 @@ def beam_imports(*, local: bool) -> Iterator[None]:
         sys.meta_path.insert(0, finder)
         mongo_warning.disabled = True
     try:
-        with _relaxed_collector():
+        with fewer_collections(freeze=False):
             yield
     finally:
         if finder is not None:

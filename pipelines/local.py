@@ -16,7 +16,7 @@ The local-run switch (`Runner.local_tuning` in the settings, `--local-tuning/
   next is located (`ProcessMonth(overlap_io=True)`); pyarrow releases the GIL while it reads,
   encodes and compresses, so the second core does that work. On a distributed runner workers
   overlap files by running bundles in parallel instead, so there it stays off;
-- relaxes the cyclic garbage collector for the run (`fewer_collections`): measured 10-14% of
+- relaxes the cyclic garbage collector for the run (`imports.fewer_collections`): measured 10-14% of
   the national month (alternating runs: median 10.1 s -> 8.7 s, and 10.5 s -> 9.6 s);
 - has the command line import Beam without its cloud connectors (`pipelines.imports`):
   about 1.1 s, 10% of the national month;
@@ -29,9 +29,7 @@ switch interval (medians 9.30 s -> 9.22 s). Must not import Prefect.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 
 from apache_beam.options.pipeline_options import (
     DirectOptions,
@@ -40,7 +38,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineRunner
 
-from crimegeo.pipelines.imports import RUN_GC_THRESHOLDS
+from crimegeo.pipelines.imports import fewer_collections
 
 #: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
 IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
@@ -105,29 +103,6 @@ def runs_in_this_process(options: PipelineOptions) -> bool:
 def tuned_for_this_process(local_tuning: bool, options: PipelineOptions) -> bool:
     """Whether the local-run switch applies: it is on and the run is in this process."""
     return local_tuning and runs_in_this_process(options)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Run a block with the cyclic garbage collector working less, then restore it.
-
-    What exists when the block starts is frozen (left out of collections) until it ends, and
-    the thresholds are raised: a run allocates millions of short-lived objects beside
-    hundreds of thousands of long-lived ones (Beam's, the gazetteer's, the modules'), and at
-    Python's defaults each collection of the older generations walks all of those again.
-    Reference counting still frees everything that is not part of a cycle, and cycles are
-    still collected, less often.
-    """
-    thresholds = gc.get_threshold()
-    unfreeze = gc.get_freeze_count() == 0  # a caller's freeze is theirs to undo
-    gc.freeze()
-    gc.set_threshold(*RUN_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if unfreeze:
-            gc.unfreeze()
 
 
 def process_tuning(tuned: bool) -> AbstractContextManager[None]:

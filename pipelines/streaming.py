@@ -152,15 +152,16 @@ def ingest_files(settings: RunSettings, arrivals: Sequence[FileArrival]) -> dict
     return entries
 
 
-def refresh_pending_feedback(output: str) -> list[str]:
+def refresh_pending_feedback(output: str, ledger: dict[str, dict] | None = None) -> list[str]:
     """Redo the feedback refreshes a killed ingestion left pending; the force-months done.
 
     A file's ledger entry is written before its forces' feedback is rebuilt, with the
     force-months still to rebuild; they are cleared once the run has finished. Whatever is
     still listed at a start was cut short, and is rebuilt from the published parts here.
+    `ledger` is the output's ledger when the caller has read it already.
     """
     done: set[str] = set()
-    for entry in read_ledger(output).values():
+    for entry in (read_ledger(output) if ledger is None else ledger).values():
         pending = entry.get("feedback_pending") or []
         for force_month in pending:
             if force_month not in done:

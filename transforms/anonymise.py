@@ -19,6 +19,7 @@ import shapely
 from crimegeo.standards import reasons
 from crimegeo.standards.coordinates import to_bng
 from crimegeo.standards.schema import PUBLIC_FIELD_NAMES, PUBLIC_SCHEMA
+from crimegeo.transforms.locate import append_reason
 from crimegeo.transforms.outputs import wkb_points
 
 #: police.uk publishes a crime with no location when its nearest map point is further.
@@ -110,16 +111,9 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
     labels = (points.public_labels(point_rows) if points is not None
               else pa.nulls(n, pa.string()))
     no_point = located & np.isnan(public_lon)
-    result = records
-    if no_point.any():
-        # Without any points the reason is the run's, not the record's distance from one.
-        why = reasons.NO_PUBLIC_POINT if points is not None else reasons.NO_MAP_POINTS
-        lists = records["reasons"].to_pylist()
-        for i in np.flatnonzero(no_point):
-            lists[i] = [*lists[i], why]
-        result = result.set_column(result.schema.get_field_index("reasons"),
-                                   result.schema.field("reasons"),
-                                   pa.array(lists, pa.list_(pa.string())))
+    # Without any points the reason is the run's, not the record's distance from one.
+    result = append_reason(records, no_point, reasons.NO_PUBLIC_POINT if points is not None
+                           else reasons.NO_MAP_POINTS)
     for name, values in (("public_label", labels),
                          ("public_lon", pa.array(public_lon, mask=np.isnan(public_lon))),
                          ("public_lat", pa.array(public_lat, mask=np.isnan(public_lat)))):

@@ -39,7 +39,7 @@ from crimegeo.transforms.feedback import (
     summary,
     value_counts,
 )
-from crimegeo.transforms.locate import LocateOptions, locate
+from crimegeo.transforms.locate import LocateOptions, append_reason, locate
 from crimegeo.transforms.outputs import parquet_bytes
 from crimegeo.transforms.readers import read_source
 from crimegeo.transforms.standardise import standardise
@@ -208,13 +208,7 @@ def assign_areas(table: pa.Table, layers: list) -> tuple[pa.Table, dict[str, int
                 table = table.set_column(table.schema.get_field_index(column), column, kept)
             else:
                 table = table.append_column(column, array)
-    if uncovered.any():
-        lists = table["reasons"].to_pylist()
-        for row in np.flatnonzero(uncovered):
-            lists[row] = [*lists[row], reasons.OUTSIDE_AREA_LAYER]
-        table = table.set_column(table.schema.get_field_index("reasons"), "reasons",
-                                 pa.array(lists, table.schema.field("reasons").type))
-    return table, not_covered
+    return append_reason(table, uncovered, reasons.OUTSIDE_AREA_LAYER), not_covered
 
 
 def locate_batch(batch: Batch, loaded: LoadedResources, options: LocateOptions

@@ -104,6 +104,19 @@ class ReasonBits:
         return pc.take(pa.array(lists, pa.list_(pa.string())), pa.array(inverse))
 
 
+def append_reason(table: pa.Table, mask: np.ndarray, code: str) -> pa.Table:
+    """`table` with `code` added at the end of the `reasons` of the records where `mask` is
+    true (later steps flag a few records after locating has built the lists)."""
+    if not mask.any():
+        return table
+    lists = table["reasons"].to_pylist()
+    for row in np.flatnonzero(mask).tolist():
+        lists[row] = [*lists[row], code]
+    index = table.schema.get_field_index("reasons")
+    return table.set_column(index, table.schema.field(index),
+                            pa.array(lists, table.schema.field(index).type))
+
+
 def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(column, np.nan).to_numpy(zero_copy_only=False),
                       dtype=np.float64)

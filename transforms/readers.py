@@ -172,9 +172,10 @@ def _decode_utf8(table: pa.Table, row_numbers: pa.Array, delimiter: str,
     """The byte columns as text; rows holding bytes that are not UTF-8 become unreadable
     rows (their raw text with those bytes escaped), and the rest go on."""
     bad = np.zeros(table.num_rows, dtype=bool)
+    decoded: dict[str, pa.ChunkedArray] = {}
     for name in table.column_names:
         try:
-            table[name].cast(pa.string())
+            decoded[name] = table[name].cast(pa.string())
         except pa.ArrowInvalid:
             for index, value in enumerate(table[name].to_pylist()):
                 if value is not None and not _is_utf8(value):
@@ -193,8 +194,8 @@ def _decode_utf8(table: pa.Table, row_numbers: pa.Array, delimiter: str,
         keep = pa.array(~bad)
         table, row_numbers = table.filter(keep), row_numbers.filter(keep)
         unreadable.sort(key=lambda row: row.source_row)
-    return pa.table({name: table[name].cast(pa.string()) for name in table.column_names}
-                    ), row_numbers
+        decoded = {name: table[name].cast(pa.string()) for name in table.column_names}
+    return pa.table({name: decoded[name] for name in table.column_names}), row_numbers
 
 
 def _is_utf8(value: bytes) -> bool:

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from crimegeo.pipelines.local import RUN_GC_THRESHOLDS, fewer_collections
+from crimegeo.pipelines.imports import RUN_GC_THRESHOLDS, fewer_collections
 
 
 def test_fewer_collections_during_the_block_and_restored_after_even_on_error() -> None:
