@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 
 import fsspec
@@ -26,6 +27,26 @@ def is_local(fs: fsspec.AbstractFileSystem) -> bool:
     """True for filesystems where rename is atomic and cheap."""
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     return protocol in ("file", "local")
+
+
+def unsafe_link(fs: fsspec.AbstractFileSystem, path: str, root: str) -> str | None:
+    """Why an input listed under `root` must not be read, or None when it may be.
+
+    On a local disk a file may be (or sit under) a symbolic link: one that loops or dangles
+    cannot be read, and one that leads outside the input folder would read (and name in
+    errors) a file the operator never gave us. `root` itself, named by the operator, is
+    trusted. Object stores have no links, so this is None there.
+    """
+    if not is_local(fs) or path.rstrip("/") == root.rstrip("/"):
+        return None
+    try:
+        target = os.path.realpath(path, strict=True)
+    except OSError:  # ELOOP, or the target is gone
+        return "a symbolic link that loops or leads nowhere: not read"
+    base = os.path.realpath(root)
+    if os.path.commonpath([base, target]) != base:
+        return "a symbolic link to a file outside the input folder: not read"
+    return None
 
 
 def write_bytes_atomic(url: str, data: bytes) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from crimegeo.standards.months import months_in
 from crimegeo.standards.profiles import ForceProfile, profile_for_file
-from crimegeo.store.files import filesystem, sha256_of
+from crimegeo.store.files import filesystem, sha256_of, unsafe_link
 
 INPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".txt")
 
@@ -55,6 +55,7 @@ def discover_month(input_url: str, month: str,
     fs, root = filesystem(input_url)
     if not fs.exists(root):
         raise FileNotFoundError(f"input {input_url} does not exist")
+    input_root = root
     base = root.rstrip("/")
     for candidate in (f"{base}/{month}", f"{base}/month={month}"):
         if fs.isdir(candidate):
@@ -70,6 +71,10 @@ def discover_month(input_url: str, month: str,
             continue
         if not name.lower().endswith(INPUT_SUFFIXES):
             skipped.append((url, "not an input file type (" + ", ".join(INPUT_SUFFIXES) + ")"))
+            continue
+        refused = unsafe_link(fs, path, input_root)
+        if refused:
+            skipped.append((url, refused))
             continue
         months = months_in(name)
         if months and month not in months:

@@ -23,7 +23,7 @@ from typing import Any
 import fsspec
 
 from crimegeo.standards.months import MONTH_FOLDER, months_in
-from crimegeo.store.files import sha256_of
+from crimegeo.store.files import sha256_of, unsafe_link
 from crimegeo.store.inputs import INPUT_SUFFIXES
 
 #: The one GCS event that means "a new object, or a new generation of one, is complete".
@@ -46,6 +46,9 @@ class FileArrival:
     generation: str
     md5: str | None = None
     size: int | None = None
+    #: Why the file must not be read (a symbolic link that loops or leads outside the
+    #: input), recorded in the ledger as skipped; None for an ordinary file.
+    refused: str | None = None
 
 
 def month_of(key: str) -> str | None:
@@ -220,6 +223,14 @@ def list_arrivals(input_url: str, *, settle_seconds: float = 0.0
     for path, info in sorted(fs.find(root, detail=True).items()):
         key = path[len(root):].lstrip("/")
         if info.get("type") == "directory" or not input_key(key):
+            continue
+        refused = unsafe_link(fs, path, root)
+        if refused:
+            # Listed, never read: the link's own time stands for its generation.
+            arrivals.append(FileArrival(key=key, url=f"{base}/{key}",
+                                        name=key.rsplit("/", 1)[-1], month=month_of(key),
+                                        generation=f"link-{os.lstat(path).st_mtime_ns}",
+                                        refused=refused))
             continue
         if local and settle_seconds and now - os.stat(path).st_mtime < settle_seconds:
             unsettled.append(key)

@@ -7,7 +7,7 @@ rows that could not be read at all (with their raw text). Nothing is dropped sil
 
 from __future__ import annotations
 
-import io
+import codecs
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -206,6 +206,10 @@ def _is_utf8(value: bytes) -> bool:
     return True
 
 
+#: The most of a deeply nested line kept in its rejected row (the rest is only brackets).
+_RAW_LIMIT = 10_000
+
+
 def _get_path(obj: Any, path: str) -> Any:
     for part in path.split("."):
         if not isinstance(obj, dict):
@@ -217,7 +221,11 @@ def _get_path(obj: Any, path: str) -> Any:
 def read_jsonl_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> ReadResult:
     """Read a JSON Lines file, taking the profile's (dotted) columns as strings.
 
-    A line that is not a JSON object becomes an `UnreadableRow`; blank lines are not rows.
+    Lines end at a line feed only (JSON Lines' own rule), so a carriage return inside a line
+    cannot split it in two. A line that is not a JSON object, holds bytes the profile's
+    encoding cannot decode, or nests too deeply to parse becomes an `UnreadableRow` (its
+    bytes escaped) and every other line goes on; blank lines are not rows. The rows are also
+    counted from the bytes, apart from the JSON parser.
     """
     paths = sorted(set(profile.columns.values()))
     values: dict[str, list[str | None]] = {path: [] for path in paths}
@@ -225,35 +233,49 @@ def read_jsonl_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -
     numbers: list[int] = []
     unreadable: list[UnreadableRow] = []
     nulls = set(profile.null_values)
+    codec = python_encoding(profile.encoding)
     with opener() as raw:
-        text = io.TextIOWrapper(raw, encoding=python_encoding(profile.encoding),
-                                errors="strict", newline="")
-        row = 0
-        for line in text:
-            stripped = line.strip()
-            if not stripped:
-                continue
-            row += 1
-            try:
-                obj = json.loads(stripped)
-                if not isinstance(obj, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as error:
-                unreadable.append(UnreadableRow(row, line.rstrip("\r\n"),
-                                                f"not a valid JSON object: {error}"))
-                continue
-            numbers.append(row)
-            raw_lines.append(line.rstrip("\r\n"))
-            for path in paths:
-                value = _get_path(obj, path)
-                if value is None or isinstance(value, dict | list):
-                    values[path].append(None)
-                else:
-                    as_text = value if isinstance(value, str) else json.dumps(value)
-                    values[path].append(None if as_text in nulls else as_text)
+        content = raw.read()
+    if codecs.lookup(codec).name != "utf-8-sig" and "\n".encode(codec) != b"\n":
+        # UTF-16 and kin: a line feed is not the byte 0x0A, so lines are found in the text.
+        content, codec = content.decode(codec, "backslashreplace").encode(), "utf-8"
+    lines = content.split(b"\n")
+    counted = sum(1 for line in lines if line.strip())
+    row = 0
+    for line_bytes in lines:
+        if not line_bytes.strip():
+            continue
+        row += 1
+        try:
+            line = line_bytes.decode(codec).removesuffix("\r")
+        except UnicodeDecodeError as error:
+            unreadable.append(UnreadableRow(
+                row, line_bytes.decode(codec, "backslashreplace").removesuffix("\r"),
+                f"bytes that are not {profile.encoding} at byte {error.start} (escaped here)"))
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("not a JSON object")
+        except RecursionError:
+            unreadable.append(UnreadableRow(row, line[:_RAW_LIMIT],
+                                            "JSON nested too deeply to read"))
+            continue
+        except ValueError as error:
+            unreadable.append(UnreadableRow(row, line, f"not a valid JSON object: {error}"))
+            continue
+        numbers.append(row)
+        raw_lines.append(line)
+        for path in paths:
+            value = _get_path(obj, path)
+            if value is None or isinstance(value, dict | list):
+                values[path].append(None)
+            else:
+                as_text = value if isinstance(value, str) else json.dumps(value)
+                values[path].append(None if as_text in nulls else as_text)
     table = pa.table({path: pa.array(column, pa.string()) for path, column in values.items()})
     table = table.append_column(RAW_LINE_COLUMN, pa.array(raw_lines, pa.string()))
-    return ReadResult(table, pa.array(numbers, pa.int64()), unreadable)
+    return ReadResult(table, pa.array(numbers, pa.int64()), unreadable, rows_counted=counted)
 
 
 def read_source(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> ReadResult:

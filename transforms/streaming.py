@@ -106,7 +106,7 @@ class IngestFile(beam.DoFn):
             yield pvalue.TaggedOutput(OUTCOMES, self._outcome(
                 arrival, DUPLICATE if arrival.generation == seen else STALE))
             return
-        version = stored_version(arrival.url)
+        version = None if arrival.refused else stored_version(arrival.url)
         if version is not None and is_newer(version[0], arrival.generation):
             # The object was replaced since this notification: ingest what is stored now,
             # under its own generation (its own notification will then be a duplicate).
@@ -183,6 +183,9 @@ class IngestFile(beam.DoFn):
     def _ingest(self, arrival: FileArrival, previous: dict | None) -> dict:
         started = time.perf_counter()
         old_parts = list(previous.get("parts", [])) if previous else []
+        if arrival.refused:
+            remove_parts(self.output, old_parts)
+            return self._entry(arrival, previous, SKIPPED, why=arrival.refused)
         if arrival.month is None:
             remove_parts(self.output, old_parts)
             return self._entry(arrival, previous, SKIPPED,

@@ -187,3 +187,32 @@ def test_a_byte_that_is_not_utf8_costs_its_row_not_the_file(tmp_path: Path) -> N
     result = standardise(read, profile, source_file=path.name, month="2019-10")
     assert result.records.num_rows == len(lines) - 2
     assert result.rejected["reason"].to_pylist() == [reasons.MALFORMED_ROW]
+
+
+def _west_midlands_line(ref: str, street: str = "High St") -> bytes:
+    return (f'{{"incident_ref": "{ref}", "recorded_at": "2024-03-02T10:00:00", "offence": '
+            f'{{"label": "Shop Theft"}}, "location": {{"street": "{street}", '
+            f'"locality": null, "geo": {{"lat": 52.48, "lng": -1.89}}}}}}').encode()
+
+
+def test_jsonl_bad_bytes_deep_nesting_and_lone_cr_cost_one_row_each(tmp_path: Path) -> None:
+    """Issue 17, findings 2 and 10: strict decoding stopped the file, a deeply nested line
+    raised RecursionError, and a carriage return inside a line made it count as two rows."""
+    good = [_west_midlands_line(f"R{n}") for n in range(1, 7)]
+    not_utf8 = _west_midlands_line("R7", street="Caf\xe9 Row").replace(b"Caf\xc3\xa9", b"Caf\xe9")
+    deep = b'{"incident_ref": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with_cr = _west_midlands_line("R8").replace(b'"High St"', b'"High\rSt"')
+    lines = [good[0], not_utf8, good[1], deep, good[2], with_cr, good[3], b"", good[4]]
+    path = tmp_path / "west-midlands-2024-03.jsonl"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    read, result = _standardise(path, "west-midlands-jsonl", "2024-03")
+    # Eight data rows: the blank line is not one, the CR does not split one.
+    assert read.rows_counted == read.rows_in == 8
+    unreadable = {u.source_row: u for u in read.unreadable}
+    assert sorted(unreadable) == [2, 4, 6]
+    assert "not utf-8" in unreadable[2].detail and "Caf\\xe9" in unreadable[2].raw
+    assert "nested too deeply" in unreadable[4].detail
+    assert "not a valid JSON object" in unreadable[6].detail  # a raw CR inside a string
+    assert result.records["crime_id"].to_pylist() == ["R1", "R2", "R3", "R4", "R5"]
+    assert result.records["source_row"].to_pylist() == [1, 3, 5, 7, 8]
+    assert result.records.num_rows + result.rejected.num_rows == 8
