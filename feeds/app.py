@@ -16,8 +16,9 @@ registry, a malformed month and a month or file that does not exist all get the 
 body, same headers), decided before the file system is touched. Every file response carries a
 strong ETag (the sha256 of the bytes served) and honours ``If-None-Match`` with 304.
 
-Rate limits: a token bucket per key (``rate_limit`` requests a minute, bursts of ``burst``) and
-one per client address for failed authentications; over the limit: 429 with ``Retry-After``.
+Rate limits: a token bucket per key (``rate_limit`` requests a minute, bursts of ``burst``) and,
+for failed authentications, one per client address and key id (so nobody's failures can lock
+another key out); over the limit: 429 with ``Retry-After``.
 Each request is logged to the ``feeds.access`` logger as method, path, status, force, key id
 and duration: never the key or the Authorization header.
 """
@@ -49,7 +50,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crimegeo.feeds.keys import OPERATOR, KeyEntry, KeysFileError, KeyStore, load_keys, parse_key
+from crimegeo.feeds.keys import (
+    OPERATOR,
+    KeyEntry,
+    KeysFileError,
+    KeyStore,
+    load_keys,
+    parse_key,
+    verify_key,
+)
 from crimegeo.feeds.store import FeedStore, corrections_json, sha256_hex, valid_month
 from crimegeo.standards.months import MONTH_ANCHORED
 from crimegeo.store.layout import FEEDBACK_FILES
@@ -114,10 +123,12 @@ class RateLimiter:
             self._buckets[name] = (tokens, now)
             return (1.0 - tokens) / self.rate
 
-    def available(self, name: str) -> bool:
-        """Whether a token is available now, without taking it."""
+    def refund(self, name: str) -> None:
+        """Give back a token taken in advance for work that turned out not to need it."""
+        now = time.monotonic()
         with self._lock:
-            return self._level(name, time.monotonic()) >= 1.0
+            if name in self._buckets:
+                self._buckets[name] = (min(self.burst, self._level(name, now) + 1.0), now)
 
 
 class DerivedCache:
@@ -175,7 +186,8 @@ class Authenticator:
     """
 
     def __init__(self, keys_path: str | os.PathLike[str], failures: RateLimiter) -> None:
-        """Use the keys file at ``keys_path``; ``failures`` limits failed checks per address."""
+        """Use the keys file at ``keys_path``; ``failures`` limits failed checks per client
+        address and key id."""
         self.keys_path = Path(keys_path)
         self.failures = failures
         self._lock = threading.Lock()
@@ -203,7 +215,14 @@ class Authenticator:
             return self._store
 
     def authenticate(self, key: str, client: str) -> Caller:
-        """The caller ``key`` belongs to; raises 401 (or 429 after repeated failures)."""
+        """The caller ``key`` belongs to; raises 401 (or 429 after repeated failures).
+
+        Only a key naming an active key id costs a slow PBKDF2 check, so only those are
+        limited, and per (client address, key id): failures with one key cannot lock out
+        any other key, from any address, behind a proxy or not. The token is taken before
+        the check and given back when the key is right, so concurrent wrong guesses cannot
+        all slip past the limit while their checks run.
+        """
         store = self._current()
         tag = hmac.new(self._secret, key.encode("utf-8", "surrogatepass"),
                        hashlib.sha256).digest()
@@ -212,12 +231,17 @@ class Authenticator:
         entry: KeyEntry | None = store.get(key_id) if key_id else None
         if entry is not None and entry.active:
             return Caller(entry.key_id, entry.force)
-        if not self.failures.available(client):
-            raise _too_many(self.failures.take(client))
-        entry = store.authenticate(key) if parse_key(key) else None
-        if entry is None:
-            self.failures.take(client)
+        key_id = parse_key(key)
+        entry = store.get(key_id) if key_id else None
+        if entry is None or not entry.active:
+            raise unauthorized()  # nothing to check: cheap, so nothing to limit
+        bucket = f"{client} {key_id}"
+        wait = self.failures.take(bucket)
+        if wait > 0:
+            raise _too_many(wait)
+        if not verify_key(key, entry):
             raise unauthorized()
+        self.failures.refund(bucket)
         with self._lock:
             if len(self._verified) > 10_000:
                 self._verified.clear()
@@ -353,7 +377,8 @@ def create_app(output_url: str, keys_path: str | os.PathLike[str], *,
     """The feeds ASGI app over the run output ``output_url`` with keys from ``keys_path``.
 
     ``rate_limit`` is requests per minute per key (bursts of ``burst``, default the same
-    number); ``auth_failures_per_minute`` bounds failed authentications per client address.
+    number); ``auth_failures_per_minute`` bounds failed authentications per client address
+    and key id.
     ``codes`` overrides the force codes accepted (default: the registry's).
     """
     if codes is None:

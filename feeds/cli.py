@@ -66,8 +66,12 @@ def serve(
     burst: Annotated[float | None, typer.Option(
         "--burst", help="Largest burst per key (default: the per-minute rate).")] = None,
     auth_failures: Annotated[float, typer.Option(
-        "--auth-failures", help="Failed authentications per minute allowed per client address."
-    )] = 30.0,
+        "--auth-failures",
+        help="Failed authentications per minute allowed per client address and key id.")] = 30.0,
+    trusted_proxy: Annotated[str | None, typer.Option(
+        "--trusted-proxy",
+        help="Address(es) of the TLS proxy in front of the service, comma-separated: its "
+             "X-Forwarded-For then gives each client's own address.")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "info",
 ) -> None:
     """Serve the feedback under OUTPUT/feedback over HTTP, read-only, per-force access."""
@@ -81,7 +85,8 @@ def serve(
                              auth_failures_per_minute=auth_failures)
     typer.echo(f"serving {output} on http://{host}:{port} (OpenAPI at /openapi.json)", err=True)
     uvicorn.run(application, host=host, port=port, access_log=False, log_level=log_level,
-                server_header=False, proxy_headers=False)
+                server_header=False, proxy_headers=trusted_proxy is not None,
+                forwarded_allow_ips=trusted_proxy)
 
 
 @keys_app.command("add")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import logging
@@ -392,6 +393,45 @@ def test_rate_limit_per_key(tmp_path: Path, feed_output: Path) -> None:
         statuses = [get("kent", f"cgf.{keys['kent'].split('.')[1]}.{'C' * 43}").status_code
                     for _ in range(4)]
         assert statuses == [401, 401, 401, 429]
+
+
+def test_failed_keys_from_one_address_cannot_lock_out_other_keys(tmp_path: Path,
+                                                                  feed_output: Path) -> None:
+    """Issue 17, finding 10: behind a TLS proxy every client has the proxy's address, so 31
+    bad keys from anyone used to answer 429 to every valid key not yet checked."""
+    keys_path = tmp_path / "keys.json"
+    keys = make_keys(keys_path, ("kent", "merseyside"))
+    app = create_app(str(feed_output), keys_path, rate_limit=1000,
+                     auth_failures_per_minute=3)
+    with running_server(app) as url:
+        def get(key: str, force: str = "merseyside") -> int:
+            return httpx.get(f"{url}/v1/forces/{force}/months",
+                             headers={"Authorization": f"Bearer {key}"}).status_code
+
+        merseyside_id = keys["merseyside"].split(".")[1]
+        unknown = [get(f"cgf.{n:012x}.{'A' * 43}") for n in range(31)]
+        guesses = [get(f"cgf.{merseyside_id}.{'B' * 43}") for _ in range(5)]
+        assert set(unknown) == {401} and guesses == [401, 401, 401, 429, 429]
+        # Nobody's failures touch another key: each is checked for the first time here.
+        assert get(keys["kent"], "kent") == 200
+        assert get(keys["*"]) == 200
+
+
+def test_concurrent_wrong_keys_cannot_slip_past_the_failure_limit(
+        tmp_path: Path, feed_output: Path) -> None:
+    """Issue 17, finding 10: the limit was checked before the slow key check and charged
+    after it, so requests sent together all got their check."""
+    keys_path = tmp_path / "keys.json"
+    keys = make_keys(keys_path, ("kent",))
+    app = create_app(str(feed_output), keys_path, rate_limit=1000,
+                     auth_failures_per_minute=3)
+    wrong = f"cgf.{keys['kent'].split('.')[1]}.{'C' * 43}"
+    with running_server(app) as url, concurrent.futures.ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(
+            lambda _: httpx.get(f"{url}/v1/forces/kent/months", timeout=60,
+                                headers={"Authorization": f"Bearer {wrong}"}).status_code,
+            range(12)))
+    assert sorted(statuses) == [401] * 3 + [429] * 9
 
 
 def test_request_logs_never_show_keys(feed_server: dict, client_for: Callable,
