@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -47,6 +48,8 @@ PAGE_RECORDS = 200
 MAP_POINTS = 1500
 MAX_ALTERNATE_ROWS = 100_000
 FORMATS = ("json", "csv", "geojson")
+#: A POSTed form (a long polygon) is refused beyond this size.
+MAX_FORM_BYTES = 256 * 1024
 _CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -202,10 +205,10 @@ class PublicSite:
         points = [MapPoint(p["lon"], p["lat"], p["n"], p["label"] or "",
                            f"/street/{p['location_id']}?date={month}")
                   for p in summary["points"]]
-        if place.kind == "street" and place.extent is not None:
-            box = place.extent
-        else:
-            box = box_of(points, place.extent)
+        box = box_of(points, place.extent)
+        if place.extent is not None and place.kind != "force":  # the whole area, and its points
+            box = (min(box[0], place.extent[0]), min(box[1], place.extent[1]),
+                   max(box[2], place.extent[2]), max(box[3], place.extent[3]))
         outlines, highlight = [], None
         for layer in self.layers:
             for index in layer.in_box(box)[:400]:
@@ -359,9 +362,12 @@ def _add_api(app: FastAPI, site: PublicSite) -> None:
 
     async def crimes_street(category: str, request: Request) -> Response:
         params = dict(request.query_params)
-        if request.method == "POST":
-            form = await request.form()
-            params.update({k: str(v) for k, v in form.items()})
+        if request.method == "POST":  # a form body (police.uk's way to send a long poly)
+            body = await request.body()
+            if len(body) > MAX_FORM_BYTES:
+                raise ApiError(400, f"form body over {MAX_FORM_BYTES:,} bytes")
+            form = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=20)
+            params.update({k: v[-1] for k, v in form.items()})
         name = policeuk.parse_category(category)
         fmt = _one(params, "format")
         month = site.month(_one(params, "date"))

@@ -17,8 +17,8 @@ from html import escape
 import shapely
 
 METRES_PER_DEGREE = 111_320.0
-ATTRIBUTION = ("Contains public sector information licensed under the Open Government Licence "
-               "v3.0. Contains OS data \u00a9 Crown copyright and database right.")
+ATTRIBUTION = ("Contains public sector information licensed under the Open Government "
+               "Licence v3.0.", "Contains OS data \u00a9 Crown copyright and database right.")
 _NICE = (1, 2, 5)
 
 
@@ -123,8 +123,9 @@ def draw_map(box: tuple[float, float, float, float], points: Sequence[MapPoint],
         else:
             body.append(circle)
     body.append(_scale_bar(project))
-    body.append(f'<text class="attribution" x="{width - 6}" y="{height - 4}" font-size="9" '
-                f'text-anchor="end">{escape(ATTRIBUTION)}</text>')
+    for line, text in enumerate(reversed(ATTRIBUTION)):
+        body.append(f'<text class="attribution" x="{width - 6}" y="{height - 4 - 11 * line}" '
+                    f'font-size="9" text-anchor="end">{escape(text)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="map" '
             f'aria-labelledby="map-title map-desc" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}">' + "".join(body) + "</svg>")
