@@ -554,7 +554,7 @@ def _place_by(site: PublicSite, kind: str, key: str, date: str | None) -> Place:
         place = site.places.area(key)
     if place is None:
         raise ApiError(404, f"no {kind} {key[:80]!r} is known here")
-    return place
+    return site.places.with_force(place)
 
 
 def _place_page(site: PublicSite, place: Place, month: str | None, fmt: str | None,

@@ -200,16 +200,20 @@ class Places:
         for place in found:
             if not any(p.kind == place.kind and p.id == place.id for p in unique):
                 unique.append(place)
-        unique = [self._with_force(p) for p in unique[:limit]]
+        unique = [self.with_force(p) for p in unique[:limit]]
         return unique, self._ambiguous(unique)
 
-    def _with_force(self, place: Place) -> Place:
+    def with_force(self, place: Place) -> Place:
+        """The place with `within` set: the force whose area holds it."""
         if place.within or place.lat is None or place.kind == "force":
             return place
-        for force in self.registry:
-            if force.territorial and force.contains(place.lon, place.lat):
-                return dataclasses.replace(place, within=force.name)
-        return place
+        # Padded force boxes overlap: the smallest box holding the point is the likeliest.
+        holding = [f for f in self.registry if f.territorial and f.contains(place.lon, place.lat)]
+        if not holding:
+            return place
+        force = min(holding, key=lambda f: (f.extent_wgs84[2] - f.extent_wgs84[0])
+                    * (f.extent_wgs84[3] - f.extent_wgs84[1]))
+        return dataclasses.replace(place, within=force.name)
 
     def _from_match(self, match: Any) -> Place:
         if match.local_type in AREA_TYPES:
