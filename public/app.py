@@ -401,8 +401,8 @@ def _add_api(app: FastAPI, site: PublicSite) -> None:
             point = dataset.nearest_point(month, lng, lat)
             if point is None:
                 return _formatted([], params.get("format"))
-        return _formatted(site.crimes_where(month, "location_id = ?", [point], None),
-                          params.get("format"))
+        where, values = dataset.at_point(month, point)
+        return _formatted(site.crimes_where(month, where, values, None), params.get("format"))
 
     @app.get("/api/crimes-no-location")
     def crimes_no_location(request: Request) -> Response:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import duckdb
 import fsspec
+import numpy as np
 import pyarrow as pa
 
 from crimegeo.standards.months import is_month
@@ -58,6 +59,18 @@ def _box_around(lon: float, lat: float, radius_m: float) -> tuple[float, float, 
     return lon - dlon, lat - dlat, lon + dlon, lat + dlat
 
 
+#: Half the side of the box a map point is looked for in (degrees, about a centimetre).
+_POINT_TOLERANCE = 1e-7
+
+
+def point_where(lon: float, lat: float, location_id: int) -> tuple[str, list[object]]:
+    """A `where` clause for the records at one map point, with its point, so that DuckDB skips
+    the parts (and row groups) whose point statistics cannot hold it."""
+    return ("public_lon BETWEEN ? AND ? AND public_lat BETWEEN ? AND ? AND location_id = ?",
+            [lon - _POINT_TOLERANCE, lon + _POINT_TOLERANCE, lat - _POINT_TOLERANCE,
+             lat + _POINT_TOLERANCE, int(location_id)])
+
+
 class PublicDataset:
     """Query the public dataset of one output root (a local path or any fsspec URL)."""
 
@@ -76,6 +89,7 @@ class PublicDataset:
         if not self._local:  # DuckDB reads bucket files through the same fsspec filesystem
             self._connection.register_filesystem(self._fs)
         self._lock = threading.Lock()
+        self._points: dict[MonthParts, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._months: dict[str, MonthParts] = {}
         self._listed_at = -math.inf
 
@@ -122,6 +136,7 @@ class PublicDataset:
                 columns = self._columns(files_t)
                 months[month] = MonthParts(month, files_t, columns)
             self._months = months
+            self._points = {k: v for k, v in self._points.items() if k in months.values()}
             self._listed_at = time.monotonic()
 
     def _columns(self, files: tuple[str, ...]) -> frozenset[str]:
@@ -237,6 +252,40 @@ class PublicDataset:
                 return rows
         return self.query("", "FALSE")
 
+    def _point_index(self, month: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The month's map points: sorted `location_id`s and their lon and lat (built once per
+        month's set of parts: a few MB for a national month)."""
+        self.refresh()
+        parts = self._months.get(month)
+        if parts is None:
+            return np.empty(0, np.int64), np.empty(0), np.empty(0)
+        index = self._points.get(parts)
+        if index is None:
+            table = self.query(month, "location_id IS NOT NULL",
+                               select="location_id, any_value(public_lon) AS lon, "
+                                      "any_value(public_lat) AS lat",
+                               group_by="location_id", order="location_id")
+            index = tuple(np.asarray(table[c].to_numpy(zero_copy_only=False))
+                          for c in ("location_id", "lon", "lat"))
+            self._points[parts] = index
+        return index
+
+    def locate_point(self, month: str, location_id: int) -> tuple[float, float] | None:
+        """(lon, lat) of map point `location_id` in `month`, or None when it has no records."""
+        ids, lon, lat = self._point_index(month)
+        at = int(np.searchsorted(ids, location_id))
+        if at < len(ids) and ids[at] == location_id:
+            return float(lon[at]), float(lat[at])
+        return None
+
+    def at_point(self, month: str, location_id: int) -> tuple[str, list[object]]:
+        """A `where` clause for the records at map point `location_id`: by its point first, so
+        DuckDB reads only the parts whose point statistics hold it."""
+        found = self.locate_point(month, location_id)
+        if found is None:
+            return "FALSE", []
+        return point_where(found[0], found[1], location_id)
+
     def point(self, location_id: int, month: str | None = None) -> dict | None:
         """One row's label, point, force and LSOA at map point `location_id` (the given month
         first, then the newest month that has it), or None."""
@@ -244,7 +293,10 @@ class PublicDataset:
         order = ([month] if month in months else []) + [m for m in reversed(months)
                                                          if m != month]
         for m in order:
-            rows = self.query(m, "location_id = ?", [int(location_id)], limit=1)
+            if self.locate_point(m, location_id) is None:
+                continue
+            where, params = self.at_point(m, location_id)
+            rows = self.query(m, where, params, limit=1)
             if rows.num_rows:
                 return rows.to_pylist()[0]
         return None

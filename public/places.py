@@ -19,7 +19,7 @@ import numpy as np
 from crimegeo.gazetteer import Gazetteer
 from crimegeo.gazetteer.build import AREA_TYPES
 from crimegeo.public.areas import SiteAreaLayer
-from crimegeo.public.dataset import PublicDataset
+from crimegeo.public.dataset import PublicDataset, point_where
 from crimegeo.standards.coordinates import to_lonlat
 from crimegeo.standards.locations import location_id
 from crimegeo.standards.registry import load_registry
@@ -29,6 +29,8 @@ AMBIGUITY_MARGIN = 0.03
 AMBIGUITY_DISTANCE_M = 500.0
 #: A gazetteer area's records: public points inside its extent grown by this (metres).
 AREA_MARGIN_M = 50.0
+#: ... and at least this far either side of its point (a place named by a point only).
+AREA_MIN_HALF_WIDTH_M = 500.0
 _LSOA_CODE = re.compile(r"^[EW]0[12]\d{6}$", re.IGNORECASE)
 MAX_QUERY_LENGTH = 200
 
@@ -119,9 +121,10 @@ class Places:
             return None
         lon, lat = row["public_lon"], row["public_lat"]
         pad = 0.002
+        where, params = point_where(lon, lat, point_id)
         return Place("street", str(point_id), row["public_label"], None, lon, lat,
-                     (lon - pad, lat - pad, lon + pad, lat + pad), 1.0, "exact",
-                     "location_id = ?", (point_id,))
+                     (lon - pad, lat - pad, lon + pad, lat + pad), 1.0, "exact", where,
+                     tuple(params))
 
     def area(self, code: str) -> Place | None:
         """An area by its layer code (an LSOA's GSS code) or a gazetteer area's id."""
@@ -166,9 +169,13 @@ class Places:
                         lon: float, lat: float, extent_bng: Any, score: float, match: str
                         ) -> Place:
         box = _box_lonlat(extent_bng, AREA_MARGIN_M)
+        # A gazetteer area known only as a point (or a tiny box): a square around its point.
+        half_lat = AREA_MIN_HALF_WIDTH_M / 111_320.0
+        half_lon = half_lat / max(np.cos(np.radians(lat)), 0.01)
         if box is None:
-            pad = 0.01
-            box = (lon - pad, lat - pad, lon + pad, lat + pad)
+            box = (lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat)
+        box = (min(box[0], lon - half_lon), min(box[1], lat - half_lat),
+               max(box[2], lon + half_lon), max(box[3], lat + half_lat))
         where, params = PublicDataset.within_box(box)
         return Place("area", fid, name, uri, lon, lat, box, score, match, where,
                      tuple(params), local_type)
@@ -193,8 +200,12 @@ class Places:
             if place is not None:
                 found.append(place)
         if self.gazetteer is not None:
-            for match in self.gazetteer.lookup(text, limit=limit):
-                found.append(self._from_match(match))
+            # "King Way, Kent": a force after the last comma restricts the search to its area.
+            name, _, last = text.rpartition(",")
+            within = self.registry.resolve(last.strip()) if name.strip() else None
+            matches = (self.gazetteer.lookup(name.strip(), force=within.code, limit=limit)
+                       if within is not None else self.gazetteer.lookup(text, limit=limit))
+            found.extend(self._from_match(match) for match in matches)
         found.sort(key=lambda p: -p.score)
         unique: list[Place] = []
         for place in found:
@@ -223,9 +234,9 @@ class Places:
         label = f"On or near {match.name}"
         point_id = location_id(match.lon, match.lat, label)
         box = _box_lonlat(match.extent, AREA_MARGIN_M)
+        where, params = point_where(match.lon, match.lat, point_id)
         return Place("street", str(point_id), label, match.uri, match.lon, match.lat, box,
-                     match.score, match.match_type, "location_id = ?", (point_id,),
-                     match.local_type)
+                     match.score, match.match_type, where, tuple(params), match.local_type)
 
     @staticmethod
     def _ambiguous(places: list[Place]) -> bool:

@@ -219,3 +219,16 @@ def test_only_public_is_read_and_a_new_month_is_served_without_restart(
         "2024-04", "2024-03"]
     crimes = client.get(f"/api/crimes-street/all-crime?lat={CITY[0]}&lng={CITY[1]}").json()
     assert crimes and {c["month"] for c in crimes} == {"2024-04"}
+
+
+def test_a_force_after_a_comma_settles_an_ambiguous_name(client: TestClient) -> None:
+    assert client.get("/api/locate?q=Mill Mews").json()["ambiguous"] is True
+    located = client.get("/api/locate?q=Mill Mews, Kent").json()
+    assert located["ambiguous"] is False
+    best = located["candidates"][0]
+    assert best["type"] == "street" and best["within"] == "Kent Police"
+    crimes = client.get("/api/crimes-street/all-crime?q=Mill Mews, Kent").json()
+    assert crimes and {c["location"]["street"]["id"] for c in crimes} == {int(best["id"])}
+    area = client.get("/api/locate?q=Oakwood, Kent").json()
+    assert area["ambiguous"] is False
+    assert area["candidates"][0]["id"] == "sample:kent:area:08"
