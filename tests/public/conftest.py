@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +39,28 @@ def public_only(published: dict, tmp_path_factory: pytest.TempPathFactory) -> Pa
     root = tmp_path_factory.mktemp("public-only")
     shutil.copytree(published["output"] / "public", root / "public")
     return root
+
+
+@pytest.fixture(scope="session")
+def site_url(published: dict) -> Iterator[str]:
+    """The site over `published`, served by uvicorn on a free loopback port."""
+    import uvicorn
+
+    from crimegeo.public.app import create_app
+
+    app = create_app(str(published["output"]), gazetteer=published["gazetteer"],
+                     areas=published["areas"], rate_per_second=1000, burst=1000)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the site did not start within 20 s"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -20,27 +17,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def base_url(published: dict) -> Iterator[str]:
-    import uvicorn
-
-    from crimegeo.public.app import create_app
-
-    app = create_app(str(published["output"]), gazetteer=published["gazetteer"],
-                     areas=published["areas"], rate_per_second=1000, burst=1000)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the site did not start within 20 s"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+def base_url(site_url: str) -> str:
+    return site_url
 
 
 @pytest.fixture(scope="module")
