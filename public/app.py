@@ -34,7 +34,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from crimegeo.gazetteer import Gazetteer
 from crimegeo.public import policeuk
 from crimegeo.public.areas import SiteAreaLayer, load_boundary, load_site_layer
-from crimegeo.public.dataset import ONE_MILE_M, PublicDataset
+from crimegeo.public.dataset import ONE_MILE_M, PublicDataset, box_around
 from crimegeo.public.mapsvg import MapPoint, box_of, draw_map
 from crimegeo.public.places import Place, Places
 from crimegeo.public.policeuk import ApiError
@@ -159,12 +159,14 @@ class PublicSite:
         return month
 
     def crimes_where(self, month: str, where: str, params: Sequence[Any],
-                     category: str | None) -> list[dict]:
-        """police.uk crimes of `month` matching `where`; 503 beyond 10,000."""
+                     category: str | None, *, box: Any = None, force: str | None = None
+                     ) -> list[dict]:
+        """police.uk crimes of `month` matching `where`; 503 beyond 10,000. `box` and
+        `force` hold every match (see `PublicDataset.query`)."""
         if category is not None:
             where, params = f"({where}) AND crime_type = ?", [*params, category]
         rows = self.dataset.query(month, where, params, order="location_id, persistent_id",
-                                  limit=policeuk.MAX_CRIMES + 1)
+                                  limit=policeuk.MAX_CRIMES + 1, box=box, force=force)
         if rows.num_rows > policeuk.MAX_CRIMES:
             raise ApiError(503, f"more than {policeuk.MAX_CRIMES:,} crimes in this area; ask "
                                 "for a smaller area")
@@ -184,19 +186,20 @@ class PublicSite:
     def summary(self, place: Place, month: str) -> dict:
         """Everything a place's page shows for a month."""
         where, params = place.where, list(place.params)
-        total = self.dataset.count(month, where, params)
+        scope = {"box": place.prune_box, "force": place.prune_force}
+        total = self.dataset.count(month, where, params, **scope)
         by_category = self.dataset.query(
             month, where, params, select="crime_type, count(*) AS n", group_by="crime_type",
-            order="n DESC, crime_type").to_pylist() if total else []
+            order="n DESC, crime_type", **scope).to_pylist() if total else []
         points = self.dataset.query(
             month, where + " AND location_id IS NOT NULL", params,
             select="location_id, any_value(public_label) AS label, "
                    "any_value(public_lon) AS lon, any_value(public_lat) AS lat, count(*) AS n",
-            group_by="location_id", order="n DESC, location_id",
-            limit=MAP_POINTS).to_pylist() if total else []
+            group_by="location_id", order="n DESC, location_id", limit=MAP_POINTS,
+            **scope).to_pylist() if total else []
         records = self.dataset.query(
             month, where, params, order="public_label NULLS LAST, crime_type, persistent_id",
-            limit=PAGE_RECORDS).to_pylist() if total else []
+            limit=PAGE_RECORDS, **scope).to_pylist() if total else []
         return {"total": total, "by_category": by_category, "points": points,
                 "records": records}
 
@@ -266,6 +269,7 @@ def create_app(output: str, *, gazetteer: str | None = None, areas: Sequence[str
         force = _force_named_by(url)
         force_boundaries[force] = load_boundary(url)
     site = PublicSite(dataset, Places(dataset, gaz, layers), layers, force_boundaries)
+    threading.Thread(target=dataset.warm, name="warm-point-index", daemon=True).start()
     limiter = RateLimiter(rate_per_second, burst)
     app = FastAPI(title="crimegeo public search", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
@@ -373,14 +377,17 @@ def _add_api(app: FastAPI, site: PublicSite) -> None:
         month = site.month(_one(params, "date"))
         if params.get("q"):
             place = site.resolve(str(params["q"]))
-            return _formatted(site.crimes_where(month, place.where, place.params, name), fmt)
+            return _formatted(site.crimes_where(month, place.where, place.params, name,
+                                                box=place.prune_box, force=place.prune_force),
+                              fmt)
         if params.get("poly"):
             polygon = policeuk.parse_polygon(str(params["poly"]))
             return _formatted(_crimes_in_polygon(site, month, polygon, name), fmt)
         lat = policeuk.parse_coordinate(_one(params, "lat"), "lat", 90)
         lng = policeuk.parse_coordinate(_one(params, "lng"), "lng", 180)
         where, values = PublicDataset.within_radius(lng, lat, ONE_MILE_M)
-        return _formatted(site.crimes_where(month, where, values, name), fmt)
+        return _formatted(site.crimes_where(month, where, values, name,
+                                            box=box_around(lng, lat, ONE_MILE_M)), fmt)
 
     app.add_api_route("/api/crimes-street/{category}", crimes_street, methods=["GET", "POST"])
 
@@ -393,7 +400,8 @@ def _add_api(app: FastAPI, site: PublicSite) -> None:
             point = policeuk.parse_location_id(params.get("location_id"))
         elif params.get("q"):
             place = site.resolve(params["q"])
-            return _formatted(site.crimes_where(month, place.where, place.params, None),
+            return _formatted(site.crimes_where(month, place.where, place.params, None,
+                                                box=place.prune_box, force=place.prune_force),
                               params.get("format"))
         else:
             lat = policeuk.parse_coordinate(params.get("lat"), "lat", 90)
@@ -401,8 +409,9 @@ def _add_api(app: FastAPI, site: PublicSite) -> None:
             point = dataset.nearest_point(month, lng, lat)
             if point is None:
                 return _formatted([], params.get("format"))
-        where, values = dataset.at_point(month, point)
-        return _formatted(site.crimes_where(month, where, values, None), params.get("format"))
+        where, values, box = dataset.at_point(month, point)
+        return _formatted(site.crimes_where(month, where, values, None, box=box),
+                          params.get("format"))
 
     @app.get("/api/crimes-no-location")
     def crimes_no_location(request: Request) -> Response:
@@ -412,7 +421,7 @@ def _add_api(app: FastAPI, site: PublicSite) -> None:
         force = policeuk.parse_force(params.get("force"))
         month = site.month(params.get("date"))
         crimes = site.crimes_where(month, "force = ? AND location_id IS NULL", [force.code],
-                                   name)
+                                   name, force=force.code)
         for crime in crimes:
             crime["location_type"] = None
         return _formatted(crimes, params.get("format"))
@@ -467,7 +476,8 @@ def _crimes_in_polygon(site: PublicSite, month: str, polygon: list[tuple[float, 
     where, params = PublicDataset.within_box(shape.bounds)
     if category is not None:
         where, params = f"({where}) AND crime_type = ?", [*params, category]
-    rows = site.dataset.query(month, where, params, order="location_id, persistent_id")
+    rows = site.dataset.query(month, where, params, order="location_id, persistent_id",
+                              box=shape.bounds)
     if rows.num_rows:
         import numpy as np
 
@@ -564,7 +574,8 @@ def _place_page(site: PublicSite, place: Place, month: str | None, fmt: str | No
                            nav=None, links=_links(place, None), base=place.page)
     if fmt is not None:
         rows = site.dataset.query(month, place.where, list(place.params),
-                                  order="location_id, persistent_id",
+                                  order="location_id, persistent_id", box=place.prune_box,
+                                  force=place.prune_force,
                                   limit=MAX_ALTERNATE_ROWS + 1)
         if rows.num_rows > MAX_ALTERNATE_ROWS:
             raise ApiError(503, "too many crimes for one file; use the public Parquet")

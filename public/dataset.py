@@ -46,14 +46,34 @@ class DatasetError(RuntimeError):
 
 @dataclass(frozen=True)
 class MonthParts:
-    """The published part files of one month, and the columns they hold."""
+    """The published part files of one month, the columns they hold, and per file its force
+    and the lon/lat box of its public points (from the Parquet statistics; None when it has
+    no located record), so a query opens only the files that can answer it."""
 
     month: str
     files: tuple[str, ...]
     columns: frozenset[str]
+    forces: tuple[str, ...]
+    boxes: tuple[tuple[float, float, float, float] | None, ...]
+
+    def select(self, box: tuple[float, float, float, float] | None,
+               force: str | None) -> list[str]:
+        """The files that may hold records in `box` (lon/lat) of `force` (None: any)."""
+        chosen = []
+        for name, file_force, file_box in zip(self.files, self.forces, self.boxes,
+                                              strict=True):
+            if force is not None and file_force != force:
+                continue
+            if box is not None and (file_box is None or file_box[0] > box[2]
+                                    or file_box[2] < box[0] or file_box[1] > box[3]
+                                    or file_box[3] < box[1]):
+                continue
+            chosen.append(name)
+        return chosen
 
 
-def _box_around(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+def box_around(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    """The lon/lat box holding every point within `radius_m` of (lon, lat)."""
     dlat = radius_m / METRES_PER_DEGREE
     dlon = radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
     return lon - dlon, lat - dlat, lon + dlon, lat + dlat
@@ -61,6 +81,12 @@ def _box_around(lon: float, lat: float, radius_m: float) -> tuple[float, float, 
 
 #: Half the side of the box a map point is looked for in (degrees, about a centimetre).
 _POINT_TOLERANCE = 1e-7
+
+
+def point_box(lon: float, lat: float) -> tuple[float, float, float, float]:
+    """The tiny lon/lat box a map point is looked for in."""
+    return (lon - _POINT_TOLERANCE, lat - _POINT_TOLERANCE, lon + _POINT_TOLERANCE,
+            lat + _POINT_TOLERANCE)
 
 
 def point_where(lon: float, lat: float, location_id: int) -> tuple[str, list[object]]:
@@ -133,17 +159,31 @@ class PublicDataset:
                 if old is not None and old.files == files_t:
                     months[month] = old
                     continue
-                columns = self._columns(files_t)
-                months[month] = MonthParts(month, files_t, columns)
+                months[month] = self._month_parts(month, files_t)
             self._months = months
             self._points = {k: v for k, v in self._points.items() if k in months.values()}
             self._listed_at = time.monotonic()
 
-    def _columns(self, files: tuple[str, ...]) -> frozenset[str]:
+    def _month_parts(self, month: str, files: tuple[str, ...]) -> MonthParts:
         cursor = self._connection.cursor()
-        rows = cursor.execute(
-            "SELECT name FROM parquet_schema(?)", [list(files)]).fetchall()
-        return frozenset(r[0] for r in rows) | {"month", "force"}
+        columns = frozenset(r[0] for r in cursor.execute(
+            "SELECT name FROM parquet_schema(?)", [list(files)]).fetchall()) | {"month",
+                                                                                "force"}
+        stats = cursor.execute(
+            "SELECT file_name, path_in_schema, min(TRY_CAST(stats_min AS DOUBLE)), "
+            "max(TRY_CAST(stats_max AS DOUBLE)) FROM parquet_metadata(?) "
+            "WHERE path_in_schema IN ('public_lon', 'public_lat') GROUP BY ALL",
+            [list(files)]).fetchall()
+        ranges: dict[tuple[str, str], tuple[float, float]] = {
+            (name, column): (low, high) for name, column, low, high in stats}
+        boxes = []
+        for name in files:
+            lon = ranges.get((name, "public_lon"))
+            lat = ranges.get((name, "public_lat"))
+            boxes.append(None if lon is None or lat is None or None in (*lon, *lat)
+                         else (lon[0], lat[0], lon[1], lat[1]))
+        forces = tuple(force_of(name.rsplit("/", 1)[0]) or "" for name in files)
+        return MonthParts(month, files, columns, forces, tuple(boxes))
 
     def months(self) -> list[str]:
         """Published months, oldest first."""
@@ -178,16 +218,20 @@ class PublicDataset:
 
     def query(self, month: str, where: str = "TRUE", params: Sequence[object] = (),
               *, select: str = "*", group_by: str = "", order: str = "",
-              limit: int | None = None) -> pa.Table:
+              limit: int | None = None, box: tuple[float, float, float, float] | None = None,
+              force: str | None = None) -> pa.Table:
         """Rows of `month` matching `where` (SQL over `SERVED_COLUMNS`, `?` placeholders).
 
         `where`, `select`, `group_by` and `order` are written by this package, never taken from
-        a request: request values go in `params`. An unpublished month gives no rows.
+        a request: request values go in `params`. `box` (lon/lat) and `force`, when given,
+        must hold every row `where` can match: only the files that overlap them are opened.
+        An unpublished month gives no rows.
         """
         self.refresh()
         for attempt in (0, 1):
             parts = self._months.get(month)
-            if parts is None:
+            files = parts.select(box, force) if parts is not None else []
+            if not files:
                 return pa.table({name: pa.array([], pa.string()) for name in SERVED_COLUMNS})
             sql = (f"SELECT {select} FROM (SELECT {self._select(parts)} FROM read_parquet(?, "
                    f"hive_partitioning = true, union_by_name = true)) WHERE {where}"
@@ -196,7 +240,7 @@ class PublicDataset:
                    + (f" LIMIT {int(limit)}" if limit is not None else ""))
             try:
                 return self._connection.cursor().sql(
-                    sql, params=[list(parts.files), *params]).to_arrow_table()
+                    sql, params=[files, *params]).to_arrow_table()
             except duckdb.IOException as error:
                 if attempt:  # a rerun swapped the month while we read it: list again, once
                     raise DatasetError(f"cannot read the public parts of {month}: {error}") \
@@ -204,16 +248,18 @@ class PublicDataset:
                 self.refresh(force=True)
         raise AssertionError("unreachable")
 
-    def count(self, month: str, where: str = "TRUE", params: Sequence[object] = ()) -> int:
-        """How many rows of `month` match `where`."""
-        table = self.query(month, where, params, select="count(*) AS n")
+    def count(self, month: str, where: str = "TRUE", params: Sequence[object] = (), *,
+              box: tuple[float, float, float, float] | None = None,
+              force: str | None = None) -> int:
+        """How many rows of `month` match `where` (`box`, `force`: as for `query`)."""
+        table = self.query(month, where, params, select="count(*) AS n", box=box, force=force)
         return int(table["n"][0].as_py()) if table.num_rows and "n" in table.column_names \
             else 0
 
     @staticmethod
     def within_radius(lon: float, lat: float, radius_m: float) -> tuple[str, list[object]]:
         """A `where` clause for points within `radius_m` of a point (box, then haversine)."""
-        xmin, ymin, xmax, ymax = _box_around(lon, lat, radius_m)
+        xmin, ymin, xmax, ymax = box_around(lon, lat, radius_m)
         where = ("public_lon BETWEEN ? AND ? AND public_lat BETWEEN ? AND ? AND "
                  "2 * 6371008.8 * asin(sqrt(pow(sin(radians(public_lat - ?) / 2), 2) + "
                  "cos(radians(?)) * cos(radians(public_lat)) * "
@@ -231,7 +277,8 @@ class PublicDataset:
         """The `location_id` of the published map point nearest a point (within one mile)."""
         where, params = self.within_radius(lon, lat, max_radius_m)
         # A mile holds a few hundred points at most: rank them here.
-        rows = self.query(month, where + " AND location_id IS NOT NULL", params)
+        rows = self.query(month, where + " AND location_id IS NOT NULL", params,
+                          box=box_around(lon, lat, max_radius_m))
         if rows.num_rows == 0:
             return None
         scale = math.cos(math.radians(lat)) ** 2
@@ -270,6 +317,12 @@ class PublicDataset:
             self._points[parts] = index
         return index
 
+    def warm(self) -> None:
+        """Build every month's point index, newest first (run in a background thread at start,
+        so that the first look-ups by `location_id` do not pay for it)."""
+        for month in reversed(self.months()):
+            self._point_index(month)
+
     def locate_point(self, month: str, location_id: int) -> tuple[float, float] | None:
         """(lon, lat) of map point `location_id` in `month`, or None when it has no records."""
         ids, lon, lat = self._point_index(month)
@@ -278,13 +331,14 @@ class PublicDataset:
             return float(lon[at]), float(lat[at])
         return None
 
-    def at_point(self, month: str, location_id: int) -> tuple[str, list[object]]:
-        """A `where` clause for the records at map point `location_id`: by its point first, so
-        DuckDB reads only the parts whose point statistics hold it."""
+    def at_point(self, month: str, location_id: int
+                 ) -> tuple[str, list[object], tuple[float, float, float, float] | None]:
+        """`where`, its parameters and the box for the records at map point `location_id`:
+        by its point first, so only the parts whose point statistics hold it are read."""
         found = self.locate_point(month, location_id)
         if found is None:
-            return "FALSE", []
-        return point_where(found[0], found[1], location_id)
+            return "FALSE", [], None
+        return (*point_where(found[0], found[1], location_id), point_box(*found))
 
     def point(self, location_id: int, month: str | None = None) -> dict | None:
         """One row's label, point, force and LSOA at map point `location_id` (the given month
@@ -295,8 +349,8 @@ class PublicDataset:
         for m in order:
             if self.locate_point(m, location_id) is None:
                 continue
-            where, params = self.at_point(m, location_id)
-            rows = self.query(m, where, params, limit=1)
+            where, params, box = self.at_point(m, location_id)
+            rows = self.query(m, where, params, limit=1, box=box)
             if rows.num_rows:
                 return rows.to_pylist()[0]
         return None

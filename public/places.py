@@ -19,7 +19,7 @@ import numpy as np
 from crimegeo.gazetteer import Gazetteer
 from crimegeo.gazetteer.build import AREA_TYPES
 from crimegeo.public.areas import SiteAreaLayer
-from crimegeo.public.dataset import PublicDataset, point_where
+from crimegeo.public.dataset import PublicDataset, point_box, point_where
 from crimegeo.standards.coordinates import to_lonlat
 from crimegeo.standards.locations import location_id
 from crimegeo.standards.registry import load_registry
@@ -52,6 +52,10 @@ class Place:
     params: tuple[Any, ...] = field(compare=False, default=())
     local_type: str = ""
     within: str = ""  # the force whose area holds it, to tell same-named places apart
+    #: A lon/lat box and a force holding all its records (None: unknown), so that a query
+    #: opens only the parts that can hold them.
+    prune_box: tuple[float, float, float, float] | None = field(compare=False, default=None)
+    prune_force: str | None = field(compare=False, default=None)
 
     @property
     def page(self) -> str:
@@ -112,7 +116,7 @@ class Places:
         lon0, lat0, lon1, lat1 = force.extent_wgs84
         return Place("force", force.code, force.name, force.uri, (lon0 + lon1) / 2,
                      (lat0 + lat1) / 2, force.extent_wgs84, 1.0, "exact", "force = ?",
-                     (force.code,))
+                     (force.code,), prune_force=force.code)
 
     def street(self, point_id: int, month: str | None = None) -> Place | None:
         """The map point `point_id` as published (its label and point)."""
@@ -124,7 +128,7 @@ class Places:
         where, params = point_where(lon, lat, point_id)
         return Place("street", str(point_id), row["public_label"], None, lon, lat,
                      (lon - pad, lat - pad, lon + pad, lat + pad), 1.0, "exact", where,
-                     tuple(params))
+                     tuple(params), prune_box=point_box(lon, lat))
 
     def area(self, code: str) -> Place | None:
         """An area by its layer code (an LSOA's GSS code) or a gazetteer area's id."""
@@ -158,7 +162,8 @@ class Places:
                      f"https://statistics.data.gov.uk/id/statistical-geography/{code}"
                      if layer.name == "lsoa" else None,
                      float(centre.x), float(centre.y), (xmin, ymin, xmax, ymax), score, match,
-                     f'"{column}" = ?', (code,), layer.name.upper())
+                     f'"{column}" = ?', (code,), layer.name.upper(),
+                     prune_box=(xmin - 0.001, ymin - 0.001, xmax + 0.001, ymax + 0.001))
 
     def _lsoa_from_data(self, code: str, name: str, score: float, match: str) -> Place:
         return Place("lsoa", code, name,
@@ -178,7 +183,7 @@ class Places:
                max(box[2], lon + half_lon), max(box[3], lat + half_lat))
         where, params = PublicDataset.within_box(box)
         return Place("area", fid, name, uri, lon, lat, box, score, match, where,
-                     tuple(params), local_type)
+                     tuple(params), local_type, prune_box=box)
 
     # -- a name --------------------------------------------------------------------------------
 
@@ -236,7 +241,8 @@ class Places:
         box = _box_lonlat(match.extent, AREA_MARGIN_M)
         where, params = point_where(match.lon, match.lat, point_id)
         return Place("street", str(point_id), label, match.uri, match.lon, match.lat, box,
-                     match.score, match.match_type, where, tuple(params), match.local_type)
+                     match.score, match.match_type, where, tuple(params), match.local_type,
+                     prune_box=point_box(match.lon, match.lat))
 
     @staticmethod
     def _ambiguous(places: list[Place]) -> bool:
