@@ -188,8 +188,12 @@ def main() -> None:
                 timings.setdefault("crimes-street?q='Street, Force'", []).append(
                     _timed(client, f"{base}/api/crimes-street/all-crime?"
                                    f"q={quote(f'{name}, {force}')}&date={rng.choice(YEAR)}"))
+            for name, force in qualified[: max(1, args.queries // 4)]:
+                timings.setdefault("/search page (map, lists)", []).append(
+                    _timed(client, f"{base}/search?q={quote(f'{name}, {force}')}"
+                                   f"&date={rng.choice(YEAR)}"))
             for name in queries[: max(1, args.queries // 4)]:
-                timings.setdefault("/search page", []).append(
+                timings.setdefault("/search page (choices)", []).append(
                     _timed(client, f"{base}/search?q={quote(name)}&date={rng.choice(YEAR)}"))
             memory = _memory(server.pid)
     finally:
