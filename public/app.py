@@ -33,7 +33,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from crimegeo.gazetteer import Gazetteer
 from crimegeo.public import policeuk
-from crimegeo.public.areas import SiteAreaLayer, load_boundary, load_site_layer
+from crimegeo.public.areas import (
+    SiteAreaLayer,
+    force_of_boundary,
+    load_boundary,
+    load_site_layer,
+)
 from crimegeo.public.dataset import ONE_MILE_M, PublicDataset, box_around
 from crimegeo.public.mapsvg import MapPoint, box_of, draw_map
 from crimegeo.public.places import Place, Places
@@ -266,7 +271,7 @@ def create_app(output: str, *, gazetteer: str | None = None, areas: Sequence[str
     gaz = Gazetteer.load(gazetteer) if gazetteer else None
     force_boundaries = {}
     for url in boundaries:
-        force = _force_named_by(url)
+        force = force_of_boundary(url)
         force_boundaries[force] = load_boundary(url)
     site = PublicSite(dataset, Places(dataset, gaz, layers), layers, force_boundaries)
     threading.Thread(target=dataset.warm, name="warm-point-index", daemon=True).start()
@@ -311,20 +316,6 @@ def create_app(output: str, *, gazetteer: str | None = None, areas: Sequence[str
     _add_api(app, site)
     _add_pages(app, site)
     return app
-
-
-def _force_named_by(url: str) -> str:
-    from pathlib import PurePosixPath
-
-    from crimegeo.standards.registry import load_registry
-
-    stem = PurePosixPath(url.split("://")[-1]).stem.lower().replace("_", "-")
-    registry = load_registry()
-    force = registry.resolve(stem) or registry.resolve(stem.replace("-", " "))
-    if force is None:
-        raise ValueError(f"{url}: cannot tell which force this boundary is for; name the file "
-                         "after the force (e.g. kent.geojson)")
-    return force.code
 
 
 def _one(params: Any, name: str) -> str | None:

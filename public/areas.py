@@ -109,3 +109,17 @@ def load_boundary(url: str):  # -> shapely geometry
     """A force boundary file as one simplified WGS84 (multi)polygon."""
     frame = read_wgs84(url)
     return shapely.simplify(shapely.union_all(frame.geometry.values), SIMPLIFY_DEGREES)
+
+
+def force_of_boundary(url: str) -> str:
+    """The registry code of the force a boundary file is named after (`kent.geojson`,
+    `city-of-london.kml`); ValueError when the name is no force's."""
+    from crimegeo.standards.registry import load_registry
+
+    stem = PurePosixPath(url.split("://")[-1]).stem.lower().replace("_", "-")
+    registry = load_registry()
+    force = registry.resolve(stem) or registry.resolve(stem.replace("-", " "))
+    if force is None:
+        raise ValueError(f"{url}: cannot tell which force this boundary is for; name the file "
+                         "after the force (e.g. kent.geojson)")
+    return force.code

@@ -9,6 +9,7 @@ Every text that came from data is escaped. Pure Python and shapely; no Beam, no 
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,11 +36,13 @@ class MapPoint:
 
 
 class _Projection:
+    """Map units to pixels: lon/lat (a local equirectangular projection) or BNG metres."""
+
     def __init__(self, box: tuple[float, float, float, float], width: int, height: int,
-                 margin: int = 12) -> None:
+                 margin: int = 12, bng: bool = False) -> None:
         lon0, lat0, lon1, lat1 = box
-        self.kx = METRES_PER_DEGREE * math.cos(math.radians((lat0 + lat1) / 2))
-        self.ky = METRES_PER_DEGREE
+        self.kx = 1.0 if bng else METRES_PER_DEGREE * math.cos(math.radians((lat0 + lat1) / 2))
+        self.ky = 1.0 if bng else METRES_PER_DEGREE
         span_x = max((lon1 - lon0) * self.kx, 1.0)
         span_y = max((lat1 - lat0) * self.ky, 1.0)
         self.scale = min((width - 2 * margin) / span_x, (height - 2 * margin) / span_y)
@@ -61,6 +64,8 @@ def _ring_path(coords: Iterable[Sequence[float]], project: _Projection) -> str:
 
 def _geometry_path(geometry, project: _Projection) -> str:
     parts = []
+    # Nothing finer than a pixel: a force map of 50 km would otherwise carry every vertex.
+    geometry = shapely.simplify(geometry, 1.0 / (project.scale * project.kx))
     for polygon in shapely.get_parts(geometry):
         if polygon.geom_type != "Polygon":
             continue
@@ -84,17 +89,31 @@ def _scale_bar(project: _Projection) -> str:
 def draw_map(box: tuple[float, float, float, float], points: Sequence[MapPoint], *,
              title: str, description: str, outlines: Sequence[tuple[str, object]] = (),
              boundary: object | None = None, width: int = 640, height: int = 440,
-             highlight: str | None = None) -> str:
-    """An accessible SVG map of `box` (min_lon, min_lat, max_lon, max_lat).
+             highlight: str | None = None, bng: bool = False,
+             underlay: tuple[bytes, tuple[float, float, float, float]] | None = None,
+             ids: str = "map") -> str:
+    """An accessible SVG map of `box` (min_lon, min_lat, max_lon, max_lat; with `bng`, British
+    National Grid metres, and every geometry in BNG too).
 
-    `outlines` are (label, WGS84 polygon) pairs, `highlight` the label of one to emphasise;
-    `boundary` a force's (multi)polygon. `title` and `description` become the SVG's accessible
-    name and description; the page should also list the points as text.
+    `outlines` are (label, polygon) pairs, `highlight` the label of one to emphasise;
+    `boundary` a force's (multi)polygon; `underlay` a PNG (bytes) covering a box, drawn first
+    (the run report's rasterised records). `title` and `description` become the SVG's
+    accessible name and description; the page should also list the points as text. `ids`
+    prefixes the element ids, for several maps on one page.
     """
-    project = _Projection(box, width, height)
-    body = [f'<title id="map-title">{escape(title)}</title>',
-            f'<desc id="map-desc">{escape(description)}</desc>',
+    project = _Projection(box, width, height, bng=bng)
+    body = [f'<title id="{ids}-title">{escape(title)}</title>',
+            f'<desc id="{ids}-desc">{escape(description)}</desc>',
             f'<rect width="{width}" height="{height}" fill="#f4f1ea"/>']
+    if underlay is not None:
+        png, (ux0, uy0, ux1, uy1) = underlay
+        left, top = project.xy(ux0, uy1)
+        right, bottom = project.xy(ux1, uy0)
+        encoded = base64.b64encode(png).decode("ascii")
+        body.append(f'<image x="{left}" y="{top}" width="{right - left:.1f}" '
+                    f'height="{bottom - top:.1f}" preserveAspectRatio="none" '
+                    f'style="image-rendering:pixelated" '
+                    f'href="data:image/png;base64,{encoded}"/>')
     clip = shapely.box(*box).buffer(max(box[2] - box[0], box[3] - box[1]) * 0.05)
     for label, outline in outlines:
         path = _geometry_path(shapely.intersection(outline, clip), project)
@@ -127,7 +146,7 @@ def draw_map(box: tuple[float, float, float, float], points: Sequence[MapPoint],
         body.append(f'<text class="attribution" x="{width - 6}" y="{height - 4 - 11 * line}" '
                     f'font-size="9" text-anchor="end">{escape(text)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="map" '
-            f'aria-labelledby="map-title map-desc" viewBox="0 0 {width} {height}" '
+            f'aria-labelledby="{ids}-title {ids}-desc" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}">' + "".join(body) + "</svg>")
 
 
