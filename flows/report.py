@@ -209,8 +209,9 @@ def force_map_svg(force: str, month: str, table: Any, *,
         return draw_map(box, [], title=caption, description="No record could be placed.",
                         bng=True, width=width, height=height, ids=f"map-{force}"), shown
     clip = shapely.box(*extent)
-    near = [(label, geometry) for label, geometry in outlines
-            if shapely.intersects(geometry, clip)]
+    geometries = np.array([geometry for _, geometry in outlines], dtype=object)
+    hit = shapely.intersects(geometries, clip) if len(outlines) else np.zeros(0, dtype=bool)
+    near = [outlines[i] for i in np.flatnonzero(hit)]
     svg = draw_map(extent, [], title=caption,
                    description=(f"{shown.get('records', 0)} records of {force} in {month}: "
                                 "grey dots kept as supplied, coloured marks corrected, "
