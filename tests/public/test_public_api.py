@@ -232,3 +232,33 @@ def test_a_force_after_a_comma_settles_an_ambiguous_name(client: TestClient) -> 
     area = client.get("/api/locate?q=Oakwood, Kent").json()
     assert area["ambiguous"] is False
     assert area["candidates"][0]["id"] == "sample:kent:area:08"
+
+
+def test_crimegeo_public_serve_starts_and_answers(published: dict) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crimegeo.flows", "public", "serve", "--output",
+         str(published["output"]), "--gazetteer", published["gazetteer"], "--port", str(port),
+         "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        answer = None
+        while time.monotonic() - started < 30 and server.poll() is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/locate?q=King Way")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert answer is not None, server.stderr.read().decode()[-2000:]
+        assert answer.json()["candidates"][0]["name"] == "On or near King Way"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
