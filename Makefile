@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint clean
+.PHONY: install run demo test lint clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,15 @@ demo: run
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+# The public site's browser tests drive the system's headless Chromium (Playwright never
+# downloads a browser here); install it from Debian's packages when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		(apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium \
+		  >/dev/null)) || echo "warning: chromium could not be installed; browser tests skip"; }
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -63,6 +63,16 @@ def _mount_feeds() -> None:
 _mount_feeds()
 
 
+def _mount_public() -> None:
+    from crimegeo.public.cli import app as public_app
+
+    app.add_typer(public_app, name="public",
+                  help="Serve the public search site and police.uk-compatible API.")
+
+
+_mount_public()
+
+
 def _mount_watch() -> None:
     from crimegeo.flows.watch import watch
 

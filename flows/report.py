@@ -4,24 +4,29 @@ Built from what the run published (the manifest, the restricted Parquet, each fo
 feedback summary) and from the previous month's manifest, so it shows counts by force and
 status, the top reasons, geocoding scores, the change from last month, forces whose file is
 missing, and one map per force of the records that were corrected, geocoded or left
-unlocated. Maps are PNGs rasterised with numpy (no plotting library) and embedded in the HTML,
-so the report is one file that can be mailed or opened from object storage. Reads outputs,
+unlocated. The records are rasterised with numpy (no plotting library) into a PNG, which the
+public site's map drawing (`public.mapsvg`) frames as SVG with the run's area outlines, force
+boundary, a scale bar and the attribution; all of it embedded in the HTML, so the report is one
+file that can be mailed or opened from object storage. Reads outputs,
 never changes them; the report itself is written atomically.
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import io
+import logging
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 from PIL import Image
 
+from crimegeo.public.mapsvg import draw_map
 from crimegeo.standards import reasons as reason_codes
 from crimegeo.standards.coordinates import to_bng
 from crimegeo.standards.months import previous_month
@@ -43,6 +48,34 @@ STATUS_STYLE = {
                   "label": "unlocated (at the point supplied)"},
 }
 SCORE_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0001)
+
+
+def _map_layers(options: dict) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
+    """The run's area outlines and force boundaries in BNG, for the maps; a layer that cannot
+    be read leaves its lines off the maps (the run itself read it), with a warning."""
+    from crimegeo.public.areas import force_of_boundary, load_boundary, load_site_layer
+
+    def bng(geometry: Any) -> Any:
+        return shapely.transform(geometry, lambda xy: np.column_stack(to_bng(xy[:, 0],
+                                                                            xy[:, 1])))
+
+    outlines: list[tuple[str, Any]] = []
+    boundaries: dict[str, Any] = {}
+    for spec in options.get("areas") or ():
+        try:
+            layer = load_site_layer(spec)
+        except (OSError, ValueError) as error:
+            logging.getLogger(__name__).warning("report maps without %s: %s", spec, error)
+            continue
+        projected = bng(layer.outlines)
+        outlines += [(f"{name} ({code})", geometry) for code, name, geometry
+                     in zip(layer.codes, layer.names, projected, strict=True)]
+    for url in options.get("boundaries") or ():
+        try:
+            boundaries[force_of_boundary(url)] = bng(load_boundary(url))
+        except (OSError, ValueError) as error:
+            logging.getLogger(__name__).warning("report maps without %s: %s", url, error)
+    return outlines, boundaries
 
 
 def report_url(output: str, month: str) -> str:
@@ -99,17 +132,10 @@ def _png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
-    """One force's map (PNG bytes) and what it shows: every record, changes highlighted.
-
-    Records kept as supplied are a grey background; corrected and geocoded records sit at
-    their new point; unlocated records are drawn at the point the force supplied when that
-    point is near the rest of the force's records, and counted as not mappable otherwise.
-    The points are rasterised with numpy straight into a palette image (British National Grid,
-    north up, equal scale); the title and legend are HTML beside it (`map_caption`). A
-    national month's 44 maps take well under a second this way, where plotting them took
-    about three.
-    """
+def _force_raster(table: Any) -> tuple[np.ndarray, tuple[float, float, float, float] | None,
+                                         dict]:
+    """A force's records rasterised (palette indices), the BNG box the pixels cover (None when
+    nothing is placed) and what the map shows; see `force_map_png`."""
     status = np.asarray(table["location_status"].to_pylist(), dtype=object)
     is_status = {name: status == name for name in STATUS_STYLE}
     x = np.array(pc.fill_null(table["x_bng"], np.nan).to_numpy(zero_copy_only=False),
@@ -126,7 +152,7 @@ def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
         shown[name] = int(rows.sum())
     if not placed.any():
         pixels = np.zeros((MAP_PIXELS // 2, MAP_PIXELS), dtype=np.uint8)
-        return _png(pixels), shown
+        return pixels, None, shown
     xmin, xmax = np.nanmin(x[placed]), np.nanmax(x[placed])
     ymin, ymax = np.nanmin(y[placed]), np.nanmax(y[placed])
     # A margin in proportion: the City's 3 km and the Met's 50 km both fill their map.
@@ -150,15 +176,63 @@ def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
             r, c = row + dy, column + dx
             inside = (r >= 0) & (r < height) & (c >= 0) & (c < width)
             pixels[r[inside], c[inside]] = colour
+    extent = (xmin, ymax - height * metres_per_pixel, xmin + width * metres_per_pixel, ymax)
+    return pixels, extent, shown
+
+
+def force_map_png(force: str, month: str, table: Any) -> tuple[bytes, dict]:
+    """One force's map (PNG bytes) and what it shows: every record, changes highlighted.
+
+    Records kept as supplied are a grey background; corrected and geocoded records sit at
+    their new point; unlocated records are drawn at the point the force supplied when that
+    point is near the rest of the force's records, and counted as not mappable otherwise.
+    The points are rasterised with numpy straight into a palette image (British National Grid,
+    north up, equal scale); the title and legend are HTML beside it (`map_caption`). A
+    national month's 44 maps take well under a second this way, where plotting them took
+    about three.
+    """
+    pixels, _extent, shown = _force_raster(table)
     return _png(pixels), shown
+
+
+def force_map_svg(force: str, month: str, table: Any, *,
+                  outlines: Sequence[tuple[str, Any]] = (), boundary: Any = None
+                  ) -> tuple[str, dict]:
+    """The force's map as the public site draws maps (`public.mapsvg`): the records' raster
+    (`force_map_png`) under the area outlines and force boundary of the run (BNG), with a
+    scale bar, the OGL/OS attribution and a text title and description."""
+    pixels, extent, shown = _force_raster(table)
+    height, width = pixels.shape
+    caption = map_caption_text(force, month, shown)
+    if extent is None:
+        box = (0.0, 0.0, float(width), float(height))
+        return draw_map(box, [], title=caption, description="No record could be placed.",
+                        bng=True, width=width, height=height, ids=f"map-{force}"), shown
+    clip = shapely.box(*extent)
+    geometries = np.array([geometry for _, geometry in outlines], dtype=object)
+    hit = shapely.intersects(geometries, clip) if len(outlines) else np.zeros(0, dtype=bool)
+    near = [outlines[i] for i in np.flatnonzero(hit)]
+    svg = draw_map(extent, [], title=caption,
+                   description=(f"{shown.get('records', 0)} records of {force} in {month}: "
+                                "grey dots kept as supplied, coloured marks corrected, "
+                                "geocoded or unlocated (see the legend); thin lines are the "
+                                "run's areas, the dashed line the force boundary."),
+                   outlines=near, boundary=boundary, bng=True, width=width + 24,
+                   height=height + 24, underlay=(_png(pixels), extent), ids=f"map-{force}")
+    return svg, shown
+
+
+def map_caption_text(force: str, month: str, shown: dict) -> str:
+    """The plain-text title of a force's map."""
+    return (f"{force} {month}: {shown.get('corrected', 0)} corrected, "
+            f"{shown.get('unlocated', 0)} unlocated"
+            + (f" ({shown['not_mappable']} not mappable)" if shown.get("not_mappable")
+               else ""))
 
 
 def map_caption(force: str, month: str, shown: dict) -> str:
     """The HTML title and legend of a force's map."""
-    title = (f"{force} {month}: {shown.get('corrected', 0)} corrected, "
-             f"{shown.get('unlocated', 0)} unlocated"
-             + (f" ({shown['not_mappable']} not mappable)" if shown.get("not_mappable")
-                else ""))
+    title = map_caption_text(force, month, shown)
     legend = "".join(
         f"<span class='key'><span class='swatch' style='background:{style['color']}'>"
         f"</span>{html.escape(style['label'])} ({shown.get(name, 0)})</span>"
@@ -200,7 +274,7 @@ def run_warnings(manifest: dict) -> list[str]:
 
 def build_report(output: str, month: str, manifest: dict, *, feedback: dict | None = None,
                  gaps: dict | None = None, with_maps: bool = True) -> dict:
-    """Everything the report shows, as data; `maps` holds PNG bytes per force."""
+    """Everything the report shows, as data; `maps` holds each force's SVG map."""
     tables = read_partitions(output, "restricted", month, MAP_COLUMNS)
     by_force: dict[str, dict] = {}
     reason_counter: Counter = Counter()
@@ -233,8 +307,10 @@ def build_report(output: str, month: str, manifest: dict, *, feedback: dict | No
                   "forces_dropped": sorted(set(previous["forces"]) - set(manifest["forces"]))}
     maps, shown = {}, {}
     if with_maps:
+        outlines, boundaries = _map_layers(manifest.get("options", {}))
         for force, table in sorted(tables.items()):
-            maps[force], shown[force] = force_map_png(force, month, table)
+            maps[force], shown[force] = force_map_svg(force, month, table, outlines=outlines,
+                                                      boundary=boundaries.get(force))
     return {
         "month": month, "run_id": manifest["run_id"], "runner": manifest["runner"],
         "seconds": manifest["seconds"], "totals": totals, "by_force": by_force,
@@ -259,7 +335,7 @@ def _table(headers: list[str], rows: list[list[Any]], numeric_from: int = 1) -> 
 
 
 def report_html(data: dict) -> str:
-    """The report as one self-contained HTML page (maps embedded as base64 PNG)."""
+    """The report as one self-contained HTML page (maps embedded as SVG over a base64 PNG)."""
     month = data["month"]
     statuses = sorted({s for f in data["by_force"].values() for s in f["by_status"]})
     parts = [f"<h1>crimegeo month {html.escape(month)}</h1>",
@@ -314,12 +390,9 @@ def report_html(data: dict) -> str:
              info["corrections_csv"]] for force, info in sorted(data["feedback"].items())],
             numeric_from=1))
     parts.append("<h2>Maps: corrected, geocoded and unlocated records</h2>")
-    for force, png in data["maps"].items():
-        encoded = base64.b64encode(png).decode("ascii")
+    for force, svg in data["maps"].items():
         caption = map_caption(force, month, data["map_counts"].get(force, {}))
-        parts.append(f"<figure><img alt='map of {html.escape(force)}' "
-                     f"src='data:image/png;base64,{encoded}'>"
-                     f"<figcaption>{caption}</figcaption></figure>")
+        parts.append(f"<figure>{svg}<figcaption>{caption}</figcaption></figure>")
     if data["skipped_files"]:
         parts.append("<h2>Files seen but not read</h2>")
         parts.append(_table(["file", "why"], [[s["url"], s["why"]]

@@ -18,6 +18,7 @@ import shapely
 
 from crimegeo.standards import reasons
 from crimegeo.standards.coordinates import to_bng
+from crimegeo.standards.locations import location_ids
 from crimegeo.standards.schema import PUBLIC_FIELD_NAMES, PUBLIC_SCHEMA
 from crimegeo.transforms.locate import append_reason
 from crimegeo.transforms.outputs import wkb_points
@@ -126,13 +127,15 @@ def public_table(records: pa.Table, area_layers: Sequence[Any] = ()) -> pa.Table
     """The public projection of anonymised records: no exact point, text or source row.
 
     With area layers, area codes are those of the public point (as police.uk gives the LSOA of
-    the moved point), never of the exact one.
+    the moved point), never of the exact one. `location_id` is derived from the public point
+    and its label alone (`standards.locations`), so it is stable across reruns and rebuilds.
     """
     lon = np.asarray(pc.fill_null(records["public_lon"], np.nan)
                      .to_numpy(zero_copy_only=False), dtype=np.float64)
     lat = np.asarray(pc.fill_null(records["public_lat"], np.nan)
                      .to_numpy(zero_copy_only=False), dtype=np.float64)
-    columns = {name: records[name] for name in PUBLIC_FIELD_NAMES}
+    columns = {name: records[name] for name in PUBLIC_FIELD_NAMES if name != "location_id"}
+    columns["location_id"] = location_ids(lon, lat, records["public_label"])
     extra_fields = []
     if area_layers:
         x, y = to_bng(lon, lat)

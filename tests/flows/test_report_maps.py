@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -75,3 +76,27 @@ def test_map_of_a_force_with_nothing_placed_is_a_blank_image() -> None:
     pixels = np.asarray(Image.open(io.BytesIO(png)))
     assert (pixels == 0).all()
     assert shown["not_mappable"] == 1 and shown["unlocated"] == 1
+
+
+def test_report_map_is_the_site_s_map_drawing_with_outlines_scale_and_attribution() -> None:
+    import shapely
+
+    from crimegeo.flows.report import force_map_svg
+
+    grid = [(530_000 + 1_000 * i, 180_000 + 1_000 * j) for i in range(11) for j in range(11)]
+    rows = [{"location_status": "supplied", "x_bng": x, "y_bng": y} for x, y in grid]
+    rows.append({"location_status": "corrected", "x_bng": 535_000.0, "y_bng": 185_000.0})
+    inside = ("Inner 001A (E01000001)", shapely.box(531_000, 181_000, 533_000, 183_000))
+    far = ("Far 001A (E01999999)", shapely.box(600_000, 300_000, 601_000, 301_000))
+    boundary = shapely.box(529_000, 179_000, 541_000, 191_000)
+    svg, shown = force_map_svg("metropolitan", "2024-03", _table(rows),
+                               outlines=[inside, far], boundary=boundary)
+    assert shown["corrected"] == 1 and shown["supplied"] == 121
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" role="img"')
+    assert "<title>Inner 001A (E01000001)</title>" in svg and "E01999999" not in svg
+    assert 'class="boundary"' in svg
+    assert svg.count("data:image/png;base64,") == 1  # the records' raster underneath
+    assert re.search(r">\d+ km</text>", svg)  # a scale bar in round kilometres
+    assert "Open Government Licence v3.0" in svg and "Crown copyright" in svg
+    assert 'aria-labelledby="map-metropolitan-title map-metropolitan-desc"' in svg
+    assert "metropolitan 2024-03: 1 corrected, 0 unlocated" in svg

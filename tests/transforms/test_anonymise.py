@@ -103,3 +103,25 @@ def test_public_table_takes_area_codes_from_the_public_point(map_points: Gazette
     x, y = to_bng([-0.0937], [51.5163])
     code, _ = layer.assign(x, y)
     assert public["lsoa_code"].to_pylist() == code.tolist()
+
+
+def test_public_points_carry_a_stable_location_id_from_the_point_alone(
+        map_points: Gazetteer, tmp_path: Path) -> None:
+    from crimegeo.standards.locations import location_id
+
+    records = _records([(-0.0938, 51.5162), (-0.0936, 51.5164), (-0.0945, 51.5142), None])
+    public = public_table(anonymise(records, map_points))
+    ids = public["location_id"].to_pylist()
+    # Two records at Wood Street's point share its id; Cheapside has another; no point, no id.
+    assert ids[0] == ids[1] and ids[0] != ids[2] and ids[3] is None
+    assert ids[0] == location_id(-0.0937, 51.5163, "On or near Wood Street")
+    assert all(0 <= i < 2**52 for i in ids[:3])  # exact as a JavaScript number
+    # A rebuild of the same points in another order, at another path: the same ids.
+    (tmp_path / "points.csv").write_text(
+        "id,name,local_type,lon,lat,force\n"
+        "p3,Fore Street,Named Road,-0.0920,51.5185,city-of-london\n"
+        "p2,Cheapside,Named Road,-0.0946,51.5141,city-of-london\n"
+        "p1,Wood Street,Named Road,-0.0937,51.5163,city-of-london\n")
+    build_gazetteer([str(tmp_path / "points.csv")], str(tmp_path / "gaz"), format="csv")
+    rebuilt = public_table(anonymise(records, Gazetteer.load(str(tmp_path / "gaz"))))
+    assert rebuilt["location_id"].to_pylist() == ids

@@ -1,0 +1,66 @@
+"""A published output of two demo months (2024-03, 2024-04) for the public site's tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA, run_month_args
+
+LSOA_LAYER = SHARED_DATA / "boundaries" / "london-lsoa-2021" / "london_lsoa.shp"
+
+
+@pytest.fixture(scope="session")
+def published(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Two months run through the pipeline; `areas` is the real LSOA layer when present."""
+    from crimegeo.flows.sample import generate_sample
+
+    output = tmp_path_factory.mktemp("public-output")
+    april = tmp_path_factory.mktemp("april")
+    # Same seed: the same streets (so the same gazetteer), another month of records.
+    generate_sample(april, month="2024-04", rows=4000, seed=11)
+    areas = [str(LSOA_LAYER)] if LSOA_LAYER.exists() else []
+    area_args = [arg for layer in areas for arg in ("--areas", layer)]
+    for month, root in (("2024-03", demo_month["root"]), ("2024-04", april)):
+        run_month_args(["--month", month, "--input", str(root / "input"), "--output",
+                        str(output), "--gazetteer", demo_month["gazetteer"], *area_args])
+    return {"output": output, "gazetteer": demo_month["gazetteer"], "areas": areas}
+
+
+@pytest.fixture(scope="session")
+def public_only(published: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the output holding nothing but public/ (no restricted, rejected, feedback)."""
+    root = tmp_path_factory.mktemp("public-only")
+    shutil.copytree(published["output"] / "public", root / "public")
+    return root
+
+
+@pytest.fixture(scope="session")
+def site_url(published: dict) -> Iterator[str]:
+    """The site over `published`, served by uvicorn on a free loopback port."""
+    import uvicorn
+
+    from crimegeo.public.app import create_app
+
+    app = create_app(str(published["output"]), gazetteer=published["gazetteer"],
+                     areas=published["areas"], rate_per_second=1000, burst=1000)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the site did not start within 20 s"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
