@@ -40,6 +40,11 @@ def serve(
         "--burst", help="Largest burst of requests per client address.")] = 30.0,
     refresh_seconds: Annotated[float, typer.Option(
         "--refresh-seconds", help="How often to look for newly published months.")] = 5.0,
+    trusted_proxy: Annotated[str | None, typer.Option(
+        "--trusted-proxy",
+        help="Address(es) of the proxy in front of the site, comma-separated: its "
+             "X-Forwarded-For then gives each visitor's own address, so visitors are "
+             "limited one by one, not as one.")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="Logging level.")] = "info",
 ) -> None:
     """Serve OUTPUT/public read-only: search pages, place pages and the police.uk API."""
@@ -56,4 +61,5 @@ def serve(
     logging.getLogger("crimegeo.public").info(
         "ready in %.1f s: %s months published", time.perf_counter() - started,
         len(application.state.site.dataset.months()))
-    uvicorn.run(application, host=host, port=port, log_level=log_level.lower())
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(),
+                proxy_headers=trusted_proxy is not None, forwarded_allow_ips=trusted_proxy)
