@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam import pvalue
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.pipeline import AppliedPTransform, PipelineVisitor, PTransformOverride
 from apache_beam.runners.common import (
     DoFnContext,
@@ -56,31 +56,8 @@ from apache_beam.transforms.sideinputs import SideInputMap
 from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
-#: `--runner` for this runner: its full name, which Beam resolves (Beam refuses the short
-#: name `DaskRunner`; it is not among its known runners).
-RUNNER_PATH = "crimegeo.pipelines.dask_runner.ClusterDaskRunner"
-#: The name `--runner` and the settings use for a Dask cluster.
-DASK = "DaskRunner"
-
 _local_cluster: t.Any = None
 _local_cluster_lock = threading.Lock()
-
-
-def dask_runner_options(options: PipelineOptions, address: str | None) -> PipelineOptions:
-    """Point `--runner DaskRunner` at `ClusterDaskRunner`, and at the scheduler when given
-    (`--dask-address`); Beam's own `--dask_client_address` given directly stands."""
-    standard = options.view_as(StandardOptions)
-    if standard.runner in (DASK, RUNNER_PATH):
-        standard.runner = RUNNER_PATH
-        dask = options.view_as(DaskOptions)
-        if address and not getattr(dask, "address", None):
-            dask.address = address
-    return options
-
-
-def runs_on_dask(options: PipelineOptions) -> bool:
-    """True when these options run the pipeline on a Dask cluster."""
-    return options.view_as(StandardOptions).runner in (DASK, RUNNER_PATH)
 
 
 def local_cluster_address() -> str:
