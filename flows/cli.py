@@ -278,7 +278,7 @@ def serve(ctx: typer.Context, settings: RunSettings,
     with one_line_errors(console):
         preflight(settings, input_may_be_missing=True)
         resolve_runner(settings.runner.runner, settings.runner.beam_options,
-                       urls=settings.resource_urls())
+                       urls=settings.resource_urls(), dask_address=settings.runner.dask_address)
         deployment = build_deployment(settings, recheck_months=recheck_months, name=name,
                                       cron=cron, timezone=timezone)
     console.print(f"Serving {name}: cron '{cron}' in {timezone}; input "
@@ -296,7 +296,8 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
     with one_line_errors(console):
         preflight(settings, month)
         choice = resolve_runner(settings.runner.runner, settings.runner.beam_options,
-                                urls=settings.resource_urls())
+                                urls=settings.resource_urls(),
+                                dask_address=settings.runner.dask_address)
         settings = settings.with_runner(choice.runner, choice.beam_options)
         with _local_imports(settings):
             from crimegeo.pipelines.monthly import run_month

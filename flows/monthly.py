@@ -16,8 +16,11 @@ file no profile recognises fails its month at once with an error naming it.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +43,8 @@ from crimegeo.flows.fingerprint import (
 from crimegeo.flows.report import build_report, report_markdown, write_report
 from crimegeo.flows.runners import resolve_runner
 from crimegeo.gazetteer import Gazetteer, GazetteerError, build_gazetteer
-from crimegeo.pipelines.monthly import check_month, new_run_id
+from crimegeo.pipelines.local import DASK_NAMES, IN_PROCESS_NAMES
+from crimegeo.pipelines.monthly import check_month, months_at_once, new_run_id
 from crimegeo.pipelines.settings import (
     FILES,
     GAZETTEER,
@@ -63,6 +67,10 @@ from crimegeo.store.publish import ReconciliationError, check_reconciliation, re
 TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
 #: How many earlier months decide which forces a month is expected to have.
 EXPECTED_FORCES_LOOKBACK = 12
+#: Months a range runs at once on a Dask cluster unless `--concurrent-months` says: enough
+#: to keep a few workers busy while other months are between pipelines (discovery, commit,
+#: verification and the report run on the driver).
+DASK_MONTHS_AT_ONCE = 4
 
 
 def is_transient(exception: BaseException | None) -> bool:
@@ -376,27 +384,55 @@ def resolve_settings(settings: RunSettings) -> RunSettings:
     if settings.gazetteer.gazetteer and settings.gazetteer.sources:
         raise ValueError("give either --gazetteer or --gazetteer-source, not both")
     choice = resolve_runner(settings.runner.runner, settings.runner.beam_options,
-                            urls=settings.resource_urls())
+                            urls=settings.resource_urls(),
+                            dask_address=settings.runner.dask_address)
     for warning in choice.warnings:
         get_run_logger().warning(warning)
     return settings.with_runner(choice.runner, choice.beam_options)
 
 
+def months_at_a_time(settings: RunSettings) -> int:
+    """How many months a range runs at once: `--concurrent-months`, else four on a Dask
+    cluster (whose workers take the months' files side by side) and one on this machine's
+    runners (the in-process runner has one core's worth of Python to give)."""
+    runner = settings.runner
+    if runner.runner in IN_PROCESS_NAMES:
+        return 1  # months in threads of one process would only contend for its GIL
+    if runner.concurrent_months:
+        return runner.concurrent_months
+    return DASK_MONTHS_AT_ONCE if runner.runner in DASK_NAMES else 1
+
+
 def _run_range(months: Sequence[str], settings: RunSettings, *, force: bool) -> list[dict]:
     """Run each month as a nested monthly flow; a failed month does not stop the others, but
-    fails the run."""
+    fails the run. On a cluster several months run at once, under one hold of the output's
+    lease, each committed on its own (`pipelines.monthly.months_at_once`)."""
     logger = get_run_logger()
-    outcomes: list[dict] = []
     failures = []
-    for month in months:
+
+    def one_month(month: str) -> dict:
         try:
-            outcomes.append(monthly_flow(month, settings, skip_unchanged=not force,
-                                         require_inputs=False))
+            return monthly_flow(month, settings, skip_unchanged=not force,
+                                require_inputs=False)
         except Exception as error:  # noqa: BLE001 - reported below, the range goes on
             logger.error("month %s failed: %s", month, error)
             progress.emit("done", month=month, status="failed", why=str(error)[:80])
-            outcomes.append(MonthOutcome(month, "failed", [str(error)]).as_dict())
             failures.append(f"{month}: {error}")
+            return MonthOutcome(month, "failed", [str(error)]).as_dict()
+
+    at_once = min(months_at_a_time(settings), len(months))
+    if at_once <= 1:
+        outcomes = [one_month(month) for month in months]
+    else:
+        logger.info("running %d months at once on %s", at_once, settings.runner.runner)
+        holder = f"range-{months[0]}-{months[-1]}-{uuid.uuid4().hex[:6]}"
+        with months_at_once(settings, holder), ThreadPoolExecutor(
+                at_once, thread_name_prefix="crimegeo-month") as pool:
+            # Each thread runs in a copy of this context: the parent flow run (the months
+            # nest under it) and the lease held for them.
+            outcomes = list(pool.map(
+                lambda month: contextvars.copy_context().run(one_month, month), months))
+        failures.sort()
     summary = [{key: value for key, value in outcome.items() if key != "manifest"}
                for outcome in outcomes]
     lines = ["# crimegeo backfill", "", "| month | status | why | missing forces |",

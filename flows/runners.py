@@ -17,6 +17,8 @@ from dataclasses import dataclass
 RUNNERS: dict[str, str] = {
     "DirectRunner": "this machine: in-process by default; several processes with "
                     "--direct_running_mode=multi_processing --direct_num_workers N",
+    "DaskRunner": "a dask.distributed cluster: the scheduler at --dask-address tcp://HOST:PORT, "
+                  "or a local cluster sized to this machine",
     "PortableRunner": "any Beam job service at --job_endpoint HOST:PORT (Beam's Python job "
                       "service, or a Flink or Spark job server)",
     "DataflowRunner": "Google Cloud Dataflow (--project, --region, --temp_location gs://..., "
@@ -30,6 +32,7 @@ ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "in-process": ("DirectRunner", ("--direct_running_mode=in_memory",)),
     "direct": ("DirectRunner", ()),
     "multi-process": ("DirectRunner", ("--direct_running_mode=multi_processing",)),
+    "dask": ("DaskRunner", ()),
     "portable": ("PortableRunner", ()),
     "dataflow": ("DataflowRunner", ()),
     "flink": ("FlinkRunner", ()),
@@ -70,12 +73,18 @@ def _is_local_path(url: str | None) -> bool:
     return bool(url) and ("://" not in url or url.startswith("file://"))
 
 
+#: How a dask.distributed scheduler's address starts (`--dask-address`).
+DASK_PROTOCOLS = ("tcp://", "tls://", "ucx://", "ws://", "wss://")
+
+
 def resolve_runner(runner: str, beam_options: Sequence[str] = (), *,
-                   urls: Sequence[str | None] = ()) -> RunnerChoice:
+                   urls: Sequence[str | None] = (), dask_address: str | None = None
+                   ) -> RunnerChoice:
     """Resolve `--runner` and its Beam options, or raise `RunnerChoiceError` saying why not.
 
     `urls` are the input, output and resource locations the workers must read or write:
-    a runner whose workers are not on this machine cannot use local paths.
+    a runner whose workers are not on this machine cannot use local paths. `dask_address`
+    is `--dask-address`, which only a Dask run takes.
     """
     options = list(beam_options)
     name = runner
@@ -89,7 +98,15 @@ def resolve_runner(runner: str, beam_options: Sequence[str] = (), *,
             f"unknown runner {runner!r}; choose one of "
             + ", ".join([*RUNNERS, *ALIASES]))
     warnings: list[str] = []
-    if name == "DirectRunner":
+    if dask_address and name != "DaskRunner":
+        raise RunnerChoiceError(f"--dask-address is for --runner dask, not {runner}")
+    if name == "DaskRunner":
+        address = dask_address or option_value(options, "dask_client_address")
+        if address and not address.startswith(DASK_PROTOCOLS):
+            raise RunnerChoiceError(
+                f"--dask-address {address!r} is not a scheduler address; give "
+                "tcp://HOST:PORT (what `dask scheduler` prints as 'Scheduler at')")
+    elif name == "DirectRunner":
         mode = option_value(options, "direct_running_mode")
         workers = option_value(options, "direct_num_workers")
         if workers not in (None, "1") and mode in (None, "in_memory"):

@@ -29,6 +29,7 @@ switch interval (medians 9.30 s -> 9.22 s). Must not import Prefect.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from apache_beam.options.pipeline_options import (
@@ -42,6 +43,29 @@ from crimegeo.pipelines.imports import fewer_collections
 
 #: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
 IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
+#: Names of a Dask cluster (`--runner dask`). Beam does not know `DaskRunner` by its short
+#: name; it runs `pipelines.dask_runner.ClusterDaskRunner`, Beam's Dask runner completed.
+DASK_NAMES = ("dask", "DaskRunner")
+DASK_RUNNER_PATH = "crimegeo.pipelines.dask_runner.ClusterDaskRunner"
+
+
+def runner_arguments(runner: str, beam_options: Sequence[str], dask_address: str | None
+                     ) -> list[str]:
+    """Beam's arguments for a runner choice: `--runner` as Beam resolves it, the scheduler
+    of a Dask cluster (unless Beam's own `--dask_client_address` is given), the rest as
+    given. Built as text, so a run that is not on Dask never imports Dask."""
+    arguments = list(beam_options)
+    if runner in DASK_NAMES or runner == DASK_RUNNER_PATH:
+        runner = DASK_RUNNER_PATH
+        if dask_address and not any(a.startswith("--dask_client_address")
+                                    for a in arguments):
+            arguments.append(f"--dask_client_address={dask_address}")
+    return ["--runner", runner, *arguments]
+
+
+def runs_on_dask(options: PipelineOptions) -> bool:
+    """True when these options run the pipeline on a Dask cluster."""
+    return options.view_as(StandardOptions).runner in (*DASK_NAMES, DASK_RUNNER_PATH)
 
 
 def local_runner_options(options: PipelineOptions) -> PipelineOptions:

@@ -23,8 +23,11 @@ runner, which fails or hangs offline.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -36,6 +39,7 @@ from crimegeo.pipelines.local import (
     local_runner,
     local_runner_options,
     process_tuning,
+    runner_arguments,
     tuned_for_this_process,
 )
 from crimegeo.pipelines.settings import Locating, RunSettings, redact
@@ -64,7 +68,8 @@ from crimegeo.transforms.steps import ProcessMonth
 #: What `flows/` uses from this module: flows may import pipelines and the store, never
 #: transforms.
 __all__ = [
-    "MonthResult", "RunSettings", "build_pipeline", "check_month", "new_run_id", "run_month",
+    "MonthResult", "RunSettings", "build_pipeline", "check_month", "months_at_once",
+    "new_run_id", "run_month",
 ]
 
 
@@ -76,8 +81,9 @@ def check_month(month: str) -> str:
 
 def beam_options(settings: RunSettings) -> PipelineOptions:
     """Beam's options for a run: its runner and the options passed through to Beam."""
-    return local_runner_options(PipelineOptions(
-        ["--runner", settings.runner.runner, *settings.runner.beam_options]))
+    runner = settings.runner
+    return local_runner_options(PipelineOptions(runner_arguments(
+        runner.runner, runner.beam_options, runner.dask_address)))
 
 
 def worker_resources(settings: RunSettings) -> Resources:
@@ -141,6 +147,42 @@ def new_run_id(month: str) -> str:
     return f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
+@dataclass(frozen=True)
+class MonthsAtOnce:
+    """Several months of one output running at once under one holder of its lease.
+
+    The lease (`store.lock`) stays one writer per output: the backfill holds it, recovers
+    the output once before any month stages, and each month then runs its pipeline beside
+    the others and commits on its own (`store.publish.commit_month` swaps only that month's
+    folders). Commits take `commits` in turn, since each rewrites the forces' feedback
+    indexes, which list every month.
+    """
+
+    output: str
+    holder: str
+    commits: threading.Lock = field(default_factory=threading.Lock)
+
+
+#: The outputs this process holds for months run at once. Process-wide, not per thread:
+#: Prefect runs a flow's tasks in threads of its own.
+_MONTHS_AT_ONCE: dict[str, MonthsAtOnce] = {}
+
+
+@contextmanager
+def months_at_once(settings: RunSettings, holder: str) -> Iterator[MonthsAtOnce]:
+    """Hold the output for months run at once; while it is held, every `run_month` of this
+    process on the same output runs under this lease instead of taking it."""
+    with output_lock(settings.output, holder,
+                     wait_seconds=settings.publishing.wait_for_output):
+        recover(settings.output)  # before any month stages: never beside a running one
+        session = MonthsAtOnce(settings.output, holder)
+        _MONTHS_AT_ONCE[settings.output] = session
+        try:
+            yield session
+        finally:
+            del _MONTHS_AT_ONCE[settings.output]
+
+
 def run_month(settings: RunSettings, month: str, discovery: Discovery | None = None, *,
               run_id: str | None = None) -> MonthResult:
     """Discover inputs, run the pipeline, commit the month and write its manifest.
@@ -148,23 +190,29 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     Raises `UnmatchedFileError` for an unrecognised input file and `ReconciliationError` when
     any file's rows do not add up; in both cases the published month is left untouched. The
     run holds the output's lease throughout (`store.lock`): `OutputLockedError` names the
-    run that holds it when another is writing the same output.
+    run that holds it when another is writing the same output. Inside `months_at_once` for
+    the same output, it runs under that lease and commits in turn with the other months.
     """
     month = check_month(month)
     if discovery is None:
         discovery = discover_month(settings.inputs.input, month,
                                    load_profiles(settings.inputs.profiles))
     run_id = run_id or new_run_id(month)
+    session = _MONTHS_AT_ONCE.get(settings.output)
+    if session is not None:
+        return _run_locked(settings, month, discovery, run_id, session)
     with output_lock(settings.output, run_id,
                      wait_seconds=settings.publishing.wait_for_output):
-        return _run_locked(settings, month, discovery, run_id)
+        return _run_locked(settings, month, discovery, run_id, None)
 
 
-def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str
-                ) -> MonthResult:
+def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str,
+                session: MonthsAtOnce | None) -> MonthResult:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    recovered = recover(settings.output)
+    # Recovery removes every other run's staging: under months_at_once it ran at the start.
+    recovered = recover(settings.output) if session is None else []
+    in_turn: AbstractContextManager = session.commits if session else nullcontext()
     staging = OutputLayout(settings.output).staging(run_id)
     gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
 
@@ -195,6 +243,15 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
                         for k, v in stats.items() if k.endswith("_seconds")},
         }
     check_reconciliation(files)
+    with in_turn:
+        return _commit(settings, month, run_id, files, skipped, started, started_at,
+                       pipeline_seconds, gazetteer_checksum, recovered, staging)
+
+
+def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped: list,
+            started: float, started_at: str, pipeline_seconds: float,
+            gazetteer_checksum: str | None, recovered: list[str], staging: str
+            ) -> MonthResult:
     if not settings.publishing.allow_shrink:
         check_shrink(settings.output, run_id, month, settings.publishing.max_shrink)
     totals = {key: sum(f[key] for f in files.values())

@@ -102,8 +102,15 @@ class Runner(_Group):
 
     runner: str = setting(
         "DirectRunner", "Beam runner: DirectRunner (in-process, the default), multi-process, "
-                        "PortableRunner, DataflowRunner, FlinkRunner, SparkRunner; Beam options "
-                        "follow the command's options (see docs/scaling.md).")
+                        "dask, PortableRunner, DataflowRunner, FlinkRunner, SparkRunner; Beam "
+                        "options follow the command's options (see docs/scaling.md).")
+    dask_address: str | None = setting(
+        None, "With --runner dask: the dask.distributed scheduler to submit to "
+              "(tcp://HOST:PORT); without it a local cluster sized to this machine is "
+              "started.", flag="--dask-address")
+    concurrent_months: int = setting(
+        0, "Months a backfill runs at once, each published atomically on its own: 0 = one "
+           "at a time on this machine's runners, four on a Dask cluster.", ge=0)
     local_tuning: bool = setting(
         True, "On the in-process runner: overlap reads and writes with the work on threads "
               "and relax the garbage collector for the run (docs/scaling.md).")

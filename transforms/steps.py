@@ -83,19 +83,26 @@ beam.coders.registry.register_coder(Batch, TableElementCoder)
 beam.coders.registry.register_coder(FeedbackPart, TableElementCoder)
 
 
-beam.coders.registry.register_coder(Batch, TableElementCoder)
-beam.coders.registry.register_coder(FeedbackPart, TableElementCoder)
-
-
 def shared_handles() -> dict[str, Shared]:
     """One `Shared` handle per resource (a handle holds one object at a time)."""
     return {name: Shared() for name in ("gazetteer", "map_points", "boundaries", "areas")}
 
 
+#: The resources this worker process has loaded, by name: (tag, object). `Shared` holds its
+#: objects only while some DoFn refers to them; a runner that sets a DoFn up and tears it
+#: down for every bundle (Beam's Dask runner: a bundle per task) would load the gazetteer
+#: again for each file. Holding the last one of each name keeps it loaded once per worker.
+_KEPT: dict[str, tuple[str, Any]] = {}
+
+
 def load_shared(resources: Resources, shared: dict[str, Shared]) -> LoadedResources:
     """Load the resources once per worker process, shared by the DoFns that need them."""
-    return load_resources(
-        resources, lambda name, load, tag: shared[name].acquire(load, tag=tag))
+    def acquire(name: str, load: Any, tag: str) -> Any:
+        loaded = shared[name].acquire(load, tag=tag)
+        _KEPT[name] = (tag, loaded)
+        return loaded
+
+    return load_resources(resources, acquire)
 
 
 def parsed_outputs(item: InputFile, parsed: ParsedFile) -> Iterator[Any]:

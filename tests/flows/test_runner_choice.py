@@ -57,3 +57,24 @@ def test_flink_and_spark_warn_about_jar_downloads() -> None:
 def test_unknown_runner_names_the_choices() -> None:
     with pytest.raises(RunnerChoiceError, match="DataflowRunner"):
         resolve_runner("TurboRunner", [])
+
+
+def test_dask_takes_a_scheduler_address_and_nothing_else_does() -> None:
+    choice = resolve_runner("dask", [], dask_address="tcp://127.0.0.1:8786")
+    assert choice.runner == "DaskRunner"
+    assert resolve_runner("DaskRunner", []).runner == "DaskRunner"  # a local cluster
+    with pytest.raises(RunnerChoiceError, match="--dask-address is for --runner dask"):
+        resolve_runner("DirectRunner", [], dask_address="tcp://127.0.0.1:8786")
+    with pytest.raises(RunnerChoiceError, match="tcp://HOST:PORT"):
+        resolve_runner("dask", [], dask_address="127.0.0.1:8786")
+
+
+def test_dask_becomes_beams_full_runner_name_with_the_address() -> None:
+    from crimegeo.pipelines.local import DASK_RUNNER_PATH, runner_arguments
+
+    assert runner_arguments("DaskRunner", ["--dask_npartitions=4"], "tcp://h:1") == [
+        "--runner", DASK_RUNNER_PATH, "--dask_npartitions=4", "--dask_client_address=tcp://h:1"]
+    # Beam's own option, given directly, stands.
+    assert runner_arguments("dask", ["--dask_client_address=tcp://a:2"], "tcp://h:1") == [
+        "--runner", DASK_RUNNER_PATH, "--dask_client_address=tcp://a:2"]
+    assert runner_arguments("DirectRunner", [], None) == ["--runner", "DirectRunner"]
