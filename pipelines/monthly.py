@@ -42,7 +42,8 @@ from crimegeo.pipelines.settings import Locating, RunSettings, redact
 from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.coordinates import TRANSFORMATION
 from crimegeo.standards.months import Month
-from crimegeo.standards.profiles import load_profiles
+from crimegeo.standards.profiles import FORCE_REFERENCE, load_profiles
+from crimegeo.standards.public_ids import refuse_without_key
 from crimegeo.standards.schema import STANDARD_VERSION
 from crimegeo.store.inputs import Discovery, InputFile, discover_month
 from crimegeo.store.layout import OutputLayout
@@ -86,7 +87,8 @@ def worker_resources(settings: RunSettings) -> Resources:
         gazetteer=settings.gazetteer.gazetteer, map_points=settings.anonymising.map_points,
         boundaries=settings.locating.boundaries,
         boundary_tolerance_m=settings.locating.boundary_tolerance_m,
-        areas=settings.locating.areas)
+        areas=settings.locating.areas,
+        public_id_key=settings.anonymising.public_id_key())
 
 
 def locate_options(locating: Locating) -> LocateOptions:
@@ -145,8 +147,9 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
               run_id: str | None = None) -> MonthResult:
     """Discover inputs, run the pipeline, commit the month and write its manifest.
 
-    Raises `UnmatchedFileError` for an unrecognised input file and `ReconciliationError` when
-    any file's rows do not add up; in both cases the published month is left untouched. The
+    Raises `UnmatchedFileError` for an unrecognised input file, `PublicIdKeyError` when files
+    hold force references and there is no public id key, and `ReconciliationError` when any
+    file's rows do not add up; in each case the published month is left untouched. The
     run holds the output's lease throughout (`store.lock`): `OutputLockedError` names the
     run that holds it when another is writing the same output.
     """
@@ -154,10 +157,18 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     if discovery is None:
         discovery = discover_month(settings.inputs.input, month,
                                    load_profiles(settings.inputs.profiles))
+    refuse_without_key(month, id_kinds(settings, discovery),
+                       settings.anonymising.public_id_key())
     run_id = run_id or new_run_id(month)
     with output_lock(settings.output, run_id,
                      wait_seconds=settings.publishing.wait_for_output):
         return _run_locked(settings, month, discovery, run_id)
+
+
+def id_kinds(settings: RunSettings, discovery: Discovery) -> list[tuple[str, str]]:
+    """(file name, the kind of id its profile declares) of each of a month's input files."""
+    kinds = {p.name: p.id_kind for p in load_profiles(settings.inputs.profiles)}
+    return [(item.name, kinds.get(item.profile, FORCE_REFERENCE)) for item in discovery.files]
 
 
 def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str

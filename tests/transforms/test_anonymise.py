@@ -13,7 +13,7 @@ from crimegeo.standards import reasons
 from crimegeo.transforms.anonymise import anonymise, merge_small_points, public_table
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
-from tests.conftest import default_locate_options
+from tests.conftest import default_locate_options, suite_public_id_key
 
 DEFAULTS = default_locate_options()
 
@@ -48,7 +48,7 @@ def test_records_move_to_their_nearest_map_point(map_points: Gazetteer) -> None:
     assert (rows[0]["public_lon"], rows[0]["public_lat"]) == pytest.approx((-0.0937, 51.5163))
     assert rows[1]["public_label"] == "On or near Cheapside"
     assert rows[2]["public_label"] is None and rows[2]["public_lon"] is None
-    public = public_table(table)
+    public = public_table(table, key=suite_public_id_key())
     assert public.num_rows == 3
     assert "lon" not in public.column_names and "source_row" not in public.column_names
     # No public point is an exact input point (the inputs here are not map points).
@@ -97,7 +97,7 @@ def test_public_table_takes_area_codes_from_the_public_point(map_points: Gazette
     layer = load_area_layer(str(shared_data("boundaries", "london-lsoa-2021",
                                             "london_lsoa.shp")))
     table = anonymise(_records([(-0.0938, 51.5162)]), map_points)
-    public = public_table(table, [layer])
+    public = public_table(table, [layer], key=suite_public_id_key())
     from crimegeo.standards.coordinates import to_bng
 
     x, y = to_bng([-0.0937], [51.5163])
