@@ -131,7 +131,11 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
     return result
 
 
-def flag_unpublished_outcomes(records: pa.Table, rules: PublicRules = PublicRules()
+#: The rules of a batch of unknown origin: every id keyed, no free text.
+SAFEST_RULES = PublicRules()
+
+
+def flag_unpublished_outcomes(records: pa.Table, rules: PublicRules = SAFEST_RULES
                               ) -> pa.Table:
     """Add `OUTCOME_NOT_PUBLISHED` to records whose supplied outcome is none of police.uk's
     outcome categories (nor mapped onto one by the profile): the public record will carry
@@ -149,7 +153,7 @@ def _matching(values: pa.ChunkedArray | pa.Array, pattern: str) -> pa.Array:
 
 
 def public_table(records: pa.Table, area_layers: Sequence[Any] = (),
-                 rules: PublicRules = PublicRules(), key: PublicIdKey | None = None
+                 rules: PublicRules = SAFEST_RULES, key: PublicIdKey | None = None
                  ) -> pa.Table:
     """The public projection of anonymised records: no exact point, text or source row, and
     no force reference or unvetted free text.
