@@ -55,10 +55,14 @@ from crimegeo.store.publish import (
     commit_month,
     manifest_url,
     recover,
+    take_disclosure,
     take_file_stats,
+    withhold_public,
+    write_disclosure,
     write_file_stats,
 )
 from crimegeo.transforms.batches import Resources
+from crimegeo.transforms.disclosure import month_disclosure
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.steps import ProcessMonth
 
@@ -114,7 +118,8 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             resources=worker_resources(settings), profile_dirs=settings.inputs.profiles,
             locate_options=locate_options(settings.locating),
             min_public_count=settings.anonymising.min_public_count,
-            overlap_io=tuned_for_this_process(settings.runner.local_tuning, options))
+            overlap_io=tuned_for_this_process(settings.runner.local_tuning, options),
+            disclosure_url=layout.staged_disclosure(run_id))
     )
     _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats
@@ -208,6 +213,9 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     check_reconciliation(files)
     if not settings.publishing.allow_shrink:
         check_shrink(settings.output, run_id, month, settings.publishing.max_shrink)
+    disclosure = month_disclosure(month, take_disclosure(settings.output, run_id),
+                                  settings.anonymising.max_unique_share)
+    withhold_public(settings.output, run_id, month, sorted(disclosure["withheld"]))
     totals = {key: sum(f[key] for f in files.values())
               for key in ("rows_in", "rows_written", "rows_rejected")}
     status_totals: dict[str, int] = {}
@@ -239,8 +247,14 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
                    "outside_area_layer": outside_layers},
         "forces": partition_forces(staging, "restricted", month),
         "recovered": recovered,
+        "public_withheld": disclosure["withheld"],
+        "disclosure": {force: entry["status"]
+                       for force, entry in disclosure["forces"].items()},
     }
     published = commit_month(settings.output, run_id, month, manifest)
+    # After the commit point, as the report is: a crash between the two leaves the month
+    # published and its disclosure report to the next run.
+    write_disclosure(settings.output, month, {"run_id": run_id, **disclosure})
     return MonthResult(manifest, manifest_url(settings.output, month), published)
 
 
