@@ -299,3 +299,20 @@ def test_police_uk_inputs_keep_their_ids(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("CRIMEGEO_PUBLIC_ID_KEY")
     unkeyed = public_ids(tmp_path / "unkeyed")
     assert Counter(v for v in unkeyed if v is not None) == with_id
+
+
+def test_the_anonymisation_doc_is_linked_and_names_what_the_code_uses() -> None:
+    from crimegeo.standards.public_ids import KEY_ENVIRONMENT_VARIABLE
+    from crimegeo.transforms.disclosure import K_VALUES, WARN_UNIQUE_SHARE
+
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "anonymisation.md").read_text()
+    assert "(docs/anonymisation.md)" in (root / "README.md").read_text()
+    assert "(anonymisation.md)" in (root / "docs" / "architecture.md").read_text()
+    for text in (KEY_ENVIRONMENT_VARIABLE, "--public-id-key-file", "crimegeo public-id-key",
+                 "--max-unique-share", "--min-public-count", "Rotating the key",
+                 f"{WARN_UNIQUE_SHARE:.0%}", ", ".join(map(str, K_VALUES[:-1]))):
+        assert text in doc, text
+    for column in PUBLIC_COLUMN_KINDS:
+        if column != "bbox":
+            assert f"`{column}`" in doc, column
