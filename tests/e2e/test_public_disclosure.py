@@ -316,3 +316,25 @@ def test_the_anonymisation_doc_is_linked_and_names_what_the_code_uses() -> None:
     for column in PUBLIC_COLUMN_KINDS:
         if column != "bbox":
             assert f"`{column}`" in doc, column
+
+
+def test_streaming_without_a_key_refuses_force_references_file_by_file(
+        demo_month: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crimegeo.pipelines.settings import Inputs, RunSettings
+    from crimegeo.pipelines.streaming import ingest_files
+    from crimegeo.transforms.notifications import list_arrivals
+
+    monkeypatch.delenv("CRIMEGEO_PUBLIC_ID_KEY")
+    folder = tmp_path / "input" / MONTH
+    folder.mkdir(parents=True)
+    for name in ("kent_crime_export_2024-03.csv", "2024-03-city-of-london-street.csv"):
+        (folder / name).write_bytes((Path(demo_month["input"]) / name).read_bytes())
+    output = tmp_path / "out"
+    settings = RunSettings(inputs=Inputs(input=str(tmp_path / "input")), output=str(output))
+    entries = ingest_files(settings, list_arrivals(str(tmp_path / "input"))[0])
+    by_name = {key.rsplit("/", 1)[-1]: entry for key, entry in entries.items()}
+    kent = by_name["kent_crime_export_2024-03.csv"]
+    assert kent["status"] == "failed" and "PublicIdKeyError" in kent["why"]
+    assert "crimegeo public-id-key FILE" in kent["why"]
+    assert by_name["2024-03-city-of-london-street.csv"]["status"] == "processed"
+    assert not (output / "public" / f"month={MONTH}" / "force=kent").exists()
