@@ -407,12 +407,14 @@ def profiles(
     from crimegeo.standards.profiles import load_profiles
 
     table = Table(title="Force input profiles")
-    for column in ("name", "format", "force", "file names", "header signature"):
+    for column in ("name", "format", "force", "file names", "header signature", "ids",
+                   "publishable"):
         table.add_column(column)
     for profile in load_profiles(folder or []):
         table.add_row(profile.name, profile.format, profile.force_code or "(from rows)",
                       ", ".join(profile.filename_globs),
-                      ", ".join(profile.header_signature))
+                      ", ".join(profile.header_signature), profile.id_kind,
+                      ", ".join(profile.publishable) or "(none)")
     console.print(table)
 
 
