@@ -32,7 +32,7 @@ MAX_PUBLIC_POINT_DISTANCE_M = 20_000.0
 #: An ONS GSS code (`E01000001`): the only shape of area code the public record carries.
 GSS_CODE_PATTERN = r"^[EWSN][0-9]{8}$"
 #: An ONS LSOA name (`City of London 001F`): the only shape of area name it carries.
-LSOA_NAME_PATTERN = r"^[A-Za-z][A-Za-z ,.'&()-]* [0-9]{3}[A-Z]$"
+LSOA_NAME_PATTERN = r"^\p{L}[\p{L} ,.'&()-]* [0-9]{3}[A-Z]$"
 
 
 class PublicPoints(Protocol):

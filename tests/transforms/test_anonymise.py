@@ -103,3 +103,35 @@ def test_public_table_takes_area_codes_from_the_public_point(map_points: Gazette
     x, y = to_bng([-0.0937], [51.5163])
     code, _ = layer.assign(x, y)
     assert public["lsoa_code"].to_pylist() == code.tolist()
+
+
+def test_public_table_passes_only_vetted_text_and_area_codes(map_points: Gazetteer) -> None:
+    from crimegeo.standards.profiles import PublicRules
+    from crimegeo.transforms.anonymise import flag_unpublished_outcomes
+
+    table = anonymise(_records([(-0.0938, 51.5162)] * 4), map_points)
+    supplied = {
+        "lsoa_code": ["E01000001", "W01000123", "Flat 3, 12 High Street", None],
+        "lsoa_name": ["City of London 001A", "Ynys Môn 001A", "City of London 001A",
+                      "Somewhere 001A"],
+        "context": ["Suspect is the victim's neighbour", None, "text", None],
+        "outcome": ["Local resolution", "Suspect J. Smith cautioned", None, "local resolution"],
+    }
+    for name, values in supplied.items():
+        table = table.set_column(table.schema.get_field_index(name), name,
+                                 pa.array(values, pa.string()))
+    key = suite_public_id_key()
+    public = public_table(table, key=key)  # a profile of unknown origin: no free text
+    assert public["lsoa_code"].to_pylist() == ["E01000001", "W01000123", None, None]
+    # A name passes only with its code, and only shaped as an LSOA name.
+    assert public["lsoa_name"].to_pylist() == ["City of London 001A", "Ynys Môn 001A", None,
+                                              None]
+    assert public["context"].to_pylist() == [None] * 4
+    assert public["outcome"].to_pylist() == ["Local resolution", None, None,
+                                            "Local resolution"]
+    flagged = flag_unpublished_outcomes(table)
+    assert [reasons.OUTCOME_NOT_PUBLISHED in r for r in flagged["reasons"].to_pylist()] == [
+        False, True, False, False]
+    police_uk = PublicRules("police-uk-persistent-id", ("context",))
+    assert public_table(table, rules=police_uk, key=key)["context"].to_pylist() == (
+        supplied["context"])
