@@ -32,8 +32,8 @@ FLOW_ONLY = ("gazetteer_source", "gazetteer_format", "gazetteer_cache", "expecte
 #: How a setting that names a resource is fingerprinted (`flows.fingerprint`): a file or
 #: folder's bytes, a gazetteer's manifest checksum, or a folder tree's.
 FILES, GAZETTEER, TREE = "files", "gazetteer", "tree"
-#: Settings that locate the public id key: never recorded (not even the path); the manifest
-#: and the fingerprint carry the key's one-way `key_id` instead.
+#: Settings that locate the public id key: kept out of the manifest and the fingerprint (not
+#: even the path), which carry the key's one-way `key_id` instead.
 KEY_SETTINGS = ("public_id_key_file",)
 
 

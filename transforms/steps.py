@@ -422,7 +422,8 @@ class StatsPerFile(beam.PTransform):
 
 
 class ProcessMonth(beam.PTransform):
-    """Input files in; restricted, public, rejected and feedback written to `staging`.
+    """Input files in; restricted, public, rejected and feedback written to `staging`, and
+    with `disclosure_url`, each force's disclosure counts (`DiscloseMonth`).
 
     Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
     """
