@@ -24,7 +24,14 @@ from rich.table import Table
 from crimegeo.flows.deploy import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
 from crimegeo.flows.errors import Debug, fail, one_line_errors, preflight
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
-from crimegeo.pipelines.settings import GazetteerSource, Inputs, Runner, RunSettings
+from crimegeo.pipelines.settings import (
+    Anonymising,
+    GazetteerSource,
+    Inputs,
+    Runner,
+    RunSettings,
+)
+from crimegeo.standards.public_ids import write_new_key
 from crimegeo.store.layout import OutputLayout
 
 if TYPE_CHECKING:
@@ -38,6 +45,9 @@ app = typer.Typer(
 # Piped into a log or run by `make`, rich would assume 80 columns and fold every path; a
 # terminal keeps its own width.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+
+#: The demo's throwaway public id key, in the demo folder beside (not in) its output.
+DEMO_KEY_FILE = "demo-public-id.key"
 
 MonthOpt = Annotated[str, typer.Option("--month", help="Month to run, YYYY-MM.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")]
@@ -194,7 +204,7 @@ def run(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
     from crimegeo.flows import progress
 
     with one_line_errors(console):
-        preflight(settings, month)
+        preflight(settings, month, check_key=True)
         monthly, prefect_ready = _flows_while_prefect_starts(settings)
         started = time.perf_counter()
         prefect_ready()
@@ -294,7 +304,7 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
     from crimegeo.flows.runners import resolve_runner
 
     with one_line_errors(console):
-        preflight(settings, month)
+        preflight(settings, month, check_key=True)
         choice = resolve_runner(settings.runner.runner, settings.runner.beam_options,
                                 urls=settings.resource_urls(),
                                 dask_address=settings.runner.dask_address)
@@ -365,15 +375,38 @@ def demo(
     """Generate the demo month and run it through the Prefect flow, then show the outputs."""
     sample(out=out, month=month, rows=rows, seed=7)
     output = str(out / "output")
+    # A throwaway key of the demo's own, beside the output and never in it; kept, so that
+    # running the demo again gives the same public ids.
+    key_file = out / DEMO_KEY_FILE
+    if not key_file.exists():
+        write_new_key(key_file)
+        console.print(f"Made a throwaway public id key for the demo: {key_file}")
     console.print(f"Running the monthly flow for {month} (Prefect temporary server, "
                   "in-process Beam runner)...")
     monthly, prefect_ready = _flows_while_prefect_starts()
     started = time.perf_counter()
     prefect_ready()
     settings = RunSettings(inputs=Inputs(input=str(out / "input")), output=output,
-                           gazetteer=GazetteerSource(gazetteer=str(out / "gazetteer")))
+                           gazetteer=GazetteerSource(gazetteer=str(out / "gazetteer")),
+                           anonymising=Anonymising(public_id_key_file=str(key_file)))
     outcome = monthly.monthly_flow(month, settings)
     _finish(outcome["manifest"], output, False, started)
+
+
+@app.command("public-id-key")
+def public_id_key(
+    file: Annotated[Path, typer.Argument(help="Where to write the new key (a new file).")],
+) -> None:
+    """Make a new random key for public ids in FILE (readable by you only).
+
+    Keep it outside the output and the repository, and give it to runs with
+    --public-id-key-file FILE (or its text in CRIMEGEO_PUBLIC_ID_KEY). The same key gives the
+    same public ids in every month; a new key gives new ones (docs/anonymisation.md).
+    """
+    with one_line_errors(console):
+        key = write_new_key(file)
+    console.print(f"wrote a new public id key to {file} (key id {key.key_id}); pass "
+                  f"--public-id-key-file {file} to runs")
 
 
 @app.command()
@@ -385,12 +418,14 @@ def profiles(
     from crimegeo.standards.profiles import load_profiles
 
     table = Table(title="Force input profiles")
-    for column in ("name", "format", "force", "file names", "header signature"):
+    for column in ("name", "format", "force", "file names", "header signature", "ids",
+                   "publishable"):
         table.add_column(column)
     for profile in load_profiles(folder or []):
         table.add_row(profile.name, profile.format, profile.force_code or "(from rows)",
                       ", ".join(profile.filename_globs),
-                      ", ".join(profile.header_signature))
+                      ", ".join(profile.header_signature), profile.id_kind,
+                      ", ".join(profile.publishable) or "(none)")
     console.print(table)
 
 

@@ -87,16 +87,40 @@ def _writable(url: str) -> None:
                               "choose a folder you can write to") from None
 
 
-def preflight(settings: RunSettings, *months: str, input_may_be_missing: bool = False
-              ) -> None:
+def check_public_id_key(settings: RunSettings, month: str) -> None:
+    """Raise `PublicIdKeyError` when the key file is unreadable or short, or when there is
+    no key and the month's input files hold force references to publish (its files' headers
+    are read to match their profiles)."""
+    key = settings.anonymising.public_id_key()
+    if key is not None:
+        return
+    # Only without a key: reading the input's headers is not worth it otherwise.
+    from crimegeo.standards.profiles import load_profiles
+    from crimegeo.standards.public_ids import refuse_without_key
+    from crimegeo.store.inputs import discover_month
+
+    profiles = load_profiles(settings.inputs.profiles)
+    kinds = {profile.name: profile.id_kind for profile in profiles}
+    discovery = discover_month(settings.inputs.input, month, profiles)
+    refuse_without_key(month, [(item.name, kinds[item.profile])
+                               for item in discovery.files], key)
+
+
+def preflight(settings: RunSettings, *months: str, input_may_be_missing: bool = False,
+              check_key: bool = False) -> None:
     """Check a run's arguments before anything starts; raise one clear error for the first
-    that is wrong: a month, the input, the output, the gazetteer, the map points, the
-    boundary and area files."""
+    that is wrong: a month, the input, the output, the public id key (a key file that
+    cannot be used; with `check_key`, no key for a month with force references), the
+    gazetteer, the map points, the boundary and area files."""
     for month in months:
         Month(month)
     if not input_may_be_missing and not exists(settings.inputs.input):
         raise FileNotFoundError(f"input {settings.inputs.input} does not exist")
     _writable(settings.output)
+    settings.anonymising.public_id_key()  # an unreadable or short key file: said at once
+    if check_key:
+        for month in months:
+            check_public_id_key(settings, month)
     from crimegeo.gazetteer import Gazetteer
 
     for name, uri in (("gazetteer", settings.gazetteer.gazetteer),

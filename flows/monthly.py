@@ -196,8 +196,13 @@ def verify_outputs(output: str, month: str) -> dict:
     if sum(restricted.values()) != totals["rows_written"]:
         problems.append(f"restricted holds {sum(restricted.values())} rows, manifest says "
                         f"{totals['rows_written']}")
-    if public != restricted:
-        problems.append(f"public rows by force {public} differ from restricted {restricted}")
+    withheld = set(manifest.get("public_withheld", {}))
+    expected_public = {force: rows for force, rows in restricted.items()
+                       if force not in withheld}
+    if public != expected_public:
+        problems.append(f"public rows by force {public} differ from restricted "
+                        f"{expected_public} (less the forces withheld: "
+                        f"{', '.join(sorted(withheld)) or 'none'})")
     if sum(rejected.values()) != totals["rows_rejected"]:
         problems.append(f"rejected holds {sum(rejected.values())} rows, manifest says "
                         f"{totals['rows_rejected']}")

@@ -264,6 +264,15 @@ def run_warnings(manifest: dict) -> list[str]:
         warnings.append("no gazetteer and no map points: nothing was located by name, and "
                         "no record has a public location (reason NO_MAP_POINTS); give "
                         "--gazetteer or --gazetteer-source")
+    for force, why in sorted(manifest.get("public_withheld", {}).items()):
+        warnings.append(f"the public month of {force} was withheld: {why}; its restricted "
+                        "records and feedback were published (see disclosure.json)")
+    cautioned = sorted(force for force, status in manifest.get("disclosure", {}).items()
+                       if status == "warning")
+    if cautioned:
+        warnings.append(f"the disclosure report warns about {', '.join(cautioned)}: many "
+                        "public records are alone in their (map point, crime type) cell; "
+                        "see its recommendation")
     for layer, count in manifest["totals"].get("outside_area_layer", {}).items():
         if count:
             warnings.append(f"{count} located records lie in none of the areas of layer "
@@ -320,6 +329,7 @@ def build_report(output: str, month: str, manifest: dict, *, feedback: dict | No
         "feedback": feedback or {}, "gaps": gaps or {}, "maps": maps, "map_counts": shown,
         "skipped_files": manifest.get("skipped_files", []),
         "warnings": run_warnings(manifest),
+        "disclosure": read_json(OutputLayout(output).disclosure(month)) or {},
     }
 
 
@@ -389,6 +399,7 @@ def report_html(data: dict) -> str:
             [force, info["corrections"], info.get("records_change") or "",
              info["corrections_csv"]] for force, info in sorted(data["feedback"].items())],
             numeric_from=1))
+    parts += _disclosure_html(data.get("disclosure") or {})
     parts.append("<h2>Maps: corrected, geocoded and unlocated records</h2>")
     for force, svg in data["maps"].items():
         caption = map_caption(force, month, data["map_counts"].get(force, {}))
@@ -408,6 +419,50 @@ def report_html(data: dict) -> str:
     return ("<!doctype html><html><head><meta charset='utf-8'>"
             f"<title>crimegeo {html.escape(month)}</title><style>{style}</style></head>"
             f"<body>{''.join(parts)}</body></html>\n")
+
+
+def _disclosure_rows(disclosure: dict) -> list[list[Any]]:
+    rows = []
+    for force, entry in disclosure.get("forces", {}).items():
+        effect = entry["min_public_count_effect"]
+        rows.append([force, entry["status"], entry["records"],
+                     entry["records_without_location"], entry["map_points"],
+                     entry["records_at_points_under_k"]["3"], entry["unique_cells"],
+                     f"{entry['unique_share']:.0%}",
+                     *[f"{effect[k]['records_would_move']} / {effect[k]['mean_move_m'] or 0} m"
+                       for k in map(str, disclosure.get("k_values", []))]])
+    return rows
+
+
+def _disclosure_headers(disclosure: dict) -> list[str]:
+    return ["force", "status", "records", "no location", "map points", "at points < 3",
+            "unique cells", "unique share",
+            *[f"k={k}: move / mean" for k in disclosure.get("k_values", [])]]
+
+
+def _disclosure_html(disclosure: dict) -> list[str]:
+    """The report's disclosure section: per force, how identifiable its public records are."""
+    parts = ["<h2>Disclosure: could a public record single someone out?</h2>"]
+    if not disclosure.get("forces"):
+        return parts + ["<p>No public records this month.</p>"]
+    parts.append(
+        "<p>Per force: public records at map points holding fewer than 3 records, unique "
+        "(map point, crime type) cells, records published without a location, and what "
+        "<code>--min-public-count k</code> would move (records, mean distance). Above "
+        f"{disclosure['warn_unique_share']:.0%} unique the report warns; above "
+        "<code>--max-unique-share</code> (now "
+        f"{disclosure.get('max_unique_share') or 'not set'}) the force's public month is "
+        "withheld. Full figures: <code>disclosure.json</code>; meaning: "
+        "docs/anonymisation.md.</p>")
+    parts.append(_table(_disclosure_headers(disclosure), _disclosure_rows(disclosure),
+                        numeric_from=2))
+    for force, entry in disclosure["forces"].items():
+        if entry["status"] != "ok":
+            parts.append(f"<div class='gap'><strong>{html.escape(force)}: "
+                         f"{html.escape(entry['status'])}</strong>: "
+                         f"{html.escape(entry['why'] or '')}. Recommendation: "
+                         f"{html.escape(entry['recommendation']['text'])}.</div>")
+    return parts
 
 
 def report_markdown(data: dict) -> str:
@@ -434,6 +489,15 @@ def report_markdown(data: dict) -> str:
     if geo["count"]:
         lines += ["", f"Geocoding scores: {geo['count']} records, mean {geo['mean']}, "
                       f"lowest {geo['min']}."]
+    disclosure = data.get("disclosure") or {}
+    if disclosure.get("forces"):
+        lines += ["", "Disclosure (docs/anonymisation.md):", "",
+                  "| " + " | ".join(_disclosure_headers(disclosure)) + " |",
+                  "|---|---|" + "---:|" * (len(_disclosure_headers(disclosure)) - 2)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |"
+                  for row in _disclosure_rows(disclosure)]
+        lines += [f"- {force}: {entry['recommendation']['text']}"
+                  for force, entry in disclosure["forces"].items() if entry["status"] != "ok"]
     change = data["change_from_previous_month"]
     if change:
         lines += ["", f"Change since {change['month']}: rows in {change['rows_in']:+d}, "

@@ -386,6 +386,15 @@ def _is_number(text: object) -> bool:
     return True
 
 
+#: Every this-many-th Kent row carries the records system's own free-text note as its
+#: outcome, as real exports do: none of police.uk's outcome categories, so it never reaches
+#: the public dataset (OUTCOME_NOT_PUBLISHED). Chosen by row number, not drawn: the rest of
+#: the demo month stays as it was.
+KENT_FREE_TEXT_OUTCOME_EVERY = 40
+KENT_FREE_TEXT_OUTCOMES = ("NFA - victim declined to support, suspect known to victim",
+                           "Words of advice given to suspect at home address")
+
+
 def _render_kent(rows: list[dict], year: str, mon: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -399,6 +408,8 @@ def _render_kent(rows: list[dict], year: str, mon: str) -> bytes:
                   _KENT_LABELS[row["category"]], "" if row["x"] is None else row["x"],
                   "" if row["y"] is None else row["y"], street or "", row["area_text"] or "",
                   row["outcome"] or "N/A"]
+        if number % KENT_FREE_TEXT_OUTCOME_EVERY == 0:
+            fields[-1] = KENT_FREE_TEXT_OUTCOMES[number // KENT_FREE_TEXT_OUTCOME_EVERY % 2]
         if row["defect"] == "bad_month":
             fields[1] = f"31/02/{year}"
         elif row["defect"] == "unknown_offence":

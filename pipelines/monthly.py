@@ -46,7 +46,8 @@ from crimegeo.pipelines.settings import Locating, RunSettings, redact
 from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.coordinates import TRANSFORMATION
 from crimegeo.standards.months import Month
-from crimegeo.standards.profiles import load_profiles
+from crimegeo.standards.profiles import FORCE_REFERENCE, load_profiles
+from crimegeo.standards.public_ids import refuse_without_key
 from crimegeo.standards.schema import STANDARD_VERSION
 from crimegeo.store.inputs import Discovery, InputFile, discover_month
 from crimegeo.store.layout import OutputLayout
@@ -58,10 +59,14 @@ from crimegeo.store.publish import (
     commit_month,
     manifest_url,
     recover,
+    take_disclosure,
     take_file_stats,
+    withhold_public,
+    write_disclosure,
     write_file_stats,
 )
 from crimegeo.transforms.batches import Resources
+from crimegeo.transforms.disclosure import month_disclosure
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.steps import ProcessMonth
 
@@ -92,7 +97,8 @@ def worker_resources(settings: RunSettings) -> Resources:
         gazetteer=settings.gazetteer.gazetteer, map_points=settings.anonymising.map_points,
         boundaries=settings.locating.boundaries,
         boundary_tolerance_m=settings.locating.boundary_tolerance_m,
-        areas=settings.locating.areas)
+        areas=settings.locating.areas,
+        public_id_key=settings.anonymising.public_id_key())
 
 
 def locate_options(locating: Locating) -> LocateOptions:
@@ -118,7 +124,8 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             resources=worker_resources(settings), profile_dirs=settings.inputs.profiles,
             locate_options=locate_options(settings.locating),
             min_public_count=settings.anonymising.min_public_count,
-            overlap_io=tuned_for_this_process(settings.runner.local_tuning, options))
+            overlap_io=tuned_for_this_process(settings.runner.local_tuning, options),
+            disclosure_url=layout.staged_disclosure(run_id))
     )
     _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats
@@ -187,8 +194,9 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
               run_id: str | None = None) -> MonthResult:
     """Discover inputs, run the pipeline, commit the month and write its manifest.
 
-    Raises `UnmatchedFileError` for an unrecognised input file and `ReconciliationError` when
-    any file's rows do not add up; in both cases the published month is left untouched. The
+    Raises `UnmatchedFileError` for an unrecognised input file, `PublicIdKeyError` when files
+    hold force references and there is no public id key, and `ReconciliationError` when any
+    file's rows do not add up; in each case the published month is left untouched. The
     run holds the output's lease throughout (`store.lock`): `OutputLockedError` names the
     run that holds it when another is writing the same output. Inside `months_at_once` for
     the same output, it runs under that lease and commits in turn with the other months.
@@ -197,6 +205,8 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     if discovery is None:
         discovery = discover_month(settings.inputs.input, month,
                                    load_profiles(settings.inputs.profiles))
+    refuse_without_key(month, id_kinds(settings, discovery),
+                       settings.anonymising.public_id_key())
     run_id = run_id or new_run_id(month)
     session = _MONTHS_AT_ONCE.get(settings.output)
     if session is not None:
@@ -204,6 +214,12 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     with output_lock(settings.output, run_id,
                      wait_seconds=settings.publishing.wait_for_output):
         return _run_locked(settings, month, discovery, run_id, None)
+
+
+def id_kinds(settings: RunSettings, discovery: Discovery) -> list[tuple[str, str]]:
+    """(file name, the kind of id its profile declares) of each of a month's input files."""
+    kinds = {p.name: p.id_kind for p in load_profiles(settings.inputs.profiles)}
+    return [(item.name, kinds.get(item.profile, FORCE_REFERENCE)) for item in discovery.files]
 
 
 def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str,
@@ -254,6 +270,9 @@ def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped
             ) -> MonthResult:
     if not settings.publishing.allow_shrink:
         check_shrink(settings.output, run_id, month, settings.publishing.max_shrink)
+    disclosure = month_disclosure(month, take_disclosure(settings.output, run_id),
+                                  settings.anonymising.max_unique_share)
+    withhold_public(settings.output, run_id, month, sorted(disclosure["withheld"]))
     totals = {key: sum(f[key] for f in files.values())
               for key in ("rows_in", "rows_written", "rows_rejected")}
     status_totals: dict[str, int] = {}
@@ -285,8 +304,14 @@ def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped
                    "outside_area_layer": outside_layers},
         "forces": partition_forces(staging, "restricted", month),
         "recovered": recovered,
+        "public_withheld": disclosure["withheld"],
+        "disclosure": {force: entry["status"]
+                       for force, entry in disclosure["forces"].items()},
     }
     published = commit_month(settings.output, run_id, month, manifest)
+    # After the commit point, as the report is: a crash between the two leaves the month
+    # published and its disclosure report to the next run.
+    write_disclosure(settings.output, month, {"run_id": run_id, **disclosure})
     return MonthResult(manifest, manifest_url(settings.output, month), published)
 
 

@@ -20,12 +20,21 @@ from typing import Any, get_origin
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
+from crimegeo.standards.public_ids import (
+    KEY_ENVIRONMENT_VARIABLE,
+    PublicIdKey,
+    load_public_id_key,
+)
+
 #: Options only the flows use (building a gazetteer, which forces a month must have): not
 #: for a command or launcher that runs the Beam pipeline alone.
 FLOW_ONLY = ("gazetteer_source", "gazetteer_format", "gazetteer_cache", "expected_force")
 #: How a setting that names a resource is fingerprinted (`flows.fingerprint`): a file or
 #: folder's bytes, a gazetteer's manifest checksum, or a folder tree's.
 FILES, GAZETTEER, TREE = "files", "gazetteer", "tree"
+#: Settings that locate the public id key: kept out of the manifest and the fingerprint (not
+#: even the path), which carry the key's one-way `key_id` instead.
+KEY_SETTINGS = ("public_id_key_file",)
 
 
 def setting(default: Any, description: str, *, flag: str | None = None,
@@ -95,6 +104,20 @@ class Anonymising(_Group):
     min_public_count: int = setting(
         1, "k: map points used by fewer records in the month are merged into the nearest "
            "larger one (1 = off).", ge=1)
+    public_id_key_file: str | None = setting(
+        None, "File (any fsspec URL) holding the operator's key for public ids; without it, "
+              f"the environment variable {KEY_ENVIRONMENT_VARIABLE}. Make one with "
+              "`crimegeo public-id-key FILE`, outside the output (docs/anonymisation.md).")
+    max_unique_share: float | None = setting(
+        None, "Withhold a force's public month (its restricted records and feedback are "
+              "still published) when more than this share of its located records are alone "
+              "in their (map point, crime type) cell; default: warn only "
+              "(docs/anonymisation.md).", ge=0.0, le=1.0)
+
+    def public_id_key(self) -> PublicIdKey | None:
+        """The operator's public id key, from the key file or the environment; None when
+        neither gives one. Raises `PublicIdKeyError` for an unreadable or short key."""
+        return load_public_id_key(self.public_id_key_file)
 
 
 class Runner(_Group):
@@ -169,9 +192,13 @@ class RunSettings(_Group):
         options: dict[str, Any] = {}
         for group in (self.locating, self.anonymising):
             for name, value in group:
+                if name in KEY_SETTINGS:
+                    continue
                 options[name] = ([redact(v) for v in value] if isinstance(value, tuple)
                                  else redact(value) if isinstance(value, str) else value)
         options["profiles"] = [redact(p) for p in self.inputs.profiles]
+        key = self.anonymising.public_id_key()
+        options["public_id_key_id"] = key.key_id if key is not None else None
         return options
 
 
@@ -260,12 +287,18 @@ def settings_from_argv(argv: Iterable[str], exclude: Iterable[str] = ()) -> RunS
 
 
 def fingerprint_fields(settings: RunSettings) -> Iterator[tuple[str, Any, str | None]]:
-    """(name, value, resource kind or None) of each setting that changes a month's output."""
+    """(name, value, resource kind or None) of each setting that changes a month's output.
+
+    The public id key enters as its one-way `key_id` (a new key changes every keyed id),
+    never as the key or its file's path.
+    """
     for group in (settings.locating, settings.anonymising, settings.inputs):
         for name, info in type(group).model_fields.items():
-            if name == "input":
+            if name == "input" or name in KEY_SETTINGS:
                 continue
             yield name, getattr(group, name), extra(info).get("resource")
+    key = settings.anonymising.public_id_key()
+    yield "public_id_key_id", key.key_id if key is not None else None, None
 
 
 def extra(info: FieldInfo) -> dict[str, Any]:

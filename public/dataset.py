@@ -25,7 +25,7 @@ from crimegeo.standards.months import is_month
 from crimegeo.store.layout import OutputLayout, force_of, month_of
 
 #: The public dataset's crime-id column. Issue 20 renames it to `persistent_id`; switch here.
-PUBLIC_ID_COLUMN = "crime_id"
+PUBLIC_ID_COLUMN = "persistent_id"
 #: The output kind served: the anonymised public dataset, never restricted/rejected/feedback.
 PUBLIC_KIND = "public"
 #: police.uk's radius for `crimes-street` by point: one mile.

@@ -22,6 +22,7 @@ from typing import IO, Any
 import yaml
 
 from crimegeo.standards._yaml import load_yaml
+from crimegeo.standards.outcomes import check_outcome_mapping
 
 FORMATS = ("csv", "jsonl")
 #: Standard fields a profile may map from a source column.
@@ -30,6 +31,16 @@ MAPPABLE_FIELDS = (
     "street", "area", "x", "y", "lsoa_code", "lsoa_name",
 )
 _REQUIRED_FIELDS = ("month", "crime_type")
+#: What a profile's `crime_id` column holds. A force's own reference (the default) is never
+#: published: the public record carries a keyed one-way id made from it. police.uk's
+#: published files already carry public persistent ids (64 hex characters), which pass.
+FORCE_REFERENCE = "force-reference"
+POLICE_UK_PERSISTENT_ID = "police-uk-persistent-id"
+ID_KINDS = (FORCE_REFERENCE, POLICE_UK_PERSISTENT_ID)
+#: Supplied free-text columns a profile may declare publishable as they are. Every other
+#: supplied text reaches the public record only through a controlled vocabulary (crime
+#: categories, outcome categories) or not at all.
+PUBLISHABLE_COLUMNS = ("context",)
 
 
 class ProfileError(ValueError):
@@ -38,6 +49,17 @@ class ProfileError(ValueError):
 
 class UnmatchedFileError(LookupError):
     """No profile recognises an input file; the message names the file and the profiles tried."""
+
+
+@dataclass(frozen=True)
+class PublicRules:
+    """What of a profile's records may reach the public dataset as supplied: which kind of
+    id it has, which columns are publishable as they are, and its own outcome labels. The
+    default is the safe one for a new profile: force references, no free text."""
+
+    id_kind: str = FORCE_REFERENCE
+    publishable: tuple[str, ...] = ()
+    outcome_mapping: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,13 @@ class ForceProfile:
     #: from the file's lines, independently of the parser.
     fields_span_lines: bool = True
     offence_mapping: Mapping[str, str] = field(default_factory=dict)
+    #: What the `crime_id` column holds: `FORCE_REFERENCE` or `POLICE_UK_PERSISTENT_ID`.
+    id_kind: str = FORCE_REFERENCE
+    #: Supplied columns published as they are (some of `PUBLISHABLE_COLUMNS`); none by
+    #: default.
+    publishable: tuple[str, ...] = ()
+    #: The force's own outcome labels mapped onto police.uk's outcome categories.
+    outcome_mapping: Mapping[str, str] = field(default_factory=dict)
     source_path: str | None = None
 
     def matches(self, file_name: str, header: Sequence[str] | None) -> bool:
@@ -78,6 +107,11 @@ class ForceProfile:
             if not set(self.header_signature) <= present:
                 return False
         return True
+
+    @property
+    def public_rules(self) -> PublicRules:
+        """What of this profile's records may be published as supplied."""
+        return PublicRules(self.id_kind, self.publishable, dict(self.outcome_mapping))
 
     @property
     def specificity(self) -> int:
@@ -134,6 +168,25 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> F
     offences = data.get("offence_mapping") or {}
     if not isinstance(offences, Mapping):
         raise fail("'offence_mapping' must map offence labels to crime categories")
+    id_kind = str(data.get("id_kind", FORCE_REFERENCE))
+    if id_kind not in ID_KINDS:
+        raise fail(f"'id_kind' must be one of {', '.join(ID_KINDS)}, not {id_kind!r}")
+    publishable = _as_tuple(data.get("publishable"))
+    not_allowed = sorted(set(publishable) - set(PUBLISHABLE_COLUMNS))
+    if not_allowed:
+        raise fail(f"'publishable' may list only {', '.join(PUBLISHABLE_COLUMNS)}, not "
+                   f"{', '.join(not_allowed)}: other supplied text is published only through "
+                   "a controlled vocabulary, or not at all")
+    unmapped = [column for column in publishable if column not in columns]
+    if unmapped:
+        raise fail(f"'publishable' names {', '.join(unmapped)}, which 'columns' does not map")
+    outcomes = data.get("outcome_mapping") or {}
+    if not isinstance(outcomes, Mapping):
+        raise fail("'outcome_mapping' must map outcome labels to police.uk outcome categories")
+    try:
+        check_outcome_mapping(outcomes, "'outcome_mapping'")
+    except ValueError as error:
+        raise fail(str(error)) from None
     try:
         return ForceProfile(
             name=str(name),
@@ -151,6 +204,9 @@ def profile_from_mapping(data: Mapping[str, Any], source: str = "<memory>") -> F
             strip_prefixes=_as_tuple(data.get("strip_prefixes")),
             fields_span_lines=bool(data.get("fields_span_lines", True)),
             offence_mapping={str(k): str(v) for k, v in offences.items()},
+            id_kind=id_kind,
+            publishable=publishable,
+            outcome_mapping={str(k): str(v) for k, v in outcomes.items()},
             source_path=source,
         )
     except (TypeError, ValueError) as error:

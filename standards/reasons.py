@@ -91,6 +91,12 @@ _CODES = (
         "location.",
         "public",
     ),
+    ReasonCode(
+        "OUTCOME_NOT_PUBLISHED",
+        "The outcome supplied is none of police.uk's outcome categories and the profile maps "
+        "it to none: published without an outcome.",
+        "public",
+    ),
     # Rejections: the row is not in the restricted output, only in rejected/
     ReasonCode(
         "MALFORMED_ROW",
@@ -134,6 +140,7 @@ NO_LOCATION_TEXT = "NO_LOCATION_TEXT"
 OUTSIDE_AREA_LAYER = "OUTSIDE_AREA_LAYER"
 NO_PUBLIC_POINT = "NO_PUBLIC_POINT"
 NO_MAP_POINTS = "NO_MAP_POINTS"
+OUTCOME_NOT_PUBLISHED = "OUTCOME_NOT_PUBLISHED"
 MALFORMED_ROW = "MALFORMED_ROW"
 INVALID_MONTH = "INVALID_MONTH"
 WRONG_MONTH = "WRONG_MONTH"

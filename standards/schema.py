@@ -99,21 +99,47 @@ _RECORD_FIELDS = (
               "The best location as a WKB point, EPSG:4326 (lon, lat); null when unlocated."),
 )
 
-#: Fields of the public (anonymised) record; exact points and source details never appear.
+#: Fields of the public (anonymised) record; exact points, source details and force
+#: references never appear. 1.1.0: `persistent_id` replaces `crime_id`; `location_id` added.
 PUBLIC_FIELD_NAMES = (
-    "crime_id", "month", "force", "crime_type", "outcome", "context", "location_status",
+    "persistent_id", "month", "force", "crime_type", "outcome", "context", "location_status",
     "lsoa_code", "lsoa_name", "public_label", "public_lon", "public_lat", "location_id",
 )
 
-#: Public fields that are not fields of the restricted record (1.1.0 added `location_id`).
-_PUBLIC_ONLY_FIELDS = (
-    FieldSpec("location_id", pa.int64(), True,
-              "Stable integer id of the public map point (police.uk's street id and "
-              "location_id): the first 52 bits of the SHA-256 of its coordinates rounded to six "
-              "decimals and its label, so the same across reruns and gazetteer rebuilds from "
-              "the same source, and exact in JavaScript; null when published without a "
-              "location."),
-)
+#: Public fields whose meaning differs from the record field of the same name, or that only
+#: the public record has.
+_PUBLIC_ONLY = {
+    "persistent_id": FieldSpec(
+        "persistent_id", pa.string(), True,
+        "A one-way public id, 64 lowercase hex characters as police.uk's persistent_id: "
+        "police.uk's own id where the input was police.uk's published file, else HMAC-SHA256 "
+        "under the operator's key of the force code and the force's reference (stable across "
+        "months and reruns, never the reference itself); null only for a row supplied "
+        "without an id in a run without a key, as police.uk publishes such rows.",
+        pattern="^[0-9a-f]{64}$"),
+    "outcome": FieldSpec(
+        "outcome", pa.string(), True,
+        "Last outcome as one of police.uk's outcome categories; null when none was supplied "
+        "or the supplied one maps to none (reason OUTCOME_NOT_PUBLISHED)."),
+    "context": FieldSpec(
+        "context", pa.string(), True,
+        "Free-text context, only where the input profile declares it publishable (police.uk's "
+        "own files); null otherwise."),
+    "lsoa_code": FieldSpec(
+        "lsoa_code", pa.string(), True,
+        "LSOA (ONS GSS code) of the public map point with --areas, else as supplied; only a "
+        "value shaped as a GSS code is published.", pattern="^[EWSN][0-9]{8}$"),
+    "lsoa_name": FieldSpec(
+        "lsoa_name", pa.string(), True,
+        "Name of that LSOA; only a value shaped as an ONS LSOA name ('City of London 001F') "
+        "is published."),
+    "location_id": FieldSpec(
+        "location_id", pa.int64(), True,
+        "Stable integer id of the public map point (police.uk's street id and location_id): "
+        "the first 52 bits of the SHA-256 of its coordinates rounded to six decimals and its "
+        "label, so the same across reruns and gazetteer rebuilds from the same source, and "
+        "exact in JavaScript; null when published without a location."),
+}
 
 _PUBLIC_GEOMETRY = FieldSpec(
     "geometry", pa.binary(), True,
@@ -146,8 +172,8 @@ def _arrow_schema(fields: tuple[FieldSpec, ...], title: str) -> pa.Schema:
 
 RECORD_FIELDS: tuple[FieldSpec, ...] = _RECORD_FIELDS
 PUBLIC_FIELDS: tuple[FieldSpec, ...] = tuple(
-    f for name in PUBLIC_FIELD_NAMES for f in _RECORD_FIELDS + _PUBLIC_ONLY_FIELDS
-    if f.name == name
+    _PUBLIC_ONLY.get(name) or next(f for f in _RECORD_FIELDS if f.name == name)
+    for name in PUBLIC_FIELD_NAMES
 ) + (_PUBLIC_GEOMETRY,)
 REJECTED_FIELDS: tuple[FieldSpec, ...] = _REJECTED_FIELDS
 

@@ -9,6 +9,7 @@ OUTPUT/
   feedback/force=CODE/month=YYYY-MM/corrections.csv    (and corrections.geojson, summary.json)
   runs/YYYY-MM/manifest.json                           the commit point of a month
   runs/YYYY-MM/report.html, report.json, fingerprint.json
+  runs/YYYY-MM/disclosure.json                         how identifiable the public records are
   _staging/RUN_ID/...                                  a run's outputs before its commit
   _trash/...                                           published months moved aside mid-commit
   _ledger/files/KEY.json, _ledger/closed/YYYY-MM.json  what streaming ingested, months closed
@@ -37,6 +38,7 @@ MANIFEST_FILE = "manifest.json"
 REPORT_FILE = "report.html"
 REPORT_SUMMARY_FILE = "report.json"
 FINGERPRINT_FILE = "fingerprint.json"
+DISCLOSURE_FILE = "disclosure.json"
 STAGING_FOLDER = "_staging"
 TRASH_FOLDER = "_trash"
 #: A run's commit journal, in its staging folder.
@@ -171,6 +173,10 @@ class OutputLayout:
         """The month's report data as JSON."""
         return f"{self.run(month)}/{REPORT_SUMMARY_FILE}"
 
+    def disclosure(self, month: str) -> str:
+        """The month's disclosure report (per force: small cells, unique cells, k-effects)."""
+        return f"{self.run(month)}/{DISCLOSURE_FILE}"
+
     def fingerprint(self, month: str) -> str:
         """What the month's last verified run was made from."""
         return f"{self.run(month)}/{FINGERPRINT_FILE}"
@@ -200,6 +206,10 @@ class OutputLayout:
     def file_stats(self, run_id: str) -> str:
         """The per-file counts a run's pipeline leaves for the driver."""
         return f"{self.staging(run_id)}/{FILE_STATS_FILE}"
+
+    def staged_disclosure(self, run_id: str) -> str:
+        """The per-force disclosure counts a run's pipeline leaves for the driver."""
+        return f"{self.staging(run_id)}/{DISCLOSURE_FILE}"
 
     def trash_root(self) -> str:
         """`<root>/_trash`: published folders moved aside while a commit is under way."""

@@ -81,6 +81,12 @@ class RunManifest(_Strict):
     totals: Totals
     forces: list[str]
     recovered: list[str]
+    #: Forces whose public month the run withheld (`--max-unique-share`), with why; their
+    #: restricted records and feedback were published.
+    public_withheld: dict[str, str] = {}
+    #: Per force, the disclosure report's status (`ok`, `warning`, `withheld`); the report
+    #: itself is `runs/YYYY-MM/disclosure.json`.
+    disclosure: dict[str, str] = {}
 
 
 def checked_manifest(manifest: dict) -> dict:

@@ -195,6 +195,34 @@ def take_file_stats(output: str, run_id: str) -> dict:
     return file_stats
 
 
+def take_disclosure(output: str, run_id: str) -> dict:
+    """Read and remove the per-force disclosure counts a run's pipeline left in its staging
+    folder (empty when the pipeline had no records)."""
+    fs, path = filesystem(OutputLayout(output).staged_disclosure(run_id))
+    if not fs.exists(path):
+        return {}
+    counts = json.loads(fs.cat_file(path))
+    fs.rm(path)
+    return counts
+
+
+def withhold_public(output: str, run_id: str, month: str, forces: list[str]) -> None:
+    """Remove these forces' staged public partitions, so the commit publishes no public
+    month for them (and removes the one published before); their restricted records and
+    feedback are committed as usual."""
+    fs, _ = filesystem(output)
+    staged = OutputLayout(output).staged(run_id)
+    for force in forces:
+        _, partition = filesystem(staged.partition("public", month, force))
+        if fs.exists(partition):
+            fs.rm(partition, recursive=True)
+
+
+def write_disclosure(output: str, month: str, report: dict) -> str:
+    """Write the month's disclosure report (`runs/YYYY-MM/disclosure.json`) atomically."""
+    return write_json_atomic(OutputLayout(output).disclosure(month), report)
+
+
 def manifest_url(output: str, month: str) -> str:
     """Where the month's run manifest lives."""
     return OutputLayout(output).manifest(month)

@@ -17,6 +17,19 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+#: The suite's public id key: every run the tests start publishes with it (through the
+#: environment variable, as an operator may give it), and unit tests pass it explicitly
+#: (`suite_public_id_key()`). Tests of a run without a key remove the variable themselves.
+TEST_PUBLIC_ID_KEY_TEXT = "crimegeo-test-suite-public-id-key-0123456789abcdef"
+os.environ["CRIMEGEO_PUBLIC_ID_KEY"] = TEST_PUBLIC_ID_KEY_TEXT
+
+
+def suite_public_id_key():  # -> crimegeo.standards.public_ids.PublicIdKey
+    """The suite's public id key, as the runs the tests start use it."""
+    from crimegeo.standards.public_ids import PublicIdKey
+
+    return PublicIdKey(TEST_PUBLIC_ID_KEY_TEXT.encode())
+
 
 def shared_data(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test with the reason when it is absent."""

@@ -3,7 +3,9 @@
 Each located record is moved to the nearest public map point of its force and labelled
 "On or near <name>", as police.uk does; a record with no map point within 20 km, or with no
 location, is published without one. The public table carries no exact coordinate, no location
-text and no source row. Pure array work (no Beam).
+text, no source row and no force reference: its id is keyed (`standards.public_ids`), its
+outcome one of police.uk's outcome categories, its context only where the input profile
+declares it publishable, its area code only a GSS-shaped code. Pure array work (no Beam).
 """
 
 from __future__ import annotations
@@ -19,12 +21,19 @@ import shapely
 from crimegeo.standards import reasons
 from crimegeo.standards.coordinates import to_bng
 from crimegeo.standards.locations import location_ids
+from crimegeo.standards.outcomes import public_outcomes
+from crimegeo.standards.profiles import PublicRules
+from crimegeo.standards.public_ids import PublicIdKey, public_ids
 from crimegeo.standards.schema import PUBLIC_FIELD_NAMES, PUBLIC_SCHEMA
 from crimegeo.transforms.locate import append_reason
 from crimegeo.transforms.outputs import wkb_points
 
 #: police.uk publishes a crime with no location when its nearest map point is further.
 MAX_PUBLIC_POINT_DISTANCE_M = 20_000.0
+#: An ONS GSS code (`E01000001`): the only shape of area code the public record carries.
+GSS_CODE_PATTERN = r"^[EWSN][0-9]{8}$"
+#: An ONS LSOA name (`City of London 001F`): the only shape of area name it carries.
+LSOA_NAME_PATTERN = r"^\p{L}[\p{L} ,.'&()-]* [0-9]{3}[A-Z]$"
 
 
 class PublicPoints(Protocol):
@@ -123,19 +132,53 @@ def anonymise(records: pa.Table, points: PublicPoints | None,
     return result
 
 
-def public_table(records: pa.Table, area_layers: Sequence[Any] = ()) -> pa.Table:
-    """The public projection of anonymised records: no exact point, text or source row.
+#: The rules of a batch of unknown origin: every id keyed, no free text.
+SAFEST_RULES = PublicRules()
 
-    With area layers, area codes are those of the public point (as police.uk gives the LSOA of
-    the moved point), never of the exact one. `location_id` is derived from the public point
-    and its label alone (`standards.locations`), so it is stable across reruns and rebuilds.
+
+def flag_unpublished_outcomes(records: pa.Table, rules: PublicRules = SAFEST_RULES
+                              ) -> pa.Table:
+    """Add `OUTCOME_NOT_PUBLISHED` to records whose supplied outcome is none of police.uk's
+    outcome categories (nor mapped onto one by the profile): the public record will carry
+    no outcome, and the force's feedback counts why."""
+    supplied = records["outcome"]
+    mapped = public_outcomes(supplied, rules.outcome_mapping)
+    withheld = np.asarray(pc.and_(pc.is_valid(supplied), pc.is_null(mapped)), dtype=bool)
+    return append_reason(records, withheld, reasons.OUTCOME_NOT_PUBLISHED)
+
+
+def _matching(values: pa.ChunkedArray | pa.Array, pattern: str) -> pa.Array:
+    """`values` where they match `pattern`, null elsewhere."""
+    return pc.if_else(pc.fill_null(pc.match_substring_regex(values, pattern), False),
+                      values, pa.scalar(None, pa.string()))
+
+
+def public_table(records: pa.Table, area_layers: Sequence[Any] = (),
+                 rules: PublicRules = SAFEST_RULES, key: PublicIdKey | None = None
+                 ) -> pa.Table:
+    """The public projection of anonymised records: no exact point, text or source row, and
+    no force reference or unvetted free text.
+
+    `rules` are the input profile's (`ForceProfile.public_rules`): the kind of its ids, its
+    publishable columns and outcome labels; the default publishes no free text and keys
+    every id. `key` is the operator's public id key: without one, a batch of force
+    references raises `PublicIdKeyError` rather than publish them. With area layers, area
+    codes are those of the public point (as police.uk gives the LSOA of the moved point),
+    never of the exact one. `location_id` is derived from the public point and its label
+    alone (`standards.locations`), so it is stable across reruns and rebuilds.
     """
     lon = np.asarray(pc.fill_null(records["public_lon"], np.nan)
                      .to_numpy(zero_copy_only=False), dtype=np.float64)
     lat = np.asarray(pc.fill_null(records["public_lat"], np.nan)
                      .to_numpy(zero_copy_only=False), dtype=np.float64)
-    columns = {name: records[name] for name in PUBLIC_FIELD_NAMES if name != "location_id"}
+    columns = {name: records[name] for name in PUBLIC_FIELD_NAMES
+               if name in records.schema.names and name != "location_id"}
     columns["location_id"] = location_ids(lon, lat, records["public_label"])
+    columns["persistent_id"] = public_ids(records["crime_id"], records["force"], rules.id_kind,
+                                          key)
+    columns["outcome"] = public_outcomes(records["outcome"], rules.outcome_mapping)
+    if "context" not in rules.publishable:
+        columns["context"] = pa.nulls(records.num_rows, pa.string())
     extra_fields = []
     if area_layers:
         x, y = to_bng(lon, lat)
@@ -146,6 +189,12 @@ def public_table(records: pa.Table, area_layers: Sequence[Any] = ()) -> pa.Table
             if layer.code_column not in PUBLIC_FIELD_NAMES:
                 extra_fields += [pa.field(layer.code_column, pa.string()),
                                  pa.field(layer.name_column, pa.string())]
+    # A supplied area code or name is text from the force: only statistical area codes and
+    # names pass, and a name only beside its code.
+    columns["lsoa_code"] = _matching(columns["lsoa_code"], GSS_CODE_PATTERN)
+    columns["lsoa_name"] = pc.if_else(pc.is_valid(columns["lsoa_code"]),
+                                      _matching(columns["lsoa_name"], LSOA_NAME_PATTERN),
+                                      pa.scalar(None, pa.string()))
     columns["geometry"] = wkb_points(lon, lat)
     schema = PUBLIC_SCHEMA
     for extra in extra_fields:

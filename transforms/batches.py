@@ -20,13 +20,14 @@ import pyarrow as pa
 
 from crimegeo.standards import reasons
 from crimegeo.standards.months import previous_month
-from crimegeo.standards.profiles import ForceProfile
+from crimegeo.standards.profiles import ForceProfile, PublicRules
+from crimegeo.standards.public_ids import PublicIdKey
 from crimegeo.store.feedback import read_summary
 from crimegeo.store.feedback import write_feedback as write_feedback_files
 from crimegeo.store.files import write_bytes_atomic
 from crimegeo.store.inputs import InputFile
 from crimegeo.store.layout import OutputLayout, part_name
-from crimegeo.transforms.anonymise import anonymise, public_table
+from crimegeo.transforms.anonymise import anonymise, flag_unpublished_outcomes, public_table
 from crimegeo.transforms.areas import (
     ForceBoundaries,
     load_area_layer,
@@ -49,13 +50,16 @@ from crimegeo.transforms.standardise import standardise
 class Batch:
     """Rows of one input file for one force: the unit of work between steps.
 
-    `public` is the anonymised projection, filled by the anonymising step.
+    `public` is the anonymised projection, filled by the anonymising step. `rules` say what
+    of the file's records may be published as supplied (its profile's `public_rules`; the
+    default, for a batch of unknown origin, publishes no free text and keys every id).
     """
 
     source_file: str
     force: str | None
     table: pa.Table
     public: pa.Table | None = None
+    rules: PublicRules = field(default_factory=PublicRules)
 
 
 @dataclass
@@ -78,6 +82,9 @@ class Resources:
     boundaries: tuple[str, ...]
     boundary_tolerance_m: float
     areas: tuple[str, ...] = ()
+    #: The operator's public id key (`standards.public_ids`), resolved on the driver from
+    #: the settings and carried to the workers with the DoFns, as every other setting is.
+    public_id_key: PublicIdKey | None = None
 
 
 class AreaLayers(list):
@@ -92,6 +99,7 @@ class LoadedResources:
     map_points: Any = None
     boundaries: ForceBoundaries | None = None
     areas: AreaLayers = field(default_factory=AreaLayers)
+    public_id_key: PublicIdKey | None = None
 
     @property
     def public_points(self) -> Any:
@@ -116,7 +124,7 @@ def _load_gazetteer(uri: str) -> Any:
 
 def load_resources(resources: Resources, acquire: Acquire = _load_now) -> LoadedResources:
     """Load what `resources` names (each at most once per `acquire`)."""
-    loaded = LoadedResources()
+    loaded = LoadedResources(public_id_key=resources.public_id_key)
     if resources.gazetteer:
         uri = resources.gazetteer
         loaded.gazetteer = acquire("gazetteer", lambda: _load_gazetteer(uri), uri)
@@ -161,13 +169,14 @@ def parse_file(item: InputFile, read: Any, read_seconds: float, profile: ForcePr
         return ParsedFile([], None, stats)
     rejected = (Batch(item.name, None, result.rejected) if result.rejected.num_rows
                 else None)
-    records = result.records
+    records, rules = result.records, profile.public_rules
     forces = sorted(pa.compute.unique(records["force"]).to_pylist()) if (
         records.num_rows) else []
     if len(forces) == 1:  # the usual file, one force's: no copy
-        return ParsedFile([Batch(item.name, forces[0], records)], rejected, stats)
+        return ParsedFile([Batch(item.name, forces[0], records, rules=rules)], rejected, stats)
     return ParsedFile([Batch(item.name, force, records.filter(
-        pa.compute.equal(records["force"], force))) for force in forces], rejected, stats)
+        pa.compute.equal(records["force"], force)), rules=rules) for force in forces],
+        rejected, stats)
 
 
 def _all_of_other_months(rejected: pa.Table, rows_in: int) -> list[str]:
@@ -222,16 +231,21 @@ def locate_batch(batch: Batch, loaded: LoadedResources, options: LocateOptions
                    "areas_seconds": time.perf_counter() - located}
     if not_covered:
         stats["outside_area_layer"] = not_covered
-    return Batch(batch.source_file, batch.force, table), stats
+    return Batch(batch.source_file, batch.force, table, rules=batch.rules), stats
+
+
+def _published(batch: Batch, table: pa.Table, loaded: LoadedResources) -> Batch:
+    """`batch` with its anonymised records and their public projection."""
+    table = flag_unpublished_outcomes(table, batch.rules)
+    public = public_table(table, loaded.areas, batch.rules, loaded.public_id_key)
+    return Batch(batch.source_file, batch.force, table, public, batch.rules)
 
 
 def anonymise_batch(batch: Batch, loaded: LoadedResources) -> tuple[Batch, dict]:
     """Move a batch's records to public map points (no k-merging: no month-wide count)."""
     started = time.perf_counter()
-    table = anonymise(batch.table, loaded.public_points)
-    public = public_table(table, loaded.areas)
-    return Batch(batch.source_file, batch.force, table, public), {
-        "anonymise_seconds": time.perf_counter() - started}
+    published = _published(batch, anonymise(batch.table, loaded.public_points), loaded)
+    return published, {"anonymise_seconds": time.perf_counter() - started}
 
 
 def anonymise_force(force: str, batches: list[Batch], loaded: LoadedResources,
@@ -247,8 +261,10 @@ def anonymise_force(force: str, batches: list[Batch], loaded: LoadedResources,
     for batch in batches:
         part = table.slice(offset, batch.table.num_rows)
         offset += batch.table.num_rows
-        yield Batch(batch.source_file, force, part, public_table(part, loaded.areas)), {
-            "anonymise_seconds": seconds * part.num_rows / max(table.num_rows, 1)}
+        started = time.perf_counter()
+        published = _published(batch, part, loaded)
+        yield published, {"anonymise_seconds": time.perf_counter() - started
+                          + seconds * part.num_rows / max(table.num_rows, 1)}
 
 
 def write_record_parts(root: str, month: str, batch: Batch, *, public: bool = True) -> dict:
@@ -258,9 +274,11 @@ def write_record_parts(root: str, month: str, batch: Batch, *, public: bool = Tr
     write_bytes_atomic(layout.part("restricted", month, batch.force, name),
                        parquet_bytes(batch.table, "lon", "lat"))
     if public:
-        anonymised = batch.public if batch.public is not None else public_table(batch.table)
+        if batch.public is None:
+            raise ValueError(f"{batch.source_file}: a batch is written to the public dataset "
+                             "only once anonymised (anonymise_batch or anonymise_force)")
         write_bytes_atomic(layout.part("public", month, batch.force, name),
-                           parquet_bytes(anonymised, "public_lon", "public_lat"))
+                           parquet_bytes(batch.public, "public_lon", "public_lat"))
     return {"rows_written": batch.table.num_rows,
             "rows_by_status": value_counts(batch.table["location_status"]),
             "write_seconds": time.perf_counter() - started}

@@ -32,7 +32,7 @@ ROW_GROUP_ROWS = 100_000
 _ROW_UNIQUE_COLUMNS = {
     "record": frozenset({"crime_id", "source_row", "supplied_x", "supplied_y", "lon", "lat",
                          "x_bng", "y_bng", "geometry"}),
-    "public": frozenset({"crime_id"}),
+    "public": frozenset({"persistent_id"}),
     "rejected": frozenset({"source_row", "raw"}),
 }
 

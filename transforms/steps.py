@@ -28,6 +28,7 @@ from apache_beam.utils.shared import Shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from crimegeo.standards.profiles import ForceProfile, load_profiles
+from crimegeo.store.files import write_json_atomic
 from crimegeo.store.inputs import InputFile
 from crimegeo.transforms.batches import (
     Batch,
@@ -46,6 +47,7 @@ from crimegeo.transforms.batches import (
     write_record_parts,
     write_rejected_parts,
 )
+from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
 
@@ -395,6 +397,27 @@ class WriteMonthFeedback(beam.PTransform):
                     WriteFeedback(self.staging, self.output, self.month, self.run_id)))
 
 
+class DiscloseMonth(beam.PTransform):
+    """Anonymised batches in; each force's disclosure counts written as one JSON file to
+    `url` for the driver. Only the public tables' point and crime type columns are grouped,
+    per force: a force's whole month decides how many records share a map point."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def expand(self, records: beam.PCollection) -> beam.PCollection:
+        return (records
+                | "DisclosureParts" >> beam.Map(
+                    lambda batch: (batch.force, disclosure_part(batch.public)))
+                | "GroupDisclosure" >> beam.GroupByKey()
+                | "ForceDisclosure" >> beam.MapTuple(
+                    lambda force, parts: (force, force_disclosure(parts)))
+                | "DisclosureTogether" >> beam.combiners.ToDict()
+                | "WriteDisclosure" >> beam.Map(
+                    lambda counts, url: write_json_atomic(url, counts), self.url))
+
+
 class StatsPerFile(beam.PTransform):
     """Every step's (file, counts) pairs in; one dict of each file's summed counts out."""
 
@@ -406,7 +429,8 @@ class StatsPerFile(beam.PTransform):
 
 
 class ProcessMonth(beam.PTransform):
-    """Input files in; restricted, public, rejected and feedback written to `staging`.
+    """Input files in; restricted, public, rejected and feedback written to `staging`, and
+    with `disclosure_url`, each force's disclosure counts (`DiscloseMonth`).
 
     Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
     """
@@ -414,7 +438,7 @@ class ProcessMonth(beam.PTransform):
     def __init__(self, *, month: str, staging: str, output: str, run_id: str,
                  resources: Resources, profile_dirs: tuple[str, ...],
                  locate_options: LocateOptions, min_public_count: int,
-                 overlap_io: bool = False) -> None:
+                 overlap_io: bool = False, disclosure_url: str | None = None) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
@@ -425,6 +449,7 @@ class ProcessMonth(beam.PTransform):
         self.locate_options = locate_options
         self.min_public_count = min_public_count
         self.overlap_io = overlap_io
+        self.disclosure_url = disclosure_url
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:
         shared = shared_handles()
@@ -439,6 +464,8 @@ class ProcessMonth(beam.PTransform):
             WriteRecordParts(self.staging, self.month, in_background=self.overlap_io))
         rejected_written = parsed[REJECTED] | "WriteRejected" >> beam.ParDo(
             WriteRejectedParts(self.staging, self.month))
+        if self.disclosure_url:
+            _ = anonymised.records | "DiscloseMonth" >> DiscloseMonth(self.disclosure_url)
         _ = ((anonymised.records, parsed[REJECTED])
              | "WriteMonthFeedback" >> WriteMonthFeedback(self.staging, self.output,
                                                           self.month, self.run_id))

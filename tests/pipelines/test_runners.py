@@ -132,7 +132,7 @@ def test_same_month_same_output_on_three_runners(
         different = [path for path in reference if published[path] != reference[path]]
         assert different == [], (name, different)
         for kind, keys in (("restricted", ["source_file", "source_row"]),
-                           ("public", ["crime_id", "public_label"])):
+                           ("public", ["persistent_id", "public_label"])):
             order = [(key, "ascending") for key in keys]
             ours = pq.read_table(outputs[name] / kind, partitioning=None).sort_by(order)
             theirs = pq.read_table(outputs["in-process"] / kind,

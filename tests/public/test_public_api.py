@@ -57,7 +57,7 @@ def test_crimes_street_by_point_is_every_crime_within_one_mile(
          * np.cos(lat) * np.sin((lon - math.radians(CITY[1])) / 2) ** 2)
     within = table[2 * 6371008.8 * np.arcsin(np.sqrt(a)) <= 1609.344]
     assert len(crimes) == len(within) > 100
-    assert sorted(c["persistent_id"] for c in crimes) == sorted(within["crime_id"])
+    assert sorted(c["persistent_id"] for c in crimes) == sorted(within["persistent_id"])
     crime = crimes[0]
     assert set(crime) == {"category", "location_type", "location", "context", "outcome_status",
                           "persistent_id", "id", "location_subtype", "month"}
@@ -129,8 +129,8 @@ def test_crimes_with_no_location_and_outcomes_for_a_crime(
     assert client.get("/api/crimes-no-location?date=2024-03").status_code == 400
     assert client.get("/api/crimes-no-location?force=gotham").status_code == 404
     with_outcome = table[table["outcome"].notna()].iloc[0]
-    answer = client.get(f"/api/outcomes-for-crime/{with_outcome['crime_id']}").json()
-    assert answer["crime"]["persistent_id"] == with_outcome["crime_id"]
+    answer = client.get(f"/api/outcomes-for-crime/{with_outcome['persistent_id']}").json()
+    assert answer["crime"]["persistent_id"] == with_outcome["persistent_id"]
     assert "outcome_status" not in answer["crime"]
     assert answer["outcomes"][0]["category"]["name"] == with_outcome["outcome"]
     assert answer["outcomes"][0]["person_id"] is None

@@ -13,7 +13,7 @@ from crimegeo.standards import reasons
 from crimegeo.transforms.anonymise import anonymise, merge_small_points, public_table
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
-from tests.conftest import default_locate_options
+from tests.conftest import default_locate_options, suite_public_id_key
 
 DEFAULTS = default_locate_options()
 
@@ -48,7 +48,7 @@ def test_records_move_to_their_nearest_map_point(map_points: Gazetteer) -> None:
     assert (rows[0]["public_lon"], rows[0]["public_lat"]) == pytest.approx((-0.0937, 51.5163))
     assert rows[1]["public_label"] == "On or near Cheapside"
     assert rows[2]["public_label"] is None and rows[2]["public_lon"] is None
-    public = public_table(table)
+    public = public_table(table, key=suite_public_id_key())
     assert public.num_rows == 3
     assert "lon" not in public.column_names and "source_row" not in public.column_names
     # No public point is an exact input point (the inputs here are not map points).
@@ -97,7 +97,7 @@ def test_public_table_takes_area_codes_from_the_public_point(map_points: Gazette
     layer = load_area_layer(str(shared_data("boundaries", "london-lsoa-2021",
                                             "london_lsoa.shp")))
     table = anonymise(_records([(-0.0938, 51.5162)]), map_points)
-    public = public_table(table, [layer])
+    public = public_table(table, [layer], key=suite_public_id_key())
     from crimegeo.standards.coordinates import to_bng
 
     x, y = to_bng([-0.0937], [51.5163])
@@ -110,7 +110,7 @@ def test_public_points_carry_a_stable_location_id_from_the_point_alone(
     from crimegeo.standards.locations import location_id
 
     records = _records([(-0.0938, 51.5162), (-0.0936, 51.5164), (-0.0945, 51.5142), None])
-    public = public_table(anonymise(records, map_points))
+    public = public_table(anonymise(records, map_points), key=suite_public_id_key())
     ids = public["location_id"].to_pylist()
     # Two records at Wood Street's point share its id; Cheapside has another; no point, no id.
     assert ids[0] == ids[1] and ids[0] != ids[2] and ids[3] is None
@@ -123,5 +123,38 @@ def test_public_points_carry_a_stable_location_id_from_the_point_alone(
         "p2,Cheapside,Named Road,-0.0946,51.5141,city-of-london\n"
         "p1,Wood Street,Named Road,-0.0937,51.5163,city-of-london\n")
     build_gazetteer([str(tmp_path / "points.csv")], str(tmp_path / "gaz"), format="csv")
-    rebuilt = public_table(anonymise(records, Gazetteer.load(str(tmp_path / "gaz"))))
+    rebuilt = public_table(anonymise(records, Gazetteer.load(str(tmp_path / "gaz"))),
+                           key=suite_public_id_key())
     assert rebuilt["location_id"].to_pylist() == ids
+
+
+def test_public_table_passes_only_vetted_text_and_area_codes(map_points: Gazetteer) -> None:
+    from crimegeo.standards.profiles import PublicRules
+    from crimegeo.transforms.anonymise import flag_unpublished_outcomes
+
+    table = anonymise(_records([(-0.0938, 51.5162)] * 4), map_points)
+    supplied = {
+        "lsoa_code": ["E01000001", "W01000123", "Flat 3, 12 High Street", None],
+        "lsoa_name": ["City of London 001A", "Ynys Môn 001A", "City of London 001A",
+                      "Somewhere 001A"],
+        "context": ["Suspect is the victim's neighbour", None, "text", None],
+        "outcome": ["Local resolution", "Suspect J. Smith cautioned", None, "local resolution"],
+    }
+    for name, values in supplied.items():
+        table = table.set_column(table.schema.get_field_index(name), name,
+                                 pa.array(values, pa.string()))
+    key = suite_public_id_key()
+    public = public_table(table, key=key)  # a profile of unknown origin: no free text
+    assert public["lsoa_code"].to_pylist() == ["E01000001", "W01000123", None, None]
+    # A name passes only with its code, and only shaped as an LSOA name.
+    assert public["lsoa_name"].to_pylist() == ["City of London 001A", "Ynys Môn 001A", None,
+                                              None]
+    assert public["context"].to_pylist() == [None] * 4
+    assert public["outcome"].to_pylist() == ["Local resolution", None, None,
+                                            "Local resolution"]
+    flagged = flag_unpublished_outcomes(table)
+    assert [reasons.OUTCOME_NOT_PUBLISHED in r for r in flagged["reasons"].to_pylist()] == [
+        False, True, False, False]
+    police_uk = PublicRules("police-uk-persistent-id", ("context",))
+    assert public_table(table, rules=police_uk, key=key)["context"].to_pylist() == (
+        supplied["context"])

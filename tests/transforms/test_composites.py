@@ -32,7 +32,7 @@ from crimegeo.transforms.steps import (
     WriteMonthFeedback,
     shared_handles,
 )
-from tests.conftest import default_locate_options
+from tests.conftest import default_locate_options, suite_public_id_key
 
 MONTH = "2024-03"
 
@@ -48,7 +48,7 @@ def month(demo_month: dict) -> dict:
     profiles = {p.name: p for p in load_profiles()}
     files = list(discover_month(str(demo_month["input"]), MONTH, load_profiles()).files)
     resources = Resources(gazetteer=demo_month["gazetteer"], map_points=None, boundaries=(),
-                          boundary_tolerance_m=0.0)
+                          boundary_tolerance_m=0.0, public_id_key=suite_public_id_key())
     loaded = load_resources(resources)
     parsed = {item.name: parse_file(item, *read_file(item, profiles[item.profile]),
                                     profiles[item.profile], MONTH) for item in files}

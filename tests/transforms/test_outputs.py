@@ -12,7 +12,7 @@ from crimegeo.store.files import write_bytes_atomic
 from crimegeo.store.layout import part_name
 from crimegeo.transforms.feedback import neutralise_formula
 from crimegeo.transforms.outputs import parquet_bytes
-from tests.conftest import default_locate_options
+from tests.conftest import default_locate_options, suite_public_id_key
 
 DEFAULTS = default_locate_options()
 
@@ -99,6 +99,6 @@ def test_only_repetitive_columns_get_a_dictionary_and_values_survive(tmp_path) -
     assert sorted(read["crime_id"].to_pylist()) == sorted(records["crime_id"].to_pylist())
     assert read.schema.metadata[b"crimegeo.table"] == RECORD_SCHEMA.metadata[b"crimegeo.table"]
 
-    public = public_table(records)
+    public = public_table(records, key=suite_public_id_key())
     assert encodings(parquet_bytes(public, "public_lon", "public_lat"))["crime_type"]
-    assert not encodings(parquet_bytes(public, "public_lon", "public_lat"))["crime_id"]
+    assert not encodings(parquet_bytes(public, "public_lon", "public_lat"))["persistent_id"]

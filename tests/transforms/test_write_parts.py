@@ -13,10 +13,11 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from crimegeo.pipelines.local import local_runner, local_runner_options
 from crimegeo.standards.schema import RECORD_SCHEMA
+from crimegeo.transforms.anonymise import public_table
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
 from crimegeo.transforms.steps import Batch, WriteRecordParts
-from tests.conftest import default_locate_options
+from tests.conftest import default_locate_options, suite_public_id_key
 
 DEFAULTS = default_locate_options()
 
@@ -34,7 +35,7 @@ def _batch(force: str, source: str, rows: int) -> Batch:
         schema=PARSED_SCHEMA)
     table = locate(parsed, None, DEFAULTS)
     assert table.schema == RECORD_SCHEMA
-    return Batch(source, force, table)
+    return Batch(source, force, table, public_table(table, key=suite_public_id_key()))
 
 
 BATCHES = [_batch(force, f"{force}-{n}.csv", rows)
