@@ -174,11 +174,11 @@ class Ranking:
                 if out:
                     score = min(score, out[0].score * 0.99)
             out.append(self._match(r, score, mtype, members=rows[labels == c],
-                                   reason=why[rep[c]]))
+                                   reason=why[rep[c]], places=n_cont if ambiguous else n_cl))
         return out
 
     def _match(self, row: int, score: float, match_type: str,
-               members: np.ndarray | None = None, reason: str = "") -> Match:
+               members: np.ndarray | None = None, reason: str = "", places: int = 1) -> Match:
         if members is not None and len(members) > 1:
             ext = self._extent_of(members)
         else:
@@ -196,6 +196,7 @@ class Ranking:
             score=round(float(score), 4),
             match_type=match_type,
             reason=reason,
+            places=places,
         )
 
     def _extent_of(self, rows: np.ndarray) -> tuple[float, float, float, float] | None:
@@ -250,8 +251,10 @@ class Ranking:
         scores, out["match_type"][at] = self._key_scores(rows, exact)
         out["score"][at] = np.where(self._generic_mask()[rows],
                                     np.minimum(scores, GENERIC_MAX_SCORE), scores)
-        ids = pc.coalesce(self._uris.take(pa.array(rows)), self._ids.take(pa.array(rows)))
+        taken = pa.array(rows)
+        ids = pc.coalesce(self._uris.take(taken), self._ids.take(taken))
         out["id"][at] = np.asarray(ids.to_pylist(), dtype=object)
+        out["name"][at] = np.asarray(self._names.take(taken).to_pylist(), dtype=object)
         for column, (bound, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
                                                  (self.xmax, self.x), (self.ymax, self.y))):
             out["extent"][at, column] = np.where(np.isnan(bound[rows]), point[rows], bound[rows])

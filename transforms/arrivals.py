@@ -35,7 +35,8 @@ STREAMING_RUN_ID = "streaming"
 RECORD_COLUMNS = (
     "crime_id", "source_file", "source_row", "location_status", "location_text",
     "supplied_x", "supplied_y", "supplied_crs", "lon", "lat", "x_bng", "y_bng", "match_type",
-    "geocode_score", "gazetteer_id", "reasons",
+    "geocode_score", "gazetteer_id", "matched_name", "candidate_count", "candidates",
+    "reasons",
 )
 REJECTED_COLUMNS = ("source_file", "source_row", "raw", "reason", "detail")
 
