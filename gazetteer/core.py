@@ -292,9 +292,10 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
             answers[uniq[q]] = [m]
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
-            self._fuzzy_many([pq.fuzzy_key for pq in (parse_query(t) for t in uniq
-                                                if t and t not in answers)
-                              if self._needs_fuzzy(pq, area)], area)
+            needing = [pq for pq in (parse_query(t) for t in uniq if t and t not in answers)
+                       if self._needs_fuzzy(pq, area)]
+            self._fuzzy_many([key for pq in needing for key in dict.fromkeys(
+                (pq.key, pq.fuzzy_key)) if key], area)
         by_query: dict[tuple, list[Match]] = {}
         for t in uniq:
             if t in answers:

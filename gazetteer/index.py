@@ -35,6 +35,9 @@ class _Area:
     sole_names: tuple[pa.Array, np.ndarray] | bool | None = None  # see Gazetteer._sole_names
     #: Fuzzy candidates (rows, scores) per key already worked out in this area.
     fuzzy: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Every key id of the area and its text, for a full scan (see CandidateSearch); False
+    #: when the area has too many names to scan, None until first needed.
+    scan: tuple[np.ndarray, list[str]] | bool | None = None
 
 
 class IndexAccess:

@@ -37,6 +37,45 @@ def test_one_slip_is_found_and_confident(col_gaz: Gazetteer, text: str, name: st
     assert m.score >= CONFIDENT
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Old Borad Street", "Old Broad Street"),  # the slip leaves no blocking key in common
+        ("Sikl Street", "Silk Street"),
+        ("Vne Street", "Vine Street"),
+        ("Sunn Street Passage", "Sun Street Passage"),
+        ("Mor Lane", "Moor Lane"),
+    ],
+)
+def test_a_slip_in_a_short_word_is_found_by_scanning_the_force(col_gaz: Gazetteer, text: str,
+                                                               name: str) -> None:
+    m = best(col_gaz, text)
+    assert (m.name, m.reason) == (name, "typo1") and m.score >= CONFIDENT
+
+
+def test_a_word_like_a_street_type_is_read_as_written_first(col_gaz: Gazetteer) -> None:
+    """"Broad" is one slip from "Road": "Old Broad" is Old Broad Street with its type left
+    off; where an "Old Road" is known too, the two readings are rivals, never confident."""
+    m = best(col_gaz, "Old Broad")
+    assert (m.name, m.reason) == ("Old Broad Street", "type_dropped")
+
+
+def test_two_readings_of_one_text_are_rivals(tmp_path: Path) -> None:
+    source = tmp_path / "streets.csv"
+    source.write_text(
+        "id,name,local_type,lon,lat\n"
+        "a,Old Broad Street,Named Road,-0.0850,51.5150\n"
+        "b,Old Road,Named Road,-0.0600,51.5300\n")
+    build_gazetteer([str(source)], str(tmp_path / "gaz"), format="csv")
+    gaz = Gazetteer.load(str(tmp_path / "gaz"))
+    found = gaz.lookup("Old Broad")
+    assert {m.name for m in found} == {"Old Broad Street", "Old Road"}
+    assert found[0].score < CONFIDENT
+    # The type-slip reading alone still answers when nothing else is close.
+    m = gaz.lookup("Old Raod")[0]
+    assert (m.name, m.score >= CONFIDENT) == ("Old Road", True)
+
+
 def test_two_slips_in_a_long_name_are_found(col_gaz: Gazetteer) -> None:
     m = best(col_gaz, "Houndsdicht")
     assert (m.name, m.reason) == ("Houndsditch", "typo2") and m.score >= CONFIDENT
