@@ -43,7 +43,7 @@ evaluation is asked for them; no constant or rule was set on them, they judge wh
 parsing and scoring generalise): ``spacing`` two words run together, a long word split in two,
 a hyphen between words ("Queenvictoria Street", "Bishops gate", "Queen-Victoria Street");
 ``punctuation`` an apostrophe dropped, added or curly, "St" as "St." or "Saint", a full stop
-or a comma, brackets or quotes round the name; ``phonetic`` a sound-alike respelling
+or a comma after the name, brackets or quotes round it; ``phonetic`` a sound-alike respelling
 (ph/f, ck/k, c/k, ee/ea, ie/ei, ou/ow, a double consonant single or a single one doubled,
 a final y/ie); ``note`` a word or note a control room adds after the name ("Cheapside area",
 "Cheapside - shop doorway", "Cheapside (footway)", "Cheapside nr bus stop").
@@ -257,9 +257,8 @@ def _repunctuate(name: str, rng: random.Random) -> str:
         return re.sub(r"\bSt\b", "Saint", name, count=1)
     if form == "st_dot":
         return re.sub(r"\bSt\b", "St.", name, count=1)
-    if form == "comma":
-        words = name.split()
-        return ", ".join([" ".join(words[:-1]), words[-1]]) if len(words) > 1 else name + ","
+    if form == "comma":  # a stray comma after the name, as a spreadsheet export leaves it
+        return name + ","
     if form == "brackets":
         return f"({name})"
     if form == "quotes":

@@ -21,6 +21,7 @@ from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE
 from crimegeo.gazetteer.index import _Area
 from crimegeo.gazetteer.normalise import (
     PREFIX_PATTERN,
+    ROAD_TYPE_TOKENS,
     ParsedQuery,
     block_keys,
     key_hash,
@@ -37,6 +38,8 @@ from crimegeo.gazetteer.scoring import (
     SCORES,
     SECOND_PART_FACTOR,
     SINGLED_OUT_MAX_SCORE,
+    WORDS_AFTER_MAX,
+    WORDS_AFTER_SCORE,
     fuzzy_grade,
 )
 
@@ -123,6 +126,9 @@ class CandidateSearch:
             found = self._best_fuzzy(pq, area)
             if len(found[0]) and not set(found[3]) <= {"loose"}:
                 return found
+            name_first = self._name_then_words(pq.key, area)
+            if len(name_first[0]):
+                return name_first
         for name in pq.later_names:  # "Tesco Express, 12 Fleet Street": the street is later
             rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
             street = ~AREA_LIKE[self.kind[rows]]  # a later area part is a hint, not the place
@@ -173,6 +179,22 @@ class CandidateSearch:
         scores = np.where(is_area, np.where(exact, SCORES["area_exact"], SCORES["area_normalised"]),
                           np.where(exact, SCORES["exact"], SCORES["normalised"]))
         return scores, np.where(is_area, "area", np.where(exact, "exact", "normalised"))
+
+    def _name_then_words(self, key: str, area: _Area
+                         ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """The longest known name the key starts with, when at most WORDS_AFTER_MAX words
+        follow it ("bell inn yard area", "cheapside footway"): a suggestion."""
+        tokens = key.split()
+        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
+            head = tokens[:-drop]
+            if set(head) <= ROAD_TYPE_TOKENS:
+                break
+            rows = self._rows_for_key(" ".join(head), area)
+            rows = rows[self.kind[rows] != KIND_POSTCODE]
+            if len(rows):
+                n = len(rows)
+                return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
+        return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _best_fuzzy(self, pq: ParsedQuery, area: _Area
                     ) -> tuple[np.ndarray, np.ndarray, list, list]:

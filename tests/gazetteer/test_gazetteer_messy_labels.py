@@ -278,3 +278,27 @@ def test_shop_then_street_singles_out_one_place_but_stays_a_suggestion(
     assert [m.match_type for m in found[:2]] == ["ambiguous", "ambiguous"]
     m = best(col_gaz, "Tesco, Milford Lane")  # meets none (nearest 593 m): the street answers
     assert (m.name, m.reason) == ("Milford Lane", "later_part")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Bell Inn Yard area", "Bell Inn Yard"),
+        ("Cheapside footway", "Cheapside"),
+        ("On or near Sun Street Passage (public highway)", "Sun Street Passage"),
+        ("Cheapside nr bus stop", "Cheapside"),
+    ],
+)
+def test_words_after_a_known_name_leave_it_a_suggestion(col_gaz: Gazetteer, text: str,
+                                                         name: str) -> None:
+    """A note after the name ("area", "footway") is no reason to lose the name, nor to be
+    confident: nothing says the words are only a note."""
+    found = col_gaz.lookup(text, force=FORCE)
+    assert (found[0].name, found[0].reason) == (name, "words_after")
+    assert found[0].match_type != "ambiguous" and found[0].score < CONFIDENT
+
+
+def test_a_street_type_alone_is_no_junction_partner(col_gaz: Gazetteer) -> None:
+    m = best(col_gaz, "Liverpool Street / street")
+    assert m.name == "Liverpool Street" and m.local_type != "Junction"
+    assert best(col_gaz, "Poultry / Queen Victoria Street").local_type == "Junction"
