@@ -131,6 +131,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         self._block_of_posting: np.ndarray | None = None
         self._generic: np.ndarray | None = None
         self._places: np.ndarray | None = None
+        self._place_index: tuple | None = None
 
     # ------------------------------------------------------------------ loading
 

@@ -45,14 +45,17 @@ class Ranking:
         for c in cols:
             vals = sub.column(c).to_pylist()
             ok |= np.array([v is not None and normalise_name(v) in wanted for v in vals], bool)
+        # A row that names its own settlement is in the place named only if that is it: the
+        # box of a neighbouring town's extent is no reason to count it in.
+        placed = np.asarray(sub.column("populated_place").is_valid(), dtype=bool)
         for a in areas:  # inside the extent of an area feature of that name
             arows = self._rows_for_key(a, self._area(None, None))
             arows = arows[np.isin(self.kind[arows], (KIND_AREA, KIND_POSTCODE))]
             for r in arows.tolist():
                 if np.isnan(self.xmin[r]):
                     continue
-                ok |= ((self.x[rows] >= self.xmin[r]) & (self.x[rows] <= self.xmax[r])
-                       & (self.y[rows] >= self.ymin[r]) & (self.y[rows] <= self.ymax[r]))
+                ok |= ~placed & ((self.x[rows] >= self.xmin[r]) & (self.x[rows] <= self.xmax[r])
+                                 & (self.y[rows] >= self.ymin[r]) & (self.y[rows] <= self.ymax[r]))
         return ok
 
     def _clusters(self, rows: np.ndarray) -> np.ndarray:

@@ -54,6 +54,8 @@ FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts a
 FULL_SCAN_MAX_KEYS = 50_000
 #: Names at most this many edits (optimal string alignment) away are taken from the scan.
 FULL_SCAN_MAX_EDITS = 3
+#: Towns named after a street whose names are kept ready to scan, per area.
+TOWN_MEMO_MAX = 512
 
 
 def fuzzy_similarity(query: str, choices: list[str]) -> np.ndarray:
@@ -69,6 +71,12 @@ def fuzzy_similarity_pairs(queries: list[str], choices: list[str]) -> np.ndarray
     plain = process.cpdist(queries, choices, scorer=fuzz.ratio, dtype=np.float32)
     token_set = process.cpdist(queries, choices, scorer=fuzz.token_set_ratio, dtype=np.float32)
     return np.maximum(plain, 0.9 * token_set)
+
+
+def _without_type(key: str) -> str:
+    """A key without its final street type ("queen victoria street" -> "queen victoria")."""
+    tokens = key.split()
+    return " ".join(tokens[:-1]) if len(tokens) >= 2 and tokens[-1] in ROAD_TYPE_TOKENS else key
 
 
 @lru_cache(maxsize=65_536)
@@ -122,6 +130,12 @@ class CandidateSearch:
                 rows = np.concatenate([rows, own[0][graded]])
                 why = ["typo1"] * n + [w for w, g in zip(own[2], graded, strict=True) if g]
                 return (rows, np.full(len(rows), FUZZY_LOOSE_MAX), ["fuzzy"] * len(rows), why)
+        if fuzzy and pq.areas:  # "Mil Lane, Lydd": the town's names first, then the country's
+            town = self._town_area(pq.areas, area)
+            if town is not None:
+                found = self._best_fuzzy(pq, town)
+                if len(found[0]) and not set(found[3]) <= {"loose"}:
+                    return found
         if fuzzy:
             found = self._best_fuzzy(pq, area)
             if len(found[0]) and not set(found[3]) <= {"loose"}:
@@ -180,6 +194,42 @@ class CandidateSearch:
                           np.where(exact, SCORES["exact"], SCORES["normalised"]))
         return scores, np.where(is_area, "area", np.where(exact, "exact", "normalised"))
 
+    def _town_area(self, areas: tuple[str, ...], area: _Area) -> _Area | None:
+        """The part of `area` inside the extents of the places a text's trailing area names
+        ("..., Lydd"), as an area searched by scanning its names only (no blocking): within a
+        town a slip has few rivals, across the country many. None when no such place with an
+        extent is known, or it holds more than FULL_SCAN_MAX_KEYS names. Memoised."""
+        memo = area.towns.get(areas, False)
+        if memo is not False:
+            return memo
+        rows = []
+        for key in areas:
+            places = self._rows_for_key(key, self._area(None, None))
+            places = places[np.isin(self.kind[places], (KIND_AREA, KIND_POSTCODE))]
+            for r in places.tolist():
+                if not np.isnan(self.xmin[r]) and self.xmax[r] > self.xmin[r]:
+                    rows.append(self.rows_in_box((self.xmin[r], self.ymin[r], self.xmax[r],
+                                                  self.ymax[r])))
+        town = None
+        if rows:
+            inside = np.unique(np.concatenate(rows))
+            inside = inside[self._area_hint_ok(inside, areas)]  # not a neighbour's streets
+            # ...and every row recorded in the place, inside its box or not
+            inside = np.union1d(inside, self._rows_of_places(areas))
+            if area.row_mask is not None:
+                inside = inside[area.row_mask[inside]]
+            ids = np.unique(np.asarray(self._row_key)[inside])
+            if 0 < len(ids) <= FULL_SCAN_MAX_KEYS:
+                mask = np.zeros(len(self), dtype=bool)
+                mask[inside] = True
+                empty = np.zeros(1, dtype=np.int64)
+                town = _Area(mask, None, empty, np.zeros(0, dtype=np.int32),
+                             scan=(ids, self._key_texts(ids)))
+        if len(area.towns) > TOWN_MEMO_MAX:
+            area.towns.clear()
+        area.towns[areas] = town
+        return town
+
     def _name_then_words(self, key: str, area: _Area
                          ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """The longest known name the key starts with, when at most WORDS_AFTER_MAX words
@@ -229,6 +279,11 @@ class CandidateSearch:
             return
         if len(area.fuzzy) > FUZZY_MEMO_MAX:
             area.fuzzy.clear()
+        if not len(area.block_keys):  # an area searched by scanning only (see _town_area)
+            picked = [np.zeros(0, np.int64) for _ in todo]
+            self._grade_candidates(todo, picked, area, limit)
+            self._scan_weak(todo, picked, area, limit)
+            return
         none = (np.zeros(0, np.int64), np.zeros(0), [])
         hashes = [_block_hashes(key) for key in todo]
         owner = np.repeat(np.arange(len(todo), dtype=np.int64), [len(h) for h in hashes])
@@ -255,15 +310,25 @@ class CandidateSearch:
             else:
                 picked.append(candidate_keys[lo:hi])
         self._grade_candidates(todo, picked, area, limit)
+        self._scan_weak(todo, picked, area, limit)
+
+    def _scan_weak(self, todo: list[str], picked: list[np.ndarray], area: _Area,
+                   limit: int) -> None:
+        """Keys whose candidates hold no graded one: compare every name of a small area,
+        whole and without its street type (a slip, a type left off, or both)."""
         weak = [i for i, key in enumerate(todo) if set(area.fuzzy[key][2]) <= {"loose"}]
         scan = self._scan_list(area) if weak else None
-        if scan:  # blocking found nothing within a graded slip: compare every name
-            ids, texts = scan
-            edits = process.cdist([todo[i] for i in weak], texts, scorer=OSA.distance,
-                                  score_cutoff=FULL_SCAN_MAX_EDITS, dtype=np.int32)
-            extra = [np.union1d(picked[i], ids[row <= FULL_SCAN_MAX_EDITS])
-                     for i, row in zip(weak, edits, strict=True)]
-            self._grade_candidates([todo[i] for i in weak], extra, area, limit)
+        if not scan:
+            return
+        ids, texts, stems = scan
+        queries = [todo[i] for i in weak]
+        edits = process.cdist(queries, texts, scorer=OSA.distance,
+                              score_cutoff=FULL_SCAN_MAX_EDITS, dtype=np.int32)
+        stem_edits = process.cdist(queries, stems, scorer=OSA.distance, score_cutoff=2,
+                                   dtype=np.int32)
+        extra = [np.union1d(picked[i], ids[(row <= FULL_SCAN_MAX_EDITS) | (stem_row <= 2)])
+                 for i, row, stem_row in zip(weak, edits, stem_edits, strict=True)]
+        self._grade_candidates(queries, extra, area, limit)
 
     def _grade_candidates(self, keys: list[str], picked: list[np.ndarray], area: _Area,
                           limit: int) -> None:
@@ -278,8 +343,12 @@ class CandidateSearch:
             area.fuzzy[key] = self._fuzzy_rows(key, cand, similarity[at:at + size], area, limit)
             at += size
 
-    def _scan_list(self, area: _Area) -> tuple[np.ndarray, list[str]] | None:
-        """Every key of a small area and its text (None when the area has too many names)."""
+    def _scan_list(self, area: _Area) -> tuple[np.ndarray, list[str], list[str]] | None:
+        """Every key of a small area, its text and its text without a final street type (None
+        when the area has too many names)."""
+        if isinstance(area.scan, tuple) and len(area.scan) == 2:  # given: add the stems
+            ids, texts = area.scan
+            area.scan = (ids, texts, [_without_type(t) for t in texts])
         if area.scan is None:
             if area.key_mask is None:
                 ids = np.arange(len(self._key_hash)) if len(self._key_hash) <= (
@@ -287,7 +356,9 @@ class CandidateSearch:
             else:
                 ids = np.flatnonzero(area.key_mask)
                 ids = ids if len(ids) <= FULL_SCAN_MAX_KEYS else None
-            area.scan = (ids, self._key_texts(ids)) if ids is not None else False
+            texts = self._key_texts(ids) if ids is not None else []
+            area.scan = (ids, texts, [_without_type(t) for t in texts]) if ids is not None \
+                else False
         return area.scan or None
 
     def _fuzzy_rows(self, key: str, cand: np.ndarray, similarity: np.ndarray, area: _Area,
