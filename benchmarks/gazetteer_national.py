@@ -46,6 +46,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gazetteer_speed import STEMS_A, SYLL, TYPES  # noqa: E402
+
 from crimegeo.gazetteer.evaluate import perturb  # noqa: E402
 from crimegeo.gazetteer.sources import OS_OPEN_NAMES_COLUMNS  # noqa: E402
 
@@ -183,9 +184,10 @@ def generate(out_dir: str, n: int, towns: int, seed: int = 1) -> dict:
 
 def peak_rss_mb() -> float:
     """This process's peak resident memory, MB."""
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM"):
-            return int(line.split()[1]) / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -137,8 +137,9 @@ class IndexAccess:
         ids = key_ids.tolist()
         missing = [i for i in ids if i not in cache]
         if missing:
-            if len(cache) > KEY_TEXT_CACHE_MAX:
-                cache.clear()
+            if len(cache) + len(missing) > KEY_TEXT_CACHE_MAX:
+                cache.clear()  # ...and every id of this call is missing now
+                missing = list(dict.fromkeys(ids))
             cache.update(zip(missing, self._keys.take(pa.array(missing)).to_pylist(),
                              strict=True))
         return [cache[i] for i in ids]

@@ -3,8 +3,6 @@ slip has fewer rivals than across the country; a neighbouring town's streets are
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crimegeo.gazetteer import Gazetteer, build_gazetteer
@@ -58,3 +56,16 @@ def test_a_neighbours_street_inside_the_towns_box_is_not_the_towns(towns: Gazett
 def test_a_town_without_the_street_falls_back_to_the_country(towns: Gazetteer) -> None:
     m = towns.lookup("Mile Lnae, Lydd")[0]  # only Rye has a Mile Lane
     assert m.id == "rye-mile"
+
+
+def test_key_texts_survive_their_memo_starting_again(towns: Gazetteer, monkeypatch) -> None:
+    """The key-text memo is cleared when full: ids already in it must still be answered."""
+    import numpy as np
+
+    from crimegeo.gazetteer import index
+
+    monkeypatch.setattr(index, "KEY_TEXT_CACHE_MAX", 3)
+    towns._key_text_cache.clear()
+    ids = np.arange(len(towns._key_hash))
+    first = towns._key_texts(ids[:3])
+    assert towns._key_texts(ids)[:3] == first and len(towns._key_texts(ids)) == len(ids)
