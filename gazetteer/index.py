@@ -40,6 +40,8 @@ class _Area:
     scan: tuple | bool | None = None
     #: The town areas named after a street in this area (see CandidateSearch._town_area).
     towns: dict[tuple[str, ...], _Area | None] = field(default_factory=dict)
+    #: The area's rows, sorted, when it is given by rows rather than a mask (a town).
+    rows: np.ndarray | None = None
 
 
 class IndexAccess:

@@ -42,9 +42,14 @@ class Ranking:
         cols = ("populated_place", "district", "county", "postcode_district")
         sub = self.features.select(list(cols)).take(pa.array(rows))
         wanted = set(areas)
-        for c in cols:
-            vals = sub.column(c).to_pylist()
-            ok |= np.array([v is not None and normalise_name(v) in wanted for v in vals], bool)
+        for c in cols:  # each distinct value normalised once: a town's rows share a few
+            encoded = pc.dictionary_encode(sub.column(c))
+            if isinstance(encoded, pa.ChunkedArray):
+                encoded = encoded.combine_chunks()
+            hits = np.array([normalise_name(v) in wanted for v in encoded.dictionary.to_pylist()]
+                            + [False], dtype=bool)
+            codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
+            ok |= hits[codes]
         # A row that names its own settlement is in the place named only if that is it: the
         # box of a neighbouring town's extent is no reason to count it in.
         placed = np.asarray(sub.column("populated_place").is_valid(), dtype=bool)

@@ -56,6 +56,9 @@ FULL_SCAN_MAX_KEYS = 50_000
 FULL_SCAN_MAX_EDITS = 3
 #: Towns named after a street whose names are kept ready to scan, per area.
 TOWN_MEMO_MAX = 512
+#: Keys matched together by one _fuzzy_many pass (nationally a key's blocks hold thousands of
+#: postings; all of them for 20,000 keys at once took gigabytes).
+FUZZY_BATCH = 1000
 
 
 def fuzzy_similarity(query: str, choices: list[str]) -> np.ndarray:
@@ -202,29 +205,29 @@ class CandidateSearch:
         memo = area.towns.get(areas, False)
         if memo is not False:
             return memo
-        rows = []
-        for key in areas:
-            places = self._rows_for_key(key, self._area(None, None))
-            places = places[np.isin(self.kind[places], (KIND_AREA, KIND_POSTCODE))]
-            for r in places.tolist():
-                if not np.isnan(self.xmin[r]) and self.xmax[r] > self.xmin[r]:
-                    rows.append(self.rows_in_box((self.xmin[r], self.ymin[r], self.xmax[r],
-                                                  self.ymax[r])))
+        # The rows recorded in the place; where the gazetteer records no such populated
+        # place, the rows inside the extent of an area feature of that name.
+        inside = self._rows_of_places(areas)
+        if not len(inside):
+            boxes = []
+            for key in areas:
+                places = self._rows_for_key(key, self._area(None, None))
+                places = places[np.isin(self.kind[places], (KIND_AREA, KIND_POSTCODE))]
+                for r in places.tolist():
+                    if not np.isnan(self.xmin[r]) and self.xmax[r] > self.xmin[r]:
+                        boxes.append(self.rows_in_box((self.xmin[r], self.ymin[r],
+                                                       self.xmax[r], self.ymax[r])))
+            if boxes:
+                inside = np.unique(np.concatenate(boxes))
+                inside = inside[self._area_hint_ok(inside, areas)]  # not a neighbour's streets
+        if area.row_mask is not None:
+            inside = inside[area.row_mask[inside]]
         town = None
-        if rows:
-            inside = np.unique(np.concatenate(rows))
-            inside = inside[self._area_hint_ok(inside, areas)]  # not a neighbour's streets
-            # ...and every row recorded in the place, inside its box or not
-            inside = np.union1d(inside, self._rows_of_places(areas))
-            if area.row_mask is not None:
-                inside = inside[area.row_mask[inside]]
-            ids = np.unique(np.asarray(self._row_key)[inside])
-            if 0 < len(ids) <= FULL_SCAN_MAX_KEYS:
-                mask = np.zeros(len(self), dtype=bool)
-                mask[inside] = True
-                empty = np.zeros(1, dtype=np.int64)
-                town = _Area(mask, None, empty, np.zeros(0, dtype=np.int32),
-                             scan=(ids, self._key_texts(ids)))
+        ids = np.unique(np.asarray(self._row_key)[inside])
+        if 0 < len(ids) <= FULL_SCAN_MAX_KEYS:
+            empty = np.zeros(1, dtype=np.int64)
+            town = _Area(None, None, empty, np.zeros(0, dtype=np.int32),
+                         scan=(ids, self._key_texts(ids)), rows=np.sort(inside))
         if len(area.towns) > TOWN_MEMO_MAX:
             area.towns.clear()
         area.towns[areas] = town
@@ -276,6 +279,10 @@ class CandidateSearch:
         """
         todo = [key for key in dict.fromkeys(keys) if key not in area.fuzzy]
         if not todo:
+            return
+        if len(todo) > FUZZY_BATCH:  # bounded memory: every posting of every key is held
+            for start in range(0, len(todo), FUZZY_BATCH):
+                self._fuzzy_many(todo[start:start + FUZZY_BATCH], area, limit)
             return
         if len(area.fuzzy) > FUZZY_MEMO_MAX:
             area.fuzzy.clear()
@@ -402,6 +409,9 @@ class CandidateSearch:
         keep = self.kind[rows] != KIND_POSTCODE
         if area.row_mask is not None:
             keep &= area.row_mask[rows]
+        if area.rows is not None:  # an area given as its sorted rows (a town)
+            at = np.minimum(np.searchsorted(area.rows, rows), len(area.rows) - 1)
+            keep &= area.rows[at] == rows
         return rows[keep], scores[keep], [w for w, k in zip(why, keep.tolist(), strict=True) if k]
 
     def _needs_fuzzy(self, pq: ParsedQuery, area: _Area) -> bool:
