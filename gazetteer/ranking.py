@@ -25,6 +25,8 @@ from crimegeo.gazetteer.scoring import (
 #: Same-name rows closer than this (metres, single linkage) are one place, by kind.
 CLUSTER_M = {KIND_ROAD: 600.0, KIND_PLACE: 120.0, KIND_AREA: 100.0, KIND_POSTCODE: 50.0}
 CLUSTER_DEFAULT_M = 120.0
+#: Up to this many rows are linked exactly (pairwise gaps); more are grouped on a grid.
+CLUSTER_EXACT_MAX = 48
 #: Which feature of a same-named group answers: road, then area, place, postcode, natural.
 KIND_PRIORITY = np.array([0, 2, 1, 3, 4], dtype=np.int8)
 #: Kinds answered with match_type "area": settlements, districts, postcodes.
@@ -75,7 +77,7 @@ class Ranking:
         point_only = ~(self.xmax[rows] > self.xmin[rows]) & ~(self.ymax[rows] > self.ymin[rows])
         thr = np.where((kinds == KIND_ROAD) & point_only, ROAD_POINT_LINK_M, thr)
         x, y = self.x[rows], self.y[rows]
-        if n > 48:  # very common names: a grid of the linkage distance is close enough
+        if n > CLUSTER_EXACT_MAX:  # very common names: a grid of the linkage distance
             cell = thr.max()
             gx = np.floor(x / cell).astype(np.int64)
             gy = np.floor(y / cell).astype(np.int64)
@@ -140,6 +142,12 @@ class Ranking:
                 why = ["postcode_hint" if o and not w else w
                        for o, w in zip(ok.tolist(), why, strict=True)]
         labels = self._clusters(rows)
+        top = scores >= scores.max() - 0.05
+        if len(rows) > CLUSTER_EXACT_MAX >= top.sum() > 1:
+            # A common name is grouped on a grid (see _clusters), which can cut one road in
+            # two; the few rows the hints left in contention are linked exactly.
+            labels = labels.astype(np.int64)
+            labels[top] = labels.max() + 1 + self._clusters(rows[top])
         _, labels = np.unique(labels, return_inverse=True)
         labels = labels.ravel()
         n_cl = int(labels.max()) + 1
