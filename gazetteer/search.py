@@ -416,10 +416,11 @@ class CandidateSearch:
 
     def _needs_fuzzy(self, pq: ParsedQuery, area: _Area) -> bool:
         """Whether :meth:`_candidates` will match `pq` fuzzily: no feature in the area has its
-        key or an alternative key."""
+        key or an alternative key (a key with its type's slip put right is also checked
+        against the key's own fuzzy candidates, so it needs them too)."""
         if not pq.key or pq.junction is not None:
             return False
-        for key in (pq.key, *pq.alternatives, pq.fuzzy_key):
+        for key in (pq.key, *pq.alternatives):
             k = self._key_id(key)
             if k >= 0 and (area.key_mask is None or area.key_mask[k]):
                 return False
