@@ -80,7 +80,7 @@ def main() -> None:
         vals = [r[k] for r in reports]
         print(f"  {k:<26} " + "  ".join(f"{v:.4f}" for v in vals)
               + f"   mean {np.mean(vals):.4f}")
-    print_by_class(reports)
+    print_by_class(reports, headline=False)
     print("reliability, pooled over the seeds (band: answers, mean score, share right):")
     for b in pooled:
         share = "-" if b["share_right"] is None else f"{b['share_right']:.1%}"
@@ -102,9 +102,10 @@ def main() -> None:
     print("  " + json.dumps(junction_distances(_training_gazetteer(args.data, args.train))))
 
 
-def print_by_class(reports: list[dict]) -> None:
-    """The mean over seeds of the headline measures, and per perturbation class."""
-    for k in MEASURES:
+def print_by_class(reports: list[dict], headline: bool = True) -> None:
+    """The mean over seeds of the headline measures (with `headline`), and per perturbation
+    class."""
+    for k in MEASURES if headline else ():
         print(f"  {k:<26} {np.mean([r[k] for r in reports]):.4f}")
     print("  perturbation class       rows  single-point within 25 m  right  confident right")
     for kind in reports[0]["by_perturbation"]:
