@@ -126,7 +126,10 @@ class CandidateSearch:
                 found = (rows, np.full(n, FUZZY_SCORES["typo1"]), ["fuzzy"] * n, ["typo1"] * n)
                 # ...unless the name as written is itself close to another name: "Old Broad"
                 # is Old Broad Street with its type dropped as much as "Old Road" with a slip.
-                own = self._fuzzy(pq.key, area) if fuzzy else found[:2] + ([],)
+                # Only a word some name has can be read as written ("broad"; not "stret").
+                if not fuzzy or not self._word_known(pq.key.split()[-1]):
+                    return found
+                own = self._fuzzy(pq.key, area)
                 graded = [w != "loose" for w in own[2]]
                 if not any(graded) or set(own[0].tolist()) <= set(rows.tolist()):
                     return found
@@ -414,12 +417,24 @@ class CandidateSearch:
             keep &= area.rows[at] == rows
         return rows[keep], scores[keep], [w for w, k in zip(why, keep.tolist(), strict=True) if k]
 
+    def _word_known(self, word: str) -> bool:
+        """Whether some name of the gazetteer has this distinctive word (its blocking token)."""
+        h = key_hash("t:" + word)
+        i = int(np.searchsorted(self._block_hash, h))
+        return i < len(self._block_hash) and int(self._block_hash[i]) == h
+
     def _needs_fuzzy(self, pq: ParsedQuery, area: _Area) -> bool:
         """Whether :meth:`_candidates` will match `pq` fuzzily: no feature in the area has its
         key or an alternative key (a key with its type's slip put right is also checked
         against the key's own fuzzy candidates, so it needs them too)."""
         if not pq.key or pq.junction is not None:
             return False
+        if pq.fuzzy_key != pq.key and not self._word_known(pq.key.split()[-1]):
+            # a slip in the type, the type's fix the only reading: no fuzzy search needed
+            # when the fixed name is known
+            k = self._key_id(pq.fuzzy_key)
+            if k >= 0 and (area.key_mask is None or area.key_mask[k]):
+                return False
         for key in (pq.key, *pq.alternatives):
             k = self._key_id(key)
             if k >= 0 and (area.key_mask is None or area.key_mask[k]):
