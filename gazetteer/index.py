@@ -38,6 +38,7 @@ class _Area:
     #: Every key id of the area and its text, for a full scan (see CandidateSearch); False
     #: when the area has too many names to scan, None until first needed.
     scan: tuple | bool | None = None
+    scan_stems: list[str] | None = None
     #: The town areas named after a street in this area (see CandidateSearch._town_area).
     towns: dict[tuple[str, ...], _Area | None] = field(default_factory=dict)
     #: The area's rows, sorted, when it is given by rows rather than a mask (a town).
