@@ -163,3 +163,19 @@ def test_streaming_feedback_rebuilds_candidates_from_the_restricted_part(col_gaz
     read = read.append_column("month", pa.array(["2020-03"] * read.num_rows))
     assert corrections_csv([records_part(read).corrections]) == corrections_csv(
         [records_part(records).corrections])
+
+
+def test_streaming_feedback_reads_parts_written_before_the_candidates(col_gazetteer,
+                                                                     tmp_path) -> None:
+    """A month whose restricted parts were published before standard 1.1.0 lacks the three
+    columns: its feedback is rebuilt with them empty, not refused."""
+    from crimegeo.transforms.arrivals import force_month_feedback
+    from crimegeo.transforms.batches import Batch, write_record_parts
+
+    records = locate(_parsed(ROWS), col_gazetteer, DEFAULTS)
+    old = records.drop_columns(["matched_name", "candidate_count", "candidates"])
+    write_record_parts(str(tmp_path), "2020-03", Batch("col.csv", FORCE, old), public=False)
+    files = force_month_feedback(str(tmp_path), "2020-03", FORCE)
+    rows = _csv_rows(files["corrections.csv"])
+    assert [int(r["source_row"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert all(r["candidate_count"] == "" and r["matched_name"] == "" for r in rows)
