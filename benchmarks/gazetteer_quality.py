@@ -33,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from crimegeo.gazetteer.evaluate import (  # noqa: E402
+    HELD_OUT_PERTURBATIONS,
     evaluate_os_open_names,
     evaluate_police_uk,
     format_report,
@@ -79,10 +80,16 @@ def main() -> None:
         vals = [r[k] for r in reports]
         print(f"  {k:<26} " + "  ".join(f"{v:.4f}" for v in vals)
               + f"   mean {np.mean(vals):.4f}")
+    print_by_class(reports, headline=False)
     print("reliability, pooled over the seeds (band: answers, mean score, share right):")
     for b in pooled:
         share = "-" if b["share_right"] is None else f"{b['share_right']:.1%}"
         print(f"  {b['band']}  {b['answers']:>6,}  {b['mean_score']}  {share}")
+    held_out = [evaluate_police_uk(args.data, train=args.train, test=args.test, seed=s,
+                                   perturbations=HELD_OUT_PERTURBATIONS) for s in args.seeds]
+    print(f"held-out perturbation classes {', '.join(HELD_OUT_PERTURBATIONS)} (never tuned "
+          f"on), seeds {args.seeds}, mean:")
+    print_by_class(held_out)
     if os.path.isdir(OS_DATA):
         os_report = evaluate_os_open_names(OS_DATA, seeds=tuple(args.seeds))
         print(f"OS Open Names tiles ({os_report['features']:,} features; "
@@ -93,6 +100,23 @@ def main() -> None:
                   f"{v['confident']:.1%}  {v['confident_right']:.1%}")
     print("junction distance measurement (JUNCTION_MAX_M), gazetteer of the training months:")
     print("  " + json.dumps(junction_distances(_training_gazetteer(args.data, args.train))))
+
+
+def print_by_class(reports: list[dict], headline: bool = True) -> None:
+    """The mean over seeds of the headline measures (with `headline`), and per perturbation
+    class."""
+    for k in MEASURES if headline else ():
+        print(f"  {k:<26} {np.mean([r[k] for r in reports]):.4f}")
+    print("  perturbation class       rows  single-point within 25 m  right  confident right")
+    for kind in reports[0]["by_perturbation"]:
+        rows = sum(r["by_perturbation"][kind]["rows"] for r in reports)
+        single = [r["_located"][(r["_kind"] == kind) & (r["_class"] == "single")]
+                  & r["_right"][(r["_kind"] == kind) & (r["_class"] == "single")]
+                  for r in reports]
+        share = np.concatenate(single).mean() if sum(len(x) for x in single) else float("nan")
+        right = np.mean([r["by_perturbation"][kind]["right"] for r in reports])
+        conf = np.mean([r["by_perturbation"][kind]["confident_right"] or 0 for r in reports])
+        print(f"  {kind:<20} {rows:>8,}  {share:>10.1%}  {right:>14.1%}  {conf:>10.1%}")
 
 
 def _training_gazetteer(data: str, train: str):  # noqa: ANN202

@@ -28,13 +28,17 @@ import math
 import time
 from collections.abc import Iterable
 
+import pyarrow as pa
+
 from crimegeo.standards.months import is_month
+from crimegeo.standards.schema import CORRECTION_SCHEMA
 from crimegeo.store.files import filesystem, read_file, sha256_hex
 from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout, force_of, month_of
 
 #: Columns the JSON form gives as numbers (when the cell is a finite number).
-INTEGER_COLUMNS = frozenset({"source_row"})
-FLOAT_COLUMNS = frozenset({"lon", "lat", "x_bng", "y_bng", "geocode_score"})
+INTEGER_COLUMNS = frozenset(f.name for f in CORRECTION_SCHEMA if pa.types.is_integer(f.type))
+FLOAT_COLUMNS = frozenset(f.name for f in CORRECTION_SCHEMA if pa.types.is_floating(f.type)
+                          ) - {"supplied_x", "supplied_y"}
 #: Longest force code accepted before looking it up (registry codes are far shorter).
 MAX_FORCE_LENGTH = 64
 
@@ -238,10 +242,11 @@ def corrections_json(csv_bytes: bytes, force: str, month: str) -> bytes:
     """The JSON form of a month's corrections, derived from exactly ``csv_bytes``.
 
     ``{"force", "month", "source_sha256", "count", "columns", "records": [...]}``: one object
-    per CSV row with the CSV's columns. Empty cells become null, ``source_row`` an integer,
-    ``lon``, ``lat``, ``x_bng``, ``y_bng`` and ``geocode_score`` numbers, ``reasons`` a list of
-    reason codes; text is kept exactly as in the CSV (including the apostrophe that neutralises
-    spreadsheet formulas).
+    per CSV row with the CSV's columns. Empty cells become null, the integer and float
+    columns of ``CORRECTION_SCHEMA`` (``source_row``, ``candidate_count``; ``lon``, ``lat``,
+    ``x_bng``, ``y_bng``, ``geocode_score``, the candidates' distances; not the supplied
+    coordinates, kept as written) numbers, ``reasons`` a list of reason codes; text is kept
+    exactly as in the CSV (including the apostrophe that neutralises spreadsheet formulas).
     """
     # A cell can be as long as the force's own upload made it (a whole free-text field):
     # Python's csv module refuses cells over 128 KiB unless told the document may hold one.

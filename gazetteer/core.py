@@ -131,6 +131,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         self._block_of_posting: np.ndarray | None = None
         self._generic: np.ndarray | None = None
         self._places: np.ndarray | None = None
+        self._place_index: tuple | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -278,61 +279,80 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         Texts that equal exactly one feature's name (after "On or near") are answered with
         vectorised index look-ups; the rest go through :meth:`lookup` (with ``fuzzy`` as given).
         """
+        answers = self._answers(texts, force=force, fuzzy=fuzzy, limit=1)
+        return [answers[t][0] if answers[t] else None for t in texts]
+
+    def _answers(self, texts: Sequence[str], *, force: str | None, fuzzy: bool, limit: int
+                 ) -> dict[str, list[Match]]:
+        """The candidates, best first (at most ``limit``), of each distinct text: the one path
+        behind :meth:`lookup_many` and :meth:`lookup_arrays`."""
         uniq = list(dict.fromkeys(texts))
         area = self._area(force, None)
-        answers: dict[str, Match | None] = {}
+        answers: dict[str, list[Match]] = {}
         hit, rows = self._exact_rows(uniq, area)
         for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
-            answers[uniq[q]] = m
+            answers[uniq[q]] = [m]
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
-            self._fuzzy_many([pq.fuzzy_key for pq in (parse_query(t) for t in uniq
-                                                if t and t not in answers)
-                              if self._needs_fuzzy(pq, area)], area)
-        by_query: dict[tuple, Match | None] = {}
+            needing = [pq for pq in (parse_query(t) for t in uniq if t and t not in answers)
+                       if self._needs_fuzzy(pq, area)]
+            self._fuzzy_many([key for pq in needing for key in dict.fromkeys(
+                (pq.key, pq.fuzzy_key)) if key], area)
+        by_query: dict[tuple, list[Match]] = {}
         for t in uniq:
             if t in answers:
                 continue
             pq = parse_query(t) if t else None
             memo = (pq.key, pq.areas, pq.junction, pq.postcode, pq.name) if pq else None
-            if memo is not None and memo[:4] in by_query and by_query[memo[:4]] is not None:
+            if memo is not None and memo[:4] in by_query:
                 # Same canonical query, another spelling: same place; exact only if identical.
-                m = by_query[memo[:4]]
+                m, *others = by_query[memo[:4]]
                 if m.reason:  # scored by what it is (generic, junction), not by spelling
                     pass
                 elif m.name == pq.name and m.match_type == "normalised":
                     m = dataclasses.replace(m, match_type="exact", score=SCORES["exact"])
                 elif m.name == pq.name and m.match_type == "area":
                     m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
-                answers[t] = m
+                answers[t] = [m, *others]
                 continue
-            found = self.lookup(t, force=force, limit=1, fuzzy=fuzzy) if t else []
-            answers[t] = found[0] if found else None
-            m = answers[t]
+            found = self.lookup(t, force=force, limit=limit, fuzzy=fuzzy) if t else []
+            answers[t] = found
+            m = found[0] if found else None
             if memo is not None and m is not None and (
                 m.match_type in ("normalised", "fuzzy")
                 or (m.match_type == "area" and m.score < SCORES["area_exact"])
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
-                by_query[memo[:4]] = m
-        return [answers[t] for t in texts]
+                by_query[memo[:4]] = found
+        return answers
 
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
-                      fuzzy: bool = True) -> dict[str, np.ndarray]:
+                      fuzzy: bool = True, candidates_below: float | None = None,
+                      max_candidates: int = 3) -> dict[str, np.ndarray]:
         """Best match per text as columns, for batch work: what :meth:`lookup_many` finds.
 
         Returns arrays aligned with ``texts``: ``lon``, ``lat``, ``x_bng``, ``y_bng``,
-        ``score`` (NaN where no match), ``match_type`` and ``id`` (the URI where there is one;
-        object arrays, None where no match) and ``extent`` (n x 4, BNG). Texts that need no
-        ranking (an exact name, or a canonical key with one feature in the area) are answered
-        column-wise; only the rest build a :class:`Match` each.
+        ``score`` (NaN where no match), ``match_type``, ``id`` (the URI where there is one) and
+        ``name`` (the matched feature's name; object arrays, None where no match) and ``extent``
+        (n x 4, BNG). Texts that need no ranking (an exact name, or a canonical key with one
+        feature in the area) are answered column-wise; only the rest build a :class:`Match`.
+
+        With ``candidates_below``, texts whose answer is ambiguous, scores below it, or is
+        missing also get ``candidate_count`` (how many distinct places were found:
+        :attr:`Match.places`, 0 when none) and ``candidates`` (a tuple of up to
+        ``max_candidates`` ``(name, id, x_bng, y_bng)``, best first): what a force needs to
+        put the text right. Elsewhere ``candidate_count`` is -1 and ``candidates`` None.
         """
         uniq = list(dict.fromkeys(texts))
         k = len(uniq)
         out = {name: np.full(k, np.nan) for name in ("lon", "lat", "x_bng", "y_bng", "score")}
-        out["match_type"] = np.full(k, None, dtype=object)
-        out["id"] = np.full(k, None, dtype=object)
+        for name in ("match_type", "id", "name"):
+            out[name] = np.full(k, None, dtype=object)
         out["extent"] = np.full((k, 4), np.nan)
+        wanted = candidates_below is not None
+        if wanted:
+            out["candidate_count"] = np.full(k, -1, dtype=np.int64)
+            out["candidates"] = np.full(k, None, dtype=object)
         area = self._area(force, None)
         hit, rows = self._exact_rows(uniq, area)
         self._fill_columns(out, hit, rows, np.ones(len(hit), dtype=bool))
@@ -341,17 +361,33 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             found, rows, exact = self._sole_key_rows([uniq[i] for i in rest], area)
             self._fill_columns(out, rest[found], rows, exact)
             rest = np.delete(rest, found)
+        if wanted:  # a sole feature scored low (a generic type known at one place)
+            low = np.flatnonzero(out["score"] < candidates_below)
+            for i in low.tolist():
+                out["candidate_count"][i] = 1
+                out["candidates"][i] = ((out["name"][i], out["id"][i], float(out["x_bng"][i]),
+                                         float(out["y_bng"][i])),)
         if len(rest):
-            matches = self.lookup_many([uniq[i] for i in rest], force=force, fuzzy=fuzzy)
-            for i, m in zip(rest.tolist(), matches, strict=True):
-                if m is None:
+            answers = self._answers([uniq[i] for i in rest], force=force, fuzzy=fuzzy,
+                                    limit=max_candidates if wanted else 1)
+            for i in rest.tolist():
+                found_matches = answers[uniq[i]]
+                if not found_matches:
+                    if wanted:
+                        out["candidate_count"][i], out["candidates"][i] = 0, ()
                     continue
+                m = found_matches[0]
                 out["lon"][i], out["lat"][i], out["x_bng"][i], out["y_bng"][i] = (
                     m.lon, m.lat, m.x_bng, m.y_bng)
                 out["score"][i], out["match_type"][i] = m.score, m.match_type
-                out["id"][i] = m.uri or m.id
+                out["id"][i], out["name"][i] = m.uri or m.id, m.name
                 if m.extent is not None:
                     out["extent"][i] = m.extent
+                if wanted and (m.match_type == "ambiguous" or m.score < candidates_below):
+                    out["candidate_count"][i] = m.places
+                    out["candidates"][i] = tuple(
+                        (c.name, c.uri or c.id, c.x_bng, c.y_bng)
+                        for c in found_matches[:max_candidates])
         if len(uniq) == len(texts):
             return out
         position = {t: i for i, t in enumerate(uniq)}

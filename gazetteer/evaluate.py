@@ -38,6 +38,16 @@ London Wall", "The Red Lion PH, 12 Fleet Street"), and for a supermarket the sho
 street nearest the crime ("Tesco, Fleet Street"); ``combined`` two or three of the above at
 once.
 
+Held-out perturbations (:data:`HELD_OUT_PERTURBATIONS`, drawn with equal weight when the
+evaluation is asked for them; no constant or rule was set on them, they judge whether the
+parsing and scoring generalise): ``spacing`` two words run together, a long word split in two,
+a hyphen between words ("Queenvictoria Street", "Bishops gate", "Queen-Victoria Street");
+``punctuation`` an apostrophe dropped, added or curly, "St" as "St." or "Saint", a full stop
+or a comma after the name, brackets or quotes round it; ``phonetic`` a sound-alike respelling
+(ph/f, ck/k, c/k, ee/ea, ie/ei, ou/ow, a double consonant single or a single one doubled,
+a final y/ie); ``note`` a word or note a control room adds after the name ("Cheapside area",
+"Cheapside - shop doorway", "Cheapside (footway)", "Cheapside nr bus stop").
+
 A junction row is right when the answer is right for A's class, or when the answer is a
 junction within :data:`JUNCTION_TOLERANCE_M` of the crime's point.
 
@@ -76,6 +86,7 @@ __all__ = [
     "junction_distances",
     "JUNCTION_TOLERANCE_M",
     "PERTURBATIONS",
+    "HELD_OUT_PERTURBATIONS",
     "RELIABILITY_BANDS",
     "RIGHT_WITHIN_M",
     "evaluate_os_open_names",
@@ -117,6 +128,14 @@ _BRANDS = ["Tesco", "Sainsburys", "Co-op", "Waitrose", "M&S"]
 _PREMISES = ["Moor House", "The Red Lion PH", "Costa Coffee", "Unit 4 Riverside House",
              "Flat 2 Kings Court", "Barclays Bank", "Pret A Manger", "Block B", "Tesco Express"]
 _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+#: Perturbation classes never used to set a constant or a rule (see the module docstring).
+HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note")
+_SOUND_ALIKE = [("ph", "f"), ("f", "ph"), ("ck", "k"), ("c", "k"), ("ee", "ea"), ("ea", "ee"),
+                ("ie", "ei"), ("ei", "ie"), ("ou", "ow"), ("ow", "ou"), ("y", "ie"),
+                ("ll", "l"), ("tt", "t"), ("ss", "s"), ("rr", "r"), ("nn", "n"), ("l", "ll"),
+                ("t", "tt"), ("s", "ss"), ("r", "rr"), ("n", "nn"), ("er", "a")]
+_NOTES = [" area", " - shop doorway", " (footway)", " nr bus stop", " - rear", " footpath",
+          " (public highway)", " / street", " - outside"]
 
 
 def _neighbour_key(c: str, rng: random.Random) -> str:
@@ -200,6 +219,66 @@ def perturb(label: str, rng: random.Random, kind: str | None = None,
     return prefix + text, done
 
 
+def _respace(name: str, rng: random.Random) -> str | None:
+    words = name.split()
+    joins = [i for i in range(len(words) - 1) if words[i].isalpha() and words[i + 1].isalpha()]
+    long_words = [i for i, w in enumerate(words) if w.isalpha() and len(w) >= 7]
+    forms = (["join"] * bool(joins) + ["hyphen"] * bool(joins) + ["split"] * bool(long_words))
+    if not forms:
+        return None
+    form = rng.choice(forms)
+    if form == "split":
+        i = rng.choice(long_words)
+        at = rng.randrange(3, len(words[i]) - 2)
+        words[i] = words[i][:at] + " " + words[i][at:].lower()
+        return " ".join(words)
+    i = rng.choice(joins)
+    glue = "-" if form == "hyphen" else ""
+    joined = words[i] + glue + (words[i + 1] if glue else words[i + 1].lower())
+    return " ".join([*words[:i], joined, *words[i + 2:]])
+
+
+def _repunctuate(name: str, rng: random.Random) -> str:
+    forms = ["stop", "comma", "brackets", "quotes"]
+    if "'" in name:
+        forms += ["no_apostrophe", "curly"]
+    elif re.search(r"[a-z]s\b", name):
+        forms.append("add_apostrophe")
+    if re.search(r"\bSt\b", name):
+        forms += ["saint", "st_dot"]
+    form = rng.choice(forms)
+    if form == "no_apostrophe":
+        return name.replace("'", "")
+    if form == "curly":
+        return name.replace("'", "\u2019")
+    if form == "add_apostrophe":
+        return re.sub(r"([a-z])s\b", r"\1's", name, count=1)
+    if form == "saint":
+        return re.sub(r"\bSt\b", "Saint", name, count=1)
+    if form == "st_dot":
+        return re.sub(r"\bSt\b", "St.", name, count=1)
+    if form == "comma":  # a stray comma after the name, as a spreadsheet export leaves it
+        return name + ","
+    if form == "brackets":
+        return f"({name})"
+    if form == "quotes":
+        return f'"{name}"'
+    return name + "."
+
+
+def _sound_alike(name: str, rng: random.Random) -> str | None:
+    """One sound-alike respelling inside a word of the name (never its first letter)."""
+    options = []
+    for old, new in _SOUND_ALIKE:
+        for m in re.finditer(re.escape(old), name):
+            if m.start() > 0 and name[m.start() - 1].isalpha():
+                options.append((m.start(), old, new))
+    if not options:
+        return None
+    at, old, new = rng.choice(options)
+    return name[:at] + new + name[at + len(old):]
+
+
 def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tuple[str, str]:
     if kind == "clean":
         return name, "clean"
@@ -235,6 +314,16 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
             return f"{rng.choice(_BRANDS + ['Supermarket'])}, {partner}", kind
         house = rng.choice(_HOUSE) + " " if rng.random() < 0.5 else ""
         return f"{rng.choice(_PREMISES)}, {house}{name}", kind
+    if kind == "spacing":
+        new = _respace(name, rng)
+        return (new, kind) if new else (name, "clean")
+    if kind == "punctuation":
+        return _repunctuate(name, rng), kind
+    if kind == "phonetic":
+        new = _sound_alike(name, rng)
+        return (new, kind) if new else (name, "clean")
+    if kind == "note":
+        return name + rng.choice(_NOTES), kind
     if kind == "junction" and partner:
         form = rng.choice(["junction of {a} and {b}", "{a} j/w {b}", "{a}/{b}",
                            "corner of {a} and {b}", "jct {a} & {b}", "{a} junction with {b}",
@@ -303,8 +392,11 @@ def evaluate_police_uk(
     force: str | None = None,
     seed: int = 7,
     gazetteer_dir: str | None = None,
+    perturbations: tuple[str, ...] = PERTURBATIONS,
 ) -> dict:
-    """Run the evaluation on a folder of one force's police.uk monthly files; return figures."""
+    """Run the evaluation on a folder of one force's police.uk monthly files; return figures.
+
+    ``perturbations``: the classes drawn from (the model's, or HELD_OUT_PERTURBATIONS)."""
     files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".csv"))
 
     def in_range(spec: str) -> list[str]:
@@ -363,7 +455,7 @@ def evaluate_police_uk(
     rng = random.Random(seed)
     queries, kinds, classes = [], [], []
     for s, px, py in zip(label, x.tolist(), y.tolist(), strict=True):
-        kind = rng.choice(PERTURBATIONS)
+        kind = rng.choice(perturbations)
         partner = None
         if kind in ("junction", "premises") and len(n_xy):
             d = np.hypot(n_xy[:, 0] - px, n_xy[:, 1] - py)
@@ -456,7 +548,7 @@ def evaluate_police_uk(
         "single_place_reported_ambiguous": _share(ambiguous, ~generic),
         "match_types": dict(types),
         "by_label_class": {c: measures(classes_a == c) for c in ("single", "street", "generic")},
-        "by_perturbation": {k: measures(kinds_a == k) for k in PERTURBATIONS
+        "by_perturbation": {k: measures(kinds_a == k) for k in ("clean", *perturbations)
                             if (kinds_a == k).any()},
         "reliability": reliability_table(score[answered], right[answered]),
         "calibration_by_match": calibration,
@@ -464,6 +556,11 @@ def evaluate_police_uk(
         "_right": right,
         "_class": classes_a,
         "_kind": kinds_a,
+        "_label": label,
+        "_query": queries,
+        "_found": found,
+        "_located": located,
+        "_point": (x, y),
     }
     if tmp is not None:
         tmp.cleanup()

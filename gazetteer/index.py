@@ -35,6 +35,14 @@ class _Area:
     sole_names: tuple[pa.Array, np.ndarray] | bool | None = None  # see Gazetteer._sole_names
     #: Fuzzy candidates (rows, scores) per key already worked out in this area.
     fuzzy: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: Every key id of the area and its text, for a full scan (see CandidateSearch); False
+    #: when the area has too many names to scan, None until first needed.
+    scan: tuple | bool | None = None
+    scan_stems: list[str] | None = None
+    #: The town areas named after a street in this area (see CandidateSearch._town_area).
+    towns: dict[tuple[str, ...], _Area | None] = field(default_factory=dict)
+    #: The area's rows, sorted, when it is given by rows rather than a mask (a town).
+    rows: np.ndarray | None = None
 
 
 class IndexAccess:
@@ -132,8 +140,9 @@ class IndexAccess:
         ids = key_ids.tolist()
         missing = [i for i in ids if i not in cache]
         if missing:
-            if len(cache) > KEY_TEXT_CACHE_MAX:
-                cache.clear()
+            if len(cache) + len(missing) > KEY_TEXT_CACHE_MAX:
+                cache.clear()  # ...and every id of this call is missing now
+                missing = list(dict.fromkeys(ids))
             cache.update(zip(missing, self._keys.take(pa.array(missing)).to_pylist(),
                              strict=True))
         return [cache[i] for i in ids]
@@ -160,6 +169,30 @@ class IndexAccess:
                     encoded = encoded.combine_chunks()
                 self._places = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int32)
         return self._places
+
+    def _rows_of_places(self, areas: tuple[str, ...]) -> np.ndarray:
+        """Rows whose populated place is one of the normalised names `areas` (through the
+        place codes sorted once: a town's rows without a pass over every row)."""
+        if self._place_index is None:
+            from crimegeo.gazetteer.normalise import normalise_name
+
+            codes = self._place_codes()
+            col = self.features.column("populated_place")
+            names: list[str] = []
+            if col.null_count < len(col):  # the same encoding as _place_codes'
+                encoded = pc.dictionary_encode(col)
+                if isinstance(encoded, pa.ChunkedArray):
+                    encoded = encoded.combine_chunks()
+                names = encoded.dictionary.to_pylist()
+            order = np.argsort(codes, kind="stable")
+            ptr = np.searchsorted(codes[order], np.arange(len(names) + 1))
+            by_name: dict[str, list[int]] = {}
+            for code, name in enumerate(names):
+                by_name.setdefault(normalise_name(name), []).append(code)
+            self._place_index = (order, ptr, by_name)
+        order, ptr, by_name = self._place_index
+        parts = [order[ptr[c]:ptr[c + 1]] for a in areas for c in by_name.get(a, ())]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
     def _sole_rows(self, area: _Area) -> np.ndarray:
         """Per key, its only row within the area (-1 when none or several); cached."""

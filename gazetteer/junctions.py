@@ -104,4 +104,5 @@ class Junctions:
             score=round(score, 4),
             match_type=mtype,
             reason="junction",
+            places=max(places_a, places_b),
         )

@@ -40,7 +40,10 @@ class Match:
     answer relates to the text (``typo1``, ``typo2``, ``type_dropped``, ``type_changed``,
     ``loose``...), ``junction`` (placed where two streets meet), ``junction_not_met`` (the
     streets named do not meet: the first one answers), ``generic`` (a place type such as
-    "Supermarket"), ``postcode_hint``; empty otherwise. It is not part of :meth:`to_dict`.
+    "Supermarket"), ``postcode_hint``; empty otherwise. ``places`` is how many distinct places
+    the search found for the text: the contenders when ``ambiguous``, else every place any
+    candidate named (1 for a sole answer); what a force's feedback reports as its number of
+    candidates. Neither is part of :meth:`to_dict`.
     """
 
     id: str
@@ -55,6 +58,7 @@ class Match:
     score: float
     match_type: str
     reason: str = ""
+    places: int = 1
 
     def to_dict(self) -> dict:
         """The JSON form: exactly the keys of :data:`JSON_KEYS` (NaN becomes None)."""

@@ -195,8 +195,6 @@ _JUNCTION_INFIX_RE = re.compile(
 )
 #: "A/B" written without spaces: a junction only when A reads as a street (see parse_query).
 _JUNCTION_SLASH_RE = re.compile(r"^\s*(?P<a>[^/]+?)\s*/\s*(?P<b>[^/]+?)\s*$")
-#: "A/B" written without spaces: a junction only when A reads as a street (see parse_query).
-_JUNCTION_SLASH_RE = re.compile(r"^\s*(?P<a>[^/]+?)\s*/\s*(?P<b>[^/]+?)\s*$")
 _POSTCODE_RE = re.compile(r"^[a-z]{1,2}\d[a-z\d]?(?:\s*\d[a-z]{2})?$", re.I)
 
 
@@ -420,7 +418,8 @@ def parse_query(text: str) -> ParsedQuery:
     if m:
         a = normalise_name(_strip_house(_strip_shorthand(m.group("a"))))
         b = normalise_name(_strip_house(_strip_shorthand(m.group("b").split(",")[0])))
-        if a and b:
+        # "Liverpool Street / street": a part that is only a street type names no street.
+        if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS for k in (a, b)):
             junction = (a, b)
     if not parts:
         return ParsedQuery(text=text, name="", key="", postcode=postcode)

@@ -25,6 +25,8 @@ from crimegeo.gazetteer.scoring import (
 #: Same-name rows closer than this (metres, single linkage) are one place, by kind.
 CLUSTER_M = {KIND_ROAD: 600.0, KIND_PLACE: 120.0, KIND_AREA: 100.0, KIND_POSTCODE: 50.0}
 CLUSTER_DEFAULT_M = 120.0
+#: Up to this many rows are linked exactly (pairwise gaps); more are grouped on a grid.
+CLUSTER_EXACT_MAX = 48
 #: Which feature of a same-named group answers: road, then area, place, postcode, natural.
 KIND_PRIORITY = np.array([0, 2, 1, 3, 4], dtype=np.int8)
 #: Kinds answered with match_type "area": settlements, districts, postcodes.
@@ -42,17 +44,25 @@ class Ranking:
         cols = ("populated_place", "district", "county", "postcode_district")
         sub = self.features.select(list(cols)).take(pa.array(rows))
         wanted = set(areas)
-        for c in cols:
-            vals = sub.column(c).to_pylist()
-            ok |= np.array([v is not None and normalise_name(v) in wanted for v in vals], bool)
+        for c in cols:  # each distinct value normalised once: a town's rows share a few
+            encoded = pc.dictionary_encode(sub.column(c))
+            if isinstance(encoded, pa.ChunkedArray):
+                encoded = encoded.combine_chunks()
+            hits = np.array([normalise_name(v) in wanted for v in encoded.dictionary.to_pylist()]
+                            + [False], dtype=bool)
+            codes = np.asarray(pc.fill_null(encoded.indices, -1), dtype=np.int64)
+            ok |= hits[codes]
+        # A row that names its own settlement is in the place named only if that is it: the
+        # box of a neighbouring town's extent is no reason to count it in.
+        placed = np.asarray(sub.column("populated_place").is_valid(), dtype=bool)
         for a in areas:  # inside the extent of an area feature of that name
             arows = self._rows_for_key(a, self._area(None, None))
             arows = arows[np.isin(self.kind[arows], (KIND_AREA, KIND_POSTCODE))]
             for r in arows.tolist():
                 if np.isnan(self.xmin[r]):
                     continue
-                ok |= ((self.x[rows] >= self.xmin[r]) & (self.x[rows] <= self.xmax[r])
-                       & (self.y[rows] >= self.ymin[r]) & (self.y[rows] <= self.ymax[r]))
+                ok |= ~placed & ((self.x[rows] >= self.xmin[r]) & (self.x[rows] <= self.xmax[r])
+                                 & (self.y[rows] >= self.ymin[r]) & (self.y[rows] <= self.ymax[r]))
         return ok
 
     def _clusters(self, rows: np.ndarray) -> np.ndarray:
@@ -67,7 +77,7 @@ class Ranking:
         point_only = ~(self.xmax[rows] > self.xmin[rows]) & ~(self.ymax[rows] > self.ymin[rows])
         thr = np.where((kinds == KIND_ROAD) & point_only, ROAD_POINT_LINK_M, thr)
         x, y = self.x[rows], self.y[rows]
-        if n > 48:  # very common names: a grid of the linkage distance is close enough
+        if n > CLUSTER_EXACT_MAX:  # very common names: a grid of the linkage distance
             cell = thr.max()
             gx = np.floor(x / cell).astype(np.int64)
             gy = np.floor(y / cell).astype(np.int64)
@@ -132,6 +142,12 @@ class Ranking:
                 why = ["postcode_hint" if o and not w else w
                        for o, w in zip(ok.tolist(), why, strict=True)]
         labels = self._clusters(rows)
+        top = scores >= scores.max() - 0.05
+        if len(rows) > CLUSTER_EXACT_MAX >= top.sum() > 1:
+            # A common name is grouped on a grid (see _clusters), which can cut one road in
+            # two; the few rows the hints left in contention are linked exactly.
+            labels = labels.astype(np.int64)
+            labels[top] = labels.max() + 1 + self._clusters(rows[top])
         _, labels = np.unique(labels, return_inverse=True)
         labels = labels.ravel()
         n_cl = int(labels.max()) + 1
@@ -174,11 +190,11 @@ class Ranking:
                 if out:
                     score = min(score, out[0].score * 0.99)
             out.append(self._match(r, score, mtype, members=rows[labels == c],
-                                   reason=why[rep[c]]))
+                                   reason=why[rep[c]], places=n_cont if ambiguous else n_cl))
         return out
 
     def _match(self, row: int, score: float, match_type: str,
-               members: np.ndarray | None = None, reason: str = "") -> Match:
+               members: np.ndarray | None = None, reason: str = "", places: int = 1) -> Match:
         if members is not None and len(members) > 1:
             ext = self._extent_of(members)
         else:
@@ -196,6 +212,7 @@ class Ranking:
             score=round(float(score), 4),
             match_type=match_type,
             reason=reason,
+            places=places,
         )
 
     def _extent_of(self, rows: np.ndarray) -> tuple[float, float, float, float] | None:
@@ -250,8 +267,10 @@ class Ranking:
         scores, out["match_type"][at] = self._key_scores(rows, exact)
         out["score"][at] = np.where(self._generic_mask()[rows],
                                     np.minimum(scores, GENERIC_MAX_SCORE), scores)
-        ids = pc.coalesce(self._uris.take(pa.array(rows)), self._ids.take(pa.array(rows)))
+        taken = pa.array(rows)
+        ids = pc.coalesce(self._uris.take(taken), self._ids.take(taken))
         out["id"][at] = np.asarray(ids.to_pylist(), dtype=object)
+        out["name"][at] = np.asarray(self._names.take(taken).to_pylist(), dtype=object)
         for column, (bound, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
                                                  (self.xmax, self.x), (self.ymax, self.y))):
             out["extent"][at, column] = np.where(np.isnan(bound[rows]), point[rows], bound[rows])

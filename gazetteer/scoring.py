@@ -40,6 +40,8 @@ __all__ = [
     "SCORES",
     "SECOND_PART_FACTOR",
     "SINGLED_OUT_MAX_SCORE",
+    "WORDS_AFTER_MAX",
+    "WORDS_AFTER_SCORE",
     "fuzzy_grade",
 ]
 
@@ -74,6 +76,13 @@ FUZZY_SCORES: dict[str, float] = {
 #: default threshold, it is a suggestion for the force, not a location (measured: 289 loose
 #: answers, 89% right: too few to be confident at 98%).
 FUZZY_LOOSE_MAX = 0.75
+#: The known name followed by words no name has ("Bell Inn Yard area", "Cheapside footway",
+#: "Sun Street Passage (public highway)"): the name answers, ``reason="words_after"``, with
+#: this score. Not calibrated (no such class in the model the constants were set on): a
+#: suggestion, below the default threshold.
+WORDS_AFTER_SCORE = FUZZY_LOOSE_MAX
+#: At most this many trailing words are dropped to find the name.
+WORDS_AFTER_MAX = 3
 #: A name this many slips closer than every other name in the area is unique.
 FUZZY_UNIQUE_MARGIN = 1
 #: Shortest name (letters, street type left out) for which one slip, and two slips, are read

@@ -15,11 +15,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE
 from crimegeo.gazetteer.index import _Area
 from crimegeo.gazetteer.normalise import (
     PREFIX_PATTERN,
+    ROAD_TYPE_TOKENS,
     ParsedQuery,
     block_keys,
     key_hash,
@@ -36,6 +38,8 @@ from crimegeo.gazetteer.scoring import (
     SCORES,
     SECOND_PART_FACTOR,
     SINGLED_OUT_MAX_SCORE,
+    WORDS_AFTER_MAX,
+    WORDS_AFTER_SCORE,
     fuzzy_grade,
 )
 
@@ -43,6 +47,20 @@ FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
 FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
 FUZZY_GRADED = 6  # best candidates per query graded by fuzzy_grade (slips, street type)
 FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts again
+#: When blocking finds no candidate within a graded slip, every name of an area with at most
+#: this many distinct names is compared, as a plain fuzzy matcher does: a slip in a short word
+#: ("Old Borad Street", "Sikl Street", "Sunn Street") shares no blocking key with its name.
+#: Names within FULL_SCAN_MAX_EDITS edits are taken (the graded slips), and for a text without
+#: a street type, names whose text without theirs is within two.
+#: Measured: a scan of 3,000 names costs about 0.1 ms per text (rapidfuzz, bit-parallel).
+FULL_SCAN_MAX_KEYS = 50_000
+#: Names at most this many edits (optimal string alignment) away are taken from the scan.
+FULL_SCAN_MAX_EDITS = 2
+#: Towns named after a street whose names are kept ready to scan, per area.
+TOWN_MEMO_MAX = 512
+#: Keys matched together by one _fuzzy_many pass (nationally a key's blocks hold thousands of
+#: postings; all of them for 20,000 keys at once took gigabytes).
+FUZZY_BATCH = 1000
 
 
 def fuzzy_similarity(query: str, choices: list[str]) -> np.ndarray:
@@ -58,6 +76,12 @@ def fuzzy_similarity_pairs(queries: list[str], choices: list[str]) -> np.ndarray
     plain = process.cpdist(queries, choices, scorer=fuzz.ratio, dtype=np.float32)
     token_set = process.cpdist(queries, choices, scorer=fuzz.token_set_ratio, dtype=np.float32)
     return np.maximum(plain, 0.9 * token_set)
+
+
+def _without_type(key: str) -> str:
+    """A key without its final street type ("queen victoria street" -> "queen victoria")."""
+    tokens = key.split()
+    return " ".join(tokens[:-1]) if len(tokens) >= 2 and tokens[-1] in ROAD_TYPE_TOKENS else key
 
 
 @lru_cache(maxsize=65_536)
@@ -96,17 +120,37 @@ class CandidateSearch:
                 how = np.where(is_area, "area", "normalised").tolist()
                 return self._placed_by_later_part(pq, area, fuzzy, (
                     rows, np.full(len(rows), SCORES["alternative"]), how, [""] * len(rows)))
+        found = (np.zeros(0, np.int64), np.zeros(0), [], [])
         if pq.fuzzy_key != pq.key:  # "Fleet Stret": the name as written, a slip in its type
             rows = self._rows_for_key(pq.fuzzy_key, area)
             if len(rows):
                 n = len(rows)
-                return rows, np.full(n, FUZZY_SCORES["typo1"]), ["fuzzy"] * n, ["typo1"] * n
-        found = (np.zeros(0, np.int64), np.zeros(0), [], [])
+                found = (rows, np.full(n, FUZZY_SCORES["typo1"]), ["fuzzy"] * n, ["typo1"] * n)
+                # ...unless the name as written is itself close to another name: "Old Broad"
+                # is Old Broad Street with its type dropped as much as "Old Road" with a slip.
+                # Only a word some name has can be read as written ("broad"; not "stret").
+                if not fuzzy or not self._word_known(pq.key.split()[-1]):
+                    return found
+                own = self._fuzzy(pq.key, area)
+                graded = [w != "loose" for w in own[2]]
+                if not any(graded) or set(own[0].tolist()) <= set(rows.tolist()):
+                    return found
+                rows = np.concatenate([rows, own[0][graded]])
+                why = ["typo1"] * n + [w for w, g in zip(own[2], graded, strict=True) if g]
+                return (rows, np.full(len(rows), FUZZY_LOOSE_MAX), ["fuzzy"] * len(rows), why)
+        if fuzzy and pq.areas:  # "Mil Lane, Lydd": the town's names first, then the country's
+            town = self._town_area(pq.areas, area)
+            if town is not None:
+                found = self._best_fuzzy(pq, town)
+                if len(found[0]) and not set(found[3]) <= {"loose"}:
+                    return found
         if fuzzy:
-            rows, scores, why = self._fuzzy(pq.fuzzy_key or pq.key, area)
-            found = (rows, scores, ["fuzzy"] * len(rows), list(why))
-            if len(rows) and not set(why) <= {"loose"}:
+            found = self._best_fuzzy(pq, area)
+            if len(found[0]) and not set(found[3]) <= {"loose"}:
                 return found
+            name_first = self._name_then_words(pq.key, area)
+            if len(name_first[0]):
+                return name_first
         for name in pq.later_names:  # "Tesco Express, 12 Fleet Street": the street is later
             rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
             street = ~AREA_LIKE[self.kind[rows]]  # a later area part is a hint, not the place
@@ -158,6 +202,73 @@ class CandidateSearch:
                           np.where(exact, SCORES["exact"], SCORES["normalised"]))
         return scores, np.where(is_area, "area", np.where(exact, "exact", "normalised"))
 
+    def _town_area(self, areas: tuple[str, ...], area: _Area) -> _Area | None:
+        """The part of `area` inside the extents of the places a text's trailing area names
+        ("..., Lydd"), as an area searched by scanning its names only (no blocking): within a
+        town a slip has few rivals, across the country many. None when no such place with an
+        extent is known, or it holds more than FULL_SCAN_MAX_KEYS names. Memoised."""
+        memo = area.towns.get(areas, False)
+        if memo is not False:
+            return memo
+        # The rows recorded in the place; where the gazetteer records no such populated
+        # place, the rows inside the extent of an area feature of that name.
+        inside = self._rows_of_places(areas)
+        if not len(inside):
+            boxes = []
+            for key in areas:
+                places = self._rows_for_key(key, self._area(None, None))
+                places = places[np.isin(self.kind[places], (KIND_AREA, KIND_POSTCODE))]
+                for r in places.tolist():
+                    if not np.isnan(self.xmin[r]) and self.xmax[r] > self.xmin[r]:
+                        boxes.append(self.rows_in_box((self.xmin[r], self.ymin[r],
+                                                       self.xmax[r], self.ymax[r])))
+            if boxes:
+                inside = np.unique(np.concatenate(boxes))
+                inside = inside[self._area_hint_ok(inside, areas)]  # not a neighbour's streets
+        if area.row_mask is not None:
+            inside = inside[area.row_mask[inside]]
+        town = None
+        ids = np.unique(np.asarray(self._row_key)[inside])
+        if 0 < len(ids) <= FULL_SCAN_MAX_KEYS:
+            empty = np.zeros(1, dtype=np.int64)
+            town = _Area(None, None, empty, np.zeros(0, dtype=np.int32),
+                         scan=(ids, self._key_texts(ids)), rows=np.sort(inside))
+        if len(area.towns) > TOWN_MEMO_MAX:
+            area.towns.clear()
+        area.towns[areas] = town
+        return town
+
+    def _name_then_words(self, key: str, area: _Area
+                         ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """The longest known name the key starts with, when at most WORDS_AFTER_MAX words
+        follow it ("bell inn yard area", "cheapside footway"): a suggestion."""
+        tokens = key.split()
+        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
+            head = tokens[:-drop]
+            if set(head) <= ROAD_TYPE_TOKENS:
+                break
+            rows = self._rows_for_key(" ".join(head), area)
+            rows = rows[self.kind[rows] != KIND_POSTCODE]
+            if len(rows):
+                n = len(rows)
+                return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
+        return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _best_fuzzy(self, pq: ParsedQuery, area: _Area
+                    ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """Fuzzy candidates of the name as written and, when it differs, of the name with a
+        slip in its street type put right ("Kung Strewt" -> "kung street"): the reading with a
+        graded (not loose) best candidate wins, the name as written on a tie."""
+        readings = [pq.key] + ([pq.fuzzy_key] if pq.fuzzy_key and pq.fuzzy_key != pq.key
+                               else [])
+        best = None
+        for key in readings:
+            rows, scores, why = self._fuzzy(key, area)
+            rank = (not set(why) <= {"loose"}, float(scores.max()) if len(scores) else -1.0)
+            if len(rows) and (best is None or rank > best[0]):
+                best = (rank, (rows, scores, ["fuzzy"] * len(rows), list(why)))
+        return best[1] if best else (np.zeros(0, np.int64), np.zeros(0), [], [])
+
     def _fuzzy(self, key: str, area: _Area) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Rows of the best fuzzy keys (blocked by name and area), their scores and reasons."""
         if key not in area.fuzzy:
@@ -174,8 +285,17 @@ class CandidateSearch:
         todo = [key for key in dict.fromkeys(keys) if key not in area.fuzzy]
         if not todo:
             return
+        if len(todo) > FUZZY_BATCH:  # bounded memory: every posting of every key is held
+            for start in range(0, len(todo), FUZZY_BATCH):
+                self._fuzzy_many(todo[start:start + FUZZY_BATCH], area, limit)
+            return
         if len(area.fuzzy) > FUZZY_MEMO_MAX:
             area.fuzzy.clear()
+        if not len(area.block_keys):  # an area searched by scanning only (see _town_area)
+            picked = [np.zeros(0, np.int64) for _ in todo]
+            self._grade_candidates(todo, picked, area, limit)
+            self._scan_weak(todo, picked, area, limit)
+            return
         none = (np.zeros(0, np.int64), np.zeros(0), [])
         hashes = [_block_hashes(key) for key in todo]
         owner = np.repeat(np.arange(len(todo), dtype=np.int64), [len(h) for h in hashes])
@@ -201,14 +321,61 @@ class CandidateSearch:
                 picked.append(candidate_keys[lo:hi][top])
             else:
                 picked.append(candidate_keys[lo:hi])
+        self._grade_candidates(todo, picked, area, limit)
+        self._scan_weak(todo, picked, area, limit)
+
+    def _scan_weak(self, todo: list[str], picked: list[np.ndarray], area: _Area,
+                   limit: int) -> None:
+        """Keys whose candidates hold no graded one: compare every name of a small area,
+        whole and without its street type (a slip, a type left off, or both)."""
+        weak = [i for i, key in enumerate(todo) if set(area.fuzzy[key][2]) <= {"loose"}]
+        scan = self._scan_list(area) if weak else None
+        if not scan:
+            return
+        ids, texts = scan
+        queries = [todo[i] for i in weak]
+        near = process.cdist(queries, texts, scorer=OSA.distance,
+                             score_cutoff=FULL_SCAN_MAX_EDITS, dtype=np.int32
+                             ) <= FULL_SCAN_MAX_EDITS
+        typeless = [j for j, q in enumerate(queries) if q.split()[-1] not in ROAD_TYPE_TOKENS]
+        if typeless:  # a type left off: compare with the names without their type
+            stems = self._scan_stems(area)
+            near[typeless] |= process.cdist([queries[j] for j in typeless], stems,
+                                            scorer=OSA.distance, score_cutoff=2,
+                                            dtype=np.int32) <= 2
+        extra = [np.union1d(picked[i], ids[row]) for i, row in zip(weak, near, strict=True)]
+        self._grade_candidates(queries, extra, area, limit)
+
+    def _grade_candidates(self, keys: list[str], picked: list[np.ndarray], area: _Area,
+                          limit: int) -> None:
+        """Score each key against its candidate keys (two native calls for all pairs) and
+        keep its best rows in the area's memo."""
         sizes = [len(p) for p in picked]
-        choices = self._key_texts(np.concatenate(picked))
-        queries = [key for key, size in zip(todo, sizes, strict=True) for _ in range(size)]
+        choices = self._key_texts(np.concatenate(picked)) if sum(sizes) else []
+        queries = [key for key, size in zip(keys, sizes, strict=True) for _ in range(size)]
         similarity = fuzzy_similarity_pairs(queries, choices)
         at = 0
-        for key, cand, size in zip(todo, picked, sizes, strict=True):
+        for key, cand, size in zip(keys, picked, sizes, strict=True):
             area.fuzzy[key] = self._fuzzy_rows(key, cand, similarity[at:at + size], area, limit)
             at += size
+
+    def _scan_stems(self, area: _Area) -> list[str]:
+        """The scan list's texts without their final street type, worked out once."""
+        if area.scan_stems is None:
+            area.scan_stems = [_without_type(t) for t in area.scan[1]]
+        return area.scan_stems
+
+    def _scan_list(self, area: _Area) -> tuple[np.ndarray, list[str]] | None:
+        """Every key of a small area and its text (None when the area has too many names)."""
+        if area.scan is None:
+            if area.key_mask is None:
+                ids = np.arange(len(self._key_hash)) if len(self._key_hash) <= (
+                    FULL_SCAN_MAX_KEYS) else None
+            else:
+                ids = np.flatnonzero(area.key_mask)
+                ids = ids if len(ids) <= FULL_SCAN_MAX_KEYS else None
+            area.scan = (ids, self._key_texts(ids)) if ids is not None else False
+        return area.scan or None
 
     def _fuzzy_rows(self, key: str, cand: np.ndarray, similarity: np.ndarray, area: _Area,
                     limit: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -251,14 +418,30 @@ class CandidateSearch:
         keep = self.kind[rows] != KIND_POSTCODE
         if area.row_mask is not None:
             keep &= area.row_mask[rows]
+        if area.rows is not None:  # an area given as its sorted rows (a town)
+            at = np.minimum(np.searchsorted(area.rows, rows), len(area.rows) - 1)
+            keep &= area.rows[at] == rows
         return rows[keep], scores[keep], [w for w, k in zip(why, keep.tolist(), strict=True) if k]
+
+    def _word_known(self, word: str) -> bool:
+        """Whether some name of the gazetteer has this distinctive word (its blocking token)."""
+        h = key_hash("t:" + word)
+        i = int(np.searchsorted(self._block_hash, h))
+        return i < len(self._block_hash) and int(self._block_hash[i]) == h
 
     def _needs_fuzzy(self, pq: ParsedQuery, area: _Area) -> bool:
         """Whether :meth:`_candidates` will match `pq` fuzzily: no feature in the area has its
-        key or an alternative key."""
+        key or an alternative key (a key with its type's slip put right is also checked
+        against the key's own fuzzy candidates, so it needs them too)."""
         if not pq.key or pq.junction is not None:
             return False
-        for key in (pq.key, *pq.alternatives, pq.fuzzy_key):
+        if pq.fuzzy_key != pq.key and not self._word_known(pq.key.split()[-1]):
+            # a slip in the type, the type's fix the only reading: no fuzzy search needed
+            # when the fixed name is known
+            k = self._key_id(pq.fuzzy_key)
+            if k >= 0 and (area.key_mask is None or area.key_mask[k]):
+                return False
+        for key in (pq.key, *pq.alternatives):
             k = self._key_id(key)
             if k >= 0 and (area.key_mask is None or area.key_mask[k]):
                 return False

@@ -15,10 +15,19 @@ import pyarrow as pa
 
 from crimegeo.standards.months import MONTH_ANCHORED
 
-STANDARD_VERSION = "1.1.0"
+STANDARD_VERSION = "1.1.0"  # 1.1.0: persistent_id, location_id, matched_name, candidates
 
 LOCATION_STATUSES = ("supplied", "corrected", "geocoded_street", "geocoded_area", "unlocated")
 MATCH_TYPES = ("exact", "normalised", "fuzzy", "area", "ambiguous", "none")
+
+
+#: One place the gazetteer offers for a record it could not locate (see `candidates`).
+CANDIDATE_TYPE = pa.struct([
+    pa.field("name", pa.string()), pa.field("gazetteer_id", pa.string()),
+    pa.field("distance_m", pa.float64()),
+])
+#: How many candidates a record and its feedback row carry at most.
+MAX_CANDIDATES = 3
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,17 @@ _RECORD_FIELDS = (
     FieldSpec("gazetteer_id", pa.string(), True,
               "Stable identifier (URI where the source has one, e.g. OS NAMES_URI) of the "
               "matched gazetteer feature."),
+    FieldSpec("matched_name", pa.string(), True,
+              "Name of the matched gazetteer feature, as the gazetteer spells it (set with "
+              "gazetteer_id: for a geocoded record, the place it was located at)."),
+    FieldSpec("candidate_count", pa.int32(), True,
+              "For a record left unlocated by its name (ambiguous, score below the threshold, "
+              "or no match): how many distinct places the gazetteer found for it (0: none); "
+              "null for every other record."),
+    FieldSpec("candidates", pa.list_(CANDIDATE_TYPE), True,
+              "Up to three of those places, best first: name, gazetteer_id and distance_m "
+              "(metres from the record's own point, null when it has none); null for every "
+              "other record."),
     FieldSpec("lsoa_code", pa.string(), True,
               "LSOA (ONS GSS code, e.g. E01000001) of the location: assigned by point in "
               "polygon when boundaries are supplied, else as supplied."),
@@ -190,8 +210,12 @@ CORRECTION_SCHEMA = pa.schema([
     ("supplied_y", pa.float64()), ("supplied_crs", pa.string()), ("lon", pa.float64()),
     ("lat", pa.float64()), ("x_bng", pa.float64()), ("y_bng", pa.float64()),
     ("match_type", pa.string()), ("geocode_score", pa.float64()),
-    ("gazetteer_id", pa.string()), ("reasons", pa.string()), ("reason_meanings", pa.string()),
-    ("detail", pa.string()),
+    ("gazetteer_id", pa.string()), ("matched_name", pa.string()),
+    ("candidate_count", pa.int32()),
+    *((f"candidate_{i}_{part}", kind) for i in range(1, MAX_CANDIDATES + 1)
+      for part, kind in (("name", pa.string()), ("gazetteer_id", pa.string()),
+                         ("distance_m", pa.float64()))),
+    ("reasons", pa.string()), ("reason_meanings", pa.string()), ("detail", pa.string()),
 ])
 CORRECTION_COLUMNS = tuple(CORRECTION_SCHEMA.names)
 
@@ -206,6 +230,8 @@ def _json_type(field: FieldSpec) -> dict:
         spec = {"type": "number"}
     elif pa.types.is_integer(field.type):
         spec = {"type": "integer"}
+    elif pa.types.is_list(field.type) and pa.types.is_struct(field.type.value_type):
+        spec = {"type": "array", "items": _struct_json_type(field.type.value_type)}
     elif pa.types.is_list(field.type):
         spec = {"type": "array", "items": {"type": "string"}}
     else:  # pragma: no cover - guarded by the field table above
@@ -222,6 +248,17 @@ def _json_type(field: FieldSpec) -> dict:
         spec = {"anyOf": [spec, {"type": "null"}]}
     spec["description"] = field.description
     return spec
+
+
+def _struct_json_type(struct: pa.StructType) -> dict:
+    """A struct of nullable strings and numbers as a JSON Schema object."""
+    properties = {}
+    for child in struct:
+        kind = "number" if pa.types.is_floating(child.type) else (
+            "integer" if pa.types.is_integer(child.type) else "string")
+        properties[child.name] = {"type": [kind, "null"]}
+    return {"type": "object", "properties": properties,
+            "required": [child.name for child in struct], "additionalProperties": False}
 
 
 def record_json_schema() -> dict:

@@ -97,12 +97,17 @@ def read_partitions(output: str, kind: str, month: str, columns: Sequence[str]
 
 def read_partition(output: str, kind: str, month: str, force: str, columns: Iterable[str]
                    ) -> pa.Table | None:
-    """`columns` of one partition's parts with its `month` column; None when it has none."""
+    """`columns` of one partition's parts with its `month` column; None when it has none.
+
+    A part written before a column was added to its schema lacks it: the column is left out
+    of that part's table (the caller adds what it needs), not an error."""
     fs, root = filesystem(output)
     tables = []
     for path in parquet_files(fs, OutputLayout(root).partition(kind, month, force)):
         with fs.open(path, "rb") as handle:
-            tables.append(pq.read_table(handle, columns=list(columns)))
+            parquet = pq.ParquetFile(handle)
+            present = set(parquet.schema_arrow.names)
+            tables.append(parquet.read(columns=[c for c in columns if c in present]))
     if not tables:
         return None
     table = pa.concat_tables(tables, promote_options="default")

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
+
 from crimegeo.standards.months import previous_month
+from crimegeo.standards.schema import RECORD_SCHEMA
 from crimegeo.store.feedback import (
     read_summary,
     remove_feedback,
@@ -35,7 +38,8 @@ STREAMING_RUN_ID = "streaming"
 RECORD_COLUMNS = (
     "crime_id", "source_file", "source_row", "location_status", "location_text",
     "supplied_x", "supplied_y", "supplied_crs", "lon", "lat", "x_bng", "y_bng", "match_type",
-    "geocode_score", "gazetteer_id", "reasons",
+    "geocode_score", "gazetteer_id", "matched_name", "candidate_count", "candidates",
+    "reasons",
 )
 REJECTED_COLUMNS = ("source_file", "source_row", "raw", "reason", "detail")
 
@@ -51,6 +55,10 @@ def force_month_feedback(output: str, month: str, force: str,
     parts = []
     records = read_partition(output, "restricted", month, force, RECORD_COLUMNS)
     if records is not None:
+        for name in RECORD_COLUMNS:  # parts written before standard 1.1.0 lack its columns
+            if name not in records.column_names:
+                kind = RECORD_SCHEMA.field(name).type
+                records = records.append_column(name, pa.nulls(records.num_rows, kind))
         parts.append(records_part(records))
     rejected = read_partition(output, "rejected", month, force, REJECTED_COLUMNS)
     if rejected is not None:

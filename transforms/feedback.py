@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from crimegeo.standards import reasons
-from crimegeo.standards.schema import CORRECTION_SCHEMA
+from crimegeo.standards.schema import CORRECTION_SCHEMA, MAX_CANDIDATES
 from crimegeo.store.files import json_bytes
 from crimegeo.store.layout import FEEDBACK_FILES
 
@@ -97,11 +97,35 @@ def corrections_table(records: pa.Table) -> pa.Table:
         "supplied_crs": subset["supplied_crs"], "lon": subset["lon"], "lat": subset["lat"],
         "x_bng": subset["x_bng"], "y_bng": subset["y_bng"],
         "match_type": subset["match_type"], "geocode_score": subset["geocode_score"],
-        "gazetteer_id": subset["gazetteer_id"], "reasons": joined,
-        "reason_meanings": _map_distinct(joined, _meanings),
+        "gazetteer_id": subset["gazetteer_id"], "matched_name": subset["matched_name"],
+        "candidate_count": subset["candidate_count"],
+        **candidate_columns(subset["candidates"]),
+        "reasons": joined, "reason_meanings": _map_distinct(joined, _meanings),
         "detail": pa.nulls(subset.num_rows, pa.string()),
     }
     return pa.table(columns, schema=CORRECTION_SCHEMA)
+
+
+def candidate_columns(candidates: pa.ChunkedArray | pa.Array) -> dict[str, pa.Array]:
+    """The records' `candidates` lists as flat columns `candidate_<i>_name`,
+    `candidate_<i>_gazetteer_id`, `candidate_<i>_distance_m` (i = 1..3): one cell per value,
+    as a spreadsheet wants them; null where a record has fewer candidates."""
+    if isinstance(candidates, pa.ChunkedArray):
+        candidates = (candidates.combine_chunks() if candidates.num_chunks
+                      else pa.array([], candidates.type))
+    flat = pc.list_flatten(candidates)
+    parents = np.asarray(pc.list_parent_indices(candidates), dtype=np.int64)
+    starts = np.asarray(candidates.offsets, dtype=np.int64)[:-1]
+    position = np.arange(len(flat)) - starts[parents]  # place of each item in its list
+    columns = {}
+    for i in range(MAX_CANDIDATES):
+        pick = np.full(len(candidates), -1, dtype=np.int64)
+        chosen = position == i
+        pick[parents[chosen]] = np.flatnonzero(chosen)
+        item = flat.take(pa.array(pick, mask=pick < 0))
+        for part in ("name", "gazetteer_id", "distance_m"):
+            columns[f"candidate_{i + 1}_{part}"] = pc.struct_field(item, [part])
+    return columns
 
 
 def rejected_table(rejected: pa.Table) -> pa.Table:
@@ -120,7 +144,12 @@ def rejected_table(rejected: pa.Table) -> pa.Table:
         "supplied_crs": nulls(pa.string()), "lon": nulls(pa.float64()),
         "lat": nulls(pa.float64()), "x_bng": nulls(pa.float64()), "y_bng": nulls(pa.float64()),
         "match_type": nulls(pa.string()), "geocode_score": nulls(pa.float64()),
-        "gazetteer_id": nulls(pa.string()), "reasons": rejected["reason"],
+        "gazetteer_id": nulls(pa.string()), "matched_name": nulls(pa.string()),
+        "candidate_count": nulls(pa.int32()),
+        **{name: nulls(CORRECTION_SCHEMA.field(name).type)
+           for name in CORRECTION_SCHEMA.names if name.startswith("candidate_")
+           and name != "candidate_count"},
+        "reasons": rejected["reason"],
         "reason_meanings": _map_distinct(rejected["reason"], _meanings),
         "detail": rejected["detail"],
     }

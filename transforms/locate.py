@@ -18,7 +18,12 @@ import pyarrow.compute as pc
 from crimegeo.standards import reasons
 from crimegeo.standards.coordinates import BNG, WGS84, in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
 from crimegeo.standards.registry import load_registry
-from crimegeo.standards.schema import LOCATION_STATUSES, RECORD_SCHEMA
+from crimegeo.standards.schema import (
+    CANDIDATE_TYPE,
+    LOCATION_STATUSES,
+    MAX_CANDIDATES,
+    RECORD_SCHEMA,
+)
 from crimegeo.transforms.areas import ForceBoundaries
 from crimegeo.transforms.outputs import wkb_points
 
@@ -46,7 +51,8 @@ class NameGeocoder(Protocol):
     """What locating needs from a gazetteer (see `gazetteer.Gazetteer`)."""
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
-                      fuzzy: bool = True) -> dict[str, np.ndarray]: ...
+                      fuzzy: bool = True, candidates_below: float | None = None,
+                      max_candidates: int = 3) -> dict[str, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,23 @@ class MatchArrays:
     score: np.ndarray
     match_type: np.ndarray
     gazetteer_id: np.ndarray
+    name: np.ndarray
     extent: np.ndarray  # (n, 4) BNG xmin, ymin, xmax, ymax; NaN where unknown
+    #: Rows looked up with `candidates_below`: how many places were found where the answer
+    #: is ambiguous, low or missing (-1 elsewhere), and up to three (name, id, x, y).
+    candidate_count: np.ndarray
+    candidates: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> MatchArrays:
+        """No match for any of `n` rows."""
+        return cls(lon=np.full(n, np.nan), lat=np.full(n, np.nan), x=np.full(n, np.nan),
+                   y=np.full(n, np.nan), score=np.full(n, np.nan),
+                   match_type=np.full(n, None, dtype=object),
+                   gazetteer_id=np.full(n, None, dtype=object),
+                   name=np.full(n, None, dtype=object), extent=np.full((n, 4), np.nan),
+                   candidate_count=np.full(n, -1, dtype=np.int64),
+                   candidates=np.full(n, None, dtype=object))
 
     @property
     def found(self) -> np.ndarray:
@@ -266,18 +288,17 @@ def _unswap_outside(sx: np.ndarray, sy: np.ndarray, crs: _Codes, forces: _Codes,
 
 def match_rows(geocoder: NameGeocoder | None, forces: pa.Array | pa.ChunkedArray,
                texts: pa.Array | pa.ChunkedArray, wanted: np.ndarray, *, fuzzy: bool = True,
+               candidates_below: float | None = None,
                into: MatchArrays | None = None) -> MatchArrays:
     """The best match of each wanted row's (force, text), looked up once per distinct pair.
 
     `forces` and `texts` are the batch's string columns (null text: nothing to look up).
-    `fuzzy=False` looks for exact and normalised names only; `into` fills an existing result.
+    `fuzzy=False` looks for exact and normalised names only; `candidates_below` also asks
+    for the candidates of answers that are ambiguous, missing or score below it (for the
+    feedback); `into` fills an existing result.
     """
     n = len(forces)
-    result = into or MatchArrays(
-        lon=np.full(n, np.nan), lat=np.full(n, np.nan), x=np.full(n, np.nan),
-        y=np.full(n, np.nan), score=np.full(n, np.nan),
-        match_type=np.full(n, None, dtype=object), gazetteer_id=np.full(n, None, dtype=object),
-        extent=np.full((n, 4), np.nan))
+    result = into or MatchArrays.empty(n)
     if geocoder is None or n == 0:
         return result
     rows = np.flatnonzero(wanted & np.asarray(pc.is_valid(texts)) & np.asarray(
@@ -295,12 +316,21 @@ def match_rows(geocoder: NameGeocoder | None, forces: pa.Array | pa.ChunkedArray
         names = encoded.dictionary.to_pylist()
         where = rows[mine]
         indices = encoded.indices.to_numpy()
-        found = geocoder.lookup_arrays(names, force=force, fuzzy=fuzzy)
+        if candidates_below is None:
+            found = geocoder.lookup_arrays(names, force=force, fuzzy=fuzzy)
+        else:
+            found = geocoder.lookup_arrays(names, force=force, fuzzy=fuzzy,
+                                           candidates_below=candidates_below,
+                                           max_candidates=MAX_CANDIDATES)
         for target, key in ((result.lon, "lon"), (result.lat, "lat"), (result.x, "x_bng"),
                             (result.y, "y_bng"), (result.score, "score"),
                             (result.match_type, "match_type"),
-                            (result.gazetteer_id, "id"), (result.extent, "extent")):
-            target[where] = found[key][indices]
+                            (result.gazetteer_id, "id"), (result.name, "name"),
+                            (result.extent, "extent"),
+                            (result.candidate_count, "candidate_count"),
+                            (result.candidates, "candidates")):
+            if key in found:
+                target[where] = found[key][indices]
     return result
 
 
@@ -335,6 +365,10 @@ class _Locations:
     match_type: np.ndarray | None = None
     score: np.ndarray | None = None
     gazetteer_id: np.ndarray | None = None
+    matched_name: np.ndarray | None = None
+    #: The kept match's candidate count and candidates (see MatchArrays).
+    candidate_count: np.ndarray | None = None
+    candidates: np.ndarray | None = None
 
     def place(self, rows: np.ndarray, matches: MatchArrays) -> None:
         """Give `rows` the matched points."""
@@ -401,12 +435,16 @@ def _geocode_streets(state: _Locations, parsed: pa.Table, geocoder: NameGeocoder
     locates what has no point (fuzzy: misspellings are found), and checks the points that
     were supplied (exact and normalised names only: a guess cannot overrule a point).
     """
-    matches = match_rows(geocoder, parsed["force"], streets, has_street & needs_geocode)
+    matches = match_rows(geocoder, parsed["force"], streets, has_street & needs_geocode,
+                         candidates_below=options.min_geocode_score)
     match_rows(geocoder, parsed["force"], streets, has_street & ~needs_geocode, fuzzy=False,
                into=matches)
     state.match_type = matches.match_type.copy()
     state.score = matches.score.copy()
     state.gazetteer_id = matches.gazetteer_id.copy()
+    state.matched_name = matches.name.copy()
+    state.candidate_count = matches.candidate_count.copy()
+    state.candidates = matches.candidates.copy()
 
     # A supplied point far from the street its record names.
     ambiguous = matches.match_type == "ambiguous"
@@ -425,6 +463,7 @@ def _geocode_streets(state: _Locations, parsed: pa.Table, geocoder: NameGeocoder
     unused = state.has_point & ~needs_geocode & ~far
     state.match_type[unused], state.score[unused], state.gazetteer_id[unused] = (
         None, np.nan, None)
+    state.matched_name[unused] = None
 
     rows = (needs_geocode & usable) | relocate
     is_area_match = matches.match_type == "area"
@@ -440,12 +479,17 @@ def _geocode_areas(state: _Locations, parsed: pa.Table, geocoder: NameGeocoder |
                    options: LocateOptions, areas: pa.ChunkedArray, lookup: np.ndarray,
                    pending: np.ndarray) -> np.ndarray:
     """Phase 3: what still has no usable point tries its area name; returns what is left."""
-    matches = match_rows(geocoder, parsed["force"], areas, lookup)
+    matches = match_rows(geocoder, parsed["force"], areas, lookup,
+                         candidates_below=options.min_geocode_score)
     better = pending & matches.found & (np.isnan(state.score)
                                         | (matches.score > state.score))
-    state.match_type[better] = matches.match_type[better]
-    state.score[better] = matches.score[better]
-    state.gazetteer_id[better] = matches.gazetteer_id[better]
+    for name in ("match_type", "score", "gazetteer_id", "candidate_count", "candidates"):
+        getattr(state, name)[better] = getattr(matches, name)[better]
+    state.matched_name[better] = matches.name[better]
+    # A record known by its area alone that matched nothing: its count (0) still says so.
+    first_look = pending & (state.candidate_count < 0) & (matches.candidate_count >= 0)
+    state.candidate_count[first_look] = matches.candidate_count[first_look]
+    state.candidates[first_look] = matches.candidates[first_look]
     rows = pending & matches.found & (matches.match_type != "ambiguous") & (
         matches.score >= options.min_geocode_score)
     state.place(rows, matches)
@@ -460,6 +504,8 @@ def _explain_unlocated(state: _Locations, pending: np.ndarray) -> None:
     state.bits.add(reasons.GEOCODE_AMBIGUOUS, ambiguous)
     state.bits.add(reasons.GEOCODE_LOW_SCORE, pending & ~ambiguous & ~np.isnan(state.score))
     state.bits.add(reasons.GEOCODE_NO_MATCH, pending & np.isnan(state.score))
+    # Only records left unlocated by their name carry candidates (what the force can fix).
+    state.candidate_count[~pending] = -1
     # A point outside its force that could not be re-located is kept, flagged, not dropped.
     outside_kept = state.outside & pending
     state.status[outside_kept] = np.where(state.corrected[outside_kept], _CORRECTED,
@@ -468,6 +514,20 @@ def _explain_unlocated(state: _Locations, pending: np.ndarray) -> None:
 
 def _floats_or_null(values: np.ndarray) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
+def _candidate_lists(state: _Locations) -> pa.Array:
+    """Each record's candidates with their distance from its own point (where it has one);
+    null where it has no candidate count. A Python loop over the few unlocated rows only."""
+    n = len(state.candidate_count)
+    lists: list[list[dict] | None] = [None] * n
+    for row in np.flatnonzero(state.candidate_count >= 0).tolist():
+        has_point = not np.isnan(state.x[row])
+        lists[row] = [{"name": name, "gazetteer_id": gazetteer_id,
+                       "distance_m": round(float(np.hypot(x - state.x[row], y - state.y[row])), 1)
+                       if has_point else None}
+                      for name, gazetteer_id, x, y in state.candidates[row] or ()]
+    return pa.array(lists, pa.list_(CANDIDATE_TYPE))
 
 
 def _record_table(parsed: pa.Table, state: _Locations) -> pa.Table:
@@ -490,6 +550,10 @@ def _record_table(parsed: pa.Table, state: _Locations) -> pa.Table:
         "match_type": pa.array(state.match_type, pa.string()),
         "geocode_score": _floats_or_null(state.score),
         "gazetteer_id": pa.array(state.gazetteer_id, pa.string()),
+        "matched_name": pa.array(state.matched_name, pa.string()),
+        "candidate_count": pa.array(state.candidate_count, pa.int32(),
+                                    mask=state.candidate_count < 0),
+        "candidates": _candidate_lists(state),
         "lsoa_code": pc.if_else(point_unchanged, parsed["supplied_lsoa_code"], no_name),
         "lsoa_name": pc.if_else(point_unchanged, parsed["supplied_lsoa_name"], no_name),
         "supplied_lsoa_code": parsed["supplied_lsoa_code"],

@@ -38,6 +38,39 @@ def test_lookup_arrays_agrees_with_lookup_many(tmp_path: Path) -> None:
                 assert arrays["id"][i] == (match.uri or match.id)
                 assert (arrays["x_bng"][i], arrays["y_bng"][i]) == (match.x_bng, match.y_bng)
                 assert tuple(arrays["extent"][i]) == tuple(match.extent)
+                assert arrays["name"][i] == match.name
+
+
+def test_candidates_are_lookups_best_places(tmp_path: Path) -> None:
+    """With candidates_below, answers that are ambiguous, low or missing carry the places a
+    single :meth:`lookup` ranks first, and their number; the others none."""
+    from crimegeo.flows.sample import generate_sample
+
+    summary = generate_sample(tmp_path / "s", rows=50, seed=3)
+    build_gazetteer([summary["gazetteer_source"]], str(tmp_path / "g"), format="csv")
+    gazetteer = Gazetteer.load(str(tmp_path / "g"))
+    import csv
+
+    with open(summary["gazetteer_source"], encoding="utf-8") as handle:
+        names = [r["name"] for r in csv.DictReader(handle)]
+    repeated = next(n for n in names if names.count(n) > 3)  # a name in several towns
+    street = names[0]
+    texts = [repeated, street, street[:3] + street[4:], "Nowhere In Particular", repeated]
+    arrays = gazetteer.lookup_arrays(texts, candidates_below=0.8)
+    assert arrays["match_type"][0] == "ambiguous"
+    for i, text in enumerate(texts):
+        found = gazetteer.lookup(text, limit=3)
+        if not found:
+            assert arrays["candidate_count"][i] == 0 and arrays["candidates"][i] == ()
+        elif found[0].match_type == "ambiguous" or found[0].score < 0.8:
+            assert arrays["candidate_count"][i] == found[0].places >= len(found)
+            assert [c[:2] for c in arrays["candidates"][i]] == [
+                (m.name, m.uri or m.id) for m in found]
+        else:
+            assert arrays["candidate_count"][i] == -1 and arrays["candidates"][i] is None
+    count = int(arrays["candidate_count"][0])
+    assert count >= 2 and len(arrays["candidates"][0]) == min(3, count)
+    assert arrays["candidates"][4] == arrays["candidates"][0]  # a repeated text, once
 
 
 def test_exact_names_match_the_same_rows_in_arrow_and_through_the_hash_index(

@@ -116,3 +116,20 @@ def test_show_keeps_the_os_uri(os_gaz) -> None:  # noqa: ANN001
     (feature,) = os_gaz.show(uri)
     assert feature["uri"] == uri and feature["id"]
     assert os_gaz.show(feature["id"])[0]["uri"] == uri
+
+
+def test_show_prints_an_os_candidate_by_its_uri(os_gaz) -> None:  # noqa: ANN001
+    """The ids a force reads in its feedback are OS NAMES_URIs for OS features; the command
+    prints the feature they name."""
+    road = next(r for r in os_gaz.features.to_pylist() if r["local_type"] == "Named Road"
+                and r["uri"])
+    found = os_gaz.lookup_arrays([road["name"] + " Nowhere"], candidates_below=1.01)
+    ids = [c[1] for c in found["candidates"][0]]
+    assert ids and found["candidate_count"][0] >= len(ids)
+    assert all(i.startswith("http://data.ordnancesurvey.co.uk/id/") for i in ids), ids
+    r = runner.invoke(app, ["show", ids[0], "--gazetteer", os_gaz.path, "--json"])
+    assert r.exit_code == 0, r.output
+    (feature,) = json.loads(r.output)
+    assert feature["uri"] == ids[0] and feature["name"]
+    r = runner.invoke(app, ["show", ids[0], "--gazetteer", os_gaz.path])
+    assert r.exit_code == 0 and feature["name"] in r.output

@@ -37,6 +37,45 @@ def test_one_slip_is_found_and_confident(col_gaz: Gazetteer, text: str, name: st
     assert m.score >= CONFIDENT
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Old Borad Street", "Old Broad Street"),  # the slip leaves no blocking key in common
+        ("Sikl Street", "Silk Street"),
+        ("Vne Street", "Vine Street"),
+        ("Sunn Street Passage", "Sun Street Passage"),
+        ("Mor Lane", "Moor Lane"),
+    ],
+)
+def test_a_slip_in_a_short_word_is_found_by_scanning_the_force(col_gaz: Gazetteer, text: str,
+                                                               name: str) -> None:
+    m = best(col_gaz, text)
+    assert (m.name, m.reason) == (name, "typo1") and m.score >= CONFIDENT
+
+
+def test_a_word_like_a_street_type_is_read_as_written_first(col_gaz: Gazetteer) -> None:
+    """"Broad" is one slip from "Road": "Old Broad" is Old Broad Street with its type left
+    off; where an "Old Road" is known too, the two readings are rivals, never confident."""
+    m = best(col_gaz, "Old Broad")
+    assert (m.name, m.reason) == ("Old Broad Street", "type_dropped")
+
+
+def test_two_readings_of_one_text_are_rivals(tmp_path: Path) -> None:
+    source = tmp_path / "streets.csv"
+    source.write_text(
+        "id,name,local_type,lon,lat\n"
+        "a,Old Broad Street,Named Road,-0.0850,51.5150\n"
+        "b,Old Road,Named Road,-0.0600,51.5300\n")
+    build_gazetteer([str(source)], str(tmp_path / "gaz"), format="csv")
+    gaz = Gazetteer.load(str(tmp_path / "gaz"))
+    found = gaz.lookup("Old Broad")
+    assert {m.name for m in found} == {"Old Broad Street", "Old Road"}
+    assert found[0].score < CONFIDENT
+    # The type-slip reading alone still answers when nothing else is close.
+    m = gaz.lookup("Old Raod")[0]
+    assert (m.name, m.score >= CONFIDENT) == ("Old Road", True)
+
+
 def test_two_slips_in_a_long_name_are_found(col_gaz: Gazetteer) -> None:
     m = best(col_gaz, "Houndsdicht")
     assert (m.name, m.reason) == ("Houndsditch", "typo2") and m.score >= CONFIDENT
@@ -239,3 +278,27 @@ def test_shop_then_street_singles_out_one_place_but_stays_a_suggestion(
     assert [m.match_type for m in found[:2]] == ["ambiguous", "ambiguous"]
     m = best(col_gaz, "Tesco, Milford Lane")  # meets none (nearest 593 m): the street answers
     assert (m.name, m.reason) == ("Milford Lane", "later_part")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Bell Inn Yard area", "Bell Inn Yard"),
+        ("Cheapside footway", "Cheapside"),
+        ("On or near Sun Street Passage (public highway)", "Sun Street Passage"),
+        ("Cheapside nr bus stop", "Cheapside"),
+    ],
+)
+def test_words_after_a_known_name_leave_it_a_suggestion(col_gaz: Gazetteer, text: str,
+                                                         name: str) -> None:
+    """A note after the name ("area", "footway") is no reason to lose the name, nor to be
+    confident: nothing says the words are only a note."""
+    found = col_gaz.lookup(text, force=FORCE)
+    assert (found[0].name, found[0].reason) == (name, "words_after")
+    assert found[0].match_type != "ambiguous" and found[0].score < CONFIDENT
+
+
+def test_a_street_type_alone_is_no_junction_partner(col_gaz: Gazetteer) -> None:
+    m = best(col_gaz, "Liverpool Street / street")
+    assert m.name == "Liverpool Street" and m.local_type != "Junction"
+    assert best(col_gaz, "Poultry / Queen Victoria Street").local_type == "Junction"
