@@ -25,6 +25,13 @@ def published(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> dic
     april = tmp_path_factory.mktemp("april")
     # Same seed: the same streets (so the same gazetteer), another month of records.
     generate_sample(april, month="2024-04", rows=4000, seed=11)
+    # Rows police.uk itself publishes without a location ("No Location", no coordinates),
+    # so April has records the crimes-no-location endpoint must find.
+    city = next((april / "input").rglob("*city-of-london-street.csv"))
+    with city.open("a", encoding="utf-8") as handle:
+        for n in range(3):
+            handle.write(f"{n + 0xabc:064x},2024-04,City of London Police,City of London Police,,,"
+                         "No Location,,,Theft from the person,Under investigation,\n")
     areas = [str(LSOA_LAYER)] if LSOA_LAYER.exists() else []
     area_args = [arg for layer in areas for arg in ("--areas", layer)]
     for month, root in (("2024-03", demo_month["root"]), ("2024-04", april)):
