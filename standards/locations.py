@@ -58,12 +58,30 @@ def location_ids(lon: np.ndarray, lat: np.ndarray, labels: pa.Array | pa.Chunked
     valid = (codes >= 0) & ~np.isnan(lon) & ~np.isnan(lat)
     ids = np.zeros(n, dtype=np.int64)
     if valid.any():
-        keys = np.column_stack([np.rint(lon[valid] * MICRODEGREES).astype(np.int64),
-                                np.rint(lat[valid] * MICRODEGREES).astype(np.int64),
-                                codes[valid]])
-        distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+        lon_micro = np.rint(lon[valid] * MICRODEGREES).astype(np.int64)
+        lat_micro = np.rint(lat[valid] * MICRODEGREES).astype(np.int64)
+        first, inverse = _distinct_keys(lon_micro, lat_micro, codes[valid])
         names = encoded.dictionary.to_pylist()
-        hashed = np.array([_id_of(int(x), int(y), names[c]) for x, y, c in distinct.tolist()],
-                          dtype=np.int64)
-        ids[valid] = hashed[inverse.reshape(-1)]
+        hashed = np.array([_id_of(x, y, names[c]) for x, y, c in zip(
+            lon_micro[first].tolist(), lat_micro[first].tolist(), codes[valid][first].tolist(),
+            strict=True)], dtype=np.int64)
+        ids[valid] = hashed[inverse]
     return pa.array(ids, pa.int64(), mask=~valid)
+
+
+def _distinct_keys(lon_micro: np.ndarray, lat_micro: np.ndarray, codes: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (point, label code) triples: the position of each one's first row, and each
+    row's distinct index. One int64 sort per column pair, not `np.unique(axis=0)`, whose
+    row-wise sort of a national month's 550k triples took 0.77 s of the 1.2 s this costs."""
+    in_range = (np.abs(lon_micro) <= 180 * MICRODEGREES).all() and (
+        np.abs(lat_micro) <= 90 * MICRODEGREES).all()
+    if in_range:  # both coordinates in one int64: 29 + 28 bits
+        point = ((lon_micro + 180 * MICRODEGREES) << 28) | (lat_micro + 90 * MICRODEGREES)
+    else:  # not degrees: rank the pairs instead
+        point = np.unique(np.column_stack([lon_micro, lat_micro]), axis=0,
+                          return_inverse=True)[1].reshape(-1)
+    _, point_index = np.unique(point, return_inverse=True)
+    key = point_index.reshape(-1).astype(np.int64) * (int(codes.max()) + 1) + codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
