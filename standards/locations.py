@@ -61,12 +61,30 @@ def location_ids(lon: np.ndarray, lat: np.ndarray, labels: pa.Array | pa.Chunked
         lon_micro = np.rint(lon[valid] * MICRODEGREES).astype(np.int64)
         lat_micro = np.rint(lat[valid] * MICRODEGREES).astype(np.int64)
         first, inverse = _distinct_keys(lon_micro, lat_micro, codes[valid])
-        names = encoded.dictionary.to_pylist()
-        hashed = np.array([_id_of(x, y, names[c]) for x, y, c in zip(
-            lon_micro[first].tolist(), lat_micro[first].tolist(), codes[valid][first].tolist(),
-            strict=True)], dtype=np.int64)
+        keys = _key_texts(lon_micro[first], lat_micro[first],
+                          encoded.dictionary.take(pa.array(codes[valid][first])))
+        shift = 56 - LOCATION_ID_BITS
+        sha256, from_bytes = hashlib.sha256, int.from_bytes
+        hashed = np.array([from_bytes(sha256(key).digest()[:7], "big") >> shift
+                           for key in keys.to_pylist()], dtype=np.int64)
         ids[valid] = hashed[inverse]
     return pa.array(ids, pa.int64(), mask=~valid)
+
+
+def _decimals(micro: np.ndarray) -> pa.Array:
+    """`_decimal` of each value, column-wise."""
+    whole, fraction = np.divmod(np.abs(micro), MICRODEGREES)
+    return pc.binary_join_element_wise(
+        pa.array(np.where(micro < 0, "-", "")), pc.cast(pa.array(whole), pa.string()), ".",
+        pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), 6, "0"), "")
+
+
+def _key_texts(lon_micro: np.ndarray, lat_micro: np.ndarray, labels: pa.Array) -> pa.Array:
+    """The hashed text of `_id_of` per point, as UTF-8 bytes, built column-wise: formatting
+    127k distinct points of a national month one by one cost ~0.5 s."""
+    text = pc.binary_join_element_wise(_decimals(lat_micro), ",", _decimals(lon_micro), "|",
+                                       labels, "")
+    return pc.cast(text, pa.binary())
 
 
 def _distinct_keys(lon_micro: np.ndarray, lat_micro: np.ndarray, codes: np.ndarray
