@@ -119,15 +119,16 @@ def national(repeats: int) -> None:
     folder = prepare(550_000)
     rows = 550_000
     print(f"National month ({rows:,} rows, 44 forces), medians of {repeats}:")
-    for label, on_dask in (("in-process", False), ("dask, 2 workers", True)):
-        runs = []
-        for _ in range(repeats):
+    runs: dict[str, list[dict]] = {"in-process": [], "dask, 2 workers": []}
+    for _ in range(repeats):  # alternating, so a busy minute falls on both
+        for label, on_dask in (("in-process", False), ("dask, 2 workers", True)):
             with tempfile.TemporaryDirectory() as scratch:
-                runs.append(timed(crimegeo(
+                runs[label].append(timed(crimegeo(
                     "pipeline", "--month", MONTH, "--input", str(folder / "input"),
                     "--output", scratch, "--gazetteer", str(folder / "gazetteer"), "--json"),
                     on_dask))
-        report(label, runs, rows)
+    for label, measured in runs.items():
+        report(label, measured, rows)
 
 
 def months_folder(count: int, month_rows: int) -> Path:
@@ -163,15 +164,16 @@ def backfill(counts: list[int], month_rows: int, repeats: int) -> None:
         last = Month("2023-01")
         for _ in range(count - 1):
             last = last.next()
-        for label, on_dask in (("in-process", False), ("dask", True)):
-            runs = []
-            for _ in range(repeats):
+        runs: dict[str, list[dict]] = {"in-process": [], "dask": []}
+        for _ in range(repeats):  # the two alternate, so a busy minute falls on both
+            for label, on_dask in (("in-process", False), ("dask", True)):
                 with tempfile.TemporaryDirectory() as scratch:
-                    runs.append(timed(crimegeo(
+                    runs[label].append(timed(crimegeo(
                         "backfill", "--from", "2023-01", "--to", str(last), "--force",
                         "--input", str(folder / "input"), "--output", scratch,
                         "--gazetteer", str(folder / "gazetteer"), "--json"), on_dask))
-            seconds = report(f"{count:2d} months, {label}", runs, count * month_rows)
+        for label in ("in-process", "dask"):
+            seconds = report(f"{count:2d} months, {label}", runs[label], count * month_rows)
             results[label].append((count, seconds))
     print("\nCost as months grow (marginal = extra seconds per extra month):")
     for label, points in results.items():

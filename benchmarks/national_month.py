@@ -59,8 +59,9 @@ import json, resource, subprocess, sys, time
 started = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_kib": peak, "code": done.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+print(json.dumps({"seconds": seconds, "peak_kib": peak, "cpu": cpu, "code": done.returncode,
                   "stdout": done.stdout.decode(errors="replace")[-200000:],
                   "stderr": done.stderr.decode(errors="replace")[-4000:]}))
 """
@@ -220,7 +221,8 @@ def report_national(workload: str, rows: int, repeats: int, runs: dict[str, list
     """One workload's table: medians against its floor, and where the pipeline's time goes."""
     print(f"\nNational month, {workload}: {rows:,} rows, 44 forces; medians of {repeats} "
           "runs\n")
-    print(f"{'':28} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9} {'vs floor':>9}")
+    print(f"{'':28} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9} {'vs floor':>9} "
+          f"{'CPU s':>7}")
     floor = median([r["seconds"] for r in runs["floor"]])
     for kind, label in (("floor", "(a) floor: read+project+write"),
                         ("pipeline", "(b) crimegeo pipeline"), ("run", "(c) crimegeo run")):
@@ -228,8 +230,9 @@ def report_national(workload: str, rows: int, repeats: int, runs: dict[str, list
             continue
         seconds = median([r["seconds"] for r in runs[kind]])
         peak = median([r["peak_kib"] for r in runs[kind]]) / 1024
+        cpu = median([r["cpu"] for r in runs[kind]])  # user + system, all threads
         print(f"{label:28} {seconds:8.2f} {rows / seconds:10,.0f} {peak:9.0f} "
-              f"{seconds / floor:8.2f}x")
+              f"{seconds / floor:8.2f}x {cpu:7.2f}")
     if runs["run"]:
         extra = median([r["seconds"] for r in runs["run"]]) - median(
             [r["seconds"] for r in runs["pipeline"]])
