@@ -342,6 +342,13 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             self._fill_columns(out, rest[found], rows, exact)
             rest = np.delete(rest, found)
         if len(rest):
+            # Names with several places or points of their own key (a street's map points),
+            # ranked together rather than one `lookup` each.
+            found, ranked = self._rank_keys_many([uniq[i] for i in rest], area)
+            if len(found):
+                self._fill_ranked(out, rest[found], ranked)
+                rest = np.delete(rest, found)
+        if len(rest):
             matches = self.lookup_many([uniq[i] for i in rest], force=force, fuzzy=fuzzy)
             for i, m in zip(rest.tolist(), matches, strict=True):
                 if m is None:

@@ -255,3 +255,166 @@ class Ranking:
         for column, (bound, point) in enumerate(((self.xmin, self.x), (self.ymin, self.y),
                                                  (self.xmax, self.x), (self.ymax, self.y))):
             out["extent"][at, column] = np.where(np.isnan(bound[rows]), point[rows], bound[rows])
+
+    def _rank_keys_many(self, texts: list[str], area: object
+                        ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """:meth:`lookup`'s best answer for many plain names at once, where each has several
+        candidates of its own key (the map points along a street, the sections of a road):
+        candidates, places and ambiguity in array operations over all the names together,
+        as :meth:`_candidates` and :meth:`_rank` find them one name at a time.
+
+        Only names with no trailing area, postcode, junction or later part qualify; returns
+        the positions in `texts` answered and their columns (``row``, ``score``,
+        ``match_type``, ``extent``); the rest are left to :meth:`lookup`.
+        """
+        from crimegeo.gazetteer.normalise import key_hash, parse_query
+
+        none = (np.zeros(0, np.int64), {})
+        parsed = [parse_query(text) if text else None for text in texts]
+        # A key written two ways is left to `lookup_many`, which answers the second from
+        # the first.
+        seen: dict[str, int] = {}
+        for pq in parsed:
+            if pq is not None:
+                seen[pq.key] = seen.get(pq.key, 0) + 1
+        picked, groups = [], []
+        for i, pq in enumerate(parsed):
+            if (pq is None or not pq.key or pq.areas or pq.junction is not None
+                    or pq.postcode or pq.later_names or seen[pq.key] > 1):
+                continue
+            rows = self._rows_for_key(pq.key, area)
+            if len(rows) < 2:
+                continue
+            picked.append((i, key_hash(pq.name.strip())))
+            groups.append(rows)
+        if not picked:
+            return none
+        sizes = np.array([len(g) for g in groups])
+        rows = np.concatenate(groups)
+        group = np.repeat(np.arange(len(groups)), sizes)
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        position = np.arange(len(rows)) - start[group]  # index within its name's rows
+        exact = self._row_raw_hash[rows] == np.repeat(
+            np.array([h for _, h in picked], dtype=np.int64), sizes)
+        scores, how = self._key_scores(rows, exact)
+        generic = self._generic_mask()[rows]
+        scores = np.where(generic, np.minimum(scores, GENERIC_MAX_SCORE), scores)
+        place = self._clusters_many(rows, group, position, sizes)
+        # One place per (name, cluster), numbered in each name as `np.unique` numbers them.
+        order = np.lexsort((place, group))
+        new = np.ones(len(rows), dtype=bool)
+        new[1:] = (group[order][1:] != group[order][:-1]) | (
+            place[order][1:] != place[order][:-1])
+        cluster = np.empty(len(rows), dtype=np.int64)
+        cluster[order] = np.cumsum(new) - 1  # global cluster id, ascending within a name
+        n_cl = int(cluster.max()) + 1
+        cl_group = np.empty(n_cl, dtype=np.int64)
+        cl_group[cluster] = group
+        w = self.weight[rows].astype(np.int64)
+        with np.errstate(invalid="ignore"):
+            ext = (self.xmax[rows] - self.xmin[rows]) * (self.ymax[rows] - self.ymin[rows])
+        ext = np.where(np.isnan(ext), 0.0, ext)
+        prio = KIND_PRIORITY[self.kind[rows]]
+        # Representative per cluster: by kind priority, best score, most published, widest,
+        # then first in the name's rows (as the stable sort in `_rank`).
+        rep_order = np.lexsort((position, -ext, -w, -scores, prio, cluster))
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = cluster[rep_order][1:] != cluster[rep_order][:-1]
+        rep = rep_order[first]  # index into rows, one per cluster, in cluster order
+        cl_score = scores[rep]
+        cl_weight = np.bincount(cluster, weights=w, minlength=n_cl)
+        cl_sorted = np.lexsort((np.arange(n_cl), -cl_weight, -np.round(cl_score, 3), cl_group))
+        top_of = np.ones(n_cl, dtype=bool)
+        top_of[1:] = cl_group[cl_sorted][1:] != cl_group[cl_sorted][:-1]
+        best = cl_sorted[top_of]  # the first cluster of each name
+        top = np.full(len(groups), np.nan)
+        top[cl_group[best]] = cl_score[best]
+        contender = cl_score >= top[cl_group] - 0.05
+        n_contenders = np.bincount(cl_group, weights=contender, minlength=len(groups))
+        contender_weight = np.bincount(cl_group, weights=np.where(contender, cl_weight, 0.0),
+                                       minlength=len(groups))
+        ambiguous = n_contenders[cl_group[best]] > 1
+        share = cl_weight[best] / np.maximum(contender_weight[cl_group[best]], 1.0)
+        score = np.where(ambiguous, np.minimum(SCORES["ambiguous_max"], cl_score[best] * share),
+                         cl_score[best])
+        match_type = np.where(ambiguous, "ambiguous", how[rep[best]]).astype(object)
+        # The answer's extent: its whole place's (the members' boxes or points).
+        member = np.isin(cluster, best)
+        x0 = np.where(np.isnan(self.xmin[rows]), self.x[rows], self.xmin[rows])
+        y0 = np.where(np.isnan(self.ymin[rows]), self.y[rows], self.ymin[rows])
+        x1 = np.where(np.isnan(self.xmax[rows]), self.x[rows], self.xmax[rows])
+        y1 = np.where(np.isnan(self.ymax[rows]), self.y[rows], self.ymax[rows])
+        extent = np.full((len(groups), 4), np.nan)
+        extent[:, 0], extent[:, 1] = np.inf, np.inf
+        extent[:, 2], extent[:, 3] = -np.inf, -np.inf
+        g = group[member]
+        np.minimum.at(extent[:, 0], g, x0[member])
+        np.minimum.at(extent[:, 1], g, y0[member])
+        np.maximum.at(extent[:, 2], g, x1[member])
+        np.maximum.at(extent[:, 3], g, y1[member])
+        at = np.array([i for i, _ in picked], dtype=np.int64)[cl_group[best]]
+        rounded = np.array([round(float(v), 4) for v in score.tolist()])  # as `_match`
+        return at, {"row": rows[rep[best]], "score": rounded,
+                    "match_type": match_type, "extent": extent[cl_group[best]]}
+
+    def _clusters_many(self, rows: np.ndarray, group: np.ndarray, position: np.ndarray,
+                       sizes: np.ndarray) -> np.ndarray:
+        """:meth:`_clusters` of every name's rows at once: a label per row whose order
+        within a name is the order of `_clusters`' labels (so places number alike)."""
+        labels = np.zeros(len(rows), dtype=np.int64)
+        big = sizes[group] > 48
+        for g in np.unique(group[big]).tolist():  # very common names: as `_clusters`
+            mine = np.flatnonzero(group == g)
+            labels[mine] = self._clusters(rows[mine])
+        small = np.flatnonzero(~big)
+        if not len(small):
+            return labels
+        r, grp = rows[small], group[small]
+        kinds = self.kind[r]
+        thr = np.array([CLUSTER_M.get(int(k), CLUSTER_DEFAULT_M) for k in kinds])
+        point_only = ~(self.xmax[r] > self.xmin[r]) & ~(self.ymax[r] > self.ymin[r])
+        thr = np.where((kinds == KIND_ROAD) & point_only, ROAD_POINT_LINK_M, thr)
+        x, y = self.x[r], self.y[r]
+        x0 = np.where(np.isnan(self.xmin[r]), x, self.xmin[r])
+        x1 = np.where(np.isnan(self.xmax[r]), x, self.xmax[r])
+        y0 = np.where(np.isnan(self.ymin[r]), y, self.ymin[r])
+        y1 = np.where(np.isnan(self.ymax[r]), y, self.ymax[r])
+        # Every ordered pair of rows of one name.
+        n_of = sizes[grp]
+        left = np.repeat(np.arange(len(r)), n_of)
+        first_of = np.arange(len(r)) - position[small]
+        right = first_of[left] + (np.arange(len(left)) - np.repeat(
+            np.concatenate([[0], np.cumsum(n_of)[:-1]]), n_of))
+        gap = np.hypot(
+            np.maximum(0, np.maximum(x0[left] - x1[right], x0[right] - x1[left])),
+            np.maximum(0, np.maximum(y0[left] - y1[right], y0[right] - y1[left])))
+        keys = np.asarray(self._row_key[r])
+        place = self._place_codes()[r]
+        link = ((gap <= np.minimum(thr[left], thr[right])) & (keys[left] == keys[right])
+                & ((place[left] == place[right]) | (place[left] < 0) | (place[right] < 0)))
+        left, right = left[link], right[link]
+        label = position[small].copy()  # connected components: the least position in each
+        while True:
+            new = label.copy()
+            np.minimum.at(new, left, label[right])
+            new = new[first_of + new]
+            if (new == label).all():
+                break
+            label = new
+        labels[small] = label
+        return labels
+
+    def _fill_ranked(self, out: dict[str, np.ndarray], at: np.ndarray,
+                     ranked: dict[str, np.ndarray]) -> None:
+        """Write :meth:`_rank_keys_many`'s answers into `lookup_arrays`' columns at `at`."""
+        rows = ranked["row"]
+        for name, column in (("lon", self.lon), ("lat", self.lat), ("x_bng", self.x),
+                             ("y_bng", self.y)):
+            out[name][at] = column[rows]
+        out["score"][at] = ranked["score"]
+        out["match_type"][at] = ranked["match_type"]
+        taken = pa.array(rows)
+        out["id"][at] = np.array([uri or fid for uri, fid in zip(
+            self._uris.take(taken).to_pylist(), self._ids.take(taken).to_pylist(),
+            strict=True)] + [None], dtype=object)[:-1]  # as `Match.uri or Match.id`
+        out["extent"][at] = ranked["extent"]

@@ -70,3 +70,48 @@ def test_exact_names_match_the_same_rows_in_arrow_and_through_the_hash_index(
         assert in_arrow == hashed
         if force == "kent":
             assert len(in_arrow[0]) >= 40  # Kent's own names, bare or after "On or near"
+
+
+def test_names_with_many_map_points_ranked_together_answer_as_one_by_one(
+        col_gaz: Gazetteer, col_files: list[str], monkeypatch) -> None:
+    """Real City of London labels of later months (streets with several map points, generic
+    places such as "Supermarket", one-point names, misspellings of case) against the
+    gazetteer of earlier months: `lookup_arrays`, which ranks the names with several
+    candidates of their own key together, answers every one as `lookup` does alone."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from crimegeo.gazetteer.ranking import Ranking
+
+    labels: set[str] = set()
+    for path in col_files[19:]:
+        labels |= {s for s in pc.unique(pacsv.read_csv(path)["Location"]).to_pylist() if s}
+    texts = sorted(labels) + [s.upper() for s in sorted(labels)[:40]]
+    together = []
+    rank_keys_many = Ranking._rank_keys_many
+
+    def spy(self: Ranking, names: list[str], area: object) -> tuple:
+        found, ranked = rank_keys_many(self, names, area)
+        together.extend(names[i] for i in found.tolist())
+        return found, ranked
+
+    monkeypatch.setattr(Ranking, "_rank_keys_many", spy)
+    for force in ("city-of-london", None):
+        for fuzzy in (False, True):
+            arrays = col_gaz.lookup_arrays(texts, force=force, fuzzy=fuzzy)
+            for i, text in enumerate(texts):
+                found = col_gaz.lookup(text, force=force, limit=1, fuzzy=fuzzy)
+                if not found:
+                    assert np.isnan(arrays["score"][i]) and arrays["id"][i] is None, text
+                    continue
+                match = found[0]
+                assert (arrays["match_type"][i], arrays["score"][i]) == (
+                    match.match_type, match.score), text
+                assert arrays["id"][i] == (match.uri or match.id), text
+                assert (arrays["x_bng"][i], arrays["y_bng"][i]) == (match.x_bng,
+                                                                    match.y_bng), text
+                assert tuple(arrays["extent"][i]) == tuple(match.extent), text
+    ambiguous = [t for t in set(together)
+                 if col_gaz.lookup(t, force="city-of-london", limit=1)[0].match_type
+                 == "ambiguous"]
+    assert len(set(together)) > 50 and ambiguous, (len(set(together)), ambiguous)
