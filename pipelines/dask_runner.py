@@ -20,7 +20,10 @@ else:
   worker; here each element (an input file) is its own partition unless `--dask_npartitions`
   or `--dask_partition_size` say otherwise;
 - `GroupByKey` groups by Python's `hash`, which differs between worker processes for
-  strings; here keys are hashed by their pickled bytes, the same on every worker.
+  strings; here keys are hashed by their pickled bytes, the same on every worker. And its
+  task shuffle makes n x n tasks a stage over n partitions (15,500 of a national month's
+  19,000 tasks); here the inputs are first concatenated into at most one partition per
+  worker thread, then shuffled in one stage.
 
 Side inputs are handed to each task as one computed list, never by computing a bag inside a
 task (which a worker with one thread cannot do). Only the global window is supported, as in
