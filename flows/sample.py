@@ -7,6 +7,9 @@ swapped axes, easting/northing in longitude/latitude columns, points outside the
 abbreviations, casing and typos in street names, zero coordinates and malformed rows. A truth
 file records, for every row, the defect injected and the true location, so tests can check
 what the pipeline made of it.
+
+`generate_real_shaped` makes the other benchmark month: real police.uk rows moved into every
+force's area, with each force's own copy of the real map points as its gazetteer.
 """
 
 from __future__ import annotations
