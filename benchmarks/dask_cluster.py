@@ -7,7 +7,8 @@ whole `crimegeo` process:
   national: `crimegeo pipeline` on the national month of `benchmarks/national_month.py`
             (generated there, cached under `.bench/`), in-process and `--runner dask`;
   backfill: `crimegeo backfill --force` over 6, 12 and 24 months of `--month-rows` rows each
-            (44 forces, generated once under `.bench/`), in-process (one month at a time)
+            (real police.uk rows moved into the 44 forces' areas, other rows each month, one
+            gazetteer; generated once under `.bench/`), in-process (one month at a time)
             and `--runner dask` (four months at once): seconds, seconds per month and per
             row, and the marginal cost per month between sizes (linear?).
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 CACHE = ROOT / ".bench"
 DASK = Path(sys.executable).with_name("dask")
 
-from national_month import MONTH, measure, prepare  # noqa: E402
+from national_month import MONTH, POLICE_UK, measure, prepare  # noqa: E402
 
 
 def _free_port() -> int:
@@ -119,31 +120,41 @@ def national(repeats: int) -> None:
     folder = prepare(550_000)
     rows = 550_000
     print(f"National month ({rows:,} rows, 44 forces), medians of {repeats}:")
-    for label, on_dask in (("in-process", False), ("dask, 2 workers", True)):
-        runs = []
-        for _ in range(repeats):
+    runs: dict[str, list[dict]] = {"in-process": [], "dask, 2 workers": []}
+    for _ in range(repeats):  # alternating, so a busy minute falls on both
+        for label, on_dask in (("in-process", False), ("dask, 2 workers", True)):
             with tempfile.TemporaryDirectory() as scratch:
-                runs.append(timed(crimegeo(
+                runs[label].append(timed(crimegeo(
                     "pipeline", "--month", MONTH, "--input", str(folder / "input"),
                     "--output", scratch, "--gazetteer", str(folder / "gazetteer"), "--json"),
                     on_dask))
-        report(label, runs, rows)
+    for label, measured in runs.items():
+        report(label, measured, rows)
 
 
 def months_folder(count: int, month_rows: int) -> Path:
-    """`count` months (from 2023-01) of `month_rows` rows each, 44 forces, one gazetteer."""
-    from crimegeo.flows.sample import generate_sample, national_forces
+    """`count` months (from 2023-01) of `month_rows` rows each, 44 forces, one gazetteer.
+
+    Each month is the real-shaped workload of `benchmarks/national_month.py` drawn with its
+    own seed: other real rows each month, the same streets and map points every month (as
+    a force's streets stay put), so the one gazetteer fits every month. (Months drawn by
+    the sample generator with different seeds have different streets: after the first,
+    none of a month's streets was in the gazetteer, and every row was a failed look-up.)
+    """
+    from crimegeo.flows.sample import generate_real_shaped
     from crimegeo.gazetteer import build_gazetteer
     from crimegeo.standards.months import Month
 
-    folder = CACHE / f"months-{month_rows}"
+    if not POLICE_UK.is_dir():
+        raise SystemExit(f"the backfill months need the real police.uk files in {POLICE_UK}")
+    folder = CACHE / f"real-shaped-months-{month_rows}"
     month = "2023-01"
     for index in range(count):
         if not (folder / "input" / month).exists():
             print(f"generating {month} ({month_rows:,} rows) ...", flush=True)
             work = folder / "work" / month
-            summary = generate_sample(work, month=month, rows=month_rows, seed=100 + index,
-                                      forces=national_forces(), streets_per_force=3000)
+            summary = generate_real_shaped(work, POLICE_UK, month=month, rows=month_rows,
+                                           seed=100 + index)
             shutil.move(str(work / "input" / month), str(folder / "input" / month))
             if not (folder / "gazetteer" / "manifest.json").exists():
                 build_gazetteer([summary["gazetteer_source"]], str(folder / "gazetteer"),
@@ -157,21 +168,23 @@ def backfill(counts: list[int], month_rows: int, repeats: int) -> None:
     folder = months_folder(max(counts), month_rows)
     from crimegeo.standards.months import Month
 
-    print(f"\nBackfills of {month_rows:,} rows a month (44 forces), medians of {repeats}:")
+    print(f"\nBackfills of {month_rows:,} real-shaped rows a month (44 forces), medians of "
+          f"{repeats}:")
     results: dict[str, list[tuple[int, float]]] = {"in-process": [], "dask": []}
     for count in counts:
         last = Month("2023-01")
         for _ in range(count - 1):
             last = last.next()
-        for label, on_dask in (("in-process", False), ("dask", True)):
-            runs = []
-            for _ in range(repeats):
+        runs: dict[str, list[dict]] = {"in-process": [], "dask": []}
+        for _ in range(repeats):  # the two alternate, so a busy minute falls on both
+            for label, on_dask in (("in-process", False), ("dask", True)):
                 with tempfile.TemporaryDirectory() as scratch:
-                    runs.append(timed(crimegeo(
+                    runs[label].append(timed(crimegeo(
                         "backfill", "--from", "2023-01", "--to", str(last), "--force",
                         "--input", str(folder / "input"), "--output", scratch,
                         "--gazetteer", str(folder / "gazetteer"), "--json"), on_dask))
-            seconds = report(f"{count:2d} months, {label}", runs, count * month_rows)
+        for label in ("in-process", "dask"):
+            seconds = report(f"{count:2d} months, {label}", runs[label], count * month_rows)
             results[label].append((count, seconds))
     print("\nCost as months grow (marginal = extra seconds per extra month):")
     for label, points in results.items():

@@ -1,9 +1,18 @@
 """Throughput of a national month, measured against the floor.
 
-Generates (once, cached under `.bench/`) a deterministic national month with the sample
-generator: 44 forces, the Metropolitan Police about a fifth of the rows, four export formats,
-and the defect mix of real exports (about 7% to geocode by name, 4% bad coordinates, 1% rows to
-reject), with a gazetteer of 3,000 streets per force. Then measures, each in a fresh process:
+Two workloads, each generated once and cached under `.bench/`:
+
+  generated:   the sample generator's national month: 44 forces, the Metropolitan Police
+               about a fifth of the rows, four export formats, and the defect mix of real
+               exports (about 7% to geocode by name, 4% bad coordinates, 1% rows to reject),
+               with a gazetteer of 3,000 streets per force;
+  real-shaped: real police.uk rows (../shared/data/police-uk/city-of-london, 36 months)
+               moved, street pattern intact, into each of the 44 forces' areas in the same
+               shares, each force with its own copy of the real map points in the gazetteer,
+               so supplied points are valid and on the street they name, as in most real
+               rows (`flows.sample.generate_real_shaped`).
+
+For each workload it measures, each in a fresh process:
 
   (a) the floor: read every file with pyarrow, project to British National Grid, write zstd
       Parquet partitioned by force, nothing else;
@@ -21,6 +30,7 @@ row once the fixed start-up is paid), which is what grows or not with size.
 Run from the project root after `make install`:
 
     .venv/bin/python benchmarks/national_month.py                 # 550k rows, 3 repeats
+    .venv/bin/python benchmarks/national_month.py --workload real-shaped --no-flow
     .venv/bin/python benchmarks/national_month.py --scaling 55000,550000,2200000 --repeats 1
 """
 
@@ -40,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CACHE = ROOT / ".bench"
 MONTH = "2024-03"
+POLICE_UK = ROOT.parent / "shared" / "data" / "police-uk" / "city-of-london"
+WORKLOADS = ("generated", "real-shaped")
 
 # Runs a command as a child and reports the child's wall time and peak RSS (KiB on Linux).
 MEASURE = """
@@ -47,8 +59,9 @@ import json, resource, subprocess, sys, time
 started = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_kib": peak, "code": done.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+print(json.dumps({"seconds": seconds, "peak_kib": peak, "cpu": cpu, "code": done.returncode,
                   "stdout": done.stdout.decode(errors="replace")[-200000:],
                   "stderr": done.stderr.decode(errors="replace")[-4000:]}))
 """
@@ -124,6 +137,28 @@ def prepare(rows: int) -> Path:
     return folder
 
 
+def prepare_real_shaped(rows: int) -> Path:
+    """Generate (or reuse) the real-shaped national month of `rows` rows and its gazetteer."""
+    from crimegeo.flows.sample import generate_real_shaped
+    from crimegeo.gazetteer import build_gazetteer
+
+    folder = CACHE / f"real-shaped-{rows}"
+    if (folder / "gazetteer" / "manifest.json").exists():
+        return folder
+    if not POLICE_UK.is_dir():
+        raise SystemExit(f"the real-shaped workload needs the real police.uk files in {POLICE_UK}")
+    print(f"moving real police.uk rows into a national month of {rows:,} rows in {folder} ...",
+          flush=True)
+    summary = generate_real_shaped(folder, POLICE_UK, month=MONTH, rows=rows, seed=2024)
+    build_gazetteer([summary["gazetteer_source"]], str(folder / "gazetteer"), format="csv")
+    return folder
+
+
+def prepare_workload(workload: str, rows: int) -> Path:
+    """The cached input and gazetteer folder of a workload."""
+    return prepare(rows) if workload == "generated" else prepare_real_shaped(rows)
+
+
 def measure(command: list[str]) -> dict:
     """Run `command` in a fresh process; wall seconds, peak RSS and output."""
     done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True,
@@ -155,23 +190,39 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def national(rows: int, repeats: int, with_flow: bool) -> None:
-    folder = prepare(rows)
-    runs: dict[str, list[dict]] = {"floor": [], "pipeline": [], "run": [], "bare": []}
+def national(rows: int, repeats: int, with_flow: bool, workloads: list[str]) -> None:
+    """Each workload against its floor; the workloads' runs alternate, repeat by repeat, so
+    a busy minute on the shared machine falls on both."""
+    folders = {workload: prepare_workload(workload, rows) for workload in workloads}
+    every = {workload: {"floor": [], "pipeline": [], "run": [], "bare": []}
+             for workload in workloads}
     for repeat in range(repeats):
-        with tempfile.TemporaryDirectory() as scratch:
-            work = Path(scratch)
-            runs["floor"].append(run_floor(folder, work))
-            runs["pipeline"].append(run_crimegeo("pipeline", folder, work))
-            if with_flow:
-                runs["run"].append(run_crimegeo("run", folder, work))
-                runs["bare"].append(run_bare_flow())
-        print(f"repeat {repeat + 1}/{repeats}: floor {runs['floor'][-1]['seconds']:.1f} s, "
-              f"pipeline {runs['pipeline'][-1]['seconds']:.1f} s"
-              + (f", run {runs['run'][-1]['seconds']:.1f} s, bare Prefect flow "
-                 f"{runs['bare'][-1]['seconds']:.1f} s" if with_flow else ""), flush=True)
-    print(f"\nNational month: {rows:,} rows, 44 forces; medians of {repeats} runs\n")
-    print(f"{'':28} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9} {'vs floor':>9}")
+        for workload, folder in folders.items():
+            runs = every[workload]
+            with tempfile.TemporaryDirectory() as scratch:
+                work = Path(scratch)
+                runs["floor"].append(run_floor(folder, work))
+                runs["pipeline"].append(run_crimegeo("pipeline", folder, work))
+                if with_flow:
+                    runs["run"].append(run_crimegeo("run", folder, work))
+                    runs["bare"].append(run_bare_flow())
+            print(f"repeat {repeat + 1}/{repeats}, {workload}: floor "
+                  f"{runs['floor'][-1]['seconds']:.1f} s, pipeline "
+                  f"{runs['pipeline'][-1]['seconds']:.1f} s ("
+                  f"{runs['pipeline'][-1]['seconds'] / runs['floor'][-1]['seconds']:.2f}x)"
+                  + (f", run {runs['run'][-1]['seconds']:.1f} s, bare Prefect flow "
+                     f"{runs['bare'][-1]['seconds']:.1f} s" if with_flow else ""), flush=True)
+    for workload, runs in every.items():
+        report_national(workload, rows, repeats, runs)
+
+
+def report_national(workload: str, rows: int, repeats: int, runs: dict[str, list[dict]]
+                    ) -> None:
+    """One workload's table: medians against its floor, and where the pipeline's time goes."""
+    print(f"\nNational month, {workload}: {rows:,} rows, 44 forces; medians of {repeats} "
+          "runs\n")
+    print(f"{'':28} {'wall s':>8} {'rows/s':>10} {'peak MiB':>9} {'vs floor':>9} "
+          f"{'CPU s':>7}")
     floor = median([r["seconds"] for r in runs["floor"]])
     for kind, label in (("floor", "(a) floor: read+project+write"),
                         ("pipeline", "(b) crimegeo pipeline"), ("run", "(c) crimegeo run")):
@@ -179,8 +230,9 @@ def national(rows: int, repeats: int, with_flow: bool) -> None:
             continue
         seconds = median([r["seconds"] for r in runs[kind]])
         peak = median([r["peak_kib"] for r in runs[kind]]) / 1024
+        cpu = median([r["cpu"] for r in runs[kind]])  # user + system, all threads
         print(f"{label:28} {seconds:8.2f} {rows / seconds:10,.0f} {peak:9.0f} "
-              f"{seconds / floor:8.2f}x")
+              f"{seconds / floor:8.2f}x {cpu:7.2f}")
     if runs["run"]:
         extra = median([r["seconds"] for r in runs["run"]]) - median(
             [r["seconds"] for r in runs["pipeline"]])
@@ -212,6 +264,10 @@ def national(rows: int, repeats: int, with_flow: bool) -> None:
           "(discovery, gazetteer load, runner, feedback files, commit; reads and writes "
           "overlapped)")
     print(f"  {'the run':10} {pipeline_seconds:6.2f}  (from discovery to the manifest)")
+    ratios = [p["seconds"] / f["seconds"] for p, f in zip(runs["pipeline"], runs["floor"],
+                                                          strict=True)]
+    print(f"  (b)/(a) run by run: {', '.join(f'{r:.2f}x' for r in ratios)}; median "
+          f"{median(ratios):.2f}x")
 
 
 def overlapped_seconds(stages: dict[str, list[float]]) -> float:
@@ -220,12 +276,12 @@ def overlapped_seconds(stages: dict[str, list[float]]) -> float:
     return sum(median(stages[stage]) for stage in ("read", "write") if stage in stages)
 
 
-def scaling(sizes: list[int], repeats: int) -> None:
+def scaling(sizes: list[int], repeats: int, workload: str) -> None:
     print(f"{'rows':>10} {'floor s':>8} {'pipeline s':>11} {'us/row floor':>13} "
           f"{'us/row pipeline':>16} {'peak MiB':>9}")
     per_row, seconds = [], []
     for rows in sizes:
-        folder = prepare(rows)
+        folder = prepare_workload(workload, rows)
         floors, pipes, peaks = [], [], []
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as scratch:
@@ -258,14 +314,19 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=550_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-flow", action="store_true", help="skip (c), the Prefect run")
+    parser.add_argument("--workload", choices=(*WORKLOADS, "both"), default="both",
+                        help="the generated month, real rows moved into every force, or both")
     parser.add_argument("--scaling", default=None,
                         help="comma-separated sizes, e.g. 55000,550000,2200000")
     args = parser.parse_args()
     started = time.perf_counter()
+    workloads = list(WORKLOADS) if args.workload == "both" else [args.workload]
     if args.scaling:
-        scaling([int(s) for s in args.scaling.split(",")], args.repeats)
+        for workload in workloads:
+            print(f"\n{workload}:")
+            scaling([int(s) for s in args.scaling.split(",")], args.repeats, workload)
     else:
-        national(args.rows, args.repeats, not args.no_flow)
+        national(args.rows, args.repeats, not args.no_flow, workloads)
     print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
 
 

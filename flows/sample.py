@@ -7,6 +7,9 @@ swapped axes, easting/northing in longitude/latitude columns, points outside the
 abbreviations, casing and typos in street names, zero coordinates and malformed rows. A truth
 file records, for every row, the defect injected and the true location, so tests can check
 what the pipeline made of it.
+
+`generate_real_shaped` makes the other benchmark month: real police.uk rows moved into every
+force's area, with each force's own copy of the real map points as its gazetteer.
 """
 
 from __future__ import annotations
@@ -443,3 +446,102 @@ def _render_jsonl(rows: list[dict], year: str, mon: str) -> bytes:
             line = line[: len(line) // 2]
         lines.append(line)
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+#: The 12 columns of a police.uk street-level file, in order.
+POLICE_UK_COLUMNS = ("Crime ID", "Month", "Reported by", "Falls within", "Longitude",
+                     "Latitude", "Location", "LSOA code", "LSOA name", "Crime type",
+                     "Last outcome category", "Context")
+
+
+def generate_real_shaped(out: str | Path, police_uk: str | Path, *, month: str = "2024-03",
+                         rows: int = 550_000, seed: int = 2024,
+                         forces: Sequence[str] | None = None) -> dict:
+    """A national month of real police.uk rows, moved into every force's area.
+
+    Reads every police.uk street-level file in `police_uk` (one force's real rows, e.g. the
+    City of London's 36 months), and gives each force its share of `rows` (the Metropolitan
+    Police about a fifth, as `force_weights`) drawn from them, every point shifted by one
+    offset in British National Grid from the real rows' centre to the centre of the force's
+    registry extent: the street pattern, labels, "No Location" rows, categories and outcomes
+    are the real ones. The gazetteer source gives each force its own copy of the real map
+    points (one feature per distinct label and point, as `read_police_uk` makes them, moved
+    by the same offset), so a supplied point is valid and on the street it names, as in most
+    real rows. Writes `input/<month>/<month>-<force>-street.csv` and
+    `gazetteer-source/map-points.csv` (plain gazetteer CSV, WGS84); returns a summary.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from crimegeo.gazetteer.sources import read_police_uk
+    from crimegeo.standards.coordinates import to_lonlat
+
+    out, police_uk = Path(out), Path(police_uk)
+    files = sorted(police_uk.glob("*-street.csv"))
+    if not files:
+        raise FileNotFoundError(f"{police_uk}: no police.uk street-level files (*-street.csv)")
+    strings = {name: pa.string() for name in POLICE_UK_COLUMNS}
+    real = pa.concat_tables([pacsv.read_csv(
+        path, convert_options=pacsv.ConvertOptions(column_types=strings,
+                                                   strings_can_be_null=False)
+    ).select(list(POLICE_UK_COLUMNS)) for path in files])
+    lon = np.array([float(v) if v else np.nan for v in real["Longitude"].to_pylist()])
+    lat = np.array([float(v) if v else np.nan for v in real["Latitude"].to_pylist()])
+    x, y = to_bng(lon, lat)
+    centre = (float(np.nanmedian(x)), float(np.nanmedian(y)))
+    features = read_police_uk(str(police_uk)).table
+
+    codes = list(forces or load_registry().codes)
+    registry = load_registry()
+    share = force_weights(codes)
+    counts = np.floor(share * rows).astype(int)
+    counts[0] += rows - counts.sum()
+    rng = np.random.default_rng(seed)
+    columns = {name: real[name].to_pylist() for name in POLICE_UK_COLUMNS}
+    input_dir = out / "input" / month
+    input_dir.mkdir(parents=True, exist_ok=True)
+    (out / "gazetteer-source").mkdir(parents=True, exist_ok=True)
+    written: dict[str, dict] = {}
+    gazetteer_rows: list[list] = []
+    for code, count in zip(codes, counts, strict=True):
+        force = registry.get(code)
+        min_lon, min_lat, max_lon, max_lat = force.extent_wgs84
+        target_x, target_y = to_bng([(min_lon + max_lon) / 2], [(min_lat + max_lat) / 2])
+        dx, dy = float(target_x[0]) - centre[0], float(target_y[0]) - centre[1]
+        # Every real row at least once where the share allows, in a shuffled order.
+        picks = np.resize(rng.permutation(real.num_rows), int(count))
+        moved_lon, moved_lat = to_lonlat(x[picks] + dx, y[picks] + dy)
+        name = f"{month}-{code}-street.csv"
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(POLICE_UK_COLUMNS)
+        for number, (pick, new_lon, new_lat) in enumerate(
+                zip(picks.tolist(), moved_lon.tolist(), moved_lat.tolist(), strict=True),
+                start=1):
+            row = [columns[column][pick] for column in POLICE_UK_COLUMNS]
+            if row[0]:  # anti-social behaviour has no id; the others get one of this force's
+                row[0] = hashlib.sha256(f"{code}/{month}/{number}".encode()).hexdigest()
+            row[1] = month
+            row[2] = row[3] = force.name
+            if row[4]:
+                row[4], row[5] = f"{new_lon:.6f}", f"{new_lat:.6f}"
+            writer.writerow(row)
+        (input_dir / name).write_text(buffer.getvalue(), encoding="utf-8")
+        written[name] = {"force": code, "profile": "police-uk-street", "rows": int(count)}
+        f_lon, f_lat = to_lonlat(features["x"].to_numpy() + dx, features["y"].to_numpy() + dy)
+        for fid, label, kind, district, weight, a, b in zip(
+                features["id"].to_pylist(), features["name"].to_pylist(),
+                features["local_type"].to_pylist(), features["district"].to_pylist(),
+                features["weight"].to_pylist(), f_lon.tolist(), f_lat.tolist(), strict=True):
+            # Rounded as the rows are, so a row's point and its map point project alike.
+            gazetteer_rows.append([f"{code}:{fid}", label, kind, f"{a:.6f}", f"{b:.6f}",
+                                   district or "", code, weight])
+    source = out / "gazetteer-source" / "map-points.csv"
+    with open(source, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["id", "name", "local_type", "lon", "lat", "district", "force",
+                         "weight"])
+        writer.writerows(gazetteer_rows)
+    return {"month": month, "input": str(input_dir), "files": written,
+            "real_rows": real.num_rows, "map_points_per_force": features.num_rows,
+            "gazetteer_source": str(source)}

@@ -20,7 +20,10 @@ else:
   worker; here each element (an input file) is its own partition unless `--dask_npartitions`
   or `--dask_partition_size` say otherwise;
 - `GroupByKey` groups by Python's `hash`, which differs between worker processes for
-  strings; here keys are hashed by their pickled bytes, the same on every worker.
+  strings; here keys are hashed by their pickled bytes, the same on every worker. And its
+  task shuffle makes n x n tasks a stage over n partitions (15,500 of a national month's
+  19,000 tasks); here the inputs are first concatenated into at most one partition per
+  worker thread, then shuffled in one stage.
 
 Side inputs are handed to each task as one computed list, never by computing a bag inside a
 task (which a worker with one thread cannot do). Only the global window is supported, as in
@@ -73,6 +76,10 @@ def local_cluster_address() -> str:
                 host="127.0.0.1", dashboard_address=None)
             atexit.register(_local_cluster.close)
         return _local_cluster.scheduler_address
+
+
+#: Per-file partitions concatenated into one task before a GroupByKey's shuffle.
+GROUP_INPUTS_PER_TASK = 8
 
 
 def stable_hash(key: t.Any) -> int:
@@ -172,8 +179,9 @@ def _of_tag(pairs: t.Iterable[tuple], tag: str | None) -> list:
 class _BagBuilder(PipelineVisitor):
     """Turns each leaf transform into `dask.bag` operations, one bag per PCollection."""
 
-    def __init__(self, bag_kwargs: dict) -> None:
+    def __init__(self, bag_kwargs: dict, group_partitions: int = 1) -> None:
         self.bag_kwargs = bag_kwargs
+        self.group_partitions = group_partitions
         self.bags: dict[pvalue.PCollection, t.Any] = {}
         self.consumed: set[pvalue.PCollection] = set()
 
@@ -191,8 +199,7 @@ class _BagBuilder(PipelineVisitor):
             bag = db.concat(inputs) if inputs else db.from_sequence([])
         elif isinstance(transform, _GroupByKeyPrimitive):
             (source,) = inputs
-            bag = (source.groupby(lambda kv: stable_hash(kv[0]), shuffle="tasks")
-                   .map_partitions(_group_partition))
+            bag = self._group_by_key(source)
         elif isinstance(transform, beam.ParDo):
             bag = self._par_do(node, inputs)
             if len(outputs) > 1 or None not in outputs:
@@ -208,6 +215,27 @@ class _BagBuilder(PipelineVisitor):
             bag = inputs[0] if len(inputs) == 1 else db.concat(inputs)
         for pcoll in outputs.values():
             self.bags[pcoll] = bag
+
+    def _group_by_key(self, source: t.Any) -> t.Any:
+        """A GroupByKey in few tasks: its inputs concatenated into at most one partition per
+        worker thread (and at most `GROUP_INPUTS_PER_TASK` inputs each), then one shuffle
+        stage between those partitions.
+
+        Dask's task shuffle makes n x n split tasks per stage for n partitions: over a
+        month's ~220 per-file stats partitions that was ~6,750 tasks in two stages per
+        GroupByKey, about 15,000 of the month's 19,000 tasks, each costing the scheduler
+        and a worker around a millisecond: most of the Dask run's overhead over the
+        in-process runner (docs/scaling.md).
+        """
+        import math
+
+        wanted = max(1, min(math.ceil(source.npartitions / GROUP_INPUTS_PER_TASK),
+                            self.group_partitions))
+        if wanted < source.npartitions:
+            source = source.repartition(npartitions=wanted)
+        return (source.groupby(lambda kv: stable_hash(kv[0]), shuffle="tasks",
+                               max_branch=max(source.npartitions, 2))
+                .map_partitions(_group_partition))
 
     def _partitions(self, values: t.Sequence) -> dict:
         if self.bag_kwargs:
@@ -272,7 +300,10 @@ class ClusterDaskRunner(DaskRunner):
             dask_options["address"] = local_cluster_address()
         client = ddist.Client(set_as_default=False, **dask_options)
         pipeline.replace_all([_GroupByKeyOverride(), *dask_overrides()])
-        builder = _BagBuilder(bag_kwargs)
+        # A GroupByKey's partitions: at most one per worker thread, so its consumers (the
+        # feedback writers) still run on every worker.
+        threads = sum(client.nthreads().values()) or 1
+        builder = _BagBuilder(bag_kwargs, group_partitions=threads)
         pipeline.visit(builder)
         leaves = dask.optimize(*builder.leaves())
         futures = client.compute(list(leaves))

@@ -58,12 +58,48 @@ def location_ids(lon: np.ndarray, lat: np.ndarray, labels: pa.Array | pa.Chunked
     valid = (codes >= 0) & ~np.isnan(lon) & ~np.isnan(lat)
     ids = np.zeros(n, dtype=np.int64)
     if valid.any():
-        keys = np.column_stack([np.rint(lon[valid] * MICRODEGREES).astype(np.int64),
-                                np.rint(lat[valid] * MICRODEGREES).astype(np.int64),
-                                codes[valid]])
-        distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
-        names = encoded.dictionary.to_pylist()
-        hashed = np.array([_id_of(int(x), int(y), names[c]) for x, y, c in distinct.tolist()],
-                          dtype=np.int64)
-        ids[valid] = hashed[inverse.reshape(-1)]
+        lon_micro = np.rint(lon[valid] * MICRODEGREES).astype(np.int64)
+        lat_micro = np.rint(lat[valid] * MICRODEGREES).astype(np.int64)
+        first, inverse = _distinct_keys(lon_micro, lat_micro, codes[valid])
+        keys = _key_texts(lon_micro[first], lat_micro[first],
+                          encoded.dictionary.take(pa.array(codes[valid][first])))
+        shift = 56 - LOCATION_ID_BITS
+        sha256, from_bytes = hashlib.sha256, int.from_bytes
+        hashed = np.array([from_bytes(sha256(key).digest()[:7], "big") >> shift
+                           for key in keys.to_pylist()], dtype=np.int64)
+        ids[valid] = hashed[inverse]
     return pa.array(ids, pa.int64(), mask=~valid)
+
+
+def _decimals(micro: np.ndarray) -> pa.Array:
+    """`_decimal` of each value, column-wise."""
+    whole, fraction = np.divmod(np.abs(micro), MICRODEGREES)
+    return pc.binary_join_element_wise(
+        pa.array(np.where(micro < 0, "-", "")), pc.cast(pa.array(whole), pa.string()), ".",
+        pc.utf8_lpad(pc.cast(pa.array(fraction), pa.string()), 6, "0"), "")
+
+
+def _key_texts(lon_micro: np.ndarray, lat_micro: np.ndarray, labels: pa.Array) -> pa.Array:
+    """The hashed text of `_id_of` per point, as UTF-8 bytes, built column-wise: formatting
+    127k distinct points of a national month one by one cost ~0.5 s."""
+    text = pc.binary_join_element_wise(_decimals(lat_micro), ",", _decimals(lon_micro), "|",
+                                       labels, "")
+    return pc.cast(text, pa.binary())
+
+
+def _distinct_keys(lon_micro: np.ndarray, lat_micro: np.ndarray, codes: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (point, label code) triples: the position of each one's first row, and each
+    row's distinct index. One int64 sort per column pair, not `np.unique(axis=0)`, whose
+    row-wise sort of a national month's 550k triples took 0.77 s of the 1.2 s this costs."""
+    in_range = (np.abs(lon_micro) <= 180 * MICRODEGREES).all() and (
+        np.abs(lat_micro) <= 90 * MICRODEGREES).all()
+    if in_range:  # both coordinates in one int64: 29 + 28 bits
+        point = ((lon_micro + 180 * MICRODEGREES) << 28) | (lat_micro + 90 * MICRODEGREES)
+    else:  # not degrees: rank the pairs instead
+        point = np.unique(np.column_stack([lon_micro, lat_micro]), axis=0,
+                          return_inverse=True)[1].reshape(-1)
+    _, point_index = np.unique(point, return_inverse=True)
+    key = point_index.reshape(-1).astype(np.int64) * (int(codes.max()) + 1) + codes
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)

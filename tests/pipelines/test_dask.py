@@ -199,3 +199,30 @@ def test_months_at_once_publish_each_month_under_one_lease(demo_month: dict,
         assert months == {"2024-03", "2024-04"}, path
     assert not (output / "_lock.json").exists()  # released
     assert not any((output / "_staging").glob("*"))
+
+
+def test_a_group_by_key_over_many_files_groups_every_value_in_few_tasks() -> None:
+    """A month's per-file outputs (here 220 partitions of (file, counts) pairs, as the
+    per-file stats are) grouped by key: every value reaches its key, on few tasks. Dask's
+    own task shuffle took ~7,600 tasks for this; each costs the scheduler and a worker
+    about a millisecond."""
+    import dask
+    import dask.bag as db
+
+    from crimegeo.pipelines.dask_runner import _BagBuilder
+
+    pairs = [(f"file-{i % 44:02d}.csv", {"rows": i}) for i in range(2200)]
+    source = db.from_sequence(pairs, npartitions=220)
+    for workers in (1, 2, 8):
+        grouped = _BagBuilder({}, group_partitions=workers)._group_by_key(source)
+        (optimised,) = dask.optimize(grouped)
+        tasks = len(optimised.__dask_graph__())
+        assert tasks < 220 + 30 * workers + workers * workers, (workers, tasks)
+        assert grouped.npartitions == workers
+        result = dict(grouped.compute(scheduler="sync"))
+        assert sorted(result) == sorted({key for key, _ in pairs})
+        for key, values in result.items():
+            assert sorted(v["rows"] for v in values) == sorted(
+                v["rows"] for k, v in pairs if k == key)
+    old = source.groupby(lambda kv: kv[0], shuffle="tasks")
+    assert len(dask.optimize(old)[0].__dask_graph__()) > 5000

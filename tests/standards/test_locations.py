@@ -30,3 +30,22 @@ def test_ids_per_row_match_the_scalar_form_and_are_null_without_a_point() -> Non
     assert ids[4] != ids[0]  # another label at the same point is another map point
     assert location_id(-1.9, -0.5, "x") == location_ids(
         np.array([-1.9]), np.array([-0.5]), pa.array(["x"])).to_pylist()[0]
+
+
+def test_a_month_of_repeated_points_gets_each_rows_own_id_in_and_out_of_degree_range() -> None:
+    rng = np.random.default_rng(5)
+    points = rng.uniform([-6.0, 50.0], [1.7, 58.0], size=(300, 2)).round(6)
+    labels_of = [f"On or near Street {i % 40}" for i in range(300)]
+    picks = rng.integers(0, 300, 5000)
+    lon, lat = points[picks, 0], points[picks, 1]
+    labels = [labels_of[i] if i % 7 else f"On or near Other {i % 3}" for i in picks]
+    lon[::97] = np.nan
+    ids = location_ids(lon, lat, pa.array(labels)).to_pylist()
+    expected = [None if np.isnan(a) else location_id(a, b, label)
+                for a, b, label in zip(lon, lat, labels, strict=True)]
+    assert ids == expected
+    assert len(set(ids) - {None}) > 250
+    # Coordinates that are not degrees (a grid value in degree columns) are hashed alike.
+    far = np.array([530000.0, 530000.0, -0.5]), np.array([180000.0, 180000.0, 51.5])
+    assert location_ids(*far, pa.array(["a", "a", "a"])).to_pylist() == [
+        location_id(530000.0, 180000.0, "a")] * 2 + [location_id(-0.5, 51.5, "a")]
