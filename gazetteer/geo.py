@@ -15,6 +15,7 @@ from crimegeo.gazetteer.model import GazetteerError
 from crimegeo.standards.coordinates import to_bng, to_lonlat
 
 __all__ = [
+    "AreaLayerError",
     "BNG",
     "WGS84",
     "GB_BNG_BOX",
@@ -22,6 +23,7 @@ __all__ = [
     "in_gb_bng",
     "parse_crs",
     "project_to_both",
+    "read_vector_layer",
     "to_bng",
     "to_lonlat",
 ]
@@ -130,3 +132,33 @@ def force_box_bng(code: str, margin_m: float = 500.0) -> tuple[float, float, flo
         float(np.nanmax(x) + margin_m),
         float(np.nanmax(y) + margin_m),
     )
+
+
+class AreaLayerError(ValueError):
+    """An area or boundary layer cannot be read; the message names the file and the problem."""
+
+
+def read_vector_layer(url: str, epsg: int):  # -> geopandas.GeoDataFrame
+    """A vector file (any fsspec URL) as a GeoDataFrame in EPSG:`epsg`, 2D, non-empty.
+
+    The one reader of area layers and force boundaries, for the pipeline and the public site.
+    """
+    import fsspec
+    import pyogrio
+    import shapely
+
+    fs, path = fsspec.core.url_to_fs(url)
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    source = path if protocol in ("file", "local") else fs.open(path, "rb").read()
+    try:
+        frame = pyogrio.read_dataframe(source)
+    except Exception as error:  # noqa: BLE001 - pyogrio raises many kinds; name the file
+        raise AreaLayerError(f"{url}: cannot read as a vector layer: {error}") from error
+    if frame.crs is None:
+        raise AreaLayerError(f"{url}: the layer has no CRS; give it one (e.g. a .prj file)")
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if frame.empty:
+        raise AreaLayerError(f"{url}: the layer has no geometries")
+    frame = frame.to_crs(epsg)
+    frame["geometry"] = shapely.force_2d(frame.geometry.values)
+    return frame

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-import fsspec
 import numpy as np
 import shapely
 
+from crimegeo.gazetteer.geo import AreaLayerError, read_vector_layer
 from crimegeo.standards.areas import layer_spec
 
 _CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNORECASE)
@@ -24,29 +24,9 @@ _CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNO
 SIMPLIFY_DEGREES = 0.00005
 
 
-class AreaLayerError(ValueError):
-    """An area layer cannot be read; the message names the file and the problem."""
-
-
 def read_wgs84(url: str):  # -> geopandas.GeoDataFrame
     """A vector file (any fsspec URL) as a GeoDataFrame in EPSG:4326, 2D, non-empty."""
-    import pyogrio
-
-    fs, path = fsspec.core.url_to_fs(url)
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    source = path if protocol in ("file", "local") else fs.open(path, "rb").read()
-    try:
-        frame = pyogrio.read_dataframe(source)
-    except Exception as error:  # noqa: BLE001 - pyogrio raises many kinds; name the file
-        raise AreaLayerError(f"{url}: cannot read as a vector layer: {error}") from error
-    if frame.crs is None:
-        raise AreaLayerError(f"{url}: the layer has no CRS; give it one (e.g. a .prj file)")
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-    if frame.empty:
-        raise AreaLayerError(f"{url}: the layer has no geometries")
-    frame = frame.to_crs(4326)
-    frame["geometry"] = shapely.force_2d(frame.geometry.values)
-    return frame
+    return read_vector_layer(url, 4326)
 
 
 @dataclass

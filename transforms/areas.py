@@ -18,35 +18,17 @@ import fsspec
 import numpy as np
 import shapely
 
+from crimegeo.gazetteer.geo import AreaLayerError, read_vector_layer
 from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.registry import load_registry
 
 _CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNORECASE)
 
 
-class AreaLayerError(ValueError):
-    """A boundary layer cannot be used; the message names the file and the problem."""
-
-
 def _read_layer(url: str):
     import geopandas
-    import pyogrio
 
-    fs, path = fsspec.core.url_to_fs(url)
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    source = path if protocol in ("file", "local") else fs.open(path, "rb").read()
-    try:
-        frame = pyogrio.read_dataframe(source)
-    except Exception as error:  # noqa: BLE001 - pyogrio raises many kinds; name the file
-        raise AreaLayerError(f"{url}: cannot read as a vector layer: {error}") from error
-    if frame.crs is None:
-        raise AreaLayerError(f"{url}: the layer has no CRS; give it one (e.g. a .prj file)")
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-    if frame.empty:
-        raise AreaLayerError(f"{url}: the layer has no geometries")
-    frame = frame.to_crs(27700)
-    frame["geometry"] = shapely.force_2d(frame.geometry.values)
-    return geopandas.GeoDataFrame(frame, geometry="geometry", crs=27700)
+    return geopandas.GeoDataFrame(read_vector_layer(url, 27700), geometry="geometry", crs=27700)
 
 
 @dataclass
