@@ -7,7 +7,9 @@ WGS84 with pyproj first. No Beam, no Prefect.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from pathlib import PurePosixPath
 
 import numpy as np
 
@@ -24,6 +26,7 @@ __all__ = [
     "parse_crs",
     "project_to_both",
     "read_vector_layer",
+    "area_layer_fields",
     "to_bng",
     "to_lonlat",
 ]
@@ -162,3 +165,31 @@ def read_vector_layer(url: str, epsg: int):  # -> geopandas.GeoDataFrame
     frame = frame.to_crs(epsg)
     frame["geometry"] = shapely.force_2d(frame.geometry.values)
     return frame
+
+
+#: An area code field as ONS names them: `LSOA21CD`, `MSOA11CD`, `WD24CD`.
+_CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNORECASE)
+
+
+def area_layer_fields(columns: list[str], url: str) -> tuple[str, str, str]:
+    """An area layer's code field, name field and default layer name, found by their names.
+
+    The code field is ONS-shaped (`LSOA21CD`) or `code`/`gss_code`/`id`; the name field its
+    `...NM` twin, else `name`, else the code. The default name is `lsoa` for an LSOA layer,
+    else the file's stem. Raises `AreaLayerError` naming `url` when no code field is found.
+    """
+    fields = [c for c in columns if c != "geometry"]
+    code_field = next((c for c in fields if _CODE_FIELD.match(c)), None) or next(
+        (c for c in fields if c.lower() in ("code", "gss_code", "id")), None)
+    if code_field is None:
+        raise AreaLayerError(f"{url}: no code field found among {', '.join(fields)}; expected "
+                             "one like LSOA21CD or 'code'")
+    stem = code_field[:-2] if code_field.upper().endswith("CD") else ""
+    name_field = next((c for c in fields if stem and c.upper() == f"{stem.upper()}NM"), None) \
+        or next((c for c in fields if c.lower() == "name"), None) or code_field
+    match = _CODE_FIELD.match(code_field)
+    if match and match.group("prefix").lower() == "lsoa":
+        default_name = "lsoa"
+    else:
+        default_name = re.sub(r"[^a-z0-9_]+", "_", PurePosixPath(url).stem.lower()).strip("_")
+    return code_field, name_field, default_name

@@ -9,17 +9,15 @@ way. No Beam, no Prefect.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import numpy as np
 import shapely
 
-from crimegeo.gazetteer.geo import AreaLayerError, read_vector_layer
+from crimegeo.gazetteer.geo import area_layer_fields, read_vector_layer
 from crimegeo.standards.areas import layer_spec
 
-_CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNORECASE)
 #: Outlines are simplified to this many degrees (about 5 m): plenty for a map, much smaller.
 SIMPLIFY_DEGREES = 0.00005
 
@@ -66,19 +64,8 @@ def load_site_layer(spec: str) -> SiteAreaLayer:
     """Load `[NAME=]URI` as the site's layer (code and name fields found by name)."""
     name, url = layer_spec(spec)
     frame = read_wgs84(url)
-    fields = [c for c in frame.columns if c != "geometry"]
-    code_field = next((c for c in fields if _CODE_FIELD.match(c)), None) or next(
-        (c for c in fields if c.lower() in ("code", "gss_code", "id")), None)
-    if code_field is None:
-        raise AreaLayerError(f"{url}: no code field found among {', '.join(fields)}; expected "
-                             "one like LSOA21CD or 'code'")
-    stem = code_field[:-2] if code_field.upper().endswith("CD") else ""
-    name_field = next((c for c in fields if stem and c.upper() == f"{stem.upper()}NM"), None) \
-        or next((c for c in fields if c.lower() == "name"), None) or code_field
-    if not name:
-        match = _CODE_FIELD.match(code_field)
-        name = "lsoa" if match and match.group("prefix").lower() == "lsoa" else re.sub(
-            r"[^a-z0-9_]+", "_", PurePosixPath(url).stem.lower()).strip("_")
+    code_field, name_field, default_name = area_layer_fields(list(frame.columns), url)
+    name = name or default_name
     outlines = shapely.simplify(frame.geometry.values, SIMPLIFY_DEGREES)
     return SiteAreaLayer(name=name, codes=frame[code_field].astype(str).to_numpy(dtype=object),
                          names=frame[name_field].astype(str).to_numpy(dtype=object),

@@ -18,11 +18,9 @@ import fsspec
 import numpy as np
 import shapely
 
-from crimegeo.gazetteer.geo import AreaLayerError, read_vector_layer
+from crimegeo.gazetteer.geo import AreaLayerError, area_layer_fields, read_vector_layer
 from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.registry import load_registry
-
-_CODE_FIELD = re.compile(r"^(?P<prefix>[A-Za-z]+)(?P<year>\d{2,4})?CD$", re.IGNORECASE)
 
 
 def _read_layer(url: str):
@@ -84,23 +82,9 @@ def load_area_layer(spec: str) -> AreaLayer:
     Without NAME, a layer whose code field is `LSOA<yy>CD` is `lsoa`, else the file's stem.
     """
     name, url = layer_spec(spec)
-    name = name or ""
     frame = _read_layer(url)
-    fields = [c for c in frame.columns if c != "geometry"]
-    code_field = next((c for c in fields if _CODE_FIELD.match(c)), None) or next(
-        (c for c in fields if c.lower() in ("code", "gss_code", "id")), None)
-    if code_field is None:
-        raise AreaLayerError(f"{url}: no code field found among {', '.join(fields)}; expected "
-                             "one like LSOA21CD or 'code'")
-    stem = code_field[:-2] if code_field.upper().endswith("CD") else ""
-    name_field = next((c for c in fields if stem and c.upper() == f"{stem.upper()}NM"), None) \
-        or next((c for c in fields if c.lower() == "name"), None) or code_field
-    if not name:
-        match = _CODE_FIELD.match(code_field)
-        if match and match.group("prefix").lower() == "lsoa":
-            name = "lsoa"
-        else:
-            name = re.sub(r"[^a-z0-9_]+", "_", PurePosixPath(url).stem.lower()).strip("_")
+    code_field, name_field, default_name = area_layer_fields(list(frame.columns), url)
+    name = name or default_name
     return AreaLayer(name=name, codes=frame[code_field].astype(str).to_numpy(dtype=object),
                      names=frame[name_field].astype(str).to_numpy(dtype=object),
                      geometries=frame.geometry.values, source=url)
