@@ -27,7 +27,10 @@ FILES = [(CITY, "city-of-london"), (KENT, "kent"), (WEST_MIDLANDS, "west-midland
 
 
 def _start(input_url: str, output_url: str, gazetteer: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"}
+    # PYTHONFAULTHANDLER: a watcher that will not stop is sent SIGABRT, which dumps every
+    # thread's stack into the log, so a hang says where it hung.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+           "PYTHONFAULTHANDLER": "1"}
     handle = open(log, "a")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [sys.executable, "-m", "crimegeo.flows.watch", "--input", input_url, "--output", output_url,
@@ -35,9 +38,15 @@ def _start(input_url: str, output_url: str, gazetteer: str, log: Path) -> subpro
         cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, log: Path) -> None:
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0  # a clean stop between batches
+    try:
+        status = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait(timeout=30)
+        pytest.fail(f"the watcher did not stop within 60 s of Ctrl-C; it said:\n{log.read_text()}")
+    assert status == 0, log.read_text()  # a clean stop between batches
 
 
 def _wait_for(condition: Callable[[], bool], what: str, log: Path, timeout: float = 90) -> None:
@@ -76,7 +85,7 @@ def _watch_three_files(input_url: str, output_url: str, demo_month: dict, log: P
         drop(f"{MONTH}/{FILES[1][0]}", (source / FILES[1][0]).read_bytes())
         _wait_for(ingested(keys[1]), "the second file", log)
     finally:
-        _stop(watcher)
+        _stop(watcher, log)
     assert "stopped:" in log.read_text()
     # The third file lands while no watcher runs; the restarted one takes it, and only it.
     drop(f"{MONTH}/{FILES[2][0]}", (source / FILES[2][0]).read_bytes())
@@ -85,7 +94,7 @@ def _watch_three_files(input_url: str, output_url: str, demo_month: dict, log: P
         _wait_for(ingested(keys[2]), "the third file", log)
         time.sleep(1.5)  # more idle polls
     finally:
-        _stop(watcher)
+        _stop(watcher, log)
 
     text = log.read_text()
     lines = [line for line in text.splitlines() if line.startswith("ingested ")]
