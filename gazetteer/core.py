@@ -259,18 +259,33 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             nx, ny = to_bng(np.array([near[0]], float), np.array([near[1]], float))
             if not np.isnan(nx[0]):
                 near_xy = (float(nx[0]), float(ny[0]))
-        pq = parse_query(text)
-        if not pq.key:
-            return []
-        if pq.junction is not None and not len(self._rows_for_key(pq.key, area)):
-            found = self._junction(pq, area, near_xy, limit)
-            if found:
-                return found
-        rows, scores, how, why = self._candidates(pq, area, fuzzy=fuzzy)
-        if len(rows) == 0:
-            return []
-        return self._rank(pq, rows, scores, how, why, near_xy, limit)
+        return self._lookup_parsed([parse_query(text)], area, near_xy, limit, fuzzy)[0]
 
+    def _lookup_parsed(self, parsed: Sequence[Any], area: _Area,
+                       near_xy: tuple[float, float] | None, limit: int, fuzzy: bool
+                       ) -> list[list[Match]]:
+        """:meth:`lookup` of many parsed texts: the one forward path. Each text's candidates
+        are searched on their own; all of them are ranked together (:meth:`_rank_many`)."""
+        answers: list[list[Match]] = [[] for _ in parsed]
+        searched, at = [], []
+        for i, pq in enumerate(parsed):
+            if not pq.key:
+                continue
+            if pq.junction is not None and not len(self._rows_for_key(pq.key, area)):
+                found = self._junction(pq, area, near_xy, limit)
+                if found:
+                    answers[i] = found
+                    continue
+            rows, scores, how, why = self._candidates(pq, area, fuzzy=fuzzy)
+            if len(rows) == 1 and not pq.areas:  # one candidate: nothing to group or weigh
+                answers[i] = [self._match(int(rows[0]), float(scores[0]), how[0],
+                                          reason=why[0])]
+            elif len(rows):
+                searched.append((pq, rows, scores, how, why))
+                at.append(i)
+        for i, found in zip(at, self._rank_many(searched, near_xy, limit), strict=True):
+            answers[i] = found
+        return answers
 
     def lookup_many(self, texts: Sequence[str], *, force: str | None = None,
                     fuzzy: bool = True) -> list[Match | None]:
@@ -297,11 +312,19 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                        if self._needs_fuzzy(pq, area)]
             self._fuzzy_many([key for pq in needing for key in dict.fromkeys(
                 (pq.key, pq.fuzzy_key)) if key], area)
+        # Each canonical query is looked up once, all of them together; another spelling of
+        # one is answered from the first (below), or looked up on its own where it cannot be.
+        parsed = {t: parse_query(t) for t in uniq if t and t not in answers}
+        firsts: dict[tuple, str] = {}
+        for t, pq in parsed.items():
+            firsts.setdefault((pq.key, pq.areas, pq.junction, pq.postcode), t)
+        looked_up = dict(zip(firsts.values(), self._lookup_parsed(
+            [parsed[t] for t in firsts.values()], area, None, limit, fuzzy), strict=True))
         by_query: dict[tuple, list[Match]] = {}
         for t in uniq:
             if t in answers:
                 continue
-            pq = parse_query(t) if t else None
+            pq = parsed.get(t)
             memo = (pq.key, pq.areas, pq.junction, pq.postcode, pq.name) if pq else None
             if memo is not None and memo[:4] in by_query:
                 # Same canonical query, another spelling: same place; exact only if identical.
@@ -314,7 +337,12 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                     m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
                 answers[t] = [m, *others]
                 continue
-            found = self.lookup(t, force=force, limit=limit, fuzzy=fuzzy) if t else []
+            if pq is None:
+                found = []
+            elif t in looked_up:
+                found = looked_up[t]
+            else:
+                found = self._lookup_parsed([pq], area, None, limit, fuzzy)[0]
             answers[t] = found
             m = found[0] if found else None
             if memo is not None and m is not None and (
@@ -324,7 +352,6 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
                 by_query[memo[:4]] = found
         return answers
-
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
                       fuzzy: bool = True, candidates_below: float | None = None,

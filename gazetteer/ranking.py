@@ -70,6 +70,9 @@ class Ranking:
         n = len(rows)
         if n == 1:
             return np.zeros(1, dtype=np.int64)
+        if n <= CLUSTER_EXACT_MAX:  # exact single linkage, as the batch ranking links
+            return self._clusters_many(rows, np.zeros(n, dtype=np.int64), np.arange(n),
+                                       np.array([n]))
         keys = np.asarray(self._row_key[rows])
         kinds = self.kind[rows]
         thr = np.array([CLUSTER_M.get(int(k), CLUSTER_DEFAULT_M) for k in kinds])
@@ -77,34 +80,56 @@ class Ranking:
         point_only = ~(self.xmax[rows] > self.xmin[rows]) & ~(self.ymax[rows] > self.ymin[rows])
         thr = np.where((kinds == KIND_ROAD) & point_only, ROAD_POINT_LINK_M, thr)
         x, y = self.x[rows], self.y[rows]
-        if n > CLUSTER_EXACT_MAX:  # very common names: a grid of the linkage distance
-            cell = thr.max()
-            gx = np.floor(x / cell).astype(np.int64)
-            gy = np.floor(y / cell).astype(np.int64)
-            code = (keys.astype(np.int64) << 32) | (gx << 16) | gy
-            _, labels = np.unique(code, return_inverse=True)
-            return labels.ravel()
-        # Gap between extents (or points) decides linkage.
+        # Very common names: a grid of the linkage distance.
+        cell = thr.max()
+        gx = np.floor(x / cell).astype(np.int64)
+        gy = np.floor(y / cell).astype(np.int64)
+        code = (keys.astype(np.int64) << 32) | (gx << 16) | gy
+        _, labels = np.unique(code, return_inverse=True)
+        return labels.ravel()
+
+    def _clusters_many(self, rows: np.ndarray, group: np.ndarray, position: np.ndarray,
+                       sizes: np.ndarray) -> np.ndarray:
+        """Exact single-linkage labels of several names' candidate rows at once (each name at
+        most CLUSTER_EXACT_MAX rows): `group` is each row's name, `position` its index among
+        that name's rows (rows grouped by name, in order) and `sizes` each name's row count.
+        A row's label is the least position in its place, as :meth:`_clusters` numbers them.
+        """
+        kinds = self.kind[rows]
+        thr = np.array([CLUSTER_M.get(int(k), CLUSTER_DEFAULT_M) for k in kinds])
+        # Roads known only by points (police.uk map points along a street) link farther.
+        point_only = ~(self.xmax[rows] > self.xmin[rows]) & ~(self.ymax[rows] > self.ymin[rows])
+        thr = np.where((kinds == KIND_ROAD) & point_only, ROAD_POINT_LINK_M, thr)
+        x, y = self.x[rows], self.y[rows]
         x0 = np.where(np.isnan(self.xmin[rows]), x, self.xmin[rows])
         x1 = np.where(np.isnan(self.xmax[rows]), x, self.xmax[rows])
         y0 = np.where(np.isnan(self.ymin[rows]), y, self.ymin[rows])
         y1 = np.where(np.isnan(self.ymax[rows]), y, self.ymax[rows])
-        gapx = np.maximum(0, np.maximum(x0[:, None] - x1[None, :], x0[None, :] - x1[:, None]))
-        gapy = np.maximum(0, np.maximum(y0[:, None] - y1[None, :], y0[None, :] - y1[:, None]))
-        gap = np.hypot(gapx, gapy)
+        # Every ordered pair of rows of one name: `left` and `right` index `rows`.
+        n_of = sizes[group]
+        left = np.repeat(np.arange(len(rows)), n_of)
+        first_of = np.arange(len(rows)) - position  # each row's name's first row
+        pair_start = np.repeat(np.cumsum(n_of) - n_of, n_of)
+        right = first_of[left] + (np.arange(len(left)) - pair_start)
+        # Gap between extents (or points) decides linkage.
+        gap = np.hypot(
+            np.maximum(0, np.maximum(x0[left] - x1[right], x0[right] - x1[left])),
+            np.maximum(0, np.maximum(y0[left] - y1[right], y0[right] - y1[left])))
+        keys = np.asarray(self._row_key[rows])
+        place = self._place_codes()[rows]  # never one place across two named settlements
         # Same key, close together: one place, even across kinds (a village, its station and
         # its headland called Dungeness are one answer).
-        link = (gap <= np.minimum(thr[:, None], thr[None, :])) & (keys[:, None] == keys[None, :])
-        place = self._place_codes()[rows]  # never one place across two named settlements
-        link &= (place[:, None] == place[None, :]) | (place[:, None] < 0) | (place[None, :] < 0)
-        labels = np.arange(n)
-        changed = True
-        while changed:  # label propagation to the connected components
-            new = np.where(link, labels[None, :], n).min(axis=1)
-            new = np.minimum(new, labels)
-            changed = bool((new != labels).any())
-            labels = new[new]
-        return labels
+        link = ((gap <= np.minimum(thr[left], thr[right])) & (keys[left] == keys[right])
+                & ((place[left] == place[right]) | (place[left] < 0) | (place[right] < 0)))
+        left, right = left[link], right[link]
+        label = position.astype(np.int64)  # connected components: the least position in each
+        while True:
+            new = label.copy()
+            np.minimum.at(new, left, label[right])
+            new = new[first_of + new]  # pointer jumping, within the name
+            if (new == label).all():
+                return label
+            label = new
 
     def _postcode_ok(self, rows: np.ndarray, postcode: str) -> np.ndarray:
         """True for rows whose postcode district agrees with the one written ("EC2" agrees with
@@ -130,6 +155,12 @@ class Ranking:
         if len(rows) == 1 and not pq.areas:  # one candidate: nothing to group or weigh
             r = int(rows[0])
             return [self._match(r, float(scores[0]), how[0], reason=why[0])]
+        return self._rank_many([(pq, rows, scores, how, why)], near_xy, limit)[0]
+
+    def _hinted(self, pq: ParsedQuery, rows: np.ndarray, scores: np.ndarray, why: list
+                ) -> tuple[np.ndarray, list]:
+        """Scores and reasons after the text's hints: a trailing area the rows lie in, a
+        postcode district they agree with."""
         scores = scores.astype(float).copy()
         if pq.areas:
             ok = self._area_hint_ok(rows, pq.areas)
@@ -141,64 +172,140 @@ class Ranking:
                 scores[~ok] *= POSTCODE_MISS_FACTOR
                 why = ["postcode_hint" if o and not w else w
                        for o, w in zip(ok.tolist(), why, strict=True)]
+        return scores, why
+
+    def _common_name_places(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Place labels of one common name's rows (more than CLUSTER_EXACT_MAX): grouped on
+        a grid, the few rows the hints left in contention linked exactly."""
         labels = self._clusters(rows)
         top = scores >= scores.max() - 0.05
-        if len(rows) > CLUSTER_EXACT_MAX >= top.sum() > 1:
-            # A common name is grouped on a grid (see _clusters), which can cut one road in
-            # two; the few rows the hints left in contention are linked exactly.
+        if CLUSTER_EXACT_MAX >= top.sum() > 1:
+            # The grid can cut one road in two; the rows in contention are linked exactly.
             labels = labels.astype(np.int64)
             labels[top] = labels.max() + 1 + self._clusters(rows[top])
-        _, labels = np.unique(labels, return_inverse=True)
-        labels = labels.ravel()
-        n_cl = int(labels.max()) + 1
-        rx, ry = self.x[rows], self.y[rows]
+        return labels
+
+    def _rank_many(self, searched: list[tuple[ParsedQuery, np.ndarray, np.ndarray, list, list]],
+                   near_xy: tuple[float, float] | None, limit: int) -> list[list[Match]]:
+        """:meth:`_rank` of many texts' candidates at once: for each (parsed text, rows,
+        scores, match types, reasons) the best `limit` places, best first.
+
+        Places (single linkage), each place's representative, the order of places and the
+        ambiguity among the best are array operations over every text's rows together;
+        only the texts with more than CLUSTER_EXACT_MAX rows are grouped one at a time.
+        """
+        if not searched:
+            return []
+        limit = max(1, limit)
+        hinted = [self._hinted(pq, rows, scores, why) for pq, rows, scores, _how, why
+                  in searched]
+        sizes = np.array([len(item[1]) for item in searched], dtype=np.int64)
+        n_texts = len(searched)
+        rows = np.concatenate([item[1] for item in searched]).astype(np.int64)
+        scores = np.concatenate([h[0] for h in hinted])
+        how = [h for item in searched for h in item[3]]
+        why = [w for h in hinted for w in h[1]]
+        group = np.repeat(np.arange(n_texts), sizes)
+        starts = np.cumsum(sizes) - sizes
+        position = np.arange(len(rows)) - starts[group]
+        labels = np.zeros(len(rows), dtype=np.int64)
+        big = sizes > CLUSTER_EXACT_MAX
+        for g in np.flatnonzero(big).tolist():  # very common names: see _common_name_places
+            mine = slice(starts[g], starts[g] + sizes[g])
+            labels[mine] = self._common_name_places(rows[mine], scores[mine])
+        kept = np.flatnonzero(~big[group])  # the other texts' rows, still grouped by text
+        if len(kept):
+            labels[kept] = self._clusters_many(rows[kept], group[kept], position[kept], sizes)
+        # One place per (text, label), numbered in each text as `np.unique` numbers labels.
+        order = np.lexsort((labels, group))
+        new = np.ones(len(rows), dtype=bool)
+        new[1:] = (group[order][1:] != group[order][:-1]) | (
+            labels[order][1:] != labels[order][:-1])
+        cluster = np.empty(len(rows), dtype=np.int64)
+        cluster[order] = np.cumsum(new) - 1
+        n_cl = int(cluster.max()) + 1
+        cl_group = np.empty(n_cl, dtype=np.int64)
+        cl_group[cluster] = group
         w = self.weight[rows].astype(np.int64)
         with np.errstate(invalid="ignore"):
             ext = (self.xmax[rows] - self.xmin[rows]) * (self.ymax[rows] - self.ymin[rows])
         ext = np.where(np.isnan(ext), 0.0, ext)
         prio = KIND_PRIORITY[self.kind[rows]]
-        # Representative per cluster: by kind priority, best score, most published, widest.
-        order = np.lexsort((-ext, -w, -scores, prio, labels))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = labels[order][1:] != labels[order][:-1]
-        rep = order[first]  # index into rows, one per cluster (cluster id = position)
+        # Representative per place: by kind priority, best score, most published, widest,
+        # then first among the text's candidates.
+        rep_order = np.lexsort((position, -ext, -w, -scores, prio, cluster))
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = cluster[rep_order][1:] != cluster[rep_order][:-1]
+        rep = rep_order[first]  # index into rows, one per place, in place order
         cl_score = scores[rep]
-        cl_weight = np.bincount(labels, weights=w, minlength=n_cl)
+        cl_weight = np.bincount(cluster, weights=w, minlength=n_cl)
         cl_dist = np.full(n_cl, np.inf)
         if near_xy is not None:
-            np.minimum.at(cl_dist, labels, np.hypot(rx - near_xy[0], ry - near_xy[1]))
-        cl_order = np.lexsort((-cl_weight, cl_dist, -np.round(cl_score, 3)))
-        top = cl_score[cl_order[0]]
-        contenders = cl_order[cl_score[cl_order] >= top - 0.05]
-        ambiguous = len(contenders) > 1
-        if ambiguous and near_xy is not None:
-            d = np.sort(cl_dist[contenders])
-            if d[0] <= 0.5 * d[1] or d[0] < 250:
-                ambiguous = False
-        n_cont = len(contenders)
-        out: list[Match] = []
-        for i, c in enumerate(cl_order[: max(1, limit)].tolist()):
-            r = int(rows[rep[c]])
-            if ambiguous and i < n_cont:
+            np.minimum.at(cl_dist, cluster, np.hypot(self.x[rows] - near_xy[0],
+                                                     self.y[rows] - near_xy[1]))
+        # Places of each text best first: score (to 3 places), nearness, how often published.
+        cl_sorted = np.lexsort((np.arange(n_cl), -cl_weight, cl_dist, -np.round(cl_score, 3),
+                                cl_group))
+        places_of = np.bincount(cl_group, minlength=n_texts)
+        rank = np.empty(n_cl, dtype=np.int64)
+        rank[cl_sorted] = np.arange(n_cl) - np.repeat(np.cumsum(places_of) - places_of,
+                                                      places_of)
+        best = cl_sorted[rank[cl_sorted] == 0]  # each text's first place, by text
+        top = cl_score[best]
+        contender = cl_score >= top[cl_group] - 0.05
+        n_cont = np.bincount(cl_group, weights=contender, minlength=n_texts).astype(np.int64)
+        cont_weight = np.bincount(cl_group, weights=np.where(contender, cl_weight, 0.0),
+                                  minlength=n_texts)
+        ambiguous = n_cont > 1
+        if near_xy is not None:  # a point close to one contender settles it
+            for g in np.flatnonzero(ambiguous).tolist():
+                d = np.sort(cl_dist[(cl_group == g) & contender])
+                if d[0] <= 0.5 * d[1] or d[0] < 250:
+                    ambiguous[g] = False
+        answer = cl_sorted[rank[cl_sorted] < limit]  # by text, best first
+        g_of = cl_group[answer]
+        as_ambiguous = ambiguous[g_of] & (rank[answer] < n_cont[g_of])
+        share = cl_weight[answer] / np.maximum(cont_weight[g_of], 1.0)
+        places = np.where(ambiguous, n_cont, places_of)[g_of].tolist()
+        extents = self._place_extents(rows, cluster, answer)
+        picked = rows[rep[answer]]
+        found: list[list[Match]] = [[] for _ in range(n_texts)]
+        for i, (g, c) in enumerate(zip(g_of.tolist(), answer.tolist(), strict=True)):
+            r = int(rep[c])
+            if as_ambiguous[i]:
                 # calibrated: how often police.uk published this place among the contenders
                 mtype = "ambiguous"
-                share = cl_weight[c] / max(cl_weight[contenders].sum(), 1.0)
-                score = min(SCORES["ambiguous_max"], float(cl_score[c]) * float(share))
+                score = min(SCORES["ambiguous_max"], float(cl_score[c]) * float(share[i]))
             else:
-                mtype = how[rep[c]]
+                mtype = how[r]
                 score = float(cl_score[c])
-                if out:
-                    score = min(score, out[0].score * 0.99)
-            out.append(self._match(r, score, mtype, members=rows[labels == c],
-                                   reason=why[rep[c]], places=n_cont if ambiguous else n_cl))
-        return out
+                if found[g]:
+                    score = min(score, found[g][0].score * 0.99)
+            found[g].append(self._match(int(picked[i]), score, mtype, reason=why[r],
+                                        places=places[i], extent=extents[i]))
+        return found
 
-    def _match(self, row: int, score: float, match_type: str,
-               members: np.ndarray | None = None, reason: str = "", places: int = 1) -> Match:
-        if members is not None and len(members) > 1:
-            ext = self._extent_of(members)
-        else:
-            ext = self._extent_of(np.array([row]))
+    def _place_extents(self, rows: np.ndarray, cluster: np.ndarray, wanted: np.ndarray
+                       ) -> list[tuple[float, float, float, float]]:
+        """The extent (BNG box of its rows' boxes or points) of each place in `wanted`."""
+        slot = np.full(int(cluster.max()) + 1, -1, dtype=np.int64)
+        slot[wanted] = np.arange(len(wanted))
+        at = slot[cluster]
+        member = at >= 0
+        r, at = rows[member], at[member]
+        box = np.empty((len(wanted), 4))
+        box[:, :2], box[:, 2:] = np.inf, -np.inf
+        np.minimum.at(box[:, 0], at, np.where(np.isnan(self.xmin[r]), self.x[r], self.xmin[r]))
+        np.minimum.at(box[:, 1], at, np.where(np.isnan(self.ymin[r]), self.y[r], self.ymin[r]))
+        np.maximum.at(box[:, 2], at, np.where(np.isnan(self.xmax[r]), self.x[r], self.xmax[r]))
+        np.maximum.at(box[:, 3], at, np.where(np.isnan(self.ymax[r]), self.y[r], self.ymax[r]))
+        return [tuple(b) for b in box.tolist()]
+
+    def _match(self, row: int, score: float, match_type: str, reason: str = "",
+               places: int = 1, extent: tuple[float, float, float, float] | None = None
+               ) -> Match:
+        """The answer `row`, scored; its extent is the row's own unless its place's is given."""
+        ext = extent if extent is not None else self._extent_of(np.array([row]))
         return Match(
             id=self._ids[row].as_py(),
             uri=self._uris[row].as_py(),

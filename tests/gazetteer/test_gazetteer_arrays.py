@@ -103,3 +103,94 @@ def test_exact_names_match_the_same_rows_in_arrow_and_through_the_hash_index(
         assert in_arrow == hashed
         if force == "kent":
             assert len(in_arrow[0]) >= 40  # Kent's own names, bare or after "On or near"
+
+
+
+def _assert_each_text_gets_its_own_lookup(gazetteer: Gazetteer, texts: list[str],
+                                          force: str | None) -> None:
+    """lookup_arrays (with candidates) and lookup_many answer each text as lookup() alone."""
+    for fuzzy in (True, False):
+        arrays = gazetteer.lookup_arrays(texts, force=force, fuzzy=fuzzy, candidates_below=0.8)
+        many = gazetteer.lookup_many(texts, force=force, fuzzy=fuzzy)
+        for i, text in enumerate(texts):
+            alone = gazetteer.lookup(text, force=force, limit=3, fuzzy=fuzzy)
+            if not alone:
+                assert many[i] is None and np.isnan(arrays["score"][i])
+                assert arrays["candidate_count"][i] == 0 and arrays["candidates"][i] == ()
+                continue
+            best = alone[0]
+            assert many[i] == best, text
+            assert (arrays["match_type"][i], arrays["score"][i], arrays["name"][i],
+                    arrays["id"][i]) == (best.match_type, best.score, best.name,
+                                         best.uri or best.id), text
+            assert tuple(arrays["extent"][i]) == best.extent, text
+            if best.match_type == "ambiguous" or best.score < 0.8:
+                assert arrays["candidate_count"][i] == best.places, text
+                assert list(arrays["candidates"][i]) == [
+                    (m.name, m.uri or m.id, m.x_bng, m.y_bng) for m in alone], text
+            else:
+                assert arrays["candidate_count"][i] == -1 and arrays["candidates"][i] is None
+
+
+def _rows_of_own_key(gazetteer: Gazetteer, text: str, force: str | None) -> int:
+    from crimegeo.gazetteer.normalise import parse_query
+
+    return len(gazetteer._rows_for_key(parse_query(text).key, gazetteer._area(force, None)))
+
+
+def test_texts_ranked_together_get_their_own_lookups_answers(col_gaz: Gazetteer,
+                                                             col_files: list[str]) -> None:
+    """The batch calls rank every text's candidates together (`_rank_many`); each text must
+    still get what :meth:`lookup` alone gives it: the best place, its score and extent, and
+    for answers that need them the candidates and their number. Real City of London labels,
+    many of them streets with several map points of their own name, and generic places
+    ("Supermarket", ambiguous), written as police.uk writes them and otherwise."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    labels = pc.unique(pacsv.read_csv(col_files[20])["Location"]).to_pylist()
+    names = [label.removeprefix("On or near ") for label in labels if label]
+    texts = [*labels, *(n.lower() for n in names[:60]), *(f"{n}, London" for n in names[:30]),
+             *(n[:3] + n[4:] for n in names[:30] if len(n) > 6), "Nowhere In Particular",
+             "On or near Supermarket", "Supermarket, Cheapside"]
+    several = [t for t in texts if _rows_of_own_key(col_gaz, t, "city-of-london") > 1]
+    assert len(several) > 100
+    _assert_each_text_gets_its_own_lookup(col_gaz, texts, "city-of-london")
+    found = col_gaz.lookup_many(["On or near Supermarket"], force="city-of-london")
+    assert found[0].match_type == "ambiguous"
+
+
+def test_common_names_ranked_together_get_their_own_lookups_answers(tmp_path: Path) -> None:
+    """Names with more than CLUSTER_EXACT_MAX rows are grouped on a grid, then the rows in
+    contention linked exactly: in a batch as alone. A Market Street in each of 40 places (two
+    map points 300 m apart in each) and a Bell Lane in 12, among a generated gazetteer."""
+    import csv
+
+    from crimegeo.flows.sample import generate_sample
+    from crimegeo.gazetteer.ranking import CLUSTER_EXACT_MAX
+
+    summary = generate_sample(tmp_path / "s", rows=50, seed=3)
+    source = Path(summary["gazetteer_source"])
+    with open(source, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    added = []
+    for i in range(40):
+        lon, lat = -1.9 + 0.05 * (i % 8), 51.2 + 0.04 * (i // 8)
+        for j, name in enumerate(("Market Street", "Market Street", "Bell Lane")[
+                : 3 if i % 4 == 0 and i < 48 else 2]):
+            added.append({**rows[0], "id": f"test:{i}:{j}", "name": name,
+                          "lon": f"{lon + 0.004 * j:.6f}", "lat": f"{lat:.6f}",
+                          "populated_place": f"Town {i}", "force": ""})
+    with open(source, "a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=list(rows[0])).writerows(added)
+    build_gazetteer([str(source)], str(tmp_path / "g"), format="csv")
+    gazetteer = Gazetteer.load(str(tmp_path / "g"))
+    names = [r["name"] for r in rows[:80]]
+    texts = ["Market Street", "market st", "On or near Market Street", "Bell Lane",
+             "Market Street, Town 3", "Bell Lane, Town 8", *names, "Nowhere In Particular"]
+    assert _rows_of_own_key(gazetteer, "Market Street", None) > CLUSTER_EXACT_MAX
+    assert 1 < _rows_of_own_key(gazetteer, "Bell Lane", None) <= CLUSTER_EXACT_MAX
+    _assert_each_text_gets_its_own_lookup(gazetteer, texts, None)
+    best = gazetteer.lookup_many(["Market Street", "Market Street, Town 3"])
+    assert best[0].match_type == "ambiguous" and best[0].places >= 40
+    assert best[1].match_type == "exact"
