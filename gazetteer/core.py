@@ -277,10 +277,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                     answers[i] = found
                     continue
             rows, scores, how, why = self._candidates(pq, area, fuzzy=fuzzy)
-            if len(rows) == 1 and not pq.areas:  # one candidate: nothing to group or weigh
-                answers[i] = [self._match(int(rows[0]), float(scores[0]), how[0],
-                                          reason=why[0])]
-            elif len(rows):
+            if len(rows):
                 searched.append((pq, rows, scores, how, why))
                 at.append(i)
         for i, found in zip(at, self._rank_many(searched, near_xy, limit), strict=True):

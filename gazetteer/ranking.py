@@ -269,21 +269,40 @@ class Ranking:
         places = np.where(ambiguous, n_cont, places_of)[g_of].tolist()
         extents = self._place_extents(rows, cluster, answer)
         picked = rows[rep[answer]]
-        found: list[list[Match]] = [[] for _ in range(n_texts)]
+        scored, types, reasons, first_score = [], [], [], {}
         for i, (g, c) in enumerate(zip(g_of.tolist(), answer.tolist(), strict=True)):
             r = int(rep[c])
             if as_ambiguous[i]:
                 # calibrated: how often police.uk published this place among the contenders
-                mtype = "ambiguous"
+                types.append("ambiguous")
                 score = min(SCORES["ambiguous_max"], float(cl_score[c]) * float(share[i]))
             else:
-                mtype = how[r]
+                types.append(how[r])
                 score = float(cl_score[c])
-                if found[g]:
-                    score = min(score, found[g][0].score * 0.99)
-            found[g].append(self._match(int(picked[i]), score, mtype, reason=why[r],
-                                        places=places[i], extent=extents[i]))
+                if g in first_score:
+                    score = min(score, first_score[g] * 0.99)
+            scored.append(score)
+            first_score.setdefault(g, round(score, 4))  # as the first answer's Match keeps it
+            reasons.append(why[r])
+        found: list[list[Match]] = [[] for _ in range(n_texts)]
+        for g, match in zip(g_of.tolist(), self._matches_at(picked, scored, types, reasons,
+                                                            places, extents), strict=True):
+            found[g].append(match)
         return found
+
+    def _matches_at(self, rows: np.ndarray, scores: list[float], match_types: list[str],
+                    reasons: list[str], places: list[int],
+                    extents: list[tuple[float, float, float, float]]) -> list[Match]:
+        """:meth:`_match` of many rows, their columns read at once."""
+        taken = pa.array(rows, pa.int64())
+        ids, uris, names, types = (column.take(taken).to_pylist() for column in (
+            self._ids, self._uris, self._names, self._types))
+        lon, lat, x, y = (column[rows].tolist() for column in (self.lon, self.lat, self.x,
+                                                                self.y))
+        return [Match(id=ids[i], uri=uris[i], name=names[i], local_type=types[i], lon=lon[i],
+                      lat=lat[i], x_bng=x[i], y_bng=y[i], extent=extents[i],
+                      score=round(float(scores[i]), 4), match_type=match_types[i],
+                      reason=reasons[i], places=places[i]) for i in range(len(rows))]
 
     def _place_extents(self, rows: np.ndarray, cluster: np.ndarray, wanted: np.ndarray
                        ) -> list[tuple[float, float, float, float]]:
