@@ -13,8 +13,9 @@ and one-feature names column-wise with the same scores, and send every other tex
   and area hints, junctions, canonical key);
 * areas and index access: :mod:`gazetteer.index` (force and box restrictions, key -> rows);
 * candidate search: :mod:`gazetteer.search` (exact, normalised, alternatives, fuzzy, area);
-* ranking and scoring: :mod:`gazetteer.ranking` (places, hints, ambiguity) with the calibrated
-  constants of :mod:`gazetteer.scoring`;
+* ranking and scoring: :mod:`gazetteer.ranking` (places, hints, ambiguity) with the evidence
+  scores of :mod:`gazetteer.scoring`, mapped to calibrated scores by
+  :mod:`gazetteer.calibration` at this facade (every public answer, one place);
 * junctions: :mod:`gazetteer.junctions`;
 * reverse: :mod:`gazetteer.reverse` (point -> "On or near <name>", nearest public map points).
 
@@ -38,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crimegeo.gazetteer.build import ARTIFACT_FORMAT
+from crimegeo.gazetteer.calibration import Calibration, default_calibration
 from crimegeo.gazetteer.geo import to_bng
 from crimegeo.gazetteer.index import IndexAccess, _Area
 from crimegeo.gazetteer.junctions import Junctions
@@ -132,6 +134,8 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         self._generic: np.ndarray | None = None
         self._places: np.ndarray | None = None
         self._place_index: tuple | None = None
+        #: evidence score -> calibrated score (replace to evaluate another table)
+        self.calibration: Calibration = default_calibration()
 
     # ------------------------------------------------------------------ loading
 
@@ -253,6 +257,20 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         ``fuzzy=False`` answers only exact and normalised matches (no misspellings): cheaper,
         for checking a name rather than finding it.
         """
+        return self.calibration.matches(self._lookup_evidence(
+            text, force=force, within=within, near=near, limit=limit, fuzzy=fuzzy))
+
+    def _lookup_evidence(
+        self,
+        text: str,
+        *,
+        force: str | None = None,
+        within: tuple[float, float, float, float] | None = None,
+        near: tuple[float, float] | None = None,
+        limit: int = 5,
+        fuzzy: bool = True,
+    ) -> list[Match]:
+        """:meth:`lookup` before calibration: candidates scored by their evidence."""
         area = self._area(force, within)
         near_xy = None
         if near is not None:
@@ -314,7 +332,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                     m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
                 answers[t] = [m, *others]
                 continue
-            found = self.lookup(t, force=force, limit=limit, fuzzy=fuzzy) if t else []
+            found = self._lookup_evidence(t, force=force, limit=limit, fuzzy=fuzzy) if t else []
             answers[t] = found
             m = found[0] if found else None
             if memo is not None and m is not None and (
@@ -323,7 +341,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
                 by_query[memo[:4]] = found
-        return answers
+        return {t: self.calibration.matches(found) for t, found in answers.items()}
 
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
@@ -356,10 +374,12 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         area = self._area(force, None)
         hit, rows = self._exact_rows(uniq, area)
         self._fill_columns(out, hit, rows, np.ones(len(hit), dtype=bool))
+        self._calibrate_columns(out, hit, rows)
         rest = np.setdiff1d(np.arange(k), hit)
         if len(rest):
             found, rows, exact = self._sole_key_rows([uniq[i] for i in rest], area)
             self._fill_columns(out, rest[found], rows, exact)
+            self._calibrate_columns(out, rest[found], rows)
             rest = np.delete(rest, found)
         if wanted:  # a sole feature scored low (a generic type known at one place)
             low = np.flatnonzero(out["score"] < candidates_below)
@@ -394,4 +414,11 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         order = np.array([position[t] for t in texts], dtype=np.int64)
         return {name: values[order] for name, values in out.items()}
 
-
+    def _calibrate_columns(self, out: dict[str, np.ndarray], at: np.ndarray,
+                           rows: np.ndarray) -> None:
+        """Calibrate the column-wise answers ``_fill_columns`` wrote at ``at`` (the features
+        ``rows``), as :meth:`lookup` calibrates a ``Match`` of the same kind."""
+        if len(at):
+            reasons = np.where(self._generic_mask()[rows], "generic", "")
+            out["score"][at] = self.calibration.scores(out["score"][at], out["match_type"][at],
+                                                       reasons)
