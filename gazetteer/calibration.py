@@ -109,6 +109,9 @@ def _fit_one(raw: np.ndarray, right: np.ndarray) -> dict:
     hits = np.array([right[a:b].sum() for a, b in bins])
     share = (hits + PRIOR_ANSWERS * np.clip(x, 0.0, 1.0)) / (n + PRIOR_ANSWERS)
     p = isotonic(share, n + PRIOR_ANSWERS)
+    if x[0] > 0:  # no evidence, no chance: the map falls to 0 below the scores it has seen
+        x, p = np.concatenate([[0.0], x]), np.concatenate([[0.0], p])  # (the 2nd, 3rd... of
+        # an ambiguous answer's contenders score below its first, and were never labelled)
     return {"raw": np.round(x, 4).tolist(), "p": np.round(p, DECIMALS).tolist(),
             "answers": int(len(raw)), "share_right": round(float(right.mean()), 4)}
 

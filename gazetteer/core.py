@@ -284,6 +284,14 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             found = self._junction(pq, area, near_xy, limit)
             if found:
                 return found
+        elif pq.slash_junction is not None and not len(self._rows_for_key(pq.key, area)):
+            # "Cornhill/Bishopsgate": two streets only if they meet (see ParsedQuery)
+            found = self._junction(dataclasses.replace(pq, junction=pq.slash_junction), area,
+                                   near_xy, limit)
+            # ...or, when both are streets the area knows, the first with junction_not_met
+            both_known = all(len(self._rows_for_key(k, area)) for k in pq.slash_junction)
+            if found and (found[0].reason == "junction" or both_known):
+                return found
         rows, scores, how, why = self._candidates(pq, area, fuzzy=fuzzy)
         if len(rows) == 0:
             return []

@@ -33,7 +33,7 @@ with or without a house number "12", "1-3", "Flat 3, 41", "Unit 2"); ``town`` a 
 ", London" or ", City of London"; ``junction`` "junction of A and B" (and "A j/w B", "A/B",
 "corner of A and B") where B is the named street with the nearest map point to the crime (a
 real junction partner) or, one time in four, a street far away (not a junction: the answer
-should fall back to A); ``premises`` a building or business before the street ("Moor House,
+falls back to the first street named, right only when that is A), either street first; ``premises`` a building or business before the street ("Moor House,
 London Wall", "The Red Lion PH, 12 Fleet Street"), and for a supermarket the shop then the
 street nearest the crime ("Tesco, Fleet Street"); ``combined`` two or three of the above at
 once.
@@ -331,7 +331,10 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         form = rng.choice(["junction of {a} and {b}", "{a} j/w {b}", "{a}/{b}",
                            "corner of {a} and {b}", "jct {a} & {b}", "{a} junction with {b}",
                            "J/O {a} and {b}"])
-        return form.format(a=name, b=partner), kind
+        # either street first: a force writes "A j/w B" as readily as "B j/w A", and when the
+        # two do not meet, which of them is the wrong one cannot be read from the text
+        first, second = (name, partner) if rng.random() < 0.5 else (partner, name)
+        return form.format(a=first, b=second), kind
     return name, "clean"
 
 
