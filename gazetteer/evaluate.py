@@ -33,7 +33,8 @@ with or without a house number "12", "1-3", "Flat 3, 41", "Unit 2"); ``town`` a 
 ", London" or ", City of London"; ``junction`` "junction of A and B" (and "A j/w B", "A/B",
 "corner of A and B") where B is the named street with the nearest map point to the crime (a
 real junction partner) or, one time in four, a street far away (not a junction: the answer
-falls back to the first street named, right only when that is A), either street first; ``premises`` a building or business before the street ("Moor House,
+falls back to the first street named, right only when that is A), either street first;
+``premises`` a building or business before the street ("Moor House,
 London Wall", "The Red Lion PH, 12 Fleet Street"), and for a supermarket the shop then the
 street nearest the crime ("Tesco, Fleet Street"); ``combined`` two or three of the above at
 once.
