@@ -186,17 +186,14 @@ class Calibration:
     def matches(self, found: list[Match]) -> list[Match]:
         """Candidates (best first) with calibrated scores; ``evidence_score`` keeps the one they
         were ranked by. A candidate never scores above the one before it."""
-        if not found:
-            return found
-        cal = self.scores(np.array([m.evidence_score if m.evidence_score is not None
-                                    else m.score for m in found], float),
-                          [m.match_type for m in found], [m.reason for m in found])
         out = []
         ceiling = 1.0
-        for m, s in zip(found, cal.tolist(), strict=True):
+        for m in found:  # a few candidates per text: plain Python, no array set-up per call
+            raw = m.evidence_score if m.evidence_score is not None else m.score
+            fitted = self._maps.get(evidence_kind(m.match_type, m.reason))
+            s = raw if fitted is None else round(float(np.interp(raw, *fitted)), DECIMALS)
             s = min(s, ceiling)
             ceiling = s
-            raw = m.evidence_score if m.evidence_score is not None else m.score
             out.append(dataclasses.replace(m, score=s, evidence_score=raw))
         return out
 
