@@ -148,6 +148,7 @@ class Calibration:
         self.table = table
         self._maps = {k: (np.asarray(v["raw"], float), np.asarray(v["p"], float))
                       for k, v in table.get("kinds", {}).items()}
+        self._memo: dict[tuple, float] = {}
 
     @classmethod
     def load(cls, path: str = CALIBRATION_PATH) -> Calibration:
@@ -185,16 +186,25 @@ class Calibration:
 
     def matches(self, found: list[Match]) -> list[Match]:
         """Candidates (best first) with calibrated scores; ``evidence_score`` keeps the one they
-        were ranked by. A candidate never scores above the one before it."""
+        were ranked by (left None where calibration did not change it: an exact name's 1.0).
+        A candidate never scores above the one before it."""
         out = []
         ceiling = 1.0
-        for m in found:  # a few candidates per text: plain Python, no array set-up per call
+        memo = self._memo
+        for m in found:  # a few candidates per text, on the batch hot path: memoised scalars
             raw = m.evidence_score if m.evidence_score is not None else m.score
-            fitted = self._maps.get(evidence_kind(m.match_type, m.reason))
-            s = raw if fitted is None else round(float(np.interp(raw, *fitted)), DECIMALS)
+            key = (m.match_type, m.reason, raw)
+            s = memo.get(key)
+            if s is None:
+                fitted = self._maps.get(evidence_kind(m.match_type, m.reason))
+                s = raw if fitted is None else round(float(np.interp(raw, *fitted)), DECIMALS)
+                if len(memo) < 100_000:
+                    memo[key] = s
             s = min(s, ceiling)
             ceiling = s
-            out.append(dataclasses.replace(m, score=s, evidence_score=raw))
+            # an answer calibration leaves as it was is kept as it is (no copy per exact name)
+            out.append(m if s == m.score and m.evidence_score is None
+                       else dataclasses.replace(m, score=s, evidence_score=raw))
         return out
 
 

@@ -45,7 +45,7 @@ class Match:
     the search found for the text: the contenders when ``ambiguous``, else every place any
     candidate named (1 for a sole answer); what a force's feedback reports as its number of
     candidates. ``evidence_score`` is the uncalibrated score the candidates were ranked by, which
-    :mod:`gazetteer.calibration` maps to ``score`` (None before calibration). None of these
+    :mod:`gazetteer.calibration` maps to ``score`` (None where it equals ``score``). None of these
     three is part of :meth:`to_dict`.
     """
 
