@@ -316,8 +316,14 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         area = self._area(force, None)
         answers: dict[str, list[Match]] = {}
         hit, rows = self._exact_rows(uniq, area)
+        calibrate = self.calibration.matches
+        changes: dict[tuple, bool] = {}  # most exact names keep their score: no call per text
         for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
-            answers[uniq[q]] = [m]
+            kind = (m.match_type, m.reason, m.score)
+            if kind not in changes:
+                changes[kind] = calibrate([m])[0] != m
+            answers[uniq[q]] = calibrate([m]) if changes[kind] else [m]
+        evidence: dict[str, list[Match]] = {}  # the rest, before calibration
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
             needing = [pq for pq in (parse_query(t) for t in uniq if t and t not in answers)
                        if self._needs_fuzzy(pq, area)]
@@ -338,10 +344,10 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                     m = dataclasses.replace(m, match_type="exact", score=SCORES["exact"])
                 elif m.name == pq.name and m.match_type == "area":
                     m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
-                answers[t] = [m, *others]
+                evidence[t] = [m, *others]
                 continue
             found = self._lookup_evidence(t, force=force, limit=limit, fuzzy=fuzzy) if t else []
-            answers[t] = found
+            evidence[t] = found
             m = found[0] if found else None
             if memo is not None and m is not None and (
                 m.match_type in ("normalised", "fuzzy")
@@ -349,7 +355,8 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
                 by_query[memo[:4]] = found
-        return {t: self.calibration.matches(found) for t, found in answers.items()}
+        answers.update((t, calibrate(found)) for t, found in evidence.items())
+        return answers
 
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
