@@ -18,6 +18,13 @@ The gazetteer's score constants are set on the calibration split (test months
     .venv/bin/python benchmarks/gazetteer_quality.py                      # held-out
     .venv/bin/python benchmarks/gazetteer_quality.py --test 2019-07..2020-02 --seeds 1 2 3
     .venv/bin/python benchmarks/gazetteer_quality.py --json
+    .venv/bin/python benchmarks/gazetteer_quality.py --refit-calibration   # then the held-out
+
+``--refit-calibration`` first fits the score calibration (``gazetteer/calibration.json``, see
+``gazetteer/calibration.py``) on the calibration split only (test months ``--fit-test``, seeds
+``--fit-seeds``, the perturbation model's classes), writes it, and then runs the held-out
+evaluation with it: the reliability tables printed after are on months, seeds and (for the
+held-out classes) perturbations the fit never saw.
 """
 
 from __future__ import annotations
@@ -32,13 +39,22 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from crimegeo.gazetteer.calibration import (  # noqa: E402
+    CALIBRATION_PATH,
+    default_calibration,
+    fit_calibration,
+)
 from crimegeo.gazetteer.evaluate import (  # noqa: E402
     HELD_OUT_PERTURBATIONS,
+    PERTURBATIONS,
+    calibration_error,
     evaluate_os_open_names,
     evaluate_police_uk,
     format_report,
     junction_distances,
+    labelled_answers,
     public,
+    reliability_by_kind,
     reliability_table,
 )
 
@@ -59,14 +75,20 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="Only the summary, not each seed.")
+    ap.add_argument("--refit-calibration", action="store_true",
+                    help=f"Fit the score calibration on --fit-test/--fit-seeds, write it to "
+                         f"{os.path.relpath(CALIBRATION_PATH, ROOT)}, then evaluate.")
+    ap.add_argument("--fit-test", default="2019-07..2020-02")
+    ap.add_argument("--fit-seeds", type=int, nargs="+", default=[1, 2, 3])
     args = ap.parse_args()
     if not os.path.isdir(args.data):
         sys.exit(f"real data not found: {args.data} (see ../shared/data/README.md)")
+    if args.refit_calibration:
+        refit_calibration(args)
     reports = [evaluate_police_uk(args.data, train=args.train, test=args.test, seed=s)
                for s in args.seeds]
-    pooled = reliability_table(
-        np.concatenate([r["_score"][~np.isnan(r["_score"])] for r in reports]),
-        np.concatenate([r["_right"][~np.isnan(r["_score"])] for r in reports]))
+    answers = labelled_answers(reports)
+    pooled = reliability_table(answers["score"], answers["right"])
     if args.json:
         print(json.dumps({"reports": [public(r) for r in reports], "reliability": pooled},
                          indent=2))
@@ -81,15 +103,13 @@ def main() -> None:
         print(f"  {k:<26} " + "  ".join(f"{v:.4f}" for v in vals)
               + f"   mean {np.mean(vals):.4f}")
     print_by_class(reports, headline=False)
-    print("reliability, pooled over the seeds (band: answers, mean score, share right):")
-    for b in pooled:
-        share = "-" if b["share_right"] is None else f"{b['share_right']:.1%}"
-        print(f"  {b['band']}  {b['answers']:>6,}  {b['mean_score']}  {share}")
+    print_reliability("the model's classes", answers)
     held_out = [evaluate_police_uk(args.data, train=args.train, test=args.test, seed=s,
                                    perturbations=HELD_OUT_PERTURBATIONS) for s in args.seeds]
     print(f"held-out perturbation classes {', '.join(HELD_OUT_PERTURBATIONS)} (never tuned "
           f"on), seeds {args.seeds}, mean:")
     print_by_class(held_out)
+    print_reliability("held-out classes", labelled_answers(held_out))
     if os.path.isdir(OS_DATA):
         os_report = evaluate_os_open_names(OS_DATA, seeds=tuple(args.seeds))
         print(f"OS Open Names tiles ({os_report['features']:,} features; "
@@ -100,6 +120,52 @@ def main() -> None:
                   f"{v['confident']:.1%}  {v['confident_right']:.1%}")
     print("junction distance measurement (JUNCTION_MAX_M), gazetteer of the training months:")
     print("  " + json.dumps(junction_distances(_training_gazetteer(args.data, args.train))))
+
+
+def refit_calibration(args: argparse.Namespace) -> None:
+    """Fit the calibration on the calibration split and write it where the gazetteer reads it."""
+    reports = [evaluate_police_uk(args.data, train=args.train, test=args.fit_test, seed=s,
+                                  perturbations=PERTURBATIONS) for s in args.fit_seeds]
+    a = labelled_answers(reports)
+    about = {
+        "command": "benchmarks/gazetteer_quality.py --refit-calibration"
+                   + (f" --fit-test {args.fit_test}" if args.fit_test != "2019-07..2020-02"
+                      else "")
+                   + (f" --fit-seeds {' '.join(map(str, args.fit_seeds))}"
+                      if args.fit_seeds != [1, 2, 3] else ""),
+        "data": "police.uk City of London (../shared/data/police-uk/city-of-london)",
+        "gazetteer_months": args.train,
+        "fitted_on_months": args.fit_test,
+        "seeds": args.fit_seeds,
+        "perturbations": list(PERTURBATIONS),
+        "right": "within 25 m of the label's map point (any of a street's points; a junction "
+                 "within 100 m of the crime); see gazetteer/evaluate.py",
+    }
+    table = fit_calibration(a["evidence"], a["match_type"], a["reason"], a["right"],
+                            about=about)
+    with open(CALIBRATION_PATH, "w", encoding="utf-8") as f:
+        json.dump(table, f, indent=1)
+        f.write("\n")
+    default_calibration.cache_clear()
+    print(f"calibration fitted on {table['answers']:,} answers ({args.fit_test}, seeds "
+          f"{args.fit_seeds}): {len(table['kinds'])} kinds, written to {CALIBRATION_PATH}")
+
+
+def print_reliability(title: str, answers: dict) -> None:
+    """The reliability table (score band -> share right) with the expected calibration error,
+    and share right per evidence kind, of some labelled answers."""
+    err = calibration_error(answers["score"], answers["right"])
+    raw_err = calibration_error(answers["evidence"], answers["right"])
+    print(f"reliability, {title}, pooled over the seeds (band: answers, mean score, share "
+          f"right); expected calibration error {err} (evidence scores before calibration: "
+          f"{raw_err}):")
+    for b in reliability_table(answers["score"], answers["right"]):
+        share = "-" if b["share_right"] is None else f"{b['share_right']:.1%}"
+        print(f"  {b['band']}  {b['answers']:>6,}  {b['mean_score']}  {share}")
+    print("  by evidence kind (answers, mean evidence score, mean score, share right):")
+    for k, v in reliability_by_kind(answers).items():
+        print(f"    {k:<32} {v['answers']:>6,}  {v['mean_evidence']:>6}  {v['mean_score']:>6}"
+              f"  {v['share_right']:.1%}")
 
 
 def print_by_class(reports: list[dict], headline: bool = True) -> None:

@@ -18,13 +18,15 @@ Must not do data work itself (that is the pipeline's) nor write anything but thr
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.console import Console, Group
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 #: How often the same generation of a file is tried when its micro-batch keeps failing.
 MAX_ATTEMPTS = 3
+#: Written by the signal handler itself, so the operator sees at once that Ctrl-C was heard.
+STOPPING_MESSAGE = b"stopping after the current batch (Ctrl-C again to abort now)\n"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,7 +178,7 @@ class Watcher:
             self.console.print(f"[yellow]{escape(status)}[/] {escape(entry['key'])}: "
                                f"{escape(str(entry.get('why')))}")
 
-    def run(self, stop: threading.Event, *, once: bool = False) -> WatchStatus:
+    def run(self, stop: StopRequest, *, once: bool = False) -> WatchStatus:
         """Poll and ingest until `stop` is set (or, with `once`, until nothing is pending)."""
         live = (Live(self._render(), console=self.console, refresh_per_second=2,
                      transient=True) if self.console.is_terminal else nullcontext())
@@ -213,19 +217,70 @@ class Watcher:
             live.update(self._render())
 
 
+class StopRequest(Protocol):
+    """What `Watcher.run` needs of a stop signal: a `threading.Event` fits."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class SignalStop:
+    """A stop flag that a signal handler may set: no lock is taken on the way.
+
+    `threading.Event.set()` takes the event's lock, which the main thread holds for a
+    moment inside every `Event.wait()`; a handler that runs in that moment waits for a lock
+    its own thread holds, for ever (seen in CI: a watcher that never stopped after Ctrl-C).
+    Here the handler only sets a flag and writes a byte to a pipe; `wait` sleeps in
+    `select` on that pipe, so it wakes as soon as the signal comes.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+
+    def set(self) -> None:
+        """Ask the loop to stop; safe inside a signal handler."""
+        self._set = True
+        with suppress(BlockingIOError):  # a full pipe already wakes the waiter
+            os.write(self._write, b"x")
+
+    def is_set(self) -> bool:
+        """True once `set` has been called."""
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep up to `timeout` seconds, less if `set` is called; whether it was."""
+        if not self._set:
+            select.select([self._read], [], [], timeout)
+        return self._set
+
+    def close(self) -> None:
+        """Release the pipe."""
+        os.close(self._read)
+        os.close(self._write)
+
+
 @contextmanager
-def stop_on_signals(console: Console) -> Iterator[threading.Event]:
-    """An event set by the first SIGINT or SIGTERM; the second SIGINT aborts at once."""
-    stop = threading.Event()
+def stop_on_signals(console: Console) -> Iterator[SignalStop]:
+    """A stop set by the first SIGINT or SIGTERM; the second SIGINT aborts at once."""
+    stop = SignalStop()
     if threading.current_thread() is not threading.main_thread():
-        yield stop
+        try:
+            yield stop
+        finally:
+            stop.close()
         return
 
     def handler(signum: int, frame: Any) -> None:
         if stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         stop.set()
-        console.print("stopping after the current batch (Ctrl-C again to abort now)")
+        # Straight to the file descriptor: the console's buffers and locks may be held by
+        # the very code this handler interrupted.
+        with suppress(OSError):
+            os.write(console.file.fileno(), STOPPING_MESSAGE)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -233,6 +288,7 @@ def stop_on_signals(console: Console) -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+        stop.close()
 
 
 @takes_settings(exclude=FLOW_ONLY)

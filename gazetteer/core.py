@@ -13,8 +13,9 @@ and one-feature names column-wise with the same scores, and send every other tex
   and area hints, junctions, canonical key);
 * areas and index access: :mod:`gazetteer.index` (force and box restrictions, key -> rows);
 * candidate search: :mod:`gazetteer.search` (exact, normalised, alternatives, fuzzy, area);
-* ranking and scoring: :mod:`gazetteer.ranking` (places, hints, ambiguity) with the calibrated
-  constants of :mod:`gazetteer.scoring`;
+* ranking and scoring: :mod:`gazetteer.ranking` (places, hints, ambiguity) with the evidence
+  scores of :mod:`gazetteer.scoring`, mapped to calibrated scores by
+  :mod:`gazetteer.calibration` at this facade (every public answer, one place);
 * junctions: :mod:`gazetteer.junctions`;
 * reverse: :mod:`gazetteer.reverse` (point -> "On or near <name>", nearest public map points).
 
@@ -38,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crimegeo.gazetteer.build import ARTIFACT_FORMAT
+from crimegeo.gazetteer.calibration import Calibration, default_calibration
 from crimegeo.gazetteer.geo import to_bng
 from crimegeo.gazetteer.index import IndexAccess, _Area
 from crimegeo.gazetteer.junctions import Junctions
@@ -132,6 +134,8 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         self._generic: np.ndarray | None = None
         self._places: np.ndarray | None = None
         self._place_index: tuple | None = None
+        #: evidence score -> calibrated score (replace to evaluate another table)
+        self.calibration: Calibration = default_calibration()
 
     # ------------------------------------------------------------------ loading
 
@@ -253,6 +257,20 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         ``fuzzy=False`` answers only exact and normalised matches (no misspellings): cheaper,
         for checking a name rather than finding it.
         """
+        return self.calibration.matches(self._lookup_evidence(
+            text, force=force, within=within, near=near, limit=limit, fuzzy=fuzzy))
+
+    def _lookup_evidence(
+        self,
+        text: str,
+        *,
+        force: str | None = None,
+        within: tuple[float, float, float, float] | None = None,
+        near: tuple[float, float] | None = None,
+        limit: int = 5,
+        fuzzy: bool = True,
+    ) -> list[Match]:
+        """:meth:`lookup` before calibration: candidates scored by their evidence."""
         area = self._area(force, within)
         near_xy = None
         if near is not None:
@@ -264,8 +282,9 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
     def _lookup_parsed(self, parsed: Sequence[Any], area: _Area,
                        near_xy: tuple[float, float] | None, limit: int, fuzzy: bool
                        ) -> list[list[Match]]:
-        """:meth:`lookup` of many parsed texts: the one forward path. Each text's candidates
-        are searched on their own; all of them are ranked together (:meth:`_rank_many`)."""
+        """:meth:`_lookup_evidence` of many parsed texts (before calibration): the one forward
+        path. Each text's candidates are searched on their own; all of them are ranked
+        together (:meth:`_rank_many`)."""
         answers: list[list[Match]] = [[] for _ in parsed]
         searched, at = [], []
         for i, pq in enumerate(parsed):
@@ -274,6 +293,15 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             if pq.junction is not None and not len(self._rows_for_key(pq.key, area)):
                 found = self._junction(pq, area, near_xy, limit)
                 if found:
+                    answers[i] = found
+                    continue
+            elif pq.slash_junction is not None and not len(self._rows_for_key(pq.key, area)):
+                # "Cornhill/Bishopsgate": two streets only if they meet (see ParsedQuery)
+                found = self._junction(dataclasses.replace(pq, junction=pq.slash_junction),
+                                       area, near_xy, limit)
+                # ...or, when both are streets the area knows, the first with junction_not_met
+                both_known = all(len(self._rows_for_key(k, area)) for k in pq.slash_junction)
+                if found and (found[0].reason == "junction" or both_known):
                     answers[i] = found
                     continue
             rows, scores, how, why = self._candidates(pq, area, fuzzy=fuzzy)
@@ -302,8 +330,14 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         area = self._area(force, None)
         answers: dict[str, list[Match]] = {}
         hit, rows = self._exact_rows(uniq, area)
+        calibrate = self.calibration.matches
+        changes: dict[tuple, bool] = {}  # most exact names keep their score: no call per text
         for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
-            answers[uniq[q]] = [m]
+            kind = (m.match_type, m.reason, m.score)
+            if kind not in changes:
+                changes[kind] = calibrate([m])[0] != m
+            answers[uniq[q]] = calibrate([m]) if changes[kind] else [m]
+        evidence: dict[str, list[Match]] = {}  # the rest, before calibration
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
             needing = [pq for pq in (parse_query(t) for t in uniq if t and t not in answers)
                        if self._needs_fuzzy(pq, area)]
@@ -332,7 +366,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                     m = dataclasses.replace(m, match_type="exact", score=SCORES["exact"])
                 elif m.name == pq.name and m.match_type == "area":
                     m = dataclasses.replace(m, score=max(m.score, SCORES["area_exact"]))
-                answers[t] = [m, *others]
+                evidence[t] = [m, *others]
                 continue
             if pq is None:
                 found = []
@@ -340,7 +374,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                 found = looked_up[t]
             else:
                 found = self._lookup_parsed([pq], area, None, limit, fuzzy)[0]
-            answers[t] = found
+            evidence[t] = found
             m = found[0] if found else None
             if memo is not None and m is not None and (
                 m.match_type in ("normalised", "fuzzy")
@@ -348,6 +382,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
                 by_query[memo[:4]] = found
+        answers.update((t, calibrate(found)) for t, found in evidence.items())
         return answers
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
@@ -380,10 +415,12 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         area = self._area(force, None)
         hit, rows = self._exact_rows(uniq, area)
         self._fill_columns(out, hit, rows, np.ones(len(hit), dtype=bool))
+        self._calibrate_columns(out, hit, rows)
         rest = np.setdiff1d(np.arange(k), hit)
         if len(rest):
             found, rows, exact = self._sole_key_rows([uniq[i] for i in rest], area)
             self._fill_columns(out, rest[found], rows, exact)
+            self._calibrate_columns(out, rest[found], rows)
             rest = np.delete(rest, found)
         if wanted:  # a sole feature scored low (a generic type known at one place)
             low = np.flatnonzero(out["score"] < candidates_below)
@@ -418,4 +455,11 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         order = np.array([position[t] for t in texts], dtype=np.int64)
         return {name: values[order] for name, values in out.items()}
 
-
+    def _calibrate_columns(self, out: dict[str, np.ndarray], at: np.ndarray,
+                           rows: np.ndarray) -> None:
+        """Calibrate the column-wise answers ``_fill_columns`` wrote at ``at`` (the features
+        ``rows``), as :meth:`lookup` calibrates a ``Match`` of the same kind."""
+        if len(at):
+            reasons = np.where(self._generic_mask()[rows], "generic", "")
+            out["score"][at] = self.calibration.scores(out["score"][at], out["match_type"][at],
+                                                       reasons)

@@ -33,7 +33,8 @@ with or without a house number "12", "1-3", "Flat 3, 41", "Unit 2"); ``town`` a 
 ", London" or ", City of London"; ``junction`` "junction of A and B" (and "A j/w B", "A/B",
 "corner of A and B") where B is the named street with the nearest map point to the crime (a
 real junction partner) or, one time in four, a street far away (not a junction: the answer
-should fall back to A); ``premises`` a building or business before the street ("Moor House,
+falls back to the first street named, right only when that is A), either street first;
+``premises`` a building or business before the street ("Moor House,
 London Wall", "The Red Lion PH, 12 Fleet Street"), and for a supermarket the shop then the
 street nearest the crime ("Tesco, Fleet Street"); ``combined`` two or three of the above at
 once.
@@ -89,6 +90,9 @@ __all__ = [
     "HELD_OUT_PERTURBATIONS",
     "RELIABILITY_BANDS",
     "RIGHT_WITHIN_M",
+    "calibration_error",
+    "labelled_answers",
+    "reliability_by_kind",
     "evaluate_os_open_names",
     "evaluate_police_uk",
     "format_report",
@@ -328,7 +332,10 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         form = rng.choice(["junction of {a} and {b}", "{a} j/w {b}", "{a}/{b}",
                            "corner of {a} and {b}", "jct {a} & {b}", "{a} junction with {b}",
                            "J/O {a} and {b}"])
-        return form.format(a=name, b=partner), kind
+        # either street first: a force writes "A j/w B" as readily as "B j/w A", and when the
+        # two do not meet, which of them is the wrong one cannot be read from the text
+        first, second = (name, partner) if rng.random() < 0.5 else (partner, name)
+        return form.format(a=first, b=second), kind
     return name, "clean"
 
 
@@ -355,6 +362,47 @@ def reliability_table(scores: np.ndarray, right: np.ndarray,
         out.append({"band": f"{lo:.2f}-{min(hi, 1.0):.2f}", "answers": n,
                     "mean_score": round(float(scores[sel].mean()), 3) if n else None,
                     "share_right": round(float(right[sel].mean()), 4) if n else None})
+    return out
+
+
+def calibration_error(scores: np.ndarray, right: np.ndarray,
+                      bands: tuple[float, ...] = RELIABILITY_BANDS) -> float | None:
+    """Expected calibration error: over the score bands, the answers-weighted mean of
+    |mean score - share right| (0 is perfectly calibrated; NaN scores left out)."""
+    table = reliability_table(scores, right, bands)
+    n = sum(b["answers"] for b in table)
+    if not n:
+        return None
+    return round(sum(b["answers"] * abs(b["mean_score"] - b["share_right"])
+                     for b in table if b["answers"]) / n, 4)
+
+
+def labelled_answers(reports: list[dict]) -> dict[str, np.ndarray]:
+    """Every answered row of some :func:`evaluate_police_uk` reports as columns: ``evidence``
+    (the uncalibrated score), ``score`` (calibrated), ``match_type``, ``reason``, ``right``."""
+    found = [(m, bool(ok)) for r in reports for m, ok in zip(r["_found"], r["_right"],
+                                                              strict=True) if m is not None]
+    return {
+        "evidence": np.array([m.evidence_score if m.evidence_score is not None else m.score
+                              for m, _ in found], float),
+        "score": np.array([m.score for m, _ in found], float),
+        "match_type": np.array([m.match_type for m, _ in found], dtype=object),
+        "reason": np.array([m.reason for m, _ in found], dtype=object),
+        "right": np.array([ok for _, ok in found], bool),
+    }
+
+
+def reliability_by_kind(answers: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Per evidence kind (match type / reason): answers, mean calibrated score, share right."""
+    kinds = np.array([f"{m}/{r or '-'}" for m, r in zip(answers["match_type"],
+                                                         answers["reason"], strict=True)])
+    out = {}
+    for k in sorted(set(kinds.tolist()), key=lambda k: -(kinds == k).sum()):
+        sel = kinds == k
+        out[k] = {"answers": int(sel.sum()),
+                  "mean_evidence": round(float(answers["evidence"][sel].mean()), 3),
+                  "mean_score": round(float(answers["score"][sel].mean()), 3),
+                  "share_right": round(float(answers["right"][sel].mean()), 4)}
     return out
 
 

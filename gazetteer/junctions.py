@@ -58,6 +58,9 @@ class Junctions:
         if len(ra) and len(rb):
             ra, sa, rb, sb = ra[:300], sa[:300], rb[:300], sb[:300]
             d = self._box_gap(ra, rb)
+            # a name does not meet itself ("Bus/Coach Staton": both parts find the place type)
+            d[np.asarray(self._row_key[ra])[:, None] == np.asarray(self._row_key[rb])[None, :]] = (
+                np.inf)
             meets = d <= JUNCTION_MAX_M
             if meets.any():
                 return [self._junction_match(ra, sa, ha, wa, rb, sb, hb, wb, d, meets)]

@@ -35,7 +35,8 @@ class Match:
     """One forward-geocoding candidate.
 
     ``extent`` is the feature's British National Grid box (xmin, ymin, xmax, ymax) or None;
-    ``score`` is in 0..1, calibrated (see :mod:`gazetteer.scoring`); ``match_type`` is one of
+    ``score`` is in 0..1, calibrated: about that share of answers scored so are right (see
+    :mod:`gazetteer.calibration`); ``match_type`` is one of
     :data:`MATCH_TYPES`. ``reason`` says more where the match type alone does not: how a fuzzy
     answer relates to the text (``typo1``, ``typo2``, ``type_dropped``, ``type_changed``,
     ``loose``...), ``junction`` (placed where two streets meet), ``junction_not_met`` (the
@@ -43,7 +44,9 @@ class Match:
     "Supermarket"), ``postcode_hint``; empty otherwise. ``places`` is how many distinct places
     the search found for the text: the contenders when ``ambiguous``, else every place any
     candidate named (1 for a sole answer); what a force's feedback reports as its number of
-    candidates. Neither is part of :meth:`to_dict`.
+    candidates. ``evidence_score`` is the uncalibrated score the candidates were ranked by, which
+    :mod:`gazetteer.calibration` maps to ``score`` (None where it equals ``score``). None of these
+    three is part of :meth:`to_dict`.
     """
 
     id: str
@@ -59,6 +62,7 @@ class Match:
     match_type: str
     reason: str = ""
     places: int = 1
+    evidence_score: float | None = None
 
     def to_dict(self) -> dict:
         """The JSON form: exactly the keys of :data:`JSON_KEYS` (NaN becomes None)."""

@@ -267,6 +267,10 @@ class ParsedQuery:
     #: The later comma parts read as names (house numbers and shorthand removed), for when the
     #: first part names premises rather than the street ("Tesco Express, 12 Fleet Street").
     later_names: tuple[str, ...] = ()
+    #: "A/B" whose A is one word ("Cornhill/Bishopsgate"), which the text alone cannot tell
+    #: from a place type ("Bus/Coach Station"): the lookup reads it as a junction only when the
+    #: whole text names nothing and the two streets meet.
+    slash_junction: tuple[str, str] | None = None
 
 
 #: Police shorthand for where along a street something happened, written before the name:
@@ -405,11 +409,15 @@ def parse_query(text: str) -> ParsedQuery:
         parts, postcode = [raw.strip()], None
     joined = ", ".join(parts)
     m = _JUNCTION_RE.match(joined) or _JUNCTION_INFIX_RE.match(joined)
+    slash_junction = None
     if m is None:  # "Took's Court/Cursitor Street"; never "Bus/Coach Station"
         m = _JUNCTION_SLASH_RE.match(joined)
         if m is not None:
             left = normalise_name(m.group("a")).split()
             if len(left) < 2 and not (left and left[-1] in ROAD_TYPE_TOKENS):
+                right = normalise_name(_strip_house(m.group("b").split(",")[0]))
+                if left and right and not set(right.split()) <= ROAD_TYPE_TOKENS:
+                    slash_junction = (left[0], right)
                 m = None
     if m is None:  # "corner of Fleet Street" with no second street: the street
         parts[:1] = [re.sub(r"^\s*(?:on\s+)?(?:the\s+)?corner\s+of\s+", "", parts[0], flags=re.I)
@@ -467,6 +475,7 @@ def parse_query(text: str) -> ParsedQuery:
         postcode=postcode,
         fuzzy_key=_type_slip_fixed(key),
         later_names=later,
+        slash_junction=slash_junction,
     )
 
 

@@ -1,12 +1,11 @@
 """Scores: what a forward answer's ``score`` means, and the constants that set it.
 
-``score`` is calibrated: among answers scored about s, about s are right (within 25 m of the
-place meant, or on the street meant), measured on held-out real labels by
-``benchmarks/gazetteer_quality.py`` (the reliability table in ``docs/gazetteer.md``). Each way
-of matching has its own constant below, set to the share of such answers that were right on the
-calibration split (City of London, test months 2019-07..2020-02, seeds 1-3) and checked on the
-held-out split (2020-03..2020-11, seeds 7-9). The pipeline's default ``--min-geocode-score``
-(0.8) keeps only the kinds of answers measured at >= 98% right.
+These are *evidence* scores: they rank candidates. :mod:`gazetteer.calibration` maps them, per
+kind of answer, to the calibrated ``score`` (among answers scored about s, about s are right,
+measured on held-out real labels by ``benchmarks/gazetteer_quality.py``; the reliability table
+in ``docs/gazetteer.md``). Each way of matching has its own constant below, first set near the
+share of such answers that were right on the calibration split (City of London, test months
+2019-07..2020-02, seeds 1-3); it is also the calibration's prior for kinds seldom labelled.
 
 Fuzzy candidates are ranked by a cost in keyboard slips (optimal string alignment distance, so a
 swap of two letters is one slip) and by how the street type was written:

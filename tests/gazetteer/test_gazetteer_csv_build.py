@@ -74,7 +74,8 @@ def test_normalised_and_fuzzy_matches(
     if match_type == "fuzzy":
         assert 0.5 < found[0].score < 1.0  # calibrated: a unique slip scores 0.95
     elif match_type == "normalised":
-        assert found[0].score == pytest.approx(0.95)
+        # ranked on the evidence score 0.95; calibrated, such answers were all right
+        assert found[0].evidence_score == pytest.approx(0.95) and found[0].score >= 0.98
 
 
 def test_force_restriction_picks_the_street_in_that_force(small_gaz: Gazetteer) -> None:

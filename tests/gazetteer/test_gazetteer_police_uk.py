@@ -43,7 +43,9 @@ def test_real_label_with_casing_defect(col_gaz: Gazetteer) -> None:
 def test_generic_public_place_label_is_ambiguous(col_gaz: Gazetteer) -> None:
     found = col_gaz.lookup("On or near Supermarket", force="city-of-london", limit=20)
     assert len(found) > 5
-    assert all(m.match_type == "ambiguous" and m.score < 0.2 for m in found)
+    assert all(m.match_type == "ambiguous" for m in found)
+    # calibrated: each place's chance of being the one meant, about its share of the crimes
+    assert sum(m.score for m in found) < 1.5 and all(m.score < 0.2 for m in found[1:])
 
 
 def test_street_with_several_map_points_is_one_place(col_gaz: Gazetteer) -> None:

@@ -5,8 +5,12 @@ command has help however it is mounted."""
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -21,6 +25,7 @@ from crimegeo.flows.watch import MAX_ATTEMPTS, Polling, Watcher, app, stop_on_si
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.store.ledger import read_ledger, write_entry
 
+ROOT = Path(__file__).resolve().parents[2]
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 
 
@@ -167,3 +172,38 @@ def test_feedback_left_pending_by_a_kill_is_published_at_the_next_start(
     assert (feedback / "corrections.csv").read_bytes() == published
     assert not read_ledger(str(output))[f"{MONTH}/{KENT}"]["feedback_pending"]
     assert restarted.poll() == []  # the file itself is not ingested again
+
+
+
+
+def test_a_signal_never_deadlocks_the_stop_it_sets() -> None:
+    """A handler that set a `threading.Event` hung the watcher about once in a few hundred
+    signals, those that landed while `Event.wait` held the event's lock (not re-entrant).
+    Signal a loop of very short waits two thousand times, from outside as Ctrl-C comes, in a
+    child process so that a hang fails this test instead of hanging the suite."""
+    child = textwrap.dedent("""
+        import os
+        from rich.console import Console
+        from crimegeo.flows.watch import stop_on_signals
+        quiet = Console(file=open(os.devnull, "w"))
+        for trial in range(2000):
+            with stop_on_signals(quiet) as stop:
+                print("ready", flush=True)
+                while not stop.is_set():
+                    stop.wait(0.0005)
+        print("all stopped", flush=True)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True)
+    try:
+        for trial in range(2000):
+            ready, _, _ = select.select([process.stdout], [], [], 20)
+            assert ready, f"the loop did not stop after signal {trial}"
+            assert process.stdout.readline() == "ready\n"
+            time.sleep(0.003)  # inside the loop of waits
+            process.send_signal(signal.SIGINT)
+        assert process.stdout.readline() == "all stopped\n"
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+        process.wait()
