@@ -51,3 +51,24 @@ def test_an_empty_force_month() -> None:
     stats = force_disclosure([empty])
     assert stats["records"] == 0 and stats["unique_share"] == 0.0
     assert month_disclosure("2024-03", {"x": stats}, 0.1)["forces"]["x"]["status"] == "ok"
+
+
+def test_nearest_points_holding_k_are_the_nearest_by_distance() -> None:
+    """Each k's merge target is the nearest point holding at least k records (checked by
+    brute force over 600 scattered points), itself when it holds k, -1 when none does."""
+    import numpy as np
+
+    from crimegeo.transforms.disclosure import K_VALUES, _nearest_holding
+
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(500_000, 520_000, 600), rng.uniform(170_000, 190_000, 600)
+    counts = rng.choice([1, 1, 1, 2, 3, 4, 6, 9], size=600)
+    nearest = _nearest_holding(counts, x, y)
+    distance = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    for k in K_VALUES:
+        holding = counts >= k
+        expected = np.where(holding, np.arange(600),
+                            np.argmin(np.where(holding[None, :], distance, np.inf), axis=1))
+        assert (nearest[k] == expected).all()
+    none_hold = _nearest_holding(np.array([1, 2, 1]), np.zeros(3), np.arange(3.0))
+    assert none_hold[2].tolist() == [1, 1, 1] and none_hold[8].tolist() == [-1, -1, -1]
