@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pyarrow.dataset as ds
+
 from crimegeo.store.files import (
     filesystem,
     find_parts,
@@ -151,3 +153,11 @@ def live_feedback_month(output: str, force: str, month: str) -> str:
     """The live folder of a force-month's feedback."""
     return live_layout(output, month).feedback_month(force, month)
 
+
+
+def live_dataset(output: str, kind: str, month: str | None = None) -> ds.Dataset:
+    """A `pyarrow.dataset` over the live parts of `kind` (of `month`, or of every month),
+    with `month` and `force` from the paths: `live_dataset(OUTPUT, "public").to_table()`."""
+    fs, _ = filesystem(output)
+    paths = [filesystem(url)[1] for url in live_files(output, kind, month)]
+    return ds.dataset(paths, filesystem=fs, format="parquet", partitioning="hive")

@@ -84,3 +84,17 @@ def default_locate_options():  # -> crimegeo.transforms.locate.LocateOptions
     from crimegeo.pipelines.settings import Locating
 
     return locate_options(Locating())
+
+
+def live(output: Path | str, month: str) -> Path:
+    """The folder holding `month` as readers see it: the generation its pointer names."""
+    from crimegeo.store.current import live_root
+
+    return Path(live_root(str(output), month))
+
+
+def read_live(output: Path | str, kind: str, month: str | None = None):  # -> pa.Table
+    """Every live part of `kind` (of `month`, or of every month) with `month` and `force`."""
+    from crimegeo.store.current import live_dataset
+
+    return live_dataset(str(output), kind, month).to_table()

@@ -31,7 +31,7 @@ from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.standards.profiles import load_profiles
 from crimegeo.store.inputs import discover_month
 from crimegeo.store.lock import OutputLockedError, output_lock
-from tests.conftest import run_month_args
+from tests.conftest import live, run_month_args
 
 DASK = Path(sys.executable).with_name("dask")
 
@@ -189,7 +189,7 @@ def test_months_at_once_publish_each_month_under_one_lease(demo_month: dict,
     assert errors == []
     assert set(results) == {"2024-03", "2024-04"}
     for month in ("2024-03", "2024-04"):
-        manifest = json.loads((output / "runs" / month / "manifest.json").read_text())
+        manifest = json.loads((live(output, month) / "runs" / month / "manifest.json").read_text())
         assert manifest["run_id"] == f"{month}-run"
         assert list((output / "restricted" / f"month={month}").rglob("*.parquet"))
     indexes = list((output / "feedback").glob("force=*/index.json"))

@@ -19,7 +19,7 @@ from crimegeo.store.publish import (
     check_reconciliation,
     read_manifest,
 )
-from tests.conftest import run_month_args, shared_data
+from tests.conftest import read_live, run_month_args, shared_data
 
 
 def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None):
@@ -87,7 +87,7 @@ def test_real_city_of_london_month_through_the_pipeline(tmp_path: Path) -> None:
         data_rows = sum(1 for _ in handle) - 1
     assert stats["rows_in"] == data_rows
     assert stats["rows_written"] == data_rows and stats["rows_rejected"] == 0
-    restricted = pq.read_table(tmp_path / "out" / "restricted").to_pylist()
+    restricted = read_live(tmp_path / "out", "restricted").to_pylist()
     # The id 69cf6aa3... occurs twice in this month with different locations: both kept.
     twice = [r for r in restricted if r["crime_id"].startswith("69cf6aa3")]
     assert len(twice) == 2 and twice[0]["source_row"] != twice[1]["source_row"]

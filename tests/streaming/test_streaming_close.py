@@ -36,7 +36,7 @@ from crimegeo.flows.watch import Polling, Watcher
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.pipelines.streaming import close_month
 from crimegeo.store.ledger import read_close
-from tests.conftest import run_month_args
+from tests.conftest import live, run_month_args
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def test_streamed_then_closed_equals_one_batch_run(demo_month: dict, tmp_path: P
     # Closed: the same files as the batch run's, parts byte for byte, and a manifest.
     parts = {p: d for p, d in tree_digest(streamed).items() if p.endswith(".parquet")}
     assert parts == {p: d for p, d in tree_digest(batch).items() if p.endswith(".parquet")}
-    manifest = json.loads((streamed / "runs" / MONTH / "manifest.json").read_text())
+    manifest = json.loads((live(streamed, MONTH) / "runs" / MONTH / "manifest.json").read_text())
     assert manifest["files"][KENT]["rows_in"] == 300
     index = json.loads((streamed / "feedback" / "force=kent" / "index.json").read_text())
     assert index["months"][0]["run_id"] == result.manifest["run_id"]
