@@ -28,6 +28,7 @@ import csv
 import io
 import json
 import math
+import re
 import time
 from collections.abc import Iterable
 
@@ -43,6 +44,8 @@ from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout, force_of
 INTEGER_COLUMNS = frozenset(f.name for f in CORRECTION_SCHEMA if pa.types.is_integer(f.type))
 FLOAT_COLUMNS = frozenset(f.name for f in CORRECTION_SCHEMA if pa.types.is_floating(f.type)
                           ) - {"supplied_x", "supplied_y"}
+#: What a pointer may name: one folder under `generations/` (no `..`, no other place).
+_GENERATION = re.compile(r"generations/[A-Za-z0-9_-][A-Za-z0-9._-]*")
 #: Longest force code accepted before looking it up (registry codes are far shorter).
 MAX_FORCE_LENGTH = 64
 
@@ -97,6 +100,8 @@ class FeedStore:
             generation = json.loads(data)["generation"] if data is not None else IN_PLACE
         except (ValueError, KeyError, TypeError):
             generation = IN_PLACE
+        if generation != IN_PLACE and not _GENERATION.fullmatch(str(generation)):
+            generation = IN_PLACE  # a pointer we did not write: never follow it elsewhere
         return OutputLayout(generation_root(self.layout.root, generation))
 
     # -- reads ------------------------------------------------------------------------------
