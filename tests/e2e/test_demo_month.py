@@ -14,6 +14,7 @@ import geopandas
 import pytest
 
 from crimegeo.standards import reasons
+from crimegeo.store.current import live_files
 from tests.conftest import live, read_live
 
 pytestmark = pytest.mark.slow
@@ -141,18 +142,18 @@ def test_located_points_are_where_the_truth_says(flow_run: dict) -> None:
 
 def test_geoparquet_reads_in_geopandas_and_duckdb(flow_run: dict) -> None:
     output = flow_run["output"]
-    kent = output / "restricted" / "month=2024-03" / "force=kent"
+    kent = live(output, "2024-03") / "restricted" / "month=2024-03" / "force=kent"
     frame = geopandas.read_parquet(next(kent.glob("*.parquet")))
     assert frame.crs.to_string() == "OGC:CRS84"  # longitude/latitude on WGS84
     located = frame[frame.geometry.notna()]
     assert len(located) > 0.9 * len(frame)
     assert (located.geometry.x - located["lon"]).abs().max() < 1e-9
-    whole = geopandas.read_parquet(output / "restricted")
+    whole = geopandas.read_parquet(live(output, "2024-03") / "restricted")
     assert set(whole["force"].astype(str)) == set(flow_run["manifest"]["forces"])
     assert len(whole[whole["force"] == "kent"]) == len(frame)
     counts = duckdb.sql(
         f"select force, location_status, count(*) n from read_parquet("
-        f"'{output}/restricted/*/*/*.parquet', hive_partitioning = true) "
+        f"{live_files(str(output), 'restricted')!r}, hive_partitioning = true) "
         "where month = '2024-03' group by all").fetchall()
     by_force = Counter()
     for force, _status, n in counts:

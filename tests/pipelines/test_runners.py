@@ -8,6 +8,7 @@ pipeline must pickle, load the gazetteer in `setup()` and keep no state on the d
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -76,9 +77,11 @@ def _run(demo_month: dict, output: Path, extra: list[str]) -> dict:
 
 
 def _published(output: Path) -> dict[str, bytes]:
-    """Every published data file, by relative path (manifests and indexes carry times)."""
-    return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*"))
-            if p.is_file() and p.name not in ("manifest.json", "index.json")}
+    """Every published data file, by its path under its generation (manifests, indexes and
+    pointers carry times)."""
+    return {re.sub(r"^generations/[^/]+/", "", str(p.relative_to(output))): p.read_bytes()
+            for p in sorted(output.rglob("*"))
+            if p.is_file() and p.name not in ("manifest.json", "index.json", "current.json")}
 
 
 def test_the_in_process_runner_is_beams_fnapi_runner_not_prism() -> None:
