@@ -106,11 +106,14 @@ def remove_feedback(output: str, force: str, month: str) -> bool:
     return True
 
 
-def write_force_index(output: str, force: str) -> dict:
-    """Rebuild a force's `index.json` from its live month folders, with checksums."""
+def write_force_index(output: str, force: str, *, live: dict[str, str] | None = None) -> dict:
+    """Rebuild a force's `index.json` from its live month folders, with checksums.
+
+    `live` is `store.current.live_months(output)` when the caller has it (one listing for
+    many forces)."""
     fs, _ = filesystem(output)
     months = []
-    for month, month_root in live_months(output).items():
+    for month, month_root in (live_months(output) if live is None else live).items():
         published = OutputLayout(filesystem(month_root)[1])
         if not fs.exists(published.feedback_month(force, month)):
             continue

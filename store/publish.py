@@ -29,6 +29,7 @@ from crimegeo.store.current import (
     IN_PLACE,
     generation_name,
     generation_root,
+    live_months,
     live_root,
     read_pointer,
     referenced_generations,
@@ -117,8 +118,9 @@ def _finish(output: str, run_id: str, *, crash_at: str | None = None) -> None:
     journal = read_json(generation.commit_journal())
     if journal is None:
         return
+    live = live_months(output)
     for force in journal["forces"]:
-        write_force_index(output, force)
+        write_force_index(output, force, live=live)
     if crash_at == "indexed":
         raise SimulatedCrashError("simulated crash at commit step 'indexed'")
     month, drop = journal["month"], journal.get("drop")
