@@ -20,7 +20,7 @@ from crimegeo.store.publish import (
     check_reconciliation,
     read_manifest,
 )
-from tests.conftest import live_parts, read_live, run_month_args, shared_data
+from tests.conftest import live, live_parts, read_live, run_month_args, shared_data
 
 
 def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None):
@@ -31,7 +31,7 @@ def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None)
 
 
 def _rows(output: Path, kind: str, month: str) -> int:
-    folder = output / kind / f"month={month}"
+    folder = live(output, month) / kind / f"month={month}"
     return pq.read_table(folder).num_rows if folder.exists() else 0
 
 
