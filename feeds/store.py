@@ -12,11 +12,14 @@ Safety: a force code must be one of the registry's codes and a month must match
 ``YYYY-MM``; both are checked before any path is built, and file names come from a fixed
 list (``FEEDBACK_FILES``), so no request can name a path outside the feedback tree.
 
-Consistency: a rerun replaces a month folder with two renames (old one aside, new one in) and
-then rewrites ``index.json``. Every response is built from one read of one file, and its ETag is
-the sha256 of the very bytes served (or, for JSON corrections, of the CSV bytes they were
-derived from), so a response is never a mix of two runs. A file that vanishes for a moment
-between the two renames is read again (briefly) when the force's index says the month exists.
+Those month folders are read in the generation the month's pointer names
+(``runs/YYYY-MM/current.json``, see ``crimegeo.store.current``): a rerun commits a whole new
+generation and switches the pointer in one write, then rewrites ``index.json``. Every response
+is built from one read of one file of one generation, and its ETag is the sha256 of the very
+bytes served (or, for JSON corrections, of the CSV bytes they were derived from), so a response
+is never a mix of two runs. The generation before is kept until the month's next commit, so a
+file is still there when the pointer switched between resolving it and reading it; one that is
+missing while the index lists it (the index trails a switch by moments) is read again briefly.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import csv
 import io
 import json
 import math
+import re
 import time
 from collections.abc import Iterable
 
@@ -32,13 +36,16 @@ import pyarrow as pa
 
 from crimegeo.standards.months import is_month
 from crimegeo.standards.schema import CORRECTION_SCHEMA
+from crimegeo.store.current import IN_PLACE, generation_root, live_months
 from crimegeo.store.files import filesystem, read_file, sha256_hex
-from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout, force_of, month_of
+from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout, force_of
 
 #: Columns the JSON form gives as numbers (when the cell is a finite number).
 INTEGER_COLUMNS = frozenset(f.name for f in CORRECTION_SCHEMA if pa.types.is_integer(f.type))
 FLOAT_COLUMNS = frozenset(f.name for f in CORRECTION_SCHEMA if pa.types.is_floating(f.type)
                           ) - {"supplied_x", "supplied_y"}
+#: What a pointer may name: one folder under `generations/` (no `..`, no other place).
+_GENERATION = re.compile(r"generations/[A-Za-z0-9_-][A-Za-z0-9._-]*")
 #: Longest force code accepted before looking it up (registry codes are far shorter).
 MAX_FORCE_LENGTH = 64
 
@@ -58,6 +65,7 @@ class FeedStore:
     def __init__(self, output_url: str, codes: Iterable[str], *,
                  retry_seconds: float = 2.0) -> None:
         """Open the output root ``output_url`` (local path or any fsspec URL)."""
+        self.output_url = output_url
         self.fs, root = filesystem(output_url)
         self.layout = OutputLayout(root)
         self.codes = frozenset(codes)
@@ -83,7 +91,18 @@ class FeedStore:
         if not valid_month(month):
             raise ValueError("invalid month")
         self._force_dir(force)  # checks the force
-        return self.layout.feedback_file(force, month, name)
+        return self._month_layout(month).feedback_file(force, month, name)
+
+    def _month_layout(self, month: str) -> OutputLayout:
+        """The layout of the generation the month's pointer names (the root without one)."""
+        data = self._cat(self.layout.pointer(month))
+        try:
+            generation = json.loads(data)["generation"] if data is not None else IN_PLACE
+        except (ValueError, KeyError, TypeError):
+            generation = IN_PLACE
+        if generation != IN_PLACE and not _GENERATION.fullmatch(str(generation)):
+            generation = IN_PLACE  # a pointer we did not write: never follow it elsewhere
+        return OutputLayout(generation_root(self.layout.root, generation))
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -135,8 +154,9 @@ class FeedStore:
 
     def _months_from_folders(self, force: str) -> list[dict]:
         months = []
-        for name in sorted(self._ls(self._force_dir(force))):
-            month = month_of(name)
+        self._force_dir(force)  # checks the force
+        self.fs.invalidate_cache()
+        for month in live_months(self.output_url):
             if not valid_month(month):
                 continue
             files = {}

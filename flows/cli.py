@@ -32,6 +32,7 @@ from crimegeo.pipelines.settings import (
     RunSettings,
 )
 from crimegeo.standards.public_ids import write_new_key
+from crimegeo.store.current import live_layout
 from crimegeo.store.layout import OutputLayout
 
 if TYPE_CHECKING:
@@ -136,8 +137,8 @@ def print_manifest(manifest: dict, output: str) -> None:
     for status, count in sorted(totals["rows_by_status"].items()):
         statuses.add_row(status, str(count))
     console.print(statuses)
-    layout = OutputLayout(output)
     month = manifest["month"]
+    layout = live_layout(output, month)
     where = Table(title="Outputs", show_header=True)
     where.add_column("what")
     where.add_column("where")
@@ -147,7 +148,10 @@ def print_manifest(manifest: dict, output: str) -> None:
     where.add_row("force feedback", layout.feedback_file("*", month, "corrections.csv"))
     where.add_row("rejected rows", layout.partition("rejected", month, "*") + "/")
     where.add_row("run manifest", layout.manifest(month))
-    where.add_row("run report, with a map per force (flow runs)", layout.report(month))
+    where.add_row("the month's pointer to these (read it first)",
+                  OutputLayout(output).pointer(month))
+    where.add_row("run report, with a map per force (flow runs)",
+                  OutputLayout(output).report(month))
     console.print(where)
     console.print(f"Forces: {', '.join(manifest['forces'])}. Coordinates converted with "
                   f"{manifest['coordinate_transformation']}.")

@@ -61,7 +61,12 @@ from crimegeo.store.files import read_json, write_json_atomic
 from crimegeo.store.inputs import Discovery, discover_month
 from crimegeo.store.layout import OutputLayout
 from crimegeo.store.parts import rows_by_force
-from crimegeo.store.publish import ReconciliationError, check_reconciliation, read_manifest
+from crimegeo.store.publish import (
+    ReconciliationError,
+    check_reconciliation,
+    manifest_url,
+    read_manifest,
+)
 
 #: HTTP statuses object stores use for "try again".
 TRANSIENT_HTTP = {408, 429, 500, 502, 503, 504}
@@ -297,7 +302,7 @@ def expected_forces(output: str, month: str, given: Sequence[str] | None) -> tup
     earlier = month
     for _ in range(EXPECTED_FORCES_LOOKBACK):
         earlier = previous_month(earlier)
-        manifest = read_json(OutputLayout(output).manifest(earlier))
+        manifest = read_json(manifest_url(output, earlier))
         if manifest:
             forces.update(manifest.get("forces", []))
     return sorted(forces), f"the {EXPECTED_FORCES_LOOKBACK} months before {month}"

@@ -33,6 +33,7 @@ from crimegeo.standards.months import previous_month
 from crimegeo.store.files import read_json, write_bytes_atomic, write_json_atomic
 from crimegeo.store.layout import OutputLayout
 from crimegeo.store.parts import read_partitions
+from crimegeo.store.publish import manifest_url, read_disclosure
 
 MAP_COLUMNS = ["location_status", "x_bng", "y_bng", "supplied_x", "supplied_y",
                "supplied_crs", "geocode_score", "reasons"]
@@ -299,7 +300,7 @@ def build_report(output: str, month: str, manifest: dict, *, feedback: dict | No
         rejected_by_force[force] = summary.get("rejected", 0)
     for force in by_force:
         by_force[force]["rejected"] = rejected_by_force.get(force, 0)
-    previous = read_json(OutputLayout(output).manifest(previous_month(month)))
+    previous = read_json(manifest_url(output, previous_month(month)))
     totals = manifest["totals"]
     change = None
     if previous:
@@ -329,7 +330,7 @@ def build_report(output: str, month: str, manifest: dict, *, feedback: dict | No
         "feedback": feedback or {}, "gaps": gaps or {}, "maps": maps, "map_counts": shown,
         "skipped_files": manifest.get("skipped_files", []),
         "warnings": run_warnings(manifest),
-        "disclosure": read_json(OutputLayout(output).disclosure(month)) or {},
+        "disclosure": read_disclosure(output, month) or {},
     }
 
 

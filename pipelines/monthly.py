@@ -62,7 +62,6 @@ from crimegeo.store.publish import (
     take_disclosure,
     take_file_stats,
     withhold_public,
-    write_disclosure,
     write_file_stats,
 )
 from crimegeo.transforms.batches import Resources
@@ -308,10 +307,10 @@ def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped
         "disclosure": {force: entry["status"]
                        for force, entry in disclosure["forces"].items()},
     }
-    published = commit_month(settings.output, run_id, month, manifest)
-    # After the commit point, as the report is: a crash between the two leaves the month
-    # published and its disclosure report to the next run.
-    write_disclosure(settings.output, month, {"run_id": run_id, **disclosure})
+    # The disclosure report is committed with the month's generation: readers see both or
+    # neither.
+    published = commit_month(settings.output, run_id, month, manifest,
+                             disclosure={"run_id": run_id, **disclosure})
     return MonthResult(manifest, manifest_url(settings.output, month), published)
 
 

@@ -1,9 +1,11 @@
 """The public dataset as the site and API read it: DuckDB over `public/` GeoParquet, read-only.
 
-Only `OUTPUT/public/` is ever opened (paths through `store.OutputLayout`); only the public
-columns named in `SERVED_COLUMNS` are ever selected. The list of published parts is re-read at
-most every `refresh_seconds`, so a month published (or rerun) while the server runs is served
-without a restart. Each query names the files of one month, so DuckDB opens only that month's
+Only public parts are ever opened, and only those of each month's live generation (listed
+through `store.current.live_files`, which resolves the month's pointer): a month being committed
+is served whole, old or new, never a mix. Only the public columns named in `SERVED_COLUMNS`
+are ever selected. The list of published parts is re-read at most every `refresh_seconds`, so
+a month published (or rerun) while the server runs is served without a restart.
+Each query names the files of one month, so DuckDB opens only that month's
 parts and skips a part's row groups whose point statistics miss the query's box.
 Must not import Beam, Prefect, `feeds` or `pipelines`.
 """
@@ -22,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from crimegeo.standards.months import is_month
+from crimegeo.store.current import live_files
 from crimegeo.store.layout import OutputLayout, force_of, month_of
 
 #: The public dataset's crime-id column. Issue 20 renames it to `persistent_id`; switch here.
@@ -121,26 +124,13 @@ class PublicDataset:
 
     # -- the catalogue of published months ---------------------------------------------------
 
-    def _url(self, path: str) -> str:
-        if self._local:
-            return path
-        protocol = self._fs.protocol if isinstance(self._fs.protocol, str) \
-            else self._fs.protocol[0]
-        return f"{protocol}://{path}"
-
     def _list(self) -> dict[str, list[str]]:
-        try:
-            found = self._fs.find(self._root)
-        except FileNotFoundError:
-            return {}
         months: dict[str, list[str]] = {}
-        for path in found:
-            parts = path[len(self._root):].strip("/").split("/")
-            if len(parts) != 3 or not parts[2].endswith(".parquet"):
-                continue  # a temporary file being written, or something not ours
-            month, force = month_of(parts[0]), force_of(parts[1])
+        for url in live_files(self.layout.root, PUBLIC_KIND):
+            parts = url.rsplit("/", 3)
+            month, force = month_of(parts[-3]), force_of(parts[-2])
             if month and force and is_month(month):
-                months.setdefault(month, []).append(self._url(path))
+                months.setdefault(month, []).append(url)
         return months
 
     def refresh(self, *, force: bool = False) -> None:

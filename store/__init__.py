@@ -3,12 +3,14 @@
 Everything that reads or writes an output root goes through this package:
 
 - `layout.py`: `OutputLayout`, one method per kind of path (partitions, feedback, runs,
-  staging, trash, ledger, gazetteer cache), and the file and folder names;
+  pointers, generations, staging, ledger, gazetteer cache), and the file and folder names;
 - `files.py`: fsspec I/O shared by all: atomic writes, JSON or None, checksums, listings;
 - `parts.py`: the partitioned parts: listing, counting, reading back, removing;
 - `feedback.py`: a force-month's feedback files and each force's `index.json`;
-- `publish.py`: committing a staged month (the run manifest is the commit point) and
-  recovering from a crash; reconciliation of rows in against rows out;
+- `current.py`: each month's pointer to its live generation, and what readers (and
+  analysts: `live_files`, `live_dataset`) resolve through it;
+- `publish.py`: committing a staged month as a generation (switching the month's pointer is
+  the commit point) and recovering from a crash; reconciliation of rows in against rows out;
 - `ledger.py`: what streaming ingested, and which months were closed;
 - `inputs.py`: finding a month's input files and matching each to a force profile.
 

@@ -3,8 +3,10 @@
 `feedback/force=CODE/month=YYYY-MM/` holds `FEEDBACK_FILES`; `feedback/force=CODE/index.json`
 lists the force's months with each file's sha256 and size and the run that wrote it, so a
 force can pull only what is new. The index is rebuilt from the month folders themselves
-whenever they change (a commit, a streaming refresh). What goes into the files is decided in
-`transforms/feedback.py`; this module only reads and writes them.
+whenever they change (a commit, a streaming refresh). A month's folder is read and written in
+the root the month's pointer names (`store.current.live_root`), the index at the output root.
+What goes into the files is decided in `transforms/feedback.py`; this module only reads and
+writes them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from crimegeo.store.current import live_months, live_root
 from crimegeo.store.files import (
     filesystem,
     force_folders,
@@ -23,7 +26,7 @@ from crimegeo.store.files import (
     sha256_hex,
     write_bytes_atomic,
 )
-from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout, month_of
+from crimegeo.store.layout import FEEDBACK_FILES, OutputLayout
 
 SUMMARY_FILE = "summary.json"
 CORRECTIONS_CSV = "corrections.csv"
@@ -43,8 +46,9 @@ class PublishedFeedback:
 
 def published_feedback(output: str, month: str) -> list[PublishedFeedback]:
     """Every force's published feedback for `month` (forces without it are left out)."""
-    fs, root = filesystem(output)
-    published, urls = OutputLayout(root), OutputLayout(output)
+    month_root = live_root(output, month)
+    fs, root = filesystem(month_root)
+    published, urls = OutputLayout(root), OutputLayout(month_root)
     found = []
     for force in force_folders(fs, published.feedback()):
         if not fs.exists(published.feedback_month(force, month)):
@@ -59,7 +63,7 @@ def published_feedback(output: str, month: str) -> list[PublishedFeedback]:
             missing=[name for name in FEEDBACK_FILES
                      if not fs.exists(published.feedback_file(force, month, name))],
             summary=read_json(urls.feedback_file(force, month, SUMMARY_FILE)),
-            index=read_json(urls.feedback_index(force)),
+            index=read_json(OutputLayout(output).feedback_index(force)),
             corrections=corrections,
             corrections_url=urls.feedback_file(force, month, CORRECTIONS_CSV)))
     return found
@@ -67,7 +71,8 @@ def published_feedback(output: str, month: str) -> list[PublishedFeedback]:
 
 def read_summary(output: str, force: str, month: str) -> dict | None:
     """A published month's summary.json, or None if there is none."""
-    return read_json(OutputLayout(output).feedback_file(force, month, SUMMARY_FILE))
+    return read_json(OutputLayout(live_root(output, month)).feedback_file(
+        force, month, SUMMARY_FILE))
 
 
 def write_feedback(output: str, force: str, month: str, files: Mapping[str, bytes],
@@ -78,8 +83,9 @@ def write_feedback(output: str, force: str, month: str, files: Mapping[str, byte
     With `only_changed`, a file whose published bytes are already `files[name]` is left alone.
     Returns the names written.
     """
-    fs, root = filesystem(output)
-    published, urls = OutputLayout(root), OutputLayout(output)
+    month_root = live_root(output, month)
+    fs, root = filesystem(month_root)
+    published, urls = OutputLayout(root), OutputLayout(month_root)
     written = []
     for name in (name for name in FEEDBACK_FILES if name in files):
         data = files[name]
@@ -92,7 +98,7 @@ def write_feedback(output: str, force: str, month: str, files: Mapping[str, byte
 
 def remove_feedback(output: str, force: str, month: str) -> bool:
     """Remove a force-month's feedback folder; whether there was one."""
-    fs, root = filesystem(output)
+    fs, root = filesystem(live_root(output, month))
     folder = OutputLayout(root).feedback_month(force, month)
     if not fs.exists(folder):
         return False
@@ -100,15 +106,16 @@ def remove_feedback(output: str, force: str, month: str) -> bool:
     return True
 
 
-def write_force_index(output: str, force: str) -> dict:
-    """Rebuild a force's `index.json` from its published month folders, with checksums."""
-    fs, root = filesystem(output)
-    published = OutputLayout(root)
-    base = published.force_feedback(force)
+def write_force_index(output: str, force: str, *, live: dict[str, str] | None = None) -> dict:
+    """Rebuild a force's `index.json` from its live month folders, with checksums.
+
+    `live` is `store.current.live_months(output)` when the caller has it (one listing for
+    many forces)."""
+    fs, _ = filesystem(output)
     months = []
-    for folder in sorted(fs.ls(base, detail=False)) if fs.exists(base) else []:
-        month = month_of(folder)
-        if month is None:
+    for month, month_root in (live_months(output) if live is None else live).items():
+        published = OutputLayout(filesystem(month_root)[1])
+        if not fs.exists(published.feedback_month(force, month)):
             continue
         files = {}
         run_id = None
@@ -120,7 +127,8 @@ def write_force_index(output: str, force: str) -> dict:
             files[file_name] = {"sha256": sha256_hex(data), "bytes": len(data)}
             if file_name == SUMMARY_FILE:
                 run_id = json.loads(data).get("run_id")
-        months.append({"month": month, "run_id": run_id, "files": files})
+        if files:
+            months.append({"month": month, "run_id": run_id, "files": files})
     index = {"force": force,
              "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
              "months": months}

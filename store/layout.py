@@ -7,17 +7,24 @@ OUTPUT/
   rejected/month=YYYY-MM/force=CODE/part-*.parquet     rows that could not be records
   feedback/force=CODE/index.json                       the force's months, with checksums
   feedback/force=CODE/month=YYYY-MM/corrections.csv    (and corrections.geojson, summary.json)
-  runs/YYYY-MM/manifest.json                           the commit point of a month
+  runs/YYYY-MM/current.json                            the month's pointer: its live generation
   runs/YYYY-MM/report.html, report.json, fingerprint.json
-  runs/YYYY-MM/disclosure.json                         how identifiable the public records are
+  generations/RUN_ID/...                               one committed month, shaped as above:
+    restricted|public|rejected/month=YYYY-MM/force=CODE/part-*.parquet
+    feedback/force=CODE/month=YYYY-MM/corrections.csv, ...
+    runs/YYYY-MM/manifest.json, disclosure.json
   _staging/RUN_ID/...                                  a run's outputs before its commit
-  _trash/...                                           published months moved aside mid-commit
   _ledger/files/KEY.json, _ledger/closed/YYYY-MM.json  what streaming ingested, months closed
   _gazetteer/KEY/                                      gazetteers built from sources, cached
 ```
 
-A run's staging folder mirrors the published tree, so `OutputLayout(staging)` names the staged
-files. Methods only build strings: they never touch storage and accept placeholders (`*`,
+A run's staging folder, and each generation, mirrors the published tree, so
+`OutputLayout(staging)` names the staged files and `OutputLayout(generation)` a committed
+month's. Which generation of a month readers see is what `runs/YYYY-MM/current.json` names
+(`store.current`); a month without a pointer (written by streaming only, or by a version before
+generations) lives in the output root itself, as drawn on top.
+
+Methods only build strings: they never touch storage and accept placeholders (`*`,
 `YYYY-MM`) for display. Pure Python: no fsspec, no Beam, no Prefect.
 """
 
@@ -40,6 +47,10 @@ REPORT_SUMMARY_FILE = "report.json"
 FINGERPRINT_FILE = "fingerprint.json"
 DISCLOSURE_FILE = "disclosure.json"
 STAGING_FOLDER = "_staging"
+#: Committed months, one folder per run that committed one (`store.current`).
+GENERATIONS_FOLDER = "generations"
+#: A month's pointer to its live generation, in `runs/YYYY-MM/`.
+POINTER_FILE = "current.json"
 TRASH_FOLDER = "_trash"
 #: A run's commit journal, in its staging folder.
 JOURNAL_FILE = "_commit.json"
@@ -162,8 +173,12 @@ class OutputLayout:
         return f"{self.root}/{RUNS_FOLDER}/{month}"
 
     def manifest(self, month: str) -> str:
-        """The month's run manifest: written last, it is the commit point."""
+        """The month's run manifest (under a generation's root: see `store.current`)."""
         return f"{self.run(month)}/{MANIFEST_FILE}"
+
+    def pointer(self, month: str) -> str:
+        """The month's pointer to the generation readers see: the commit point."""
+        return f"{self.run(month)}/{POINTER_FILE}"
 
     def report(self, month: str) -> str:
         """The month's HTML report."""
@@ -201,7 +216,11 @@ class OutputLayout:
 
     def journal(self, run_id: str) -> str:
         """A run's commit journal."""
-        return f"{self.staging(run_id)}/{JOURNAL_FILE}"
+        return self.staged(run_id).commit_journal()
+
+    def commit_journal(self) -> str:
+        """The commit journal at this root (a staging folder, or the generation it became)."""
+        return f"{self.root}/{JOURNAL_FILE}"
 
     def file_stats(self, run_id: str) -> str:
         """The per-file counts a run's pipeline leaves for the driver."""
@@ -211,8 +230,16 @@ class OutputLayout:
         """The per-force disclosure counts a run's pipeline leaves for the driver."""
         return f"{self.staging(run_id)}/{DISCLOSURE_FILE}"
 
+    def generations(self) -> str:
+        """`<root>/generations`: committed months, one folder per committing run."""
+        return f"{self.root}/{GENERATIONS_FOLDER}"
+
+    def generation(self, run_id: str) -> str:
+        """The generation a run commits its month as (it mirrors the published tree)."""
+        return f"{self.generations()}/{run_id}"
+
     def trash_root(self) -> str:
-        """`<root>/_trash`: published folders moved aside while a commit is under way."""
+        """`<root>/_trash`: left by versions before generations; removed by recovery."""
         return f"{self.root}/{TRASH_FOLDER}"
 
     def trash(self, name: str) -> str:

@@ -1,137 +1,201 @@
-"""Commit a staged month into the published output tree, atomically enough to survive a crash.
+"""Commit a staged month as a new generation, atomically for readers; recover from crashes.
 
 A run writes everything under `<output>/_staging/<run_id>/`. Only when the pipeline has finished
-and every file's rows reconcile is the month swapped in:
+and every file's rows reconcile is the month committed (`store.current` explains generations):
 
-1. a commit journal (`_staging/<run_id>/_commit.json`) lists every swap it will make;
-2. for each output kind, the published month folder is moved to `_trash/`, and the staged one
-   moved into its place;
-3. the run manifest is written: **this is the commit point**;
-4. the forces' feedback indexes are rebuilt, and trash, journal and staging removed.
+1. the run manifest and disclosure report are written into the staging folder, and a commit
+   journal (`_commit.json`) lists the forces whose feedback index changes and the generation
+   the commit will delete;
+2. the staging folder is moved to `generations/<run_id>/` (one rename locally; a copy on an
+   object store, which no reader sees: nothing points at it yet);
+3. the month's pointer `runs/YYYY-MM/current.json` is switched to it: **the commit point**, one
+   atomic write, the same on a bucket as on a disk;
+4. the forces' feedback indexes are rebuilt, the generation before the previous one is deleted
+   (the previous one stays for readers still reading it, until the next commit), and the
+   journal removed.
 
-A run killed before step 2 leaves the published month untouched (the next run deletes its
-staging). A run killed during step 2 or before step 3 is rolled back by the next run
-(`recover`), which puts every moved-aside folder back; one killed after step 3 is rolled
-forward (its leftovers are cleaned). Readers therefore always find either the previous good
-month or the new one. Must run on the driver, never inside a DoFn.
+A run killed before step 3 leaves the pointer, and so every reader, on the previous month; the
+next run's `recover` deletes the unreferenced staging or generation. One killed after step 3 is
+rolled forward (`recover` finishes step 4). Must run on the driver, never inside a DoFn.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 
 import fsspec
 
+from crimegeo.store.current import (
+    IN_PLACE,
+    generation_name,
+    generation_root,
+    live_months,
+    live_root,
+    read_pointer,
+    referenced_generations,
+    switch_pointer,
+)
 from crimegeo.store.feedback import write_force_index
 from crimegeo.store.files import (
     children,
     filesystem,
+    force_folders,
     move_tree,
     read_json,
     write_bytes_atomic,
     write_json_atomic,
 )
-from crimegeo.store.layout import FORCE_PREFIX, PARTITIONED_KINDS, OutputLayout, force_of
+from crimegeo.store.layout import PARTITIONED_KINDS, OutputLayout
 from crimegeo.store.manifest import checked_manifest
 from crimegeo.store.parts import rows_by_force
+
+#: The points inside `commit_month` a test can stop it at, as a kill would, in order.
+COMMIT_STEPS = ("staged", "moved", "switched", "indexed")
 
 
 class ReconciliationError(RuntimeError):
     """Rows in != rows written + rows rejected for some input file."""
 
 
-def _plan(fs: fsspec.AbstractFileSystem, published: OutputLayout, staged: OutputLayout,
-          month: str) -> list[dict]:
-    """The swaps that publish a staged month: one per output kind and per feedback force."""
-    pairs = [(staged.month(kind, month), published.month(kind, month))
-             for kind in PARTITIONED_KINDS]
-    forces = (set(children(fs, staged.feedback())) | set(children(fs, published.feedback())))
-    for force in sorted(force_of(f) for f in forces if f.startswith(FORCE_PREFIX)):
-        pairs.append((staged.feedback_month(force, month),
-                      published.feedback_month(force, month)))
-    trash = published.trash(uuid.uuid4().hex)
-    return [{"staged": staged, "published": published, "trash": f"{trash}/{i}",
-             "had_previous": fs.exists(published), "has_new": fs.exists(staged)}
-            for i, (staged, published) in enumerate(pairs)
-            if fs.exists(published) or fs.exists(staged)]
+class SimulatedCrashError(RuntimeError):
+    """Raised by `commit_month(..., crash_at=STEP)`: a kill at that step, for tests."""
 
 
-def commit_month(output: str, run_id: str, month: str, manifest: dict,
-                 *, crash_after_swaps: int | None = None) -> list[str]:
-    """Swap the staged month into place and write its manifest; returns published folders.
+def _feedback_forces(fs: fsspec.AbstractFileSystem, root: str, month: str) -> set[str]:
+    layout = OutputLayout(root)
+    return {force for force in force_folders(fs, layout.feedback())
+            if fs.exists(layout.feedback_month(force, month))}
 
-    `crash_after_swaps` exists for tests: raise after that many swaps, as a killed run would
-    stop. A manifest that does not match `RunManifest` is refused before anything moves.
+
+def commit_month(output: str, run_id: str, month: str, manifest: dict, *,
+                 disclosure: dict | None = None, crash_at: str | None = None) -> list[str]:
+    """Commit the staged month as generation `generations/<run_id>` and point the month at
+    it; returns the generation's published folders.
+
+    `disclosure` (the month's disclosure report) is committed with it. `crash_at` exists for
+    tests: raise `SimulatedCrashError` at that step of `COMMIT_STEPS`, as a killed run would stop.
+    A manifest that does not match `RunManifest` is refused before anything moves.
     """
+    if crash_at is not None and crash_at not in COMMIT_STEPS:
+        raise ValueError(f"crash_at must be one of {COMMIT_STEPS}")
+
+    def stop_if(step: str) -> None:
+        if crash_at == step:
+            raise SimulatedCrashError(f"simulated crash at commit step {step!r}")
+
     checked_manifest(manifest)
     fs, root = filesystem(output)
-    layout = OutputLayout(root)
+    layout, urls = OutputLayout(root), OutputLayout(output)
     fs.invalidate_cache()  # workers wrote the staging: listings must be fresh
-    plan = _plan(fs, layout, layout.staged(run_id), month)
-    journal = {"run_id": run_id, "month": month, "swaps": plan}
-    write_bytes_atomic(OutputLayout(output).journal(run_id),
-                       json.dumps(journal, indent=2).encode())
-    for done, swap in enumerate(plan):
-        if crash_after_swaps is not None and done == crash_after_swaps:
-            raise RuntimeError(f"simulated crash after {done} swaps")
-        if swap["had_previous"]:
-            move_tree(fs, swap["published"], swap["trash"])
-        if swap["has_new"]:
-            move_tree(fs, swap["staged"], swap["published"])
-    if crash_after_swaps is not None and crash_after_swaps >= len(plan):
-        raise RuntimeError(f"simulated crash after all {len(plan)} swaps")
-    write_manifest(output, month, manifest)  # the commit point
-    _finish(fs, layout.staging(run_id), plan, output)
-    return [swap["published"] for swap in plan if swap["has_new"]]
+    staged = urls.staged(run_id)
+    if disclosure is not None:
+        write_json_atomic(staged.disclosure(month), disclosure)
+    write_json_atomic(staged.manifest(month), manifest)
+    before = read_pointer(output, month)
+    _, live = filesystem(live_root(output, month))
+    forces = _feedback_forces(fs, layout.staging(run_id), month) | _feedback_forces(
+        fs, live, month)
+    write_json_atomic(urls.journal(run_id), {
+        "run_id": run_id, "month": month, "forces": sorted(forces),
+        # the generation before the previous one: no reader can still be reading it
+        "drop": before["previous"] if before else None})
+    stop_if("staged")
+    move_tree(fs, layout.staging(run_id), layout.generation(run_id))
+    stop_if("moved")
+    switch_pointer(output, month, run_id)  # the commit point
+    stop_if("switched")
+    _finish(output, run_id, crash_at=crash_at)
+    generation = OutputLayout(layout.generation(run_id))
+    folders = [generation.month(kind, month) for kind in PARTITIONED_KINDS] + [
+        generation.feedback_month(force, month) for force in sorted(forces)]
+    return [f for f in folders if fs.exists(f)]
 
 
-def _finish(fs: fsspec.AbstractFileSystem, staging: str, plan: list[dict], output: str) -> None:
-    for force in sorted({force_of(s["published"].split("/feedback/", 1)[1].split("/", 1)[0])
-                         for s in plan if "/feedback/" in s["published"]}):
-        write_force_index(output, force)
-    for swap in plan:
-        if fs.exists(swap["trash"]):
-            fs.rm(swap["trash"], recursive=True)
-    if fs.exists(staging):
-        fs.rm(staging, recursive=True)
+def _finish(output: str, run_id: str, *, crash_at: str | None = None) -> None:
+    """Step 4 of a switched commit, from its journal: indexes, the old generation, journal."""
+    fs, root = filesystem(output)
+    generation = OutputLayout(generation_root(output, generation_name(run_id)))
+    journal = read_json(generation.commit_journal())
+    if journal is None:
+        return
+    live = live_months(output)
+    for force in journal["forces"]:
+        write_force_index(output, force, live=live)
+    if crash_at == "indexed":
+        raise SimulatedCrashError("simulated crash at commit step 'indexed'")
+    month, drop = journal["month"], journal.get("drop")
+    pointer = read_pointer(output, month) or {}
+    if drop is not None and drop not in (pointer.get("generation"), pointer.get("previous")):
+        _remove_generation_month(fs, OutputLayout(root), drop, month)
+    _, path = filesystem(generation.commit_journal())
+    fs.rm(path)
+
+
+def _remove_generation_month(fs: fsspec.AbstractFileSystem, layout: OutputLayout,
+                             generation: str, month: str) -> None:
+    """Delete a superseded generation; for the in-place one, only this month's files."""
+    if generation != IN_PLACE:
+        path = layout.path(generation)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+        return
+    doomed = [layout.month(kind, month) for kind in PARTITIONED_KINDS]
+    doomed += [layout.feedback_month(force, month)
+               for force in force_folders(fs, layout.feedback())]
+    doomed += [layout.manifest(month), layout.disclosure(month)]
+    for path in doomed:
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+    fs.invalidate_cache()
 
 
 def recover(output: str) -> list[str]:
-    """Finish or undo commits interrupted by a crash, and remove dead runs' staging.
+    """Finish commits interrupted after their switch, delete what no pointer names (runs
+    killed before their switch), and remove dead runs' staging.
 
-    Returns a line per action taken, for the log.
+    Must run with the output's lock held (no run of ours is live). Returns a line per action
+    taken, for the log.
     """
     fs, root = filesystem(output)
-    layout = OutputLayout(root)
+    layout, urls = OutputLayout(root), OutputLayout(output)
     fs.invalidate_cache()
     actions = []
     for run_id in children(fs, layout.staging_root()):
-        staging = layout.staging(run_id)
-        journal_path = layout.journal(run_id)
-        if fs.exists(journal_path):
-            journal = json.loads(fs.cat_file(journal_path))
-            committed = _manifest_run_id(output, journal["month"]) == journal["run_id"]
-            if committed:
-                actions.append(f"finished the commit of run {run_id}")
-            else:
-                for swap in reversed(journal["swaps"]):
-                    if fs.exists(swap["trash"]):
-                        if fs.exists(swap["published"]):
-                            fs.rm(swap["published"], recursive=True)
-                        move_tree(fs, swap["trash"], swap["published"])
-                    elif not swap["had_previous"] and fs.exists(swap["published"]) and (
-                            not fs.exists(swap["staged"])):
-                        fs.rm(swap["published"], recursive=True)
-                actions.append(f"rolled back the interrupted commit of run {run_id}")
-            _finish(fs, staging, journal["swaps"], output)
-        else:
-            fs.rm(staging, recursive=True)
-            actions.append(f"removed the staging of unfinished run {run_id}")
+        journal = read_json(urls.journal(run_id))
+        if journal is not None and "swaps" in journal:
+            actions.append(_undo_swaps(output, run_id, journal))
+        fs.rm(layout.staging(run_id), recursive=True)
+        actions.append(f"removed the staging of unfinished run {run_id}")
+    referenced = referenced_generations(output)
+    for run_id in children(fs, layout.generations()):
+        name = generation_name(run_id)
+        if name not in referenced:
+            fs.rm(layout.generation(run_id), recursive=True)
+            actions.append(f"removed generation {run_id}, which no month points at")
+        elif read_json(OutputLayout(layout.generation(run_id)).commit_journal()) is not None:
+            _finish(output, run_id)
+            actions.append(f"finished the commit of run {run_id}")
     trash = layout.trash_root()
-    if fs.exists(trash) and not children(fs, layout.staging_root()):
+    if fs.exists(trash):
         fs.rm(trash, recursive=True)
     return actions
+
+
+def _undo_swaps(output: str, run_id: str, journal: dict) -> str:
+    """Roll back a commit that a version before generations left half-swapped."""
+    fs, _ = filesystem(output)
+    committed = _manifest_run_id(output, journal["month"]) == journal["run_id"]
+    if committed:
+        return f"finished the commit of run {run_id}"
+    for swap in reversed(journal["swaps"]):
+        if fs.exists(swap["trash"]):
+            if fs.exists(swap["published"]):
+                fs.rm(swap["published"], recursive=True)
+            move_tree(fs, swap["trash"], swap["published"])
+        elif not swap["had_previous"] and fs.exists(swap["published"]) and (
+                not fs.exists(swap["staged"])):
+            fs.rm(swap["published"], recursive=True)
+    return f"rolled back the interrupted commit of run {run_id}"
 
 
 def _manifest_run_id(output: str, month: str) -> str | None:
@@ -218,24 +282,20 @@ def withhold_public(output: str, run_id: str, month: str, forces: list[str]) -> 
             fs.rm(partition, recursive=True)
 
 
-def write_disclosure(output: str, month: str, report: dict) -> str:
-    """Write the month's disclosure report (`runs/YYYY-MM/disclosure.json`) atomically."""
-    return write_json_atomic(OutputLayout(output).disclosure(month), report)
-
-
 def manifest_url(output: str, month: str) -> str:
-    """Where the month's run manifest lives."""
-    return OutputLayout(output).manifest(month)
+    """Where the month's live run manifest is (in the generation its pointer names)."""
+    return OutputLayout(live_root(output, month)).manifest(month)
 
 
-def write_manifest(output: str, month: str, manifest: dict) -> str:
-    """Write the run manifest atomically, once it matches `RunManifest`; returns its URL."""
-    return write_json_atomic(manifest_url(output, month), checked_manifest(manifest))
+def read_disclosure(output: str, month: str) -> dict | None:
+    """The month's live disclosure report, or None."""
+    return read_json(OutputLayout(live_root(output, month)).disclosure(month))
 
 
 def read_manifest(output: str, month: str) -> dict:
-    """Read a month's run manifest; FileNotFoundError if the month was never committed."""
-    manifest = read_json(manifest_url(output, month))
+    """Read a month's live run manifest; FileNotFoundError if the month was never committed."""
+    url = manifest_url(output, month)
+    manifest = read_json(url)
     if manifest is None:
-        raise FileNotFoundError(f"no run manifest at {manifest_url(output, month)}")
+        raise FileNotFoundError(f"no run manifest at {url}")
     return manifest

@@ -84,3 +84,30 @@ def default_locate_options():  # -> crimegeo.transforms.locate.LocateOptions
     from crimegeo.pipelines.settings import Locating
 
     return locate_options(Locating())
+
+
+def live(output: Path | str, month: str) -> Path:
+    """The folder holding `month` as readers see it: the generation its pointer names."""
+    from crimegeo.store.current import live_root
+
+    return Path(live_root(str(output), month))
+
+
+def read_live(output: Path | str, kind: str, month: str | None = None):  # -> pa.Table
+    """Every live part of `kind` (of `month`, or of every month) with `month` and `force`."""
+    from crimegeo.store.current import live_dataset
+
+    return live_dataset(str(output), kind, month).to_table()
+
+
+def live_parts(output: Path | str, month: str | None = None) -> dict[str, bytes]:
+    """Every live Parquet part (of `month`, or of every month) by its path under its
+    generation (`<kind>/month=.../force=.../part-...`), with its bytes: comparable between
+    outputs whose generations have other run ids."""
+    from crimegeo.store.current import live_files
+
+    parts = {}
+    for kind in ("restricted", "public", "rejected"):
+        for path in live_files(str(output), kind, month):
+            parts[kind + path.rsplit(f"/{kind}", 1)[1]] = Path(path).read_bytes()
+    return parts

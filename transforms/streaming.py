@@ -17,7 +17,8 @@ runner would retry for ever: its ledger entry records `failed` with the error, a
 on the dead-letter output `dead_letter` (`DEAD_LETTER`), so the next generation of the file
 is tried afresh and the rest of the stream goes on.
 
-Must not stage or commit (streaming writes in place; closing a month is a batch run) and must
+Must not stage or commit (streaming writes in place, into the generation the month's pointer
+names, `store.current`; closing a month is a batch run, a new generation) and must
 not load heavy resources outside `setup()`.
 """
 
@@ -36,6 +37,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.shared import Shared
 
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
+from crimegeo.store.current import live_root
 from crimegeo.store.inputs import discover_month
 from crimegeo.store.layout import UNKNOWN_FORCE_PARTITION
 from crimegeo.store.ledger import (
@@ -233,13 +235,15 @@ class IngestFile(beam.DoFn):
                                    f"{rows_written} written + {rows_rejected} rejected")
 
         kinds = ("restricted", "public") if self.publish_public else ("restricted",)
+        # Into the month's live generation (the output root until the month's first close).
+        root = live_root(self.output, arrival.month)
         for batch in anonymised:
-            write_record_parts(self.output, arrival.month, batch, public=self.publish_public)
+            write_record_parts(root, arrival.month, batch, public=self.publish_public)
         record_forces = [batch.force for batch in anonymised]
         rejected_forces: list[str] = []
         for batch in rejected:
             rejected_forces.extend(force or UNKNOWN_FORCE_PARTITION for force in
-                                   write_rejected_parts(self.output, arrival.month, batch))
+                                   write_rejected_parts(root, arrival.month, batch))
         parts = (part_paths(arrival.month, item.name, record_forces, kinds)
                  + part_paths(arrival.month, item.name, rejected_forces, ("rejected",)))
         if not self.publish_public:

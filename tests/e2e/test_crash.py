@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import run_month_args
+from tests.conftest import read_live, run_month_args
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +30,7 @@ def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
             str(output), "--gazetteer", demo_month["gazetteer"]]
     run_month_args(args)
     good = _snapshot(output)
-    rows = pq.read_table(output / "restricted").num_rows
+    rows = read_live(output, "restricted").num_rows
 
     command = [sys.executable, "-m", "crimegeo.flows", "pipeline",
                *[a.replace("_", "-") if a.startswith("--") else a for a in args]]
@@ -55,7 +54,7 @@ def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
         if process.returncode == 0:
             good = now  # the run finished before we could kill it: it is the new good month
         assert now == good
-        assert pq.read_table(output / "restricted").num_rows == rows
+        assert read_live(output, "restricted").num_rows == rows
         if killed_mid_write >= 2:
             break
     assert killed_mid_write >= 1, "never managed to kill a run while it was writing"
@@ -65,4 +64,4 @@ def test_killed_run_leaves_previous_month_then_next_run_cleans_up(
     assert any("removed the staging of unfinished run" in a for a in result.manifest["recovered"])
     assert not list((output / "_staging").iterdir())
     assert not (output / "_lock.json").exists()  # the dead run's lease taken over, released
-    assert pq.read_table(output / "restricted").num_rows == rows
+    assert read_live(output, "restricted").num_rows == rows

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import duckdb
 import geopandas
-import pyarrow.parquet as pq
 import pytest
 
 from crimegeo.standards import reasons
+from crimegeo.store.current import live_files
+from tests.conftest import live, read_live
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,7 @@ def flow_run(demo_month: dict, tmp_path_factory: pytest.TempPathFactory,
 
 
 def _restricted(output: Path) -> list[dict]:
-    return pq.read_table(output / "restricted").to_pylist()
+    return read_live(output, "restricted").to_pylist()
 
 
 def _truth(path: str) -> dict[tuple[str, int], dict]:
@@ -46,7 +47,7 @@ def _truth(path: str) -> dict[tuple[str, int], dict]:
 def test_rows_reconcile_for_every_file(flow_run: dict) -> None:
     manifest = flow_run["manifest"]
     assert manifest == json.loads(
-        (flow_run["output"] / "runs" / "2024-03" / "manifest.json").read_text())
+        (live(flow_run["output"], "2024-03") / "runs" / "2024-03" / "manifest.json").read_text())
     assert set(manifest["files"]) == set(flow_run["files"])
     for name, stats in manifest["files"].items():
         assert stats["rows_in"] == flow_run["files"][name]["rows"]
@@ -58,8 +59,8 @@ def test_rows_reconcile_for_every_file(flow_run: dict) -> None:
     assert manifest["forces"] == ["city-of-london", "kent", "merseyside", "west-midlands"]
     assert manifest["coordinate_transformation"].startswith("OSTN15")
     assert manifest["gazetteer_checksum"]
-    restricted = pq.read_table(flow_run["output"] / "restricted")
-    rejected = pq.read_table(flow_run["output"] / "rejected")
+    restricted = read_live(flow_run["output"], "restricted")
+    rejected = read_live(flow_run["output"], "rejected")
     assert restricted.num_rows == manifest["totals"]["rows_written"]
     assert rejected.num_rows == manifest["totals"]["rows_rejected"]
     # Every input row is in exactly one output, once.
@@ -96,7 +97,7 @@ def test_every_defect_is_corrected_or_rejected_with_its_reason(flow_run: dict) -
         codes = [code for code in row["reasons"] if reasons.REASONS[code].kind != "public"]
         outcomes[(row["source_file"], row["source_row"])] = (
             row["location_status"], codes, row)
-    for row in pq.read_table(flow_run["output"] / "rejected").to_pylist():
+    for row in read_live(flow_run["output"], "rejected").to_pylist():
         outcomes[(row["source_file"], row["source_row"])] = ("rejected", [row["reason"]], row)
     wrong: dict[str, list] = defaultdict(list)
     seen = Counter()
@@ -141,18 +142,18 @@ def test_located_points_are_where_the_truth_says(flow_run: dict) -> None:
 
 def test_geoparquet_reads_in_geopandas_and_duckdb(flow_run: dict) -> None:
     output = flow_run["output"]
-    kent = output / "restricted" / "month=2024-03" / "force=kent"
+    kent = live(output, "2024-03") / "restricted" / "month=2024-03" / "force=kent"
     frame = geopandas.read_parquet(next(kent.glob("*.parquet")))
     assert frame.crs.to_string() == "OGC:CRS84"  # longitude/latitude on WGS84
     located = frame[frame.geometry.notna()]
     assert len(located) > 0.9 * len(frame)
     assert (located.geometry.x - located["lon"]).abs().max() < 1e-9
-    whole = geopandas.read_parquet(output / "restricted")
+    whole = geopandas.read_parquet(live(output, "2024-03") / "restricted")
     assert set(whole["force"].astype(str)) == set(flow_run["manifest"]["forces"])
     assert len(whole[whole["force"] == "kent"]) == len(frame)
     counts = duckdb.sql(
         f"select force, location_status, count(*) n from read_parquet("
-        f"'{output}/restricted/*/*/*.parquet', hive_partitioning = true) "
+        f"{live_files(str(output), 'restricted')!r}, hive_partitioning = true) "
         "where month = '2024-03' group by all").fetchall()
     by_force = Counter()
     for force, _status, n in counts:
@@ -166,7 +167,7 @@ def test_public_output_carries_no_exact_location(flow_run: dict) -> None:
     from crimegeo.gazetteer import Gazetteer
 
     output = flow_run["output"]
-    public = pq.read_table(output / "public")
+    public = read_live(output, "public")
     forbidden = {"lon", "lat", "x_bng", "y_bng", "location_text", "source_file", "source_row",
                  "supplied_x", "supplied_y", "street_name"}
     assert not forbidden & set(public.column_names)
@@ -188,9 +189,10 @@ def test_public_output_carries_no_exact_location(flow_run: dict) -> None:
 def test_feedback_lists_every_changed_and_rejected_record(flow_run: dict) -> None:
     output = flow_run["output"]
     restricted = _restricted(output)
-    rejected = pq.read_table(output / "rejected").to_pylist()
+    rejected = read_live(output, "rejected").to_pylist()
     for force in flow_run["manifest"]["forces"]:
-        path = output / "feedback" / f"force={force}" / "month=2024-03" / "corrections.csv"
+        path = (live(output, "2024-03") / "feedback" / f"force={force}" / "month=2024-03"
+                / "corrections.csv")
         with open(path, encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         listed = {(r["source_file"], int(r["source_row"])) for r in rows}

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from crimegeo.store.current import live_files, live_layout
 from tests.conftest import run_month_args
 
 pytestmark = pytest.mark.slow
@@ -106,20 +107,22 @@ def test_a_month_in_a_bucket(emulator: str, demo_month: dict) -> None:
         assert stats["url"].startswith(f"gs://{BUCKET}/input/2024-03/")
 
     # Through Beam's GCS file system: list and read the published Parquet and feedback.
+    generation = live_layout(output, "2024-03")  # the month's pointer names it
+    assert generation.root.startswith(f"{output}/generations/")
     parts = [m.path for m in FileSystems.match(
-        [f"{output}/restricted/month=2024-03/*/*.parquet"])[0].metadata_list]
+        [f"{generation.month('restricted', '2024-03')}/*/*.parquet"])[0].metadata_list]
     assert len(parts) == 4
     rows = sum(pq.read_table(io.BytesIO(_beam_read(p))).num_rows for p in parts)
     assert rows == manifest["totals"]["rows_written"]
-    feedback = _beam_read(f"{output}/feedback/force=kent/month=2024-03/corrections.csv")
+    feedback = _beam_read(generation.feedback_file("kent", "2024-03", "corrections.csv"))
     assert feedback.startswith(b"crime_id,month,source_file")
-    summary = json.loads(_beam_read(f"{output}/feedback/force=kent/month=2024-03/summary.json"))
+    summary = json.loads(_beam_read(generation.feedback_file("kent", "2024-03", "summary.json")))
     assert summary["force"] == "kent" and summary["records"] > 0
     index = json.loads(_beam_read(f"{output}/feedback/force=kent/index.json"))
     assert [m["month"] for m in index["months"]] == ["2024-03"]
     # Through gcsfs: the manifest, and nothing left in staging.
     gcs.invalidate_cache()
-    stored = json.loads(gcs.cat_file(f"{BUCKET}/output/runs/2024-03/manifest.json"))
+    stored = json.loads(gcs.cat_file(generation.manifest("2024-03")))
     assert stored["run_id"] == manifest["run_id"]
     assert not gcs.exists(f"{BUCKET}/output/_staging/{manifest['run_id']}")
     # Credentials never reach the manifest.
@@ -131,6 +134,6 @@ def test_a_month_in_a_bucket(emulator: str, demo_month: dict) -> None:
         "--month", "2024-03", "--input", f"gs://{BUCKET}/input", "--output", output,
         "--gazetteer", f"gs://{BUCKET}/gazetteer"])
     gcs.invalidate_cache()
-    parts_again = gcs.glob(f"{BUCKET}/output/restricted/month=2024-03/*/*.parquet")
-    assert len(parts_again) == 4
+    parts_again = live_files(output, "restricted", "2024-03")
+    assert len(parts_again) == 4 and again.manifest["run_id"] in parts_again[0]
     assert again.manifest["totals"] == manifest["totals"]

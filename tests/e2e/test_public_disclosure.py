@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
 from crimegeo.gazetteer import Gazetteer
@@ -25,7 +24,14 @@ from crimegeo.standards.profiles import FORCE_REFERENCE, load_profiles
 from crimegeo.standards.public_ids import PublicIdKey, PublicIdKeyError, keyed_ids
 from crimegeo.standards.schema import LOCATION_STATUSES
 from crimegeo.store.layout import OutputLayout
-from tests.conftest import TEST_PUBLIC_ID_KEY_TEXT, run_month_args, shared_data
+from tests.conftest import (
+    TEST_PUBLIC_ID_KEY_TEXT,
+    live,
+    live_parts,
+    read_live,
+    run_month_args,
+    shared_data,
+)
 
 MONTH = "2024-03"
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -57,13 +63,13 @@ def published(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> dic
     result = _run(demo_month, output)
     profiles = {p.name: p for p in load_profiles()}
     return {"output": output, "manifest": result.manifest, "profiles": profiles,
-            "restricted": pq.read_table(output / "restricted"),
-            "public": pq.read_table(output / "public")}
+            "restricted": read_live(output, "restricted"),
+            "public": read_live(output, "public")}
 
 
 def _public_files(output: Path) -> dict[str, str]:
-    return {str(p.relative_to(output)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((output / "public").rglob("*.parquet"))}
+    return {path: hashlib.sha256(data).hexdigest() for path, data in live_parts(output).items()
+            if path.startswith("public/")}
 
 
 def test_the_demo_month_covers_every_profile(published: dict) -> None:
@@ -146,8 +152,8 @@ def test_unpublishable_outcomes_are_withheld_with_their_reason(published: dict) 
     for row in kent.select(["outcome", "reasons"]).to_pylist():
         withheld = row["outcome"] is not None and row["outcome"] not in OUTCOME_CATEGORIES
         assert ("OUTCOME_NOT_PUBLISHED" in row["reasons"]) == withheld, row
-    summary = json.loads((published["output"] / "feedback" / "force=kent" / f"month={MONTH}"
-                          / "summary.json").read_text())
+    feedback = live(published["output"], MONTH) / "feedback" / "force=kent" / f"month={MONTH}"
+    summary = json.loads((feedback / "summary.json").read_text())
     assert "OUTCOME_NOT_PUBLISHED" in json.dumps(summary)
 
 
@@ -161,7 +167,7 @@ def test_reruns_are_byte_identical_and_another_key_gives_other_ids(
     monkeypatch.setenv("CRIMEGEO_PUBLIC_ID_KEY", "another-operator-" + "k" * 40)
     other = tmp_path / "other"
     _run(demo_month, other)
-    theirs = pq.read_table(other / "public")
+    theirs = read_live(other, "public")
     ours = published["public"]
     kent_ours = set(ours.filter(pc.equal(ours["force"], "kent"))["persistent_id"].to_pylist())
     kent_theirs = set(theirs.filter(pc.equal(theirs["force"], "kent"))["persistent_id"]
@@ -196,7 +202,7 @@ def test_the_key_never_reaches_the_manifest_fingerprint_logs_or_output(
         "--public-id-key-file", str(key_file), "--json"], terminal_width=200)
     assert result.exit_code == 0, result.output
     secret = key.secret.decode()
-    manifest = json.loads((output / "runs" / MONTH / "manifest.json").read_text())
+    manifest = json.loads((live(output, MONTH) / "runs" / MONTH / "manifest.json").read_text())
     assert manifest["options"]["public_id_key_id"] == key.key_id
     assert "public_id_key_file" not in manifest["options"]
     seen = result.output + capfd.readouterr().out + caplog.text
@@ -246,7 +252,7 @@ def test_a_force_over_the_threshold_has_its_public_month_withheld_and_nothing_is
     from crimegeo.flows.monthly import verify_outputs
     from crimegeo.flows.report import run_warnings
 
-    report = json.loads((published["output"] / "runs" / MONTH / "disclosure.json")
+    report = json.loads((live(published["output"], MONTH) / "runs" / MONTH / "disclosure.json")
                         .read_text())
     shares = {force: entry["unique_share"] for force, entry in report["forces"].items()}
     limit = float(np.median(list(shares.values())))
@@ -259,17 +265,17 @@ def test_a_force_over_the_threshold_has_its_public_month_withheld_and_nothing_is
     manifest = result.manifest
     assert sorted(manifest["public_withheld"]) == over
     assert all("above --max-unique-share" in why for why in manifest["public_withheld"].values())
-    public_forces = {p.name for p in (output / "public" / f"month={MONTH}").iterdir()}
+    public_forces = {p.name for p in (live(output, MONTH) / "public" / f"month={MONTH}").iterdir()}
     assert public_forces == {f"force={force}" for force in shares if force not in over}
-    restricted = pq.read_table(output / "restricted")
+    restricted = read_live(output, "restricted")
     assert restricted.num_rows == published["restricted"].num_rows  # nothing lost
     for force in over:
-        assert (output / "feedback" / f"force={force}" / f"month={MONTH}"
+        assert (live(output, MONTH) / "feedback" / f"force={force}" / f"month={MONTH}"
                 / "corrections.csv").exists()
     verify_outputs.fn(str(output), MONTH)
     warnings = run_warnings(manifest)
     assert any(f"public month of {over[0]} was withheld" in w for w in warnings)
-    written = json.loads(Path(OutputLayout(str(output)).disclosure(MONTH)).read_text())
+    written = json.loads(Path(OutputLayout(str(live(output, MONTH))).disclosure(MONTH)).read_text())
     assert {f for f, e in written["forces"].items() if e["status"] == "withheld"} == set(over)
 
 
@@ -286,7 +292,7 @@ def test_police_uk_inputs_keep_their_ids(tmp_path: Path, monkeypatch: pytest.Mon
 
     def public_ids(output: Path) -> list[str | None]:
         run_month_args(["--month", "2019-06", "--input", str(folder), "--output", str(output)])
-        return pq.read_table(output / "public")["persistent_id"].to_pylist()
+        return read_live(output, "public")["persistent_id"].to_pylist()
 
     keyed = public_ids(tmp_path / "keyed")
     assert len(keyed) == len(supplied)
@@ -337,4 +343,4 @@ def test_streaming_without_a_key_refuses_force_references_file_by_file(
     assert kent["status"] == "failed" and "PublicIdKeyError" in kent["why"]
     assert "crimegeo public-id-key FILE" in kent["why"]
     assert by_name["2024-03-city-of-london-street.csv"]["status"] == "processed"
-    assert not (output / "public" / f"month={MONTH}" / "force=kent").exists()
+    assert not (live(output, MONTH) / "public" / f"month={MONTH}" / "force=kent").exists()

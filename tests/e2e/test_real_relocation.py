@@ -8,12 +8,11 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from crimegeo.gazetteer import build_gazetteer
 from crimegeo.standards.coordinates import to_bng
-from tests.conftest import run_month_args, shared_data
+from tests.conftest import read_live, run_month_args, shared_data
 
 pytestmark = pytest.mark.slow
 TRAIN = ["2018-0" + str(m) for m in range(1, 10)] + ["2018-10", "2018-11", "2018-12"]
@@ -42,7 +41,7 @@ def test_labels_alone_put_most_records_within_25_m(tmp_path: Path) -> None:
         "--month", month, "--input", str(tmp_path / "input"), "--output",
         str(tmp_path / "out"), "--gazetteer", str(tmp_path / "gazetteer"),
         "--areas", str(shared_data("boundaries", "london-lsoa-2021", "london_lsoa.shp"))])
-    rows = [r for r in pq.read_table(tmp_path / "out" / "restricted").to_pylist()
+    rows = [r for r in read_live(tmp_path / "out", "restricted").to_pylist()
             if r["source_row"] in truth]
     assert len(rows) == len(truth)
     located = [r for r in rows if r["lon"] is not None]

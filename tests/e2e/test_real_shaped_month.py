@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from crimegeo.flows.sample import generate_real_shaped
 from crimegeo.gazetteer import build_gazetteer
 from crimegeo.standards.coordinates import to_bng
 from crimegeo.standards.registry import load_registry
-from tests.conftest import run_month_args, shared_data
+from tests.conftest import read_live, run_month_args, shared_data
 
 FORCES = ["city-of-london", "kent", "cumbria", "metropolitan"]
 
@@ -59,7 +58,7 @@ def test_real_rows_moved_into_each_force_keep_their_points_on_their_streets(
                              "--output", str(tmp_path / "out"), "--gazetteer",
                              str(tmp_path / "gazetteer")])
     assert result.manifest["totals"]["rows_in"] == 12_000
-    records = pq.read_table(tmp_path / "out" / "restricted")
+    records = read_live(tmp_path / "out", "restricted")
     status = collections.Counter(records["location_status"].to_pylist())
     reasons = collections.Counter(r for v in records["reasons"].to_pylist() for r in v or [])
     with_point = int(pc.sum(pc.is_valid(records["supplied_x"])).as_py())

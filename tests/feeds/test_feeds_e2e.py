@@ -26,7 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crimegeo.feeds.cli import app as cli_app
-from tests.conftest import run_month_args
+from tests.conftest import live, run_month_args
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,7 @@ def _client(served: dict, force: str) -> httpx.Client:
 
 
 def _month_dir(served: dict, force: str) -> Path:
-    return served["output"] / "feedback" / f"force={force}" / f"month={MONTH}"
+    return live(served["output"], MONTH) / "feedback" / f"force={force}" / f"month={MONTH}"
 
 
 @pytest.mark.parametrize("force", DEMO_FORCES)

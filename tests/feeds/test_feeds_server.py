@@ -290,8 +290,9 @@ def test_traversal_attempts_never_leave_the_feedback_tree(feed_server: dict) -> 
     root = re.escape(store.root)
     codes = "|".join(re.escape(code) for code in load_registry().codes)
     allowed = re.compile(
-        rf"^{root}/feedback(/force=({codes})(/index\.json|/month=\d{{4}}-(0[1-9]|1[0-2])"
-        rf"(/(corrections\.csv|corrections\.geojson|summary\.json))?)?)?$")
+        rf"^{root}/(runs/\d{{4}}-(0[1-9]|1[0-2])/current\.json|"  # the month's pointer
+        rf"(generations/[\w.-]+/)?feedback(/force=({codes})(/index\.json|/month=\d{{4}}-"
+        rf"(0[1-9]|1[0-2])(/(corrections\.csv|corrections\.geojson|summary\.json))?)?)?)$")
     assert spy.paths, "the well-formed attempts should have reached the store"
     assert all(allowed.match(path) for path in spy.paths), spy.paths
 

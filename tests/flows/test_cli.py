@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
 from crimegeo.flows.cli import app
 from crimegeo.flows.report import build_report
 from crimegeo.standards import reasons
+from tests.conftest import live, read_live
 
 runner = CliRunner()
 COMMANDS = ["run", "pipeline", "backfill", "serve", "sample", "demo", "profiles", "standard",
@@ -73,8 +73,6 @@ def test_sample_writes_four_formats_and_a_gazetteer(tmp_path: Path) -> None:
 def test_pipeline_with_areas_boundaries_and_k_on_real_data(tmp_path: Path) -> None:
     import json
 
-    import pyarrow.parquet as pq
-
     from crimegeo.gazetteer import build_gazetteer
     from tests.conftest import shared_data
 
@@ -91,7 +89,7 @@ def test_pipeline_with_areas_boundaries_and_k_on_real_data(tmp_path: Path) -> No
     manifest = json.loads(result.stdout)
     assert manifest["options"]["min_public_count"] == 3
     assert manifest["options"]["areas"][0].endswith("london_lsoa.shp")
-    public = pq.read_table(tmp_path / "out" / "public").to_pylist()
+    public = read_live(tmp_path / "out", "public").to_pylist()
     labels = [r["public_label"] for r in public if r["public_label"]]
     assert labels and min(labels.count(label) for label in set(labels)) >= 3
     assert any(r["lsoa_code"] for r in public)
@@ -105,11 +103,11 @@ def test_a_run_without_a_gazetteer_says_so_loudly(demo_month: dict, tmp_path: Pa
                            terminal_width=300)
     assert result.exit_code == 0, result.output
     assert "warning: no gazetteer and no map points" in result.output
-    rows = pq.read_table(tmp_path / "out" / "restricted").to_pylist()
+    rows = read_live(tmp_path / "out", "restricted").to_pylist()
     located = [r for r in rows if r["lon"] is not None]
     assert located and all(reasons.NO_MAP_POINTS in r["reasons"] for r in located)
     assert not any(reasons.NO_PUBLIC_POINT in r["reasons"] for r in rows)
     report = build_report(str(tmp_path / "out"), "2024-03", json.loads(
-        (tmp_path / "out" / "runs" / "2024-03" / "manifest.json").read_text()),
+        (live(tmp_path / "out", "2024-03") / "runs" / "2024-03" / "manifest.json").read_text()),
         with_maps=False)
     assert any("no gazetteer" in warning for warning in report["warnings"])

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import live
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,7 +36,8 @@ def test_a_month_run_exits_zero_with_all_its_output(demo_month: dict, tmp_path: 
     report = json.loads(done.stdout)  # the whole report reached the pipe
     totals = report["totals"]
     assert totals["rows_in"] == totals["rows_written"] + totals["rows_rejected"] > 0
-    manifest = json.loads((tmp_path / "out" / "runs" / "2024-03" / "manifest.json").read_text())
+    manifest = json.loads(
+        (live(tmp_path / "out", "2024-03") / "runs" / "2024-03" / "manifest.json").read_text())
     assert manifest["run_id"] == report["run_id"]
 
 

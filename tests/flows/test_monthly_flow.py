@@ -16,6 +16,7 @@ from crimegeo.flows import monthly
 from crimegeo.flows.cli import app
 from crimegeo.flows.sample import generate_sample
 from crimegeo.pipelines.settings import settings_from_argv
+from tests.conftest import live
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -92,7 +93,8 @@ def test_backfill_gap_resubmission_and_skips(tmp_path: Path) -> None:
     assert outcomes["2024-02"]["missing_forces"] == []
     caches = list((output / "_gazetteer").iterdir())
     assert len(caches) == 1  # built once for both months
-    march_manifest = json.loads((output / "runs/2024-03/manifest.json").read_text())
+    march_manifest = json.loads(
+        (live(output, "2024-03") / "runs/2024-03/manifest.json").read_text())
     assert "kent" not in march_manifest["forces"] and len(march_manifest["forces"]) == 3
     page = (output / "runs/2024-03/report.html").read_text()
     assert "Missing force files" in page and "kent" in page
@@ -120,7 +122,8 @@ def test_backfill_gap_resubmission_and_skips(tmp_path: Path) -> None:
     assert outcomes["2024-03"]["status"] == "ran"
     assert outcomes["2024-03"]["why"] == [f"new file {kent}"]
     assert outcomes["2024-03"]["missing_forces"] == []
-    assert "kent" in json.loads((output / "runs/2024-03/manifest.json").read_text())["forces"]
+    assert "kent" in json.loads(
+        (live(output, "2024-03") / "runs/2024-03/manifest.json").read_text())["forces"]
 
     forced = cli.invoke(app, [*args, "--force"])
     assert forced.exit_code == 0, forced.output

@@ -10,13 +10,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from crimegeo.pipelines.local import runs_in_this_process, tuned_for_this_process
 from crimegeo.pipelines.monthly import beam_options, run_month
 from crimegeo.pipelines.settings import settings_from_argv
+from tests.conftest import live_parts
 
 pytestmark = pytest.mark.slow
 
 
 def _published(output: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(output)): p.read_bytes()
-            for p in sorted(output.rglob("*.parquet")) if "_staging" not in p.parts}
+    return live_parts(output)
 
 
 def test_tuned_and_plain_runs_write_the_same_bytes(demo_month: dict, tmp_path: Path) -> None:

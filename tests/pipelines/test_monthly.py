@@ -12,6 +12,7 @@ import pytest
 from crimegeo.pipelines.monthly import build_pipeline, check_month
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.standards.profiles import UnmatchedFileError, load_profiles
+from crimegeo.store.current import live_files, live_layout
 from crimegeo.store.inputs import discover_month
 from crimegeo.store.publish import (
     ReconciliationError,
@@ -19,7 +20,7 @@ from crimegeo.store.publish import (
     check_reconciliation,
     read_manifest,
 )
-from tests.conftest import run_month_args, shared_data
+from tests.conftest import live, live_parts, read_live, run_month_args, shared_data
 
 
 def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None):
@@ -30,7 +31,7 @@ def _run(input_url: str, output: Path, month: str, gazetteer: str | None = None)
 
 
 def _rows(output: Path, kind: str, month: str) -> int:
-    folder = output / kind / f"month={month}"
+    folder = live(output, month) / kind / f"month={month}"
     return pq.read_table(folder).num_rows if folder.exists() else 0
 
 
@@ -44,24 +45,20 @@ def test_rerun_replaces_exactly_its_month(demo_month: dict, tmp_path: Path) -> N
     output = tmp_path / "out"
     march = _run(str(inputs), output, "2024-03", demo_month["gazetteer"])
     april = _run(str(inputs), output, "2024-04", demo_month["gazetteer"])
-    april_files = sorted(p.read_bytes() for p in (output / "restricted").rglob(
-        "month=2024-04/*/*.parquet"))
+    april_files = live_parts(output, "2024-04")
     first = _rows(output, "restricted", "2024-03")
     assert first == march.manifest["totals"]["rows_written"]
-    march_bytes = {p.relative_to(output): p.read_bytes()
-                   for p in output.glob("*/month=2024-03/*/*.parquet")}
+    march_bytes = live_parts(output, "2024-03")
 
     again = _run(str(inputs), output, "2024-03", demo_month["gazetteer"])
     assert _rows(output, "restricted", "2024-03") == first  # replaced, not duplicated
     assert _rows(output, "public", "2024-03") == first
     assert again.manifest["run_id"] != march.manifest["run_id"]
-    assert april_files == sorted(p.read_bytes() for p in (output / "restricted").rglob(
-        "month=2024-04/*/*.parquet"))
+    assert april_files == live_parts(output, "2024-04")
     assert _rows(output, "restricted", "2024-04") == april.manifest["totals"]["rows_written"]
     assert not list((output / "_staging").iterdir())
     # Same inputs, same data: the Parquet files of a rerun are byte-identical.
-    assert march_bytes == {p.relative_to(output): p.read_bytes()
-                           for p in output.glob("*/month=2024-03/*/*.parquet")}
+    assert march_bytes == live_parts(output, "2024-03")
 
 
 def test_a_failed_run_leaves_the_published_month(demo_month: dict, tmp_path: Path) -> None:
@@ -87,7 +84,7 @@ def test_real_city_of_london_month_through_the_pipeline(tmp_path: Path) -> None:
         data_rows = sum(1 for _ in handle) - 1
     assert stats["rows_in"] == data_rows
     assert stats["rows_written"] == data_rows and stats["rows_rejected"] == 0
-    restricted = pq.read_table(tmp_path / "out" / "restricted").to_pylist()
+    restricted = read_live(tmp_path / "out", "restricted").to_pylist()
     # The id 69cf6aa3... occurs twice in this month with different locations: both kept.
     twice = [r for r in restricted if r["crime_id"].startswith("69cf6aa3")]
     assert len(twice) == 2 and twice[0]["source_row"] != twice[1]["source_row"]
@@ -135,12 +132,14 @@ def test_a_month_through_memory_filesystem(demo_month: dict) -> None:
         "--gazetteer", demo_month["gazetteer"]])
     totals = result.manifest["totals"]
     assert totals["rows_in"] == sum(info["rows"] for info in demo_month["files"].values())
-    parts = memory.glob("/crimes-out/restricted/month=2024-03/*/*.parquet")
+    parts = live_files("memory://crimes-out", "restricted", "2024-03")
     assert len(parts) == 4
     rows = sum(pq.ParquetFile(memory.open(p, "rb")).metadata.num_rows for p in parts)
     assert rows == totals["rows_written"]
-    assert memory.exists("/crimes-out/runs/2024-03/manifest.json")
-    assert memory.exists("/crimes-out/feedback/force=kent/month=2024-03/corrections.csv")
+    generation = live_layout("memory://crimes-out", "2024-03")
+    assert generation.root.startswith("memory://crimes-out/generations/")
+    assert memory.exists(generation.manifest("2024-03"))
+    assert memory.exists(generation.feedback_file("kent", "2024-03", "corrections.csv"))
     assert not memory.glob("/crimes-out/_staging/*/*")
     memory.rm("/crimes-in", recursive=True)
     memory.rm("/crimes-out", recursive=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA, run_month_args
+from tests.conftest import SHARED_DATA, live, run_month_args
 
 LSOA_LAYER = SHARED_DATA / "boundaries" / "london-lsoa-2021" / "london_lsoa.shp"
 
@@ -42,9 +42,12 @@ def published(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> dic
 
 @pytest.fixture(scope="session")
 def public_only(published: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the output holding nothing but public/ (no restricted, rejected, feedback)."""
+    """A copy of the output's live public months, in place (no pointers), and nothing else
+    (no restricted, rejected, feedback)."""
     root = tmp_path_factory.mktemp("public-only")
-    shutil.copytree(published["output"] / "public", root / "public")
+    for month in ("2024-03", "2024-04"):
+        shutil.copytree(live(published["output"], month) / "public" / f"month={month}",
+                        root / "public" / f"month={month}")
     return root
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from crimegeo.public import policeuk
 from crimegeo.public.app import RateLimiter, create_app
+from tests.conftest import live
 
 CITY = (51.515, -0.09)  # lat, lng in the demo City of London streets
 
@@ -27,7 +28,7 @@ def client(published: dict) -> TestClient:
 
 
 def _public(published: dict, month: str):
-    return pq.read_table(published["output"] / "public" / f"month={month}")
+    return pq.read_table(live(published["output"], month) / "public" / f"month={month}")
 
 
 def test_forces_categories_and_dates_as_police_uk_gives_them(client: TestClient) -> None:

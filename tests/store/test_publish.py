@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from crimegeo.store.current import live_files, live_layout, read_pointer
 from crimegeo.store.layout import OutputLayout
-from crimegeo.store.publish import commit_month, read_manifest, recover
+from crimegeo.store.publish import (
+    COMMIT_STEPS,
+    SimulatedCrashError,
+    commit_month,
+    read_manifest,
+    recover,
+)
 
 
 def _stage(output: Path, run_id: str, month: str, marker: str) -> None:
@@ -47,9 +54,13 @@ def test_a_manifest_that_does_not_match_its_model_is_not_written(tmp_path: Path)
 
 
 def _published(output: Path, month: str) -> set[str]:
-    found = {p.read_text() for p in output.glob(f"*/month={month}/force=kent/part.parquet")}
-    found |= {p.read_text() for p in output.glob(
-        f"feedback/force=kent/month={month}/corrections.csv")}
+    """What a reader finds for the month: through its pointer, as every reader goes."""
+    found = {Path(path).read_text() for kind in ("restricted", "public", "rejected")
+             for path in live_files(str(output), kind, month)}
+    feedback = Path(live_layout(str(output), month).feedback_file(
+        "kent", month, "corrections.csv"))
+    if feedback.exists():
+        found.add(feedback.read_text())
     return found
 
 
@@ -71,31 +82,84 @@ def test_commit_then_rerun_replaces_the_month(tmp_path: Path) -> None:
     assert len(index["months"][1]["files"]["corrections.csv"]["sha256"]) == 64
 
 
-@pytest.mark.parametrize("crash_after", [0, 1, 2, 3, 4])
-def test_a_commit_killed_midway_is_rolled_back(tmp_path: Path, crash_after: int) -> None:
+#: What the next run's recovery says after a kill at each commit step, and which month it
+#: leaves readers: the previous one until the pointer switched, the new one after.
+AFTER_A_KILL_AT = {
+    "staged": ("removed the staging of unfinished run run-2", "good", "run-1"),
+    "moved": ("removed generation run-2, which no month points at", "good", "run-1"),
+    "switched": ("finished the commit of run run-2", "new", "run-2"),
+    "indexed": ("finished the commit of run run-2", "new", "run-2"),
+}
+
+
+def test_every_commit_step_has_an_expected_outcome() -> None:
+    assert tuple(AFTER_A_KILL_AT) == COMMIT_STEPS
+
+
+@pytest.mark.parametrize("step", COMMIT_STEPS)
+def test_a_commit_killed_at_any_step_leaves_one_whole_month(tmp_path: Path, step: str) -> None:
     _stage(tmp_path, "run-1", "2024-03", "good")
     commit_month(str(tmp_path), "run-1", "2024-03", _manifest("run-1", "2024-03"))
     _stage(tmp_path, "run-2", "2024-03", "new")
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    with pytest.raises(SimulatedCrashError, match=step):
         commit_month(str(tmp_path), "run-2", "2024-03", _manifest("run-2", "2024-03"),
-                     crash_after_swaps=crash_after)
-    actions = recover(str(tmp_path))
-    assert actions == ["rolled back the interrupted commit of run run-2"]
-    assert _published(tmp_path, "2024-03") == {"good"}
-    assert read_manifest(str(tmp_path), "2024-03")["run_id"] == "run-1"
-    assert not (tmp_path / "_trash").exists()
+                     crash_at=step)
+    action, marker, run_id = AFTER_A_KILL_AT[step]
+    # Before any recovery, readers already see one whole month, and its manifest.
+    assert _published(tmp_path, "2024-03") == {marker}
+    assert read_manifest(str(tmp_path), "2024-03")["run_id"] == run_id
+    assert recover(str(tmp_path)) == [action]
+    assert _published(tmp_path, "2024-03") == {marker}
+    assert read_manifest(str(tmp_path), "2024-03")["run_id"] == run_id
     assert not list((tmp_path / "_staging").iterdir())
+    assert sorted(p.name for p in (tmp_path / "generations").iterdir()) == (
+        ["run-1", "run-2"] if run_id == "run-2" else ["run-1"])
+    index = json.loads((tmp_path / "feedback" / "force=kent" / "index.json").read_text())
+    assert index["months"][0]["run_id"] == run_id
+    assert recover(str(tmp_path)) == []  # nothing left to do
 
 
-def test_a_first_commit_killed_midway_leaves_no_half_month(tmp_path: Path) -> None:
+def test_a_first_commit_killed_before_its_switch_leaves_no_month(tmp_path: Path) -> None:
     _stage(tmp_path, "run-1", "2024-03", "new")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(SimulatedCrashError):
         commit_month(str(tmp_path), "run-1", "2024-03", _manifest("run-1", "2024-03"),
-                     crash_after_swaps=2)
+                     crash_at="moved")
     recover(str(tmp_path))
     assert _published(tmp_path, "2024-03") == set()
     with pytest.raises(FileNotFoundError):
         read_manifest(str(tmp_path), "2024-03")
+
+
+def test_the_previous_generation_is_kept_until_the_next_commit(tmp_path: Path) -> None:
+    """A reader that resolved the pointer just before a switch can still read what it
+    resolved; the commit after that deletes it."""
+    for number in (1, 2, 3):
+        _stage(tmp_path, f"run-{number}", "2024-03", f"v{number}")
+        commit_month(str(tmp_path), f"run-{number}", "2024-03",
+                     _manifest(f"run-{number}", "2024-03"))
+        pointer = read_pointer(str(tmp_path), "2024-03")
+        assert pointer["generation"] == f"generations/run-{number}"
+        kept = sorted(p.name for p in (tmp_path / "generations").iterdir())
+        assert kept == [f"run-{n}" for n in (number - 1, number) if n >= 1]
+    assert pointer["previous"] == "generations/run-2"
+    assert _published(tmp_path, "2024-03") == {"v3"}
+
+
+def test_a_month_written_in_place_stays_readable_and_is_replaced(tmp_path: Path) -> None:
+    """An output from before generations (or a month only streaming wrote) has no pointer:
+    readers find it in the root; its first commit switches to a generation, and the commit
+    after that deletes the in-place files."""
+    for kind in ("restricted", "public", "rejected"):
+        folder = tmp_path / kind / "month=2024-03" / "force=kent"
+        folder.mkdir(parents=True)
+        (folder / "part.parquet").write_text("in place")
+    assert _published(tmp_path, "2024-03") == {"in place"}
+    for number in (1, 2):
+        _stage(tmp_path, f"run-{number}", "2024-03", f"v{number}")
+        commit_month(str(tmp_path), f"run-{number}", "2024-03",
+                     _manifest(f"run-{number}", "2024-03"))
+        assert _published(tmp_path, "2024-03") == {f"v{number}"}
+        assert (tmp_path / "public" / "month=2024-03").exists() == (number == 1)
 
 
 def test_recover_removes_staging_of_runs_that_never_committed(tmp_path: Path) -> None:

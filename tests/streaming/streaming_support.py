@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tests.conftest import live
+
 MONTH = "2024-03"
 CITY = "2024-03-city-of-london-street.csv"
 KENT = "kent_crime_export_2024-03.csv"
@@ -41,15 +43,15 @@ def _forces(folder: Path) -> dict[str, pa.Table]:
 
 def snapshot(output: Path, month: str = MONTH) -> dict:
     """What a force and an analyst would see now: rows, files, feedback and ledger."""
-    restricted = _forces(output / "restricted" / f"month={month}")
-    public = _forces(output / "public" / f"month={month}")
-    rejected = _forces(output / "rejected" / f"month={month}")
+    restricted = _forces(live(output, month) / "restricted" / f"month={month}")
+    public = _forces(live(output, month) / "public" / f"month={month}")
+    rejected = _forces(live(output, month) / "rejected" / f"month={month}")
     feedback = {}
     base = output / "feedback"
     for folder in sorted(base.glob("force=*")) if base.exists() else []:
         force = folder.name.removeprefix("force=")
         index = json.loads((folder / "index.json").read_text())
-        month_folder = folder / f"month={month}"
+        month_folder = live(output, month) / "feedback" / folder.name / f"month={month}"
         entry: dict = {"index_months": [m["month"] for m in index["months"]]}
         if month_folder.exists():
             with open(month_folder / "corrections.csv", newline="") as handle:
@@ -79,7 +81,7 @@ def snapshot(output: Path, month: str = MONTH) -> dict:
 def sorted_table(output: Path, kind: str, month: str = MONTH) -> pa.Table:
     """A published kind's rows for a month, partition columns included, in a stable order
     (by source file and row; the public rows, which have no source, by all their columns)."""
-    folder = output / kind / f"month={month}"
+    folder = live(output, month) / kind / f"month={month}"
     table = pq.read_table(folder)
     table = table.replace_schema_metadata(None)
     columns = [c for c in table.column_names if c != "force"]
@@ -94,15 +96,17 @@ def sorted_table(output: Path, kind: str, month: str = MONTH) -> pa.Table:
 
 def feedback_bytes(output: Path, month: str = MONTH) -> dict[str, bytes]:
     """Each force's corrections.csv and corrections.geojson of a month."""
-    return {str(path.relative_to(output)): path.read_bytes()
-            for path in sorted((output / "feedback").glob(f"force=*/month={month}/*"))
+    root = live(output, month)
+    return {str(path.relative_to(root)): path.read_bytes()
+            for path in sorted((root / "feedback").glob(f"force=*/month={month}/*"))
             if path.suffix in (".csv", ".geojson")}
 
 
 def summaries(output: Path, month: str = MONTH) -> dict[str, dict]:
     """Each force's summary.json of a month without its run id and provisional flag."""
     values = {}
-    for path in sorted((output / "feedback").glob(f"force=*/month={month}/summary.json")):
+    for path in sorted((live(output, month) / "feedback").glob(
+            f"force=*/month={month}/summary.json")):
         value = json.loads(path.read_text())
         value.pop("run_id", None)
         value.pop("provisional", None)

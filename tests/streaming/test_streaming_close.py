@@ -28,7 +28,6 @@ from streaming_support import (
     first_rows,
     sorted_table,
     summaries,
-    tree_digest,
 )
 
 from crimegeo.feeds.store import FeedStore
@@ -36,7 +35,7 @@ from crimegeo.flows.watch import Polling, Watcher
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.pipelines.streaming import close_month
 from crimegeo.store.ledger import read_close
-from tests.conftest import run_month_args
+from tests.conftest import live, live_parts, run_month_args
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +56,7 @@ def _assert_same(streamed: Path, batch: Path, *, provisional: bool) -> None:
     assert feedback_bytes(streamed) == feedback_bytes(batch)
     assert feedback_bytes(streamed)  # not vacuous
     assert summaries(streamed) == summaries(batch)
-    for path in (streamed / "feedback").glob(f"force=*/month={MONTH}/summary.json"):
+    for path in (live(streamed, MONTH) / "feedback").glob(f"force=*/month={MONTH}/summary.json"):
         assert json.loads(path.read_text()).get("provisional", False) is provisional
 
 
@@ -105,9 +104,9 @@ def test_streamed_then_closed_equals_one_batch_run(demo_month: dict, tmp_path: P
     assert closed["parts"]["added"] == []
     assert closed["parts"]["identical"] == len(list(streamed.glob("*/month=*/*/*.parquet")))
     # Closed: the same files as the batch run's, parts byte for byte, and a manifest.
-    parts = {p: d for p, d in tree_digest(streamed).items() if p.endswith(".parquet")}
-    assert parts == {p: d for p, d in tree_digest(batch).items() if p.endswith(".parquet")}
-    manifest = json.loads((streamed / "runs" / MONTH / "manifest.json").read_text())
+    assert live_parts(streamed, MONTH) == live_parts(batch, MONTH)
+    assert live(streamed, MONTH) != streamed  # the close committed a generation
+    manifest = json.loads((live(streamed, MONTH) / "runs" / MONTH / "manifest.json").read_text())
     assert manifest["files"][KENT]["rows_in"] == 300
     index = json.loads((streamed / "feedback" / "force=kent" / "index.json").read_text())
     assert index["months"][0]["run_id"] == result.manifest["run_id"]

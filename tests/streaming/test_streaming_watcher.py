@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from crimegeo.flows.watch import MAX_ATTEMPTS, Polling, Watcher, app, stop_on_signals, watch
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.store.ledger import read_ledger, write_entry
+from tests.conftest import live
 
 ROOT = Path(__file__).resolve().parents[2]
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
@@ -160,7 +161,7 @@ def test_feedback_left_pending_by_a_kill_is_published_at_the_next_start(
                                    "--gazetteer", demo_month["gazetteer"]])
     watcher = Watcher(settings, Polling(settle=0.0), QUIET)
     assert watcher.run(threading.Event(), once=True).ingested == 1
-    feedback = output / "feedback" / "force=kent" / f"month={MONTH}"
+    feedback = live(output, MONTH) / "feedback" / "force=kent" / f"month={MONTH}"
     published = (feedback / "corrections.csv").read_bytes()
     assert not read_ledger(str(output))[f"{MONTH}/{KENT}"]["feedback_pending"]
     # As a kill after the ledger entry and before the refresh leaves things:

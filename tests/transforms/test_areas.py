@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import pytest
 
 from crimegeo.pipelines.settings import Locating
@@ -17,7 +16,7 @@ from crimegeo.standards.coordinates import to_bng
 from crimegeo.transforms.areas import AreaLayerError, load_area_layer, load_force_boundaries
 from crimegeo.transforms.locate import locate
 from crimegeo.transforms.standardise import PARSED_SCHEMA
-from tests.conftest import default_locate_options, run_month_args, shared_data
+from tests.conftest import default_locate_options, read_live, run_month_args, shared_data
 
 DEFAULTS = default_locate_options()
 
@@ -117,7 +116,7 @@ def test_a_partial_area_layer_keeps_the_area_a_record_came_with(tmp_path: Path) 
     shutil.copy(source, tmp_path / "in" / source.name)
     result = run_month_args(["--month", "2019-10", "--input", str(tmp_path / "in"),
                              "--output", str(tmp_path / "out"), "--areas", f"lsoa={layer}"])
-    rows = pq.read_table(tmp_path / "out" / "restricted").to_pylist()
+    rows = read_live(tmp_path / "out", "restricted").to_pylist()
     outside = [r for r in rows if reasons.OUTSIDE_AREA_LAYER in r["reasons"]]
     assert outside, "the City's missing LSOAs hold records"
     for row in outside:

@@ -32,7 +32,7 @@ from crimegeo.transforms.steps import (
     WriteMonthFeedback,
     shared_handles,
 )
-from tests.conftest import default_locate_options, suite_public_id_key
+from tests.conftest import default_locate_options, live, suite_public_id_key
 
 MONTH = "2024-03"
 
@@ -120,7 +120,7 @@ def test_write_month_feedback_writes_each_forces_files(month: dict, tmp_path: Pa
     staging, output = tmp_path / "staging", tmp_path / "output"
     located, rejected = month["located"], month["rejected"]
     forces = sorted({b.force for b in located})
-    expected = [str(staging / "feedback" / f"force={force}" / f"month={MONTH}")
+    expected = [str(live(staging, MONTH) / "feedback" / f"force={force}" / f"month={MONTH}")
                 for force in forces]
     with _pipeline() as pipeline:
         folders = ((pipeline | "Records" >> beam.Create(located, reshuffle=False),
