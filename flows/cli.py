@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from crimegeo.flows.deploy import DEFAULT_CRON, DEFAULT_TIMEZONE, DEPLOYMENT_NAME
-from crimegeo.flows.errors import Debug, fail, one_line_errors, preflight
+from crimegeo.flows.errors import Debug, fail, one_line_errors, preflight, printable
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.settings import (
     Anonymising,
@@ -158,11 +157,11 @@ def print_manifest(manifest: dict, output: str) -> None:
     from crimegeo.flows.report import run_warnings
 
     for skipped in manifest.get("skipped_files", []):
-        console.print(f"skipped {escape(str(skipped['url']))}: {escape(skipped['why'])}",
+        console.print(f"skipped {printable(str(skipped['url']))}: {printable(skipped['why'])}",
                       soft_wrap=True)
 
     for warning in run_warnings(manifest):
-        console.print(f"[bold yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        console.print(f"[bold yellow]warning:[/] {printable(warning)}", soft_wrap=True)
 
 
 def _local_imports(settings: RunSettings | None) -> AbstractContextManager[None]:
@@ -316,7 +315,7 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
         with _local_imports(settings):
             from crimegeo.pipelines.monthly import run_month
         for warning in choice.warnings:
-            console.print(f"[yellow]warning:[/] {escape(warning)}")
+            console.print(f"[yellow]warning:[/] {printable(warning)}")
         started = time.perf_counter()
         with console.status(f"Running month {month} through Beam ({choice.runner})..."):
             result = run_month(settings, month)

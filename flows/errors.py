@@ -12,6 +12,7 @@ markup. No Beam, no Prefect.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,15 @@ from crimegeo.standards.months import Month
 EXPECTED = (LookupError, ValueError, OSError, GazetteerError, RuntimeError)
 #: Exit status of a failure reported in one line (2, as for a usage error).
 FAILED = 2
+#: Control characters but tab and newline (ESC, CR, backspace, C1 codes, DEL): a file's bytes
+#: must not move the cursor, recolour, retitle or reset the operator's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """Untrusted text (a file's name, header or reason) made safe to print with rich: markup
+    escaped, control characters shown as `\\xNN`."""
+    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
 
 
 class Debug:
@@ -48,7 +58,7 @@ def message_of(error: BaseException) -> str:
 
 def fail(console: Console, message: str) -> None:
     """Print `error: message` (as text, not markup) and exit non-zero."""
-    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # never folded
+    console.print(f"[bold red]error:[/] {printable(message)}", soft_wrap=True)  # never folded
     raise typer.Exit(FAILED)
 
 

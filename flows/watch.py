@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 import typer
 from rich.console import Console, Group
 from rich.live import Live
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from crimegeo.flows.errors import exists, one_line_errors, preflight
+from crimegeo.flows.errors import exists, one_line_errors, preflight, printable
 from crimegeo.flows.options import BEAM_PASSTHROUGH, FLOW_ONLY, takes_settings
 from crimegeo.pipelines.settings import RunSettings
 from crimegeo.store.layout import OutputLayout
@@ -144,7 +143,7 @@ class Watcher:
             self.status.failures += 1
             self.status.last = f"batch failed: {error}"
             self.console.print(f"[red]batch of {len(arrivals)} file(s) failed:[/] "
-                               f"{escape(str(error))}")
+                               f"{printable(str(error))}")
             self.ledger = self.read_ledger(self.settings.output)  # what got through
             return {}
         for arrival in arrivals:
@@ -165,18 +164,18 @@ class Watcher:
             self.status.rows_written += entry.get("rows_written", 0)
             self.status.rows_rejected += entry.get("rows_rejected", 0)
             self.console.print(
-                f"ingested {entry['key']} generation {entry['generation']}: "
+                f"ingested {printable(entry['key'])} generation {entry['generation']}: "
                 f"{entry['rows_in']} rows in, {entry['rows_written']} written, "
                 f"{entry['rows_rejected']} rejected; feedback published for "
                 f"{', '.join(entry['forces']) or 'no force'}")
         elif status == "unchanged":
             self.status.unchanged += 1
-            self.console.print(f"unchanged {entry['key']} generation {entry['generation']}: "
-                               "same bytes as already ingested")
+            self.console.print(f"unchanged {printable(entry['key'])} generation "
+                               f"{entry['generation']}: same bytes as already ingested")
         else:
             self.status.not_ingested += 1
-            self.console.print(f"[yellow]{escape(status)}[/] {escape(entry['key'])}: "
-                               f"{escape(str(entry.get('why')))}")
+            self.console.print(f"[yellow]{printable(status)}[/] {printable(entry['key'])}: "
+                               f"{printable(str(entry.get('why')))}")
 
     def run(self, stop: StopRequest, *, once: bool = False) -> WatchStatus:
         """Poll and ingest until `stop` is set (or, with `once`, until nothing is pending)."""
@@ -188,8 +187,8 @@ class Watcher:
                     pending = self.poll()
                 except (OSError, ValueError) as error:
                     self.status.last = f"listing failed: {error}"
-                    self.console.print(f"[red]listing {escape(self.settings.inputs.input)} "
-                                       f"failed:[/] {escape(str(error))}")
+                    self.console.print(f"[red]listing {printable(self.settings.inputs.input)} "
+                                       f"failed:[/] {printable(str(error))}")
                     pending = []
                 self._refresh(live)
                 if pending:
@@ -324,13 +323,13 @@ def watch(
         preflight(settings, input_may_be_missing=True)
         watcher = Watcher(settings, polling, console)
     if not exists(input):
-        console.print(f"[yellow]{escape(input)} does not exist yet[/]: watching for it to "
+        console.print(f"[yellow]{printable(input)} does not exist yet[/]: watching for it to "
                       "appear")
     if watcher.recovered:
         console.print("published the feedback a stopped run had left pending for "
-                      f"{escape(', '.join(watcher.recovered))}")
-    console.print(f"watching {input} every {interval:g} s; {len(watcher.ledger)} file(s) in "
-                  f"the ledger at {OutputLayout(output).ledger()}")
+                      f"{printable(', '.join(watcher.recovered))}")
+    console.print(f"watching {printable(input)} every {interval:g} s; {len(watcher.ledger)} "
+                  f"file(s) in the ledger at {printable(OutputLayout(output).ledger())}")
     with stop_on_signals(console) as stop:
         status = watcher.run(stop, once=once)
     console.print(

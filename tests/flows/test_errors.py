@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from crimegeo.flows import cli, server
 from crimegeo.flows.cli import app
+from crimegeo.flows.errors import printable
 
 runner = CliRunner()
 
@@ -62,6 +63,18 @@ def test_untrusted_text_is_printed_as_text(tmp_path: Path) -> None:
     line = _error_line(["pipeline", "--month", "2024-03", "--input", str(odd),
                         "--output", str(tmp_path)])
     assert "[bold red]not markup[/bold red]" in line
+
+
+def test_terminal_control_characters_from_outside_are_shown_not_obeyed(tmp_path: Path) -> None:
+    # A file name (or header) can carry ESC sequences that recolour, retitle or reset the
+    # operator's terminal (ESC c), or a CR that overwrites the line printed so far.
+    odd = tmp_path / "red\x1b[31mreset\x1bc\rover"
+    line = _error_line(["pipeline", "--month", "2024-03", "--input", str(odd),
+                        "--output", str(tmp_path)])
+    assert "\x1b" not in line and "\r" not in line
+    assert "red\\x1b[31mreset\\x1bc\\x0dover" in line
+    assert printable("tab\tand\nnewline [b]x[/b] \x9b") == (
+        "tab\tand\nnewline \\[b]x\\[/b] \\x9b")
 
 
 def test_version() -> None:
