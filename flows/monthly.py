@@ -380,8 +380,13 @@ def run_one_month(month: str, settings: RunSettings, *, skip_unchanged: bool = F
     missing = sorted(set(want) - set(manifest["forces"]))
     gaps = {"expected": want, "expected_from": source, "missing_forces": missing}
     if missing:
-        logger.warning("month %s has no file for %s (expected from %s); published for the "
-                       "other forces", month, ", ".join(missing), source)
+        # "No file" would be wrong when the force's file came but was skipped (all of
+        # another month, empty): name what was skipped beside the forces with no records.
+        skipped = [f"{entry['url'].rsplit('/', 1)[-1]} ({entry['why']})"
+                   for entry in manifest.get("skipped_files") or []]
+        logger.warning("month %s has no records for %s (expected from %s)%s; published for "
+                       "the other forces", month, ", ".join(missing), source,
+                       f"; skipped: {'; '.join(skipped)}" if skipped else "")
     url = report(output, month, manifest, feedback, gaps)
     record_fingerprint(output, month, current, manifest["run_id"])
     progress.emit("done", month=month, status="done", rows=manifest["totals"]["rows_in"],

@@ -48,7 +48,8 @@ def discover_month(input_url: str, month: str,
 
     If `input_url` has a `<month>/` or `month=<month>/` folder, that folder is the month;
     otherwise every file under `input_url` is taken, except files whose names carry another
-    month (police.uk's `2019-01-city-of-london-street.csv`), which are listed as skipped.
+    month (police.uk's `2019-01-city-of-london-street.csv`), which are listed as skipped, as
+    are empty (0-byte) files.
     Raises `UnmatchedFileError` for a file no profile recognises, FileNotFoundError when the
     input does not exist.
     """
@@ -80,9 +81,13 @@ def discover_month(input_url: str, month: str,
         if months and month not in months:
             skipped.append((url, f"file name is for {', '.join(sorted(months))}, not {month}"))
             continue
+        size = int(fs.size(path))
+        if size == 0:  # an upload cut short, or a placeholder: nothing to read, no format
+            skipped.append((url, "an empty file (0 bytes): nothing to read"))
+            continue
         profile = profile_for_file(lambda path=path: fs.open(path, "rb"), name, profiles)
-        files.append(InputFile(url=url, name=name, profile=profile.name,
-                               size=int(fs.size(path)), checksum=sha256_of(fs, path)))
+        files.append(InputFile(url=url, name=name, profile=profile.name, size=size,
+                               checksum=sha256_of(fs, path)))
     names = [f.name for f in files]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

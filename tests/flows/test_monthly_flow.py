@@ -79,6 +79,7 @@ def test_backfill_gap_resubmission_and_skips(tmp_path: Path) -> None:
     kent = _force_file(march, "kent")
     held_back = tmp_path / kent
     shutil.move(str(Path(march["input"]) / kent), held_back)  # Kent's March file is late
+    (Path(march["input"]) / "2024-03-kent-placeholder.csv").write_bytes(b"")  # and empty
     output = tmp_path / "out"
     cli = CliRunner()
     args = ["backfill", "--from", "2024-02", "--to", "2024-03", "--input", str(data / "input"),
@@ -96,6 +97,9 @@ def test_backfill_gap_resubmission_and_skips(tmp_path: Path) -> None:
     march_manifest = json.loads(
         (live(output, "2024-03") / "runs/2024-03/manifest.json").read_text())
     assert "kent" not in march_manifest["forces"] and len(march_manifest["forces"]) == 3
+    (skipped,) = march_manifest["skipped_files"]  # the empty file skipped, not the month
+    assert skipped["url"].endswith("2024-03-kent-placeholder.csv")
+    assert skipped["why"] == "an empty file (0 bytes): nothing to read"
     page = (output / "runs/2024-03/report.html").read_text()
     assert "Missing force files" in page and "kent" in page
     assert page.count("data:image/png;base64,") == 3  # one map per force

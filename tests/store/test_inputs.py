@@ -47,6 +47,21 @@ def test_links_outside_the_input_and_link_loops_are_skipped_with_a_reason(
     assert sorted(f.name for f in narrow.files) == ordinary
 
 
+def test_an_empty_file_is_skipped_with_a_reason_and_the_month_goes_on(
+        demo_month: dict, tmp_path: Path) -> None:
+    """Issue 17, finding 12: a 0-byte file stopped the whole month with "no input profile
+    recognises this file (header: (no header read))"."""
+    inputs = tmp_path / "inputs" / "2024-03"
+    shutil.copytree(demo_month["input"], inputs)
+    ordinary = sorted(p.name for p in inputs.iterdir())
+    (inputs / "2024-03-kent-resubmitted.csv").write_bytes(b"")
+    discovery = discover_month(str(inputs.parent), "2024-03", load_profiles())
+    assert sorted(f.name for f in discovery.files) == ordinary
+    ((url, why),) = discovery.skipped
+    assert url.endswith("2024-03-kent-resubmitted.csv")
+    assert why == "an empty file (0 bytes): nothing to read"
+
+
 def test_watch_lists_refused_links_without_reading_them(demo_month: dict,
                                                         tmp_path: Path) -> None:
     inputs = _input_with_links(demo_month, tmp_path)
