@@ -53,11 +53,17 @@ def test_ctrl_c_stops_between_batches(tmp_path: Path) -> None:
     watcher = Watcher(settings_from_argv(["--input", str(incoming),
                                           "--output", str(tmp_path / "out")]),
                       Polling(settle=0.0, max_files=1, interval=0.1), QUIET, ingest)
-    with stop_on_signals(QUIET) as stop:
-        status = watcher.run(stop)
+    # Whatever handled SIGINT before (a shell's background job ignores it) is put back.
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # so the os.kill is heard
+    try:
+        with stop_on_signals(QUIET) as stop:
+            status = watcher.run(stop)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert batches == [[f"{MONTH}/a-2024-03.csv"]]  # no second batch was started
     assert status.ingested == 1 and stop.is_set()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 def test_a_failing_batch_is_retried_then_left(tmp_path: Path) -> None:
