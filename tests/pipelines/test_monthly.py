@@ -35,6 +35,11 @@ def _rows(output: Path, kind: str, month: str) -> int:
     return pq.read_table(folder).num_rows if folder.exists() else 0
 
 
+def _force_rows(output: Path, month: str, force: str) -> int:
+    return pq.read_table(live(output, month) / "restricted" / f"month={month}" /
+                         f"force={force}").num_rows
+
+
 def test_rerun_replaces_exactly_its_month(demo_month: dict, tmp_path: Path) -> None:
     from crimegeo.flows.sample import generate_sample
 
@@ -185,3 +190,49 @@ def test_a_header_only_resubmission_does_not_wipe_the_published_month(
     assert not any((output / "_staging").iterdir())
     allowed = run_month_args([*args, "--allow-shrink"])
     assert "kent" not in allowed.manifest["forces"]
+
+
+def test_a_resubmission_that_loses_most_records_is_refused_past_max_shrink(
+        demo_month: dict, tmp_path: Path) -> None:
+    """Issue 17, finding 3's threshold: not only a drop to none. Kent resubmits with about a
+    third of its rows: refused at the default --max-shrink 0.5, published at 0.8."""
+    inputs = tmp_path / "in" / "2024-03"
+    shutil.copytree(demo_month["input"], inputs)
+    output = tmp_path / "out"
+    args = ["--month", "2024-03", "--input", str(tmp_path / "in"), "--output", str(output),
+            "--gazetteer", demo_month["gazetteer"]]
+    first = run_month_args(args)
+    kent = next(inputs.glob("kent*"))
+    lines = kent.read_bytes().splitlines(keepends=True)
+    kent.write_bytes(b"".join(lines[: 1 + (len(lines) - 1) // 3]))
+    before = _rows(output, "restricted", "2024-03")
+    with pytest.raises(ShrinkError, match="kent from [0-9,]+ to [1-9][0-9,]* records"):
+        run_month_args(args)
+    assert _rows(output, "restricted", "2024-03") == before
+    assert read_manifest(str(output), "2024-03")["run_id"] == first.manifest["run_id"]
+    kent_before = _force_rows(output, "2024-03", "kent")
+    run_month_args([*args, "--max-shrink", "0.8"])
+    assert 0 < _force_rows(output, "2024-03", "kent") < kent_before / 2
+
+
+def test_published_files_that_disagree_with_the_manifest_fail_loudly(
+        demo_month: dict, tmp_path: Path) -> None:
+    """Issue 17's honest commit: after a commit the published rows are counted again; a part
+    that went missing (a store that lost an object, a hand deleting one) is an error naming
+    the kind and both counts, never a month the manifest vouches for."""
+    from crimegeo.flows.monthly import verify_outputs
+    from crimegeo.store.publish import ReconciliationError
+
+    output = tmp_path / "out"
+    run_month_args(["--month", "2024-03", "--input", demo_month["input"], "--output",
+                    str(output), "--gazetteer", demo_month["gazetteer"]])
+    counts = verify_outputs(str(output), "2024-03")
+    assert sum(counts["restricted"].values()) == _rows(output, "restricted", "2024-03")
+    kent = live(output, "2024-03") / "restricted" / "month=2024-03" / "force=kent"
+    lost = pq.read_table(kent).num_rows
+    for part in kent.glob("*.parquet"):
+        part.unlink()
+    total = sum(counts["restricted"].values())
+    with pytest.raises(ReconciliationError, match=f"restricted holds {total - lost} rows, "
+                                                  f"manifest says {total}"):
+        verify_outputs(str(output), "2024-03")
