@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gazetteer_speed import STEMS_A, SYLL, TYPES  # noqa: E402
 
-from crimegeo.gazetteer.evaluate import perturb  # noqa: E402
+from crimegeo.gazetteer.evaluate import drop_street_type, perturb  # noqa: E402
 from crimegeo.gazetteer.sources import OS_OPEN_NAMES_COLUMNS  # noqa: E402
 
 #: Perturbation classes applied to the street part of "<street>, <town>".
@@ -233,8 +233,16 @@ def main() -> None:
             tuple(float(b[row]) for b in bounds))
     picked = np.random.default_rng(args.seed).choice(np.flatnonzero(local == "Named Road"),
                                                      args.queries, replace=False)
+    # A street type left off can leave the stem of several streets of the town ("Albert, X"
+    # where X has Albert Drive and Albert Gardens): no reader could say which, and the honest
+    # answer is ambiguous. Such queries are counted apart, not as wrong answers.
+    streets_of_stem: dict[tuple[str, str], set[str]] = {}
+    for name, town in extents:
+        stem = drop_street_type(name)
+        if stem:
+            streets_of_stem.setdefault((stem.lower(), town), set()).add(name)
     rng = random.Random(args.seed)
-    texts, kinds, truth = [], [], []
+    texts, kinds, truth, several = [], [], [], []
     for i, row in enumerate(picked.tolist()):
         kind = CLASSES[i % len(CLASSES)]
         street = names[row]
@@ -242,6 +250,8 @@ def main() -> None:
             street, kind = perturb(street, rng, kind)
         texts.append(f"{street}, {towns[row]}")
         kinds.append(kind)
+        several.append(kind == "type_dropped"
+                       and len(streets_of_stem.get((street.lower(), towns[row]), ())) > 1)
         truth.append(extents[(names[row], towns[row])])
     started = time.perf_counter()
     found = gaz.lookup_many(texts)
@@ -267,7 +277,17 @@ def main() -> None:
     report["within_25m"] = round(float(ok.mean()), 4)
     report["clean_within_25m"] = round(float(ok[kinds_a == "clean"].mean()), 4)
     report["confident_right"] = round(float(ok[confident].mean()), 4) if confident.any() else None
+    several_a = np.array(several)
+    report["within_25m_one_reading"] = round(float(ok[~several_a].mean()), 4)
+    report["several_readings"] = int(several_a.sum())
+    ambiguous = np.array([m is not None and m.match_type == "ambiguous" for m in found])
     report["by_class"] = {k: {"queries": int((kinds_a == k).sum()),
+                              "several_readings": int(((kinds_a == k) & several_a).sum()),
+                              "within_25m_one_reading": round(float(
+                                  ok[(kinds_a == k) & ~several_a].mean()), 4),
+                              "several_reported_ambiguous": round(float(
+                                  ambiguous[(kinds_a == k) & several_a].mean()), 4)
+                              if ((kinds_a == k) & several_a).any() else None,
                               "within_25m": round(float(ok[kinds_a == k].mean()), 4),
                               "confident": round(float(confident[kinds_a == k].mean()), 4),
                               "confident_right": round(float(ok[(kinds_a == k) & confident]
@@ -287,11 +307,18 @@ def main() -> None:
     print(f"  {len(texts):,} '<street>, <town>' queries, nationally: {report['lookups_per_s']:,} "
           f"/s; within 25 m {report['within_25m']:.1%} (clean {report['clean_within_25m']:.1%});"
           f" confident answers right {report['confident_right']:.1%}")
-    print("  class              queries  within 25 m  confident  confident right")
+    print(f"  the {len(texts) - report['several_readings']:,} queries with one reading (not a "
+          f"dropped type that leaves several streets' stem): within 25 m "
+          f"{report['within_25m_one_reading']:.1%}")
+    print("  class              queries  within 25 m  confident  confident right"
+          "  several readings  within 25 m of the rest  several answered ambiguous")
     for k, v in report["by_class"].items():
         cr = "-" if v["confident_right"] is None else f"{v['confident_right']:.1%}"
+        sa = ("-" if v["several_reported_ambiguous"] is None
+              else f"{v['several_reported_ambiguous']:.1%}")
         print(f"  {k:<18} {v['queries']:>7,}  {v['within_25m']:>10.1%}  {v['confident']:>9.1%}"
-              f"  {cr:>10}")
+              f"  {cr:>14}  {v['several_readings']:>16,}  {v['within_25m_one_reading']:>22.1%}"
+              f"  {sa:>26}")
     print("  some wrong answers:")
     for t, m in report["examples_wrong"]:
         print(f"    {t!r} -> {m}")

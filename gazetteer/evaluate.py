@@ -178,7 +178,8 @@ def _abbreviate(name: str, rng: random.Random) -> str | None:
     return re.sub(rf"\b{w}\b", rng.choice(_ABBREVIATIONS[w]), name, count=1)
 
 
-def _drop_type(name: str) -> str | None:
+def drop_street_type(name: str) -> str | None:
+    """The name without its street type ("Albert Drive" -> "Albert"), None if it has none."""
     words = name.split()
     if len(words) >= 2 and words[-1].lower() in ROAD_TYPE_TOKENS:
         return " ".join(words[:-1])
@@ -300,7 +301,7 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         new = _slip(_slip(name, rng), rng)
         return (new, kind) if new != name else (name, "clean")
     if kind == "type_dropped":
-        new = _drop_type(name)
+        new = drop_street_type(name)
         return (new, kind) if new else (name, "clean")
     if kind == "postcode":
         return name + _postcode(rng), kind
