@@ -169,19 +169,17 @@ class Calibration:
         raw = np.asarray(raw, float)
         out = raw.copy()
         mts = np.asarray(match_types, dtype=object)
-        rsn = np.asarray([r or "" for r in reasons], dtype=object)
-        found = ~np.isnan(raw)
-        if not found.any():
-            return out
-        pairs = np.char.add(np.char.add(mts[found].astype(str), "/"), rsn[found].astype(str))
-        uniq, inverse = np.unique(pairs, return_inverse=True)
-        at = np.flatnonzero(found)
-        for g, pair in enumerate(uniq.tolist()):
-            mt, _, reason = pair.partition("/")
-            m = self._maps.get(evidence_kind(mt, reason))
-            if m is not None:
-                sel = at[inverse.ravel() == g]
-                out[sel] = np.round(np.interp(raw[sel], m[0], m[1]), DECIMALS)
+        rsn = np.asarray(reasons, dtype=object)
+        answered = np.flatnonzero(~np.isnan(raw))
+        # A handful of kinds in any batch: one map per distinct (match type, reason), each
+        # applied to its rows at once, not a key built per row.
+        for match_type in set(mts[answered].tolist()):
+            of_type = answered[mts[answered] == match_type]
+            for reason in set(rsn[of_type].tolist()):
+                fitted = self._maps.get(evidence_kind(match_type, reason or ""))
+                if fitted is not None:
+                    sel = of_type[rsn[of_type] == reason]
+                    out[sel] = np.round(np.interp(raw[sel], *fitted), DECIMALS)
         return out
 
     def matches(self, found: list[Match]) -> list[Match]:

@@ -330,13 +330,9 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         area = self._area(force, None)
         answers: dict[str, list[Match]] = {}
         hit, rows = self._exact_rows(uniq, area)
-        calibrate = self.calibration.matches
-        changes: dict[tuple, bool] = {}  # most exact names keep their score: no call per text
+        calibrate = self.calibration.matches  # memoised per kind; an unchanged Match is kept
         for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
-            kind = (m.match_type, m.reason, m.score)
-            if kind not in changes:
-                changes[kind] = calibrate([m])[0] != m
-            answers[uniq[q]] = calibrate([m]) if changes[kind] else [m]
+            answers[uniq[q]] = calibrate([m])
         evidence: dict[str, list[Match]] = {}  # the rest, before calibration
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
             needing = [pq for pq in (parse_query(t) for t in uniq if t and t not in answers)
