@@ -94,7 +94,7 @@ def pointers(output: str) -> dict[str, dict]:
     found = {}
     for path in sorted(fs.glob(f"{root}/{RUNS_FOLDER}/*/{POINTER_FILE}")):
         month = leaf(path.rsplit("/", 1)[0])
-        pointer = read_json(generation_root(output, f"{RUNS_FOLDER}/{month}/{POINTER_FILE}"))
+        pointer = read_pointer(output, month)
         if pointer is not None:
             found[month] = pointer
     return found
