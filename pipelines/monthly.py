@@ -40,6 +40,7 @@ from crimegeo.pipelines.local import (
     local_runner_options,
     process_tuning,
     runner_arguments,
+    runs_in_this_process,
     tuned_for_this_process,
 )
 from crimegeo.pipelines.settings import Locating, RunSettings, redact
@@ -68,6 +69,7 @@ from crimegeo.transforms.batches import Resources
 from crimegeo.transforms.disclosure import month_disclosure
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.steps import ProcessMonth
+from crimegeo.transforms.workers import files_at_once
 
 #: What `flows/` uses from this module: flows may import pipelines and the store, never
 #: transforms.
@@ -106,6 +108,14 @@ def locate_options(locating: Locating) -> LocateOptions:
                          far_from_street_m=locating.far_from_street_m)
 
 
+def month_files_at_once(settings: RunSettings, files: list[InputFile]) -> int:
+    """How many of a month's files the in-process runner works on at once, each in a worker
+    process (`--parallel-files`); 1 on every other runner, whose workers share the files."""
+    if not runs_in_this_process(beam_options(settings)):
+        return 1
+    return files_at_once(settings.runner.parallel_files, files)
+
+
 def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], run_id: str
                    ) -> tuple[beam.Pipeline, Any]:
     """The monthly pipeline over `files`, writing to the run's staging folder; not run.
@@ -124,7 +134,8 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             locate_options=locate_options(settings.locating),
             min_public_count=settings.anonymising.min_public_count,
             overlap_io=tuned_for_this_process(settings.runner.local_tuning, options),
-            disclosure_url=layout.staged_disclosure(run_id))
+            disclosure_url=layout.staged_disclosure(run_id),
+            files_at_once=month_files_at_once(settings, files))
     )
     _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats
@@ -260,13 +271,14 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     check_reconciliation(files)
     with in_turn:
         return _commit(settings, month, run_id, files, skipped, started, started_at,
-                       pipeline_seconds, gazetteer_checksum, recovered, staging)
+                       pipeline_seconds, gazetteer_checksum, recovered, staging,
+                       month_files_at_once(settings, list(discovery.files)))
 
 
 def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped: list,
             started: float, started_at: str, pipeline_seconds: float,
-            gazetteer_checksum: str | None, recovered: list[str], staging: str
-            ) -> MonthResult:
+            gazetteer_checksum: str | None, recovered: list[str], staging: str,
+            files_at_once: int) -> MonthResult:
     if not settings.publishing.allow_shrink:
         check_shrink(settings.output, run_id, month, settings.publishing.max_shrink)
     disclosure = month_disclosure(month, take_disclosure(settings.output, run_id),
@@ -287,6 +299,7 @@ def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped
         "started_at": started_at,
         "seconds": round(time.perf_counter() - started, 3),
         "pipeline_seconds": round(pipeline_seconds, 3),
+        "files_at_once": files_at_once,
         "code_version": version("crimegeo") if _installed() else "unknown",
         "standard_version": STANDARD_VERSION,
         "beam_version": beam.__version__,

@@ -137,6 +137,11 @@ class Runner(_Group):
     local_tuning: bool = setting(
         True, "On the in-process runner: overlap reads and writes with the work on threads "
               "and relax the garbage collector for the run (docs/scaling.md).")
+    parallel_files: int = setting(
+        0, "On the in-process runner: input files worked on at once, each in a worker "
+           "process of this machine (0 = one per core for a month of 16 MiB or more, else "
+           "1; 1 = all in this process). k-merging (--min-public-count > 1) runs in this "
+           "process.", ge=0)
     beam_options: tuple[str, ...] = Field(
         (), description="Beam's own options, passed through unparsed (the command line's "
                         "arguments after its options).")

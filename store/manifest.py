@@ -65,6 +65,9 @@ class RunManifest(_Strict):
     started_at: str
     seconds: float
     pipeline_seconds: float
+    #: Input files the in-process runner worked on at once, each in a worker process (1:
+    #: in the run's own process, and on every other runner).
+    files_at_once: int = 1
     code_version: str
     standard_version: str
     beam_version: str

@@ -33,6 +33,7 @@ from crimegeo.transforms.areas import (
     load_area_layer,
     load_force_boundaries,
 )
+from crimegeo.transforms.disclosure import disclosure_part
 from crimegeo.transforms.feedback import (
     feedback_files,
     records_part,
@@ -310,6 +311,44 @@ def feedback_parts(batch: Batch) -> Iterator[tuple[str, Any]]:
     # Rejected rows: split by force; rows with no force go to "unknown".
     for force, part in _by_force(batch.table):
         yield force or "unknown", rejected_part(part)
+
+
+@dataclass
+class FileResult:
+    """What is left of one input file once its whole chain has run and its parts are
+    written: each step's (file, counts) pairs, its feedback parts and, per force, the
+    columns the disclosure report reads. Small next to the file: it is what a worker
+    process sends back (`transforms.steps.ProcessFilesInWorkers`)."""
+
+    stats: list[tuple[str, dict]]
+    feedback: list[tuple[str, Any]]
+    disclosure: list[tuple[str, pa.Table]]
+
+
+def process_file(item: InputFile, profile: ForceProfile, month: str, staging: str,
+                 loaded: LoadedResources, options: LocateOptions) -> FileResult:
+    """One input file's whole chain: read, parse, locate, anonymise (k-merging off), and
+    its restricted, public and rejected parts written under `staging`.
+
+    The same kernels in the same order as the monthly pipeline's steps, so the parts
+    written and the counts returned are the ones those steps give.
+    """
+    read, read_seconds = read_file(item, profile)
+    parsed = parse_file(item, read, read_seconds, profile, month)
+    result = FileResult([(item.name, parsed.stats)], [], [])
+    if parsed.rejected is not None:
+        write_rejected_parts(staging, month, parsed.rejected)
+        result.stats.append((item.name,
+                             {"rows_rejected_written": parsed.rejected.table.num_rows}))
+        result.feedback.extend(feedback_parts(parsed.rejected))
+    for batch in parsed.records:
+        located, located_stats = locate_batch(batch, loaded, options)
+        published, published_stats = anonymise_batch(located, loaded)
+        result.stats += [(item.name, located_stats), (item.name, published_stats),
+                         (item.name, write_record_parts(staging, month, published))]
+        result.feedback.extend(feedback_parts(published))
+        result.disclosure.append((published.force, disclosure_part(published.public)))
+    return result
 
 
 def write_feedback(staging: str, output: str, month: str, run_id: str, force: str,

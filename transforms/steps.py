@@ -50,9 +50,12 @@ from crimegeo.transforms.batches import (
 from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
+from crimegeo.transforms.workers import run_file, worker_pool
 
 STATS = "stats"
 REJECTED = "rejected"
+FEEDBACK = "feedback"
+DISCLOSURE = "disclosure"
 
 
 class TableElementCoder(beam.coders.Coder):
@@ -310,6 +313,60 @@ class WriteRecordParts(beam.DoFn):
         self._pool = None
 
 
+class ProcessFilesInWorkers(beam.DoFn):
+    """Each input file's whole chain (read, parse, locate, anonymise, write its parts) in
+    one of `workers` worker processes (`transforms.workers`): the local runner's parallel
+    files, as a distributed runner's workers run bundles side by side.
+
+    The kernels are those of the step-by-step graph, so the parts written are the same.
+    What comes back is what the month's later steps read: each step's counts (`stats`),
+    feedback parts (`feedback`) and disclosure columns (`disclosure`), tagged as such. Files
+    go to the pool largest first, so the last to finish are short ones; their outputs
+    leave in the order the files came, once all are done. A file that fails fails the
+    bundle with its own error, and the files not yet begun are dropped.
+    """
+
+    def __init__(self, *, month: str, staging: str, resources: Resources,
+                 profile_dirs: tuple[str, ...], locate_options: LocateOptions,
+                 workers: int) -> None:
+        self.month, self.staging = month, staging
+        self.resources, self.profile_dirs = resources, profile_dirs
+        self.locate_options, self.workers = locate_options, workers
+        self.rows_read = Metrics.counter("crimegeo", "rows_read")
+        self.rows_rejected = Metrics.counter("crimegeo", "rows_rejected")
+        self.rows_written = Metrics.counter("crimegeo", "rows_written")
+
+    def start_bundle(self) -> None:
+        self._items: list[InputFile] = []
+
+    def process(self, item: InputFile) -> Iterator[Any]:
+        self._items.append(item)  # all of a bundle's files are shared out at its end
+        return iter(())
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if not self._items:
+            return
+        pool = worker_pool(self.workers, self.resources, self.profile_dirs)
+        try:
+            largest_first = sorted(self._items, key=lambda item: -(item.size or 0))
+            running = {item.name: pool.submit(run_file, item, self.month, self.staging,
+                                              self.locate_options)
+                       for item in largest_first}
+            results = [running[item.name].result() for item in self._items]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for result in results:
+            for file_name, stats in result.stats:
+                self.rows_read.inc(stats.get("rows_in", 0))
+                self.rows_rejected.inc(stats.get("rows_rejected", 0))
+                self.rows_written.inc(stats.get("rows_written", 0))
+                yield _windowed(pvalue.TaggedOutput(STATS, (file_name, stats)))
+            for pair in result.feedback:
+                yield _windowed(pvalue.TaggedOutput(FEEDBACK, pair))
+            for pair in result.disclosure:
+                yield _windowed(pvalue.TaggedOutput(DISCLOSURE, pair))
+
+
 class WriteRejectedParts(beam.DoFn):
     """Writes rejected rows, by force, to the staging folder."""
 
@@ -392,6 +449,19 @@ class WriteMonthFeedback(beam.PTransform):
             feedback_parts).with_output_types(tuple[str, FeedbackPart])
         return ((records_feedback, rejected_feedback)
                 | "AllFeedback" >> beam.Flatten()
+                | WriteFeedbackParts(self.staging, self.output, self.month, self.run_id))
+
+
+class WriteFeedbackParts(beam.PTransform):
+    """(force, feedback part) pairs in; each force's feedback files written; their folders
+    out."""
+
+    def __init__(self, staging: str, output: str, month: str, run_id: str) -> None:
+        super().__init__()
+        self.staging, self.output, self.month, self.run_id = staging, output, month, run_id
+
+    def expand(self, parts: beam.PCollection) -> beam.PCollection:
+        return (parts
                 | "GroupFeedback" >> beam.GroupByKey()
                 | "WriteFeedback" >> beam.ParDo(
                     WriteFeedback(self.staging, self.output, self.month, self.run_id)))
@@ -410,6 +480,19 @@ class DiscloseMonth(beam.PTransform):
         return (records
                 | "DisclosureParts" >> beam.Map(
                     lambda batch: (batch.force, disclosure_part(batch.public)))
+                | DiscloseParts(self.url))
+
+
+class DiscloseParts(beam.PTransform):
+    """(force, disclosure columns) pairs in; each force's disclosure counts written as one
+    JSON file to `url`."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def expand(self, parts: beam.PCollection) -> beam.PCollection:
+        return (parts
                 | "GroupDisclosure" >> beam.GroupByKey()
                 | "ForceDisclosure" >> beam.MapTuple(
                     lambda force, parts: (force, force_disclosure(parts)))
@@ -432,13 +515,20 @@ class ProcessMonth(beam.PTransform):
     """Input files in; restricted, public, rejected and feedback written to `staging`, and
     with `disclosure_url`, each force's disclosure counts (`DiscloseMonth`).
 
+    Step by step (parse, locate, anonymise, write, each a ParDo) for any runner. With
+    `files_at_once` > 1 (the local runner's parallel files) and k-merging off, each file's
+    whole chain runs in one of that many worker processes instead (`ProcessFilesInWorkers`):
+    the same kernels, the same parts. k-merging groups a force's month first, so it always
+    runs step by step.
+
     Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
     """
 
     def __init__(self, *, month: str, staging: str, output: str, run_id: str,
                  resources: Resources, profile_dirs: tuple[str, ...],
                  locate_options: LocateOptions, min_public_count: int,
-                 overlap_io: bool = False, disclosure_url: str | None = None) -> None:
+                 overlap_io: bool = False, disclosure_url: str | None = None,
+                 files_at_once: int = 1) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
@@ -450,8 +540,11 @@ class ProcessMonth(beam.PTransform):
         self.min_public_count = min_public_count
         self.overlap_io = overlap_io
         self.disclosure_url = disclosure_url
+        self.files_at_once = files_at_once
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:
+        if self.files_at_once > 1 and self.min_public_count <= 1:
+            return self._in_workers(files)
         shared = shared_handles()
         parsed = files | "ParseFiles" >> ParseFiles(self.month, self.profile_dirs,
                                                     read_ahead=self.overlap_io)
@@ -471,3 +564,14 @@ class ProcessMonth(beam.PTransform):
                                                           self.month, self.run_id))
         return ((parsed[STATS], located[STATS], anonymised[STATS], written, rejected_written)
                 | "StatsPerFile" >> StatsPerFile())
+
+    def _in_workers(self, files: beam.PCollection) -> beam.PCollection:
+        processed = files | "ProcessFiles" >> beam.ParDo(ProcessFilesInWorkers(
+            month=self.month, staging=self.staging, resources=self.resources,
+            profile_dirs=self.profile_dirs, locate_options=self.locate_options,
+            workers=self.files_at_once)).with_outputs(STATS, FEEDBACK, DISCLOSURE)
+        if self.disclosure_url:
+            _ = processed[DISCLOSURE] | "DiscloseMonth" >> DiscloseParts(self.disclosure_url)
+        _ = processed[FEEDBACK] | "WriteMonthFeedback" >> WriteFeedbackParts(
+            self.staging, self.output, self.month, self.run_id)
+        return (processed[STATS],) | "StatsPerFile" >> StatsPerFile()

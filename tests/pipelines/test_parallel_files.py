@@ -1,0 +1,125 @@
+"""The in-process runner's parallel files: each file's whole chain in a worker process.
+
+A month run with files in worker processes must publish what the step-by-step graph in
+one process publishes, byte for byte, and a file that fails there must fail the run with
+its own error and leave the published month alone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crimegeo.pipelines.monthly import build_pipeline, run_month
+from crimegeo.pipelines.settings import settings_from_argv
+from crimegeo.standards.profiles import load_profiles
+from crimegeo.store.current import live_files
+from crimegeo.store.inputs import InputFile, discover_month
+from crimegeo.transforms.workers import PARALLEL_MIN_BYTES, cores, files_at_once
+from tests.conftest import live, live_parts, run_month_args
+
+MONTH = "2024-03"
+
+
+def _args(demo_month: dict, output: Path, workers: int) -> list[str]:
+    return ["--month", MONTH, "--input", str(demo_month["root"] / "input"), "--output",
+            str(output), "--gazetteer", demo_month["gazetteer"], "--parallel-files",
+            str(workers)]
+
+
+def _feedback_files(output: Path) -> dict[str, bytes]:
+    """The month's feedback CSV and GeoJSON by path (their JSON summaries name the run)."""
+    root = live(output, MONTH) / "feedback"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix in (".csv", ".geojson")}
+
+
+def _disclosure(output: Path) -> dict:
+    report = json.loads((live(output, MONTH) / "runs" / MONTH / "disclosure.json").read_text())
+    return {key: value for key, value in report.items() if key != "run_id"}
+
+
+def test_files_in_worker_processes_publish_what_one_process_publishes(
+        demo_month: dict, tmp_path: Path) -> None:
+    alone = run_month_args(_args(demo_month, tmp_path / "alone", 1))
+    shared = run_month_args(_args(demo_month, tmp_path / "workers", 2))
+
+    assert alone.manifest["files_at_once"] == 1
+    assert shared.manifest["files_at_once"] == 2
+    assert shared.manifest["totals"] == alone.manifest["totals"]
+    for name, record in alone.manifest["files"].items():
+        other = shared.manifest["files"][name]
+        for count in ("rows_in", "rows_written", "rows_rejected", "rejected_by_reason",
+                      "rows_by_status"):
+            assert other[count] == record[count], (name, count)
+        assert set(other["seconds"]) == set(record["seconds"])  # every step timed
+    parts = live_parts(tmp_path / "alone", MONTH)
+    assert parts and live_parts(tmp_path / "workers", MONTH) == parts
+    assert any(path.startswith("rejected/") for path in parts)
+    feedback = _feedback_files(tmp_path / "alone")
+    assert feedback and _feedback_files(tmp_path / "workers") == feedback
+    assert _disclosure(tmp_path / "workers") == _disclosure(tmp_path / "alone")
+
+
+def test_the_graph_is_one_step_in_workers_and_step_by_step_otherwise(
+        demo_month: dict, tmp_path: Path) -> None:
+    files = list(discover_month(str(demo_month["root"] / "input"), MONTH,
+                                load_profiles()).files)
+
+    def labels(*extra: str) -> set[str]:
+        settings = settings_from_argv(["--input", "unused", "--output", str(tmp_path),
+                                       "--gazetteer", demo_month["gazetteer"], *extra])
+        pipeline, _ = build_pipeline(settings, MONTH, files, "graph-check")
+        return {t.full_label for t in pipeline.transforms_stack[0].parts[1].parts}
+
+    in_workers = labels("--parallel-files", "2")
+    assert "ProcessMonth/ProcessFiles" in in_workers
+    assert "ProcessMonth/LocateRecords" not in in_workers
+    step_by_step = labels("--parallel-files", "1")
+    assert {"ProcessMonth/LocateRecords", "ProcessMonth/WriteRecords"} <= step_by_step
+    assert "ProcessMonth/ProcessFiles" not in step_by_step
+    # k-merging groups a force's month before anonymising: never per file in a worker.
+    assert "ProcessMonth/ProcessFiles" not in labels("--parallel-files", "2",
+                                                     "--min-public-count", "3")
+    # Another runner shares the files among its own workers.
+    assert "ProcessMonth/ProcessFiles" not in labels("--parallel-files", "2",
+                                                     "--direct_running_mode=multi_processing")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_failing_in_a_worker_fails_the_run_and_keeps_the_published_month(
+        demo_month: dict, tmp_path: Path, workers: int) -> None:
+    inputs = tmp_path / "inputs"
+    shutil.copytree(demo_month["root"] / "input", inputs)
+    output = tmp_path / "out"
+    args = ["--input", str(inputs), "--output", str(output), "--gazetteer",
+            demo_month["gazetteer"], "--parallel-files", str(workers)]
+    run_month_args(["--month", MONTH, *args])
+    published = live_parts(output, MONTH)
+
+    settings = settings_from_argv(args)
+    discovery = discover_month(str(inputs), MONTH, load_profiles())
+    gone = max(discovery.files, key=lambda item: item.size)
+    Path(gone.url).unlink()  # found by discovery, gone when its worker opens it
+    # Beam names the step it failed in; the file and the error are the same either way.
+    with pytest.raises(RuntimeError, match=f"FileNotFoundError.*{gone.name}"):
+        run_month(settings, MONTH, discovery)
+    assert live_parts(output, MONTH) == published
+    assert live_files(str(output), "restricted", MONTH)
+
+
+def test_how_many_files_at_once() -> None:
+    def month(*sizes: int) -> list[InputFile]:
+        return [InputFile(url=f"/in/{i}.csv", name=f"{i}.csv", profile="police-uk-street",
+                          size=size, checksum=str(i)) for i, size in enumerate(sizes)]
+
+    big = PARALLEL_MIN_BYTES
+    assert files_at_once(0, month(big, big, big)) == min(cores(), 3)
+    assert files_at_once(0, month(1024, 2048)) == 1  # a small month: start-up would cost more
+    assert files_at_once(0, month(4 * big)) == 1  # one file: nothing to share out
+    assert files_at_once(3, month(10, 10)) == 2  # never more workers than files
+    assert files_at_once(1, month(big, big)) == 1
+    assert files_at_once(2, month(10, 10, 10)) == 2

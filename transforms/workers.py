@@ -1,0 +1,83 @@
+"""Worker processes for the local runner's parallel files: each input file's whole chain
+(`transforms.batches.process_file`) runs in one of a few processes of this machine.
+
+The in-process runner runs a bundle's Python-bound work on one core. A distributed runner
+gets its parallelism from workers running bundles side by side; on one machine the same
+structure is a pool of worker processes, one per core, each with the gazetteer and the
+profiles loaded once (`start_worker`), each taking whole files and sending back only what
+the month's later steps need (`FileResult`: counts, feedback parts, disclosure columns).
+
+Workers start from a fork server, never by forking the run's own process, which holds
+Beam's and the reader's threads. They ignore Ctrl-C: stopping is the parent's to decide,
+and the parent shuts the pool down. Must not import Beam or Prefect: a worker imports only
+this module and the kernels.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from crimegeo.standards.profiles import ForceProfile, load_profiles
+from crimegeo.store.inputs import InputFile
+from crimegeo.transforms.batches import (
+    FileResult,
+    LoadedResources,
+    Resources,
+    load_resources,
+    process_file,
+)
+from crimegeo.transforms.locate import LocateOptions
+
+#: Below this much input the pool's start (a fork server, imports, a gazetteer per worker:
+#: about a second) costs more than a second core saves: the month runs in this process.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+
+#: What this worker process has loaded (`start_worker`).
+_WORKER: dict[str, Any] = {}
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def files_at_once(requested: int, files: Sequence[InputFile]) -> int:
+    """How many worker processes a month's files get: `requested` when it is set (> 0);
+    else (0, automatic) one per core, but none (1: in this process) for a month smaller
+    than `PARALLEL_MIN_BYTES` or of a single file. Never more than there are files."""
+    if requested <= 0:
+        small = sum(item.size or 0 for item in files) < PARALLEL_MIN_BYTES
+        requested = 1 if small else cores()
+    return max(1, min(requested, len(files)))
+
+
+def start_worker(resources: Resources, profile_dirs: tuple[str, ...]) -> None:
+    """Load a worker's gazetteer, layers and profiles once, when its process starts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER["loaded"] = load_resources(resources)
+    _WORKER["profiles"] = {p.name: p for p in load_profiles(profile_dirs)}
+
+
+def run_file(item: InputFile, month: str, staging: str, options: LocateOptions
+             ) -> FileResult:
+    """One file's whole chain in this worker, with what `start_worker` loaded."""
+    loaded: LoadedResources = _WORKER["loaded"]
+    profiles: dict[str, ForceProfile] = _WORKER["profiles"]
+    return process_file(item, profiles[item.profile], month, staging, loaded, options)
+
+
+def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
+                ) -> ProcessPoolExecutor:
+    """`workers` processes started from a fork server, each loaded by `start_worker`."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # the kernels' imports, paid once
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+                               initargs=(resources, tuple(profile_dirs)))
