@@ -35,9 +35,10 @@ from crimegeo.transforms.areas import (
 )
 from crimegeo.transforms.disclosure import disclosure_part
 from crimegeo.transforms.feedback import (
-    feedback_files,
+    feedback_parts_files,
     records_part,
     rejected_part,
+    render_file_parts,
     summary,
     value_counts,
 )
@@ -336,18 +337,23 @@ def process_file(item: InputFile, profile: ForceProfile, month: str, staging: st
     read, read_seconds = read_file(item, profile)
     parsed = parse_file(item, read, read_seconds, profile, month)
     result = FileResult([(item.name, parsed.stats)], [], [])
+    feedback: dict[str, list] = {}
     if parsed.rejected is not None:
         write_rejected_parts(staging, month, parsed.rejected)
         result.stats.append((item.name,
                              {"rows_rejected_written": parsed.rejected.table.num_rows}))
-        result.feedback.extend(feedback_parts(parsed.rejected))
+        for force, part in feedback_parts(parsed.rejected):
+            feedback.setdefault(force, []).append(part)
     for batch in parsed.records:
         located, located_stats = locate_batch(batch, loaded, options)
         published, published_stats = anonymise_batch(located, loaded)
         result.stats += [(item.name, located_stats), (item.name, published_stats),
                          (item.name, write_record_parts(staging, month, published))]
-        result.feedback.extend(feedback_parts(published))
+        for force, part in feedback_parts(published):
+            feedback.setdefault(force, []).append(part)
         result.disclosure.append((published.force, disclosure_part(published.public)))
+    # Rendered here, beside the other files' work, not after all of them in the driver.
+    result.feedback = [(force, render_file_parts(parts)) for force, parts in feedback.items()]
     return result
 
 
@@ -358,8 +364,7 @@ def write_feedback(staging: str, output: str, month: str, run_id: str, force: st
     previous = read_summary(output, force, previous_month(month))
     counts = summary(force, month, parts, previous)
     counts["run_id"] = run_id
-    write_feedback_files(staging, force, month,
-                         feedback_files([part.corrections for part in parts], counts))
+    write_feedback_files(staging, force, month, feedback_parts_files(parts, counts))
     return OutputLayout(staging).feedback_month(force, month)
 
 

@@ -46,9 +46,25 @@ _ACTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class RenderedCorrections:
+    """One input file's correction rows for one force, already rendered: the CSV's rows
+    (no header) and the GeoJSON's features (comma-joined, no brackets), in row order. A
+    force's files are put together by concatenating these in file order
+    (`feedback_parts_files`), which gives the bytes rendering them all at once gives."""
+
+    source_file: str
+    rows: int
+    csv_rows: bytes
+    geojson_features: bytes
+
+
 @dataclass
 class FeedbackPart:
-    """One batch's share of a force's feedback: its correction rows and its counts."""
+    """One batch's share of a force's feedback: its correction rows and its counts.
+
+    `rendered` holds the rows already rendered (`render_file_parts`, in the worker process
+    that made them); `corrections` is then empty."""
 
     corrections: pa.Table
     records: int = 0
@@ -56,6 +72,7 @@ class FeedbackPart:
     status_counts: dict[str, int] = field(default_factory=dict)
     reason_counts: dict[str, int] = field(default_factory=dict)
     rejected_counts: dict[str, int] = field(default_factory=dict)
+    rendered: RenderedCorrections | None = None
 
 
 def _map_distinct(values: pa.Array | pa.ChunkedArray, mapping) -> pa.Array:
@@ -176,27 +193,27 @@ def _ordered(tables: Iterable[pa.Table]) -> pa.Table:
     return table.sort_by([("source_file", "ascending"), ("source_row", "ascending")])
 
 
-def corrections_csv(tables: Iterable[pa.Table]) -> bytes:
-    """The feedback CSV, formula-neutralised, sorted by source file and row."""
-    table = _ordered(tables)
+def _csv_rows(table: pa.Table) -> bytes:
+    """The CSV rows of ordered correction rows, formula-neutralised, without a header."""
     for index, column in enumerate(table.schema):
         if pa.types.is_string(column.type):
             values = table.column(index)
             risky = pc.fill_null(pc.match_substring_regex(values, _FORMULA_START), False)
             table = table.set_column(index, column, pc.if_else(
                 risky, pc.binary_join_element_wise("'", values, ""), values))
+    if not table.num_rows:
+        return b""
     sink = io.BytesIO()
-    # Our column names need no quoting; a plain header reads best in a spreadsheet.
-    sink.write((",".join(table.column_names) + "\n").encode())
-    if table.num_rows:
-        pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(
-            quoting_style="needed", include_header=False))
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(
+        quoting_style="needed", include_header=False))
     return sink.getvalue()
 
 
-def corrections_geojson(tables: Iterable[pa.Table]) -> bytes:
-    """The feedback as a GeoJSON FeatureCollection: one feature per row, at its new point."""
-    table = _ordered(tables)
+def _geojson_features(table: pa.Table) -> bytes:
+    """The GeoJSON features of ordered correction rows, one per row at its new point,
+    comma-joined without the list's brackets."""
+    if not table.num_rows:
+        return b""
     names = table.column_names
     # Column by column, then one dict per row: Table.to_pylist builds its row dicts in a
     # slower Python loop of its own.
@@ -213,7 +230,76 @@ def corrections_geojson(tables: Iterable[pa.Table]) -> bytes:
     features = [{"type": "Feature", "geometry": geometry,
                  "properties": dict(zip(names, row, strict=True))}
                 for geometry, row in zip(geometries, zip(*columns, strict=True), strict=True)]
-    return orjson.dumps({"type": "FeatureCollection", "features": features}) + b"\n"
+    return orjson.dumps(features)[1:-1]
+
+
+def _render(table: pa.Table) -> list[RenderedCorrections]:
+    """Correction rows rendered file by file, in file order."""
+    table = _ordered([table])
+    if not table.num_rows:
+        return []
+    files = table["source_file"].to_pylist()
+    starts = [0] + [i for i in range(1, len(files)) if files[i] != files[i - 1]]
+    ends = starts[1:] + [len(files)]
+    return [RenderedCorrections(files[start], end - start, _csv_rows(chunk),
+                                _geojson_features(chunk))
+            for start, end in zip(starts, ends, strict=True)
+            for chunk in (table.slice(start, end - start),)]
+
+
+def _rendered(parts: Iterable[FeedbackPart]) -> list[RenderedCorrections]:
+    """Every part's correction rows rendered, one entry per file, in file order."""
+    parts = list(parts)
+    done = [part.rendered for part in parts if part.rendered is not None]
+    pending = [part.corrections for part in parts if part.rendered is None]
+    chunks = done + (_render(pa.concat_tables(pending)) if pending else [])
+    chunks.sort(key=lambda chunk: (chunk.source_file is None, chunk.source_file or ""))
+    names = [chunk.source_file for chunk in chunks]
+    if len(set(names)) != len(names):  # rows of one file must be rendered together
+        raise ValueError(f"one file's feedback rendered in pieces: {sorted(names)}")
+    return chunks
+
+
+def render_file_parts(parts: Iterable[FeedbackPart]) -> FeedbackPart:
+    """One file's feedback parts for one force as one part, its rows rendered: what a worker
+    process sends back instead of the rows themselves."""
+    parts = list(parts)
+    chunks = _rendered(parts)
+    if len(chunks) > 1:
+        raise ValueError("render_file_parts takes the parts of one file: got "
+                         f"{[chunk.source_file for chunk in chunks]}")
+    merged = FeedbackPart(corrections=CORRECTION_SCHEMA.empty_table(),
+                          rendered=chunks[0] if chunks else None)
+    for part in parts:
+        merged.records += part.records
+        merged.rejected += part.rejected
+        for target, source in ((merged.status_counts, part.status_counts),
+                               (merged.reason_counts, part.reason_counts),
+                               (merged.rejected_counts, part.rejected_counts)):
+            for key, count in source.items():
+                target[key] = target.get(key, 0) + count
+    return merged
+
+
+def _csv(chunks: list[RenderedCorrections]) -> bytes:
+    # Our column names need no quoting; a plain header reads best in a spreadsheet.
+    header = (",".join(CORRECTION_SCHEMA.names) + "\n").encode()
+    return header + b"".join(chunk.csv_rows for chunk in chunks)
+
+
+def _geojson(chunks: list[RenderedCorrections]) -> bytes:
+    features = b",".join(chunk.geojson_features for chunk in chunks if chunk.rows)
+    return b'{"type":"FeatureCollection","features":[' + features + b"]}\n"
+
+
+def corrections_csv(tables: Iterable[pa.Table]) -> bytes:
+    """The feedback CSV, formula-neutralised, sorted by source file and row."""
+    return _csv(_rendered(FeedbackPart(corrections=table) for table in tables))
+
+
+def corrections_geojson(tables: Iterable[pa.Table]) -> bytes:
+    """The feedback as a GeoJSON FeatureCollection: one feature per row, at its new point."""
+    return _geojson(_rendered(FeedbackPart(corrections=table) for table in tables))
 
 
 def summary(force: str, month: str, parts: Iterable[FeedbackPart],
@@ -267,6 +353,12 @@ def _difference(now: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 def feedback_files(tables: Iterable[pa.Table], counts: dict) -> dict[str, bytes]:
     """A force-month's `FEEDBACK_FILES` by name: the corrections as CSV and GeoJSON, and the
     summary `counts`."""
-    tables = list(tables)
-    return dict(zip(FEEDBACK_FILES, (corrections_csv(tables), corrections_geojson(tables),
-                                     json_bytes(counts)), strict=True))
+    return feedback_parts_files([FeedbackPart(corrections=table) for table in tables], counts)
+
+
+def feedback_parts_files(parts: Iterable[FeedbackPart], counts: dict) -> dict[str, bytes]:
+    """`feedback_files` of a force-month's parts, rendered rows (`render_file_parts`) or
+    not."""
+    chunks = _rendered(parts)
+    return dict(zip(FEEDBACK_FILES, (_csv(chunks), _geojson(chunks), json_bytes(counts)),
+                    strict=True))

@@ -7,6 +7,7 @@ import io
 import json
 
 import pyarrow as pa
+import pytest
 
 from crimegeo.standards.months import previous_month
 from crimegeo.standards.schema import CORRECTION_COLUMNS, REJECTED_SCHEMA
@@ -14,9 +15,11 @@ from crimegeo.transforms.feedback import (
     corrections_csv,
     corrections_geojson,
     corrections_table,
+    feedback_parts_files,
     records_part,
     rejected_part,
     rejected_table,
+    render_file_parts,
     summary,
 )
 from crimegeo.transforms.locate import locate
@@ -89,3 +92,32 @@ def test_summary_counts_and_month_on_month_change() -> None:
     assert now["change_from_previous_month"]["counts_by_status"]["supplied"] == 0
     assert "MALFORMED_ROW" in now["reason_meanings"]
     assert previous_month("2024-01") == "2023-12" and previous_month("2024-11") == "2024-10"
+
+
+def test_files_rendered_apart_give_the_bytes_of_rendering_them_together() -> None:
+    """A worker renders each file's rows (`render_file_parts`); a force's feedback joins
+    them in file order, and must be what rendering every row at once gives."""
+    def of_file(name: str, records: pa.Table, rejected: pa.Table) -> list:
+        records = records.set_column(records.schema.get_field_index("source_file"),
+                                     "source_file", pa.array([name] * records.num_rows))
+        rejected = rejected.set_column(rejected.schema.get_field_index("source_file"),
+                                       "source_file", pa.array([name] * rejected.num_rows))
+        return [records_part(records), rejected_part(rejected)]  # rows 2, 3 then 4
+
+    second, first = of_file("z.csv", _records(), _rejected()), of_file("a.csv", _records(),
+                                                                       _rejected())
+    together = feedback_parts_files(second + first, {"n": 1})
+    apart = feedback_parts_files([render_file_parts(second), render_file_parts(first)],
+                                 {"n": 1})
+    assert apart == together
+    rows = list(csv.DictReader(io.StringIO(together["corrections.csv"].decode())))
+    assert [(r["source_file"], r["source_row"]) for r in rows] == [
+        ("a.csv", "2"), ("a.csv", "3"), ("a.csv", "4"), ("z.csv", "2"), ("z.csv", "3"),
+        ("z.csv", "4")]
+    assert len(json.loads(together["corrections.geojson"])["features"]) == 6
+    merged = render_file_parts(first)
+    assert (merged.records, merged.rejected) == (3, 1)
+    assert merged.corrections.num_rows == 0 and merged.rendered.rows == 3
+    assert feedback_parts_files([], {})["corrections.csv"] == corrections_csv([])
+    with pytest.raises(ValueError, match="one file"):
+        render_file_parts(first + second)
