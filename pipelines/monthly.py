@@ -69,7 +69,7 @@ from crimegeo.transforms.batches import Resources
 from crimegeo.transforms.disclosure import month_disclosure
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.steps import ProcessMonth
-from crimegeo.transforms.workers import files_at_once
+from crimegeo.transforms.workers import files_at_once, pool_started
 
 #: What `flows/` uses from this module: flows may import pipelines and the store, never
 #: transforms.
@@ -110,9 +110,11 @@ def locate_options(locating: Locating) -> LocateOptions:
 
 def month_files_at_once(settings: RunSettings, files: list[InputFile]) -> int:
     """How many of a month's files the in-process runner works on at once, each in a worker
-    process (`--parallel-files`); 1 on every other runner, whose workers share the files."""
-    if not runs_in_this_process(beam_options(settings)):
-        return 1
+    process (`--parallel-files`); 1 with k-merging, and on every other runner, whose
+    workers share the files."""
+    if settings.anonymising.min_public_count > 1 or not runs_in_this_process(
+            beam_options(settings)):
+        return 1  # k-merging groups a force's month before anonymising: step by step
     return files_at_once(settings.runner.parallel_files, files)
 
 
@@ -240,12 +242,14 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     recovered = recover(settings.output) if session is None else []
     in_turn: AbstractContextManager = session.commits if session else nullcontext()
     staging = OutputLayout(settings.output).staging(run_id)
-    gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
-
-    pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id)
-    with process_tuning(tuned_for_this_process(settings.runner.local_tuning,
-                                               pipeline.options)):
-        pipeline.run().wait_until_finish()
+    workers = month_files_at_once(settings, list(discovery.files))
+    # The workers import and load the gazetteer while the pipeline is built and started.
+    with pool_started(workers, worker_resources(settings), settings.inputs.profiles):
+        gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
+        pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id)
+        with process_tuning(tuned_for_this_process(settings.runner.local_tuning,
+                                                   pipeline.options)):
+            pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 
     file_stats = take_file_stats(settings.output, run_id) if discovery.files else {}
@@ -271,8 +275,7 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     check_reconciliation(files)
     with in_turn:
         return _commit(settings, month, run_id, files, skipped, started, started_at,
-                       pipeline_seconds, gazetteer_checksum, recovered, staging,
-                       month_files_at_once(settings, list(discovery.files)))
+                       pipeline_seconds, gazetteer_checksum, recovered, staging, workers)
 
 
 def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped: list,

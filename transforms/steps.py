@@ -50,7 +50,7 @@ from crimegeo.transforms.batches import (
 from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
-from crimegeo.transforms.workers import run_file, worker_pool
+from crimegeo.transforms.workers import run_file, take_pool
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -346,7 +346,7 @@ class ProcessFilesInWorkers(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         if not self._items:
             return
-        pool = worker_pool(self.workers, self.resources, self.profile_dirs)
+        pool = take_pool(self.workers, self.resources, self.profile_dirs)
         try:
             largest_first = sorted(self._items, key=lambda item: -(item.size or 0))
             running = {item.name: pool.submit(run_file, item, self.month, self.staging,

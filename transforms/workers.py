@@ -18,8 +18,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from crimegeo.standards.profiles import ForceProfile, load_profiles
@@ -39,6 +41,10 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 
 #: What this worker process has loaded (`start_worker`).
 _WORKER: dict[str, Any] = {}
+
+#: Pools started ahead of their pipeline (`start_pool`), until a step takes them.
+_STARTED: dict[tuple, ProcessPoolExecutor] = {}
+_STARTED_LOCK = threading.Lock()
 
 
 def cores() -> int:
@@ -81,3 +87,47 @@ def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...
     context.set_forkserver_preload([__name__])  # the kernels' imports, paid once
     return ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
                                initargs=(resources, tuple(profile_dirs)))
+
+
+@contextmanager
+def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
+                 ) -> Iterator[None]:
+    """Start a month's worker processes on entering, so they import and load the gazetteer
+    while the driver builds and starts its pipeline; `take_pool` hands them to the step.
+    On leaving, a pool no step took (a run that failed before its files) is shut down.
+    Nothing is started for fewer than two workers."""
+    if workers < 2:
+        yield
+        return
+    key = (workers, resources, tuple(profile_dirs))
+    with _STARTED_LOCK:
+        pool = None if key in _STARTED else worker_pool(workers, resources, profile_dirs)
+        if pool is not None:
+            _STARTED[key] = pool
+    if pool is None:  # another month of the same settings started one just now
+        yield
+        return
+    # A worker starts on its first task: one each that does nothing, submitted from a
+    # thread, since starting the fork server holds the caller until its imports are done.
+    starting = threading.Thread(target=lambda: [pool.submit(os.getpid) for _ in
+                                                range(workers)], daemon=True)
+    starting.start()
+    try:
+        yield
+    finally:
+        starting.join()
+        with _STARTED_LOCK:
+            untaken = _STARTED.get(key) is pool
+            if untaken:
+                del _STARTED[key]
+        if untaken:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def take_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
+              ) -> ProcessPoolExecutor:
+    """The pool `pool_started` started for these settings, else a new one. The caller shuts
+    it down."""
+    with _STARTED_LOCK:
+        pool = _STARTED.pop((workers, resources, tuple(profile_dirs)), None)
+    return pool or worker_pool(workers, resources, profile_dirs)
