@@ -123,3 +123,25 @@ def test_how_many_files_at_once() -> None:
     assert files_at_once(3, month(10, 10)) == 2  # never more workers than files
     assert files_at_once(1, month(big, big)) == 1
     assert files_at_once(2, month(10, 10, 10)) == 2
+
+
+def test_workers_started_ahead_are_handed_over_or_shut_down(demo_month: dict) -> None:
+    from crimegeo.pipelines.monthly import worker_resources
+    from crimegeo.transforms import workers
+
+    settings = settings_from_argv(["--input", "unused", "--output", "unused", "--gazetteer",
+                                   demo_month["gazetteer"]])
+    resources, dirs = worker_resources(settings), settings.inputs.profiles
+    with workers.pool_started(2, resources, dirs):  # never taken: a run failing early
+        pass
+    assert not workers._STARTED
+    with workers.pool_started(2, resources, dirs):
+        pool = workers.take_pool(2, resources, dirs)
+        assert not workers._STARTED
+    try:  # handed over alive, loaded, and the step's to shut down
+        pids = {pool.submit(workers.os.getpid).result() for _ in range(4)}
+        assert pids and all(pid != workers.os.getpid() for pid in pids)
+    finally:
+        pool.shutdown()
+    with workers.pool_started(1, resources, dirs):  # one worker: nothing started
+        assert not workers._STARTED
