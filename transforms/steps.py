@@ -348,11 +348,11 @@ class ProcessFilesInWorkers(beam.DoFn):
             return
         pool = take_pool(self.workers, self.resources, self.profile_dirs)
         try:
-            largest_first = sorted(self._items, key=lambda item: -(item.size or 0))
-            running = {item.name: pool.submit(run_file, item, self.month, self.staging,
-                                              self.locate_options)
-                       for item in largest_first}
-            results = [running[item.name].result() for item in self._items]
+            largest_first = sorted(range(len(self._items)),
+                                   key=lambda at: -(self._items[at].size or 0))
+            running = {at: pool.submit(run_file, self._items[at], self.month, self.staging,
+                                       self.locate_options) for at in largest_first}
+            results = [running[at].result() for at in range(len(self._items))]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         for result in results:
