@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated
@@ -27,7 +26,6 @@ from crimegeo.pipelines.settings import (
     Anonymising,
     GazetteerSource,
     Inputs,
-    Runner,
     RunSettings,
 )
 from crimegeo.standards.public_ids import write_new_key
@@ -164,15 +162,6 @@ def print_manifest(manifest: dict, output: str) -> None:
         console.print(f"[bold yellow]warning:[/] {printable(warning)}", soft_wrap=True)
 
 
-def _local_imports(settings: RunSettings | None) -> AbstractContextManager[None]:
-    """Beam imported as the local-run switch says (`pipelines.imports`, `pipelines.local`)."""
-    from crimegeo.flows.runners import runs_on_this_machine
-    from crimegeo.pipelines.imports import beam_imports
-
-    runner = settings.runner if settings is not None else Runner()
-    return beam_imports(local=runner.local_tuning and runs_on_this_machine(runner.runner))
-
-
 def _flows_while_prefect_starts(settings: RunSettings | None = None
                                 ) -> tuple[ModuleType, Callable[[], None]]:
     """`flows.monthly`, imported while Prefect's temporary server boots, and a wait for it.
@@ -183,8 +172,8 @@ def _flows_while_prefect_starts(settings: RunSettings | None = None
     from crimegeo.flows.server import start_temporary_server
 
     server = start_temporary_server()
-    with _local_imports(settings):
-        from crimegeo.flows import monthly
+    from crimegeo.flows import monthly
+
     return monthly, (server.join if server is not None else lambda: None)
 
 
@@ -312,8 +301,8 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
                                 urls=settings.resource_urls(),
                                 dask_address=settings.runner.dask_address)
         settings = settings.with_runner(choice.runner, choice.beam_options)
-        with _local_imports(settings):
-            from crimegeo.pipelines.monthly import run_month
+        from crimegeo.pipelines.monthly import run_month
+
         for warning in choice.warnings:
             console.print(f"[yellow]warning:[/] {printable(warning)}")
         started = time.perf_counter()

@@ -8,29 +8,21 @@ streaming runs the `BundleBasedDirectRunner`. Neither is part of Beam's document
 public one avoids the download: this is the one module that reaches for them.
 
 The local-run switch (`Runner.local_tuning` in the settings, `--local-tuning/
---no-local-tuning`, on by default) takes effect only when the pipeline runs in this process
-(the in-process DirectRunner). It then
-
-- overlaps I/O with work inside the DoFns: the next file is read on a thread while the bundle
-  parses and locates the one before, and a batch's parts are written on a thread while the
-  next is located (`ProcessMonth(overlap_io=True)`); pyarrow releases the GIL while it reads,
-  encodes and compresses, so the second core does that work. On a distributed runner workers
-  overlap files by running bundles in parallel instead, so there it stays off;
-- relaxes the cyclic garbage collector for the run (`imports.fewer_collections`): measured 10-14% of
-  the national month (alternating runs: median 10.1 s -> 8.7 s, and 10.5 s -> 9.6 s);
-- has the command line import Beam without its cloud connectors (`pipelines.imports`):
-  about 1.1 s, 10% of the national month;
-- lets the command leave without the interpreter's teardown (`flows/__main__.py`): 0.44 s,
-  6% of the national month.
-
-Process-wide tweaks measured at under 5% of the national month are not used: a shorter GIL
-switch interval (medians 9.30 s -> 9.22 s). Must not import Prefect.
+--no-local-tuning`, on by default) takes effect only when the pipeline runs step by step in
+this process (the in-process DirectRunner, one file at a time): it overlaps I/O with work
+inside the DoFns. The next file is read on a thread while the bundle parses and locates the
+one before, and a batch's parts are written on a thread while the next is located
+(`ProcessMonth(overlap_io=True)`); pyarrow releases the GIL while it reads, encodes and
+compresses, so the second core does that work. On a distributed runner workers overlap files
+by running bundles in parallel instead, and with parallel files (`--parallel-files`,
+`transforms/workers.py`) each worker process takes whole files, so there it has nothing to
+do. No process-wide interpreter setting (collector, switch interval, import hooks, exit) is
+changed: speed comes from the structure of the work. Must not import Prefect.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 
 from apache_beam.options.pipeline_options import (
     DirectOptions,
@@ -38,8 +30,6 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 from apache_beam.runners.runner import PipelineRunner
-
-from crimegeo.pipelines.imports import fewer_collections
 
 #: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
 IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
@@ -127,8 +117,3 @@ def runs_in_this_process(options: PipelineOptions) -> bool:
 def tuned_for_this_process(local_tuning: bool, options: PipelineOptions) -> bool:
     """Whether the local-run switch applies: it is on and the run is in this process."""
     return local_tuning and runs_in_this_process(options)
-
-
-def process_tuning(tuned: bool) -> AbstractContextManager[None]:
-    """What a run in this process is wrapped in: `fewer_collections` when tuned."""
-    return fewer_collections() if tuned else nullcontext()

@@ -38,7 +38,6 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from crimegeo.pipelines.local import (
     local_runner,
     local_runner_options,
-    process_tuning,
     runner_arguments,
     runs_in_this_process,
     tuned_for_this_process,
@@ -247,9 +246,7 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     with pool_started(workers, worker_resources(settings), settings.inputs.profiles):
         gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
         pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id)
-        with process_tuning(tuned_for_this_process(settings.runner.local_tuning,
-                                                   pipeline.options)):
-            pipeline.run().wait_until_finish()
+        pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 
     file_stats = take_file_stats(settings.output, run_id) if discovery.files else {}

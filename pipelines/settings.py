@@ -135,8 +135,8 @@ class Runner(_Group):
         0, "Months a backfill runs at once, each published atomically on its own: 0 = one "
            "at a time on this machine's runners, four on a Dask cluster.", ge=0)
     local_tuning: bool = setting(
-        True, "On the in-process runner: overlap reads and writes with the work on threads "
-              "and relax the garbage collector for the run (docs/scaling.md).")
+        True, "On the in-process runner, one file at a time: overlap reads and writes with "
+              "the work on threads (docs/scaling.md).")
     parallel_files: int = setting(
         0, "On the in-process runner: input files worked on at once, each in a worker "
            "process of this machine (0 = one per core for a month of 16 MiB or more, else "

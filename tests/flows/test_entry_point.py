@@ -1,5 +1,4 @@
-"""The `crimegeo` entry point: exit statuses, whole output, tracebacks for the unforeseen, and
-no interpreter teardown after a tuned local run.
+"""The `crimegeo` entry point: exit statuses, whole output, tracebacks for the unforeseen.
 
 Each case runs a fresh interpreter, as a user's shell would.
 """
@@ -12,8 +11,6 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import live
 
@@ -45,42 +42,6 @@ def test_a_usage_error_keeps_its_status_and_message() -> None:
     done = _crimegeo("pipeline", "--month", "2024-03")
     assert done.returncode == 2
     assert "Missing option" in done.stderr
-
-
-@pytest.mark.parametrize("tuned", [True, False])
-def test_after_a_tuned_run_exit_handlers_run_and_the_teardown_is_skipped(
-        tmp_path: Path, tuned: bool) -> None:
-    marks = tmp_path / "marks.txt"
-    code = textwrap.dedent(f"""
-        import atexit, sys
-        import crimegeo.flows.__main__ as entry
-        from crimegeo.pipelines.imports import TunedProcess
-
-        class Torn:
-            def __del__(self, open=open):  # runs in the interpreter's teardown, if any
-                with open({str(marks)!r}, "a") as marks:
-                    marks.write("teardown\\n")
-
-        keep = Torn()
-        sys.argv = ["crimegeo", "--help"]
-        import crimegeo.flows.cli
-        command = crimegeo.flows.cli.main
-
-        def registering_command():
-            # A handler the command registers (as Prefect's server does) still runs.
-            atexit.register(lambda: open({str(marks)!r}, "a").write("handler\\n"))
-            TunedProcess.on = {tuned!r}  # as a run on the local runner with --local-tuning
-            command()
-
-        crimegeo.flows.cli.main = registering_command
-        entry.run()
-    """)
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Usage" in done.stdout
-    expected = ["handler"] if tuned else ["handler", "teardown"]
-    assert marks.read_text().splitlines() == expected
 
 
 def test_an_unexpected_error_still_gets_its_traceback(tmp_path: Path) -> None:
