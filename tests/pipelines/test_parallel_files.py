@@ -145,3 +145,22 @@ def test_workers_started_ahead_are_handed_over_or_shut_down(demo_month: dict) ->
         pool.shutdown()
     with workers.pool_started(1, resources, dirs):  # one worker: nothing started
         assert not workers._STARTED
+
+
+def test_the_command_runs_files_in_workers_as_a_user_starts_it(
+        demo_month: dict, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    done = subprocess.run(
+        [sys.executable, "-m", "crimegeo.flows", "pipeline", *_args(demo_month, tmp_path / "o",
+                                                                   2), "--json"],
+        cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = json.loads(done.stdout[done.stdout.index("{"):])
+    assert manifest["files_at_once"] == 2
+    assert manifest["totals"]["rows_in"] == manifest["totals"]["rows_written"] + manifest[
+        "totals"]["rows_rejected"] > 0
+    run_month_args(_args(demo_month, tmp_path / "one", 1))
+    assert live_parts(tmp_path / "o", MONTH) == live_parts(tmp_path / "one", MONTH)
