@@ -50,7 +50,11 @@ a hyphen between words ("Queenvictoria Street", "Bishops gate", "Queen-Victoria 
 or a comma after the name, brackets or quotes round it; ``phonetic`` a sound-alike respelling
 (ph/f, ck/k, c/k, ee/ea, ie/ei, ou/ow, a double consonant single or a single one doubled,
 a final y/ie); ``note`` a word or note a control room adds after the name ("Cheapside area",
-"Cheapside - shop doorway", "Cheapside (footway)", "Cheapside nr bus stop").
+"Cheapside - shop doorway", "Cheapside (footway)", "Cheapside nr bus stop"); ``shortened``
+the final street type abbreviated in forms the model's class does not use (upper case, a
+full stop: "ST.", "LA", "SQ.", "Ter."), then half the time the town with no comma ("MOOR LA.
+London"), added with the rules that read a final "La" as Lane and a "St" before a town as
+Street.
 
 A junction row is right when the answer is right for A's class, or when the answer is a
 junction within :data:`JUNCTION_TOLERANCE_M` of the crime's point.
@@ -149,7 +153,16 @@ _PREMISES = ["Moor House", "The Red Lion PH", "Costa Coffee", "Unit 4 Riverside 
              "Flat 2 Kings Court", "Barclays Bank", "Pret A Manger", "Block B", "Tesco Express"]
 _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
 #: Perturbation classes never used to set a constant or a rule (see the module docstring).
-HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note")
+HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note", "shortened")
+#: ``shortened``: street type abbreviations not in the model's list (upper case, a full stop),
+#: then half the time the town with no comma ("MOOR LA. London", "Fleet ST. LONDON").
+_SHORTENED = {
+    "Street": ["ST.", "Str.", "st"], "Lane": ["LA", "La.", "LN"], "Road": ["rd", "RD."],
+    "Square": ["SQ.", "sq"], "Place": ["PL", "pl."], "Avenue": ["AVE.", "Av."],
+    "Gardens": ["Gdns.", "GDNS"], "Court": ["CT.", "Ct."], "Crescent": ["Cres.", "CRES"],
+    "Buildings": ["Bldgs.", "BLDGS"], "Terrace": ["TERR", "Ter."], "Passage": ["PASS", "Psge."],
+}
+_TOWNS_NO_COMMA = [" London", " LONDON", " City of London", " london"]
 _SOUND_ALIKE = [("ph", "f"), ("f", "ph"), ("ck", "k"), ("c", "k"), ("ee", "ea"), ("ea", "ee"),
                 ("ie", "ei"), ("ei", "ie"), ("ou", "ow"), ("ow", "ou"), ("y", "ie"),
                 ("ll", "l"), ("tt", "t"), ("ss", "s"), ("rr", "r"), ("nn", "n"), ("l", "ll"),
@@ -345,6 +358,13 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         return (new, kind) if new else (name, "clean")
     if kind == "note":
         return name + rng.choice(_NOTES), kind
+    if kind == "shortened":
+        types = [w for w in _SHORTENED if re.search(rf"\b{w}$", name)]
+        if not types:
+            return name, "clean"
+        w = rng.choice(types)
+        new = name[: -len(w)] + rng.choice(_SHORTENED[w])
+        return new + (rng.choice(_TOWNS_NO_COMMA) if rng.random() < 0.5 else ""), kind
     if kind == "junction" and partner:
         form = rng.choice(["junction of {a} and {b}", "{a} j/w {b}", "{a}/{b}",
                            "corner of {a} and {b}", "jct {a} & {b}", "{a} junction with {b}",

@@ -87,6 +87,10 @@ ABBREVIATIONS: dict[str, str] = {
     "&": "and",
 }
 
+#: Abbreviations read as a street type only as the last word of a name after another word
+#: ("Moor La" is Moor Lane), since elsewhere they are words of names ("La Belle Sauvage Yard").
+FINAL_ABBREVIATIONS: dict[str, str] = {"la": "lane"}
+
 #: Words that say what kind of way a name is; they are weak evidence when blocking candidates.
 ROAD_TYPE_TOKENS: frozenset[str] = frozenset(
     [
@@ -236,6 +240,9 @@ def normalise_name(text: str) -> str:
                     out.append("street")
                 else:
                     out.append("saint")
+                continue
+            if tok in FINAL_ABBREVIATIONS and i == last and i > 0:  # "Moor La"
+                out.append(FINAL_ABBREVIATIONS[tok])
                 continue
             out.append(ABBREVIATIONS.get(tok, tok))
     return " ".join(out)
@@ -447,6 +454,12 @@ def parse_query(text: str) -> ParsedQuery:
             key = key[: -len(town) - 1]
             name = name[: len(name) - len(town)].strip() if name.lower().endswith(town) else name
             areas.insert(0, town)
+            # "Fleet St London", "Moor La London": the word before the town was the name's
+            # last, so it is read as a last word is
+            head, _, last_word = key.rpartition(" ")
+            last_word = "street" if last_word == "saint" else FINAL_ABBREVIATIONS.get(
+                last_word, last_word)
+            key = f"{head} {last_word}" if head else key
             break
     road_number = None
     alternatives: list[str] = []

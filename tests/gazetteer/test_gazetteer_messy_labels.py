@@ -307,3 +307,16 @@ def test_a_street_type_alone_is_no_junction_partner(col_gaz: Gazetteer) -> None:
     m = best(col_gaz, "Liverpool Street / street")
     assert m.name == "Liverpool Street" and m.local_type != "Junction"
     assert best(col_gaz, "Poultry / Queen Victoria Street").local_type == "Junction"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("Moor La", "Moor Lane"), ("Idlo La, City Of London", "Idol Lane"),
+     ("On or near New Brroad ST London", "New Broad Street"),
+     ("Fleet St. LONDON", "Fleet Street")],
+)
+def test_abbreviated_type_before_a_town_is_found_and_confident(col_gaz: Gazetteer, text: str,
+                                                               name: str) -> None:
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+    assert m.score >= CONFIDENT

@@ -110,3 +110,22 @@ def test_junction_forms(text: str, junction: tuple[str, str] | None) -> None:
 def test_postcode_sectors(text: str, key: str, postcode: str | None) -> None:
     pq = parse_query(text)
     assert (pq.key, pq.postcode) == (key, postcode)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "areas"),
+    [
+        ("Moor La", "moor lane", ()),  # "La" is Lane as a name's last word...
+        ("MOOR LA.", "moor lane", ()),
+        ("Idol La, City Of London", "idol lane", ("city of london",)),
+        ("Moor La London EC2", "moor lane", ("london",)),  # ...also before a town
+        ("La Belle Sauvage Yard", "la belle sauvage yard", ()),  # ...never elsewhere
+        ("Fleet St London", "fleet street", ("london",)),  # St before a town is Street
+        ("New Brroad ST LONDON", "new brroad street", ("london",)),  # a slip too: fuzzy key
+        ("St Paul London", "saint paul", ("london",)),
+    ],
+)
+def test_a_last_word_before_a_town_is_read_as_a_last_word(text: str, key: str,
+                                                            areas: tuple[str, ...]) -> None:
+    pq = parse_query(text)
+    assert (pq.key, pq.areas) == (key, areas)
