@@ -61,8 +61,10 @@ from crimegeo.gazetteer.evaluate import (  # noqa: E402
 DEFAULT_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "police-uk",
                             "city-of-london")
 OS_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "os-open-names")
-MEASURES = ("single_point_within_25m", "street_placed_on_street", "generic_confident",
-            "confident_right", "share_confident")
+MEASURES = ("single_point_within_25m", "single_point_within_25m_one_reading",
+            "single_point_label_unseen", "single_point_within_25m_seen_one_reading",
+            "street_placed_on_street", "generic_confident", "confident_right",
+            "share_confident", "several_readings_left_open")
 
 
 def main() -> None:
@@ -100,7 +102,9 @@ def main() -> None:
     print(f"mean over seeds {args.seeds} (test months {reports[0]['test_months']}):")
     for k in MEASURES:
         vals = [r[k] for r in reports]
-        print(f"  {k:<26} " + "  ".join(f"{v:.4f}" for v in vals)
+        if any(v is None for v in vals):
+            continue
+        print(f"  {k:<42} " + "  ".join(f"{v:.4f}" for v in vals)
               + f"   mean {np.mean(vals):.4f}")
     print_by_class(reports, headline=False)
     print_reliability("the model's classes", answers)
@@ -172,7 +176,9 @@ def print_by_class(reports: list[dict], headline: bool = True) -> None:
     """The mean over seeds of the headline measures (with `headline`), and per perturbation
     class."""
     for k in MEASURES if headline else ():
-        print(f"  {k:<26} {np.mean([r[k] for r in reports]):.4f}")
+        vals = [r[k] for r in reports]
+        if all(v is not None for v in vals):
+            print(f"  {k:<42} {np.mean(vals):.4f}")
     print("  perturbation class       rows  single-point within 25 m  right  confident right")
     for kind in reports[0]["by_perturbation"]:
         rows = sum(r["by_perturbation"][kind]["rows"] for r in reports)
