@@ -54,7 +54,9 @@ a final y/ie); ``note`` a word or note a control room adds after the name ("Chea
 the final street type abbreviated in forms the model's class does not use (upper case, a
 full stop: "ST.", "LA", "SQ.", "Ter."), then half the time the town with no comma ("MOOR LA.
 London"), added with the rules that read a final "La" as Lane and a "St" before a town as
-Street.
+Street; ``address_tail`` a postcode district, sector or full postcode then the town, with or
+without a comma ("Cheapside EC2V 6AA London", "Cheapside EC2, LONDON"), added with the rule
+that reads a postcode before a trailing town.
 
 A junction row is right when the answer is right for A's class, or when the answer is a
 junction within :data:`JUNCTION_TOLERANCE_M` of the crime's point.
@@ -153,7 +155,8 @@ _PREMISES = ["Moor House", "The Red Lion PH", "Costa Coffee", "Unit 4 Riverside 
              "Flat 2 Kings Court", "Barclays Bank", "Pret A Manger", "Block B", "Tesco Express"]
 _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
 #: Perturbation classes never used to set a constant or a rule (see the module docstring).
-HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note", "shortened")
+HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note", "shortened",
+                          "address_tail")
 #: ``shortened``: street type abbreviations not in the model's list (upper case, a full stop),
 #: then half the time the town with no comma ("MOOR LA. London", "Fleet ST. LONDON").
 _SHORTENED = {
@@ -358,6 +361,10 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         return (new, kind) if new else (name, "clean")
     if kind == "note":
         return name + rng.choice(_NOTES), kind
+    if kind == "address_tail":  # a postcode, then the town: the model writes them the other way
+        pc = _postcode(rng).strip(" ,").split(",")[0].replace("London ", "")
+        tail = f" {pc}{rng.choice(_TOWNS_NO_COMMA + [', London', ', LONDON'])}"
+        return name + (tail.upper() if rng.random() < 0.25 else tail), kind
     if kind == "shortened":
         types = [w for w in _SHORTENED if re.search(rf"\b{w}$", name)]
         if not types:

@@ -454,8 +454,16 @@ def parse_query(text: str) -> ParsedQuery:
             key = key[: -len(town) - 1]
             name = name[: len(name) - len(town)].strip() if name.lower().endswith(town) else name
             areas.insert(0, town)
-            # "Fleet St London", "Moor La London": the word before the town was the name's
-            # last, so it is read as a last word is
+            # "Bell Inn Yard EC3 London": a postcode before the town
+            if postcode is None:
+                rest, postcode = _postcode_split(key)
+                if postcode is not None and rest:
+                    key = rest
+                    name = _postcode_split(name)[0] or name
+                else:
+                    postcode = None
+            # "Fleet St London", "Moor La EC2 London": the word before the town (or its
+            # postcode) was the name's last, so it is read as a last word is
             head, _, last_word = key.rpartition(" ")
             last_word = "street" if last_word == "saint" else FINAL_ABBREVIATIONS.get(
                 last_word, last_word)

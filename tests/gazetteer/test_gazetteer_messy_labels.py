@@ -313,7 +313,8 @@ def test_a_street_type_alone_is_no_junction_partner(col_gaz: Gazetteer) -> None:
     ("text", "name"),
     [("Moor La", "Moor Lane"), ("Idlo La, City Of London", "Idol Lane"),
      ("On or near New Brroad ST London", "New Broad Street"),
-     ("Fleet St. LONDON", "Fleet Street")],
+     ("Fleet St. LONDON", "Fleet Street"), ("Bell Inn Yard EC3 London", "Bell Inn Yard"),
+     ("On or near Finch Lane EC4N7HU London", "Finch Lane")],
 )
 def test_abbreviated_type_before_a_town_is_found_and_confident(col_gaz: Gazetteer, text: str,
                                                                name: str) -> None:

@@ -129,3 +129,20 @@ def test_a_last_word_before_a_town_is_read_as_a_last_word(text: str, key: str,
                                                             areas: tuple[str, ...]) -> None:
     pq = parse_query(text)
     assert (pq.key, pq.areas) == (key, areas)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "key", "postcode"),
+    [
+        ("Bell Inn Yard EC3 London", "Bell Inn Yard", "bell inn yard", "EC3"),
+        ("Finch Lane EC4N7HU LONDON", "Finch Lane", "finch lane", "EC4N"),
+        ("Fleet St EC4 City of London", "Fleet St", "fleet street", "EC4"),
+        ("Moor La EC2Y 9AE London", "Moor La", "moor lane", "EC2Y"),
+        ("A40 London", "A40", "a40", None),  # a road, not a postcode district
+    ],
+)
+def test_a_postcode_before_a_trailing_town_is_a_hint(text: str, name: str, key: str,
+                                                     postcode: str | None) -> None:
+    pq = parse_query(text)
+    assert (pq.name, pq.key, pq.postcode) == (name, key, postcode)
+    assert pq.areas[0] in ("london", "city of london")
