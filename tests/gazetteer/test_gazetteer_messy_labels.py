@@ -321,3 +321,11 @@ def test_abbreviated_type_before_a_town_is_found_and_confident(col_gaz: Gazettee
     m = best(col_gaz, text)
     assert (m.name, m.match_type != "ambiguous") == (name, True)
     assert m.score >= CONFIDENT
+
+
+def test_street_slashed_to_a_slashed_place_type_is_their_junction(col_gaz: Gazetteer) -> None:
+    """police.uk's place types have slashes ("Bus/Coach Station"): "Nun Court/Bus/Coach
+    Station" is the one bus station Nun Court meets, not Nun Court with words after."""
+    m = best(col_gaz, "Nun Court/Bus/Coach Station")
+    assert (m.local_type, m.reason, m.match_type) == ("Junction", "junction", "normalised")
+    assert m.name == "Nun Court / Bus/Coach Station"

@@ -146,3 +146,17 @@ def test_a_postcode_before_a_trailing_town_is_a_hint(text: str, name: str, key: 
     pq = parse_query(text)
     assert (pq.name, pq.key, pq.postcode) == (name, key, postcode)
     assert pq.areas[0] in ("london", "city of london")
+
+
+@pytest.mark.parametrize(
+    ("text", "junction"),
+    [
+        ("Nun Court/Bus/Coach Station", ("nun court", "bus coach station")),
+        ("Park/Open Space/Silk Street", ("park open space", "silk street")),
+        ("Bus/Coach Station", None),  # a place type alone is no junction
+        ("Park/Open Space/Cheapside", None),  # no part reads as a street: left as written
+    ],
+)
+def test_a_street_slashed_to_a_place_type_with_its_own_slash(
+        text: str, junction: tuple[str, str] | None) -> None:
+    assert parse_query(text).junction == junction
