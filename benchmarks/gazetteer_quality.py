@@ -22,7 +22,8 @@ The gazetteer's score constants are set on the calibration split (test months
 
 ``--refit-calibration`` first fits the score calibration (``gazetteer/calibration.json``, see
 ``gazetteer/calibration.py``) on the calibration split only (test months ``--fit-test``, seeds
-``--fit-seeds``, the perturbation model's classes), writes it, and then runs the held-out
+``--fit-seeds``: by default 2019-07..2020-02 and 30 seeds, none of the held-out ones; the
+perturbation model's classes), writes it, and then runs the held-out
 evaluation with it: the reliability tables printed after are on months, seeds and (for the
 held-out classes) perturbations the fit never saw.
 """
@@ -41,6 +42,8 @@ sys.path.insert(0, ROOT)
 
 from crimegeo.gazetteer.calibration import (  # noqa: E402
     CALIBRATION_PATH,
+    FIT_MONTHS,
+    FIT_SEEDS,
     default_calibration,
     fit_calibration,
 )
@@ -80,8 +83,8 @@ def main() -> None:
     ap.add_argument("--refit-calibration", action="store_true",
                     help=f"Fit the score calibration on --fit-test/--fit-seeds, write it to "
                          f"{os.path.relpath(CALIBRATION_PATH, ROOT)}, then evaluate.")
-    ap.add_argument("--fit-test", default="2019-07..2020-02")
-    ap.add_argument("--fit-seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--fit-test", default=FIT_MONTHS)
+    ap.add_argument("--fit-seeds", type=int, nargs="+", default=list(FIT_SEEDS))
     args = ap.parse_args()
     if not os.path.isdir(args.data):
         sys.exit(f"real data not found: {args.data} (see ../shared/data/README.md)")
@@ -133,10 +136,9 @@ def refit_calibration(args: argparse.Namespace) -> None:
     a = labelled_answers(reports)
     about = {
         "command": "benchmarks/gazetteer_quality.py --refit-calibration"
-                   + (f" --fit-test {args.fit_test}" if args.fit_test != "2019-07..2020-02"
-                      else "")
+                   + (f" --fit-test {args.fit_test}" if args.fit_test != FIT_MONTHS else "")
                    + (f" --fit-seeds {' '.join(map(str, args.fit_seeds))}"
-                      if args.fit_seeds != [1, 2, 3] else ""),
+                      if args.fit_seeds != list(FIT_SEEDS) else ""),
         "data": "police.uk City of London (../shared/data/police-uk/city-of-london)",
         "gazetteer_months": args.train,
         "fitted_on_months": args.fit_test,
