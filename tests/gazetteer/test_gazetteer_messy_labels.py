@@ -329,3 +329,14 @@ def test_street_slashed_to_a_slashed_place_type_is_their_junction(col_gaz: Gazet
     m = best(col_gaz, "Nun Court/Bus/Coach Station")
     assert (m.local_type, m.reason, m.match_type) == ("Junction", "junction", "normalised")
     assert m.name == "Nun Court / Bus/Coach Station"
+
+
+def test_a_known_name_then_a_street_type_is_a_longer_name_the_gazetteer_lacks(
+        col_gaz: Gazetteer) -> None:
+    """"Fleet Street Hill" is a street of its own (first published after the gazetteer's
+    months), not Fleet Street with a note: a weak guess, below a name followed by a note."""
+    longer = best(col_gaz, "On or near Fleet Street Hill")
+    note = best(col_gaz, "Fleet Street (footway)")
+    assert (longer.name, longer.reason) == ("Fleet Street", "longer_name")
+    assert (note.name, note.reason) == ("Fleet Street", "words_after")
+    assert longer.score < 0.5 < note.score < CONFIDENT
