@@ -56,7 +56,11 @@ full stop: "ST.", "LA", "SQ.", "Ter."), then half the time the town with no comm
 London"), added with the rules that read a final "La" as Lane and a "St" before a town as
 Street; ``address_tail`` a postcode district, sector or full postcode then the town, with or
 without a comma ("Cheapside EC2V 6AA London", "Cheapside EC2, LONDON"), added with the rule
-that reads a postcode before a trailing town.
+that reads a postcode before a trailing town; ``slash_place`` the label and its cross street
+joined by a slash with no spaces, a police.uk place type that has a slash of its own written
+first ("BUS/COACH STATION/NUN COURT"; the model's junction class writes it second, in the
+case it is published in), upper case half the time, added with the rule that splits a street
+from such a place type.
 
 A junction row is right when the answer is right for A's class, or when the answer is a
 junction within :data:`JUNCTION_TOLERANCE_M` of the crime's point.
@@ -154,9 +158,12 @@ _BRANDS = ["Tesco", "Sainsburys", "Co-op", "Waitrose", "M&S"]
 _PREMISES = ["Moor House", "The Red Lion PH", "Costa Coffee", "Unit 4 Riverside House",
              "Flat 2 Kings Court", "Barclays Bank", "Pret A Manger", "Block B", "Tesco Express"]
 _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+#: Classes that write two streets: a junction answer within JUNCTION_TOLERANCE_M is right,
+#: and a generic label singled out by its partner is not counted as made confident.
+JUNCTION_KINDS = ("junction", "slash_place")
 #: Perturbation classes never used to set a constant or a rule (see the module docstring).
 HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note", "shortened",
-                          "address_tail")
+                          "address_tail", "slash_place")
 #: ``shortened``: street type abbreviations not in the model's list (upper case, a full stop),
 #: then half the time the town with no comma ("MOOR LA. London", "Fleet ST. LONDON").
 _SHORTENED = {
@@ -248,7 +255,7 @@ def perturb(label: str, rng: random.Random, kind: str | None = None,
     text, done = _apply(kind, name, rng, partner)
     if done == "type_dropped" and normalise_name(text) in known:
         text, done = name, "clean"
-    if done in ("shorthand", "no_prefix", "junction"):
+    if done in ("shorthand", "no_prefix", "junction", "slash_place"):
         return text, done
     if done == "case" and prefix:
         f = rng.choice([str.upper, str.lower, str.title])
@@ -361,6 +368,9 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         return (new, kind) if new else (name, "clean")
     if kind == "note":
         return name + rng.choice(_NOTES), kind
+    if kind == "slash_place" and partner:  # "BUS/COACH STATION/NUN COURT"
+        text = f"{name}/{partner}" if "/" in name or rng.random() < 0.5 else f"{partner}/{name}"
+        return (text.upper() if rng.random() < 0.5 else text), kind
     if kind == "address_tail":  # a postcode, then the town: the model writes them the other way
         pc = _postcode(rng).strip(" ,").split(",")[0].replace("London ", "")
         tail = f" {pc}{rng.choice(_TOWNS_NO_COMMA + [', London', ', LONDON'])}"
@@ -561,7 +571,7 @@ def evaluate_police_uk(
     for s, px, py in zip(label, x.tolist(), y.tolist(), strict=True):
         kind = rng.choice(perturbations)
         partner = None
-        if kind in ("junction", "premises") and len(n_xy):
+        if kind in ("junction", "premises", "slash_place") and len(n_xy):
             d = np.hypot(n_xy[:, 0] - px, n_xy[:, 1] - py)
             d[np.array([named_keys[j] == normalise_name(s) for j in n_lab])] = np.inf
             # the draw is kept for every junction and premises row, so that the other rows'
@@ -600,7 +610,7 @@ def evaluate_police_uk(
             good = bool((np.hypot(p[:, 0] - mx[i], p[:, 1] - my[i]) <= RIGHT_WITHIN_M).any())
         else:
             good = bool(err[i] <= RIGHT_WITHIN_M)
-        if not good and kinds[i] == "junction" and m.local_type == "Junction":
+        if not good and kinds[i] in JUNCTION_KINDS and m.local_type == "Junction":
             good = bool(err[i] <= JUNCTION_TOLERANCE_M)
         right[i] = good
     confident = located & (score >= CONFIDENT_SCORE)
@@ -655,7 +665,7 @@ def evaluate_police_uk(
         "several_readings_left_open": _share(ambiguous | ~answered, several_a),
         "street_placed_on_street": _share(located & right, street),
         # a junction partner may single out one place of a generic type: not counted here
-        "generic_confident": _share(confident, generic & (kinds_a != "junction")),
+        "generic_confident": _share(confident, generic & ~np.isin(kinds_a, JUNCTION_KINDS)),
         "confident_right": _share(right, confident),
         "share_confident": _share(confident, np.ones(n, bool)),
         "share_located": _share(located, np.ones(n, bool)),

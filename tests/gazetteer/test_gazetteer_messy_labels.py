@@ -197,7 +197,9 @@ def test_generic_place_singled_out_by_its_junction_partner(col_gaz: Gazetteer) -
 def test_single_and_batch_lookups_agree(col_gaz: Gazetteer) -> None:
     texts = ["Cheapsdie", "Queen Victoria", "Moorgate EC2", "Bishopsgate", "Supermarket",
              "outside Tesco", "Fleet Street j/w Fetter Lane", "Watling", "o/s 12 Moorgate",
-             "junction of Fleet Street and Houndsditch", "Police Station", "MOORGATE"]
+             "junction of Fleet Street and Houndsditch", "Police Station", "MOORGATE",
+             "Moor La", "Bell Inn Yard EC3 London", "Nun Court/Bus/Coach Station",
+             "Fleet Street Hill", "Cheapside footway"]
     batch = col_gaz.lookup_many(texts, force=FORCE)
     for text, m in zip(texts, batch, strict=True):
         assert m == col_gaz.lookup(text, force=FORCE, limit=1)[0], text
