@@ -82,8 +82,8 @@ class Locating(_Group):
 
     min_geocode_score: float = setting(
         0.8, "Geocodes below this score are suggestions, not locations. Scores are "
-        "calibrated: at the default 0.8, at least 98% of the answers kept are right (measured "
-        "99.8% on held-out real labels, docs/gazetteer.md).", ge=0.0, le=1.0)
+        "calibrated: at the default 0.8, at least 98 percent of the answers kept are right "
+        "(measured 99.8 percent on held-out real labels, docs/gazetteer.md).", ge=0.0, le=1.0)
     far_from_street_m: float = setting(
         1000.0, "Flag supplied points further than this (metres) from the street they name.",
         gt=0.0)
