@@ -22,7 +22,8 @@ The gazetteer's score constants are set on the calibration split (test months
 
 ``--refit-calibration`` first fits the score calibration (``gazetteer/calibration.json``, see
 ``gazetteer/calibration.py``) on the calibration split only (test months ``--fit-test``, seeds
-``--fit-seeds``, the perturbation model's classes), writes it, and then runs the held-out
+``--fit-seeds``: by default 2019-07..2020-02 and 30 seeds, none of the held-out ones; the
+perturbation model's classes), writes it, and then runs the held-out
 evaluation with it: the reliability tables printed after are on months, seeds and (for the
 held-out classes) perturbations the fit never saw.
 """
@@ -41,6 +42,8 @@ sys.path.insert(0, ROOT)
 
 from crimegeo.gazetteer.calibration import (  # noqa: E402
     CALIBRATION_PATH,
+    FIT_MONTHS,
+    FIT_SEEDS,
     default_calibration,
     fit_calibration,
 )
@@ -61,8 +64,10 @@ from crimegeo.gazetteer.evaluate import (  # noqa: E402
 DEFAULT_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "police-uk",
                             "city-of-london")
 OS_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "os-open-names")
-MEASURES = ("single_point_within_25m", "street_placed_on_street", "generic_confident",
-            "confident_right", "share_confident")
+MEASURES = ("single_point_within_25m", "single_point_within_25m_one_reading",
+            "single_point_label_unseen", "single_point_within_25m_seen_one_reading",
+            "street_placed_on_street", "generic_confident", "confident_right",
+            "share_confident", "several_readings_left_open")
 
 
 def main() -> None:
@@ -78,8 +83,8 @@ def main() -> None:
     ap.add_argument("--refit-calibration", action="store_true",
                     help=f"Fit the score calibration on --fit-test/--fit-seeds, write it to "
                          f"{os.path.relpath(CALIBRATION_PATH, ROOT)}, then evaluate.")
-    ap.add_argument("--fit-test", default="2019-07..2020-02")
-    ap.add_argument("--fit-seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--fit-test", default=FIT_MONTHS)
+    ap.add_argument("--fit-seeds", type=int, nargs="+", default=list(FIT_SEEDS))
     args = ap.parse_args()
     if not os.path.isdir(args.data):
         sys.exit(f"real data not found: {args.data} (see ../shared/data/README.md)")
@@ -100,7 +105,9 @@ def main() -> None:
     print(f"mean over seeds {args.seeds} (test months {reports[0]['test_months']}):")
     for k in MEASURES:
         vals = [r[k] for r in reports]
-        print(f"  {k:<26} " + "  ".join(f"{v:.4f}" for v in vals)
+        if any(v is None for v in vals):
+            continue
+        print(f"  {k:<42} " + "  ".join(f"{v:.4f}" for v in vals)
               + f"   mean {np.mean(vals):.4f}")
     print_by_class(reports, headline=False)
     print_reliability("the model's classes", answers)
@@ -129,10 +136,9 @@ def refit_calibration(args: argparse.Namespace) -> None:
     a = labelled_answers(reports)
     about = {
         "command": "benchmarks/gazetteer_quality.py --refit-calibration"
-                   + (f" --fit-test {args.fit_test}" if args.fit_test != "2019-07..2020-02"
-                      else "")
+                   + (f" --fit-test {args.fit_test}" if args.fit_test != FIT_MONTHS else "")
                    + (f" --fit-seeds {' '.join(map(str, args.fit_seeds))}"
-                      if args.fit_seeds != [1, 2, 3] else ""),
+                      if args.fit_seeds != list(FIT_SEEDS) else ""),
         "data": "police.uk City of London (../shared/data/police-uk/city-of-london)",
         "gazetteer_months": args.train,
         "fitted_on_months": args.fit_test,
@@ -172,7 +178,9 @@ def print_by_class(reports: list[dict], headline: bool = True) -> None:
     """The mean over seeds of the headline measures (with `headline`), and per perturbation
     class."""
     for k in MEASURES if headline else ():
-        print(f"  {k:<26} {np.mean([r[k] for r in reports]):.4f}")
+        vals = [r[k] for r in reports]
+        if all(v is not None for v in vals):
+            print(f"  {k:<42} {np.mean(vals):.4f}")
     print("  perturbation class       rows  single-point within 25 m  right  confident right")
     for kind in reports[0]["by_perturbation"]:
         rows = sum(r["by_perturbation"][kind]["rows"] for r in reports)

@@ -31,9 +31,12 @@ appended ("Moorgate EC2", "Cheapside EC2V 6AA", "..., London EC4M"); ``shorthand
 shorthand before the name ("o/s", "r/o", "opp", "nr", "adj", "land adjacent to", "car park of",
 with or without a house number "12", "1-3", "Flat 3, 41", "Unit 2"); ``town`` a trailing
 ", London" or ", City of London"; ``junction`` "junction of A and B" (and "A j/w B", "A/B",
-"corner of A and B") where B is the named street with the nearest map point to the crime (a
-real junction partner) or, one time in four, a street far away (not a junction: the answer
-falls back to the first street named, right only when that is A), either street first;
+"corner of A and B") where B is the named street with the nearest map point to the crime (the
+corner's cross street) or, for :data:`JUNCTION_NOT_MEETING_SHARE` (5%) of rows, a street of
+the neighbourhood 300 m-1 km away that does not meet A (a person naming the wrong cross
+street: the answer falls back to the first street named, right only when that is A), either
+street first. Until this model, one row in four named the one street of the City farthest from
+the crime (nearly always the same street), which no one standing at a corner writes;
 ``premises`` a building or business before the street ("Moor House,
 London Wall", "The Red Lion PH, 12 Fleet Street"), and for a supermarket the shop then the
 street nearest the crime ("Tesco, Fleet Street"); ``combined`` two or three of the above at
@@ -47,7 +50,17 @@ a hyphen between words ("Queenvictoria Street", "Bishops gate", "Queen-Victoria 
 or a comma after the name, brackets or quotes round it; ``phonetic`` a sound-alike respelling
 (ph/f, ck/k, c/k, ee/ea, ie/ei, ou/ow, a double consonant single or a single one doubled,
 a final y/ie); ``note`` a word or note a control room adds after the name ("Cheapside area",
-"Cheapside - shop doorway", "Cheapside (footway)", "Cheapside nr bus stop").
+"Cheapside - shop doorway", "Cheapside (footway)", "Cheapside nr bus stop"); ``shortened``
+the final street type abbreviated in forms the model's class does not use (upper case, a
+full stop: "ST.", "LA", "SQ.", "Ter."), then half the time the town with no comma ("MOOR LA.
+London"), added with the rules that read a final "La" as Lane and a "St" before a town as
+Street; ``address_tail`` a postcode district, sector or full postcode then the town, with or
+without a comma ("Cheapside EC2V 6AA London", "Cheapside EC2, LONDON"), added with the rule
+that reads a postcode before a trailing town; ``slash_place`` the label and its cross street
+joined by a slash with no spaces, a police.uk place type that has a slash of its own written
+first ("BUS/COACH STATION/NUN COURT"; the model's junction class writes it second, in the
+case it is published in), upper case half the time, added with the rule that splits a street
+from such a place type.
 
 A junction row is right when the answer is right for A's class, or when the answer is a
 junction within :data:`JUNCTION_TOLERANCE_M` of the crime's point.
@@ -86,6 +99,7 @@ __all__ = [
     "public",
     "junction_distances",
     "JUNCTION_TOLERANCE_M",
+    "JUNCTION_NOT_MEETING_SHARE",
     "PERTURBATIONS",
     "HELD_OUT_PERTURBATIONS",
     "RELIABILITY_BANDS",
@@ -104,6 +118,18 @@ __all__ = [
 RIGHT_WITHIN_M = 25.0
 #: A junction answer is right when it lies this close to the crime's own point.
 JUNCTION_TOLERANCE_M = 100.0
+#: Share of junction rewrites whose partner street does not meet the crime's street (a person
+#: naming the wrong cross street of the neighbourhood). No force publishes its junction texts
+#: with truth to measure this against: it is a stated assumption, kept small because a
+#: junction is written by someone standing at it. The other junction rows name the street
+#: whose map point is nearest the crime's point (the corner's cross street).
+JUNCTION_NOT_MEETING_SHARE = 0.05
+#: A partner that does not meet is a named street whose nearest map point lies this far from
+#: the crime's point (metres; beyond the junction distance, within a walk), drawn at random.
+JUNCTION_NOT_MEETING_M = (300.0, 1000.0)
+#: The partner draw has its own random stream (seed + this), so that changing the junction
+#: model leaves every other row's rewriting as it was.
+JUNCTION_PARTNER_SEED_OFFSET = 7919
 #: The default ``--min-geocode-score`` of the pipeline: answers at or above it are "confident".
 CONFIDENT_SCORE = 0.8
 #: Score bands of the reliability table (lower bounds; the last band includes 1.0).
@@ -132,8 +158,21 @@ _BRANDS = ["Tesco", "Sainsburys", "Co-op", "Waitrose", "M&S"]
 _PREMISES = ["Moor House", "The Red Lion PH", "Costa Coffee", "Unit 4 Riverside House",
              "Flat 2 Kings Court", "Barclays Bank", "Pret A Manger", "Block B", "Tesco Express"]
 _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+#: Classes that write two streets: a junction answer within JUNCTION_TOLERANCE_M is right,
+#: and a generic label singled out by its partner is not counted as made confident.
+JUNCTION_KINDS = ("junction", "slash_place")
 #: Perturbation classes never used to set a constant or a rule (see the module docstring).
-HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note")
+HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note", "shortened",
+                          "address_tail", "slash_place")
+#: ``shortened``: street type abbreviations not in the model's list (upper case, a full stop),
+#: then half the time the town with no comma ("MOOR LA. London", "Fleet ST. LONDON").
+_SHORTENED = {
+    "Street": ["ST.", "Str.", "st"], "Lane": ["LA", "La.", "LN"], "Road": ["rd", "RD."],
+    "Square": ["SQ.", "sq"], "Place": ["PL", "pl."], "Avenue": ["AVE.", "Av."],
+    "Gardens": ["Gdns.", "GDNS"], "Court": ["CT.", "Ct."], "Crescent": ["Cres.", "CRES"],
+    "Buildings": ["Bldgs.", "BLDGS"], "Terrace": ["TERR", "Ter."], "Passage": ["PASS", "Psge."],
+}
+_TOWNS_NO_COMMA = [" London", " LONDON", " City of London", " london"]
 _SOUND_ALIKE = [("ph", "f"), ("f", "ph"), ("ck", "k"), ("c", "k"), ("ee", "ea"), ("ea", "ee"),
                 ("ie", "ei"), ("ei", "ie"), ("ou", "ow"), ("ow", "ou"), ("y", "ie"),
                 ("ll", "l"), ("tt", "t"), ("ss", "s"), ("rr", "r"), ("nn", "n"), ("l", "ll"),
@@ -216,7 +255,7 @@ def perturb(label: str, rng: random.Random, kind: str | None = None,
     text, done = _apply(kind, name, rng, partner)
     if done == "type_dropped" and normalise_name(text) in known:
         text, done = name, "clean"
-    if done in ("shorthand", "no_prefix", "junction"):
+    if done in ("shorthand", "no_prefix", "junction", "slash_place"):
         return text, done
     if done == "case" and prefix:
         f = rng.choice([str.upper, str.lower, str.title])
@@ -329,6 +368,20 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         return (new, kind) if new else (name, "clean")
     if kind == "note":
         return name + rng.choice(_NOTES), kind
+    if kind == "slash_place" and partner:  # "BUS/COACH STATION/NUN COURT"
+        text = f"{name}/{partner}" if "/" in name or rng.random() < 0.5 else f"{partner}/{name}"
+        return (text.upper() if rng.random() < 0.5 else text), kind
+    if kind == "address_tail":  # a postcode, then the town: the model writes them the other way
+        pc = _postcode(rng).strip(" ,").split(",")[0].replace("London ", "")
+        tail = f" {pc}{rng.choice(_TOWNS_NO_COMMA + [', London', ', LONDON'])}"
+        return name + (tail.upper() if rng.random() < 0.25 else tail), kind
+    if kind == "shortened":
+        types = [w for w in _SHORTENED if re.search(rf"\b{w}$", name)]
+        if not types:
+            return name, "clean"
+        w = rng.choice(types)
+        new = name[: -len(w)] + rng.choice(_SHORTENED[w])
+        return new + (rng.choice(_TOWNS_NO_COMMA) if rng.random() < 0.5 else ""), kind
     if kind == "junction" and partner:
         form = rng.choice(["junction of {a} and {b}", "{a} j/w {b}", "{a}/{b}",
                            "corner of {a} and {b}", "jct {a} & {b}", "{a} junction with {b}",
@@ -442,10 +495,13 @@ def evaluate_police_uk(
     seed: int = 7,
     gazetteer_dir: str | None = None,
     perturbations: tuple[str, ...] = PERTURBATIONS,
+    junction_not_meeting: float = JUNCTION_NOT_MEETING_SHARE,
 ) -> dict:
     """Run the evaluation on a folder of one force's police.uk monthly files; return figures.
 
-    ``perturbations``: the classes drawn from (the model's, or HELD_OUT_PERTURBATIONS)."""
+    ``perturbations``: the classes drawn from (the model's, or HELD_OUT_PERTURBATIONS);
+    ``junction_not_meeting``: the share of junction rows naming a street that does not meet
+    the crime's street (see :data:`JUNCTION_NOT_MEETING_SHARE`)."""
     files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".csv"))
 
     def in_range(spec: str) -> list[str]:
@@ -492,6 +548,14 @@ def evaluate_police_uk(
     n_lab = np.array([i for i, s in enumerate(named) for _ in train_points[s]])
     named_keys = [normalise_name(s) for s in named]
     known = frozenset(normalise_name(s) for s in points)
+    # A street type left off can leave the stem of several streets ("Temple" for Temple
+    # Avenue or Temple Lane): such a row has no one right answer; counted apart, as the
+    # national benchmark counts it.
+    streets_of_stem: dict[str, set[str]] = defaultdict(set)
+    for key in known:
+        stem = drop_street_type(key)
+        if stem:
+            streets_of_stem[stem].add(key)
 
     t = allt.slice(n_train)
     label = a_label[n_train:]
@@ -502,25 +566,34 @@ def evaluate_police_uk(
     label = [label[i] for i in keep]
     x, y = ax[n_train:][keep], ay[n_train:][keep]
     rng = random.Random(seed)
-    queries, kinds, classes = [], [], []
+    partner_rng = random.Random(seed + JUNCTION_PARTNER_SEED_OFFSET)
+    queries, kinds, classes, several = [], [], [], []
     for s, px, py in zip(label, x.tolist(), y.tolist(), strict=True):
         kind = rng.choice(perturbations)
         partner = None
-        if kind in ("junction", "premises") and len(n_xy):
+        if kind in ("junction", "premises", "slash_place") and len(n_xy):
             d = np.hypot(n_xy[:, 0] - px, n_xy[:, 1] - py)
             d[np.array([named_keys[j] == normalise_name(s) for j in n_lab])] = np.inf
-            far = kind == "junction" and rng.random() >= 0.75
-            j = int(np.argmax(np.where(np.isfinite(d), d, -1))) if far else int(np.argmin(d))
+            # the draw is kept for every junction and premises row, so that the other rows'
+            # rewriting does not depend on the junction model
+            not_meeting = kind == "junction" and rng.random() < junction_not_meeting
+            j = int(np.argmin(d))
+            if not_meeting:  # a street of the neighbourhood that is not the corner's
+                near_by = np.flatnonzero((d >= JUNCTION_NOT_MEETING_M[0])
+                                         & (d <= JUNCTION_NOT_MEETING_M[1]))
+                j = int(partner_rng.choice(near_by.tolist())) if len(near_by) else j
             partner = named[n_lab[j]][11:]
         q, done = perturb(s, rng, kind, partner, known)
         queries.append(q)
         kinds.append(done)
         classes.append(label_class(s))
+        several.append(done == "type_dropped"
+                       and len(streets_of_stem.get(normalise_name(q), ())) > 1)
     t1 = time.perf_counter()
     found = gaz.lookup_many(queries, force=force)
     lookup_s = time.perf_counter() - t1
     n = len(label)
-    kinds_a, classes_a = np.array(kinds), np.array(classes)
+    kinds_a, classes_a, several_a = np.array(kinds), np.array(classes), np.array(several)
     answered = np.array([m is not None for m in found])
     ambiguous = np.array([m is not None and m.match_type == "ambiguous" for m in found])
     located = answered & ~ambiguous
@@ -537,7 +610,7 @@ def evaluate_police_uk(
             good = bool((np.hypot(p[:, 0] - mx[i], p[:, 1] - my[i]) <= RIGHT_WITHIN_M).any())
         else:
             good = bool(err[i] <= RIGHT_WITHIN_M)
-        if not good and kinds[i] == "junction" and m.local_type == "Junction":
+        if not good and kinds[i] in JUNCTION_KINDS and m.local_type == "Junction":
             good = bool(err[i] <= JUNCTION_TOLERANCE_M)
         right[i] = good
     confident = located & (score >= CONFIDENT_SCORE)
@@ -582,9 +655,17 @@ def evaluate_police_uk(
         "lookup_seconds": round(lookup_s, 3),
         # the four measures of issue 16
         "single_point_within_25m": _share(located & right, single),
+        # ...of the rows whose text has one reading, and how the others were answered
+        "single_point_within_25m_one_reading": _share(located & right, single & ~several_a),
+        "several_readings": int(several_a.sum()),
+        # labels first published after the gazetteer months cap the single-point measure
+        "single_point_label_unseen": _share(~seen, single),
+        "single_point_within_25m_seen_one_reading": _share(located & right,
+                                                           single & seen & ~several_a),
+        "several_readings_left_open": _share(ambiguous | ~answered, several_a),
         "street_placed_on_street": _share(located & right, street),
         # a junction partner may single out one place of a generic type: not counted here
-        "generic_confident": _share(confident, generic & (kinds_a != "junction")),
+        "generic_confident": _share(confident, generic & ~np.isin(kinds_a, JUNCTION_KINDS)),
         "confident_right": _share(right, confident),
         "share_confident": _share(confident, np.ones(n, bool)),
         "share_located": _share(located, np.ones(n, bool)),
@@ -635,6 +716,10 @@ def format_report(r: dict) -> str:
         f"labels never published in training) in {r['lookup_seconds']} s",
         f"  single-point labels placed within 25 m      {pct(r['single_point_within_25m'])}"
         "   (goal >= 97%)",
+        f"  ... of the rows with one reading            "
+        f"{pct(r['single_point_within_25m_one_reading'])}   ({r['several_readings']} rows "
+        f"with a type left off name several streets; {pct(r['several_readings_left_open'])} "
+        "of them left ambiguous or unlocated)",
         f"  streets with several points, on the street  {pct(r['street_placed_on_street'])}"
         "   (goal >= 96%)",
         f"  generic labels given a confident answer     {pct(r['generic_confident'])}"

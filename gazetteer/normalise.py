@@ -87,6 +87,10 @@ ABBREVIATIONS: dict[str, str] = {
     "&": "and",
 }
 
+#: Abbreviations read as a street type only as the last word of a name after another word
+#: ("Moor La" is Moor Lane), since elsewhere they are words of names ("La Belle Sauvage Yard").
+FINAL_ABBREVIATIONS: dict[str, str] = {"la": "lane"}
+
 #: Words that say what kind of way a name is; they are weak evidence when blocking candidates.
 ROAD_TYPE_TOKENS: frozenset[str] = frozenset(
     [
@@ -237,6 +241,9 @@ def normalise_name(text: str) -> str:
                 else:
                     out.append("saint")
                 continue
+            if tok in FINAL_ABBREVIATIONS and i == last and i > 0:  # "Moor La"
+                out.append(FINAL_ABBREVIATIONS[tok])
+                continue
             out.append(ABBREVIATIONS.get(tok, tok))
     return " ".join(out)
 
@@ -386,6 +393,27 @@ def _strip_house(text: str) -> str:
     return stripped.strip() if stripped.strip() else text.strip()
 
 
+def _reads_as_street(text: str) -> bool:
+    """Whether a text reads as a street's name: two words or more, the last a street type."""
+    toks = normalise_name(text).split()
+    return len(toks) >= 2 and toks[-1] in ROAD_TYPE_TOKENS and toks[-2] not in ROAD_TYPE_TOKENS
+
+
+def _street_and_slashed_place(text: str) -> tuple[str, str] | None:
+    """A street and a place type that has a slash of its own ("Nun Court/Bus/Coach Station",
+    police.uk's "Bus/Coach Station", "Park/Open Space"): split beside the part that reads as a
+    street; None for any other text."""
+    pieces = text.split("/")
+    if len(pieces) != 3 or not all(p.strip() for p in pieces):
+        return None
+    first, middle, last = (p.strip() for p in pieces)
+    if _reads_as_street(first) and not _reads_as_street(f"{middle}/{last}"):
+        return first, f"{middle}/{last}"
+    if _reads_as_street(last) and not _reads_as_street(f"{first}/{middle}"):
+        return f"{first}/{middle}", last
+    return None
+
+
 @lru_cache(maxsize=65_536)
 def parse_query(text: str) -> ParsedQuery:
     """Split a location as a force writes it into name key, area keys and junction parts.
@@ -409,8 +437,11 @@ def parse_query(text: str) -> ParsedQuery:
         parts, postcode = [raw.strip()], None
     joined = ", ".join(parts)
     m = _JUNCTION_RE.match(joined) or _JUNCTION_INFIX_RE.match(joined)
+    pair = (m.group("a"), m.group("b")) if m else None
     slash_junction = None
-    if m is None:  # "Took's Court/Cursitor Street"; never "Bus/Coach Station"
+    if m is None:
+        pair = _street_and_slashed_place(joined)
+    if m is None and pair is None:  # "Took's Court/Cursitor Street"; never "Bus/Coach Station"
         m = _JUNCTION_SLASH_RE.match(joined)
         if m is not None:
             left = normalise_name(m.group("a")).split()
@@ -419,13 +450,14 @@ def parse_query(text: str) -> ParsedQuery:
                 if left and right and not set(right.split()) <= ROAD_TYPE_TOKENS:
                     slash_junction = (left[0], right)
                 m = None
-    if m is None:  # "corner of Fleet Street" with no second street: the street
+            pair = (m.group("a"), m.group("b")) if m else None
+    if pair is None:  # "corner of Fleet Street" with no second street: the street
         parts[:1] = [re.sub(r"^\s*(?:on\s+)?(?:the\s+)?corner\s+of\s+", "", parts[0], flags=re.I)
                      ] if parts else []
     junction = None
-    if m:
-        a = normalise_name(_strip_house(_strip_shorthand(m.group("a"))))
-        b = normalise_name(_strip_house(_strip_shorthand(m.group("b").split(",")[0])))
+    if pair:
+        a = normalise_name(_strip_house(_strip_shorthand(pair[0])))
+        b = normalise_name(_strip_house(_strip_shorthand(pair[1].split(",")[0])))
         # "Liverpool Street / street": a part that is only a street type names no street.
         if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS for k in (a, b)):
             junction = (a, b)
@@ -447,6 +479,20 @@ def parse_query(text: str) -> ParsedQuery:
             key = key[: -len(town) - 1]
             name = name[: len(name) - len(town)].strip() if name.lower().endswith(town) else name
             areas.insert(0, town)
+            # "Bell Inn Yard EC3 London": a postcode before the town
+            if postcode is None:
+                rest, postcode = _postcode_split(key)
+                if postcode is not None and rest:
+                    key = rest
+                    name = _postcode_split(name)[0] or name
+                else:
+                    postcode = None
+            # "Fleet St London", "Moor La EC2 London": the word before the town (or its
+            # postcode) was the name's last, so it is read as a last word is
+            head, _, last_word = key.rpartition(" ")
+            last_word = "street" if last_word == "saint" else FINAL_ABBREVIATIONS.get(
+                last_word, last_word)
+            key = f"{head} {last_word}" if head else key
             break
     road_number = None
     alternatives: list[str] = []

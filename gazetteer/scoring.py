@@ -34,6 +34,7 @@ __all__ = [
     "JUNCTION_FALLBACK_FACTOR",
     "JUNCTION_MAX_M",
     "JUNCTION_SCORE_FACTOR",
+    "LONGER_NAME_SCORE",
     "POSTCODE_MISS_FACTOR",
     "ROAD_POINT_LINK_M",
     "SCORES",
@@ -80,6 +81,11 @@ FUZZY_LOOSE_MAX = 0.75
 #: this score. Not calibrated (no such class in the model the constants were set on): a
 #: suggestion, below the default threshold.
 WORDS_AFTER_SCORE = FUZZY_LOOSE_MAX
+#: A known name followed by one street type, nothing between ("Fleet Street Hill"): the text
+#: names a longer street the gazetteer lacks, so the known name is a guess. Answered with
+#: ``reason="longer_name"`` and this evidence score (as a changed street type, which is
+#: also another street's name); calibrated by its own answers.
+LONGER_NAME_SCORE = 0.5
 #: At most this many trailing words are dropped to find the name.
 WORDS_AFTER_MAX = 3
 #: A name this many slips closer than every other name in the area is unique.

@@ -8,6 +8,7 @@ vectorised exact paths batch calls take before :meth:`Gazetteer.lookup`. Part of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -35,6 +36,7 @@ from crimegeo.gazetteer.scoring import (
     FUZZY_UNIQUE_MARGIN,
     GENERIC_MAX_SCORE,
     JUNCTION_MAX_M,
+    LONGER_NAME_SCORE,
     SCORES,
     SECOND_PART_FACTOR,
     SINGLED_OUT_MAX_SCORE,
@@ -43,6 +45,9 @@ from crimegeo.gazetteer.scoring import (
     fuzzy_grade,
 )
 
+#: Punctuation that sets a note apart from the name before it ("Cheapside (public highway)",
+#: "Cheapside / street"): words after it are a note, not the rest of a longer name.
+_NOTE_PUNCTUATION_RE = re.compile(r"[()/\[\]\-]")
 FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
 FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
 FUZZY_GRADED = 6  # best candidates per query graded by fuzzy_grade (slips, street type)
@@ -148,7 +153,7 @@ class CandidateSearch:
             found = self._best_fuzzy(pq, area)
             if len(found[0]) and not set(found[3]) <= {"loose"}:
                 return found
-            name_first = self._name_then_words(pq.key, area)
+            name_first = self._name_then_words(pq, area)
             if len(name_first[0]):
                 return name_first
         for name in pq.later_names:  # "Tesco Express, 12 Fleet Street": the street is later
@@ -238,11 +243,14 @@ class CandidateSearch:
         area.towns[areas] = town
         return town
 
-    def _name_then_words(self, key: str, area: _Area
+    def _name_then_words(self, pq: ParsedQuery, area: _Area
                          ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """The longest known name the key starts with, when at most WORDS_AFTER_MAX words
-        follow it ("bell inn yard area", "cheapside footway"): a suggestion."""
-        tokens = key.split()
+        follow it ("bell inn yard area", "cheapside footway"): a suggestion. When the one word
+        after it is a street type with nothing between ("Fleet Street Hill"), the text reads
+        as the name of a longer street the gazetteer lacks: ``reason="longer_name"``, scored
+        LONGER_NAME_SCORE."""
+        tokens = pq.key.split()
         for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
             head = tokens[:-drop]
             if set(head) <= ROAD_TYPE_TOKENS:
@@ -251,6 +259,9 @@ class CandidateSearch:
             rows = rows[self.kind[rows] != KIND_POSTCODE]
             if len(rows):
                 n = len(rows)
+                if (drop == 1 and tokens[-1] in ROAD_TYPE_TOKENS
+                        and not _NOTE_PUNCTUATION_RE.search(pq.name)):
+                    return rows, np.full(n, LONGER_NAME_SCORE), ["fuzzy"] * n, ["longer_name"] * n
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
 

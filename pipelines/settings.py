@@ -81,7 +81,9 @@ class Locating(_Group):
     """How supplied points are checked and names geocoded, and which areas are assigned."""
 
     min_geocode_score: float = setting(
-        0.8, "Geocodes below this score are suggestions, not locations.", ge=0.0, le=1.0)
+        0.8, "Geocodes below this score are suggestions, not locations. Scores are "
+        "calibrated: at the default 0.8, at least 98 percent of the answers kept are right "
+        "(measured 99.8 percent on held-out real labels, docs/gazetteer.md).", ge=0.0, le=1.0)
     far_from_street_m: float = setting(
         1000.0, "Flag supplied points further than this (metres) from the street they name.",
         gt=0.0)

@@ -197,7 +197,9 @@ def test_generic_place_singled_out_by_its_junction_partner(col_gaz: Gazetteer) -
 def test_single_and_batch_lookups_agree(col_gaz: Gazetteer) -> None:
     texts = ["Cheapsdie", "Queen Victoria", "Moorgate EC2", "Bishopsgate", "Supermarket",
              "outside Tesco", "Fleet Street j/w Fetter Lane", "Watling", "o/s 12 Moorgate",
-             "junction of Fleet Street and Houndsditch", "Police Station", "MOORGATE"]
+             "junction of Fleet Street and Houndsditch", "Police Station", "MOORGATE",
+             "Moor La", "Bell Inn Yard EC3 London", "Nun Court/Bus/Coach Station",
+             "Fleet Street Hill", "Cheapside footway"]
     batch = col_gaz.lookup_many(texts, force=FORCE)
     for text, m in zip(texts, batch, strict=True):
         assert m == col_gaz.lookup(text, force=FORCE, limit=1)[0], text
@@ -307,3 +309,36 @@ def test_a_street_type_alone_is_no_junction_partner(col_gaz: Gazetteer) -> None:
     m = best(col_gaz, "Liverpool Street / street")
     assert m.name == "Liverpool Street" and m.local_type != "Junction"
     assert best(col_gaz, "Poultry / Queen Victoria Street").local_type == "Junction"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("Moor La", "Moor Lane"), ("Idlo La, City Of London", "Idol Lane"),
+     ("On or near New Brroad ST London", "New Broad Street"),
+     ("Fleet St. LONDON", "Fleet Street"), ("Bell Inn Yard EC3 London", "Bell Inn Yard"),
+     ("On or near Finch Lane EC4N7HU London", "Finch Lane")],
+)
+def test_abbreviated_type_before_a_town_is_found_and_confident(col_gaz: Gazetteer, text: str,
+                                                               name: str) -> None:
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+    assert m.score >= CONFIDENT
+
+
+def test_street_slashed_to_a_slashed_place_type_is_their_junction(col_gaz: Gazetteer) -> None:
+    """police.uk's place types have slashes ("Bus/Coach Station"): "Nun Court/Bus/Coach
+    Station" is the one bus station Nun Court meets, not Nun Court with words after."""
+    m = best(col_gaz, "Nun Court/Bus/Coach Station")
+    assert (m.local_type, m.reason, m.match_type) == ("Junction", "junction", "normalised")
+    assert m.name == "Nun Court / Bus/Coach Station"
+
+
+def test_a_known_name_then_a_street_type_is_a_longer_name_the_gazetteer_lacks(
+        col_gaz: Gazetteer) -> None:
+    """"Fleet Street Hill" is a street of its own (first published after the gazetteer's
+    months), not Fleet Street with a note: a weak guess, below a name followed by a note."""
+    longer = best(col_gaz, "On or near Fleet Street Hill")
+    note = best(col_gaz, "Fleet Street (footway)")
+    assert (longer.name, longer.reason) == ("Fleet Street", "longer_name")
+    assert (note.name, note.reason) == ("Fleet Street", "words_after")
+    assert longer.score < 0.5 < note.score < CONFIDENT

@@ -110,3 +110,53 @@ def test_junction_forms(text: str, junction: tuple[str, str] | None) -> None:
 def test_postcode_sectors(text: str, key: str, postcode: str | None) -> None:
     pq = parse_query(text)
     assert (pq.key, pq.postcode) == (key, postcode)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "areas"),
+    [
+        ("Moor La", "moor lane", ()),  # "La" is Lane as a name's last word...
+        ("MOOR LA.", "moor lane", ()),
+        ("Idol La, City Of London", "idol lane", ("city of london",)),
+        ("Moor La London EC2", "moor lane", ("london",)),  # ...also before a town
+        ("La Belle Sauvage Yard", "la belle sauvage yard", ()),  # ...never elsewhere
+        ("Fleet St London", "fleet street", ("london",)),  # St before a town is Street
+        ("New Brroad ST LONDON", "new brroad street", ("london",)),  # a slip too: fuzzy key
+        ("St Paul London", "saint paul", ("london",)),
+    ],
+)
+def test_a_last_word_before_a_town_is_read_as_a_last_word(text: str, key: str,
+                                                            areas: tuple[str, ...]) -> None:
+    pq = parse_query(text)
+    assert (pq.key, pq.areas) == (key, areas)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "key", "postcode"),
+    [
+        ("Bell Inn Yard EC3 London", "Bell Inn Yard", "bell inn yard", "EC3"),
+        ("Finch Lane EC4N7HU LONDON", "Finch Lane", "finch lane", "EC4N"),
+        ("Fleet St EC4 City of London", "Fleet St", "fleet street", "EC4"),
+        ("Moor La EC2Y 9AE London", "Moor La", "moor lane", "EC2Y"),
+        ("A40 London", "A40", "a40", None),  # a road, not a postcode district
+    ],
+)
+def test_a_postcode_before_a_trailing_town_is_a_hint(text: str, name: str, key: str,
+                                                     postcode: str | None) -> None:
+    pq = parse_query(text)
+    assert (pq.name, pq.key, pq.postcode) == (name, key, postcode)
+    assert pq.areas[0] in ("london", "city of london")
+
+
+@pytest.mark.parametrize(
+    ("text", "junction"),
+    [
+        ("Nun Court/Bus/Coach Station", ("nun court", "bus coach station")),
+        ("Park/Open Space/Silk Street", ("park open space", "silk street")),
+        ("Bus/Coach Station", None),  # a place type alone is no junction
+        ("Park/Open Space/Cheapside", None),  # no part reads as a street: left as written
+    ],
+)
+def test_a_street_slashed_to_a_place_type_with_its_own_slash(
+        text: str, junction: tuple[str, str] | None) -> None:
+    assert parse_query(text).junction == junction
