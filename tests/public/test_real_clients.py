@@ -28,18 +28,16 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 import shapely
 
 from crimegeo.standards.categories import CRIME_CATEGORIES, category_slug
 from crimegeo.standards.registry import load_registry
-from tests.conftest import live
+from tests.public.conftest import public_month, within_mile
 
 police_api = pytest.importorskip("police_api", reason="police-api-client is a dev dependency")
 
 CITY = (51.515, -0.09)  # lat, lng among the demo City of London streets
-ONE_MILE_M = 1609.344
 JS_DIR = Path(__file__).parent / "js"
 
 
@@ -79,12 +77,8 @@ def served(published: dict) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def public(published: dict) -> pd.DataFrame:
     """Both months of the public dataset, as published (the live generation of each)."""
-    tables = []
-    for month in ("2024-03", "2024-04"):
-        table = pq.read_table(live(published["output"], month) / "public" / f"month={month}"
-                              ).to_pandas()
-        tables.append(table.assign(month=month, force=table["force"].astype(str)))
-    return pd.concat(tables, ignore_index=True)
+    return pd.concat([public_month(published["output"], month)
+                      for month in ("2024-03", "2024-04")], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -109,14 +103,6 @@ def _read(crimes: list) -> Counter:
          c.location.id, c.location.name,
          c.outcome_status.category.name if c.outcome_status else None, c.context)
         for c in crimes)
-
-
-def _within_mile(rows: pd.DataFrame, lat: float, lng: float) -> pd.DataFrame:
-    rows = rows[rows["location_id"].notna()]
-    plat, plon = np.radians(rows["public_lat"]), np.radians(rows["public_lon"])
-    a = (np.sin((plat - math.radians(lat)) / 2) ** 2 + math.cos(math.radians(lat))
-         * np.cos(plat) * np.sin((plon - math.radians(lng)) / 2) ** 2)
-    return rows[2 * 6371008.8 * np.arcsin(np.sqrt(a)) <= ONE_MILE_M]
 
 
 def _month(rows: pd.DataFrame, month: str) -> pd.DataFrame:
@@ -151,13 +137,13 @@ def test_python_client_categories_and_dates(api) -> None:
 
 def test_python_client_crimes_by_point_are_the_published_rows(api, public) -> None:
     crimes = api.get_crimes_point(*CITY, date="2024-03")
-    expected = _within_mile(_month(public, "2024-03"), *CITY)
+    expected = within_mile(_month(public, "2024-03"), *CITY)
     assert len(crimes) == len(expected) > 100
     assert _read(crimes) == _expected(expected)
     assert all(isinstance(c.id, int) and c.location.type == "Force" for c in crimes)
     # The latest month by default; a category by its slug and by the client's own object.
     latest = api.get_crimes_point(*CITY)
-    assert _read(latest) == _expected(_within_mile(_month(public, "2024-04"), *CITY))
+    assert _read(latest) == _expected(within_mile(_month(public, "2024-04"), *CITY))
     burglary = api.get_crime_category("burglary", date="2024-03")
     for category in ("burglary", burglary):
         found = api.get_crimes_point(*CITY, date="2024-03", category=category)
@@ -302,9 +288,9 @@ def test_javascript_client_ukpd_reads_every_method_it_has(ukpd, public) -> None:
         category_slug(name) for name in CRIME_CATEGORIES]
     assert [d["date"] for d in dates] == ["2024-04", "2024-03"]
     assert updated == {"date": "2024-04-01"}
-    assert _from_json(march) == _expected(_within_mile(_month(public, "2024-03"), *CITY))
+    assert _from_json(march) == _expected(within_mile(_month(public, "2024-03"), *CITY))
     # ukpd sends `date=undefined` when no date is given: the latest month, as police.uk does.
-    assert _from_json(latest) == _expected(_within_mile(_month(public, "2024-04"), *CITY))
+    assert _from_json(latest) == _expected(within_mile(_month(public, "2024-04"), *CITY))
 
 
 # -- R: ukpolice's requests, sent as it sends them ---------------------------------------------
@@ -333,10 +319,10 @@ def _unlist(value: object, prefix: str = "") -> dict[str, str]:
 
 
 def test_r_client_ukpolice_requests(served: str, public) -> None:
-    expected = _within_mile(_month(public, "2024-03"), *CITY)
+    expected = within_mile(_month(public, "2024-03"), *CITY)
     # ukp_crime(lat, lng, date): sprintf("api/crimes-street/all-crime?lat=%s&lng=%s&date=%s")
     for date, rows in (("2024-03", expected),
-                       (None, _within_mile(_month(public, "2024-04"), *CITY))):
+                       (None, within_mile(_month(public, "2024-04"), *CITY))):
         path = f"api/crimes-street/all-crime?lat={CITY[0]}&lng={CITY[1]}" + (
             f"&date={date}" if date else "")
         response, content = _ukp_api(served, path)
