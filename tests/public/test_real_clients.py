@@ -218,6 +218,14 @@ def test_python_client_outcomes_for_a_crime(api, public) -> None:
         assert [o.category.name for o in found.outcomes] == (
             [outcome] if isinstance(outcome, str) else [])
         break
+    # police.uk's own ids pass unchanged: the "No Location" rows the fixture appends to the
+    # City's April file carry these, and the client finds each by it.
+    for n in range(3):
+        supplied = f"{n + 0xabc:064x}"
+        unlocated = api.get_crime(supplied)
+        assert (unlocated.persistent_id, unlocated.month, unlocated.category.id,
+                unlocated.location.id) == (supplied, "2024-04", "theft-from-the-person", None)
+        assert [o.category.name for o in unlocated.outcomes] == ["Under investigation"]
     with pytest.raises(police_api.APIError) as missing:
         api.get_crime("0" * 64)
     assert missing.value.status_code == 404
