@@ -385,7 +385,7 @@ def _add_api(app: FastAPI, site: PublicSite) -> None:
     @app.get("/api/crime-categories")
     def crime_categories(date: str | None = None) -> JSONResponse:
         """The crime categories (with `all-crime`)."""
-        if date:
+        if policeuk.given(date):
             policeuk.parse_month(date, None)
         return JSONResponse(policeuk.categories(date))
 

@@ -131,9 +131,8 @@ class PublicDataset:
         in-place months under `restricted/`, `rejected/` and `feedback/` too, which a public
         server must not touch (it may hold no right to read them)."""
         months = set(pointers(self.layout.root))
-        public_root = self._fs._strip_protocol(self.layout.kind(PUBLIC_KIND))
-        if self._fs.exists(public_root):
-            months.update(m for m in (month_of(p) for p in self._fs.ls(public_root,
+        if self._fs.exists(self._root):  # `public/` of the root itself (in-place months)
+            months.update(m for m in (month_of(p) for p in self._fs.ls(self._root,
                                                                          detail=False))
                           if m is not None)
         listed: dict[str, list[str]] = {}

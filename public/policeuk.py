@@ -50,9 +50,15 @@ class ApiError(Exception):
         self.message = message
 
 
+def given(value: str | None) -> bool:
+    """Whether an optional parameter was given: not absent, empty, `undefined` or `null`."""
+    return value is not None and value != "" and value not in _UNSET
+
+
 def parse_month(value: str | None, latest: str | None) -> str:
-    """`date=YYYY-MM`, defaulting to the latest published month; 400 when malformed."""
-    if value is None or value == "" or value in _UNSET:
+    """`date=YYYY-MM`, defaulting to the latest published month when not `given`; 400 when
+    malformed."""
+    if not given(value):
         if latest is None:
             raise ApiError(404, "no month is published yet")
         return latest

@@ -394,6 +394,8 @@ def test_http_details_clients_rely_on(served: str) -> None:
     assert preflight.headers["access-control-allow-origin"] in ("*", "https://example.org")
     assert httpx.get(f"{served}/api/forces", headers={"Origin": "https://example.org"}
                      ).headers["access-control-allow-origin"] == "*"
+    # A date left out by a JavaScript template (`date=${date}`) is no date.
+    assert httpx.get(f"{served}/api/crime-categories?date=undefined").status_code == 200
     # Errors are JSON with police.uk's status codes, refusals before routing included.
     for url, status in ((f"{served}/api/forces/atlantis", 404),
                         (f"{served}/api/crimes-street/all-crime?lat=51.5&lng=x", 400),
