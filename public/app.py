@@ -28,10 +28,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crimegeo.gazetteer import Gazetteer
 from crimegeo.public import policeuk
@@ -338,6 +340,14 @@ def create_app(output: str, *, gazetteer: str | None = None, areas: Sequence[str
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "HEAD"],
                        allow_headers=["*"])
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # An unknown /api/ path (police.uk's neighbourhood or stop-and-search methods, which
+        # crimegeo does not have) or method answers in the API's own error shape.
+        if request.url.path.startswith("/api/"):
+            return _api_error(error.status_code, str(error.detail), error.headers)
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:

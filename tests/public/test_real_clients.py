@@ -399,8 +399,11 @@ def test_http_details_clients_rely_on(served: str) -> None:
     # Errors are JSON with police.uk's status codes, refusals before routing included.
     for url, status in ((f"{served}/api/forces/atlantis", 404),
                         (f"{served}/api/crimes-street/all-crime?lat=51.5&lng=x", 400),
-                        (f"{served}/api/forces?pad=" + "x" * 4100, 400)):
+                        (f"{served}/api/forces?pad=" + "x" * 4100, 400),
+                        (f"{served}/api/stops-street?lat=51.5&lng=-0.09", 404)):
         answer = httpx.get(url)
         assert answer.status_code == status
         assert answer.headers["content-type"] == "application/json"
         assert answer.json()["status"] == status and answer.json()["message"]
+    refused = httpx.delete(f"{served}/api/forces")
+    assert refused.status_code == 405 and refused.json()["status"] == 405
