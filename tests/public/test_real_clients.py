@@ -1,7 +1,9 @@
 """police.uk clients nobody here wrote, run unchanged against `crimegeo public serve`.
 
 - Python: `police-api-client` (PyPI, `from police_api import PoliceAPI`), given crimegeo's base
-  URL through its own `base_url` setting; every method it has outside neighbourhoods.
+  URL through its own `base_url` setting; every method it has outside neighbourhoods. And
+  `uk-police-api` (PyPI; httpx with pydantic models that check every field's type), whose
+  module constant `BASE_URL` is set to crimegeo's.
 - JavaScript: `ukpd` (npm, tests/public/js, pinned in its package-lock.json). It hard-codes
   https://data.police.uk, so it runs with `police-uk-base.js` preloaded, which sends its
   requests to crimegeo as a hosts entry would; its own code is untouched.
@@ -243,6 +245,84 @@ def test_python_client_sees_police_uk_s_errors(api) -> None:
     assert unpublished.value.status_code == 404
     # Neighbourhoods are not served: the client's own "no neighbourhood" answer.
     assert api.locate_neighbourhood(*CITY) is None
+
+
+# -- Python: uk-police-api (httpx and pydantic models) -------------------------------------------
+
+@pytest.fixture(scope="module")
+def typed_api(served: str) -> Iterator:
+    """uk-police-api's client. It has no base URL setting: its module constant `BASE_URL`,
+    read when a client is made, is set to crimegeo's (its code is untouched)."""
+    uk_police_api = pytest.importorskip("uk_police_api", reason="uk-police-api is a dev "
+                                                                "dependency")
+    from uk_police_api import _client
+
+    saved = _client.BASE_URL
+    _client.BASE_URL = f"{served}/api/"
+    try:
+        client = uk_police_api.PoliceAPI(cache_ttl=None, max_retries=0)
+    finally:
+        _client.BASE_URL = saved
+    yield client
+    client.close()
+
+
+def _typed(crimes: list) -> Counter:
+    """The comparison tuple from uk-police-api's validated `Crime` models (it reads the
+    coordinates as floats: they are compared as police.uk's six-decimal text)."""
+    return Counter(
+        (c.persistent_id, c.category, c.month, f"{c.location.latitude:.6f}",
+         f"{c.location.longitude:.6f}", c.location.street.id, c.location.street.name,
+         c.outcome_status.category if c.outcome_status else None, c.context)
+        for c in crimes)
+
+
+def test_typed_python_client_reads_every_crime_method_it_has(typed_api, public) -> None:
+    from uk_police_api import PoliceAPINotFoundError
+
+    assert {(f.id, f.name) for f in typed_api.forces.list()} == {
+        (f.code, f.name) for f in load_registry() if f.territorial}
+    kent = typed_api.forces.get("kent")
+    assert (kent.id, kent.name, kent.engagement_methods) == ("kent", "Kent Police", [])
+    assert typed_api.forces.people("kent") == []
+    assert [d.date for d in typed_api.availability.dates()] == ["2024-04", "2024-03"]
+    assert [c.url for c in typed_api.crimes.categories(date="2024-03")] == ["all-crime"] + [
+        category_slug(name) for name in CRIME_CATEGORIES]
+    assert typed_api.crimes.last_updated().date == "2024-04-01"
+    march = _month(public, "2024-03")
+    around = within_mile(march, *CITY)
+    assert _typed(typed_api.crimes.street(lat=CITY[0], lng=CITY[1], date="2024-03")) == \
+        _expected(around)
+    robbery = typed_api.crimes.street("robbery", lat=CITY[0], lng=CITY[1], date="2024-03")
+    assert robbery and _typed(robbery) == _expected(around[around["crime_type"] == "Robbery"])
+    # A short polygon goes by GET, a long one by POST: the same crimes.
+    located = march[march["location_id"].notna()]
+    square = [(51.510, -0.100), (51.520, -0.100), (51.520, -0.080), (51.510, -0.080)]
+    ring = [(51.515 + 0.004 * math.sin(t), -0.09 + 0.006 * math.cos(t))
+            for t in np.linspace(0, 2 * math.pi, 120, endpoint=False)]
+    for polygon in (square, ring):
+        shape = shapely.Polygon([(lng, lat) for lat, lng in polygon])
+        inside = located[shapely.contains_xy(shape, located["public_lon"],
+                                             located["public_lat"])]
+        assert _typed(typed_api.crimes.street(poly=polygon, date="2024-03")) == \
+            _expected(inside)
+    busiest = int(march["location_id"].value_counts().index[0])
+    at = typed_api.crimes.at_location(location_id=busiest, date="2024-03")
+    assert _typed(at) == _expected(march[march["location_id"] == busiest])
+    nearest = typed_api.crimes.at_location(lat=at[0].location.latitude,
+                                           lng=at[0].location.longitude, date="2024-03")
+    assert _typed(nearest) == _typed(at)
+    april = _month(public, "2024-04")
+    unlocated = april[(april["force"] == "city-of-london") & april["location_id"].isna()]
+    nowhere = typed_api.crimes.no_location("all-crime", "city-of-london", date="2024-04")
+    assert sorted(c.persistent_id for c in nowhere) == sorted(unlocated["persistent_id"])
+    assert all(c.location is None and c.month == "2024-04" for c in nowhere)
+    with_outcome = march[march["outcome"].notna()].iloc[0]
+    history = typed_api.crimes.outcomes_for_crime(with_outcome["persistent_id"])
+    assert history.crime.persistent_id == with_outcome["persistent_id"]
+    assert [o.category.name for o in history.outcomes] == [with_outcome["outcome"]]
+    with pytest.raises(PoliceAPINotFoundError):
+        typed_api.crimes.outcomes_for_crime("0" * 64)
 
 
 # -- JavaScript: ukpd (npm) ---------------------------------------------------------------------
