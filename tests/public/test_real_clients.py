@@ -22,9 +22,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -487,3 +489,70 @@ def test_http_details_clients_rely_on(served: str) -> None:
         assert answer.json()["status"] == status and answer.json()["message"]
     refused = httpx.delete(f"{served}/api/forces")
     assert refused.status_code == 405 and refused.json()["status"] == 405
+
+
+# -- JavaScript in a web page on another origin (the browser's own fetch) -------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class _AppPage(BaseHTTPRequestHandler):
+    """An empty web app page, from another origin than the API's."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = b"<!doctype html><title>an app elsewhere</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:  # quiet
+        pass
+
+
+def test_a_web_page_on_another_origin_calls_the_api(served: str, public) -> None:
+    """A notebook or web app served from elsewhere calls the API with `fetch`: a plain GET, a
+    long polygon POSTed as a form, and a request with a custom header (which the browser first
+    checks with a preflight OPTIONS)."""
+    if CHROMIUM is None:
+        pytest.skip("no chromium on this machine (make test installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ring = [(51.515 + 0.004 * math.sin(t), -0.09 + 0.006 * math.cos(t))
+            for t in np.linspace(0, 2 * math.pi, 400, endpoint=False)]
+    poly = ":".join(f"{lat},{lng}" for lat, lng in ring)
+    # The page comes from another origin on this host (another port): a real server, so the
+    # browser sees a loopback page calling a loopback API, as a public page calling a public
+    # server would be.
+    page_server = ThreadingHTTPServer(("127.0.0.1", 0), _AppPage)
+    threading.Thread(target=page_server.serve_forever, daemon=True).start()
+    other_origin = f"http://127.0.0.1:{page_server.server_address[1]}"
+    assert other_origin != served
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            page = browser.new_context().new_page()
+            page.goto(f"{other_origin}/app.html")
+            answers = page.evaluate("""async ([api, poly]) => {
+                const point = await fetch(
+                    `${api}/api/crimes-street/all-crime?lat=51.515&lng=-0.09&date=2024-03`);
+                const form = new URLSearchParams({poly, date: '2024-03'});
+                const area = await fetch(`${api}/api/crimes-street/all-crime`,
+                                         {method: 'POST', body: form});
+                const forces = await fetch(`${api}/api/forces`,
+                                           {headers: {'X-Client': 'crimegeo-test'}});
+                return {point: await point.json(), area: await area.json(),
+                        forces: await forces.json()};
+            }""", [served, poly])
+        finally:
+            browser.close()
+            page_server.shutdown()
+    march = _month(public, "2024-03")
+    assert _from_json(answers["point"]) == _expected(within_mile(march, *CITY))
+    located = march[march["location_id"].notna()]
+    shape = shapely.Polygon([(lng, lat) for lat, lng in ring])
+    assert _from_json(answers["area"]) == _expected(
+        located[shapely.contains_xy(shape, located["public_lon"], located["public_lat"])])
+    assert {f["id"] for f in answers["forces"]} == {
+        f.code for f in load_registry() if f.territorial}
