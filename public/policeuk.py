@@ -31,8 +31,10 @@ MAX_POLYGON_VERTICES = 2_000
 MAX_POLYGON_SPAN_DEGREES = 1.5
 ALL_CRIME = "all-crime"
 #: A decimal degree as clients write it: Python's and JavaScript's shortest float text may run to
-#: 17 decimals (-0.1 + 0.01 is "-0.09000000000000001"), so no cap on decimals, only on length.
-_FLOAT = re.compile(r"^-?\d{1,3}(\.\d+)?$")
+#: 17 decimals (-0.1 + 0.01 is "-0.09000000000000001"), so no cap on decimals, only on length;
+#: and Python writes a longitude within 7 m of Greenwich with an exponent (str(0.00005) is
+#: "5e-05").
+_FLOAT = re.compile(r"^-?\d{1,3}(\.\d+)?([eE][-+]?\d{1,3})?$")
 _MAX_NUMBER_LENGTH = 40
 #: What JavaScript and some scripts send for an optional parameter left out (`ukpd` builds
 #: `&date=${date}`, giving `date=undefined`): the parameter was not given.

@@ -166,7 +166,10 @@ def test_python_client_crimes_in_a_polygon_and_a_long_one(api, public) -> None:
     assert len(police_api.encode_polygon(ring)) > 4094  # too long for a GET: the client POSTs
     month = _month(public, "2024-03")
     month = month[month["location_id"].notna()]
-    for polygon in (square, ring):
+    # A vertex within 7 m of Greenwich: Python writes its longitude as "5e-05".
+    greenwich = [(51.510, -0.100), (51.520, -0.100), (51.520, 0.00005), (51.510, 0.00005)]
+    assert "5e-05" in police_api.encode_polygon(greenwich)
+    for polygon in (square, ring, greenwich):
         crimes = api.get_crimes_area(polygon, date="2024-03")
         shape = shapely.Polygon([(lng, lat) for lat, lng in polygon])
         inside = month[shapely.contains_xy(shape, month["public_lon"], month["public_lat"])]
