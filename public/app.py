@@ -302,16 +302,7 @@ def create_app(output: str, *, gazetteer: str | None = None, areas: Sequence[str
     app.state.site = site
     app.state.limiter = limiter
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):  # noqa: ANN202 - starlette's signature
-        path = request.url.path
-        if path.startswith("/api/") and len(path) > len("/api/") and path.endswith("/"):
-            # `/api/forces/` is `/api/forces`, answered in place: a redirect would lose a
-            # POSTed polygon with some clients and costs every client a round trip.
-            request.scope["path"] = path.rstrip("/")
-        head = request.method == "HEAD"
-        if head:  # answered as the GET it asks about, without the body
-            request.scope["method"] = "GET"
+    async def guarded(request: Request, call_next: Callable) -> Response:
         length = len(request.url.path) + len(request.url.query) + 1
         if request.method == "GET" and length > policeuk.MAX_GET_LENGTH:
             return _refusal(request, 400, f"request too long ({length} characters; at most "
@@ -328,11 +319,28 @@ def create_app(output: str, *, gazetteer: str | None = None, areas: Sequence[str
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Access-Control-Allow-Origin"] = "*"  # police.uk's API is open too
-        if head:
-            request.scope["method"] = "HEAD"  # the server frames the answer by the method
-            return Response(b"", status_code=response.status_code,
-                            headers=dict(response.headers))
         return response
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):  # noqa: ANN202 - starlette's signature
+        path = request.url.path
+        if path.startswith("/api/") and len(path) > len("/api/") and path.endswith("/"):
+            # `/api/forces/` is `/api/forces`, answered in place: a redirect would lose a
+            # POSTed polygon with some clients and costs every client a round trip.
+            request.scope["path"] = path.rstrip("/")
+        if request.method != "HEAD":
+            return await guarded(request, call_next)
+        # HEAD is answered as the GET it asks about, without the body. The method is put back
+        # before the answer leaves: the server frames a HEAD answer by it.
+        request.scope["method"] = "GET"
+        try:
+            response = await guarded(request, call_next)
+            if hasattr(response, "body_iterator"):  # let the handler finish its answer
+                async for _ in response.body_iterator:
+                    pass
+        finally:
+            request.scope["method"] = "HEAD"
+        return Response(b"", status_code=response.status_code, headers=dict(response.headers))
 
     # Browsers' preflight (OPTIONS) for cross-origin JavaScript clients; simple requests get
     # their Access-Control-Allow-Origin from `guard`. Responses over 1 kB are gzipped when the

@@ -468,6 +468,12 @@ def test_http_details_clients_rely_on(served: str) -> None:
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"] == "application/json"
     assert httpx.head(f"{served}/api/forces/atlantis").status_code == 404
+    # A refused HEAD carries no body either, so the connection stays usable for the next one.
+    with httpx.Client() as one_connection:
+        refused = one_connection.head(f"{served}/api/forces?pad=" + "x" * 4100)
+        assert refused.status_code == 400 and refused.content == b""
+        after = one_connection.get(f"{served}/api/forces/kent")
+        assert after.json()["id"] == "kent"
     # Large answers are gzipped for clients that accept it.
     crimes = httpx.get(f"{served}/api/crimes-street/all-crime?lat={CITY[0]}&lng={CITY[1]}",
                        headers={"Accept-Encoding": "gzip"})
