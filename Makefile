@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test lint clean chromium
+.PHONY: install run demo test lint clean chromium jsclients
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,9 +33,20 @@ chromium:
 		 (apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium \
 		  >/dev/null)) || echo "warning: chromium could not be installed; browser tests skip"; }
 
-test: $(STAMP) chromium
+# Third-party police.uk JavaScript clients (tests/public/js), installed exactly as locked; the
+# tests that run them skip only when node is absent.
+JS_CLIENTS := tests/public/js
+$(JS_CLIENTS)/node_modules/.package-lock.json: $(JS_CLIENTS)/package-lock.json
+	cd $(JS_CLIENTS) && npm ci --no-audit --no-fund --prefer-offline
+
+jsclients:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory \
+		$(JS_CLIENTS)/node_modules/.package-lock.json; \
+	else echo "note: npm is not installed; the JavaScript client tests skip"; fi
+
+test: $(STAMP) chromium jsclients
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache $(JS_CLIENTS)/node_modules

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -48,13 +49,19 @@ def prepare(source: Path) -> Path:
     done = output / "public" / f"month={YEAR[-1]}"
     if done.exists() and len(list((output / "public").iterdir())) == 12:
         return output
+    from crimegeo.store.current import live_files, live_root
+
     month_output = CACHE / "month-output"
-    if not (month_output / "public" / f"month={MONTH}").exists():
+    if not live_files(str(month_output), "public", MONTH):
         print(f"running the national month {source} through the pipeline ...", flush=True)
+        # The national month has force references: its public ids need a key. A throwaway
+        # one (as `crimegeo demo` makes) unless the caller gives theirs.
+        env = {"CRIMEGEO_PUBLIC_ID_KEY": secrets.token_hex(32), **os.environ}
         subprocess.run([str(ROOT / ".venv" / "bin" / "crimegeo"), "pipeline", "--month", MONTH,
                         "--input", str(source / "input"), "--output", str(month_output),
-                        "--gazetteer", str(source / "gazetteer")], check=True)
-    month_public = month_output / "public" / f"month={MONTH}"
+                        "--gazetteer", str(source / "gazetteer")], check=True, env=env)
+    # The month as committed: under the generation its pointer names.
+    month_public = Path(live_root(str(month_output), MONTH)) / "public" / f"month={MONTH}"
     for month in YEAR:
         target = output / "public" / f"month={month}"
         if target.exists():

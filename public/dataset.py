@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from crimegeo.standards.months import is_month
-from crimegeo.store.current import live_files
+from crimegeo.store.current import live_files, pointers
 from crimegeo.store.layout import OutputLayout, force_of, month_of
 
 #: The public dataset's crime-id column. Issue 20 renames it to `persistent_id`; switch here.
@@ -125,13 +125,22 @@ class PublicDataset:
     # -- the catalogue of published months ---------------------------------------------------
 
     def _list(self) -> dict[str, list[str]]:
-        months: dict[str, list[str]] = {}
-        for url in live_files(self.layout.root, PUBLIC_KIND):
-            parts = url.rsplit("/", 3)
-            month, force = month_of(parts[-3]), force_of(parts[-2])
-            if month and force and is_month(month):
-                months.setdefault(month, []).append(url)
-        return months
+        """Each published month's live public parts. The months are those with a pointer
+        plus those in place under the root's `public/`; `store.current.live_files` of one
+        month then resolves its pointer. Not `live_files` of every month: that looks for
+        in-place months under `restricted/`, `rejected/` and `feedback/` too, which a public
+        server must not touch (it may hold no right to read them)."""
+        months = set(pointers(self.layout.root))
+        if self._fs.exists(self._root):  # `public/` of the root itself (in-place months)
+            months.update(m for m in (month_of(p) for p in self._fs.ls(self._root,
+                                                                         detail=False))
+                          if m is not None)
+        listed: dict[str, list[str]] = {}
+        for month in sorted(m for m in months if is_month(m)):
+            for url in live_files(self.layout.root, PUBLIC_KIND, month):
+                if force_of(url.rsplit("/", 2)[-2]):
+                    listed.setdefault(month, []).append(url)
+        return listed
 
     def refresh(self, *, force: bool = False) -> None:
         """Re-list the published parts when `refresh_seconds` have passed (or `force`)."""

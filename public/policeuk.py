@@ -30,7 +30,15 @@ MAX_GET_LENGTH = 4094
 MAX_POLYGON_VERTICES = 2_000
 MAX_POLYGON_SPAN_DEGREES = 1.5
 ALL_CRIME = "all-crime"
-_FLOAT = re.compile(r"^-?\d{1,3}(\.\d{1,15})?$")
+#: A decimal degree as clients write it: Python's and JavaScript's shortest float text may run to
+#: 17 decimals (-0.1 + 0.01 is "-0.09000000000000001"), so no cap on decimals, only on length;
+#: and Python writes a longitude within 7 m of Greenwich with an exponent (str(0.00005) is
+#: "5e-05").
+_FLOAT = re.compile(r"^-?\d{1,3}(\.\d+)?([eE][-+]?\d{1,3})?$")
+_MAX_NUMBER_LENGTH = 40
+#: What JavaScript and some scripts send for an optional parameter left out (`ukpd` builds
+#: `&date=${date}`, giving `date=undefined`): the parameter was not given.
+_UNSET = frozenset({"undefined", "null"})
 #: A public crime id: police.uk's 64 hex characters, or crimegeo's own shorter ids.
 _PERSISTENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
@@ -44,9 +52,15 @@ class ApiError(Exception):
         self.message = message
 
 
+def given(value: str | None) -> bool:
+    """Whether an optional parameter was given: not absent, empty, `undefined` or `null`."""
+    return value is not None and value != "" and value not in _UNSET
+
+
 def parse_month(value: str | None, latest: str | None) -> str:
-    """`date=YYYY-MM`, defaulting to the latest published month; 400 when malformed."""
-    if value is None or value == "":
+    """`date=YYYY-MM`, defaulting to the latest published month when not `given`; 400 when
+    malformed."""
+    if not given(value):
         if latest is None:
             raise ApiError(404, "no month is published yet")
         return latest
@@ -57,7 +71,7 @@ def parse_month(value: str | None, latest: str | None) -> str:
 
 def parse_coordinate(value: str | None, name: str, limit: float) -> float:
     """A latitude or longitude parameter; 400 when missing, malformed or out of range."""
-    if value is None or not _FLOAT.match(value.strip()):
+    if value is None or len(value) > _MAX_NUMBER_LENGTH or not _FLOAT.match(value.strip()):
         raise ApiError(400, f"{name} must be a decimal number")
     number = float(value)
     if not -limit <= number <= limit:

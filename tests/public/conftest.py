@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import socket
 import threading
@@ -9,10 +10,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import SHARED_DATA, live, run_month_args
 
+#: police.uk's radius for `crimes-street` by point.
+ONE_MILE_M = 1609.344
 LSOA_LAYER = SHARED_DATA / "boundaries" / "london-lsoa-2021" / "london_lsoa.shp"
 
 
@@ -37,7 +43,25 @@ def published(demo_month: dict, tmp_path_factory: pytest.TempPathFactory) -> dic
     for month, root in (("2024-03", demo_month["root"]), ("2024-04", april)):
         run_month_args(["--month", month, "--input", str(root / "input"), "--output",
                         str(output), "--gazetteer", demo_month["gazetteer"], *area_args])
-    return {"output": output, "gazetteer": demo_month["gazetteer"], "areas": areas}
+    return {"output": output, "gazetteer": demo_month["gazetteer"], "areas": areas,
+            "inputs": {"2024-03": demo_month["root"] / "input", "2024-04": april / "input"}}
+
+
+def public_month(output: Path, month: str) -> pd.DataFrame:
+    """One month of the public dataset as published (its live generation), with `month` and
+    `force` as plain columns."""
+    table = pq.read_table(live(output, month) / "public" / f"month={month}").to_pandas()
+    return table.assign(month=month, force=table["force"].astype(str))
+
+
+def within_mile(rows: pd.DataFrame, lat: float, lng: float) -> pd.DataFrame:
+    """The located rows whose public point lies within one mile of (lat, lng), by haversine:
+    what police.uk's `crimes-street` by point answers."""
+    rows = rows[rows["location_id"].notna()]
+    plat, plon = np.radians(rows["public_lat"]), np.radians(rows["public_lon"])
+    a = (np.sin((plat - math.radians(lat)) / 2) ** 2 + math.cos(math.radians(lat))
+         * np.cos(plat) * np.sin((plon - math.radians(lng)) / 2) ** 2)
+    return rows[2 * 6371008.8 * np.arcsin(np.sqrt(a)) <= ONE_MILE_M]
 
 
 @pytest.fixture(scope="session")
