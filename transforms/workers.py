@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import pyarrow as pa
+
 from crimegeo.standards.profiles import ForceProfile, load_profiles
 from crimegeo.store.inputs import InputFile
 from crimegeo.transforms.batches import (
@@ -65,9 +67,16 @@ def files_at_once(requested: int, files: Sequence[InputFile]) -> int:
     return max(1, min(requested, len(files)))
 
 
-def start_worker(resources: Resources, profile_dirs: tuple[str, ...]) -> None:
-    """Load a worker's gazetteer, layers and profiles once, when its process starts."""
+def start_worker(resources: Resources, profile_dirs: tuple[str, ...], threads: int) -> None:
+    """Load a worker's gazetteer, layers and profiles once, when its process starts.
+
+    The worker's native thread pools (Arrow's, and the Rayon pool behind the OSTN15
+    conversion) get `threads`, its share of the cores: with a worker per core, each pool
+    sized to the whole machine would have the workers' threads compete for the same cores.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pa.set_cpu_count(threads)
+    os.environ["RAYON_NUM_THREADS"] = str(threads)  # read when its pool first starts
     _WORKER["loaded"] = load_resources(resources)
     _WORKER["profiles"] = {p.name: p for p in load_profiles(profile_dirs)}
 
@@ -85,8 +94,9 @@ def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...
     """`workers` processes started from a fork server, each loaded by `start_worker`."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])  # the kernels' imports, paid once
+    threads = max(1, cores() // workers)
     return ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
-                               initargs=(resources, tuple(profile_dirs)))
+                               initargs=(resources, tuple(profile_dirs), threads))
 
 
 @contextmanager
