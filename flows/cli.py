@@ -301,13 +301,17 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
                                 urls=settings.resource_urls(),
                                 dask_address=settings.runner.dask_address)
         settings = settings.with_runner(choice.runner, choice.beam_options)
-        from crimegeo.pipelines.monthly import run_month
+        from crimegeo.pipelines.ahead import month_started
 
-        for warning in choice.warnings:
-            console.print(f"[yellow]warning:[/] {printable(warning)}")
         started = time.perf_counter()
-        with console.status(f"Running month {month} through Beam ({choice.runner})..."):
-            result = run_month(settings, month)
+        # The month's worker processes start while Beam is imported and the pipeline built.
+        with month_started(settings, month) as discovery:
+            from crimegeo.pipelines.monthly import run_month
+
+            for warning in choice.warnings:
+                console.print(f"[yellow]warning:[/] {printable(warning)}")
+            with console.status(f"Running month {month} through Beam ({choice.runner})..."):
+                result = run_month(settings, month, discovery)
     _finish(result.manifest, settings.output, json_output, started)
 
 

@@ -31,8 +31,8 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineRunner
 
-#: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
-IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
+from crimegeo.pipelines.ahead import IN_PROCESS_NAMES
+
 #: Names of a Dask cluster (`--runner dask`). Beam does not know `DaskRunner` by its short
 #: name; it runs `pipelines.dask_runner.ClusterDaskRunner`, Beam's Dask runner completed.
 DASK_NAMES = ("dask", "DaskRunner")

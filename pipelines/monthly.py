@@ -35,11 +35,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from crimegeo.pipelines.ahead import month_files_at_once, worker_resources
 from crimegeo.pipelines.local import (
     local_runner,
     local_runner_options,
     runner_arguments,
-    runs_in_this_process,
     tuned_for_this_process,
 )
 from crimegeo.pipelines.settings import Locating, RunSettings, redact
@@ -64,11 +64,10 @@ from crimegeo.store.publish import (
     withhold_public,
     write_file_stats,
 )
-from crimegeo.transforms.batches import Resources
 from crimegeo.transforms.disclosure import month_disclosure
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.steps import ProcessMonth
-from crimegeo.transforms.workers import files_at_once, pool_started
+from crimegeo.transforms.workers import pool_started
 
 #: What `flows/` uses from this module: flows may import pipelines and the store, never
 #: transforms.
@@ -91,30 +90,10 @@ def beam_options(settings: RunSettings) -> PipelineOptions:
         runner.runner, runner.beam_options, runner.dask_address)))
 
 
-def worker_resources(settings: RunSettings) -> Resources:
-    """What every worker loads once, from the settings (see `transforms.steps.Resources`)."""
-    return Resources(
-        gazetteer=settings.gazetteer.gazetteer, map_points=settings.anonymising.map_points,
-        boundaries=settings.locating.boundaries,
-        boundary_tolerance_m=settings.locating.boundary_tolerance_m,
-        areas=settings.locating.areas,
-        public_id_key=settings.anonymising.public_id_key())
-
-
 def locate_options(locating: Locating) -> LocateOptions:
     """The locating step's thresholds, from the settings."""
     return LocateOptions(min_geocode_score=locating.min_geocode_score,
                          far_from_street_m=locating.far_from_street_m)
-
-
-def month_files_at_once(settings: RunSettings, files: list[InputFile]) -> int:
-    """How many of a month's files the in-process runner works on at once, each in a worker
-    process (`--parallel-files`); 1 with k-merging, and on every other runner, whose
-    workers share the files."""
-    if settings.anonymising.min_public_count > 1 or not runs_in_this_process(
-            beam_options(settings)):
-        return 1  # k-merging groups a force's month before anonymising: step by step
-    return files_at_once(settings.runner.parallel_files, files)
 
 
 def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], run_id: str

@@ -164,3 +164,18 @@ def test_the_command_runs_files_in_workers_as_a_user_starts_it(
         "totals"]["rows_rejected"] > 0
     run_month_args(_args(demo_month, tmp_path / "one", 1))
     assert live_parts(tmp_path / "o", MONTH) == live_parts(tmp_path / "one", MONTH)
+
+
+@pytest.mark.parametrize("extra", [
+    [], ["--runner", "DirectRunner"], ["--direct_running_mode=in_memory"],
+    ["--direct_running_mode=multi_processing"], ["--direct_running_mode", "multi_threading"],
+    ["--runner", "PortableRunner"], ["--streaming"], ["--runner=FlinkRunner"]])
+def test_runs_here_agrees_with_beam_without_importing_it(extra: list[str]) -> None:
+    """The early start reads the runner from the settings alone; Beam's own parse of the
+    same options must agree, or workers would start for a run that never takes them."""
+    from crimegeo.pipelines.ahead import runs_here
+    from crimegeo.pipelines.local import runs_in_this_process
+    from crimegeo.pipelines.monthly import beam_options
+
+    settings = settings_from_argv(["--input", "in", "--output", "out", *extra])
+    assert runs_here(settings) == runs_in_this_process(beam_options(settings))
