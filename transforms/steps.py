@@ -18,6 +18,7 @@ import pickle
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import apache_beam as beam
@@ -347,12 +348,15 @@ class ProcessFilesInWorkers(beam.DoFn):
         if not self._items:
             return
         pool = take_pool(self.workers, self.resources, self.profile_dirs)
+        running: dict[int, Future] = {}
         try:
-            largest_first = sorted(range(len(self._items)),
-                                   key=lambda at: -(self._items[at].size or 0))
-            running = {at: pool.submit(run_file, self._items[at], self.month, self.staging,
-                                       self.locate_options) for at in largest_first}
+            for at in sorted(range(len(self._items)),
+                             key=lambda at: -(self._items[at].size or 0)):
+                running[at] = pool.submit(run_file, self._items[at], self.month,
+                                          self.staging, self.locate_options)
             results = [running[at].result() for at in range(len(self._items))]
+        except BrokenProcessPool as error:
+            raise _worker_stopped(self._items, running) from error
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         for result in results:
@@ -365,6 +369,23 @@ class ProcessFilesInWorkers(beam.DoFn):
                 yield _windowed(pvalue.TaggedOutput(FEEDBACK, pair))
             for pair in result.disclosure:
                 yield _windowed(pvalue.TaggedOutput(DISCLOSURE, pair))
+
+
+class WorkerStoppedError(RuntimeError):
+    """A worker process of the parallel files stopped while working on a file."""
+
+
+def _worker_stopped(items: list[InputFile], running: dict[int, Future]) -> WorkerStoppedError:
+    """The error for a pool one of whose workers stopped abruptly (killed, or out of
+    memory): every file not done fails with the pool's own message, so this names them."""
+    unfinished = [item.name for at, item in enumerate(items)
+                  if at not in running or not running[at].done() or running[at].cancelled()
+                  or running[at].exception() is not None]
+    return WorkerStoppedError(
+        "a worker process stopped abruptly (killed, or out of memory?) while the month's "
+        f"files were worked on; not finished: {', '.join(unfinished)}. Nothing was "
+        "published. --parallel-files 1 runs the month in this process, with one gazetteer "
+        "in memory")
 
 
 class WriteRejectedParts(beam.DoFn):

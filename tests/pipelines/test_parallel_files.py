@@ -179,3 +179,26 @@ def test_runs_here_agrees_with_beam_without_importing_it(extra: list[str]) -> No
 
     settings = settings_from_argv(["--input", "in", "--output", "out", *extra])
     assert runs_here(settings) == runs_in_this_process(beam_options(settings))
+
+
+def test_a_worker_process_killed_mid_month_is_named_with_the_files_not_finished(
+        demo_month: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed by the system (out of memory, say) breaks the whole pool: the run
+    fails saying so, naming the files not finished, and publishes nothing."""
+    import os
+    import signal
+
+    from crimegeo.transforms import steps, workers
+
+    def killing_pool(*args):
+        pool = workers.worker_pool(*args)
+        pid = pool.submit(os.getpid).result()  # a worker, started and loaded
+        os.kill(pid, signal.SIGKILL)
+        return pool
+
+    monkeypatch.setattr(steps, "take_pool", killing_pool)
+    output = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="worker process stopped abruptly.*not finished: "
+                                           r".*\.(csv|jsonl)"):
+        run_month_args(_args(demo_month, output, 2))
+    assert not live_files(str(output), "restricted", MONTH)
