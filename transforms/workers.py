@@ -21,7 +21,8 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import pyarrow as pa
@@ -44,7 +45,7 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 #: What this worker process has loaded (`start_worker`).
 _WORKER: dict[str, Any] = {}
 
-#: Pools started ahead of their pipeline (`start_pool`), until a step takes them.
+#: Pools started ahead of their pipeline (`pool_started`), until a step takes them.
 _STARTED: dict[tuple, ProcessPoolExecutor] = {}
 _STARTED_LOCK = threading.Lock()
 
@@ -103,9 +104,9 @@ def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...
 def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
                  ) -> Iterator[None]:
     """Start a month's worker processes on entering, so they import and load the gazetteer
-    while the driver builds and starts its pipeline; `take_pool` hands them to the step.
-    On leaving, a pool no step took (a run that failed before its files) is shut down.
-    Nothing is started for fewer than two workers."""
+    while the driver imports Beam and builds and starts its pipeline; `take_pool` hands
+    them to the step. On leaving, a pool no step took (a run that failed before its files)
+    is shut down. Nothing is started for fewer than two workers."""
     if workers < 2:
         yield
         return
@@ -117,10 +118,14 @@ def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ..
     if pool is None:  # another month of the same settings started one just now
         yield
         return
-    # A worker starts on its first task: one each that does nothing, submitted from a
-    # thread, since starting the fork server holds the caller until its imports are done.
-    starting = threading.Thread(target=lambda: [pool.submit(os.getpid) for _ in
-                                                range(workers)], daemon=True)
+    def start_each() -> None:
+        # A worker starts on its first task: one each that does nothing, submitted from a
+        # thread, since starting the fork server holds the caller until its imports are done.
+        with suppress(BrokenProcessPool):  # the step that takes the pool says so
+            for _ in range(workers):
+                pool.submit(os.getpid)
+
+    starting = threading.Thread(target=start_each, daemon=True)
     starting.start()
     try:
         yield
