@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from crimegeo.pipelines.settings import RunSettings
 from crimegeo.standards.profiles import load_profiles
@@ -50,21 +51,53 @@ def runs_here(settings: RunSettings) -> bool:
             and _option(arguments, "--direct_running_mode") in _IN_PROCESS_MODES)
 
 
+#: What a worker process holds besides its gazetteers (imports, one file's tables), and
+#: what each gazetteer feature adds once loaded and searched: a worker's memory, estimated
+#: so that the automatic `--parallel-files` starts no more workers than memory holds.
+WORKER_BASE_BYTES = 600 * 1024 * 1024
+BYTES_PER_FEATURE = 1536
+
+
+def worker_bytes(settings: RunSettings) -> int:
+    """A worker process's memory, estimated from the features of the gazetteers it loads
+    (their manifests), or 0 when a manifest cannot be read (preflight says why)."""
+    from crimegeo.gazetteer import Gazetteer, GazetteerError
+
+    features = 0
+    for uri in (settings.gazetteer.gazetteer, settings.anonymising.map_points):
+        if uri:
+            try:
+                features += int(Gazetteer.read_manifest(uri).get("features") or 0)
+            except (GazetteerError, OSError, ValueError):
+                return 0
+    return WORKER_BASE_BYTES + features * BYTES_PER_FEATURE
+
+
 def month_files_at_once(settings: RunSettings, files: Sequence[InputFile]) -> int:
     """How many of a month's files the in-process runner works on at once, each in a worker
     process (`--parallel-files`); 1 with k-merging, and on every other runner, whose
     workers share the files."""
     if settings.anonymising.min_public_count > 1 or not runs_here(settings):
         return 1  # k-merging groups a force's month before anonymising: step by step
-    return files_at_once(settings.runner.parallel_files, files)
+    requested = settings.runner.parallel_files
+    return files_at_once(requested, files, worker_bytes(settings) if requested <= 0 else 0)
+
+
+@dataclass(frozen=True)
+class MonthStart:
+    """A month's files, and how many worker processes were started for them."""
+
+    discovery: Discovery
+    files_at_once: int
 
 
 @contextmanager
-def month_started(settings: RunSettings, month: str) -> Iterator[Discovery]:
-    """Find a month's files and start its worker processes; yields the discovery, for
-    `run_month`. Workers no step takes are shut down on leaving."""
+def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
+    """Find a month's files and start its worker processes; yields both, for `run_month`
+    (`discovery`, `files_at_once`), which must not decide the count again: the memory it
+    would see then is the workers'. Workers no step takes are shut down on leaving."""
     discovery = discover_month(settings.inputs.input, month,
                                load_profiles(settings.inputs.profiles))
-    with pool_started(month_files_at_once(settings, discovery.files),
-                      worker_resources(settings), settings.inputs.profiles):
-        yield discovery
+    workers = month_files_at_once(settings, discovery.files)
+    with pool_started(workers, worker_resources(settings), settings.inputs.profiles):
+        yield MonthStart(discovery, workers)

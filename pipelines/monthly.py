@@ -96,10 +96,11 @@ def locate_options(locating: Locating) -> LocateOptions:
                          far_from_street_m=locating.far_from_street_m)
 
 
-def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], run_id: str
-                   ) -> tuple[beam.Pipeline, Any]:
+def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], run_id: str,
+                   files_at_once: int | None = None) -> tuple[beam.Pipeline, Any]:
     """The monthly pipeline over `files`, writing to the run's staging folder; not run.
 
+    `files_at_once` is the parallel files' worker count, decided here when not given.
     Returns the pipeline and the PCollection holding the per-file stats dict.
     """
     layout = OutputLayout(settings.output)
@@ -115,7 +116,8 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             min_public_count=settings.anonymising.min_public_count,
             overlap_io=tuned_for_this_process(settings.runner.local_tuning, options),
             disclosure_url=layout.staged_disclosure(run_id),
-            files_at_once=month_files_at_once(settings, files))
+            files_at_once=(month_files_at_once(settings, files) if files_at_once is None
+                           else files_at_once))
     )
     _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats
@@ -181,8 +183,11 @@ def months_at_once(settings: RunSettings, holder: str) -> Iterator[MonthsAtOnce]
 
 
 def run_month(settings: RunSettings, month: str, discovery: Discovery | None = None, *,
-              run_id: str | None = None) -> MonthResult:
+              run_id: str | None = None, files_at_once: int | None = None) -> MonthResult:
     """Discover inputs, run the pipeline, commit the month and write its manifest.
+
+    `files_at_once` is the parallel files' worker count when the caller has decided it
+    (and started the workers: `pipelines.ahead.month_started`); else it is decided here.
 
     Raises `UnmatchedFileError` for an unrecognised input file, `PublicIdKeyError` when files
     hold force references and there is no public id key, and `ReconciliationError` when any
@@ -200,10 +205,10 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     run_id = run_id or new_run_id(month)
     session = _MONTHS_AT_ONCE.get(settings.output)
     if session is not None:
-        return _run_locked(settings, month, discovery, run_id, session)
+        return _run_locked(settings, month, discovery, run_id, session, files_at_once)
     with output_lock(settings.output, run_id,
                      wait_seconds=settings.publishing.wait_for_output):
-        return _run_locked(settings, month, discovery, run_id, None)
+        return _run_locked(settings, month, discovery, run_id, None, files_at_once)
 
 
 def id_kinds(settings: RunSettings, discovery: Discovery) -> list[tuple[str, str]]:
@@ -213,18 +218,20 @@ def id_kinds(settings: RunSettings, discovery: Discovery) -> list[tuple[str, str
 
 
 def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str,
-                session: MonthsAtOnce | None) -> MonthResult:
+                session: MonthsAtOnce | None, files_at_once: int | None) -> MonthResult:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     # Recovery removes every other run's staging: under months_at_once it ran at the start.
     recovered = recover(settings.output) if session is None else []
     in_turn: AbstractContextManager = session.commits if session else nullcontext()
     staging = OutputLayout(settings.output).staging(run_id)
-    workers = month_files_at_once(settings, list(discovery.files))
+    workers = (month_files_at_once(settings, list(discovery.files)) if files_at_once is None
+               else files_at_once)
     # The workers import and load the gazetteer while the pipeline is built and started.
     with pool_started(workers, worker_resources(settings), settings.inputs.profiles):
         gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
-        pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id)
+        pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id,
+                                     workers)
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 

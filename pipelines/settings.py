@@ -141,9 +141,9 @@ class Runner(_Group):
               "the work on threads (docs/scaling.md).")
     parallel_files: int = setting(
         0, "On the in-process runner: input files worked on at once, each in a worker "
-           "process of this machine (0 = one per core for a month of 16 MiB or more, else "
-           "1; 1 = all in this process). k-merging (--min-public-count > 1) runs in this "
-           "process.", ge=0)
+           "process of this machine with its own gazetteer (0 = one per core, as many as "
+           "memory holds, for a month of 16 MiB or more, else 1; 1 = all in this process). "
+           "k-merging (--min-public-count > 1) runs in this process.", ge=0)
     beam_options: tuple[str, ...] = Field(
         (), description="Beam's own options, passed through unparsed (the command line's "
                         "arguments after its options).")

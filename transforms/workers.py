@@ -58,13 +58,30 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def files_at_once(requested: int, files: Sequence[InputFile]) -> int:
+def available_memory() -> int | None:
+    """Bytes of memory available to new processes (Linux's MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def files_at_once(requested: int, files: Sequence[InputFile], worker_bytes: int = 0) -> int:
     """How many worker processes a month's files get: `requested` when it is set (> 0);
-    else (0, automatic) one per core, but none (1: in this process) for a month smaller
-    than `PARALLEL_MIN_BYTES` or of a single file. Never more than there are files."""
+    else (0, automatic) one per core, as many as the available memory holds at
+    `worker_bytes` each (every worker loads its own gazetteer), and none (1: in this
+    process) for a month smaller than `PARALLEL_MIN_BYTES` or of a single file. Never more
+    than there are files."""
     if requested <= 0:
         small = sum(item.size or 0 for item in files) < PARALLEL_MIN_BYTES
         requested = 1 if small else cores()
+        available = available_memory() if worker_bytes > 0 else None
+        if available is not None:
+            requested = min(requested, max(1, available // worker_bytes))
     return max(1, min(requested, len(files)))
 
 

@@ -125,6 +125,32 @@ def test_how_many_files_at_once() -> None:
     assert files_at_once(2, month(10, 10, 10)) == 2
 
 
+def test_no_more_workers_than_memory_holds(monkeypatch: pytest.MonkeyPatch,
+                                           demo_month: dict) -> None:
+    from crimegeo.pipelines import ahead
+    from crimegeo.transforms import workers
+
+    files = [InputFile(url=f"/in/{i}.csv", name=f"{i}.csv", profile="police-uk-street",
+                       size=PARALLEL_MIN_BYTES, checksum=str(i)) for i in range(8)]
+    monkeypatch.setattr(workers, "cores", lambda: 8)
+    monkeypatch.setattr(workers, "available_memory", lambda: 10 * 2**30)
+    assert files_at_once(0, files, worker_bytes=3 * 2**30) == 3  # 10 GiB holds three
+    assert files_at_once(0, files, worker_bytes=20 * 2**30) == 1
+    assert files_at_once(0, files, worker_bytes=2**20) == 8  # then the cores decide
+    assert files_at_once(4, files, worker_bytes=20 * 2**30) == 4  # asked for: as asked
+    monkeypatch.setattr(workers, "available_memory", lambda: None)  # not Linux: cores
+    assert files_at_once(0, files, worker_bytes=20 * 2**30) == 8
+    # A worker's estimate grows with the gazetteer it loads (its manifest's features).
+    settings = settings_from_argv(["--input", "in", "--output", "out", "--gazetteer",
+                                   demo_month["gazetteer"]])
+    features = json.loads((Path(demo_month["gazetteer"]) / "manifest.json").read_text())[
+        "features"]
+    assert ahead.worker_bytes(settings) == (ahead.WORKER_BASE_BYTES
+                                           + features * ahead.BYTES_PER_FEATURE)
+    no_gazetteer = settings_from_argv(["--input", "in", "--output", "out"])
+    assert ahead.worker_bytes(no_gazetteer) == ahead.WORKER_BASE_BYTES
+
+
 def test_workers_started_ahead_are_handed_over_or_shut_down(demo_month: dict) -> None:
     from crimegeo.pipelines.monthly import worker_resources
     from crimegeo.transforms import workers
