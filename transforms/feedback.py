@@ -238,12 +238,12 @@ def _render(table: pa.Table) -> list[RenderedCorrections]:
     table = _ordered([table])
     if not table.num_rows:
         return []
-    files = table["source_file"].to_pylist()
-    starts = [0] + [i for i in range(1, len(files)) if files[i] != files[i - 1]]
-    ends = starts[1:] + [len(files)]
-    return [RenderedCorrections(files[start], end - start, _csv_rows(chunk),
-                                _geojson_features(chunk))
-            for start, end in zip(starts, ends, strict=True)
+    # Sorted by file, so each file is one run of rows: its bounds without a row-wise loop.
+    runs = pc.run_end_encode(table["source_file"].combine_chunks())
+    ends = runs.run_ends.to_pylist()
+    starts = [0, *ends[:-1]]
+    return [RenderedCorrections(name, end - start, _csv_rows(chunk), _geojson_features(chunk))
+            for name, start, end in zip(runs.values.to_pylist(), starts, ends, strict=True)
             for chunk in (table.slice(start, end - start),)]
 
 
@@ -268,17 +268,23 @@ def render_file_parts(parts: Iterable[FeedbackPart]) -> FeedbackPart:
     if len(chunks) > 1:
         raise ValueError("render_file_parts takes the parts of one file: got "
                          f"{[chunk.source_file for chunk in chunks]}")
-    merged = FeedbackPart(corrections=CORRECTION_SCHEMA.empty_table(),
-                          rendered=chunks[0] if chunks else None)
+    merged = _counts_of(parts)
+    merged.rendered = chunks[0] if chunks else None
+    return merged
+
+
+def _counts_of(parts: Iterable[FeedbackPart]) -> FeedbackPart:
+    """The parts' counts added up, as one part without rows."""
+    total = FeedbackPart(corrections=CORRECTION_SCHEMA.empty_table())
     for part in parts:
-        merged.records += part.records
-        merged.rejected += part.rejected
-        for target, source in ((merged.status_counts, part.status_counts),
-                               (merged.reason_counts, part.reason_counts),
-                               (merged.rejected_counts, part.rejected_counts)):
+        total.records += part.records
+        total.rejected += part.rejected
+        for target, source in ((total.status_counts, part.status_counts),
+                               (total.reason_counts, part.reason_counts),
+                               (total.rejected_counts, part.rejected_counts)):
             for key, count in source.items():
                 target[key] = target.get(key, 0) + count
-    return merged
+    return total
 
 
 def _csv(chunks: list[RenderedCorrections]) -> bytes:
@@ -305,18 +311,10 @@ def corrections_geojson(tables: Iterable[pa.Table]) -> bytes:
 def summary(force: str, month: str, parts: Iterable[FeedbackPart],
             previous: dict | None) -> dict:
     """Counts by status and by reason for one force and month, and the change from last month."""
-    status_counts: dict[str, int] = {}
-    reason_counts: dict[str, int] = {}
-    rejected_reasons: dict[str, int] = {}
-    total = rejected_count = 0
-    for part in parts:
-        total += part.records
-        rejected_count += part.rejected
-        for target, source in ((status_counts, part.status_counts),
-                               (reason_counts, part.reason_counts),
-                               (rejected_reasons, part.rejected_counts)):
-            for key, count in source.items():
-                target[key] = target.get(key, 0) + count
+    counts = _counts_of(parts)
+    status_counts, reason_counts = counts.status_counts, counts.reason_counts
+    rejected_reasons = counts.rejected_counts
+    total, rejected_count = counts.records, counts.rejected
     result = {
         "force": force, "month": month, "records": total, "rejected": rejected_count,
         "counts_by_status": dict(sorted(status_counts.items())),
