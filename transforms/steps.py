@@ -51,7 +51,7 @@ from crimegeo.transforms.batches import (
 from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
-from crimegeo.transforms.workers import run_file, take_pool
+from crimegeo.transforms.workers import run_file, stop_broken_pool, take_pool
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -356,9 +356,11 @@ class ProcessFilesInWorkers(beam.DoFn):
                                           self.staging, self.locate_options)
             results = [running[at].result() for at in range(len(self._items))]
         except BrokenProcessPool as error:
-            raise _worker_stopped(self._items, running) from error
+            stopped = _worker_stopped(self._items, running)
+            stop_broken_pool(pool)
+            raise stopped from error
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)  # a stopped pool returns at once
         for result in results:
             for file_name, stats in result.stats:
                 self.rows_read.inc(stats.get("rows_in", 0))

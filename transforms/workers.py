@@ -156,6 +156,29 @@ def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ..
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def stop_broken_pool(pool: ProcessPoolExecutor) -> None:
+    """Shut down a pool one of whose workers stopped abruptly, killing its processes.
+
+    Python 3.11's pool can hang for good here: when a worker dies while files are being
+    submitted, a replacement worker may start after the pool's own clean-up has terminated
+    the others, and the clean-up then waits for it forever (as does the interpreter at
+    exit). The pool's process table (a private attribute, read defensively) is the only
+    handle on it, so every process found there is killed until the clean-up ends.
+    """
+    processes = getattr(pool, "_processes", None) or {}
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    while True:
+        for process in list(processes.values()):
+            with suppress(OSError, ValueError, AttributeError):
+                process.kill()
+        if manager is None:
+            return
+        manager.join(timeout=0.2)
+        if not manager.is_alive():
+            return
+
+
 def take_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
               ) -> ProcessPoolExecutor:
     """The pool `pool_started` started for these settings, else a new one. The caller shuts
