@@ -23,6 +23,7 @@ runner, which fails or hangs offline.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import threading
 import time
 import uuid
@@ -97,10 +98,12 @@ def locate_options(locating: Locating) -> LocateOptions:
 
 
 def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], run_id: str,
-                   files_at_once: int | None = None) -> tuple[beam.Pipeline, Any]:
+                   files_at_once: int | None = None, spill_to: str | None = None
+                   ) -> tuple[beam.Pipeline, Any]:
     """The monthly pipeline over `files`, writing to the run's staging folder; not run.
 
-    `files_at_once` is the parallel files' worker count, decided here when not given.
+    `files_at_once` is the parallel files' worker count, decided here when not given;
+    `spill_to`, a local folder their feedback rows may be left in until the pipeline ends.
     Returns the pipeline and the PCollection holding the per-file stats dict.
     """
     layout = OutputLayout(settings.output)
@@ -117,7 +120,8 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             overlap_io=tuned_for_this_process(settings.runner.local_tuning, options),
             disclosure_url=layout.staged_disclosure(run_id),
             files_at_once=(month_files_at_once(settings, files) if files_at_once is None
-                           else files_at_once))
+                           else files_at_once),
+            spill_to=spill_to)
     )
     _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats
@@ -217,6 +221,18 @@ def id_kinds(settings: RunSettings, discovery: Discovery) -> list[tuple[str, str
     return [(item.name, kinds.get(item.profile, FORCE_REFERENCE)) for item in discovery.files]
 
 
+@contextmanager
+def _spill_folder(workers: int) -> Iterator[str | None]:
+    """A local folder, removed on leaving, where the parallel files' workers leave their
+    rendered feedback rows for the driver (`transforms.steps.ProcessFilesInWorkers`);
+    None when the month runs in this process."""
+    if workers < 2:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="crimegeo-feedback-rows-") as folder:
+        yield folder
+
+
 def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str,
                 session: MonthsAtOnce | None, files_at_once: int | None) -> MonthResult:
     started = time.perf_counter()
@@ -228,10 +244,11 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     workers = (month_files_at_once(settings, list(discovery.files)) if files_at_once is None
                else files_at_once)
     # The workers import and load the gazetteer while the pipeline is built and started.
-    with pool_started(workers, worker_resources(settings), settings.inputs.profiles):
+    with (pool_started(workers, worker_resources(settings), settings.inputs.profiles),
+          _spill_folder(workers) as spill_to):
         gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
         pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id,
-                                     workers)
+                                     workers, spill_to)
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 

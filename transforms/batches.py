@@ -327,9 +327,11 @@ class FileResult:
 
 
 def process_file(item: InputFile, profile: ForceProfile, month: str, staging: str,
-                 loaded: LoadedResources, options: LocateOptions) -> FileResult:
+                 loaded: LoadedResources, options: LocateOptions,
+                 spill_to: str | None = None) -> FileResult:
     """One input file's whole chain: read, parse, locate, anonymise (k-merging off), and
-    its restricted, public and rejected parts written under `staging`.
+    its restricted, public and rejected parts written under `staging`. Its feedback rows
+    come back rendered, in memory or, with `spill_to` (a local folder), in files there.
 
     The same kernels in the same order as the monthly pipeline's steps, so the parts
     written and the counts returned are the ones those steps give.
@@ -353,7 +355,8 @@ def process_file(item: InputFile, profile: ForceProfile, month: str, staging: st
             feedback.setdefault(force, []).append(part)
         result.disclosure.append((published.force, disclosure_part(published.public)))
     # Rendered here, beside the other files' work, not after all of them in the driver.
-    result.feedback = [(force, render_file_parts(parts)) for force, parts in feedback.items()]
+    result.feedback = [(force, render_file_parts(parts, spill_to))
+                       for force, parts in feedback.items()]
     return result
 
 

@@ -12,8 +12,10 @@ for k = 2, 3, 5, 8: how many records would move, how far on average, and the uni
 left. A force whose unique share is above `WARN_UNIQUE_SHARE` is warned about; above the
 operator's `--max-unique-share` its public month is withheld.
 
-Computed from the run's own public tables (only their point and crime type columns cross a
-Beam boundary), per force. Pure array work (no Beam).
+Computed from the run's own public tables, per force. What crosses a Beam boundary is each
+batch's distinct (point, crime type) cells with how many records each holds
+(`disclosure_part`), not its records: a month's map points repeat, so the cells are a fraction
+of the rows. Pure array work (no Beam).
 """
 
 from __future__ import annotations
@@ -35,12 +37,28 @@ K_VALUES = (2, 3, 5, 8)
 WARN_UNIQUE_SHARE = 0.2
 #: The public columns the report needs.
 DISCLOSURE_COLUMNS = ("public_lon", "public_lat", "crime_type")
+#: A disclosure part's column of how many records each (point, crime type) row stands for.
+RECORDS_COLUMN = "records"
 OK, WARNING, WITHHELD = "ok", "warning", "withheld"
 
 
 def disclosure_part(public: pa.Table) -> pa.Table:
-    """The few columns of a batch's public table the disclosure report reads."""
-    return public.select(list(DISCLOSURE_COLUMNS))
+    """A batch's public records as the disclosure report reads them: one row per distinct
+    (point, crime type), with how many records it holds (`RECORDS_COLUMN`)."""
+    keys = list(DISCLOSURE_COLUMNS)
+    cells = public.select(keys).group_by(keys, use_threads=False).aggregate(
+        [([], "count_all")])
+    return cells.select([*keys, "count_all"]).rename_columns([*keys, RECORDS_COLUMN])
+
+
+def _with_records(part: pa.Table) -> pa.Table:
+    """A part as (`DISCLOSURE_COLUMNS`, `RECORDS_COLUMN`): a table of plain records (no
+    counts column) counts one per row."""
+    if RECORDS_COLUMN not in part.column_names:
+        part = part.append_column(RECORDS_COLUMN, pa.array(np.ones(part.num_rows, np.int64)))
+    return part.select([*DISCLOSURE_COLUMNS, RECORDS_COLUMN]).cast(pa.schema([
+        ("public_lon", pa.float64()), ("public_lat", pa.float64()),
+        ("crime_type", pa.string()), (RECORDS_COLUMN, pa.int64())]))
 
 
 def _floats(column: Any) -> np.ndarray:
@@ -48,17 +66,19 @@ def _floats(column: Any) -> np.ndarray:
                       dtype=np.float64)
 
 
-def _cells(points: np.ndarray, types: np.ndarray) -> np.ndarray:
-    """How many records each (point, crime type) cell holds."""
+def _cells(points: np.ndarray, types: np.ndarray, records: np.ndarray) -> np.ndarray:
+    """How many records each (point, crime type) cell holds, given rows of `records`
+    records each (a cell may come in several rows: one per part)."""
     if not len(points):
         return np.zeros(0, np.int64)
     cells = points.astype(np.int64) * (int(types.max()) + 1) + types
-    return np.unique(cells, return_counts=True)[1]
+    _, cell = np.unique(cells, return_inverse=True)
+    return np.bincount(cell.reshape(-1), weights=records).astype(np.int64)
 
 
-def _unique_cell_records(points: np.ndarray, types: np.ndarray) -> int:
+def _unique_cell_records(points: np.ndarray, types: np.ndarray, records: np.ndarray) -> int:
     """How many records are alone in their (point, crime type) cell (one per such cell)."""
-    return int((_cells(points, types) == 1).sum())
+    return int((_cells(points, types, records) == 1).sum())
 
 
 def _share(part: int, whole: int) -> float:
@@ -98,7 +118,8 @@ def _nearest_holding(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict[i
 
 
 def _merge_effect(k: int, point: np.ndarray, counts: np.ndarray, target: np.ndarray,
-                  x: np.ndarray, y: np.ndarray, types: np.ndarray, n_located: int) -> dict:
+                  x: np.ndarray, y: np.ndarray, types: np.ndarray, records: np.ndarray,
+                  n_located: int) -> dict:
     """What `--min-public-count k` would do, point by point: each point holding fewer than k
     records moves to `target`, the nearest point holding at least k (as
     `anonymise.merge_small_points` moves their records), or loses its location when none
@@ -119,43 +140,49 @@ def _merge_effect(k: int, point: np.ndarray, counts: np.ndarray, target: np.ndar
                         else None),
         "max_move_m": (round(float(distance[moved_points].max()), 1) if moved_points.any()
                        else None),
-        "unique_share_after": _share(_unique_cell_records(target[point[kept]], types[kept]),
-                                     n_located),
+        "unique_share_after": _share(_unique_cell_records(
+            target[point[kept]], types[kept], records[kept]), n_located),
     }
 
 
 def force_disclosure(parts: Iterable[pa.Table]) -> dict:
-    """One force's month of public records (tables of `DISCLOSURE_COLUMNS`), as counts."""
-    tables = [part for part in parts if part.num_rows]
+    """One force's month of public records, as counts. Parts are `disclosure_part`s, or
+    tables of plain records (`DISCLOSURE_COLUMNS`, one record a row)."""
+    tables = [_with_records(part) for part in parts if part.num_rows]
     table = (pa.concat_tables(tables) if tables
-             else pa.table({name: pa.array([], pa.float64() if name != "crime_type"
-                                            else pa.string()) for name in DISCLOSURE_COLUMNS}))
+             else _with_records(pa.table({name: pa.array([], pa.float64() if name != "crime_type"
+                                                         else pa.string())
+                                          for name in DISCLOSURE_COLUMNS})))
     lon, lat = _floats(table["public_lon"]), _floats(table["public_lat"])
+    records = np.asarray(table[RECORDS_COLUMN].to_numpy(), dtype=np.int64)
     located = ~(np.isnan(lon) | np.isnan(lat))
-    n, n_located = table.num_rows, int(located.sum())
-    lon, lat = lon[located], lat[located]
+    n, n_located = int(records.sum()), int(records[located].sum())
+    lon, lat, records = lon[located], lat[located], records[located]
     types = pc.dictionary_encode(table["crime_type"].filter(pa.array(located)))
     types = np.asarray(types.combine_chunks().indices if isinstance(types, pa.ChunkedArray)
                        else types.indices, dtype=np.int64)
-    # Each record's point (an index into the distinct points), and each point's records.
-    _, first, point, counts = np.unique(_point_keys(lon, lat), return_index=True,
-                                        return_inverse=True, return_counts=True)
+    # Each row's point (an index into the distinct points), and each point's records.
+    _, first, point = np.unique(_point_keys(lon, lat), return_index=True,
+                                return_inverse=True)
     point = point.reshape(-1)
-    x, y = to_bng(lon[first], lat[first]) if n_located else (np.zeros(0), np.zeros(0))
+    counts = np.bincount(point, weights=records, minlength=len(first)).astype(np.int64)
+    x, y = to_bng(lon[first], lat[first]) if len(first) else (np.zeros(0), np.zeros(0))
     at_point = counts[point]
-    unique = _unique_cell_records(point, types)
+    unique = _unique_cell_records(point, types, records)
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     nearest = _nearest_holding(counts, x, y)
     return {
         "records": n,
         "records_without_location": n - n_located,
         "map_points": len(counts),
-        "records_at_points_under_k": {str(k): int((at_point < k).sum()) for k in K_VALUES},
-        "cells": len(_cells(point, types)),
+        "records_at_points_under_k": {str(k): int(records[at_point < k].sum())
+                                      for k in K_VALUES},
+        "cells": len(_cells(point, types, records)),
         "unique_cells": unique,
         "unique_share": _share(unique, n_located),
         "min_public_count_effect": {
-            str(k): _merge_effect(k, point, counts, nearest[k], x, y, types, n_located)
+            str(k): _merge_effect(k, point, counts, nearest[k], x, y, types, records,
+                                  n_located)
             for k in K_VALUES},
     }
 

@@ -11,6 +11,8 @@ formula are neutralised. Pure functions (no Beam).
 from __future__ import annotations
 
 import io
+import os
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -59,12 +61,48 @@ class RenderedCorrections:
     geojson_features: bytes
 
 
+@dataclass(frozen=True)
+class SpilledCorrections:
+    """`RenderedCorrections` left in two files of a local folder (`spill_rendered`) by the
+    worker process that rendered them, so only their paths travel; read when the force's
+    feedback is written. Same fields as `RenderedCorrections`."""
+
+    source_file: str
+    rows: int
+    csv_path: str
+    geojson_path: str
+
+    @property
+    def csv_rows(self) -> bytes:
+        """The CSV's rows, as `RenderedCorrections.csv_rows`."""
+        with open(self.csv_path, "rb") as rows:
+            return rows.read()
+
+    @property
+    def geojson_features(self) -> bytes:
+        """The GeoJSON's features, as `RenderedCorrections.geojson_features`."""
+        with open(self.geojson_path, "rb") as features:
+            return features.read()
+
+
+def spill_rendered(rendered: RenderedCorrections, folder: str) -> SpilledCorrections:
+    """Write a file's rendered rows for one force into `folder` (local, shared by the worker
+    processes and the driver of one run): a national month's corrections are about 90 MB
+    of text, cheaper written once and read once than carried through the runner."""
+    name = uuid.uuid4().hex  # one file's rows may go to several forces (its rejected rows)
+    paths = os.path.join(folder, name + ".csv"), os.path.join(folder, name + ".geojson")
+    for path, data in zip(paths, (rendered.csv_rows, rendered.geojson_features), strict=True):
+        with open(path, "wb") as out:
+            out.write(data)
+    return SpilledCorrections(rendered.source_file, rendered.rows, *paths)
+
+
 @dataclass
 class FeedbackPart:
     """One batch's share of a force's feedback: its correction rows and its counts.
 
     `rendered` holds the rows already rendered (`render_file_parts`, in the worker process
-    that made them); `corrections` is then empty."""
+    that made them), in memory or spilled to files; `corrections` is then empty."""
 
     corrections: pa.Table
     records: int = 0
@@ -72,7 +110,7 @@ class FeedbackPart:
     status_counts: dict[str, int] = field(default_factory=dict)
     reason_counts: dict[str, int] = field(default_factory=dict)
     rejected_counts: dict[str, int] = field(default_factory=dict)
-    rendered: RenderedCorrections | None = None
+    rendered: RenderedCorrections | SpilledCorrections | None = None
 
 
 def _map_distinct(values: pa.Array | pa.ChunkedArray, mapping) -> pa.Array:
@@ -247,7 +285,8 @@ def _render(table: pa.Table) -> list[RenderedCorrections]:
             for chunk in (table.slice(start, end - start),)]
 
 
-def _rendered(parts: Iterable[FeedbackPart]) -> list[RenderedCorrections]:
+def _rendered(parts: Iterable[FeedbackPart]
+              ) -> list[RenderedCorrections | SpilledCorrections]:
     """Every part's correction rows rendered, one entry per file, in file order."""
     parts = list(parts)
     done = [part.rendered for part in parts if part.rendered is not None]
@@ -260,9 +299,11 @@ def _rendered(parts: Iterable[FeedbackPart]) -> list[RenderedCorrections]:
     return chunks
 
 
-def render_file_parts(parts: Iterable[FeedbackPart]) -> FeedbackPart:
+def render_file_parts(parts: Iterable[FeedbackPart], spill_to: str | None = None
+                      ) -> FeedbackPart:
     """One file's feedback parts for one force as one part, its rows rendered: what a worker
-    process sends back instead of the rows themselves."""
+    process sends back instead of the rows themselves. With `spill_to` (a local folder),
+    the rendered rows are left there (`spill_rendered`) and the part carries their paths."""
     parts = list(parts)
     chunks = _rendered(parts)
     if len(chunks) > 1:
@@ -270,6 +311,8 @@ def render_file_parts(parts: Iterable[FeedbackPart]) -> FeedbackPart:
                          f"{[chunk.source_file for chunk in chunks]}")
     merged = _counts_of(parts)
     merged.rendered = chunks[0] if chunks else None
+    if spill_to is not None and isinstance(merged.rendered, RenderedCorrections):
+        merged.rendered = spill_rendered(merged.rendered, spill_to)
     return merged
 
 
@@ -287,13 +330,13 @@ def _counts_of(parts: Iterable[FeedbackPart]) -> FeedbackPart:
     return total
 
 
-def _csv(chunks: list[RenderedCorrections]) -> bytes:
+def _csv(chunks: list[RenderedCorrections | SpilledCorrections]) -> bytes:
     # Our column names need no quoting; a plain header reads best in a spreadsheet.
     header = (",".join(CORRECTION_SCHEMA.names) + "\n").encode()
     return header + b"".join(chunk.csv_rows for chunk in chunks)
 
 
-def _geojson(chunks: list[RenderedCorrections]) -> bytes:
+def _geojson(chunks: list[RenderedCorrections | SpilledCorrections]) -> bytes:
     features = b",".join(chunk.geojson_features for chunk in chunks if chunk.rows)
     return b'{"type":"FeatureCollection","features":[' + features + b"]}\n"
 

@@ -324,15 +324,18 @@ class ProcessFilesInWorkers(beam.DoFn):
     feedback parts (`feedback`) and disclosure columns (`disclosure`), tagged as such. Files
     go to the pool largest first, so the last to finish are short ones; their outputs
     leave in the order the files came, once all are done. A file that fails fails the
-    bundle with its own error, and the files not yet begun are dropped.
+    bundle with its own error, and the files not yet begun are dropped. With `spill_to` (a
+    local folder that outlives the pipeline), the feedback parts' rendered rows stay in
+    files there and only their paths come back.
     """
 
     def __init__(self, *, month: str, staging: str, resources: Resources,
                  profile_dirs: tuple[str, ...], locate_options: LocateOptions,
-                 workers: int) -> None:
+                 workers: int, spill_to: str | None = None) -> None:
         self.month, self.staging = month, staging
         self.resources, self.profile_dirs = resources, profile_dirs
         self.locate_options, self.workers = locate_options, workers
+        self.spill_to = spill_to
         self.rows_read = Metrics.counter("crimegeo", "rows_read")
         self.rows_rejected = Metrics.counter("crimegeo", "rows_rejected")
         self.rows_written = Metrics.counter("crimegeo", "rows_written")
@@ -353,7 +356,7 @@ class ProcessFilesInWorkers(beam.DoFn):
             for at in sorted(range(len(self._items)),
                              key=lambda at: -(self._items[at].size or 0)):
                 running[at] = pool.submit(run_file, self._items[at], self.month,
-                                          self.staging, self.locate_options)
+                                          self.staging, self.locate_options, self.spill_to)
             results = [running[at].result() for at in range(len(self._items))]
         except BrokenProcessPool as error:
             stopped = _worker_stopped(self._items, running)
@@ -542,7 +545,7 @@ class ProcessMonth(beam.PTransform):
     `files_at_once` > 1 (the local runner's parallel files) and k-merging off, each file's
     whole chain runs in one of that many worker processes instead (`ProcessFilesInWorkers`):
     the same kernels, the same parts. k-merging groups a force's month first, so it always
-    runs step by step.
+    runs step by step. `spill_to`: see `ProcessFilesInWorkers`.
 
     Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
     """
@@ -551,7 +554,7 @@ class ProcessMonth(beam.PTransform):
                  resources: Resources, profile_dirs: tuple[str, ...],
                  locate_options: LocateOptions, min_public_count: int,
                  overlap_io: bool = False, disclosure_url: str | None = None,
-                 files_at_once: int = 1) -> None:
+                 files_at_once: int = 1, spill_to: str | None = None) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
@@ -564,6 +567,7 @@ class ProcessMonth(beam.PTransform):
         self.overlap_io = overlap_io
         self.disclosure_url = disclosure_url
         self.files_at_once = files_at_once
+        self.spill_to = spill_to
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:
         if self.files_at_once > 1 and self.min_public_count <= 1:
@@ -592,7 +596,8 @@ class ProcessMonth(beam.PTransform):
         processed = files | "ProcessFiles" >> beam.ParDo(ProcessFilesInWorkers(
             month=self.month, staging=self.staging, resources=self.resources,
             profile_dirs=self.profile_dirs, locate_options=self.locate_options,
-            workers=self.files_at_once)).with_outputs(STATS, FEEDBACK, DISCLOSURE)
+            workers=self.files_at_once, spill_to=self.spill_to)
+        ).with_outputs(STATS, FEEDBACK, DISCLOSURE)
         if self.disclosure_url:
             _ = processed[DISCLOSURE] | "DiscloseMonth" >> DiscloseParts(self.disclosure_url)
         _ = processed[FEEDBACK] | "WriteMonthFeedback" >> WriteFeedbackParts(

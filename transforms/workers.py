@@ -99,12 +99,14 @@ def start_worker(resources: Resources, profile_dirs: tuple[str, ...], threads: i
     _WORKER["profiles"] = {p.name: p for p in load_profiles(profile_dirs)}
 
 
-def run_file(item: InputFile, month: str, staging: str, options: LocateOptions
-             ) -> FileResult:
-    """One file's whole chain in this worker, with what `start_worker` loaded."""
+def run_file(item: InputFile, month: str, staging: str, options: LocateOptions,
+             spill_to: str | None = None) -> FileResult:
+    """One file's whole chain in this worker, with what `start_worker` loaded; its
+    feedback rows left in `spill_to` when given (`transforms.batches.process_file`)."""
     loaded: LoadedResources = _WORKER["loaded"]
     profiles: dict[str, ForceProfile] = _WORKER["profiles"]
-    return process_file(item, profiles[item.profile], month, staging, loaded, options)
+    return process_file(item, profiles[item.profile], month, staging, loaded, options,
+                        spill_to)
 
 
 def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...]

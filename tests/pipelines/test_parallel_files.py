@@ -64,6 +64,28 @@ def test_files_in_worker_processes_publish_what_one_process_publishes(
     assert _disclosure(tmp_path / "workers") == _disclosure(tmp_path / "alone")
 
 
+def test_the_feedback_rows_workers_leave_are_removed_with_the_run(
+        demo_month: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers leave each file's rendered feedback rows in a local folder for the driver;
+    the folder goes when the run ends, whether it commits or fails."""
+    import tempfile
+
+    left: list[str] = []
+    cleanup = tempfile.TemporaryDirectory.cleanup
+
+    def seen_then_cleaned(folder: tempfile.TemporaryDirectory) -> None:
+        left.extend(path.suffix for path in Path(folder.name).iterdir())
+        cleanup(folder)
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile.TemporaryDirectory, "cleanup", seen_then_cleaned)
+    (tmp_path / "tmp").mkdir()
+    result = run_month_args(_args(demo_month, tmp_path / "out", 2))
+    assert result.manifest["files_at_once"] == 2 and _feedback_files(tmp_path / "out")
+    assert left and set(left) == {".csv", ".geojson"}  # the rows went through files
+    assert [path for path in (tmp_path / "tmp").iterdir() if "crimegeo" in path.name] == []
+
+
 def test_the_graph_is_one_step_in_workers_and_step_by_step_otherwise(
         demo_month: dict, tmp_path: Path) -> None:
     files = list(discover_month(str(demo_month["root"] / "input"), MONTH,

@@ -46,6 +46,31 @@ def test_status_warning_threshold_and_recommendation() -> None:
     assert month_disclosure("2024-03", {"x": stats}, 0.7)["forces"]["x"]["status"] == "warning"
 
 
+def test_parts_of_distinct_cells_count_as_the_records_they_stand_for() -> None:
+    """What crosses the runner is each batch's distinct (point, crime type) cells with
+    their record counts (`disclosure_part`); a force's counts from those are the counts
+    from its records, however the records were split into batches."""
+    import numpy as np
+
+    from crimegeo.transforms.disclosure import disclosure_part
+
+    rng = np.random.default_rng(3)
+    points = rng.integers(0, 40, 3000)
+    located = rng.random(3000) > 0.05
+    records = pa.table({
+        "public_lon": pa.array(np.where(located, -0.09 - points * 1e-4, np.nan),
+                               from_pandas=True),
+        "public_lat": pa.array(np.where(located, 51.51 + (points % 7) * 1e-4, np.nan),
+                               from_pandas=True),
+        "crime_type": pa.array(rng.choice(["Burglary", "Drugs", "Robbery", "Shoplifting"],
+                                          3000))})
+    parts = [disclosure_part(records.slice(start, 700)) for start in range(0, 3000, 700)]
+    assert sum(part.num_rows for part in parts) < records.num_rows / 3
+    assert sum(part["records"].to_numpy().sum() for part in parts) == 3000
+    assert force_disclosure(parts) == force_disclosure([records])
+    assert force_disclosure([disclosure_part(TABLE)]) == force_disclosure([TABLE])
+
+
 def test_an_empty_force_month() -> None:
     empty = TABLE.slice(0, 0)
     stats = force_disclosure([empty])

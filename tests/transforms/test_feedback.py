@@ -121,3 +121,15 @@ def test_files_rendered_apart_give_the_bytes_of_rendering_them_together() -> Non
     assert feedback_parts_files([], {})["corrections.csv"] == corrections_csv([])
     with pytest.raises(ValueError, match="one file"):
         render_file_parts(first + second)
+
+
+def test_rows_spilled_to_files_give_the_same_feedback(tmp_path) -> None:
+    """Workers may leave each file's rendered rows in a local folder and send back only
+    their paths; the force's feedback read from there is the same bytes."""
+    first = [records_part(_records()), rejected_part(_rejected())]
+    spilled = render_file_parts(first, str(tmp_path))
+    assert spilled.rendered.rows == 3 and spilled.rendered.csv_path.startswith(str(tmp_path))
+    assert sorted(path.suffix for path in tmp_path.iterdir()) == [".csv", ".geojson"]
+    assert (feedback_parts_files([spilled], {"n": 1})
+            == feedback_parts_files([render_file_parts(first)], {"n": 1})
+            == feedback_parts_files(first, {"n": 1}))
