@@ -514,7 +514,10 @@ def parse_query(text: str) -> ParsedQuery:
             break
     brand = _brand_before_name(key)
     if brand is not None:  # "Tesco Metro Cheapside": the shop, then the street it is on
-        later = (_LEADING_NUMBER_RE.sub("", key[len(brand) + 1:]), *later)
+        rest = _LEADING_NUMBER_RE.sub("", key[len(brand) + 1:])
+        # as its own comma part would be: a later name and an area hint (the batch lookup
+        # tells texts of one key apart by their area hints)
+        later, areas = (rest, *later), [rest, *areas]
         key = name = brand
     road_number = None
     alternatives: list[str] = []

@@ -363,7 +363,20 @@ def test_a_landmark_no_name_has_before_a_street_is_on_the_street(
     m = best(col_gaz, text)
     assert m.name == name and m.match_type != "ambiguous"
     if "," not in text and " - " not in text:  # words no name has, then the name
-        assert m.reason == "words_before" and m.score < CONFIDENT
+        from crimegeo.gazetteer.scoring import WORDS_AFTER_SCORE
+
+        assert m.reason == "words_before" and m.evidence_score == WORDS_AFTER_SCORE
+
+
+def test_a_brand_before_a_street_without_a_comma_is_read_alike_in_batch(
+        col_gaz: Gazetteer) -> None:
+    # one key ("tesco metro") before different streets: the batch must not share answers
+    texts = ["opp Tesco Metro Bell Inn Yard", "Tesco Metro Moorfields", "TESCO METRO MARK LANE"]
+    batch = col_gaz.lookup_many(texts, force=FORCE)
+    for text, m in zip(texts, batch, strict=True):
+        one = best(col_gaz, text)
+        assert (m.id, m.reason) == (one.id, one.reason)
+    assert [m.name for m in batch] == ["Bell Inn Yard", "Moorfields", "Supermarket"]
 
 
 def test_a_word_some_name_has_before_a_street_is_not_dropped(col_gaz: Gazetteer) -> None:
@@ -378,7 +391,10 @@ def test_two_slips_in_a_short_name_read_when_one_name_is_that_close(
         col_gaz: Gazetteer, text: str) -> None:
     m = best(col_gaz, text)
     assert (m.name, m.reason) == ("Poultry", "typo2_short")
-    assert m.score < CONFIDENT  # its own calibrated share, a suggestion
+    from crimegeo.gazetteer.scoring import FUZZY_SCORES
+
+    # its own evidence kind, calibrated by its own answers
+    assert m.evidence_score == FUZZY_SCORES["typo2_short"] and m.score < 1.0
 
 
 def test_two_slips_in_a_name_of_four_letters_are_not_read(col_gaz: Gazetteer) -> None:
