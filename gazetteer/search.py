@@ -50,6 +50,8 @@ from crimegeo.gazetteer.scoring import (
 #: "Cheapside / street"): words after it are a note, not the rest of a longer name.
 _NOTE_PUNCTUATION_RE = re.compile(r"[()/\[\]\-]")
 FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
+#: Keys up to this long are checked for candidates two edits away below FUZZY_CUTOFF.
+SHORT_KEY_MAX = 12
 FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
 FUZZY_GRADED = 6  # best candidates per query graded by fuzzy_grade (slips, street type)
 FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts again
@@ -450,7 +452,9 @@ class CandidateSearch:
         """
         order = np.argsort(-similarity, kind="stable")[:FUZZY_GRADED]
         low = similarity[order] < FUZZY_CUTOFF
-        if low.any():  # two slips in a short name ("piutry": 77 to "poultry") are 2 edits
+        # two slips in a short name ("piutry": 77 to "poultry") are 2 edits; in a key longer
+        # than SHORT_KEY_MAX letters two edits stay above the cutoff, so no edits are counted
+        if low.any() and len(key) <= SHORT_KEY_MAX:
             texts = self._key_texts(cand[order[low]])
             low[low] = [OSA.distance(key, t) > 2 for t in texts]
         order = order[~low]
