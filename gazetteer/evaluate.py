@@ -60,7 +60,13 @@ that reads a postcode before a trailing town; ``slash_place`` the label and its 
 joined by a slash with no spaces, a police.uk place type that has a slash of its own written
 first ("BUS/COACH STATION/NUN COURT"; the model's junction class writes it second, in the
 case it is published in), upper case half the time, added with the rule that splits a street
-from such a place type.
+from such a place type; ``landmark`` a shop, café, bank or pub the model never names before
+the street, with or without a comma, or after it ("Boots, Cheapside", "McDonalds Cheapside",
+"CAFFE NERO - CHEAPSIDE", "Cheapside o/s Greggs"), the crime on the street, added with the
+rules that a place type before a street is the one ON it and that words no name has before a
+known name are not part of it; ``short_slips`` two slips in a name whose longest word has five
+to seven letters, one of them a sound-alike respelling or both with the name in upper case,
+added with the rule that reads two slips in such a name when one name is that close.
 
 A junction row is right when the answer is right for A's class, or when the answer is a
 junction within :data:`JUNCTION_TOLERANCE_M` of the crime's point.
@@ -163,7 +169,19 @@ _KEYBOARD = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
 JUNCTION_KINDS = ("junction", "slash_place")
 #: Perturbation classes never used to set a constant or a rule (see the module docstring).
 HELD_OUT_PERTURBATIONS = ("spacing", "punctuation", "phonetic", "note", "shortened",
-                          "address_tail", "slash_place")
+                          "address_tail", "slash_place", "landmark", "short_slips")
+#: ``landmark``: a shop, café, bank or pub the model's ``premises`` class never names, before
+#: the street with or without a comma, or after it ("Boots, Cheapside", "McDonalds Cheapside",
+#: "Cheapside o/s Greggs"); the crime is on the street.
+_LANDMARKS = ["Boots", "McDonalds", "Greggs", "Starbucks", "Pret", "Tesco Metro",
+              "Sainsburys Local", "Wetherspoons", "Nandos", "HSBC", "Lloyds Bank", "Caffe Nero",
+              "Itsu", "Leon", "Post Office"]
+_LANDMARK_FORMS = ["{lm}, {name}", "outside {lm}, {name}", "{lm} {name}", "{LM} - {NAME}",
+                   "{name} o/s {lm}", "{lm}, {house}{name}", "opp {lm} {name}"]
+#: ``short_slips``: two slips in a name whose longest word has five to seven letters, in
+#: forms the model's ``typo2`` does not write: one sound-alike respelling of one letter
+#: (a doubled or single consonant, ck/k, ee/ea, ie/ei, ou/ow) and one keyboard slip, or two
+#: slips and upper case.
 #: ``shortened``: street type abbreviations not in the model's list (upper case, a full stop),
 #: then half the time the town with no comma ("MOOR LA. London", "Fleet ST. LONDON").
 _SHORTENED = {
@@ -177,6 +195,8 @@ _SOUND_ALIKE = [("ph", "f"), ("f", "ph"), ("ck", "k"), ("c", "k"), ("ee", "ea"),
                 ("ie", "ei"), ("ei", "ie"), ("ou", "ow"), ("ow", "ou"), ("y", "ie"),
                 ("ll", "l"), ("tt", "t"), ("ss", "s"), ("rr", "r"), ("nn", "n"), ("l", "ll"),
                 ("t", "tt"), ("s", "ss"), ("r", "rr"), ("n", "nn"), ("er", "a")]
+_ONE_EDIT_SOUND_ALIKE = [(a, b) for a, b in _SOUND_ALIKE
+                         if (a, b) not in (("ph", "f"), ("f", "ph"), ("y", "ie"), ("er", "a"))]
 _NOTES = [" area", " - shop doorway", " (footway)", " nr bus stop", " - rear", " footpath",
           " (public highway)", " / street", " - outside"]
 
@@ -382,6 +402,25 @@ def _apply(kind: str, name: str, rng: random.Random, partner: str | None) -> tup
         w = rng.choice(types)
         new = name[: -len(w)] + rng.choice(_SHORTENED[w])
         return new + (rng.choice(_TOWNS_NO_COMMA) if rng.random() < 0.5 else ""), kind
+    if kind == "landmark":
+        form = rng.choice(_LANDMARK_FORMS)
+        lm = rng.choice(_LANDMARKS)
+        house = rng.choice(_HOUSE) + " " if rng.random() < 0.5 else ""
+        return form.format(lm=lm, LM=lm.upper(), name=name, NAME=name.upper(),
+                           house=house), kind
+    if kind == "short_slips":
+        longest = max((len(w) for w in re.findall(r"[A-Za-z]+", name)), default=0)
+        if not 5 <= longest <= 7:
+            return name, "clean"
+        options = [(m.start(), a, b) for a, b in _ONE_EDIT_SOUND_ALIKE
+                   for m in re.finditer(re.escape(a), name)
+                   if m.start() > 0 and name[m.start() - 1].isalpha()]
+        if options and rng.random() < 0.5:
+            at, a, b = rng.choice(options)
+            new = _slip(name[:at] + b + name[at + len(a):], rng)
+        else:
+            new = _slip(_slip(name, rng), rng).upper()
+        return (new, kind) if new.lower() != name.lower() else (name, "clean")
     if kind == "junction" and partner:
         form = rng.choice(["junction of {a} and {b}", "{a} j/w {b}", "{a}/{b}",
                            "corner of {a} and {b}", "jct {a} & {b}", "{a} junction with {b}",
@@ -687,6 +726,7 @@ def evaluate_police_uk(
         "_class": classes_a,
         "_kind": kinds_a,
         "_label": label,
+        "_seen": seen,
         "_query": queries,
         "_found": found,
         "_located": located,

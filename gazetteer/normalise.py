@@ -325,6 +325,24 @@ SLIP_TYPES: tuple[str, ...] = (
 )
 
 
+#: Brand keys, longest first, for reading a brand written before a street without a comma.
+_BRANDS_LONGEST_FIRST = sorted(BRAND_PLACES, key=len, reverse=True)
+_LEADING_NUMBER_RE = re.compile(r"^\d+[a-z]?(?:\s*-\s*\d+[a-z]?)?\s+")
+
+
+def _brand_before_name(key: str) -> str | None:
+    """The shop brand a key starts with when a name follows it ("tesco metro 12 cheapside" ->
+    "tesco metro"), as if written "Tesco Metro, 12 Cheapside"; None otherwise, and when only
+    a street type follows ("Iceland Road" is a street)."""
+    if key in BRAND_PLACES:
+        return None
+    for brand in _BRANDS_LONGEST_FIRST:
+        if key.startswith(brand + " "):
+            rest = _LEADING_NUMBER_RE.sub("", key[len(brand) + 1:])
+            return brand if set(rest.split()) - ROAD_TYPE_TOKENS else None
+    return None
+
+
 def _type_slip_fixed(key: str) -> str:
     """`key` with a misspelt final street type put right ("old brad steet" -> "old brad
     street"); unchanged when the last word is a known type or not close to one."""
@@ -494,6 +512,13 @@ def parse_query(text: str) -> ParsedQuery:
                 last_word, last_word)
             key = f"{head} {last_word}" if head else key
             break
+    brand = _brand_before_name(key)
+    if brand is not None:  # "Tesco Metro Cheapside": the shop, then the street it is on
+        rest = _LEADING_NUMBER_RE.sub("", key[len(brand) + 1:])
+        # as its own comma part would be: a later name and an area hint (the batch lookup
+        # tells texts of one key apart by their area hints)
+        later, areas = (rest, *later), [rest, *areas]
+        key = name = brand
     road_number = None
     alternatives: list[str] = []
     toks = key.split()

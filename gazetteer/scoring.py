@@ -38,6 +38,7 @@ __all__ = [
     "POSTCODE_MISS_FACTOR",
     "ROAD_POINT_LINK_M",
     "SCORES",
+    "LANDMARK_SLACK_M",
     "SECOND_PART_FACTOR",
     "SINGLED_OUT_MAX_SCORE",
     "WORDS_AFTER_MAX",
@@ -71,6 +72,7 @@ FUZZY_SCORES: dict[str, float] = {
     "typo2": 0.9,
     "typo1_type_dropped": 0.9,
     "typo2_type_dropped": 0.8,
+    "typo2_short": 0.6,
 }
 #: A `loose` fuzzy answer, or one with a competitor, never scores above this: below the
 #: default threshold, it is a suggestion for the force, not a location (measured: 289 loose
@@ -93,6 +95,12 @@ FUZZY_UNIQUE_MARGIN = 1
 #: Shortest name (letters, street type left out) for which one slip, and two slips, are read
 #: as typos: shorter names are one or two slips from many others.
 TYPO_MIN_LETTERS = {1: 4, 2: 8}
+#: Two slips in a shorter name (five to seven letters, street type left out: "Piutry" for
+#: Poultry) are read, as their own grade ``typo2_short``, only when that name is the one
+#: name of the area so close (a rival within the same cost makes it ambiguous): a person
+#: reading "Piutry" in the City thinks of Poultry. Costlier than every other graded slip, so a
+#: closer name always wins; its score is its own calibrated share right.
+TYPO2_SHORT_MIN_LETTERS = 5
 
 #: A generic place type ("Supermarket": one label, many places) never scores above this on its
 #: own; only a junction partner that singles one place out can make it confident.
@@ -117,6 +125,11 @@ JUNCTION_SCORE_FACTOR = 0.95
 #: the two wrong, which one unknown.
 JUNCTION_FALLBACK_FACTOR = 0.8
 
+#: A place of a generic type written before a street ("Tesco, Cheapside") is the one ON that
+#: street: the street is its nearest named street, or no more than this many metres farther
+#: than its nearest (a shop on a corner fronts two streets). Otherwise the street answers.
+LANDMARK_SLACK_M = 25.0
+
 #: When the first comma part names nothing the gazetteer knows but a later one names a street
 #: ("Tesco Express, 12 Fleet Street", "Moor House, London Wall"), that street answers, its
 #: score times this, ``reason="later_part"``.
@@ -138,7 +151,7 @@ ROAD_POINT_LINK_M = 1500.0
 #: above every graded candidate's.
 LOOSE_COST = 3.0
 _GRADE_COST = {"type_dropped": 1, "type_changed": 2, "typo1": 1, "typo2": 2,
-               "typo1_type_dropped": 2, "typo2_type_dropped": 3}
+               "typo1_type_dropped": 2, "typo2_type_dropped": 3, "typo2_short": 2.5}
 
 
 def _stem(tokens: list[str]) -> list[str]:
@@ -161,6 +174,8 @@ def fuzzy_grade(query: str, candidate: str, similarity: float) -> tuple[str, flo
     if d in (1, 2) and letters >= TYPO_MIN_LETTERS[d]:
         grade = f"typo{d}"
         return grade, float(_GRADE_COST[grade])
+    if d == 2 and letters >= TYPO2_SHORT_MIN_LETTERS:
+        return "typo2_short", float(_GRADE_COST["typo2_short"])
     if dropped:
         d = OSA.distance(stem_q, stem_c)
         if d in (1, 2) and letters >= TYPO_MIN_LETTERS[d]:

@@ -36,6 +36,7 @@ from crimegeo.gazetteer.scoring import (
     FUZZY_UNIQUE_MARGIN,
     GENERIC_MAX_SCORE,
     JUNCTION_MAX_M,
+    LANDMARK_SLACK_M,
     LONGER_NAME_SCORE,
     SCORES,
     SECOND_PART_FACTOR,
@@ -49,6 +50,8 @@ from crimegeo.gazetteer.scoring import (
 #: "Cheapside / street"): words after it are a note, not the rest of a longer name.
 _NOTE_PUNCTUATION_RE = re.compile(r"[()/\[\]\-]")
 FUZZY_CUTOFF = 78.0  # on fuzzy_similarity, 0..100
+#: Keys up to this long are checked for candidates two edits away below FUZZY_CUTOFF.
+SHORT_KEY_MAX = 12
 FUZZY_CANDIDATES = 32  # candidates scored per query after blocking
 FUZZY_GRADED = 6  # best candidates per query graded by fuzzy_grade (slips, street type)
 FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts again
@@ -156,6 +159,9 @@ class CandidateSearch:
             name_first = self._name_then_words(pq, area)
             if len(name_first[0]):
                 return name_first
+            name_last = self._words_then_name(pq, area)
+            if len(name_last[0]):
+                return name_last
         for name in pq.later_names:  # "Tesco Express, 12 Fleet Street": the street is later
             rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
             street = ~AREA_LIKE[self.kind[rows]]  # a later area part is a hint, not the place
@@ -191,13 +197,35 @@ class CandidateSearch:
             if (not len(sr) or set(sw) <= {"loose"} or self._generic_mask()[sr].all()
                     or AREA_LIKE[self.kind[sr]].all()):
                 continue
-            meets = (self._box_gap(rows, sr) <= JUNCTION_MAX_M).any(axis=1)
+            meets = self._on_street(rows, sr, area)
             if meets.any():
                 kept_how = [h for h, m in zip(how, meets.tolist(), strict=True) if m]
                 return (rows[meets], np.minimum(scores[meets], SINGLED_OUT_MAX_SCORE), kept_how,
                         ["singled_out"] * len(kept_how))
             return sr, ss * SECOND_PART_FACTOR, sh, ["later_part"] * len(sr)
         return found
+
+    def _on_street(self, places: np.ndarray, street: np.ndarray, area: _Area) -> np.ndarray:
+        """Per place row: whether it lies ON the street (rows `street`): the street is, within
+        LANDMARK_SLACK_M, the nearest named street to the place, and within JUNCTION_MAX_M. A
+        shop's address is the street it fronts; a shop nearer another street is that
+        street's, a landmark of the neighbourhood, not where the text says."""
+        gap = self._box_gap(places, street).min(axis=1)
+        nearest = np.array([self._nearest_street_gap(int(r), area) for r in places.tolist()])
+        return (gap <= JUNCTION_MAX_M) & (gap <= nearest + LANDMARK_SLACK_M)
+
+    def _nearest_street_gap(self, row: int, area: _Area) -> float:
+        """Metres from a place row to the nearest named street or road of the area (inf when
+        none lies within JUNCTION_MAX_M)."""
+        r = JUNCTION_MAX_M
+        near = self.rows_in_box((self.x[row] - r, self.y[row] - r, self.x[row] + r,
+                                 self.y[row] + r))
+        near = near[~AREA_LIKE[self.kind[near]] & ~self._generic_mask()[near]]
+        if area.row_mask is not None:
+            near = near[area.row_mask[near]]
+        if not len(near):
+            return float("inf")
+        return float(self._box_gap(np.array([row]), near).min())
 
     def _key_scores(self, rows: np.ndarray, exact: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Base score and match type of rows found by their canonical key (`exact`: the text
@@ -263,6 +291,29 @@ class CandidateSearch:
                         and not _NOTE_PUNCTUATION_RE.search(pq.name)):
                     return rows, np.full(n, LONGER_NAME_SCORE), ["fuzzy"] * n, ["longer_name"] * n
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
+        return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _words_then_name(self, pq: ParsedQuery, area: _Area
+                         ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """The longest known street name the key ends with, when at most WORDS_AFTER_MAX
+        words that no name of the gazetteer has come before it ("mcdonalds cheapside",
+        "boots 12 fleet street": a landmark on the street): ``reason="words_before"``, scored
+        WORDS_AFTER_SCORE. A word some name has ("great", "lloyds") may begin a longer street
+        the gazetteer lacks: not read so."""
+        tokens = pq.key.split()
+        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
+            if self._word_known(tokens[drop - 1]):
+                break
+            tail = tokens[drop:]
+            if tail[0].isdigit():  # "boots 12 fleet street": a house number
+                tail = tail[1:]
+            if not tail or set(tail) <= ROAD_TYPE_TOKENS:
+                break
+            rows = self._rows_for_key(" ".join(tail), area)
+            rows = rows[~AREA_LIKE[self.kind[rows]] & ~self._generic_mask()[rows]]
+            if len(rows):
+                n = len(rows)
+                return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _best_fuzzy(self, pq: ParsedQuery, area: _Area
@@ -400,7 +451,13 @@ class CandidateSearch:
         FUZZY_LOOSE_MAX, and ranking sees them all.
         """
         order = np.argsort(-similarity, kind="stable")[:FUZZY_GRADED]
-        order = order[similarity[order] >= FUZZY_CUTOFF]
+        low = similarity[order] < FUZZY_CUTOFF
+        # two slips in a short name ("piutry": 77 to "poultry") are 2 edits; in a key longer
+        # than SHORT_KEY_MAX letters two edits stay above the cutoff, so no edits are counted
+        if low.any() and len(key) <= SHORT_KEY_MAX:
+            texts = self._key_texts(cand[order[low]])
+            low[low] = [OSA.distance(key, t) > 2 for t in texts]
+        order = order[~low]
         if not len(order):
             return np.zeros(0, np.int64), np.zeros(0), []
         sims = similarity[order].astype(np.float64)

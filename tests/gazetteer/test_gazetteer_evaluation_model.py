@@ -30,3 +30,22 @@ def test_junction_rewrites_name_streets_that_meet(col_files: list[str]) -> None:
     assert JUNCTION_NOT_MEETING_SHARE / 2 <= not_met <= JUNCTION_NOT_MEETING_SHARE + 0.05
     # with no wrong partners, nearly every rewrite is a junction the gazetteer places
     assert np.mean(_junction_reasons(folder, 0.0) == "junction") >= 0.93
+
+
+def test_held_out_landmark_and_short_slip_rewrites(col_files: list[str]) -> None:
+    """The two held-out classes of the fifth pass write what they say: a landmark the
+    model's premises class never names beside the label's name, and two slips in a name
+    whose longest word has five to seven letters."""
+    import random
+
+    from crimegeo.gazetteer.evaluate import _LANDMARKS, perturb
+
+    rng = random.Random(3)
+    for label in ("On or near Cheapside", "On or near Poultry", "On or near Bell Inn Yard"):
+        text, kind = perturb(label, rng, "landmark")
+        assert kind == "landmark" and label[11:].lower() in text.lower()
+        assert any(lm.lower() in text.lower() for lm in _LANDMARKS)
+    for _ in range(20):
+        text, kind = perturb("On or near Poultry", rng, "short_slips")
+        assert kind == "short_slips" and text.lower() != "on or near poultry"
+    assert perturb("On or near Bishopsgate", rng, "short_slips")[1] == "clean"  # 11 letters

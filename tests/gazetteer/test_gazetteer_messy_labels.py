@@ -270,21 +270,29 @@ def test_premises_before_the_street(col_gaz: Gazetteer, text: str) -> None:
     assert (m.id, m.reason) == (alone.id, "later_part") and m.score >= CONFIDENT
 
 
-def test_shop_then_street_singles_out_one_place_but_stays_a_suggestion(
+def test_shop_then_street_singles_out_the_place_on_it_but_stays_a_suggestion(
         col_gaz: Gazetteer) -> None:
     from crimegeo.gazetteer.scoring import SINGLED_OUT_MAX_SCORE
 
-    rochester = best(col_gaz, "Rochester Walk")
-    for text in ("Supermarket, Rochester Walk", "Tesco Express, 2 Rochester Walk"):
+    # Farringdon Street and Mark Lane are the nearest named streets of a supermarket (62 m,
+    # 41 m): the shop is ON the street, and the text names it.
+    for street, text in (("Farringdon Street", "Supermarket, Farringdon Street"),
+                         ("Mark Lane", "Tesco Express, 2 Mark Lane"),
+                         ("Mark Lane", "Tesco Metro Mark Lane")):
+        on = best(col_gaz, street)
         m = best(col_gaz, text)
-        assert (m.name, m.match_type, m.reason) == ("Supermarket", m.match_type, "singled_out")
+        assert (m.name, m.reason) == ("Supermarket", "singled_out")
         assert m.match_type != "ambiguous" and m.evidence_score <= SINGLED_OUT_MAX_SCORE
         assert m.score < CONFIDENT
-        assert np.hypot(m.x_bng - rochester.x_bng, m.y_bng - rochester.y_bng) <= JUNCTION_MAX_M
-    found = col_gaz.lookup("Supermarket, Plumtree Court", force=FORCE)  # meets two
-    assert [m.match_type for m in found[:2]] == ["ambiguous", "ambiguous"]
-    m = best(col_gaz, "Tesco, Milford Lane")  # meets none (nearest 593 m): the street answers
-    assert (m.name, m.reason) == ("Milford Lane", "later_part")
+        assert np.hypot(m.x_bng - on.x_bng, m.y_bng - on.y_bng) <= JUNCTION_MAX_M
+    # A supermarket lies within JUNCTION_MAX_M of Rochester Walk and of Plumtree Court, but
+    # nearer other streets: a landmark of the neighbourhood, not on the street; the street
+    # answers (before the landmark rule, the supermarket did). Milford Lane meets none.
+    for street, text in (("Rochester Walk", "Tesco Express, 2 Rochester Walk"),
+                         ("Plumtree Court", "Supermarket, Plumtree Court"),
+                         ("Milford Lane", "Tesco, Milford Lane")):
+        m = best(col_gaz, text)
+        assert (m.name, m.reason) == (street, "later_part")
 
 
 @pytest.mark.parametrize(
@@ -342,3 +350,54 @@ def test_a_known_name_then_a_street_type_is_a_longer_name_the_gazetteer_lacks(
     assert (longer.name, longer.reason) == ("Fleet Street", "longer_name")
     assert (note.name, note.reason) == ("Fleet Street", "words_after")
     assert longer.score < 0.5 < note.score < CONFIDENT
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("McDonalds Cheapside", "Cheapside"),
+    ("opp Itsu 12 Fleet Street", "Fleet Street"),
+    ("Boots, Cheapside", "Cheapside"),
+    ("BOOTS - CHEAPSIDE", "Cheapside"),
+])
+def test_a_landmark_no_name_has_before_a_street_is_on_the_street(
+        col_gaz: Gazetteer, text: str, name: str) -> None:
+    m = best(col_gaz, text)
+    assert m.name == name and m.match_type != "ambiguous"
+    if "," not in text and " - " not in text:  # words no name has, then the name
+        from crimegeo.gazetteer.scoring import WORDS_AFTER_SCORE
+
+        assert m.reason == "words_before" and m.evidence_score == WORDS_AFTER_SCORE
+
+
+def test_a_brand_before_a_street_without_a_comma_is_read_alike_in_batch(
+        col_gaz: Gazetteer) -> None:
+    # one key ("tesco metro") before different streets: the batch must not share answers
+    texts = ["opp Tesco Metro Bell Inn Yard", "Tesco Metro Moorfields", "TESCO METRO MARK LANE"]
+    batch = col_gaz.lookup_many(texts, force=FORCE)
+    for text, m in zip(texts, batch, strict=True):
+        one = best(col_gaz, text)
+        assert (m.id, m.reason) == (one.id, one.reason)
+    assert [m.name for m in batch] == ["Bell Inn Yard", "Moorfields", "Supermarket"]
+
+
+def test_a_word_some_name_has_before_a_street_is_not_dropped(col_gaz: Gazetteer) -> None:
+    # "Lloyds" begins Lloyds Avenue: "Lloyds Cheapside" may name a street the gazetteer
+    # lacks, so Cheapside is not read out of it as words before a name
+    m = best(col_gaz, "Lloyds Cheapside")
+    assert m is None or m.reason != "words_before"
+
+
+@pytest.mark.parametrize("text", ["Piutry", "On or near Pulrty", "POLRTY"])
+def test_two_slips_in_a_short_name_read_when_one_name_is_that_close(
+        col_gaz: Gazetteer, text: str) -> None:
+    m = best(col_gaz, text)
+    assert (m.name, m.reason) == ("Poultry", "typo2_short")
+    from crimegeo.gazetteer.scoring import FUZZY_SCORES
+
+    # its own evidence kind, calibrated by its own answers
+    assert m.evidence_score == FUZZY_SCORES["typo2_short"] and m.score < 1.0
+
+
+def test_two_slips_in_a_name_of_four_letters_are_not_read(col_gaz: Gazetteer) -> None:
+    # "Wood Street" is "wood": two slips from four letters is half the name
+    m = best(col_gaz, "Wdoo Street")
+    assert m is None or m.reason != "typo2_short"
