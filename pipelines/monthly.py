@@ -121,7 +121,7 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             disclosure_url=layout.staged_disclosure(run_id),
             files_at_once=(month_files_at_once(settings, files) if files_at_once is None
                            else files_at_once),
-            spill_to=spill_to)
+            spill_to=spill_to, month_files=len(files))
     )
     _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats

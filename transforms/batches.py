@@ -33,7 +33,7 @@ from crimegeo.transforms.areas import (
     load_area_layer,
     load_force_boundaries,
 )
-from crimegeo.transforms.disclosure import disclosure_part
+from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import (
     feedback_parts_files,
     records_part,
@@ -369,6 +369,16 @@ def write_feedback(staging: str, output: str, month: str, run_id: str, force: st
     counts["run_id"] = run_id
     write_feedback_files(staging, force, month, feedback_parts_files(parts, counts))
     return OutputLayout(staging).feedback_month(force, month)
+
+
+def finish_force(staging: str, output: str, month: str, run_id: str, force: str,
+                 feedback: list[Any], disclosure: list[pa.Table] | None) -> dict | None:
+    """A force's month once every file of it is done: its feedback written (as
+    `write_feedback`, when it has feedback parts) and its disclosure counts (as
+    `force_disclosure`, when `disclosure` is given), returned."""
+    if feedback:
+        write_feedback(staging, output, month, run_id, force, feedback)
+    return force_disclosure(disclosure) if disclosure is not None else None
 
 
 def merge_stats(values: Any) -> dict:

@@ -33,12 +33,14 @@ from crimegeo.store.files import write_json_atomic
 from crimegeo.store.inputs import InputFile
 from crimegeo.transforms.batches import (
     Batch,
+    FileResult,
     LoadedResources,
     ParsedFile,
     Resources,
     anonymise_batch,
     anonymise_force,
     feedback_parts,
+    finish_force,
     load_resources,
     locate_batch,
     merge_stats,
@@ -57,6 +59,8 @@ STATS = "stats"
 REJECTED = "rejected"
 FEEDBACK = "feedback"
 DISCLOSURE = "disclosure"
+#: Forces' disclosure counts made already (by `ProcessFilesInWorkers`), not their parts.
+DISCLOSED = "disclosed"
 
 
 class TableElementCoder(beam.coders.Coder):
@@ -327,15 +331,22 @@ class ProcessFilesInWorkers(beam.DoFn):
     bundle with its own error, and the files not yet begun are dropped. With `spill_to` (a
     local folder that outlives the pipeline), the feedback parts' rendered rows stay in
     files there and only their paths come back.
+
+    When the bundle holds all `month_files` of the month, every force in it is complete
+    once its files are done, so the workers finish each force too (`batches.finish_force`):
+    its feedback files are written there, and with `disclose` its disclosure counts come
+    back (tagged `disclosed`) instead of its parts. A bundle of part of the month (a runner
+    that split it) sends the parts on for the month's later steps to group, as above.
     """
 
-    def __init__(self, *, month: str, staging: str, resources: Resources,
-                 profile_dirs: tuple[str, ...], locate_options: LocateOptions,
-                 workers: int, spill_to: str | None = None) -> None:
-        self.month, self.staging = month, staging
+    def __init__(self, *, month: str, staging: str, output: str, run_id: str,
+                 resources: Resources, profile_dirs: tuple[str, ...],
+                 locate_options: LocateOptions, workers: int, spill_to: str | None = None,
+                 month_files: int | None = None, disclose: bool = False) -> None:
+        self.month, self.staging, self.output, self.run_id = month, staging, output, run_id
         self.resources, self.profile_dirs = resources, profile_dirs
         self.locate_options, self.workers = locate_options, workers
-        self.spill_to = spill_to
+        self.spill_to, self.month_files, self.disclose = spill_to, month_files, disclose
         self.rows_read = Metrics.counter("crimegeo", "rows_read")
         self.rows_rejected = Metrics.counter("crimegeo", "rows_rejected")
         self.rows_written = Metrics.counter("crimegeo", "rows_written")
@@ -358,6 +369,8 @@ class ProcessFilesInWorkers(beam.DoFn):
                 running[at] = pool.submit(run_file, self._items[at], self.month,
                                           self.staging, self.locate_options, self.spill_to)
             results = [running[at].result() for at in range(len(self._items))]
+            whole_month = len(self._items) == self.month_files
+            disclosed = self._finish_forces(pool, results) if whole_month else None
         except BrokenProcessPool as error:
             stopped = _worker_stopped(self._items, running)
             stop_broken_pool(pool)
@@ -370,10 +383,33 @@ class ProcessFilesInWorkers(beam.DoFn):
                 self.rows_rejected.inc(stats.get("rows_rejected", 0))
                 self.rows_written.inc(stats.get("rows_written", 0))
                 yield _windowed(pvalue.TaggedOutput(STATS, (file_name, stats)))
-            for pair in result.feedback:
-                yield _windowed(pvalue.TaggedOutput(FEEDBACK, pair))
-            for pair in result.disclosure:
-                yield _windowed(pvalue.TaggedOutput(DISCLOSURE, pair))
+            if disclosed is None:  # part of the month: its forces are put together later
+                for pair in result.feedback:
+                    yield _windowed(pvalue.TaggedOutput(FEEDBACK, pair))
+                for pair in result.disclosure:
+                    yield _windowed(pvalue.TaggedOutput(DISCLOSURE, pair))
+        for pair in (disclosed or {}).items():
+            yield _windowed(pvalue.TaggedOutput(DISCLOSED, pair))
+
+    def _finish_forces(self, pool: Any, results: list[FileResult]) -> dict[str, dict]:
+        """Each force's feedback written and disclosure counted in the workers, the
+        biggest forces first; the counts by force."""
+        feedback: dict[str, list] = {}
+        disclosure: dict[str, list] = {}
+        for result in results:
+            for force, part in result.feedback:
+                feedback.setdefault(force, []).append(part)
+            for force, part in result.disclosure:
+                disclosure.setdefault(force, []).append(part)
+        size = {force: sum(part.num_rows for part in parts)
+                for force, parts in disclosure.items()}
+        finishing = {
+            force: pool.submit(finish_force, self.staging, self.output, self.month,
+                               self.run_id, force, feedback.get(force, []),
+                               disclosure.get(force) if self.disclose else None)
+            for force in sorted({*feedback, *disclosure}, key=lambda f: -size.get(f, 0))}
+        counts = {force: future.result() for force, future in finishing.items()}
+        return {force: found for force, found in counts.items() if found is not None}
 
 
 class WorkerStoppedError(RuntimeError):
@@ -510,18 +546,23 @@ class DiscloseMonth(beam.PTransform):
 
 
 class DiscloseParts(beam.PTransform):
-    """(force, disclosure columns) pairs in; each force's disclosure counts written as one
-    JSON file to `url`."""
+    """(force, disclosure part) pairs in, or those and (force, counts made already) pairs;
+    each force's disclosure counts written as one JSON file to `url`."""
 
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
 
-    def expand(self, parts: beam.PCollection) -> beam.PCollection:
-        return (parts
-                | "GroupDisclosure" >> beam.GroupByKey()
-                | "ForceDisclosure" >> beam.MapTuple(
-                    lambda force, parts: (force, force_disclosure(parts)))
+    def expand(self, parts: beam.PCollection | tuple[beam.PCollection, beam.PCollection]
+               ) -> beam.PCollection:
+        parts, counted = parts if isinstance(parts, tuple) else (parts, None)
+        counts = (parts
+                  | "GroupDisclosure" >> beam.GroupByKey()
+                  | "ForceDisclosure" >> beam.MapTuple(
+                      lambda force, parts: (force, force_disclosure(parts))))
+        if counted is not None:
+            counts = (counts, counted) | "WithCounted" >> beam.Flatten()
+        return (counts
                 | "DisclosureTogether" >> beam.combiners.ToDict()
                 | "WriteDisclosure" >> beam.Map(
                     lambda counts, url: write_json_atomic(url, counts), self.url))
@@ -545,7 +586,8 @@ class ProcessMonth(beam.PTransform):
     `files_at_once` > 1 (the local runner's parallel files) and k-merging off, each file's
     whole chain runs in one of that many worker processes instead (`ProcessFilesInWorkers`):
     the same kernels, the same parts. k-merging groups a force's month first, so it always
-    runs step by step. `spill_to`: see `ProcessFilesInWorkers`.
+    runs step by step. `spill_to`, and `month_files` (how many files the month has): see
+    `ProcessFilesInWorkers`.
 
     Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
     """
@@ -554,7 +596,8 @@ class ProcessMonth(beam.PTransform):
                  resources: Resources, profile_dirs: tuple[str, ...],
                  locate_options: LocateOptions, min_public_count: int,
                  overlap_io: bool = False, disclosure_url: str | None = None,
-                 files_at_once: int = 1, spill_to: str | None = None) -> None:
+                 files_at_once: int = 1, spill_to: str | None = None,
+                 month_files: int | None = None) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
@@ -567,7 +610,7 @@ class ProcessMonth(beam.PTransform):
         self.overlap_io = overlap_io
         self.disclosure_url = disclosure_url
         self.files_at_once = files_at_once
-        self.spill_to = spill_to
+        self.spill_to, self.month_files = spill_to, month_files
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:
         if self.files_at_once > 1 and self.min_public_count <= 1:
@@ -594,12 +637,15 @@ class ProcessMonth(beam.PTransform):
 
     def _in_workers(self, files: beam.PCollection) -> beam.PCollection:
         processed = files | "ProcessFiles" >> beam.ParDo(ProcessFilesInWorkers(
-            month=self.month, staging=self.staging, resources=self.resources,
-            profile_dirs=self.profile_dirs, locate_options=self.locate_options,
-            workers=self.files_at_once, spill_to=self.spill_to)
-        ).with_outputs(STATS, FEEDBACK, DISCLOSURE)
+            month=self.month, staging=self.staging, output=self.output, run_id=self.run_id,
+            resources=self.resources, profile_dirs=self.profile_dirs,
+            locate_options=self.locate_options, workers=self.files_at_once,
+            spill_to=self.spill_to, month_files=self.month_files,
+            disclose=self.disclosure_url is not None)
+        ).with_outputs(STATS, FEEDBACK, DISCLOSURE, DISCLOSED)
         if self.disclosure_url:
-            _ = processed[DISCLOSURE] | "DiscloseMonth" >> DiscloseParts(self.disclosure_url)
+            _ = ((processed[DISCLOSURE], processed[DISCLOSED])
+                 | "DiscloseMonth" >> DiscloseParts(self.disclosure_url))
         _ = processed[FEEDBACK] | "WriteMonthFeedback" >> WriteFeedbackParts(
             self.staging, self.output, self.month, self.run_id)
         return (processed[STATS],) | "StatsPerFile" >> StatsPerFile()

@@ -64,6 +64,39 @@ def test_files_in_worker_processes_publish_what_one_process_publishes(
     assert _disclosure(tmp_path / "workers") == _disclosure(tmp_path / "alone")
 
 
+def test_forces_are_finished_in_the_workers_only_when_the_bundle_is_the_whole_month(
+        demo_month: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every file of the month in its bundle, the workers write each force's feedback
+    and count its disclosure; a bundle of part of the month (a runner that split it)
+    leaves both to the later steps. Either way the month is the same."""
+    from crimegeo.transforms import steps
+
+    finished: list[int] = []
+    finish_forces = steps.ProcessFilesInWorkers._finish_forces
+
+    def counted(self: steps.ProcessFilesInWorkers, pool, results) -> dict:
+        found = finish_forces(self, pool, results)
+        finished.append(len(found))
+        return found
+
+    monkeypatch.setattr(steps.ProcessFilesInWorkers, "_finish_forces", counted)
+    run_month_args(_args(demo_month, tmp_path / "whole", 2))
+    assert len(finished) == 1 and finished[0] > 0  # one bundle; every force counted there
+
+    in_workers = steps.ProcessMonth._in_workers
+
+    def as_if_split(self: steps.ProcessMonth, files):
+        self.month_files += 1  # no bundle holds the whole month
+        return in_workers(self, files)
+
+    monkeypatch.setattr(steps.ProcessMonth, "_in_workers", as_if_split)
+    run_month_args(_args(demo_month, tmp_path / "split", 2))
+    assert len(finished) == 1  # not called again
+    assert _feedback_files(tmp_path / "split") == _feedback_files(tmp_path / "whole")
+    assert _disclosure(tmp_path / "split") == _disclosure(tmp_path / "whole")
+    assert live_parts(tmp_path / "split", MONTH) == live_parts(tmp_path / "whole", MONTH)
+
+
 def test_the_feedback_rows_workers_leave_are_removed_with_the_run(
         demo_month: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers leave each file's rendered feedback rows in a local folder for the driver;
