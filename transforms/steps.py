@@ -422,9 +422,11 @@ def _worker_stopped(items: list[InputFile], running: dict[int, Future]) -> Worke
     unfinished = [item.name for at, item in enumerate(items)
                   if at not in running or not running[at].done() or running[at].cancelled()
                   or running[at].exception() is not None]
+    not_finished = (", ".join(unfinished) if unfinished
+                    else "every file was done, but not every force's feedback and disclosure")
     return WorkerStoppedError(
         "a worker process stopped abruptly (killed, or out of memory?) while the month's "
-        f"files were worked on; not finished: {', '.join(unfinished)}. Nothing was "
+        f"files were worked on; not finished: {not_finished}. Nothing was "
         "published. --parallel-files 1 runs the month in this process, with one gazetteer "
         "in memory")
 
