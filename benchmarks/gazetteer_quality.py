@@ -48,8 +48,8 @@ from crimegeo.gazetteer.calibration import (  # noqa: E402
     fit_calibration,
 )
 from crimegeo.gazetteer.evaluate import (  # noqa: E402
+    CALIBRATION_PERTURBATIONS,
     HELD_OUT_PERTURBATIONS,
-    PERTURBATIONS,
     calibration_error,
     evaluate_os_open_names,
     evaluate_police_uk,
@@ -132,7 +132,7 @@ def main() -> None:
 def refit_calibration(args: argparse.Namespace) -> None:
     """Fit the calibration on the calibration split and write it where the gazetteer reads it."""
     reports = [evaluate_police_uk(args.data, train=args.train, test=args.fit_test, seed=s,
-                                  perturbations=PERTURBATIONS) for s in args.fit_seeds]
+                                  perturbations=CALIBRATION_PERTURBATIONS) for s in args.fit_seeds]
     a = labelled_answers(reports)
     about = {
         "command": "benchmarks/gazetteer_quality.py --refit-calibration"
@@ -143,7 +143,7 @@ def refit_calibration(args: argparse.Namespace) -> None:
         "gazetteer_months": args.train,
         "fitted_on_months": args.fit_test,
         "seeds": args.fit_seeds,
-        "perturbations": list(PERTURBATIONS),
+        "perturbations": list(CALIBRATION_PERTURBATIONS),
         "right": "within 25 m of the label's map point (any of a street's points; a junction "
                  "within 100 m of the crime); see gazetteer/evaluate.py",
     }

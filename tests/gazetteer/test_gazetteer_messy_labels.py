@@ -304,13 +304,17 @@ def test_shop_then_street_singles_out_the_place_on_it_but_stays_a_suggestion(
         ("Cheapside nr bus stop", "Cheapside"),
     ],
 )
-def test_words_after_a_known_name_leave_it_a_suggestion(col_gaz: Gazetteer, text: str,
-                                                         name: str) -> None:
-    """A note after the name ("area", "footway") is no reason to lose the name, nor to be
-    confident: nothing says the words are only a note."""
+def test_words_after_a_known_name_keep_it_at_their_calibrated_score(
+        col_gaz: Gazetteer, text: str, name: str) -> None:
+    """A note after the name ("area", "footway") is no reason to lose the name. How sure
+    that makes the answer is the calibration's to say: fitted with notes in other words
+    (`evaluate.CALIBRATION_PERTURBATIONS`), such answers score about as often as they are
+    right on the held-out `note` class (99.7% of 588), so they are no longer left below the
+    default threshold."""
     found = col_gaz.lookup(text, force=FORCE)
     assert (found[0].name, found[0].reason) == (name, "words_after")
-    assert found[0].match_type != "ambiguous" and found[0].score < CONFIDENT
+    assert found[0].match_type != "ambiguous" and found[0].score >= CONFIDENT
+    assert found[0].evidence_score < CONFIDENT  # the evidence alone would not have said so
 
 
 def test_a_street_type_alone_is_no_junction_partner(col_gaz: Gazetteer) -> None:
@@ -344,12 +348,13 @@ def test_street_slashed_to_a_slashed_place_type_is_their_junction(col_gaz: Gazet
 def test_a_known_name_then_a_street_type_is_a_longer_name_the_gazetteer_lacks(
         col_gaz: Gazetteer) -> None:
     """"Fleet Street Hill" is a street of its own (first published after the gazetteer's
-    months), not Fleet Street with a note: a weak guess, below a name followed by a note."""
+    months), not Fleet Street with a note: a weak guess, well below a name followed by a
+    note, which the calibration makes confident."""
     longer = best(col_gaz, "On or near Fleet Street Hill")
     note = best(col_gaz, "Fleet Street (footway)")
     assert (longer.name, longer.reason) == ("Fleet Street", "longer_name")
     assert (note.name, note.reason) == ("Fleet Street", "words_after")
-    assert longer.score < 0.5 < note.score < CONFIDENT
+    assert longer.score < 0.5 < CONFIDENT <= note.score
 
 
 @pytest.mark.parametrize(("text", "name"), [
