@@ -49,3 +49,32 @@ def test_held_out_landmark_and_short_slip_rewrites(col_files: list[str]) -> None
         text, kind = perturb("On or near Poultry", rng, "short_slips")
         assert kind == "short_slips" and text.lower() != "on or near poultry"
     assert perturb("On or near Bishopsgate", rng, "short_slips")[1] == "clean"  # 11 letters
+
+
+def test_the_calibration_only_detail_class_shares_nothing_with_the_held_out_notes() -> None:
+    """The class added to fit the calibration of words after a name writes a plain note
+    after it, in none of the held-out `note` class's words and none of its bracket, dash
+    or slash forms, and is not one of the model's classes (whose figures it must not
+    change)."""
+    import random
+
+    from crimegeo.gazetteer.evaluate import (
+        _DETAILS,
+        _NOTES,
+        CALIBRATION_PERTURBATIONS,
+        HELD_OUT_PERTURBATIONS,
+        PERTURBATIONS,
+        perturb,
+    )
+
+    assert "detail" in CALIBRATION_PERTURBATIONS and "detail" not in PERTURBATIONS
+    assert not set(CALIBRATION_PERTURBATIONS) & set(HELD_OUT_PERTURBATIONS)
+    note_words = {word for note in _NOTES for word in note.split()}
+    for detail in _DETAILS:
+        assert not set(detail.split()) & note_words, detail
+        assert not set(detail) & set("()-/"), detail
+    rng = random.Random(5)
+    for _ in range(20):
+        text, kind = perturb("On or near Cheapside", rng, "detail")
+        assert kind == "detail" and text.startswith("On or near Cheapside ")
+        assert text[len("On or near Cheapside"):] in _DETAILS
