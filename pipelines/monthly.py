@@ -241,14 +241,13 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     recovered = recover(settings.output) if session is None else []
     in_turn: AbstractContextManager = session.commits if session else nullcontext()
     staging = OutputLayout(settings.output).staging(run_id)
-    workers = (month_files_at_once(settings, list(discovery.files)) if files_at_once is None
-               else files_at_once)
+    inputs = list(discovery.files)
+    workers = month_files_at_once(settings, inputs) if files_at_once is None else files_at_once
     # The workers import and load the gazetteer while the pipeline is built and started.
     with (pool_started(workers, worker_resources(settings), settings.inputs.profiles),
           _spill_folder(workers) as spill_to):
         gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
-        pipeline, _ = build_pipeline(settings, month, list(discovery.files), run_id,
-                                     workers, spill_to)
+        pipeline, _ = build_pipeline(settings, month, inputs, run_id, workers, spill_to)
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
 

@@ -318,8 +318,8 @@ def feedback_parts(batch: Batch) -> Iterator[tuple[str, Any]]:
 class FileResult:
     """What is left of one input file once its whole chain has run and its parts are
     written: each step's (file, counts) pairs, its feedback parts and, per force, the
-    columns the disclosure report reads. Small next to the file: it is what a worker
-    process sends back (`transforms.steps.ProcessFilesInWorkers`)."""
+    (point, crime type) cells the disclosure report reads. Small next to the file: it is
+    what a worker process sends back (`transforms.steps.ProcessFilesInWorkers`)."""
 
     stats: list[tuple[str, dict]]
     feedback: list[tuple[str, Any]]

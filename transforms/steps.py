@@ -325,7 +325,7 @@ class ProcessFilesInWorkers(beam.DoFn):
 
     The kernels are those of the step-by-step graph, so the parts written are the same.
     What comes back is what the month's later steps read: each step's counts (`stats`),
-    feedback parts (`feedback`) and disclosure columns (`disclosure`), tagged as such. Files
+    feedback parts (`feedback`) and disclosure cells (`disclosure`), tagged as such. Files
     go to the pool largest first, so the last to finish are short ones; their outputs
     leave in the order the files came, once all are done. A file that fails fails the
     bundle with its own error, and the files not yet begun are dropped. With `spill_to` (a
@@ -533,7 +533,7 @@ class WriteFeedbackParts(beam.PTransform):
 
 class DiscloseMonth(beam.PTransform):
     """Anonymised batches in; each force's disclosure counts written as one JSON file to
-    `url` for the driver. Only the public tables' point and crime type columns are grouped,
+    `url` for the driver. Only each batch's distinct (point, crime type) cells are grouped,
     per force: a force's whole month decides how many records share a map point."""
 
     def __init__(self, url: str) -> None:

@@ -5,7 +5,7 @@ The in-process runner runs a bundle's Python-bound work on one core. A distribut
 gets its parallelism from workers running bundles side by side; on one machine the same
 structure is a pool of worker processes, one per core, each with the gazetteer and the
 profiles loaded once (`start_worker`), each taking whole files and sending back only what
-the month's later steps need (`FileResult`: counts, feedback parts, disclosure columns).
+the month's later steps need (`FileResult`: counts, feedback parts, disclosure cells).
 
 Workers start from a fork server, never by forking the run's own process, which holds
 Beam's and the reader's threads. They ignore Ctrl-C: stopping is the parent's to decide,
