@@ -16,8 +16,9 @@ The fitted maps ship as data (``calibration.json`` beside this module), written 
     .venv/bin/python benchmarks/gazetteer_quality.py --refit-calibration
 
 which fits on the calibration split only (City of London police.uk, test months
-2019-07..2020-02, the 30 seeds of FIT_SEEDS, the perturbation model's classes) and never on
-the held-out months or the held-out perturbation classes that the benchmark then reports on.
+2019-07..2020-02, the 30 seeds of FIT_SEEDS, the perturbation model's classes and ``detail``:
+``evaluate.CALIBRATION_PERTURBATIONS``) and never on the held-out months or the held-out
+perturbation classes that the benchmark then reports on.
 
 The evidence score is the prior and the labelled answers move it: each bin's share right counts
 PRIOR_ANSWERS pseudo-answers right at the bin's evidence score, so a kind seen a few times
