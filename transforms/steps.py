@@ -53,7 +53,7 @@ from crimegeo.transforms.batches import (
 from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
-from crimegeo.transforms.workers import run_file, stop_broken_pool, take_pool
+from crimegeo.transforms.workers import pool_broken, run_file, stop_broken_pool, take_pool
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -371,7 +371,9 @@ class ProcessFilesInWorkers(beam.DoFn):
             results = [running[at].result() for at in range(len(self._items))]
             whole_month = len(self._items) == self.month_files
             disclosed = self._finish_forces(pool, results) if whole_month else None
-        except BrokenProcessPool as error:
+        except (BrokenProcessPool, OSError) as error:
+            if not isinstance(error, BrokenProcessPool) and not pool_broken(pool):
+                raise  # a file's own error, from its worker
             stopped = _worker_stopped(self._items, running)
             stop_broken_pool(pool)
             raise stopped from error

@@ -158,6 +158,13 @@ def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ..
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def pool_broken(pool: ProcessPoolExecutor) -> bool:
+    """Whether one of the pool's workers stopped abruptly. A submit racing the pool's own
+    clean-up can fail with the closed queue's `OSError` rather than `BrokenProcessPool`;
+    the pool's flag (private, read defensively) tells that apart from a file's own error."""
+    return bool(getattr(pool, "_broken", False))
+
+
 def stop_broken_pool(pool: ProcessPoolExecutor) -> None:
     """Shut down a pool one of whose workers stopped abruptly, killing its processes.
 
