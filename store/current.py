@@ -23,8 +23,7 @@ Analysts: `live_files(OUTPUT, "public")` lists the live parts to give DuckDB or 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-import pyarrow.dataset as ds
+from typing import TYPE_CHECKING
 
 from crimegeo.store.files import (
     filesystem,
@@ -42,6 +41,9 @@ from crimegeo.store.layout import (
     leaf,
     month_of,
 )
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 #: The generation of a month that has no pointer: the output root itself.
 IN_PLACE = ""
@@ -158,6 +160,10 @@ def live_feedback_month(output: str, force: str, month: str) -> str:
 def live_dataset(output: str, kind: str, month: str | None = None) -> ds.Dataset:
     """A `pyarrow.dataset` over the live parts of `kind` (of `month`, or of every month),
     with `month` and `force` from the paths: `live_dataset(OUTPUT, "public").to_table()`."""
+    # Imported here: pyarrow.dataset brings pandas (0.3 s), which a run's worker processes
+    # and the CLI's start would otherwise import for nothing.
+    import pyarrow.dataset as ds
+
     fs, _ = filesystem(output)
     paths = [filesystem(url)[1] for url in live_files(output, kind, month)]
     return ds.dataset(paths, filesystem=fs, format="parquet", partitioning="hive")

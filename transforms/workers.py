@@ -20,9 +20,10 @@ import os
 import signal
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -46,7 +47,7 @@ PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 _WORKER: dict[str, Any] = {}
 
 #: Pools started ahead of their pipeline (`pool_started`), until a step takes them.
-_STARTED: dict[tuple, ProcessPoolExecutor] = {}
+_STARTED: dict[tuple, StartedPool] = {}
 _STARTED_LOCK = threading.Lock()
 
 
@@ -119,39 +120,95 @@ def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...
                                initargs=(resources, tuple(profile_dirs), threads))
 
 
+@dataclass(frozen=True)
+class FilesAhead:
+    """A month's files to give the workers as soon as they are up, before the step that
+    reads their results exists: the driver is still importing Beam and building the
+    pipeline, and the workers would otherwise wait for it (`pipelines.ahead`). The caller
+    holds the output's lease and has recovered it, so the parts may be staged already."""
+
+    items: tuple[InputFile, ...]
+    month: str
+    staging: str
+    options: LocateOptions
+    spill_to: str | None = None
+
+    def key(self, item: InputFile) -> tuple:
+        """What a file's task is: the step uses a task given ahead only if it is this."""
+        return (item.url, self.month, self.staging, self.options, self.spill_to)
+
+
+def submit_files(pool: ProcessPoolExecutor, items: Sequence[InputFile], month: str,
+                 staging: str, options: LocateOptions, spill_to: str | None,
+                 given: dict[tuple, Future] | None = None) -> list[Future]:
+    """Each file's task, largest files first, so that the last to finish are short ones;
+    a task in `given` (files given ahead, `FilesAhead.key`) is taken instead of submitting
+    the file again. The futures come back in the order of `items`."""
+    given = given if given is not None else {}
+    ahead = FilesAhead(tuple(items), month, staging, options, spill_to)
+    running: dict[int, Future] = {}
+    for at in sorted(range(len(items)), key=lambda at: -(items[at].size or 0)):
+        task = given.pop(ahead.key(items[at]), None)
+        running[at] = task or pool.submit(run_file, items[at], month, staging, options,
+                                          spill_to)
+    return [running[at] for at in range(len(items))]
+
+
+@dataclass
+class StartedPool:
+    """A pool started ahead of its pipeline, and the files given to it then (by
+    `FilesAhead.key`), until a step takes both."""
+
+    pool: ProcessPoolExecutor
+    given: dict[tuple, Future] = field(default_factory=dict)
+    starting: threading.Thread | None = None
+
+
 @contextmanager
-def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
-                 ) -> Iterator[None]:
+def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ...],
+                 ahead: FilesAhead | None = None) -> Iterator[None]:
     """Start a month's worker processes on entering, so they import and load the gazetteer
-    while the driver imports Beam and builds and starts its pipeline; `take_pool` hands
-    them to the step. On leaving, a pool no step took (a run that failed before its files)
-    is shut down. Nothing is started for fewer than two workers."""
+    while the driver imports Beam and builds and starts its pipeline; with `ahead`, give
+    them its files as soon as they are up. `take_pool` hands both to the step. On leaving,
+    a pool no step took (a run that failed before its files) is shut down: files not begun
+    are dropped, and files begun are waited for. Nothing is started for fewer than two
+    workers."""
     if workers < 2:
         yield
         return
     key = (workers, resources, tuple(profile_dirs))
     with _STARTED_LOCK:
-        pool = None if key in _STARTED else worker_pool(workers, resources, profile_dirs)
-        if pool is not None:
-            _STARTED[key] = pool
-    if pool is None:  # another month of the same settings started one just now
+        started = None if key in _STARTED else StartedPool(
+            worker_pool(workers, resources, profile_dirs))
+        if started is not None:
+            _STARTED[key] = started
+    if started is None:  # another month of the same settings started one just now
         yield
         return
-    def start_each() -> None:
-        # A worker starts on its first task: one each that does nothing, submitted from a
-        # thread, since starting the fork server holds the caller until its imports are done.
-        with suppress(BrokenProcessPool):  # the step that takes the pool says so
-            for _ in range(workers):
-                pool.submit(os.getpid)
+    pool = started.pool
 
-    starting = threading.Thread(target=start_each, daemon=True)
-    starting.start()
+    def start_each() -> None:
+        # Workers start on their first tasks, submitted from a thread, since starting the
+        # fork server holds the caller until its imports are done. Without files to give,
+        # each gets a task that does nothing.
+        with suppress(BrokenProcessPool, OSError):  # the step that takes the pool says so
+            if ahead is None:
+                for _ in range(workers):
+                    pool.submit(os.getpid)
+                return
+            futures = submit_files(pool, ahead.items, ahead.month, ahead.staging,
+                                   ahead.options, ahead.spill_to)
+            started.given.update((ahead.key(item), future)
+                                 for item, future in zip(ahead.items, futures, strict=True))
+
+    started.starting = threading.Thread(target=start_each, daemon=True)
+    started.starting.start()
     try:
         yield
     finally:
-        starting.join()
+        started.starting.join()
         with _STARTED_LOCK:
-            untaken = _STARTED.get(key) is pool
+            untaken = _STARTED.get(key) is started
             if untaken:
                 del _STARTED[key]
         if untaken:
@@ -189,9 +246,13 @@ def stop_broken_pool(pool: ProcessPoolExecutor) -> None:
 
 
 def take_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
-              ) -> ProcessPoolExecutor:
-    """The pool `pool_started` started for these settings, else a new one. The caller shuts
-    it down."""
+              ) -> StartedPool:
+    """The pool `pool_started` started for these settings, with the files given to it
+    ahead, else a new pool. The caller shuts it down."""
     with _STARTED_LOCK:
-        pool = _STARTED.pop((workers, resources, tuple(profile_dirs)), None)
-    return pool or worker_pool(workers, resources, profile_dirs)
+        started = _STARTED.pop((workers, resources, tuple(profile_dirs)), None)
+    if started is None:
+        return StartedPool(worker_pool(workers, resources, profile_dirs))
+    if started.starting is not None:
+        started.starting.join()  # every file given ahead is submitted
+    return started
