@@ -304,15 +304,15 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
         from crimegeo.pipelines.ahead import month_started
 
         started = time.perf_counter()
-        # The month's worker processes start while Beam is imported and the pipeline built.
+        # The month's worker processes start, and begin on its files, while Beam is
+        # imported and the pipeline built.
         with month_started(settings, month) as start:
             from crimegeo.pipelines.monthly import run_month
 
             for warning in choice.warnings:
                 console.print(f"[yellow]warning:[/] {printable(warning)}")
             with console.status(f"Running month {month} through Beam ({choice.runner})..."):
-                result = run_month(settings, month, start.discovery,
-                                   files_at_once=start.files_at_once)
+                result = run_month(settings, month, started=start)
     _finish(result.manifest, settings.output, json_output, started)
 
 

@@ -1,24 +1,62 @@
-"""What a monthly run can start before Beam is imported: its files found, and its worker
-processes (parallel files, `transforms.workers`) started, so they import the kernels and
-load the gazetteer on the other core while the driver imports Beam (about 1.5 s) and builds
-the pipeline. Must not import Beam or Prefect.
+"""What a monthly run can start before Beam is imported: its files found, the output's
+lease taken, and its worker processes (parallel files, `transforms.workers`) started and
+given the files, so they import the kernels, load the gazetteer and work on the month on
+the other cores while the driver imports Beam (about 1.5 s) and builds the pipeline. Must
+not import Beam or Prefect.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from crimegeo.pipelines.settings import RunSettings
-from crimegeo.standards.profiles import load_profiles
+from crimegeo.pipelines.settings import Locating, RunSettings
+from crimegeo.standards.profiles import FORCE_REFERENCE, load_profiles
+from crimegeo.standards.public_ids import refuse_without_key
 from crimegeo.store.inputs import Discovery, InputFile, discover_month
+from crimegeo.store.layout import OutputLayout
+from crimegeo.store.lock import output_lock
+from crimegeo.store.publish import recover
 from crimegeo.transforms.batches import Resources
-from crimegeo.transforms.workers import files_at_once, pool_started
+from crimegeo.transforms.locate import LocateOptions
+from crimegeo.transforms.workers import FilesAhead, files_at_once, pool_started
 
 #: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
 IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
 _IN_PROCESS_MODES = (None, "in_memory")
+
+
+def new_run_id(month: str) -> str:
+    """A run's identifier: its month, when it started, and a random part."""
+    return f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def locate_options(locating: Locating) -> LocateOptions:
+    """The locating step's thresholds, from the settings."""
+    return LocateOptions(min_geocode_score=locating.min_geocode_score,
+                         far_from_street_m=locating.far_from_street_m)
+
+
+def id_kinds(settings: RunSettings, discovery: Discovery) -> list[tuple[str, str]]:
+    """(file name, the kind of id its profile declares) of each of a month's input files."""
+    kinds = {p.name: p.id_kind for p in load_profiles(settings.inputs.profiles)}
+    return [(item.name, kinds.get(item.profile, FORCE_REFERENCE)) for item in discovery.files]
+
+
+@contextmanager
+def spill_folder(workers: int) -> Iterator[str | None]:
+    """A local folder, removed on leaving, where the parallel files' workers leave their
+    rendered feedback rows for the driver (`transforms.steps.ProcessFilesInWorkers`);
+    None when the month runs in this process."""
+    if workers < 2:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="crimegeo-feedback-rows-") as folder:
+        yield folder
 
 
 def worker_resources(settings: RunSettings) -> Resources:
@@ -85,19 +123,46 @@ def month_files_at_once(settings: RunSettings, files: Sequence[InputFile]) -> in
 
 @dataclass(frozen=True)
 class MonthStart:
-    """A month's files, and how many worker processes were started for them."""
+    """A month's files, and how many worker processes were started for them. With a
+    `run_id`, the files were given to the workers already: this process holds the output's
+    lease for that run, has recovered the output (`recovered`, the actions taken), and the
+    workers leave their feedback rows in `spill_to`."""
 
     discovery: Discovery
     files_at_once: int
+    run_id: str | None = None
+    recovered: tuple[str, ...] = ()
+    spill_to: str | None = None
 
 
 @contextmanager
 def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
     """Find a month's files and start its worker processes; yields both, for `run_month`
-    (`discovery`, `files_at_once`), which must not decide the count again: the memory it
-    would see then is the workers'. Workers no step takes are shut down on leaving."""
+    (`started`), which must not decide the count again: the memory it would see then is
+    the workers'.
+
+    With two workers or more the month's run starts here: its id is chosen, the output's
+    lease taken and the output recovered, and the files go to the workers as soon as they
+    are up, their parts staged under the run's id. The lease is held until leaving, and a
+    run that fails before its pipeline takes the workers (Beam's import, the pipeline's
+    build) drops the files not begun and waits for the others; what they staged is the
+    next run's recovery to remove, as for any run that failed.
+    """
     discovery = discover_month(settings.inputs.input, month,
                                load_profiles(settings.inputs.profiles))
     workers = month_files_at_once(settings, discovery.files)
-    with pool_started(workers, worker_resources(settings), settings.inputs.profiles):
+    resources, profiles = worker_resources(settings), settings.inputs.profiles
+    if workers < 2:
         yield MonthStart(discovery, workers)
+        return
+    refuse_without_key(month, id_kinds(settings, discovery), resources.public_id_key)
+    run_id = new_run_id(month)
+    with output_lock(settings.output, run_id,
+                     wait_seconds=settings.publishing.wait_for_output):
+        recovered = tuple(recover(settings.output))
+        with spill_folder(workers) as spill_to:
+            ahead = FilesAhead(tuple(discovery.files), month,
+                               OutputLayout(settings.output).staging(run_id),
+                               locate_options(settings.locating), spill_to)
+            with pool_started(workers, resources, profiles, ahead):
+                yield MonthStart(discovery, workers, run_id, recovered, spill_to)

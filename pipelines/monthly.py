@@ -23,10 +23,8 @@ runner, which fails or hangs offline.
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -36,18 +34,26 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from crimegeo.pipelines.ahead import month_files_at_once, worker_resources
+from crimegeo.pipelines.ahead import (
+    MonthStart,
+    id_kinds,
+    locate_options,
+    month_files_at_once,
+    new_run_id,
+    spill_folder,
+    worker_resources,
+)
 from crimegeo.pipelines.local import (
     local_runner,
     local_runner_options,
     runner_arguments,
     tuned_for_this_process,
 )
-from crimegeo.pipelines.settings import Locating, RunSettings, redact
+from crimegeo.pipelines.settings import RunSettings, redact
 from crimegeo.standards.areas import layer_spec
 from crimegeo.standards.coordinates import TRANSFORMATION
 from crimegeo.standards.months import Month
-from crimegeo.standards.profiles import FORCE_REFERENCE, load_profiles
+from crimegeo.standards.profiles import load_profiles
 from crimegeo.standards.public_ids import refuse_without_key
 from crimegeo.standards.schema import STANDARD_VERSION
 from crimegeo.store.inputs import Discovery, InputFile, discover_month
@@ -66,7 +72,6 @@ from crimegeo.store.publish import (
     write_file_stats,
 )
 from crimegeo.transforms.disclosure import month_disclosure
-from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.steps import ProcessMonth
 from crimegeo.transforms.workers import pool_started
 
@@ -89,12 +94,6 @@ def beam_options(settings: RunSettings) -> PipelineOptions:
     runner = settings.runner
     return local_runner_options(PipelineOptions(runner_arguments(
         runner.runner, runner.beam_options, runner.dask_address)))
-
-
-def locate_options(locating: Locating) -> LocateOptions:
-    """The locating step's thresholds, from the settings."""
-    return LocateOptions(min_geocode_score=locating.min_geocode_score,
-                         far_from_street_m=locating.far_from_street_m)
 
 
 def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], run_id: str,
@@ -145,11 +144,6 @@ def _gazetteer_checksum(uri: str | None) -> str | None:
     return Gazetteer.read_manifest(uri)["checksum"]
 
 
-def new_run_id(month: str) -> str:
-    """A run's identifier: its month, when it started, and a random part."""
-    return f"{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-
-
 @dataclass(frozen=True)
 class MonthsAtOnce:
     """Several months of one output running at once under one holder of its lease.
@@ -187,11 +181,14 @@ def months_at_once(settings: RunSettings, holder: str) -> Iterator[MonthsAtOnce]
 
 
 def run_month(settings: RunSettings, month: str, discovery: Discovery | None = None, *,
-              run_id: str | None = None, files_at_once: int | None = None) -> MonthResult:
+              run_id: str | None = None, files_at_once: int | None = None,
+              started: MonthStart | None = None) -> MonthResult:
     """Discover inputs, run the pipeline, commit the month and write its manifest.
 
     `files_at_once` is the parallel files' worker count when the caller has decided it
-    (and started the workers: `pipelines.ahead.month_started`); else it is decided here.
+    (and started the workers); else it is decided here. `started`, from
+    `pipelines.ahead.month_started`, gives both and the month's files; when it has a run id,
+    the caller holds the output's lease for that run and its workers have the files.
 
     Raises `UnmatchedFileError` for an unrecognised input file, `PublicIdKeyError` when files
     hold force references and there is no public id key, and `ReconciliationError` when any
@@ -201,12 +198,17 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
     the same output, it runs under that lease and commits in turn with the other months.
     """
     month = check_month(month)
+    if started is not None:
+        discovery, files_at_once = started.discovery, started.files_at_once
+        run_id = started.run_id or run_id
     if discovery is None:
         discovery = discover_month(settings.inputs.input, month,
                                    load_profiles(settings.inputs.profiles))
     refuse_without_key(month, id_kinds(settings, discovery),
                        settings.anonymising.public_id_key())
     run_id = run_id or new_run_id(month)
+    if started is not None and started.run_id is not None:  # lease held, files given
+        return _run_locked(settings, month, discovery, run_id, None, files_at_once, started)
     session = _MONTHS_AT_ONCE.get(settings.output)
     if session is not None:
         return _run_locked(settings, month, discovery, run_id, session, files_at_once)
@@ -215,37 +217,23 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
         return _run_locked(settings, month, discovery, run_id, None, files_at_once)
 
 
-def id_kinds(settings: RunSettings, discovery: Discovery) -> list[tuple[str, str]]:
-    """(file name, the kind of id its profile declares) of each of a month's input files."""
-    kinds = {p.name: p.id_kind for p in load_profiles(settings.inputs.profiles)}
-    return [(item.name, kinds.get(item.profile, FORCE_REFERENCE)) for item in discovery.files]
-
-
-@contextmanager
-def _spill_folder(workers: int) -> Iterator[str | None]:
-    """A local folder, removed on leaving, where the parallel files' workers leave their
-    rendered feedback rows for the driver (`transforms.steps.ProcessFilesInWorkers`);
-    None when the month runs in this process."""
-    if workers < 2:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="crimegeo-feedback-rows-") as folder:
-        yield folder
-
-
 def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str,
-                session: MonthsAtOnce | None, files_at_once: int | None) -> MonthResult:
+                session: MonthsAtOnce | None, files_at_once: int | None,
+                ahead: MonthStart | None = None) -> MonthResult:
     started = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    # Recovery removes every other run's staging: under months_at_once it ran at the start.
-    recovered = recover(settings.output) if session is None else []
+    # Recovery removes every other run's staging: under months_at_once it ran at the start,
+    # and for files given ahead, before they were.
+    recovered = (list(ahead.recovered) if ahead is not None
+                 else recover(settings.output) if session is None else [])
     in_turn: AbstractContextManager = session.commits if session else nullcontext()
     staging = OutputLayout(settings.output).staging(run_id)
     inputs = list(discovery.files)
     workers = month_files_at_once(settings, inputs) if files_at_once is None else files_at_once
     # The workers import and load the gazetteer while the pipeline is built and started.
     with (pool_started(workers, worker_resources(settings), settings.inputs.profiles),
-          _spill_folder(workers) as spill_to):
+          nullcontext(ahead.spill_to) if ahead is not None else spill_folder(workers)
+          as spill_to):
         gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
         pipeline, _ = build_pipeline(settings, month, inputs, run_id, workers, spill_to)
         pipeline.run().wait_until_finish()

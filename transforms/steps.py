@@ -53,7 +53,12 @@ from crimegeo.transforms.batches import (
 from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
-from crimegeo.transforms.workers import pool_broken, run_file, stop_broken_pool, take_pool
+from crimegeo.transforms.workers import (
+    pool_broken,
+    stop_broken_pool,
+    submit_files,
+    take_pool,
+)
 
 STATS = "stats"
 REJECTED = "rejected"
@@ -361,13 +366,14 @@ class ProcessFilesInWorkers(beam.DoFn):
     def finish_bundle(self) -> Iterator[WindowedValue]:
         if not self._items:
             return
-        pool = take_pool(self.workers, self.resources, self.profile_dirs)
+        started = take_pool(self.workers, self.resources, self.profile_dirs)
+        pool = started.pool
         running: dict[int, Future] = {}
         try:
-            for at in sorted(range(len(self._items)),
-                             key=lambda at: -(self._items[at].size or 0)):
-                running[at] = pool.submit(run_file, self._items[at], self.month,
-                                          self.staging, self.locate_options, self.spill_to)
+            # files given to the workers ahead of the pipeline are taken, not run again
+            running = dict(enumerate(submit_files(
+                pool, self._items, self.month, self.staging, self.locate_options,
+                self.spill_to, started.given)))
             results = [running[at].result() for at in range(len(self._items))]
             whole_month = len(self._items) == self.month_files
             disclosed = self._finish_forces(pool, results) if whole_month else None

@@ -217,7 +217,7 @@ def test_workers_started_ahead_are_handed_over_or_shut_down(demo_month: dict) ->
         pass
     assert not workers._STARTED
     with workers.pool_started(2, resources, dirs):
-        pool = workers.take_pool(2, resources, dirs)
+        pool = workers.take_pool(2, resources, dirs).pool
         assert not workers._STARTED
     try:  # handed over alive, loaded, and the step's to shut down
         pids = {pool.submit(workers.os.getpid).result() for _ in range(4)}
@@ -226,6 +226,56 @@ def test_workers_started_ahead_are_handed_over_or_shut_down(demo_month: dict) ->
         pool.shutdown()
     with workers.pool_started(1, resources, dirs):  # one worker: nothing started
         assert not workers._STARTED
+
+
+def test_files_given_to_the_workers_ahead_are_taken_by_the_step_not_run_again(
+        demo_month: dict, tmp_path: Path) -> None:
+    """`month_started` takes the lease, recovers, and gives the files to the workers before
+    Beam is imported; the step then takes those tasks, and the month is the same as one
+    run step by step in one process."""
+    from crimegeo.pipelines.ahead import month_started, worker_resources
+    from crimegeo.store.lock import OutputLockedError
+    from crimegeo.transforms import workers
+
+    settings = settings_from_argv(_args(demo_month, tmp_path / "ahead", 2)[2:])
+    key = (2, worker_resources(settings), tuple(settings.inputs.profiles))
+    with month_started(settings, MONTH) as start:
+        assert start.files_at_once == 2 and start.run_id and start.spill_to
+        started = workers._STARTED[key]
+        started.starting.join()
+        given = dict(started.given)
+        assert len(given) == len(start.discovery.files) > 1
+        with pytest.raises(OutputLockedError):  # the lease is this run's from the start
+            run_month(settings, MONTH)
+        result = run_month(settings, MONTH, started=start)
+    assert not started.given  # every task given ahead was taken by the step
+    assert all(task.done() and task.exception() is None for task in given.values())
+    assert result.manifest["run_id"] == start.run_id
+    assert result.manifest["files_at_once"] == 2
+    alone = run_month_args(_args(demo_month, tmp_path / "alone", 1))
+    assert result.manifest["totals"] == alone.manifest["totals"]
+    assert live_parts(tmp_path / "ahead", MONTH) == live_parts(tmp_path / "alone", MONTH)
+    assert _feedback_files(tmp_path / "ahead") == _feedback_files(tmp_path / "alone")
+
+
+def test_a_run_failing_before_its_pipeline_takes_the_files_releases_the_output(
+        demo_month: dict, tmp_path: Path) -> None:
+    """Files given ahead to a run that then fails (Beam's import, the pipeline's build):
+    the workers stop, the lease is released, nothing is published, and the next run
+    removes what was staged."""
+    from crimegeo.pipelines.ahead import month_started
+    from crimegeo.transforms import workers
+
+    output = tmp_path / "out"
+    settings = settings_from_argv(_args(demo_month, output, 2)[2:])
+    with pytest.raises(RuntimeError, match="the pipeline's build failed"):
+        with month_started(settings, MONTH) as start:
+            raise RuntimeError("the pipeline's build failed")
+    assert not workers._STARTED
+    assert not live_files(str(output), "restricted", MONTH)
+    result = run_month(settings, MONTH)  # the lease is free again
+    assert any(start.run_id in action for action in result.manifest["recovered"])
+    assert result.manifest["totals"]["rows_written"] > 0
 
 
 def test_the_command_runs_files_in_workers_as_a_user_starts_it(
@@ -275,7 +325,7 @@ def test_a_worker_process_killed_mid_month_is_named_with_the_files_not_finished(
         pool = workers.worker_pool(*args)
         pid = pool.submit(os.getpid).result()  # a worker, started and loaded
         os.kill(pid, signal.SIGKILL)
-        return pool
+        return workers.StartedPool(pool)
 
     monkeypatch.setattr(steps, "take_pool", killing_pool)
     output = tmp_path / "out"
