@@ -301,8 +301,9 @@ def pipeline(ctx: typer.Context, settings: RunSettings, month: MonthOpt,
                                 urls=settings.resource_urls(),
                                 dask_address=settings.runner.dask_address)
         settings = settings.with_runner(choice.runner, choice.beam_options)
-        from crimegeo.pipelines.ahead import month_started
+        from crimegeo.pipelines.ahead import month_started, start_fork_server_early
 
+        start_fork_server_early(settings)  # its imports run beside the driver's
         started = time.perf_counter()
         # The month's worker processes start, and begin on its files, while Beam is
         # imported and the pipeline built.

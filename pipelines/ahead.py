@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from crimegeo.pipelines.settings import Locating, RunSettings
 from crimegeo.standards.profiles import FORCE_REFERENCE, load_profiles
@@ -21,9 +22,13 @@ from crimegeo.store.inputs import Discovery, InputFile, discover_month
 from crimegeo.store.layout import OutputLayout
 from crimegeo.store.lock import output_lock
 from crimegeo.store.publish import recover
-from crimegeo.transforms.batches import Resources
-from crimegeo.transforms.locate import LocateOptions
-from crimegeo.transforms.workers import FilesAhead, files_at_once, pool_started
+
+if TYPE_CHECKING:
+    from crimegeo.transforms.batches import Resources
+    from crimegeo.transforms.locate import LocateOptions
+
+# The kernels (`crimegeo.transforms`) are imported where they are used, not here: the
+# CLI starts the workers' fork server before importing them (`start_fork_server_early`).
 
 #: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
 IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
@@ -37,6 +42,8 @@ def new_run_id(month: str) -> str:
 
 def locate_options(locating: Locating) -> LocateOptions:
     """The locating step's thresholds, from the settings."""
+    from crimegeo.transforms.locate import LocateOptions
+
     return LocateOptions(min_geocode_score=locating.min_geocode_score,
                          far_from_street_m=locating.far_from_street_m)
 
@@ -61,6 +68,8 @@ def spill_folder(workers: int) -> Iterator[str | None]:
 
 def worker_resources(settings: RunSettings) -> Resources:
     """What every worker loads once, from the settings (see `transforms.batches.Resources`)."""
+    from crimegeo.transforms.batches import Resources
+
     return Resources(
         gazetteer=settings.gazetteer.gazetteer, map_points=settings.anonymising.map_points,
         boundaries=settings.locating.boundaries,
@@ -111,12 +120,32 @@ def worker_bytes(settings: RunSettings) -> int:
     return WORKER_BASE_BYTES + features * BYTES_PER_FEATURE
 
 
+def may_give_files_to_workers(settings: RunSettings) -> bool:
+    """Whether a run with these settings may work on its files in worker processes: on
+    the in-process runner, unless k-merging (which groups a force's month before
+    anonymising) or `--parallel-files 1` keeps it step by step in one process."""
+    return (runs_here(settings) and settings.anonymising.min_public_count <= 1
+            and settings.runner.parallel_files != 1)
+
+
+def start_fork_server_early(settings: RunSettings) -> None:
+    """Start the fork server the workers come from (`transforms.forkserver`) when the run
+    may have workers, so its imports run beside the driver's (settings, the month's files,
+    Beam). For a month that turns out too small for workers, the server stays idle."""
+    if may_give_files_to_workers(settings):
+        from crimegeo.transforms.forkserver import start_fork_server
+
+        start_fork_server()
+
+
 def month_files_at_once(settings: RunSettings, files: Sequence[InputFile]) -> int:
     """How many of a month's files the in-process runner works on at once, each in a worker
     process (`--parallel-files`); 1 with k-merging, and on every other runner, whose
     workers share the files."""
-    if settings.anonymising.min_public_count > 1 or not runs_here(settings):
-        return 1  # k-merging groups a force's month before anonymising: step by step
+    if not may_give_files_to_workers(settings):
+        return 1
+    from crimegeo.transforms.workers import files_at_once
+
     requested = settings.runner.parallel_files
     return files_at_once(requested, files, worker_bytes(settings) if requested <= 0 else 0)
 
@@ -152,6 +181,8 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
                                load_profiles(settings.inputs.profiles))
     workers = month_files_at_once(settings, discovery.files)
     resources, profiles = worker_resources(settings), settings.inputs.profiles
+    from crimegeo.transforms.workers import FilesAhead, pool_started
+
     if workers < 2:
         yield MonthStart(discovery, workers)
         return

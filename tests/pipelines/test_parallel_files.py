@@ -268,9 +268,9 @@ def test_a_run_failing_before_its_pipeline_takes_the_files_releases_the_output(
 
     output = tmp_path / "out"
     settings = settings_from_argv(_args(demo_month, output, 2)[2:])
-    with pytest.raises(RuntimeError, match="the pipeline's build failed"):
-        with month_started(settings, MONTH) as start:
-            raise RuntimeError("the pipeline's build failed")
+    with (pytest.raises(RuntimeError, match="the pipeline's build failed"),
+          month_started(settings, MONTH) as start):
+        raise RuntimeError("the pipeline's build failed")
     assert not workers._STARTED
     assert not live_files(str(output), "restricted", MONTH)
     result = run_month(settings, MONTH)  # the lease is free again
@@ -333,3 +333,25 @@ def test_a_worker_process_killed_mid_month_is_named_with_the_files_not_finished(
                                            r".*\.(csv|jsonl)"):
         run_month_args(_args(demo_month, output, 2))
     assert not live_files(str(output), "restricted", MONTH)
+
+
+def test_the_fork_server_imports_the_module_the_workers_run() -> None:
+    """The early start names the worker module by text, so as not to import it."""
+    from crimegeo.transforms import forkserver, workers
+
+    assert workers.__name__ == forkserver.WORKER_MODULE
+
+
+def test_the_fork_server_starts_early_only_for_runs_that_may_have_workers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from crimegeo.pipelines import ahead
+    from crimegeo.transforms import forkserver
+
+    started = []
+    monkeypatch.setattr(forkserver, "start_fork_server", lambda: started.append(True))
+    for extra, expected in ((["--parallel-files", "1"], False), (["--min-public-count", "3"],
+                            False), (["--runner", "PortableRunner"], False), ([], True)):
+        started.clear()
+        ahead.start_fork_server_early(settings_from_argv(["--input", "i", "--output", "o",
+                                                          *extra]))
+        assert bool(started) is expected, extra
