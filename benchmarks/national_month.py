@@ -254,8 +254,8 @@ def report_national(workload: str, rows: int, repeats: int, runs: dict[str, list
     wall = median([r["seconds"] for r in runs["pipeline"]])
     workers = runs["pipeline"][0]["manifest"].get("files_at_once", 1)
     print("\nWhere (b)'s wall time goes (median seconds):")
-    print(f"  {'outside':10} {wall - pipeline_seconds:6.2f}  (interpreter start-up, imports of "
-          "Beam and the CLI, and the commit after the run)")
+    print(f"  {'outside':10} {wall - pipeline_seconds:6.2f}  (interpreter start-up, the CLI's "
+          "imports and settings, the process's exit)")
     if workers > 1:
         print(f"  pipeline stages, summed over files, each file in one of {workers} worker "
               "processes at once:")
@@ -268,8 +268,8 @@ def report_national(workload: str, rows: int, repeats: int, runs: dict[str, list
     staged = sum(median(v) for v in stages.values())
     if workers > 1:
         print(f"  {'other':10} {pipeline_seconds - staged / workers:6.2f}  (the stages' sum "
-              f"shared by {workers} workers taken off: discovery, worker start-up, runner, "
-              "feedback files, commit)")
+              f"shared by {workers} workers taken off: discovery, worker start-up, Beam's "
+              "import beside the first files, runner, forces' feedback, commit)")
     else:
         print(f"  {'other':10} {pipeline_seconds - staged + overlapped_seconds(stages):6.2f}  "
               "(discovery, gazetteer load, runner, feedback files, commit; reads and writes "

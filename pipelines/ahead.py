@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crimegeo.pipelines.settings import Locating, RunSettings
@@ -162,6 +163,11 @@ class MonthStart:
     run_id: str | None = None
     recovered: tuple[str, ...] = ()
     spill_to: str | None = None
+    #: When the run began (`time.perf_counter()`, and UTC): its manifest times count from
+    #: here, since its files begin before Beam is imported.
+    began: float = field(default_factory=time.perf_counter)
+    began_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
+        timespec="seconds"))
 
 
 @contextmanager
@@ -177,6 +183,7 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
     build) drops the files not begun and waits for the others; what they staged is the
     next run's recovery to remove, as for any run that failed.
     """
+    began, began_at = time.perf_counter(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     discovery = discover_month(settings.inputs.input, month,
                                load_profiles(settings.inputs.profiles))
     workers = month_files_at_once(settings, discovery.files)
@@ -184,7 +191,7 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
     from crimegeo.transforms.workers import FilesAhead, pool_started
 
     if workers < 2:
-        yield MonthStart(discovery, workers)
+        yield MonthStart(discovery, workers, began=began, began_at=began_at)
         return
     refuse_without_key(month, id_kinds(settings, discovery), resources.public_id_key)
     run_id = new_run_id(month)
@@ -196,4 +203,5 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
                                OutputLayout(settings.output).staging(run_id),
                                locate_options(settings.locating), spill_to)
             with pool_started(workers, resources, profiles, ahead):
-                yield MonthStart(discovery, workers, run_id, recovered, spill_to)
+                yield MonthStart(discovery, workers, run_id, recovered, spill_to, began,
+                                 began_at)

@@ -220,8 +220,9 @@ def run_month(settings: RunSettings, month: str, discovery: Discovery | None = N
 def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id: str,
                 session: MonthsAtOnce | None, files_at_once: int | None,
                 ahead: MonthStart | None = None) -> MonthResult:
-    started = time.perf_counter()
-    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    started = time.perf_counter() if ahead is None else ahead.began
+    started_at = (dt.datetime.now(dt.UTC).isoformat(timespec="seconds") if ahead is None
+                  else ahead.began_at)
     # Recovery removes every other run's staging: under months_at_once it ran at the start,
     # and for files given ahead, before they were.
     recovered = (list(ahead.recovered) if ahead is not None

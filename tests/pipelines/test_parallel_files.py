@@ -251,6 +251,7 @@ def test_files_given_to_the_workers_ahead_are_taken_by_the_step_not_run_again(
     assert not started.given  # every task given ahead was taken by the step
     assert all(task.done() and task.exception() is None for task in given.values())
     assert result.manifest["run_id"] == start.run_id
+    assert result.manifest["started_at"] == start.began_at  # timed from the files' start
     assert result.manifest["files_at_once"] == 2
     alone = run_month_args(_args(demo_month, tmp_path / "alone", 1))
     assert result.manifest["totals"] == alone.manifest["totals"]
