@@ -12,7 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -136,7 +136,10 @@ def start_fork_server_early(settings: RunSettings) -> None:
     if may_give_files_to_workers(settings):
         from crimegeo.transforms.forkserver import start_fork_server
 
-        start_fork_server()
+        # A server that cannot start here is started again, and its error reported, by
+        # the first pool that needs it.
+        with suppress(OSError):
+            start_fork_server()
 
 
 def month_files_at_once(settings: RunSettings, files: Sequence[InputFile]) -> int:
