@@ -8,6 +8,7 @@ not import Beam or Prefect.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 import time
 import uuid
@@ -129,13 +130,31 @@ def may_give_files_to_workers(settings: RunSettings) -> bool:
             and settings.runner.parallel_files != 1)
 
 
+def _input_may_be_big(input_url: str, enough: int) -> bool:
+    """Whether the input folder may hold `enough` bytes: summed for a local folder (and
+    only until there is enough), assumed for a bucket, where listing costs a round trip."""
+    if "://" in input_url and not input_url.startswith("file://"):
+        return True
+    total = 0
+    for folder, _, names in os.walk(input_url.removeprefix("file://")):
+        for name in names:
+            with suppress(OSError):
+                total += os.stat(os.path.join(folder, name)).st_size
+            if total >= enough:
+                return True
+    return os.path.isfile(input_url) and os.path.getsize(input_url) >= enough
+
+
 def start_fork_server_early(settings: RunSettings) -> None:
     """Start the fork server the workers come from (`transforms.forkserver`) when the run
     may have workers, so its imports run beside the driver's (settings, the month's files,
-    Beam). For a month that turns out too small for workers, the server stays idle."""
-    if may_give_files_to_workers(settings):
-        from crimegeo.transforms.forkserver import start_fork_server
+    Beam). Not for an input folder too small for workers, unless `--parallel-files` asks
+    for them; for a month that still turns out too small, the server stays idle."""
+    from crimegeo.transforms.forkserver import PARALLEL_MIN_BYTES, start_fork_server
 
+    if may_give_files_to_workers(settings) and (
+            settings.runner.parallel_files > 1
+            or _input_may_be_big(settings.inputs.input, PARALLEL_MIN_BYTES)):
         # A server that cannot start here is started again, and its error reported, by
         # the first pool that needs it.
         with suppress(OSError):

@@ -12,6 +12,10 @@ from __future__ import annotations
 import multiprocessing
 from multiprocessing.context import BaseContext
 
+#: Below this much input the pool's start (a fork server, imports, a gazetteer per worker:
+#: about a second) costs more than a second core saves: the month runs in this process.
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+
 #: What the fork server imports once, before it forks workers: the worker's module, which
 #: imports the kernels.
 WORKER_MODULE = "crimegeo.transforms.workers"

@@ -15,7 +15,6 @@ this module and the kernels.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import threading
@@ -37,11 +36,11 @@ from crimegeo.transforms.batches import (
     load_resources,
     process_file,
 )
+from crimegeo.transforms.forkserver import PARALLEL_MIN_BYTES, fork_server_context
 from crimegeo.transforms.locate import LocateOptions
 
-#: Below this much input the pool's start (a fork server, imports, a gazetteer per worker:
-#: about a second) costs more than a second core saves: the month runs in this process.
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+__all__ = ["PARALLEL_MIN_BYTES", "FilesAhead", "StartedPool", "files_at_once", "pool_started",
+           "run_file", "submit_files", "take_pool"]
 
 #: What this worker process has loaded (`start_worker`).
 _WORKER: dict[str, Any] = {}
@@ -113,10 +112,9 @@ def run_file(item: InputFile, month: str, staging: str, options: LocateOptions,
 def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
                 ) -> ProcessPoolExecutor:
     """`workers` processes started from a fork server, each loaded by `start_worker`."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # the kernels' imports, paid once
     threads = max(1, cores() // workers)
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
+    return ProcessPoolExecutor(workers, mp_context=fork_server_context(),
+                               initializer=start_worker,
                                initargs=(resources, tuple(profile_dirs), threads))
 
 

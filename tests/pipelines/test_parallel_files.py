@@ -344,15 +344,25 @@ def test_the_fork_server_imports_the_module_the_workers_run() -> None:
 
 
 def test_the_fork_server_starts_early_only_for_runs_that_may_have_workers(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from crimegeo.pipelines import ahead
     from crimegeo.transforms import forkserver
 
     started = []
     monkeypatch.setattr(forkserver, "start_fork_server", lambda: started.append(True))
-    for extra, expected in ((["--parallel-files", "1"], False), (["--min-public-count", "3"],
-                            False), (["--runner", "PortableRunner"], False), ([], True)):
+    small, big = tmp_path / "small", tmp_path / "big"
+    small.mkdir()
+    (small / "2024-03-kent-street.csv").write_text("Crime ID\n1\n")
+    (big / "2024-03").mkdir(parents=True)
+    with open(big / "2024-03" / "2024-03-kent-street.csv", "wb") as sparse:
+        sparse.truncate(PARALLEL_MIN_BYTES)  # as big as a month worth workers, for nothing
+    for folder, extra, expected in (
+            (big, [], True), (big, ["--parallel-files", "1"], False),
+            (big, ["--min-public-count", "3"], False), (big, ["--runner", "PortableRunner"],
+                                                        False),
+            (small, [], False), (small, ["--parallel-files", "2"], True),
+            ("gs://bucket/in", [], True)):  # a bucket is not listed for this
         started.clear()
-        ahead.start_fork_server_early(settings_from_argv(["--input", "i", "--output", "o",
-                                                          *extra]))
-        assert bool(started) is expected, extra
+        ahead.start_fork_server_early(settings_from_argv(["--input", str(folder), "--output",
+                                                          "o", *extra]))
+        assert bool(started) is expected, (folder, extra)
