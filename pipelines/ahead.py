@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crimegeo.pipelines.settings import Locating, RunSettings
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 #: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
 IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
 _IN_PROCESS_MODES = (None, "in_memory")
+
+
+def utc_now() -> str:
+    """Now, in UTC, to the second (ISO 8601): when a run started, in its manifest."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def new_run_id(month: str) -> str:
@@ -182,14 +187,13 @@ class MonthStart:
 
     discovery: Discovery
     files_at_once: int
+    #: When the run began (`time.perf_counter()`, and UTC): its manifest times count from
+    #: here, since its files begin before Beam is imported.
+    began: float
+    began_at: str
     run_id: str | None = None
     recovered: tuple[str, ...] = ()
     spill_to: str | None = None
-    #: When the run began (`time.perf_counter()`, and UTC): its manifest times count from
-    #: here, since its files begin before Beam is imported.
-    began: float = field(default_factory=time.perf_counter)
-    began_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(
-        timespec="seconds"))
 
 
 @contextmanager
@@ -205,7 +209,7 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
     build) drops the files not begun and waits for the others; what they staged is the
     next run's recovery to remove, as for any run that failed.
     """
-    began, began_at = time.perf_counter(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    began, began_at = time.perf_counter(), utc_now()
     discovery = discover_month(settings.inputs.input, month,
                                load_profiles(settings.inputs.profiles))
     workers = month_files_at_once(settings, discovery.files)
@@ -213,7 +217,7 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
     from crimegeo.transforms.workers import FilesAhead, pool_started
 
     if workers < 2:
-        yield MonthStart(discovery, workers, began=began, began_at=began_at)
+        yield MonthStart(discovery, workers, began, began_at)
         return
     refuse_without_key(month, id_kinds(settings, discovery), resources.public_id_key)
     run_id = new_run_id(month)
@@ -225,5 +229,5 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
                                OutputLayout(settings.output).staging(run_id),
                                locate_options(settings.locating), spill_to)
             with pool_started(workers, resources, profiles, ahead):
-                yield MonthStart(discovery, workers, run_id, recovered, spill_to, began,
-                                 began_at)
+                yield MonthStart(discovery, workers, began, began_at, run_id, recovered,
+                                 spill_to)

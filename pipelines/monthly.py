@@ -22,7 +22,6 @@ runner, which fails or hangs offline.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from crimegeo.pipelines.ahead import (
     month_files_at_once,
     new_run_id,
     spill_folder,
+    utc_now,
     worker_resources,
 )
 from crimegeo.pipelines.local import (
@@ -221,8 +221,7 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
                 session: MonthsAtOnce | None, files_at_once: int | None,
                 ahead: MonthStart | None = None) -> MonthResult:
     started = time.perf_counter() if ahead is None else ahead.began
-    started_at = (dt.datetime.now(dt.UTC).isoformat(timespec="seconds") if ahead is None
-                  else ahead.began_at)
+    started_at = utc_now() if ahead is None else ahead.began_at
     # Recovery removes every other run's staging: under months_at_once it ran at the start,
     # and for files given ahead, before they were.
     recovered = (list(ahead.recovered) if ahead is not None

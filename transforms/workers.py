@@ -39,9 +39,6 @@ from crimegeo.transforms.batches import (
 from crimegeo.transforms.forkserver import PARALLEL_MIN_BYTES, fork_server_context
 from crimegeo.transforms.locate import LocateOptions
 
-__all__ = ["PARALLEL_MIN_BYTES", "FilesAhead", "StartedPool", "files_at_once", "pool_started",
-           "run_file", "submit_files", "take_pool"]
-
 #: What this worker process has loaded (`start_worker`).
 _WORKER: dict[str, Any] = {}
 
