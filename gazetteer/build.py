@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 
 from crimegeo.gazetteer.geo import BNG, to_lonlat
 from crimegeo.gazetteer.model import GazetteerError
-from crimegeo.gazetteer.normalise import block_keys, key_hash, normalise_name
+from crimegeo.gazetteer.normalise import block_keys, key_hashes, normalise_name
 from crimegeo.gazetteer.sources import FEATURE_FIELDS, SourceTable, merge_police_uk, read_source
 
 __all__ = [
@@ -212,10 +212,6 @@ def _spatial_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.argsort(code, kind="stable")
 
 
-def _hashes(strings: list[str]) -> np.ndarray:
-    return np.fromiter((key_hash(s) for s in strings), dtype=np.int64, count=len(strings))
-
-
 def _csr(group: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Group ``members`` by ``group`` id: returns (ptr[n_groups+1], members sorted by group)."""
     order = np.lexsort((members, group))
@@ -251,7 +247,7 @@ def _build_indexes(table: pa.Table, kind: np.ndarray, d: str) -> tuple[pa.Table,
     enc = pair_keys.dictionary_encode()
     dict_keys = enc.dictionary.to_pylist()
     codes = enc.indices.to_numpy().astype(np.int64)
-    hashes = _hashes(dict_keys)
+    hashes = key_hashes(dict_keys)
     order = np.argsort(hashes, kind="stable")  # key id = rank in hash order
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
@@ -270,7 +266,7 @@ def _build_indexes(table: pa.Table, kind: np.ndarray, d: str) -> tuple[pa.Table,
         raw_pairs = pa.concat_arrays([names, table.column("name2").combine_chunks().filter(
             pa.array(has2))])
     raw_enc = raw_pairs.dictionary_encode()
-    raw_hash_u = _hashes([s.strip() for s in raw_enc.dictionary.to_pylist()])
+    raw_hash_u = key_hashes([s.strip() for s in raw_enc.dictionary.to_pylist()])
     raw_hash = raw_hash_u[raw_enc.indices.to_numpy()]
     raw_order = np.lexsort((pair_rows, raw_hash))
     # Fuzzy blocking index over keys that are not only postcodes.
@@ -283,7 +279,7 @@ def _build_indexes(table: pa.Table, kind: np.ndarray, d: str) -> tuple[pa.Table,
         bl_keys.extend([k] * len(bk))
     if bl_strings:
         benc = pa.array(bl_strings, pa.string()).dictionary_encode()
-        bvocab_hash = _hashes(benc.dictionary.to_pylist())
+        bvocab_hash = key_hashes(benc.dictionary.to_pylist())
         border = np.argsort(bvocab_hash, kind="stable")
         brank = np.empty_like(border)
         brank[border] = np.arange(len(border))

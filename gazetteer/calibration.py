@@ -239,6 +239,22 @@ class Calibration:
         return out
 
 
+    def each(self, found: list[Match]) -> list[Match]:
+        """Each match calibrated as the sole candidate of its own text (the exact names of a
+        batch): :meth:`matches` once per distinct kind and score, not once per text."""
+        changed: dict[tuple, tuple[float, float | None] | None] = {}
+        out = []
+        for m in found:
+            key = (m.match_type, m.reason, m.score, m.evidence_score)
+            if key not in changed:
+                c = self.matches([m])[0]
+                changed[key] = None if c is m else (c.score, c.evidence_score)
+            new = changed[key]
+            out.append(m if new is None
+                       else dataclasses.replace(m, score=new[0], evidence_score=new[1]))
+        return out
+
+
 @functools.cache
 def default_calibration() -> Calibration:
     """The calibration shipped with the gazetteer (read once per process)."""

@@ -330,9 +330,9 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         area = self._area(force, None)
         answers: dict[str, list[Match]] = {}
         hit, rows = self._exact_rows(uniq, area)
-        calibrate = self.calibration.matches  # memoised per kind; an unchanged Match is kept
-        for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
-            answers[uniq[q]] = calibrate([m])
+        for q, m in zip(hit.tolist(), self.calibration.each(self._matches_batch(rows)),
+                        strict=True):
+            answers[uniq[q]] = [m]
         evidence: dict[str, list[Match]] = {}  # the rest, before calibration
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
             needing = [pq for pq in (parse_query(t) for t in uniq if t and t not in answers)
@@ -378,7 +378,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
                 by_query[memo[:4]] = found
-        answers.update((t, calibrate(found)) for t, found in evidence.items())
+        answers.update((t, self.calibration.matches(found)) for t, found in evidence.items())
         return answers
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,

@@ -370,16 +370,17 @@ class Ranking:
         y0 = np.where(np.isnan(self.ymin[rows]), self.y[rows], self.ymin[rows]).tolist()
         x1 = np.where(np.isnan(self.xmax[rows]), self.x[rows], self.xmax[rows]).tolist()
         y1 = np.where(np.isnan(self.ymax[rows]), self.y[rows], self.ymax[rows]).tolist()
-        is_area = AREA_LIKE[kind].tolist()
-        generic = self._generic_mask()[rows].tolist()
-        return [
-            Match(ids[i], uris[i], names[i], types[i], lon[i], lat[i], x[i], y[i],
-                  (x0[i], y0[i], x1[i], y1[i]),
-                  GENERIC_MAX_SCORE if generic[i] else (
-                      SCORES["area_exact"] if is_area[i] else SCORES["exact"]),
-                  "area" if is_area[i] else "exact", "generic" if generic[i] else "")
-            for i in range(len(rows))
-        ]
+        is_area = AREA_LIKE[kind]
+        generic = self._generic_mask()[rows]
+        scores = np.where(generic, GENERIC_MAX_SCORE,
+                          np.where(is_area, SCORES["area_exact"], SCORES["exact"])).tolist()
+        match_types = np.where(is_area, "area", "exact").tolist()
+        reasons = np.where(generic, "generic", "").tolist()
+        # zipped columns, not indexed rows: a Match per text is most of an exact batch's time
+        extents = zip(x0, y0, x1, y1, strict=True)
+        return [Match(*fields) for fields in zip(ids, uris, names, types, lon, lat, x, y,
+                                                 extents, scores, match_types, reasons,
+                                                 strict=True)]
 
     def _fill_columns(self, out: dict[str, np.ndarray], at: np.ndarray, rows: np.ndarray,
                       exact: np.ndarray) -> None:

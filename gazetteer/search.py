@@ -26,8 +26,8 @@ from crimegeo.gazetteer.normalise import (
     ParsedQuery,
     block_keys,
     key_hash,
+    key_hashes,
     parse_query,
-    strip_prefix,
 )
 from crimegeo.gazetteer.ranking import AREA_LIKE
 from crimegeo.gazetteer.scoring import (
@@ -94,7 +94,21 @@ def _without_type(key: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def _block_hashes(key: str) -> np.ndarray:
-    return np.array([key_hash(b) for b in block_keys(key)], dtype=np.int64)
+    return key_hashes(block_keys(key))
+
+
+def _stripped_column(texts: Sequence[str]) -> pa.Array:
+    """Texts without a leading "On or near" and surrounding whitespace, as one Arrow column
+    (:func:`strip_prefix` on the whole batch at once; a missing text becomes "")."""
+    stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(
+        pa.array(texts, pa.string()), pattern=PREFIX_PATTERN, replacement="",
+        max_replacements=1))
+    return stripped.fill_null("")
+
+
+def _stripped(texts: Sequence[str]) -> list[str]:
+    """:func:`_stripped_column` as Python strings."""
+    return _stripped_column(texts).to_pylist()
 
 
 class CandidateSearch:
@@ -533,10 +547,7 @@ class CandidateSearch:
         names, rows = sole_names
         if not len(rows):
             return empty, empty
-        texts = pa.array(uniq, pa.string())
-        stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(
-            texts, pattern=PREFIX_PATTERN, replacement="", max_replacements=1))
-        found = pc.index_in(stripped, value_set=names)
+        found = pc.index_in(_stripped_column(uniq), value_set=names)
         valid = pc.is_valid(found)
         hit = np.flatnonzero(np.asarray(valid))
         return hit, rows[np.asarray(found.filter(valid), dtype=np.int64)]
@@ -548,8 +559,8 @@ class CandidateSearch:
         if not len(self._raw_hash):
             return empty, empty
         sole = self._sole_rows(area)
-        stripped = [strip_prefix(t) if t else "" for t in uniq]
-        h = np.fromiter((key_hash(s) for s in stripped), dtype=np.int64, count=len(uniq))
+        stripped = _stripped(uniq)
+        h = key_hashes(stripped)
         lo = np.minimum(np.searchsorted(self._raw_hash, h, "left"), len(self._raw_hash) - 1)
         hit = np.flatnonzero(self._raw_hash[lo] == h)
         if not len(hit):
@@ -583,7 +594,7 @@ class CandidateSearch:
         if not plain:
             return empty, empty, np.zeros(0, dtype=bool)
         keys = [parsed[i].key for i in plain]
-        hashes = np.fromiter((key_hash(key) for key in keys), dtype=np.int64, count=len(keys))
+        hashes = key_hashes(keys)
         pos = np.minimum(np.searchsorted(self._key_hash, hashes), len(self._key_hash) - 1)
         rows = self._sole_rows(area)[pos]
         candidate = np.flatnonzero((self._key_hash[pos] == hashes) & (rows >= 0))
@@ -593,8 +604,6 @@ class CandidateSearch:
                         dtype=bool)
         candidate = candidate[same]
         rows = rows[candidate]
-        name_hashes = np.fromiter((key_hash(parsed[plain[c]].name.strip())
-                                   for c in candidate.tolist()), dtype=np.int64,
-                                  count=len(candidate))
+        name_hashes = key_hashes([parsed[plain[c]].name.strip() for c in candidate.tolist()])
         exact = self._row_raw_hash[rows] == name_hashes
         return np.asarray(plain, dtype=np.int64)[candidate], rows, exact
