@@ -290,7 +290,10 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         for i, pq in enumerate(parsed):
             if not pq.key:
                 continue
-            if pq.junction is not None and not len(self._rows_for_key(pq.key, area)):
+            # a junction unless the whole text is a name; "Cheapside (junction with Wood
+            # Street)" names its first street as a part of its own
+            if pq.junction is not None and (pq.key == pq.junction[0]
+                                            or not len(self._rows_for_key(pq.key, area))):
                 found = self._junction(pq, area, near_xy, limit)
                 if found:
                     answers[i] = found

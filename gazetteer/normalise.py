@@ -172,6 +172,12 @@ GENERIC_TOKENS: frozenset[str] = ROAD_TYPE_TOKENS | frozenset(
 
 #: Tokens after which a preceding "st" still means Street ("High St North").
 _AFTER_STREET = frozenset(["north", "south", "east", "west", "upper", "lower", "end"])
+#: Words no saint is named, so that a "St" before them is Street ("Fenchurch St Station",
+#: "High St j/w Mill Lane", "Fleet St o/s 12"); "St" before a number is Street too.
+_AFTER_STREET_ONLY = _AFTER_STREET | frozenset([
+    "station", "stn", "junction", "jct", "jnc", "jn", "car", "carpark", "bus", "tube",
+    "underground", "and", "o", "j", "r", "f", "opp", "nr", "outside", "near", "by",
+])
 
 _PREFIX = r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s)\s+"
 _PREFIX_RE = re.compile(_PREFIX, re.I)
@@ -199,8 +205,22 @@ _JUNCTION_RE = re.compile(
     re.I | re.X,
 )
 _JUNCTION_INFIX_RE = re.compile(
-    r"^\s*(?P<a>.+?)\s+(?:j/w|jw|junction\s+with|jct\s+with|junction|/)\s+(?P<b>.+?)\s*$", re.I
+    r"""^\s*(?P<a>.+?)\s+(?:j/w|jw|(?:junction|jct|jnc|jn)\.?(?:\s+(?:with|of))?|/)\s+
+         (?P<b>.+?)\s*$""", re.I | re.X
 )
+#: Junction words around a street of a junction's pair ("junction of Cheapside", "Wood Street
+#: junction"): not part of its name.
+_JUNCTION_WORDS_RE = re.compile(
+    r"^\s*(?:(?:at|on|near)\s+)?(?:the\s+)?(?:junction|jct|jnc|jn|corner)\.?(?:\s+(?:of|with))?\s+"
+    r"|\s+(?:junction|jct|jnc|jn)\.?\s*$", re.I
+)
+#: "X/Y junction", "X & Y jct": the junction word written after the pair.
+_TRAILING_JUNCTION_RE = re.compile(r"^\s*(?P<body>.+?)\s+(?:junction|jct|jnc|jn)\.?\s*$", re.I)
+#: Police shorthand written with a slash, anywhere in a text ("Fleet St (o/s no. 100)",
+#: "Cheapside j/o Wood St"): spelt out before slashes are read as junctions.
+_SLASH_SHORTHAND = {"o/s": "outside", "r/o": "rear of", "f/o": "front of", "o/p": "opposite",
+                    "j/o": "junction of", "j/w": "junction with"}
+_SLASH_SHORTHAND_RE = re.compile(r"(?<![a-z0-9/])(o/s|r/o|f/o|o/p|j/o|j/w)(?![a-z/])\s*", re.I)
 #: "A/B" written without spaces: a junction only when A reads as a street (see parse_query).
 _JUNCTION_SLASH_RE = re.compile(r"^\s*(?P<a>[^/]+?)\s*/\s*(?P<b>[^/]+?)\s*$")
 _POSTCODE_RE = re.compile(r"^[a-z]{1,2}\d[a-z\d]?(?:\s*\d[a-z]{2})?$", re.I)
@@ -240,7 +260,8 @@ def normalise_name(text: str) -> str:
         for i, tok in enumerate(tokens):
             if tok == "st" or tok == "saint":
                 nxt = tokens[i + 1] if i < last else None
-                if tok == "st" and (nxt is None or (i > 0 and nxt in _AFTER_STREET)):
+                if tok == "st" and (nxt is None or (i > 0 and (
+                        nxt in _AFTER_STREET_ONLY or nxt[0].isdigit()))):
                     out.append("street")
                 else:
                     out.append("saint")
@@ -415,6 +436,13 @@ def _strip_house(text: str) -> str:
     return stripped.strip() if stripped.strip() else text.strip()
 
 
+def _junction_part(text: str) -> str:
+    """The key of one street of a junction's pair: its first comma part without shorthand,
+    house number or junction words ("junction of 12 Cheapside" -> "cheapside")."""
+    part = text.split(",")[0]
+    return normalise_name(_strip_house(_strip_shorthand(_JUNCTION_WORDS_RE.sub("", part))))
+
+
 def _reads_as_street(text: str) -> bool:
     """Whether a text reads as a street's name: two words or more, the last a street type."""
     toks = normalise_name(text).split()
@@ -447,10 +475,14 @@ def parse_query(text: str) -> ParsedQuery:
     unit or house number before the name ("Flat 3, 41", "Unit 2", "1-3"); a trailing town
     without a comma ("... London").
     """
-    raw = _strip_shorthand(strip_prefix(text or ""))
+    raw = _SLASH_SHORTHAND_RE.sub(lambda m: _SLASH_SHORTHAND[m.group(1).lower()] + " ",
+                                  strip_prefix(text or "")) if "/" in (text or "") else (
+        strip_prefix(text or ""))
+    raw = _strip_shorthand(raw)
     postcode = None
     parts = []
-    for p in re.split(r"[,;]|\s+-\s+", raw):
+    # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)"
+    for p in re.split(r"[,;()]|\s+-\s+", raw):
         p, pc = _postcode_split(p.strip())
         postcode = postcode or pc
         if p.strip():
@@ -458,6 +490,9 @@ def parse_query(text: str) -> ParsedQuery:
     if not parts and postcode:  # the text is a postcode or district ("TN29 9NW"): its name
         parts, postcode = [raw.strip()], None
     joined = ", ".join(parts)
+    trailing = _TRAILING_JUNCTION_RE.match(joined)
+    if trailing:  # "Cheapside/Wood Street junction" is "junction of Cheapside/Wood Street"
+        joined = "junction of " + trailing.group("body")
     m = _JUNCTION_RE.match(joined) or _JUNCTION_INFIX_RE.match(joined)
     pair = (m.group("a"), m.group("b")) if m else None
     slash_junction = None
@@ -468,18 +503,16 @@ def parse_query(text: str) -> ParsedQuery:
         if m is not None:
             left = normalise_name(m.group("a")).split()
             if len(left) < 2 and not (left and left[-1] in ROAD_TYPE_TOKENS):
-                right = normalise_name(_strip_house(m.group("b").split(",")[0]))
+                right = _junction_part(m.group("b"))
                 if left and right and not set(right.split()) <= ROAD_TYPE_TOKENS:
                     slash_junction = (left[0], right)
                 m = None
             pair = (m.group("a"), m.group("b")) if m else None
     if pair is None:  # "corner of Fleet Street" with no second street: the street
-        parts[:1] = [re.sub(r"^\s*(?:on\s+)?(?:the\s+)?corner\s+of\s+", "", parts[0], flags=re.I)
-                     ] if parts else []
+        parts[:1] = [_JUNCTION_WORDS_RE.sub("", parts[0]) or parts[0]] if parts else []
     junction = None
     if pair:
-        a = normalise_name(_strip_house(_strip_shorthand(pair[0])))
-        b = normalise_name(_strip_house(_strip_shorthand(pair[1].split(",")[0])))
+        a, b = _junction_part(pair[0]), _junction_part(pair[1])
         # "Liverpool Street / street": a part that is only a street type names no street.
         if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS for k in (a, b)):
             junction = (a, b)

@@ -300,7 +300,7 @@ def test_shop_then_street_singles_out_the_place_on_it_but_stays_a_suggestion(
     [
         ("Bell Inn Yard area", "Bell Inn Yard"),
         ("Cheapside footway", "Cheapside"),
-        ("On or near Sun Street Passage (public highway)", "Sun Street Passage"),
+        ("On or near Sun Street Passage public highway", "Sun Street Passage"),
         ("Cheapside nr bus stop", "Cheapside"),
     ],
 )
@@ -351,7 +351,7 @@ def test_a_known_name_then_a_street_type_is_a_longer_name_the_gazetteer_lacks(
     months), not Fleet Street with a note: a weak guess, well below a name followed by a
     note, which the calibration makes confident."""
     longer = best(col_gaz, "On or near Fleet Street Hill")
-    note = best(col_gaz, "Fleet Street (footway)")
+    note = best(col_gaz, "Fleet Street footway")
     assert (longer.name, longer.reason) == ("Fleet Street", "longer_name")
     assert (note.name, note.reason) == ("Fleet Street", "words_after")
     assert longer.score < 0.5 < CONFIDENT <= note.score
@@ -406,3 +406,32 @@ def test_two_slips_in_a_name_of_four_letters_are_not_read(col_gaz: Gazetteer) ->
     # "Wood Street" is "wood": two slips from four letters is half the name
     m = best(col_gaz, "Wdoo Street")
     assert m is None or m.reason != "typo2_short"
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "reason"),
+    [
+        # a bracketed note is a part of its own, as after a comma or a spaced dash
+        ("On or near Sun Street Passage (public highway)", "Sun Street Passage", ""),
+        ("Fleet St (o/s no. 100)", "Fleet Street", ""),
+        ("Cheapside (o/s No 25)", "Cheapside", ""),
+        # the junction written in a part, after the pair, or as j/o
+        ("Cheapside (junction with Wood Street)", "Cheapside / Wood Street", "junction"),
+        ("Cheapside/Wood Street junction", "Cheapside / Wood Street", "junction"),
+        ("Cheapside j/o Wood St", "Cheapside / Wood Street", "junction"),
+        ("junction of Cheapside/Wood Street", "Cheapside / Wood Street", "junction"),
+        # "St" before a word no saint is named is Street
+        ("Fenchurch St Station", "Fenchurch Street", "words_after"),
+        ("LIVERPOOL ST STN", "Liverpool Street", "words_after"),
+    ],
+)
+def test_notes_in_brackets_junction_words_and_st_before_a_place_word(
+        col_gaz: Gazetteer, text: str, name: str, reason: str) -> None:
+    """Forms of real force exports that used to end unlocated or as a junction of "o" and
+    "s": police shorthand with a slash is spelt out before slashes are read as junctions; a
+    bracketed note is its own part; a junction's words may come after the pair or in a part
+    after the first street. The single and the batch lookup agree on each."""
+    found = col_gaz.lookup(text, force=FORCE)
+    assert (found[0].name, found[0].reason) == (name, reason)
+    assert found[0].match_type != "ambiguous" and found[0].score >= CONFIDENT
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == found[0]
