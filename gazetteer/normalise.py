@@ -219,8 +219,13 @@ _TRAILING_JUNCTION_RE = re.compile(r"^\s*(?P<body>.+?)\s+(?:junction|jct|jnc|jn)
 #: Police shorthand written with a slash, anywhere in a text ("Fleet St (o/s no. 100)",
 #: "Cheapside j/o Wood St"): spelt out before slashes are read as junctions.
 _SLASH_SHORTHAND = {"o/s": "outside", "r/o": "rear of", "f/o": "front of", "o/p": "opposite",
-                    "j/o": "junction of", "j/w": "junction with"}
-_SLASH_SHORTHAND_RE = re.compile(r"(?<![a-z0-9/])(o/s|r/o|f/o|o/p|j/o|j/w)(?![a-z/])\s*", re.I)
+                    "j/o": "junction of", "j/w": "junction with", "n/b": "northbound",
+                    "s/b": "southbound", "e/b": "eastbound", "w/b": "westbound",
+                    "n/s": "nearside", "c/w": "carriageway", "f/p": "footpath"}
+_SLASH_SHORTHAND_RE = re.compile(
+    r"(?<![a-z0-9/])(" + "|".join(_SLASH_SHORTHAND) + r")(?![a-z/])\s*", re.I)
+#: "Cheapside & Bread St", "Cheapside and Bread Street": two streets, or one name with "and".
+_AND_PAIR_RE = re.compile(r"^\s*(?P<a>[^,]+?)\s+(?:and|&)\s+(?P<b>.+?)\s*$", re.I)
 #: "A/B" written without spaces: a junction only when A reads as a street (see parse_query).
 _JUNCTION_SLASH_RE = re.compile(r"^\s*(?P<a>[^/]+?)\s*/\s*(?P<b>[^/]+?)\s*$")
 _POSTCODE_RE = re.compile(r"^[a-z]{1,2}\d[a-z\d]?(?:\s*\d[a-z]{2})?$", re.I)
@@ -300,8 +305,9 @@ class ParsedQuery:
     #: first part names premises rather than the street ("Tesco Express, 12 Fleet Street").
     later_names: tuple[str, ...] = ()
     #: "A/B" whose A is one word ("Cornhill/Bishopsgate"), which the text alone cannot tell
-    #: from a place type ("Bus/Coach Station"): the lookup reads it as a junction only when the
-    #: whole text names nothing and the two streets meet.
+    #: from a place type ("Bus/Coach Station"), and "A and B", "A & B" (which may be one
+    #: name): the lookup reads it as a junction only when the whole text names nothing and
+    #: the two streets meet (or both are streets the area knows: the first, not met).
     slash_junction: tuple[str, str] | None = None
 
 
@@ -508,6 +514,12 @@ def parse_query(text: str) -> ParsedQuery:
                     slash_junction = (left[0], right)
                 m = None
             pair = (m.group("a"), m.group("b")) if m else None
+    if pair is None and slash_junction is None:  # "Cheapside & Bread St": if both meet
+        both = _AND_PAIR_RE.match(joined)
+        if both is not None:
+            a, b = _junction_part(both.group("a")), _junction_part(both.group("b"))
+            if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS for k in (a, b)):
+                slash_junction = (a, b)
     if pair is None:  # "corner of Fleet Street" with no second street: the street
         parts[:1] = [_JUNCTION_WORDS_RE.sub("", parts[0]) or parts[0]] if parts else []
     junction = None

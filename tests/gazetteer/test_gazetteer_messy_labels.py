@@ -420,6 +420,12 @@ def test_two_slips_in_a_name_of_four_letters_are_not_read(col_gaz: Gazetteer) ->
         ("Cheapside/Wood Street junction", "Cheapside / Wood Street", "junction"),
         ("Cheapside j/o Wood St", "Cheapside / Wood Street", "junction"),
         ("junction of Cheapside/Wood Street", "Cheapside / Wood Street", "junction"),
+        # two streets joined by "and" or "&" that meet are their junction
+        ("Cheapside & Bread St", "Cheapside / Bread Street", "junction"),
+        ("Cheapside and Bread Street", "Cheapside / Bread Street", "junction"),
+        # a direction or side written with a slash is a note, not a second street
+        ("Cheapside E/B", "Cheapside", "words_after"),
+        ("Cheapside N/S", "Cheapside", "words_after"),
         # "St" before a word no saint is named is Street
         ("Fenchurch St Station", "Fenchurch Street", "words_after"),
         ("LIVERPOOL ST STN", "Liverpool Street", "words_after"),
@@ -435,3 +441,21 @@ def test_notes_in_brackets_junction_words_and_st_before_a_place_word(
     assert (found[0].name, found[0].reason) == (name, reason)
     assert found[0].match_type != "ambiguous" and found[0].score >= CONFIDENT
     assert col_gaz.lookup_many([text], force=FORCE)[0] == found[0]
+
+
+def test_a_name_with_and_stays_that_name(tmp_path) -> None:
+    """"Castle and Anchor Lane" is one street's name, not a junction of Castle and Anchor
+    Lane: the whole text names something, so the pair is not read."""
+    from gazetteer_testdata import SMALL_FEATURES, write_small_csv
+
+    from crimegeo.gazetteer import build_gazetteer
+    rows = [*SMALL_FEATURES,
+            ("col-and", "Castle and Anchor Lane", "Named Road", -0.0990, 51.5150, "London",
+             "City of London", "Greater London", ""),
+            ("col-castle", "Castle Court", "Named Road", -0.0993, 51.5152, "London",
+             "City of London", "Greater London", "")]
+    build_gazetteer([str(write_small_csv(tmp_path / "s.csv", rows))], str(tmp_path / "g"))
+    gaz = Gazetteer.load(str(tmp_path / "g"))
+    for text in ("Castle and Anchor Lane", "castle & anchor lane", "Castle and Anchor Ln"):
+        m = gaz.lookup(text)[0]
+        assert (m.name, m.match_type != "ambiguous") == ("Castle and Anchor Lane", True), text
