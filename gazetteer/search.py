@@ -45,6 +45,7 @@ from crimegeo.gazetteer.scoring import (
     WORDS_AFTER_SCORE,
     fuzzy_grade,
 )
+from crimegeo.gazetteer.sources import POLICE_PUBLIC_PLACES
 
 #: Punctuation that sets a note apart from the name before it ("Cheapside (public highway)",
 #: "Cheapside / street"): words after it are a note, not the rest of a longer name.
@@ -129,6 +130,7 @@ class CandidateSearch:
 
     def _search(self, pq: ParsedQuery, area: _Area, fuzzy: bool
                 ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        fuzzy = fuzzy and pq.key not in POLICE_PUBLIC_PLACES  # see _needs_fuzzy
         rows = self._rows_for_key(pq.key, area)
         if len(rows):
             scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
@@ -516,6 +518,10 @@ class CandidateSearch:
         key or an alternative key (a key with its type's slip put right is also checked
         against the key's own fuzzy candidates, so it needs them too)."""
         if not pq.key or pq.junction is not None:
+            return False
+        if pq.key in POLICE_PUBLIC_PLACES:
+            # one of police.uk's place types is that type or none the area has, never a slip
+            # of another ("Petrol Station" is no misspelt "Police Station")
             return False
         if pq.fuzzy_key != pq.key and not self._word_known(pq.key.split()[-1]):
             # a slip in the type, the type's fix the only reading: no fuzzy search needed

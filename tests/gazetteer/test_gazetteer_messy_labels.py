@@ -459,3 +459,12 @@ def test_a_name_with_and_stays_that_name(tmp_path) -> None:
     for text in ("Castle and Anchor Lane", "castle & anchor lane", "Castle and Anchor Ln"):
         m = gaz.lookup(text)[0]
         assert (m.name, m.match_type != "ambiguous") == ("Castle and Anchor Lane", True), text
+
+
+def test_a_police_place_type_is_no_slip_of_another(col_gaz: Gazetteer) -> None:
+    """police.uk's place types are a closed list: "Petrol Station", which the City's months
+    never published, is not a misspelt "Police Station" (it was, at a calibrated 0.98); a slip
+    in a type ("Police Statoin") still finds it."""
+    assert col_gaz.lookup("On or near Petrol Station", force=FORCE) == []
+    assert col_gaz.lookup_many(["On or near Petrol Station"], force=FORCE) == [None]
+    assert best(col_gaz, "Police Statoin").name == "Police Station"
