@@ -45,7 +45,8 @@ class Junctions:
 
         Two streets meet when one of A's features lies within JUNCTION_MAX_M of one of B's
         (extents where known, points otherwise): the answer is the midpoint of the closest
-        pair, scored JUNCTION_SCORE_FACTOR x the weaker street's score, ``reason="junction"``.
+        pair (the place's own point when one of them is a place of a generic type), scored
+        JUNCTION_SCORE_FACTOR x the weaker street's score, ``reason="junction"``.
         A generic place type ("Supermarket") becomes confident only when B meets exactly one
         of its places; B meeting several leaves them ambiguous. When the streets do not meet,
         or B is unknown, A answers as if named alone, its scores x JUNCTION_FALLBACK_FACTOR,
@@ -92,7 +93,12 @@ class Junctions:
         if places_a > 1 or places_b > 1:  # several places of one name meet the other street
             mtype = "ambiguous"
             score = min(SCORES["ambiguous_max"], score / max(places_a, places_b))
-        mx, my = (self.x[r1] + self.x[r2]) / 2, (self.y[r1] + self.y[r2]) / 2
+        if (wa[i] == "generic") != (wb[j] == "generic"):
+            # "Carrington Street/Supermarket": the supermarket there, at its own point
+            place = r1 if wa[i] == "generic" else r2
+            mx, my = self.x[place], self.y[place]
+        else:
+            mx, my = (self.x[r1] + self.x[r2]) / 2, (self.y[r1] + self.y[r2]) / 2
         from crimegeo.gazetteer.geo import to_lonlat
 
         lon, lat = to_lonlat(np.array([mx]), np.array([my]))

@@ -98,7 +98,8 @@ TYPO_MIN_LETTERS = {1: 4, 2: 8}
 #: Two slips in a shorter name (five to seven letters, street type left out: "Piutry" for
 #: Poultry) are read, as their own grade ``typo2_short``, only when that name is the one
 #: name of the area so close (a rival within the same cost makes it ambiguous): a person
-#: reading "Piutry" in the City thinks of Poultry. Costlier than every other graded slip, so a
+#: reading "Piutry" in the City thinks of Poultry; and only when both begin with the same
+#: letter. Costlier than every other graded slip, so a
 #: closer name always wins; its score is its own calibrated share right.
 TYPO2_SHORT_MIN_LETTERS = 5
 
@@ -174,7 +175,10 @@ def fuzzy_grade(query: str, candidate: str, similarity: float) -> tuple[str, flo
     if d in (1, 2) and letters >= TYPO_MIN_LETTERS[d]:
         grade = f"typo{d}"
         return grade, float(_GRADE_COST[grade])
-    if d == 2 and letters >= TYPO2_SHORT_MIN_LETTERS:
+    if d == 2 and letters >= TYPO2_SHORT_MIN_LETTERS and query[:1] == candidate[:1]:
+        # ...beginning with the same letter: a first letter is seldom mistyped, and two
+        # changes to a short name beginning otherwise ("Berry" / "Parry", "Merton" /
+        # "Eaton") make another street's name more often than a slip of this one
         return "typo2_short", float(_GRADE_COST["typo2_short"])
     if dropped:
         d = OSA.distance(stem_q, stem_c)

@@ -162,6 +162,13 @@ class CandidateSearch:
                 rows = np.concatenate([rows, own[0][graded]])
                 why = ["typo1"] * n + [w for w, g in zip(own[2], graded, strict=True) if g]
                 return (rows, np.full(len(rows), FUZZY_LOOSE_MAX), ["fuzzy"] * len(rows), why)
+        if fuzzy and pq.later_names:
+            # "Post Office, Claughton Road": a street named exactly in a later part is the
+            # address; a first part the area knows only by a near miss ("Post Office Avenue",
+            # type dropped) is premises on it
+            later = self._later_street(pq, area, fuzzy=False)
+            if len(later[0]):
+                return later
         if fuzzy and pq.areas:  # "Mil Lane, Lydd": the town's names first, then the country's
             town = self._town_area(pq.areas, area)
             if town is not None:
@@ -178,13 +185,9 @@ class CandidateSearch:
             name_last = self._words_then_name(pq, area)
             if len(name_last[0]):
                 return name_last
-        for name in pq.later_names:  # "Tesco Express, 12 Fleet Street": the street is later
-            rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
-            street = ~AREA_LIKE[self.kind[rows]]  # a later area part is a hint, not the place
-            if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
-                rows, scores = rows[street], scores[street] * SECOND_PART_FACTOR
-                how = [h for h, k in zip(how, street.tolist(), strict=True) if k]
-                return rows, scores, how, ["later_part"] * len(rows)
+        later = self._later_street(pq, area, fuzzy)  # "Tesco Express, 12 Fleet Street"
+        if len(later[0]):
+            return later
         if len(found[0]):
             return found
         fallbacks = list(pq.areas)
@@ -196,6 +199,20 @@ class CandidateSearch:
             if len(rows):
                 n = len(rows)
                 return rows, np.full(n, SCORES["area_fallback"]), ["area"] * n, [""] * n
+        return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _later_street(self, pq: ParsedQuery, area: _Area, fuzzy: bool
+                      ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """The first later comma part that names a street of the area (not a place type, not
+        an area: a later area part is a hint, not the place), as ``later_part`` candidates
+        scored by SECOND_PART_FACTOR; none found: empty."""
+        for name in pq.later_names:
+            rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
+            street = ~AREA_LIKE[self.kind[rows]]
+            if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
+                rows, scores = rows[street], scores[street] * SECOND_PART_FACTOR
+                how = [h for h, k in zip(how, street.tolist(), strict=True) if k]
+                return rows, scores, how, ["later_part"] * len(rows)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _placed_by_later_part(self, pq: ParsedQuery, area: _Area, fuzzy: bool,
