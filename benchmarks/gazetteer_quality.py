@@ -9,7 +9,9 @@ geocodes them restricted to the force, and prints for each seed the four measure
 per label class and perturbation class, then their mean over the seeds and the reliability table
 (score band -> share right) pooled over the seeds. Then the same kind of rewriting on the roads,
 villages and hamlets of the real OS Open Names tiles (with their real postcode districts and
-settlements), and the measurement behind the junction distance.
+settlements), the same evaluation on a second force's real labels (Merseyside's shoplifting
+rows, re-exported in one file: never used to set a constant), and the measurement behind the
+junction distance.
 
 The gazetteer's score constants are set on the calibration split (test months
 2019-07..2020-02, seeds 1, 2, 3); the default run is the held-out split (test months
@@ -50,12 +52,14 @@ from crimegeo.gazetteer.calibration import (  # noqa: E402
 from crimegeo.gazetteer.evaluate import (  # noqa: E402
     CALIBRATION_PERTURBATIONS,
     HELD_OUT_PERTURBATIONS,
+    PERTURBATIONS,
     calibration_error,
     evaluate_os_open_names,
     evaluate_police_uk,
     format_report,
     junction_distances,
     labelled_answers,
+    monthly_files,
     public,
     reliability_by_kind,
     reliability_table,
@@ -64,6 +68,12 @@ from crimegeo.gazetteer.evaluate import (  # noqa: E402
 DEFAULT_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "police-uk",
                             "city-of-london")
 OS_DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "os-open-names")
+#: A second force's real labels, never used to set a constant: Merseyside's shoplifting rows,
+#: 13 months in one re-exported file (a sparse gazetteer: one crime type, eight months).
+SECOND_FORCE = os.path.join(os.path.dirname(ROOT), "shared", "data", "police-uk",
+                            "merseyside", "merseyside_shoplifting.csv")
+SECOND_FORCE_SPLIT = {"force": "merseyside", "train": "2019-05..2019-12",
+                      "test": "2020-01..2020-05"}
 MEASURES = ("single_point_within_25m", "single_point_within_25m_one_reading",
             "single_point_label_unseen", "single_point_within_25m_seen_one_reading",
             "street_placed_on_street", "generic_confident", "confident_right",
@@ -117,6 +127,8 @@ def main() -> None:
           f"on), seeds {args.seeds}, mean:")
     print_by_class(held_out)
     print_reliability("held-out classes", labelled_answers(held_out))
+    if os.path.isfile(SECOND_FORCE):
+        print_second_force(args.seeds)
     if os.path.isdir(OS_DATA):
         os_report = evaluate_os_open_names(OS_DATA, seeds=tuple(args.seeds))
         print(f"OS Open Names tiles ({os_report['features']:,} features; "
@@ -127,6 +139,27 @@ def main() -> None:
                   f"{v['confident']:.1%}  {v['confident_right']:.1%}")
     print("junction distance measurement (JUNCTION_MAX_M), gazetteer of the training months:")
     print("  " + json.dumps(junction_distances(_training_gazetteer(args.data, args.train))))
+
+
+def print_second_force(seeds: list[int]) -> None:
+    """The same evaluation on the second force's labels: the model's classes and the held-out
+    ones, mean over the seeds."""
+    import tempfile
+
+    split = SECOND_FORCE_SPLIT
+    with tempfile.TemporaryDirectory(prefix="gazetteer-quality-second-force-") as folder:
+        monthly_files(SECOND_FORCE, folder)
+        for title, perturbations in (("the model's classes", PERTURBATIONS),
+                                     ("held-out classes", HELD_OUT_PERTURBATIONS)):
+            reports = [evaluate_police_uk(folder, seed=s, perturbations=perturbations, **split)
+                       for s in seeds]
+            print(f"second force: {split['force']} (shoplifting only; gazetteer of "
+                  f"{split['train']}, labels of {split['test']}, {reports[0]['test_rows']:,} "
+                  f"rows), {title}, seeds {seeds}, mean:")
+            for k in MEASURES:
+                vals = [r[k] for r in reports]
+                if all(v is not None for v in vals):
+                    print(f"  {k:<42} {np.mean(vals):.4f}")
 
 
 def refit_calibration(args: argparse.Namespace) -> None:

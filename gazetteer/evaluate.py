@@ -122,6 +122,7 @@ __all__ = [
     "RIGHT_WITHIN_M",
     "calibration_error",
     "labelled_answers",
+    "monthly_files",
     "reliability_by_kind",
     "evaluate_os_open_names",
     "evaluate_police_uk",
@@ -460,6 +461,34 @@ def _read(files: list[str]) -> pa.Table:
     parts = [pacsv.read_csv(f, convert_options=pacsv.ConvertOptions(include_columns=cols))
              for f in files]
     return pa.concat_tables(parts)
+
+
+#: police.uk's column names as a re-export may spell them ("falls_within", "Falls.within").
+_POLICE_UK_COLUMNS = ("Month", "Longitude", "Latitude", "Location", "Falls within")
+
+
+def monthly_files(path: str, out_dir: str) -> list[str]:
+    """Write a police.uk file that holds several months, possibly re-exported (snake_case or
+    dotted headers, extra index columns, "NA" for empty: the Merseyside sample), as one
+    police.uk-shaped CSV per month named ``YYYY-MM-<name>.csv`` in ``out_dir``, the layout
+    :func:`evaluate_police_uk` reads; returns their paths."""
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        null_values=["", "NA"], strings_can_be_null=True))
+    spelt = {re.sub(r"[^a-z]", "", c.lower()): c for c in table.column_names}
+    missing = [c for c in _POLICE_UK_COLUMNS if re.sub(r"[^a-z]", "", c.lower()) not in spelt]
+    if missing:
+        raise GazetteerError(f"{path}: not a police.uk file (no column for {missing})")
+    table = table.select([spelt[re.sub(r"[^a-z]", "", c.lower())] for c in _POLICE_UK_COLUMNS]
+                         ).rename_columns(list(_POLICE_UK_COLUMNS))
+    os.makedirs(out_dir, exist_ok=True)
+    name = os.path.splitext(os.path.basename(path))[0]
+    months = table.column("Month").to_numpy(zero_copy_only=False)
+    out = []
+    for month in sorted(set(months.tolist()) - {None}):
+        target = os.path.join(out_dir, f"{month}-{name}.csv")
+        pacsv.write_csv(table.filter(pa.array(months == month)), target)
+        out.append(target)
+    return out
 
 
 def reliability_table(scores: np.ndarray, right: np.ndarray,

@@ -78,3 +78,27 @@ def test_the_calibration_only_detail_class_shares_nothing_with_the_held_out_note
         text, kind = perturb("On or near Cheapside", rng, "detail")
         assert kind == "detail" and text.startswith("On or near Cheapside ")
         assert text[len("On or near Cheapside"):] in _DETAILS
+
+
+def test_a_re_exported_file_of_many_months_is_split_for_the_evaluation(tmp_path: Path) -> None:
+    """The second force's real labels (Merseyside, 13 months in one re-exported file with
+    snake_case headers and "NA") become one police.uk-shaped file per month, every row kept,
+    and the evaluation runs on them as on the City's months."""
+    import pyarrow.csv as pacsv
+    import pytest
+    from gazetteer_testdata import DATA
+
+    from crimegeo.gazetteer.evaluate import monthly_files
+    source = DATA / "police-uk" / "merseyside" / "merseyside_shoplifting.csv"
+    if not source.exists():
+        pytest.skip(f"real Merseyside sample not found: {source}")
+    files = monthly_files(str(source), str(tmp_path))
+    assert [Path(f).name[:7] for f in files] == [f"2019-{m:02d}" for m in range(5, 13)] + [
+        f"2020-{m:02d}" for m in range(1, 6)]
+    tables = [pacsv.read_csv(f) for f in files]
+    assert sum(t.num_rows for t in tables) == pacsv.read_csv(source).num_rows
+    assert tables[0].column_names == ["Month", "Longitude", "Latitude", "Location",
+                                      "Falls within"]
+    r = evaluate_police_uk(str(tmp_path), train="2019-05..2019-12", test="2020-01..2020-05",
+                           force="merseyside", seed=7)
+    assert r["test_rows"] > 2000 and r["single_point_within_25m_seen_one_reading"] > 0.95
