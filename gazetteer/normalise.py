@@ -208,14 +208,16 @@ _JUNCTION_INFIX_RE = re.compile(
     r"""^\s*(?P<a>.+?)\s+(?:j/w|jw|(?:junction|jct|jnc|jn)\.?(?:\s+(?:with|of))?|/)\s+
          (?P<b>.+?)\s*$""", re.I | re.X
 )
-#: Junction words around a street of a junction's pair ("junction of Cheapside", "Wood Street
-#: junction"): not part of its name.
+#: Junction words before a street ("junction of Cheapside", "on the corner of Fleet Street"):
+#: not part of its name. "of" or "with" is required: "Junction Road" is a name.
 _JUNCTION_WORDS_RE = re.compile(
-    r"^\s*(?:(?:at|on|near)\s+)?(?:the\s+)?(?:junction|jct|jnc|jn|corner)\.?(?:\s+(?:of|with))?\s+"
-    r"|\s+(?:junction|jct|jnc|jn)\.?\s*$", re.I
+    r"^\s*(?:(?:at|on|near)\s+)?(?:the\s+)?(?:junction|jct|jnc|jn|corner)\.?\s+(?:of|with)\s+",
+    re.I
 )
-#: "X/Y junction", "X & Y jct": the junction word written after the pair.
-_TRAILING_JUNCTION_RE = re.compile(r"^\s*(?P<body>.+?)\s+(?:junction|jct|jnc|jn)\.?\s*$", re.I)
+#: "X/Y junction", "X & Y jct": the junction word written after a pair (never after one name:
+#: "Clapham Junction" is a name).
+_TRAILING_JUNCTION_RE = re.compile(
+    r"^\s*(?P<body>.+?(?:/|\s&\s|\sand\s).+?)\s+(?:junction|jct|jnc|jn)\.?\s*$", re.I)
 #: Police shorthand written with a slash, anywhere in a text ("Fleet St (o/s no. 100)",
 #: "Cheapside j/o Wood St"): spelt out before slashes are read as junctions.
 _SLASH_SHORTHAND = {"o/s": "outside", "r/o": "rear of", "f/o": "front of", "o/p": "opposite",
@@ -442,6 +444,14 @@ def _strip_house(text: str) -> str:
     return stripped.strip() if stripped.strip() else text.strip()
 
 
+def _spell_out_slashed_shorthand(text: str) -> str:
+    """Police shorthand with a slash spelt out ("Fleet St o/s 12" -> "Fleet St outside 12"),
+    so that only the slashes left can be read as junctions."""
+    if "/" not in text:
+        return text
+    return _SLASH_SHORTHAND_RE.sub(lambda m: _SLASH_SHORTHAND[m.group(1).lower()] + " ", text)
+
+
 def _junction_part(text: str) -> str:
     """The key of one street of a junction's pair: its first comma part without shorthand,
     house number or junction words ("junction of 12 Cheapside" -> "cheapside")."""
@@ -481,10 +491,7 @@ def parse_query(text: str) -> ParsedQuery:
     unit or house number before the name ("Flat 3, 41", "Unit 2", "1-3"); a trailing town
     without a comma ("... London").
     """
-    raw = _SLASH_SHORTHAND_RE.sub(lambda m: _SLASH_SHORTHAND[m.group(1).lower()] + " ",
-                                  strip_prefix(text or "")) if "/" in (text or "") else (
-        strip_prefix(text or ""))
-    raw = _strip_shorthand(raw)
+    raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(text or "")))
     postcode = None
     parts = []
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)"

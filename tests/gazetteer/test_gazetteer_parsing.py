@@ -160,3 +160,21 @@ def test_a_postcode_before_a_trailing_town_is_a_hint(text: str, name: str, key: 
 def test_a_street_slashed_to_a_place_type_with_its_own_slash(
         text: str, junction: tuple[str, str] | None) -> None:
     assert parse_query(text).junction == junction
+
+
+@pytest.mark.parametrize(("text", "key", "junction"), [
+    ("Junction Road", "junction road", None),        # names with junction words stay names
+    ("Clapham Junction", "clapham junction", None),
+    ("Cheapside/Wood Street junction", "cheapside wood street junction",
+     ("cheapside", "wood street")),
+    ("Cheapside & Wood St jct", "cheapside and wood street jct", ("cheapside", "wood street")),
+    ("on the corner of Fleet Street", "fleet street", None),
+    ("Fleet St (o/s no. 100)", "fleet street", None),   # o/s spelt out: no junction of o and s
+    ("Cheapside j/o Wood St", "cheapside junction of wood street",
+     ("cheapside", "wood street")),
+])
+def test_junction_words_and_slashed_shorthand(text: str, key: str, junction) -> None:  # noqa: ANN001
+    """Junction words make a junction only around a pair; slashed shorthand is spelt out
+    before slashes are read; a bracketed note is a part of its own."""
+    pq = parse_query(text)
+    assert (pq.key, pq.junction) == (key, junction)
