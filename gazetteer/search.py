@@ -323,8 +323,22 @@ class CandidateSearch:
                 if (drop == 1 and tokens[-1] in ROAD_TYPE_TOKENS
                         and not _NOTE_PUNCTUATION_RE.search(pq.name)):
                     return rows, np.full(n, LONGER_NAME_SCORE), ["fuzzy"] * n, ["longer_name"] * n
+                rows = self._of_type_named(rows, tokens[-drop:])
+                n = len(rows)
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _of_type_named(self, rows: np.ndarray, words: list[str]) -> np.ndarray:
+        """The rows whose kind of place the words after their name say ("Dungeness station":
+        the railway station of that name, not the village); all rows when the words name
+        none of their kinds. Street types are left out: they say nothing of a place's kind."""
+        said = set(words) - ROAD_TYPE_TOKENS
+        if not said or len(rows) < 2:
+            return rows
+        kinds = [set(t.lower().split()) if t else set()
+                 for t in self._types.take(pa.array(rows)).to_pylist()]
+        named = np.array([bool(k & said) for k in kinds], dtype=bool)
+        return rows[named] if named.any() else rows
 
     def _words_then_name(self, pq: ParsedQuery, area: _Area
                          ) -> tuple[np.ndarray, np.ndarray, list, list]:

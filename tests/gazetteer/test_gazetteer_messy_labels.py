@@ -509,3 +509,13 @@ def test_a_street_named_exactly_later_beats_a_near_miss_first(tmp_path) -> None:
         assert (m.name, m.reason) == ("Claughton Road", "later_part"), text
         assert gaz.lookup_many([text])[0] == m
     assert gaz.lookup("Post Office Avenue, Claughton Road")[0].name == "Post Office Avenue"
+
+
+def test_words_after_a_name_that_say_its_kind_pick_that_place(os_gaz: Gazetteer) -> None:
+    """Real OS Open Names (TR00): "Dungeness" is a village and a railway station. "Dungeness
+    station" is the station, as a person reads it; "Dungeness" alone stays the village."""
+    for text in ("Dungeness station", "o/s Dungeness railway station"):
+        m = os_gaz.lookup(text)[0]
+        assert (m.name, m.local_type, m.reason) == ("Dungeness", "Railway Station", "words_after")
+        assert os_gaz.lookup_many([text])[0] == m
+    assert os_gaz.lookup("Dungeness")[0].local_type == "Village"
