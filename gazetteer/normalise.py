@@ -582,8 +582,10 @@ def parse_query(text: str) -> ParsedQuery:
     if nums:
         road_number = nums[0]
         rest = " ".join(t for t in toks if t not in nums)
-        if rest and rest != "the":
-            alternatives.append(rest)
+        if rest and set(rest.split()) <= ROAD_TYPE_TOKENS | {"the"}:
+            alternatives.append(road_number)  # "the B9084 road": the road number alone
+        elif rest:
+            alternatives.append(rest)  # "A40 Western Avenue": the name beside it
     if toks and toks[0] == "the" and len(toks) > 1:
         alternatives.append(" ".join(toks[1:]))
     if "saint" in toks[1:]:  # "Fish St. Hill": a medial St may be Street after all

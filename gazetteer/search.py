@@ -139,6 +139,11 @@ class CandidateSearch:
                 rows, scores, how.tolist(), [""] * len(rows)))
         for alt in pq.alternatives:
             rows = self._rows_for_key(alt, area)
+            if len(rows) and pq.road_number and alt != pq.road_number and (
+                    AREA_LIKE[self.kind[rows]].all()):
+                # "B9084 Cullivoe": the rest names a place, not the road; the road answers
+                road = self._rows_for_key(pq.road_number, area)
+                rows = road if len(road) else rows
             if len(rows):
                 is_area = AREA_LIKE[self.kind[rows]]
                 how = np.where(is_area, "area", "normalised").tolist()

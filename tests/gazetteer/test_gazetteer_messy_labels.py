@@ -519,3 +519,14 @@ def test_words_after_a_name_that_say_its_kind_pick_that_place(os_gaz: Gazetteer)
         assert (m.name, m.local_type, m.reason) == ("Dungeness", "Railway Station", "words_after")
         assert os_gaz.lookup_many([text])[0] == m
     assert os_gaz.lookup("Dungeness")[0].local_type == "Village"
+
+
+@pytest.mark.parametrize("text", ["B9084 Cullivoe", "B9084 road", "the B9084 Rd"])
+def test_a_road_number_beside_a_place_or_a_street_type_is_the_road(
+        os_gaz: Gazetteer, text: str) -> None:
+    """Real OS Open Names (HP40): "B9084 Cullivoe" is the road at Cullivoe, not the village
+    (which the text without its road number names); "B9084 road" is no B9084 with its type
+    changed (it scored 0.11)."""
+    m = os_gaz.lookup(text)[0]
+    assert (m.name, m.match_type != "ambiguous") == ("B9084", True)
+    assert m.score >= CONFIDENT
