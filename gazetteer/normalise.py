@@ -223,7 +223,8 @@ _TRAILING_JUNCTION_RE = re.compile(
 _SLASH_SHORTHAND = {"o/s": "outside", "r/o": "rear of", "f/o": "front of", "o/p": "opposite",
                     "j/o": "junction of", "j/w": "junction with", "n/b": "northbound",
                     "s/b": "southbound", "e/b": "eastbound", "w/b": "westbound",
-                    "n/s": "nearside", "c/w": "carriageway", "f/p": "footpath"}
+                    "n/s": "nearside", "c/w": "carriageway", "f/p": "footpath",
+                    "n/k": "not known", "n/a": "not applicable", "u/k": "unknown"}
 _SLASH_SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(" + "|".join(_SLASH_SHORTHAND) + r")(?![a-z/])\s*", re.I)
 #: "Cheapside & Bread St", "Cheapside and Bread Street": two streets, or one name with "and".
@@ -517,7 +518,8 @@ def parse_query(text: str) -> ParsedQuery:
             left = normalise_name(m.group("a")).split()
             if len(left) < 2 and not (left and left[-1] in ROAD_TYPE_TOKENS):
                 right = _junction_part(m.group("b"))
-                if left and right and not set(right.split()) <= ROAD_TYPE_TOKENS:
+                if (left and right and not set(right.split()) <= ROAD_TYPE_TOKENS
+                        and right not in TOWN_WORDS):
                     slash_junction = (left[0], right)
                 m = None
             pair = (m.group("a"), m.group("b")) if m else None
@@ -532,8 +534,10 @@ def parse_query(text: str) -> ParsedQuery:
     junction = None
     if pair:
         a, b = _junction_part(pair[0]), _junction_part(pair[1])
-        # "Liverpool Street / street": a part that is only a street type names no street.
-        if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS for k in (a, b)):
+        # "Liverpool Street / street": a part that is only a street type names no street;
+        # "Cheapside / London": a town is an area hint, not a street
+        if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS or k in TOWN_WORDS
+                               for k in (a, b)):
             junction = (a, b)
     if not parts:
         return ParsedQuery(text=text, name="", key="", postcode=postcode)
@@ -551,7 +555,8 @@ def parse_query(text: str) -> ParsedQuery:
     for town in TOWN_WORDS:  # "Willis Close London": the town is an area hint
         if key.endswith(" " + town) and len(key) > len(town) + 1:
             key = key[: -len(town) - 1]
-            name = name[: len(name) - len(town)].strip() if name.lower().endswith(town) else name
+            if name.lower().endswith(town):  # "Cheapside / London": no slash left behind
+                name = name[: len(name) - len(town)].rstrip(" /-").strip()
             areas.insert(0, town)
             # "Bell Inn Yard EC3 London": a postcode before the town
             if postcode is None:

@@ -178,3 +178,13 @@ def test_junction_words_and_slashed_shorthand(text: str, key: str, junction) -> 
     before slashes are read; a bracketed note is a part of its own."""
     pq = parse_query(text)
     assert (pq.key, pq.junction) == (key, junction)
+
+
+@pytest.mark.parametrize("text", ["Cheapside / London", "Cheapside/London",
+                                  "Cheapside/City of London", "Cheapside, n/k",
+                                  "Cheapside, N/A"])
+def test_a_town_or_a_slashed_note_after_a_slash_is_no_junction(text: str) -> None:
+    """A town written after a slash is an area hint, and "n/k", "n/a" are notes: none of
+    them is a second street."""
+    pq = parse_query(text)
+    assert (pq.key, pq.junction, pq.slash_junction) == ("cheapside", None, None)
