@@ -221,38 +221,32 @@ class Calibration:
         A candidate never scores above the one before it."""
         out = []
         ceiling = 1.0
-        memo = self._memo
         for m in found:  # a few candidates per text, on the batch hot path: memoised scalars
             raw = m.evidence_score if m.evidence_score is not None else m.score
-            key = (m.match_type, m.reason, raw)
-            s = memo.get(key)
-            if s is None:
-                fitted = self._maps.get(evidence_kind(m.match_type, m.reason))
-                s = raw if fitted is None else round(float(np.interp(raw, *fitted)), DECIMALS)
-                if len(memo) < 100_000:
-                    memo[key] = s
-            s = min(s, ceiling)
+            s = min(self._calibrated(m.match_type, m.reason, raw), ceiling)
             ceiling = s
             # an answer calibration leaves as it was is kept as it is (no copy per exact name)
             out.append(m if s == m.score and m.evidence_score is None
                        else dataclasses.replace(m, score=s, evidence_score=raw))
         return out
 
+    def sole(self, match_type: str, reason: str, raw: float) -> tuple[float, float | None]:
+        """``(score, evidence_score)`` of a lone candidate of this kind scored ``raw`` by its
+        evidence, as :meth:`matches` gives them (None: calibration leaves ``raw``); for
+        answers built column-wise."""
+        s = min(self._calibrated(match_type, reason, raw), 1.0)
+        return (s, None) if s == raw else (s, raw)
 
-    def each(self, found: list[Match]) -> list[Match]:
-        """Each match calibrated as the sole candidate of its own text (the exact names of a
-        batch): :meth:`matches` once per distinct kind and score, not once per text."""
-        changed: dict[tuple, tuple[float, float | None] | None] = {}
-        out = []
-        for m in found:
-            key = (m.match_type, m.reason, m.score, m.evidence_score)
-            if key not in changed:
-                c = self.matches([m])[0]
-                changed[key] = None if c is m else (c.score, c.evidence_score)
-            new = changed[key]
-            out.append(m if new is None
-                       else dataclasses.replace(m, score=new[0], evidence_score=new[1]))
-        return out
+    def _calibrated(self, match_type: str, reason: str, raw: float) -> float:
+        """The calibrated score of one answer (memoised: few distinct kinds and scores)."""
+        key = (match_type, reason, raw)
+        s = self._memo.get(key)
+        if s is None:
+            fitted = self._maps.get(evidence_kind(match_type, reason))
+            s = raw if fitted is None else round(float(np.interp(raw, *fitted)), DECIMALS)
+            if len(self._memo) < 100_000:
+                self._memo[key] = s
+        return s
 
 
 @functools.cache

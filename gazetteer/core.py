@@ -333,8 +333,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         area = self._area(force, None)
         answers: dict[str, list[Match]] = {}
         hit, rows = self._exact_rows(uniq, area)
-        for q, m in zip(hit.tolist(), self.calibration.each(self._matches_batch(rows)),
-                        strict=True):
+        for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
             answers[uniq[q]] = [m]
         evidence: dict[str, list[Match]] = {}  # the rest, before calibration
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)

@@ -356,7 +356,8 @@ class Ranking:
         return (float(x0.min()), float(y0.min()), float(x1.max()), float(y1.max()))
 
     def _matches_batch(self, rows: np.ndarray) -> list[Match]:
-        """Matches for rows found by exact name, built column-wise."""
+        """Calibrated matches for rows found by exact name (each its text's sole candidate),
+        built column-wise: three kinds at most (exact, area, generic), calibrated once each."""
         if len(rows) == 0:
             return []
         ta = pa.array(rows)
@@ -372,15 +373,18 @@ class Ranking:
         y1 = np.where(np.isnan(self.ymax[rows]), self.y[rows], self.ymax[rows]).tolist()
         is_area = AREA_LIKE[kind]
         generic = self._generic_mask()[rows]
-        scores = np.where(generic, GENERIC_MAX_SCORE,
-                          np.where(is_area, SCORES["area_exact"], SCORES["exact"])).tolist()
-        match_types = np.where(is_area, "area", "exact").tolist()
-        reasons = np.where(generic, "generic", "").tolist()
+        # per kind (2 x area + generic): match type, reason, calibrated and evidence score
+        kinds = [("area" if a else "exact", "generic" if g else "",
+                  *self.calibration.sole("area" if a else "exact", "generic" if g else "",
+                                         GENERIC_MAX_SCORE if g else (
+                                             SCORES["area_exact"] if a else SCORES["exact"])))
+                 for a in (False, True) for g in (False, True)]
+        of_row = [kinds[k] for k in (2 * is_area.astype(np.int64) + generic).tolist()]
         # zipped columns, not indexed rows: a Match per text is most of an exact batch's time
         extents = zip(x0, y0, x1, y1, strict=True)
-        return [Match(*fields) for fields in zip(ids, uris, names, types, lon, lat, x, y,
-                                                 extents, scores, match_types, reasons,
-                                                 strict=True)]
+        return [Match(i, u, n, t, lo, la, xx, yy, e, score, mt, why, 1, evidence)
+                for i, u, n, t, lo, la, xx, yy, e, (mt, why, score, evidence) in zip(
+                    ids, uris, names, types, lon, lat, x, y, extents, of_row, strict=True)]
 
     def _fill_columns(self, out: dict[str, np.ndarray], at: np.ndarray, rows: np.ndarray,
                       exact: np.ndarray) -> None:
