@@ -99,8 +99,8 @@ TYPO_MIN_LETTERS = {1: 4, 2: 8}
 #: Poultry) are read, as their own grade ``typo2_short``, only when that name is the one
 #: name of the area so close (a rival within the same cost makes it ambiguous): a person
 #: reading "Piutry" in the City thinks of Poultry; and only when both begin with the same
-#: letter. Costlier than every other graded slip, so a
-#: closer name always wins; its score is its own calibrated share right.
+#: letter. Costlier than every other graded slip, so a closer name always wins; its score is
+#: its own calibrated share right.
 TYPO2_SHORT_MIN_LETTERS = 5
 
 #: A generic place type ("Supermarket": one label, many places) never scores above this on its
