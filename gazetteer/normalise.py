@@ -191,6 +191,7 @@ _HOUSE_PREFIX_RE = re.compile(
     r"""^\s*(?:
         (?:flat|apartment|apt|unit|suite|room|floor|maisonette)\.?\s*[\w/-]*\s*[,;]?\s*
       )?
+      (?:(?:no|nos|number)\.?\s*)?  # "No. 15 Crescent", "Nos 12-14 Cheapside"
       (?:\d+[a-z]?(?:\s*[-/]\s*\d+[a-z]?)?\b\s*[,;]?\s+)
     """,
     re.I | re.X,
@@ -315,12 +316,14 @@ class ParsedQuery:
 
 
 #: Police shorthand for where along a street something happened, written before the name:
-#: "o/s 12 High St", "r/o", "opp", "nr", "adj", "land adjacent to", "car park of", "outside".
+#: "o/s 12 High St", "r/o", "opp", "nr", "adj", "land adjacent to", "car park of", "outside",
+#: and the plain words "at", "on", "in", "along", "by", "off", "in the vicinity of".
 #: Removed (repeatedly: "land adj to r/o ...") before the house number.
 _SHORTHAND_RE = re.compile(
     r"""^\s*(?:
         o/s(?:\s+of)? | outside(?:\s+of)? | r/o | (?:to\s+the\s+)?rear\s+of | opp\.? | opposite
       | o/p | nr\.? | near(?:\s+to)? | adj\.?(?:\s+to)? | adjacent(?:\s+to)? | next\s+to
+      | at | on | in | along | by | off | (?:in\s+)?(?:the\s+)?(?:vicinity|area)\s+of
       | (?:in\s+)?front\s+of | f/o | behind | beside
       | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?)(?:\s+(?:to|of))?
       | car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o|adj\.?)(?:\s+to)?

@@ -188,3 +188,20 @@ def test_a_town_or_a_slashed_note_after_a_slash_is_no_junction(text: str) -> Non
     them is a second street."""
     pq = parse_query(text)
     assert (pq.key, pq.junction, pq.slash_junction) == ("cheapside", None, None)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("at Aldgate High Street", "aldgate high street"),   # plain words before a name
+    ("in the vicinity of Cheapside", "cheapside"),
+    ("Along Cheapside", "cheapside"),
+    ("No. 15 Crescent", "crescent"),                     # "No." before a house number
+    ("Nos 12-14 Cheapside", "cheapside"),
+    ("Atlantic Road", "atlantic road"),                  # ...never part of a word
+    ("Noble Street", "noble street"),
+    ("Inner Temple Lane", "inner temple lane"),
+])
+def test_plain_words_and_no_before_a_name(text: str, key: str) -> None:
+    """Found by rewriting the calibration months' labels in forms neither the model nor
+    its held-out classes write: "at X" was answered ambiguous or not at all (89% within 25 m
+    against 100% for the other new forms), "No. 15 Crescent" not at all."""
+    assert parse_query(text).key == key
