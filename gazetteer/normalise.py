@@ -381,12 +381,16 @@ def _brand_before_name(key: str) -> str | None:
 
 
 def _type_slip_fixed(key: str) -> str:
-    """`key` with a misspelt final street type put right ("old brad steet" -> "old brad
-    street"); unchanged when the last word is a known type or not close to one."""
+    """`key` with a misspelt or cut-off final street type put right ("old brad steet" ->
+    "old brad street", "austin friars squ" -> "austin friars square": a field of fixed
+    width ends mid-word); unchanged when the last word is a known type or close to none."""
     toks = key.split()
-    if len(toks) < 2 or toks[-1] in ROAD_TYPE_TOKENS or len(toks[-1]) < 4:
+    if len(toks) < 2 or toks[-1] in ROAD_TYPE_TOKENS or len(toks[-1]) < 3:
         return key
-    fixed = _slip_type(toks[-1])
+    fixed = _slip_type(toks[-1]) if len(toks[-1]) >= 4 else None
+    if fixed is None:
+        cut_off = [t for t in SLIP_TYPES if t.startswith(toks[-1])]
+        fixed = cut_off[0] if len(cut_off) == 1 else None
     return key if fixed is None else " ".join([*toks[:-1], fixed])
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from crimegeo.gazetteer import Gazetteer, build_gazetteer
+from crimegeo.gazetteer.normalise import parse_query
 from crimegeo.gazetteer.scoring import GENERIC_MAX_SCORE, JUNCTION_MAX_M
 
 FORCE = "city-of-london"
@@ -530,3 +531,12 @@ def test_a_road_number_beside_a_place_or_a_street_type_is_the_road(
     m = os_gaz.lookup(text)[0]
     assert (m.name, m.match_type != "ambiguous") == ("B9084", True)
     assert m.score >= CONFIDENT
+
+
+def test_a_street_type_cut_off_by_a_fixed_width_field(col_gaz: Gazetteer) -> None:
+    """"Austin Friars Squ" (a field that ends mid-word) is Austin Friars Square, not Austin
+    Friars with a note after it; a cut-off word that begins no common street type ("New
+    Cha") is not read as one."""
+    m = best(col_gaz, "Austin Friars Squ")
+    assert (m.name, m.match_type != "ambiguous") == ("Austin Friars Square", True)
+    assert parse_query("New Cha").fuzzy_key == "new cha"
