@@ -215,6 +215,9 @@ _JUNCTION_WORDS_RE = re.compile(
     r"^\s*(?:(?:at|on|near)\s+)?(?:the\s+)?(?:junction|jct|jnc|jn|corner)\.?\s+(?:of|with)\s+",
     re.I
 )
+#: Words that join or introduce names, never a street on their own.
+_JOINING_WORDS = frozenset(["of", "with", "the", "and", "&", "junction", "jct", "jnc", "jn",
+                            "corner", "to", "at", "by"])
 #: "X/Y junction", "X & Y jct": the junction word written after a pair (never after one name:
 #: "Clapham Junction" is a name).
 _TRAILING_JUNCTION_RE = re.compile(
@@ -464,7 +467,9 @@ def _junction_part(text: str) -> str:
     """The key of one street of a junction's pair: its first comma part without shorthand,
     house number or junction words ("junction of 12 Cheapside" -> "cheapside")."""
     part = text.split(",")[0]
-    return normalise_name(_strip_house(_strip_shorthand(_JUNCTION_WORDS_RE.sub("", part))))
+    key = normalise_name(_strip_house(_strip_shorthand(_JUNCTION_WORDS_RE.sub("", part))))
+    # "Cheapside (junction of)": a word that joins names is no street
+    return "" if set(key.split()) <= _JOINING_WORDS else key
 
 
 def _reads_as_street(text: str) -> bool:
@@ -559,6 +564,8 @@ def parse_query(text: str) -> ParsedQuery:
     later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in parts[1:])
                   if k and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
+    if not any(ch.isalpha() for ch in key):  # "0", "12-14": a number alone names no place
+        return ParsedQuery(text=text, name="", key="", postcode=postcode)
     for town in TOWN_WORDS:  # "Willis Close London": the town is an area hint
         if key.endswith(" " + town) and len(key) > len(town) + 1:
             key = key[: -len(town) - 1]

@@ -205,3 +205,13 @@ def test_plain_words_and_no_before_a_name(text: str, key: str) -> None:
     its held-out classes write: "at X" was answered ambiguous or not at all (89% within 25 m
     against 100% for the other new forms), "No. 15 Crescent" not at all."""
     assert parse_query(text).key == key
+
+
+@pytest.mark.parametrize("text", ["0", "12", "12-14", "Cheapside (junction of)",
+                                  "Cheapside, junction with"])
+def test_a_number_alone_or_a_junction_with_no_partner_names_nothing_more(text: str) -> None:
+    """A number alone names no place (it answered the road "A40" at 0.13); a junction word
+    with no street after it is no junction (it was a junction of Cheapside and "of")."""
+    pq = parse_query(text)
+    assert pq.junction is None and pq.slash_junction is None
+    assert pq.key == ("cheapside" if "Cheapside" in text else "")
