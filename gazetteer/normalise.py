@@ -465,11 +465,13 @@ def _spell_out_slashed_shorthand(text: str) -> str:
 
 def _junction_part(text: str) -> str:
     """The key of one street of a junction's pair: its first comma part without shorthand,
-    house number or junction words ("junction of 12 Cheapside" -> "cheapside")."""
+    house number or junction words ("junction of 12 Cheapside" -> "cheapside"); "" when
+    what is left names no street: words that join names ("Cheapside (junction of)") or a
+    street type alone ("Liverpool Street / street")."""
     part = text.split(",")[0]
     key = normalise_name(_strip_house(_strip_shorthand(_JUNCTION_WORDS_RE.sub("", part))))
-    # "Cheapside (junction of)": a word that joins names is no street
-    return "" if set(key.split()) <= _JOINING_WORDS else key
+    words = set(key.split())
+    return "" if words <= _JOINING_WORDS or words <= ROAD_TYPE_TOKENS else key
 
 
 def _reads_as_street(text: str) -> bool:
@@ -530,8 +532,7 @@ def parse_query(text: str) -> ParsedQuery:
             left = normalise_name(m.group("a")).split()
             if len(left) < 2 and not (left and left[-1] in ROAD_TYPE_TOKENS):
                 right = _junction_part(m.group("b"))
-                if (left and right and not set(right.split()) <= ROAD_TYPE_TOKENS
-                        and right not in TOWN_WORDS):
+                if left and right and right not in TOWN_WORDS:
                     slash_junction = (left[0], right)
                 m = None
             pair = (m.group("a"), m.group("b")) if m else None
@@ -539,17 +540,14 @@ def parse_query(text: str) -> ParsedQuery:
         both = _AND_PAIR_RE.match(joined)
         if both is not None:
             a, b = _junction_part(both.group("a")), _junction_part(both.group("b"))
-            if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS for k in (a, b)):
+            if a and b:
                 slash_junction = (a, b)
     if pair is None:  # "corner of Fleet Street" with no second street: the street
         parts[:1] = [_JUNCTION_WORDS_RE.sub("", parts[0]) or parts[0]] if parts else []
     junction = None
     if pair:
         a, b = _junction_part(pair[0]), _junction_part(pair[1])
-        # "Liverpool Street / street": a part that is only a street type names no street;
-        # "Cheapside / London": a town is an area hint, not a street
-        if a and b and not any(set(k.split()) <= ROAD_TYPE_TOKENS or k in TOWN_WORDS
-                               for k in (a, b)):
+        if a and b and a not in TOWN_WORDS and b not in TOWN_WORDS:  # "X / London": a hint
             junction = (a, b)
     if not parts:
         return ParsedQuery(text=text, name="", key="", postcode=postcode)

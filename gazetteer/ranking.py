@@ -374,11 +374,15 @@ class Ranking:
         is_area = AREA_LIKE[kind]
         generic = self._generic_mask()[rows]
         # per kind (2 x area + generic): match type, reason, calibrated and evidence score
-        kinds = [("area" if a else "exact", "generic" if g else "",
-                  *self.calibration.sole("area" if a else "exact", "generic" if g else "",
-                                         GENERIC_MAX_SCORE if g else (
-                                             SCORES["area_exact"] if a else SCORES["exact"])))
-                 for a in (False, True) for g in (False, True)]
+        kinds = []
+        for area in (False, True):
+            for generic_kind in (False, True):
+                match_type = "area" if area else "exact"
+                reason = "generic" if generic_kind else ""
+                raw = GENERIC_MAX_SCORE if generic_kind else SCORES[
+                    "area_exact" if area else "exact"]
+                score, evidence = self.calibration.sole(match_type, reason, raw)
+                kinds.append((match_type, reason, score, evidence))
         of_row = [kinds[k] for k in (2 * is_area.astype(np.int64) + generic).tolist()]
         # zipped columns, not indexed rows: a Match per text is most of an exact batch's time
         extents = zip(x0, y0, x1, y1, strict=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gazetteer_testdata import COL_DIR, OS_DIR, write_small_csv
+from gazetteer_testdata import COL_DIR, OS_DIR, small_gazetteer
 
 from crimegeo.gazetteer import Gazetteer, build_gazetteer
 
@@ -11,9 +11,7 @@ from crimegeo.gazetteer import Gazetteer, build_gazetteer
 @pytest.fixture(scope="session")
 def small_gaz(tmp_path_factory: pytest.TempPathFactory) -> Gazetteer:
     """A gazetteer built from the small generated CSV."""
-    d = tmp_path_factory.mktemp("small")
-    build_gazetteer([str(write_small_csv(d / "small.csv"))], str(d / "gaz"))
-    return Gazetteer.load(str(d / "gaz"))
+    return small_gazetteer(tmp_path_factory.mktemp("small"))
 
 
 @pytest.fixture(scope="session")

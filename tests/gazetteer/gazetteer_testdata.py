@@ -59,3 +59,12 @@ def write_small_csv(path: Path, rows=SMALL_FEATURES) -> Path:
     return path
 
 
+
+
+def small_gazetteer(folder: Path, extra=()):  # noqa: ANN001, ANN201
+    """A gazetteer built in `folder` from the small CSV and `extra` rows of its shape."""
+    from crimegeo.gazetteer import Gazetteer, build_gazetteer
+
+    build_gazetteer([str(write_small_csv(folder / "small.csv", [*SMALL_FEATURES, *extra]))],
+                    str(folder / "gaz"))
+    return Gazetteer.load(str(folder / "gaz"))

@@ -451,16 +451,13 @@ def test_notes_in_brackets_junction_words_and_st_before_a_place_word(
 def test_a_name_with_and_stays_that_name(tmp_path) -> None:
     """"Castle and Anchor Lane" is one street's name, not a junction of Castle and Anchor
     Lane: the whole text names something, so the pair is not read."""
-    from gazetteer_testdata import SMALL_FEATURES, write_small_csv
+    from gazetteer_testdata import small_gazetteer
 
-    from crimegeo.gazetteer import build_gazetteer
-    rows = [*SMALL_FEATURES,
-            ("col-and", "Castle and Anchor Lane", "Named Road", -0.0990, 51.5150, "London",
-             "City of London", "Greater London", ""),
-            ("col-castle", "Castle Court", "Named Road", -0.0993, 51.5152, "London",
-             "City of London", "Greater London", "")]
-    build_gazetteer([str(write_small_csv(tmp_path / "s.csv", rows))], str(tmp_path / "g"))
-    gaz = Gazetteer.load(str(tmp_path / "g"))
+    gaz = small_gazetteer(tmp_path, [
+        ("col-and", "Castle and Anchor Lane", "Named Road", -0.0990, 51.5150, "London",
+         "City of London", "Greater London", ""),
+        ("col-castle", "Castle Court", "Named Road", -0.0993, 51.5152, "London",
+         "City of London", "Greater London", "")])
     for text in ("Castle and Anchor Lane", "castle & anchor lane", "Castle and Anchor Ln"):
         m = gaz.lookup(text)[0]
         assert (m.name, m.match_type != "ambiguous") == ("Castle and Anchor Lane", True), text
@@ -495,16 +492,13 @@ def test_a_street_named_exactly_later_beats_a_near_miss_first(tmp_path) -> None:
     """"Post Office, Claughton Road": the exact street of the later part is the address, not
     "Post Office Avenue" (the first part with a street type dropped), which was answered at
     1.00 on the Merseyside labels. A first part the area has exactly keeps its precedence."""
-    from gazetteer_testdata import SMALL_FEATURES, write_small_csv
+    from gazetteer_testdata import small_gazetteer
 
-    from crimegeo.gazetteer import build_gazetteer
-    rows = [*SMALL_FEATURES,
-            ("m-1", "Post Office Avenue", "Named Road", -3.005, 53.645, "Southport", "Sefton",
-             "Merseyside", ""),
-            ("m-2", "Claughton Road", "Named Road", -3.030, 53.392, "Birkenhead", "Wirral",
-             "Merseyside", "")]
-    build_gazetteer([str(write_small_csv(tmp_path / "s.csv", rows))], str(tmp_path / "g"))
-    gaz = Gazetteer.load(str(tmp_path / "g"))
+    gaz = small_gazetteer(tmp_path, [
+        ("m-1", "Post Office Avenue", "Named Road", -3.005, 53.645, "Southport", "Sefton",
+         "Merseyside", ""),
+        ("m-2", "Claughton Road", "Named Road", -3.030, 53.392, "Birkenhead", "Wirral",
+         "Merseyside", "")])
     for text in ("On or near Post Office, Claughton Road", "outside Post Office, Claughton Rd"):
         m = gaz.lookup(text)[0]
         assert (m.name, m.reason) == ("Claughton Road", "later_part"), text
