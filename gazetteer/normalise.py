@@ -88,6 +88,18 @@ ABBREVIATIONS: dict[str, str] = {
     "center": "centre",
     "pass": "passage",
     "str": "street",
+    "tnl": "tunnel",
+    "nthn": "northern",
+    "sthn": "southern",
+    "rdbt": "roundabout",
+    "rbt": "roundabout",
+    "ind": "industrial",
+    "lancs": "lancashire",  # "East Lancs Road"
+    "sch": "school",
+    "schl": "school",
+    "pri": "primary",
+    "prim": "primary",
+    "jnr": "junior",
     "&": "and",
 }
 
@@ -173,10 +185,13 @@ GENERIC_TOKENS: frozenset[str] = ROAD_TYPE_TOKENS | frozenset(
 #: Tokens after which a preceding "st" still means Street ("High St North").
 _AFTER_STREET = frozenset(["north", "south", "east", "west", "upper", "lower", "end"])
 #: Words no saint is named, so that a "St" before them is Street ("Fenchurch St Station",
-#: "High St j/w Mill Lane", "Fleet St o/s 12"); "St" before a number is Street too.
+#: "High St j/w Mill Lane", "Fleet St o/s 12", "Beech St tunnel"); "St" before a number or a
+#: street type ("Fish St Hill") is Street too.
 _AFTER_STREET_ONLY = _AFTER_STREET | frozenset([
     "station", "stn", "junction", "jct", "jnc", "jn", "car", "carpark", "bus", "tube",
     "underground", "and", "o", "j", "r", "f", "opp", "nr", "outside", "near", "by",
+    "tunnel", "tnl", "underpass", "subway", "footbridge", "precinct", "shops", "shopping",
+    "arches", "entrance", "exit", "stop", "area", "rear", "behind", "adj", "adjacent",
 ])
 
 _PREFIX = r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s)\s+"
@@ -273,7 +288,8 @@ def normalise_name(text: str) -> str:
             if tok == "st" or tok == "saint":
                 nxt = tokens[i + 1] if i < last else None
                 if tok == "st" and (nxt is None or (i > 0 and (
-                        nxt in _AFTER_STREET_ONLY or nxt[0].isdigit()))):
+                        nxt in _AFTER_STREET_ONLY or nxt[0].isdigit()
+                        or ABBREVIATIONS.get(nxt, nxt) in ROAD_TYPE_TOKENS))):
                     out.append("street")
                 else:
                     out.append("saint")
@@ -328,11 +344,24 @@ _SHORTHAND_RE = re.compile(
       | o/p | nr\.? | near(?:\s+to)? | adj\.?(?:\s+to)? | adjacent(?:\s+to)? | next\s+to
       | at | on | in | along | by | off | (?:in\s+)?(?:the\s+)?(?:vicinity|area)\s+of
       | (?:in\s+)?front\s+of | f/o | behind | beside
-      | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?)(?:\s+(?:to|of))?
+      | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?|nr\.?|near)
+        (?:\s+(?:to|of))?
       | car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o|adj\.?)(?:\s+to)?
     )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
     re.I | re.X,
 )
+#: Where a text's parts break: a comma, semicolon or bracket, a spaced dash, and before a
+#: locating word inside the text, which begins a note of what is near ("Eldon St nr
+#: Liverpool St stn", "Vale Road opp shops", "Cheapside outside 12": the street comes first).
+_PART_BREAK_RE = re.compile(
+    r"""[,;()] | \s+-\s+
+      | (?<=\S)\s+(?=(?:nr\.?|near|opp\.?|opposite|outside|adj\.?|adjacent|next\s+to|behind
+                      |rear\s+of|(?:in\s+)?front\s+of)\s)""",
+    re.I | re.X,
+)
+#: A compass point written as one letter before or after a name ("E Harding St", "Durham
+#: Mews E"): read as the word when the name as written is unknown.
+_COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
 #: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU",
 #: a sector "TN29 7"): outward code (area, district digit, optional letter or digit), then an
 #: optional inward code or sector digit.
@@ -509,8 +538,9 @@ def parse_query(text: str) -> ParsedQuery:
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(text or "")))
     postcode = None
     parts = []
-    # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)"
-    for p in re.split(r"[,;()]|\s+-\s+", raw):
+    # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
+    # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
+    for p in _PART_BREAK_RE.split(raw):
         p, pc = _postcode_split(p.strip())
         postcode = postcode or pc
         if p.strip():
@@ -558,8 +588,10 @@ def parse_query(text: str) -> ParsedQuery:
     ):
         parts = parts[1:]
     name = _strip_house(_strip_shorthand(parts[0]))
-    areas = [k for k in (normalise_name(p) for p in parts[1:]) if k and not _POSTCODE_RE.match(k)]
-    later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in parts[1:])
+    # a later part that is a number alone ("Cheapside outside 12") is no area and no name
+    worded = [p for p in parts[1:] if any(ch.isalpha() for ch in p)]
+    areas = [k for k in (normalise_name(p) for p in worded) if k and not _POSTCODE_RE.match(k)]
+    later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in worded)
                   if k and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
     if not any(ch.isalpha() for ch in key):  # "0", "12-14": a number alone names no place
@@ -610,6 +642,14 @@ def parse_query(text: str) -> ParsedQuery:
             "street" if t == "saint" and i > 0 else t for i, t in enumerate(toks)))
     if key in BRAND_PLACES:
         alternatives.append(BRAND_PLACES[key])
+    if len(toks) > 1 and toks[0] in _COMPASS_LETTERS:  # "E Harding St"
+        alternatives.append(" ".join([_COMPASS_LETTERS[toks[0]], *toks[1:]]))
+    if len(toks) > 1 and toks[-1] in _COMPASS_LETTERS:  # "Durham Mews E"
+        alternatives.append(" ".join([*toks[:-1], _COMPASS_LETTERS[toks[-1]]]))
+    if areas and areas[0] not in TOWN_WORDS:
+        # "Queens Dr, West Derby": police.uk's "Queens Drive West Derby", a name and its
+        # district in one
+        alternatives.append(f"{key} {areas[0]}")
     return ParsedQuery(
         text=text,
         name=name,

@@ -319,8 +319,8 @@ class CandidateSearch:
         tokens = pq.key.split()
         for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
             head = tokens[:-drop]
-            if set(head) <= ROAD_TYPE_TOKENS:
-                break
+            if len(head) == 1 and head[0] in ROAD_TYPE_TOKENS:  # "street" alone; not
+                break  # "Bridge Street" or "Park Road", names made of street types
             rows = self._rows_for_key(" ".join(head), area)
             rows = rows[self.kind[rows] != KIND_POSTCODE]
             if len(rows):

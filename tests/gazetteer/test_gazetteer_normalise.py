@@ -30,7 +30,9 @@ from crimegeo.gazetteer.normalise import block_keys, parse_query
         ("Kingsway Hwy", "kingsway highway"),
         ("Bishopsgate, ", "bishopsgate"),
         ("Lydd-on-Sea", "lydd on sea"),  # punctuation
-        ("Fish St. Hill", "fish saint hill"),  # ambiguous abbreviations keep the rule
+        ("Fish St. Hill", "fish street hill"),  # "St" before a street type is Street
+        ("Great St Helens", "great saint helens"),  # ...before a name, Saint
+        ("Beech St tunnel", "beech street tunnel"),  # ...and before a word no saint has
         ("A 4175", "a4175"),  # road numbers
         ("M25", "m25"),
         ("Ynys M\u00f4n", "ynys mon"),  # accents fold
