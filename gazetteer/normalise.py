@@ -100,6 +100,11 @@ ABBREVIATIONS: dict[str, str] = {
     "pri": "primary",
     "prim": "primary",
     "jnr": "junior",
+    "rw": "row",
+    "aly": "alley",
+    "br": "bridge",
+    "vic": "victoria",  # "Queen Vic St"
+    "lpool": "liverpool",  # "L'pool", apostrophe folded
     "&": "and",
 }
 
@@ -192,6 +197,7 @@ _AFTER_STREET_ONLY = _AFTER_STREET | frozenset([
     "underground", "and", "o", "j", "r", "f", "opp", "nr", "outside", "near", "by",
     "tunnel", "tnl", "underpass", "subway", "footbridge", "precinct", "shops", "shopping",
     "arches", "entrance", "exit", "stop", "area", "rear", "behind", "adj", "adjacent",
+    "coach", "northbound", "southbound", "eastbound", "westbound", "carriageway",
 ])
 
 _PREFIX = r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s)\s+"
@@ -243,7 +249,8 @@ _SLASH_SHORTHAND = {"o/s": "outside", "r/o": "rear of", "f/o": "front of", "o/p"
                     "j/o": "junction of", "j/w": "junction with", "n/b": "northbound",
                     "s/b": "southbound", "e/b": "eastbound", "w/b": "westbound",
                     "n/s": "nearside", "c/w": "carriageway", "f/p": "footpath",
-                    "n/k": "not known", "n/a": "not applicable", "u/k": "unknown"}
+                    "n/k": "not known", "n/a": "not applicable", "u/k": "unknown",
+                    "x/w": "junction with", "i/f/o": "in front of"}
 _SLASH_SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(" + "|".join(_SLASH_SHORTHAND) + r")(?![a-z/])\s*", re.I)
 #: "Cheapside & Bread St", "Cheapside and Bread Street": two streets, or one name with "and".
@@ -289,7 +296,8 @@ def normalise_name(text: str) -> str:
                 nxt = tokens[i + 1] if i < last else None
                 if tok == "st" and (nxt is None or (i > 0 and (
                         nxt in _AFTER_STREET_ONLY or nxt[0].isdigit()
-                        or ABBREVIATIONS.get(nxt, nxt) in ROAD_TYPE_TOKENS))):
+                        or ABBREVIATIONS.get(nxt, nxt) in ROAD_TYPE_TOKENS
+                        or _ROAD_NUMBER_TOKEN_RE.match(nxt)))):
                     out.append("street")
                 else:
                     out.append("saint")
@@ -332,6 +340,9 @@ class ParsedQuery:
     #: name): the lookup reads it as a junction only when the whole text names nothing and
     #: the two streets meet (or both are streets the area knows: the first, not met).
     slash_junction: tuple[str, str] | None = None
+    #: The first part read as one name when a locating word inside it made it two
+    #: ("Ashby by Partney" is a village before it is Ashby near Partney); "" otherwise.
+    whole: str = ""
 
 
 #: Police shorthand for where along a street something happened, written before the name:
@@ -342,23 +353,35 @@ _SHORTHAND_RE = re.compile(
     r"""^\s*(?:
         o/s(?:\s+of)? | outside(?:\s+of)? | r/o | (?:to\s+the\s+)?rear\s+of | opp\.? | opposite
       | o/p | nr\.? | near(?:\s+to)? | adj\.?(?:\s+to)? | adjacent(?:\s+to)? | next\s+to
-      | at | on | in | along | by | off | (?:in\s+)?(?:the\s+)?(?:vicinity|area)\s+of
-      | (?:in\s+)?front\s+of | f/o | behind | beside
+      | at | on | in | along | by | off | (?:in\s+)?(?:the\s+)?(?:vicinity|vic\.?|area)\s+of
+      | (?:in\s+)?front\s+of | f/o | ifo | behind | beside
+      | \d{3,4}\s*hrs? | \d{1,2}[:.]\d{2}(?:\s*hrs?)?  # a time a log carries: "2340hrs"
       | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?|nr\.?|near)
         (?:\s+(?:to|of))?
       | car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o|adj\.?)(?:\s+to)?
     )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
     re.I | re.X,
 )
-#: Where a text's parts break: a comma, semicolon or bracket, a spaced dash, and before a
-#: locating word inside the text, which begins a note of what is near ("Eldon St nr
-#: Liverpool St stn", "Vale Road opp shops", "Cheapside outside 12": the street comes first).
-_PART_BREAK_RE = re.compile(
-    r"""[,;()] | \s+-\s+
+#: Where a text's parts break: a comma, semicolon or bracket, a spaced dash.
+_PART_BREAK_RE = re.compile(r"[,;()]|\s+-\s+")
+#: ...and before a locating word inside a part, which begins a note of what is near ("Eldon
+#: St nr Liverpool St stn", "Vale Road opp shops", "Cheapside outside 12", "Dowgate Hill by
+#: Cannon St stn", "Trinity Sq @ Tower Hill stn": the street comes first).
+_LOCATOR_BREAK_RE = re.compile(
+    r"""\s*@\s*
       | (?<=\S)\s+(?=(?:nr\.?|near|opp\.?|opposite|outside|adj\.?|adjacent|next\s+to|behind
-                      |rear\s+of|(?:in\s+)?front\s+of)\s)""",
+                      |by|rear\s+of|(?:in\s+)?front\s+of)\s)""",
     re.I | re.X,
 )
+#: A direction of travel written after a road's name ("A580 eastbound", "Farringdon St S/B"):
+#: a note, not a word of the name.
+_DIRECTION_RE = re.compile(r"\b(?:north|south|east|west)bound\b|\bcarriageway\b", re.I)
+#: Words that qualify a name and may be written after it, inverted ("Mann St, Upper").
+_QUALIFIERS = frozenset(["upper", "lower", "north", "south", "east", "west", "great", "little",
+                         "old", "new", "higher", "middle"])
+#: Numbers written as figures that names spell as words ("3 Tuns Lane": Three Tuns Lane).
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                 "ten", "eleven", "twelve")
 #: A compass point written as one letter before or after a name ("E Harding St", "Durham
 #: Mews E"): read as the word when the name as written is unknown.
 _COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
@@ -390,7 +413,7 @@ BRAND_PLACES: dict[str, str] = {
 #: types, two for longer ones. Others ("hill", "row", "way") are too close to ordinary words.
 SLIP_TYPES: tuple[str, ...] = (
     "street", "road", "lane", "avenue", "square", "place", "crescent", "gardens", "court",
-    "terrace", "close", "grove", "drive", "passage", "buildings",
+    "terrace", "close", "grove", "drive", "passage", "buildings", "alley",
 )
 
 
@@ -463,6 +486,11 @@ def _postcode_split(part: str) -> tuple[str, str | None]:
     if bare and out[1:2].isalpha() and out[:2].lower() in ("st", "rd", "ln"):
         return part, None  # not a postcode area, an abbreviation glued to a digit
     return part[: m.start()].strip(), out.upper()
+
+
+def _worded(key: str) -> bool:
+    """Whether a key has a letter: "12" or "12 14" names nothing."""
+    return any(ch.isalpha() for ch in key)
 
 
 def _strip_shorthand(text: str) -> str:
@@ -538,13 +566,18 @@ def parse_query(text: str) -> ParsedQuery:
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(text or "")))
     postcode = None
     parts = []
+    whole = ""  # the first part as one name, when a locating word broke it
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
-    for p in _PART_BREAK_RE.split(raw):
-        p, pc = _postcode_split(p.strip())
-        postcode = postcode or pc
-        if p.strip():
-            parts.append(p.strip())
+    for piece in _PART_BREAK_RE.split(raw):
+        pieces = _LOCATOR_BREAK_RE.split(piece)
+        if len(pieces) > 1 and not parts and piece.strip():
+            whole = normalise_name(_strip_house(_postcode_split(piece.strip())[0]))
+        for p in pieces:
+            p, pc = _postcode_split(p.strip())
+            postcode = postcode or pc
+            if p.strip():
+                parts.append(p.strip())
     if not parts and postcode:  # the text is a postcode or district ("TN29 9NW"): its name
         parts, postcode = [raw.strip()], None
     joined = ", ".join(parts)
@@ -587,12 +620,14 @@ def parse_query(text: str) -> ParsedQuery:
         parts[0], re.I
     ):
         parts = parts[1:]
-    name = _strip_house(_strip_shorthand(parts[0]))
+    first = _strip_shorthand(parts[0])
+    name = _DIRECTION_RE.sub(" ", _strip_house(first)).strip() or _strip_house(first)
+    house = re.match(r"\s*(\d{1,2})\s+\D", first)  # "3 Tuns Lane": a number, or a name's word?
     # a later part that is a number alone ("Cheapside outside 12") is no area and no name
-    worded = [p for p in parts[1:] if any(ch.isalpha() for ch in p)]
-    areas = [k for k in (normalise_name(p) for p in worded) if k and not _POSTCODE_RE.match(k)]
-    later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in worded)
-                  if k and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
+    areas = [k for k in (normalise_name(_strip_shorthand(p)) for p in parts[1:])
+             if _worded(k) and not _POSTCODE_RE.match(k)]
+    later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in parts[1:])
+                  if _worded(k) and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
     if not any(ch.isalpha() for ch in key):  # "0", "12-14": a number alone names no place
         return ParsedQuery(text=text, name="", key="", postcode=postcode)
@@ -628,9 +663,11 @@ def parse_query(text: str) -> ParsedQuery:
     alternatives: list[str] = []
     toks = key.split()
     nums = [t for t in toks if _ROAD_NUMBER_TOKEN_RE.match(t)]
+    road_rest: list[str] = []
     if nums:
         road_number = nums[0]
-        rest = " ".join(t for t in toks if t not in nums)
+        road_rest = [t for t in toks if t not in nums]
+        rest = " ".join(road_rest)
         if rest and set(rest.split()) <= ROAD_TYPE_TOKENS | {"the"}:
             alternatives.append(road_number)  # "the B9084 road": the road number alone
         elif rest:
@@ -642,10 +679,15 @@ def parse_query(text: str) -> ParsedQuery:
             "street" if t == "saint" and i > 0 else t for i, t in enumerate(toks)))
     if key in BRAND_PLACES:
         alternatives.append(BRAND_PLACES[key])
-    if len(toks) > 1 and toks[0] in _COMPASS_LETTERS:  # "E Harding St"
-        alternatives.append(" ".join([_COMPASS_LETTERS[toks[0]], *toks[1:]]))
-    if len(toks) > 1 and toks[-1] in _COMPASS_LETTERS:  # "Durham Mews E"
-        alternatives.append(" ".join([*toks[:-1], _COMPASS_LETTERS[toks[-1]]]))
+    for base in (toks, road_rest):
+        if len(base) > 1 and base[0] in _COMPASS_LETTERS:  # "E Harding St"
+            alternatives.append(" ".join([_COMPASS_LETTERS[base[0]], *base[1:]]))
+        if len(base) > 1 and base[-1] in _COMPASS_LETTERS:  # "Durham Mews E", "Crosby Rd N"
+            alternatives.append(" ".join([*base[:-1], _COMPASS_LETTERS[base[-1]]]))
+    if house and int(house.group(1)) < len(_NUMBER_WORDS):
+        alternatives.append(f"{_NUMBER_WORDS[int(house.group(1))]} {key}")
+    if areas and areas[0] in _QUALIFIERS:  # "Mann St, Upper": Upper Mann Street
+        alternatives.append(f"{areas[0]} {key}")
     if areas and areas[0] not in TOWN_WORDS:
         # "Queens Dr, West Derby": police.uk's "Queens Drive West Derby", a name and its
         # district in one
@@ -662,6 +704,7 @@ def parse_query(text: str) -> ParsedQuery:
         fuzzy_key=_type_slip_fixed(key),
         later_names=later,
         slash_junction=slash_junction,
+        whole=whole if whole != key else "",
     )
 
 

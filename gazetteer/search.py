@@ -8,6 +8,7 @@ vectorised exact paths batch calls take before :meth:`Gazetteer.lookup`. Part of
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -131,6 +132,10 @@ class CandidateSearch:
     def _search(self, pq: ParsedQuery, area: _Area, fuzzy: bool
                 ) -> tuple[np.ndarray, np.ndarray, list, list]:
         fuzzy = fuzzy and pq.key not in POLICE_PUBLIC_PLACES  # see _needs_fuzzy
+        if pq.whole and len(self._rows_for_key(pq.whole, area)):
+            # "Ashby by Partney": a name before it is a name and a note after a locating word
+            pq = dataclasses.replace(pq, key=pq.whole, fuzzy_key=pq.whole, areas=(),
+                                     later_names=(), alternatives=(), whole="")
         rows = self._rows_for_key(pq.key, area)
         if len(rows):
             scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
@@ -331,6 +336,15 @@ class CandidateSearch:
                 rows = self._of_type_named(rows, tokens[-drop:])
                 n = len(rows)
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
+        # "Aigberth Rd L'pool", "Cheapsdie St footway": a street with a slip, then words; read
+        # only up to a street type, and only as a graded slip of one name
+        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 2) + 1):
+            head = tokens[:-drop]
+            if head[-1] not in ROAD_TYPE_TOKENS:
+                continue
+            rows, scores, why = self._fuzzy(" ".join(head), area)
+            if len(rows) and "loose" not in why and len(set(self._row_key[rows].tolist())) == 1:
+                return rows, scores, ["fuzzy"] * len(rows), list(why)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _of_type_named(self, rows: np.ndarray, words: list[str]) -> np.ndarray:
@@ -565,7 +579,7 @@ class CandidateSearch:
             k = self._key_id(pq.fuzzy_key)
             if k >= 0 and (area.key_mask is None or area.key_mask[k]):
                 return False
-        for key in (pq.key, *pq.alternatives):
+        for key in (pq.key, *pq.alternatives, *([pq.whole] if pq.whole else [])):
             k = self._key_id(key)
             if k >= 0 and (area.key_mask is None or area.key_mask[k]):
                 return False

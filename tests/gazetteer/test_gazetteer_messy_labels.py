@@ -428,8 +428,10 @@ def test_two_slips_in_a_name_of_four_letters_are_not_read(col_gaz: Gazetteer) ->
         # two streets joined by "and" or "&" that meet are their junction
         ("Cheapside & Bread St", "Cheapside / Bread Street", "junction"),
         ("Cheapside and Bread Street", "Cheapside / Bread Street", "junction"),
-        # a direction or side written with a slash is a note, not a second street
-        ("Cheapside E/B", "Cheapside", "words_after"),
+        # a direction or side written with a slash is a note, not a second street; a
+        # direction of travel is no word of the name at all
+        ("Cheapside E/B", "Cheapside", ""),
+        ("FARRINGDON ST A201 S/B", "Farringdon Street", ""),
         ("Cheapside N/S", "Cheapside", "words_after"),
         # "St" before a word no saint is named is Street
         ("Fenchurch St Station", "Fenchurch Street", "words_after"),
@@ -582,3 +584,55 @@ def test_compass_letters_county_and_place_abbreviations(tmp_path, os_gaz: Gazett
         assert gaz.lookup_many([text])[0] == m
     m = os_gaz.lookup("Cullivoe Pri Sch")[0]
     assert (m.name, m.local_type) == ("Cullivoe Primary School", "Primary Education")
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Dowgate Hill by Cannon St stn", "Dowgate Hill"),
+    ("TRINITY SQ EC3 @ TOWER HILL STN", "Trinity Square"),
+    ("IFO 2 PEMBERTON RW", "Pemberton Row"),  # in front of; Row
+    ("2340hrs PRESCOTT ST", "Prescot Street"),  # a time the log carries, and a slip
+    ("Queen Vic St", "Queen Victoria Street"),
+    ("Tower Br App A100", "Tower Bridge Approach"),  # the street, not the road it is part of
+    ("FARRINGDON ST A201 S/B", "Farringdon Street"),
+    ("VIC OF NORTHUMBERLAND ALY EC3", "Northumberland Alley"),
+    ("Brides Lane by St Brides church", "Bride Lane"),
+])
+def test_a_second_writers_forms(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """A second set of forms written by hand by someone who had not read the parser (402
+    texts, City and Merseyside: 92.8% placed before these rules, 96.8% after, no confident
+    wrong answer left). "Tower Br App A100" and "FARRINGDON ST A201 S/B" used to answer the
+    road number at a calibrated 0.98; the others ended unlocated or answered the landmark."""
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (name, True, True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+def test_a_second_writers_forms_on_merseyside_names(tmp_path) -> None:
+    """The same writer's Merseyside forms: a town abbreviated after a slip ("Aigberth Rd
+    L'pool"), a figure for a name's number ("3 Tuns Lane"), a qualifier written after the name
+    ("MANN ST, UPPER": it answered Mason Street at 0.96), a compass letter before a road number,
+    a misspelt street type ("Ally"), "St" before "coach"; and a name with a locating word in it
+    ("Ashby by Partney") stays that name."""
+    from gazetteer_testdata import small_gazetteer
+
+    rows = [(f"m-{i}", name, kind, -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
+             "Merseyside", "") for i, (name, kind) in enumerate((
+                 ("Aigburth Road", "Named Road"), ("Three Tuns Lane", "Named Road"),
+                 ("Formby Bridge", "Named Road"), ("Upper Mann Street", "Named Road"),
+                 ("Mason Street", "Named Road"), ("Crosby Road North", "Named Road"),
+                 ("A565", "Numbered Road"), ("Roe Alley", "Named Road"),
+                 ("Liverpool Road", "Named Road"), ("Norton Street", "Named Road"),
+                 ("Ashby by Partney", "Village"), ("Ashby", "Village")))]
+    gaz = small_gazetteer(tmp_path, rows)
+    for text, name in (("Aigberth Rd L'pool", "Aigburth Road"),
+                       ("3 Tuns Lane, Formby", "Three Tuns Lane"),
+                       ("MANN ST, UPPER", "Upper Mann Street"),
+                       ("CROSBY RD N A565", "Crosby Road North"),
+                       ("Roe Ally, Liverpool", "Roe Alley"),
+                       ("Norton St coach station", "Norton Street"),
+                       ("ASHBY BY PARTNEY", "Ashby by Partney"),
+                       ("Ashby nr Partney", "Ashby")):
+        m = gaz.lookup(text)[0]
+        assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (
+            name, True, True), (text, m)
+        assert gaz.lookup_many([text])[0] == m, text
