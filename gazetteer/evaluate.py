@@ -465,6 +465,9 @@ def _read(files: list[str]) -> pa.Table:
 
 #: police.uk's column names as a re-export may spell them ("falls_within", "Falls.within").
 _POLICE_UK_COLUMNS = ("Month", "Longitude", "Latitude", "Location", "Falls within")
+#: ...and those kept when present: the LSOA's name carries the point's district ("Sefton
+#: 012A"), which a gazetteer built from the files uses for area hints ("..., Liverpool").
+_POLICE_UK_OPTIONAL = ("LSOA code", "LSOA name", "Crime type")
 
 
 def monthly_files(path: str, out_dir: str) -> list[str]:
@@ -478,8 +481,10 @@ def monthly_files(path: str, out_dir: str) -> list[str]:
     missing = [c for c in _POLICE_UK_COLUMNS if re.sub(r"[^a-z]", "", c.lower()) not in spelt]
     if missing:
         raise GazetteerError(f"{path}: not a police.uk file (no column for {missing})")
-    table = table.select([spelt[re.sub(r"[^a-z]", "", c.lower())] for c in _POLICE_UK_COLUMNS]
-                         ).rename_columns(list(_POLICE_UK_COLUMNS))
+    wanted = [*_POLICE_UK_COLUMNS, *(c for c in _POLICE_UK_OPTIONAL
+                                     if re.sub(r"[^a-z]", "", c.lower()) in spelt)]
+    table = table.select([spelt[re.sub(r"[^a-z]", "", c.lower())] for c in wanted]
+                         ).rename_columns(wanted)
     os.makedirs(out_dir, exist_ok=True)
     name = os.path.splitext(os.path.basename(path))[0]
     months = table.column("Month").to_numpy(zero_copy_only=False)

@@ -98,7 +98,18 @@ def test_a_re_exported_file_of_many_months_is_split_for_the_evaluation(tmp_path:
     tables = [pacsv.read_csv(f) for f in files]
     assert sum(t.num_rows for t in tables) == pacsv.read_csv(source).num_rows
     assert tables[0].column_names == ["Month", "Longitude", "Latitude", "Location",
-                                      "Falls within"]
+                                      "Falls within", "LSOA code", "LSOA name", "Crime type"]
+    # the LSOA's name gives a gazetteer built from the files each point's district
+    from crimegeo.gazetteer import Gazetteer, build_gazetteer
+    build_gazetteer(files[:8], str(tmp_path / "gaz"))
+    gaz = Gazetteer.load(str(tmp_path / "gaz"))
+    assert {"Liverpool", "Sefton", "Wirral"} <= set(gaz.features["district"].to_pylist())
+    # ...which tells Liverpool's Bold Street from Southport's (Sefton) by the town written
+    assert gaz.lookup("Bold Street", force="merseyside")[0].match_type == "ambiguous"
+    for town in ("Liverpool", "Sefton"):
+        m = gaz.lookup(f"Bold Street, {town}", force="merseyside")[0]
+        assert (m.name, m.match_type != "ambiguous") == ("Bold Street", True), town
+        assert gaz.show(m.id)[0]["district"] == town
     r = evaluate_police_uk(str(tmp_path), train="2019-05..2019-12", test="2020-01..2020-05",
                            force="merseyside", seed=7)
     assert r["test_rows"] > 2000 and r["single_point_within_25m_seen_one_reading"] > 0.95
