@@ -102,6 +102,13 @@ ABBREVIATIONS: dict[str, str] = {
     "jnr": "junior",
     "rw": "row",
     "aly": "alley",
+    "wm": "william",  # "King Wm St"
+    "lt": "little",
+    **{f"{n}{suffix}": word for n, suffix, word in (
+        (1, "st", "first"), (2, "nd", "second"), (3, "rd", "third"), (4, "th", "fourth"),
+        (5, "th", "fifth"), (6, "th", "sixth"), (7, "th", "seventh"), (8, "th", "eighth"),
+        (9, "th", "ninth"), (10, "th", "tenth"), (11, "th", "eleventh"),
+        (12, "th", "twelfth"))},  # "5th Avenue"
     "br": "bridge",
     "vic": "victoria",  # "Queen Vic St"
     "lpool": "liverpool",  # "L'pool", apostrophe folded
@@ -373,6 +380,17 @@ _LOCATOR_BREAK_RE = re.compile(
                       |by|rear\s+of|(?:in\s+)?front\s+of)\s)""",
     re.I | re.X,
 )
+#: What an incident log writes after a location: an approximate time, a log or reference
+#: number ("Broad La. approx 1400hrs", "Haydock St ref log 0312"); not part of the name.
+_LOG_NOTE_RE = re.compile(
+    r"""(?:\s+(?:approx\.?|approximately|circa|about)(?:\s+\d{1,2}[:.]?\d{2}\s*(?:hrs?|hours)?)?
+         | \s+(?:ref(?:erence)?\.?|log|cad|incident|occ|crime)(?:\s+(?:ref|log|no\.?|number))*
+           \s*[#:]?\s*[a-z]{0,3}[-/]?\d[\w/-]*
+         | \s+\d{1,2}:\d{2}(?:\s*hrs?)?
+         | \s+\d{3,4}\s*hrs?
+        )+\s*$""",
+    re.I | re.X,
+)
 #: A direction of travel written after a road's name ("A580 eastbound", "Farringdon St S/B"):
 #: a note, not a word of the name.
 _DIRECTION_RE = re.compile(r"\b(?:north|south|east|west)bound\b|\bcarriageway\b", re.I)
@@ -574,7 +592,7 @@ def parse_query(text: str) -> ParsedQuery:
         if len(pieces) > 1 and not parts and piece.strip():
             whole = normalise_name(_strip_house(_postcode_split(piece.strip())[0]))
         for p in pieces:
-            p, pc = _postcode_split(p.strip())
+            p, pc = _postcode_split(_LOG_NOTE_RE.sub("", p.strip()))
             postcode = postcode or pc
             if p.strip():
                 parts.append(p.strip())

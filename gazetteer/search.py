@@ -336,14 +336,18 @@ class CandidateSearch:
                 rows = self._of_type_named(rows, tokens[-drop:])
                 n = len(rows)
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
-        # "Aigberth Rd L'pool", "Cheapsdie St footway": a street with a slip, then words; read
-        # only up to a street type, and only as a graded slip of one name
-        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 2) + 1):
+        # "Aigberth Rd L'pool", "Baltsound pier": a name with a slip, then words; read as a
+        # graded slip of one name, and, unless the head ends in a street type, only as a slip
+        # of its letters ("Tesco Express" is not Tesco Road with its type dropped)
+        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
             head = tokens[:-drop]
-            if head[-1] not in ROAD_TYPE_TOKENS:
+            typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS
+            if not typed and (set(head) & ROAD_TYPE_TOKENS or self._word_known(head[-1])):
                 continue
             rows, scores, why = self._fuzzy(" ".join(head), area)
-            if len(rows) and "loose" not in why and len(set(self._row_key[rows].tolist())) == 1:
+            allowed = (lambda w: w != "loose") if typed else (lambda w: w in ("typo1", "typo2"))
+            if (len(rows) and all(allowed(w) for w in why)
+                    and len(set(self._row_key[rows].tolist())) == 1):
                 return rows, scores, ["fuzzy"] * len(rows), list(why)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
