@@ -393,7 +393,7 @@ _LOG_NOTE_RE = re.compile(
 )
 #: A direction of travel written after a road's name ("A580 eastbound", "Farringdon St S/B"):
 #: a note, not a word of the name.
-_DIRECTION_RE = re.compile(r"\b(?:north|south|east|west)bound\b|\bcarriageway\b", re.I)
+_DIRECTION_RE = re.compile(r"\b(?:north|south|east|west)bound(?:\s+carriageway)?\b", re.I)
 #: Words that qualify a name and may be written after it, inverted ("Mann St, Upper").
 _QUALIFIERS = frozenset(["upper", "lower", "north", "south", "east", "west", "great", "little",
                          "old", "new", "higher", "middle"])
