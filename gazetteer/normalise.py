@@ -397,6 +397,21 @@ _DIRECTION_RE = re.compile(r"\b(?:north|south|east|west)bound(?:\s+carriageway)?
 #: Words that qualify a name and may be written after it, inverted ("Mann St, Upper").
 _QUALIFIERS = frozenset(["upper", "lower", "north", "south", "east", "west", "great", "little",
                          "old", "new", "higher", "middle"])
+#: Texts that say there is no place to find: a crime committed online or by telephone, a
+#: location not known, withheld or to follow. They name nothing; never a slip of a place's
+#: name ("Other" is no "Rother", "At sea" no "Stead").
+NO_PLACE_TEXTS: frozenset[str] = frozenset([
+    "online", "on line", "internet", "the internet", "online fraud", "cyber", "social media",
+    "telephone", "by telephone", "mobile phone", "email", "by email",
+    "unknown", "not known", "unknown location", "location unknown", "location not known",
+    "n k", "nk", "not recorded", "no location", "none", "nil", "n a", "not applicable",
+    "various", "various locations", "multiple locations", "other", "elsewhere", "misc",
+    "tba", "tbc", "to follow", "details to follow", "see log", "refer to log", "see crime",
+    "withheld", "location withheld", "address withheld", "redacted", "private address",
+    "home address", "victims home", "victims address", "no fixed abode", "nfa",
+    "at sea", "sea", "abroad", "outside uk", "overseas", "in transit", "unspecified",
+    "uk", "gb", "united kingdom", "great britain",
+])
 #: Numbers written as figures that names spell as words ("3 Tuns Lane": Three Tuns Lane).
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                  "ten", "eleven", "twelve")
@@ -647,7 +662,8 @@ def parse_query(text: str) -> ParsedQuery:
     later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in parts[1:])
                   if _worded(k) and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
-    if not any(ch.isalpha() for ch in key):  # "0", "12-14": a number alone names no place
+    # "0", "12-14": a number alone names no place; nor does "Online" or "Not known"
+    if not any(ch.isalpha() for ch in key) or key in NO_PLACE_TEXTS:
         return ParsedQuery(text=text, name="", key="", postcode=postcode)
     for town in TOWN_WORDS:  # "Willis Close London": the town is an area hint
         if key.endswith(" " + town) and len(key) > len(town) + 1:

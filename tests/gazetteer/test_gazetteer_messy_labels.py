@@ -671,3 +671,14 @@ def test_an_ordinal_and_a_slipped_place_with_words_after(tmp_path, os_gaz: Gazet
     m = os_gaz.lookup("Baltsound pier, Unst")[0]
     assert (m.name, m.local_type, m.score >= CONFIDENT) == ("Baltasound", "Village", True)
     assert os_gaz.lookup_many(["Baltsound pier, Unst"])[0] == m
+
+
+@pytest.mark.parametrize("text", ["Other", "At sea", "ONLINE", "Not known", "N/K", "NFA",
+                                  "Online, Liverpool", "Outside UK", "Location withheld"])
+def test_a_text_that_says_there_is_no_place_names_none(os_gaz: Gazetteer, text: str) -> None:
+    """Real OS Open Names (TR00, HP40, HP60), looked up nationally as the public search does:
+    "Other" answered Rother (the district) at 1.00 as a slip, "At sea" the hamlet of Stead at
+    0.96 (two letters added to "sea"). A crime online, at sea or at an address withheld has
+    no place to find."""
+    assert os_gaz.lookup(text) == []
+    assert os_gaz.lookup_many([text]) == [None]
