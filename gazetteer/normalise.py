@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from rapidfuzz.distance import OSA
 
 __all__ = [
     "ParsedQuery",
@@ -450,8 +451,10 @@ SLIP_TYPES: tuple[str, ...] = (
 )
 
 
-#: Brand keys, longest first, for reading a brand written before a street without a comma.
-_BRANDS_LONGEST_FIRST = sorted(BRAND_PLACES, key=len, reverse=True)
+#: Brands by their first word, longest first: a key is checked only against its own word's.
+_BRANDS_BY_FIRST_WORD: dict[str, list[str]] = {}
+for _brand in sorted(BRAND_PLACES, key=len, reverse=True):
+    _BRANDS_BY_FIRST_WORD.setdefault(_brand.split()[0], []).append(_brand)
 _LEADING_NUMBER_RE = re.compile(r"^\d+[a-z]?(?:\s*-\s*\d+[a-z]?)?\s+")
 
 
@@ -461,7 +464,7 @@ def _brand_before_name(key: str) -> str | None:
     a street type follows ("Iceland Road" is a street)."""
     if key in BRAND_PLACES:
         return None
-    for brand in _BRANDS_LONGEST_FIRST:
+    for brand in _BRANDS_BY_FIRST_WORD.get(key.split(" ", 1)[0], ()):
         if key.startswith(brand + " "):
             rest = _LEADING_NUMBER_RE.sub("", key[len(brand) + 1:])
             return brand if set(rest.split()) - ROAD_TYPE_TOKENS else None
@@ -486,24 +489,9 @@ def _type_slip_fixed(key: str) -> str:
 def _slip_type(word: str) -> str | None:
     """The street type `word` is a slip of, or None (memoised: last words repeat)."""
     for t in SLIP_TYPES:
-        if abs(len(t) - len(word)) <= 2 and _osa(word, t) <= (1 if len(t) <= 5 else 2):
+        if abs(len(t) - len(word)) <= 2 and OSA.distance(word, t) <= (1 if len(t) <= 5 else 2):
             return t
     return None
-
-
-def _osa(a: str, b: str) -> int:
-    """Optimal string alignment distance (edits, a swap of neighbours counting one)."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[len(b)]
 
 
 def _postcode_split(part: str) -> tuple[str, str | None]:

@@ -90,6 +90,9 @@ WORDS_AFTER_SCORE = FUZZY_LOOSE_MAX
 LONGER_NAME_SCORE = 0.5
 #: At most this many trailing words are dropped to find the name.
 WORDS_AFTER_MAX = 3
+#: A text of at least this many words may be a sentence naming a street inside it ("caller
+#: at 12 Bartholmew Lane reports ..."): its street is looked for among its words.
+SENTENCE_MIN_WORDS = 5
 #: A name this many slips closer than every other name in the area is unique.
 FUZZY_UNIQUE_MARGIN = 1
 #: Shortest name (letters, street type left out) for which one slip, and two slips, are read

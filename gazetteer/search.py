@@ -19,15 +19,17 @@ import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE
+from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE, KIND_ROAD
 from crimegeo.gazetteer.index import _Area
 from crimegeo.gazetteer.normalise import (
+    GENERIC_TOKENS,
     PREFIX_PATTERN,
     ROAD_TYPE_TOKENS,
     ParsedQuery,
     block_keys,
     key_hash,
     key_hashes,
+    normalise_name,
     parse_query,
 )
 from crimegeo.gazetteer.ranking import AREA_LIKE
@@ -41,6 +43,7 @@ from crimegeo.gazetteer.scoring import (
     LONGER_NAME_SCORE,
     SCORES,
     SECOND_PART_FACTOR,
+    SENTENCE_MIN_WORDS,
     SINGLED_OUT_MAX_SCORE,
     WORDS_AFTER_MAX,
     WORDS_AFTER_SCORE,
@@ -111,6 +114,11 @@ def _stripped_column(texts: Sequence[str]) -> pa.Array:
 def _stripped(texts: Sequence[str]) -> list[str]:
     """:func:`_stripped_column` as Python strings."""
     return _stripped_column(texts).to_pylist()
+
+
+#: Words that end what a sentence says before a place, though some place names have them.
+_SENTENCE_WORDS = frozenset(["at", "in", "on", "from", "to", "along", "up", "down", "near",
+                             "by", "outside", "into", "onto", "off", "via", "towards"])
 
 
 class CandidateSearch:
@@ -195,6 +203,12 @@ class CandidateSearch:
             name_last = self._words_then_name(pq, area)
             if len(name_last[0]):
                 return name_last
+            slipped = self._slipped_name_then_words(pq, area)
+            if len(slipped[0]):
+                return slipped
+            in_sentence = self._street_in_sentence(pq, area)
+            if len(in_sentence[0]):
+                return in_sentence
         later = self._later_street(pq, area, fuzzy)  # "Tesco Express, 12 Fleet Street"
         if len(later[0]):
             return later
@@ -214,11 +228,11 @@ class CandidateSearch:
     def _later_street(self, pq: ParsedQuery, area: _Area, fuzzy: bool
                       ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """The first later comma part that names a street of the area (not a place type, not
-        an area: a later area part is a hint, not the place), as ``later_part`` candidates
-        scored by SECOND_PART_FACTOR; none found: empty."""
+        an area, not a station or a school: a later part naming one is a hint, not the
+        place), as ``later_part`` candidates scored by SECOND_PART_FACTOR; none found: empty."""
         for name in pq.later_names:
             rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
-            street = ~AREA_LIKE[self.kind[rows]]
+            street = self.kind[rows] == KIND_ROAD
             if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
                 rows, scores = rows[street], scores[street] * SECOND_PART_FACTOR
                 how = [h for h, k in zip(how, street.tolist(), strict=True) if k]
@@ -321,7 +335,17 @@ class CandidateSearch:
         after it is a street type with nothing between ("Fleet Street Hill"), the text reads
         as the name of a longer street the gazetteer lacks: ``reason="longer_name"``, scored
         LONGER_NAME_SCORE."""
-        tokens = pq.key.split()
+        found = self._name_then_words_of(pq.key.split(), pq, area)
+        if not len(found[0]) and "saint" in pq.key.split()[1:]:
+            # "Eden St Merseyside": a medial St that may be Street after all
+            found = self._name_then_words_of(
+                ["street" if t == "saint" and i else t for i, t in enumerate(pq.key.split())],
+                pq, area)
+        return found
+
+    def _name_then_words_of(self, tokens: list[str], pq: ParsedQuery, area: _Area
+                            ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """:meth:`_name_then_words` of one reading of the key, as tokens."""
         for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
             head = tokens[:-drop]
             if len(head) == 1 and head[0] in ROAD_TYPE_TOKENS:  # "street" alone; not
@@ -336,9 +360,15 @@ class CandidateSearch:
                 rows = self._of_type_named(rows, tokens[-drop:])
                 n = len(rows)
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
-        # "Aigberth Rd L'pool", "Baltsound pier": a name with a slip, then words; read as a
-        # graded slip of one name, and, unless the head ends in a street type, only as a slip
-        # of its letters ("Tesco Express" is not Tesco Road with its type dropped)
+        return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _slipped_name_then_words(self, pq: ParsedQuery, area: _Area
+                                 ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """"Aigberth Rd L'pool", "Baltsound pier": a name with a slip, then words, read as a
+        graded slip of one name; unless the head ends in a street type, only as a slip of its
+        letters ("Tesco Express" is not Tesco Road with its type dropped). Tried after every
+        exact reading of the words."""
+        tokens = pq.key.split()
         for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
             head = tokens[:-drop]
             typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS
@@ -350,6 +380,56 @@ class CandidateSearch:
                     and len(set(self._row_key[rows].tolist())) == 1):
                 return rows, scores, ["fuzzy"] * len(rows), list(why)
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _street_in_sentence(self, pq: ParsedQuery, area: _Area
+                            ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """A street named inside a longer text, as a call log writes it ("caller at 12
+        Bartholmew Lane EC2 reports man collapsed"): the words ending in a street type that
+        name one street of the area, exactly or with one slip (the longest such name first),
+        scored as words around a name (``reason="words_before"``). Texts of fewer than
+        SENTENCE_MIN_WORDS words, and texts naming several streets so, are left alone."""
+        tokens = normalise_name(pq.text).split()
+        none = (np.zeros(0, np.int64), np.zeros(0), [], [])
+        if len(tokens) < SENTENCE_MIN_WORDS:
+            return none
+        named: dict[str, tuple[np.ndarray, float]] = {}
+        for end, tok in enumerate(tokens):
+            if tok not in ROAD_TYPE_TOKENS or end == 0:
+                continue
+            # a name begins the text or follows a word no name has (a house number, "at",
+            # "caller"): "Block B, St Martin's Lane" holds no "Martin's Lane"
+            spans = [tokens[start:end + 1] for start in range(max(0, end - 3), end)
+                     if start == 0 or self._ends_words_before_a_name(tokens[start - 1])]
+            spans = [sp for sp in spans if not any(t[0].isdigit() for t in sp)
+                     and set(sp) - ROAD_TYPE_TOKENS - GENERIC_TOKENS]
+            for span in spans:  # longest first: "west end road" before "end road"
+                rows = self._rows_for_key(" ".join(span), area)
+                rows = rows[self.kind[rows] == KIND_ROAD]
+                if len(rows):
+                    named[" ".join(span)] = (rows, WORDS_AFTER_SCORE)
+                    break
+            else:
+                for span in spans[-2:]:  # the name and its type, or one word more
+                    rows, scores, why = self._fuzzy(" ".join(span), area)
+                    if (len(rows) and all(w == "typo1" for w in why)
+                            and len(set(self._row_key[rows].tolist())) == 1):
+                        named[" ".join(span)] = (rows, WORDS_AFTER_SCORE * float(scores.max())
+                                                 / FUZZY_SCORES["typo1"])
+                        break
+        keys = {int(self._row_key[rows[0]]) for rows, _ in named.values()}
+        if len(keys) != 1:
+            return none
+        rows, score = next(iter(named.values()))
+        n = len(rows)
+        return rows, np.full(n, min(score, WORDS_AFTER_SCORE)), ["fuzzy"] * n, ["words_before"] * n
+
+    def _ends_words_before_a_name(self, word: str) -> bool:
+        """Whether a name may begin after `word` in a sentence: a figure, or a word of more
+        than one letter that is no word of a name ("at", "caller", "premises")."""
+        if word[0].isdigit():
+            return True
+        return len(word) > 1 and word not in GENERIC_TOKENS and (
+            word in _SENTENCE_WORDS or not self._word_known(word))
 
     def _of_type_named(self, rows: np.ndarray, words: list[str]) -> np.ndarray:
         """The rows whose kind of place the words after their name say ("Dungeness station":
