@@ -197,18 +197,12 @@ class CandidateSearch:
             found = self._best_fuzzy(pq, area)
             if len(found[0]) and not set(found[3]) <= {"loose"}:
                 return found
-            name_first = self._name_then_words(pq, area)
-            if len(name_first[0]):
-                return name_first
-            name_last = self._words_then_name(pq, area)
-            if len(name_last[0]):
-                return name_last
-            slipped = self._slipped_name_then_words(pq, area)
-            if len(slipped[0]):
-                return slipped
-            in_sentence = self._street_in_sentence(pq, area)
-            if len(in_sentence[0]):
-                return in_sentence
+            # a name among other words: exact readings first, then a slip, then a sentence
+            for reading in (self._name_then_words, self._words_then_name,
+                            self._slipped_name_then_words, self._street_in_sentence):
+                named = reading(pq, area)
+                if len(named[0]):
+                    return named
         later = self._later_street(pq, area, fuzzy)  # "Tesco Express, 12 Fleet Street"
         if len(later[0]):
             return later
