@@ -370,8 +370,13 @@ _SHORTHAND_RE = re.compile(
     )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
     re.I | re.X,
 )
-#: Where a text's parts break: a comma, semicolon or bracket, a spaced dash.
-_PART_BREAK_RE = re.compile(r"[,;()]|\s+-\s+")
+#: Where a text's parts break: a comma, semicolon, bracket or bar, a spaced dash.
+_PART_BREAK_RE = re.compile(r"[,;()|]|\s+-\s+")
+#: The field names of an export that joins address fields ("Street: Bridge Street | County:
+#: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
+_FIELD_LABEL_RE = re.compile(
+    r"\b(?:street|road|address|location|loc|town|city|county|district|postcode|area|place"
+    r"|premises|house)\s*(?:name|no)?\s*[:=]\s*", re.I)
 #: ...and before a locating word inside a part, which begins a note of what is near ("Eldon
 #: St nr Liverpool St stn", "Vale Road opp shops", "Cheapside outside 12", "Dowgate Hill by
 #: Cannon St stn", "Trinity Sq @ Tower Hill stn": the street comes first).
@@ -584,7 +589,8 @@ def parse_query(text: str) -> ParsedQuery:
     unit or house number before the name ("Flat 3, 41", "Unit 2", "1-3"); a trailing town
     without a comma ("... London").
     """
-    raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(text or "")))
+    raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
+        _FIELD_LABEL_RE.sub(", ", text or "").strip(" ,"))))
     postcode = None
     parts = []
     whole = ""  # the first part as one name, when a locating word broke it

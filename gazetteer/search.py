@@ -116,6 +116,8 @@ def _stripped(texts: Sequence[str]) -> list[str]:
     return _stripped_column(texts).to_pylist()
 
 
+#: Compass words that may end a street's name after its type ("Utting Avenue East").
+_COMPASS_WORDS = frozenset(["north", "south", "east", "west", "upper", "lower"])
 #: Words that end what a sentence says before a place, though some place names have them.
 _SENTENCE_WORDS = frozenset(["at", "in", "on", "from", "to", "along", "up", "down", "near",
                              "by", "outside", "into", "onto", "off", "via", "towards"])
@@ -378,44 +380,59 @@ class CandidateSearch:
     def _street_in_sentence(self, pq: ParsedQuery, area: _Area
                             ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A street named inside a longer text, as a call log writes it ("caller at 12
-        Bartholmew Lane EC2 reports man collapsed"): the words ending in a street type that
-        name one street of the area, exactly or with one slip (the longest such name first),
-        scored as words around a name (``reason="words_before"``). Texts of fewer than
-        SENTENCE_MIN_WORDS words, and texts naming several streets so, are left alone."""
-        tokens = normalise_name(pq.text).split()
+        Bartholmew Lane EC2 reports man collapsed"): part by part, the words ending in a
+        street type (or in a compass word after one: "Utting Ave East") that name one street
+        of the area, exactly or with one slip, the longest such name first and none inside
+        another ("Sun St Passage" holds "Sun Street"); the first part naming one street
+        answers, scored as words around a name (``reason="words_before"``). Texts of fewer
+        than SENTENCE_MIN_WORDS words, and parts naming several streets so, are left alone."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
-        if len(tokens) < SENTENCE_MIN_WORDS:
+        parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
+        if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        named: dict[str, tuple[np.ndarray, float]] = {}
-        for end, tok in enumerate(tokens):
-            if tok not in ROAD_TYPE_TOKENS or end == 0:
-                continue
+        for tokens in parts:
+            found = self._streets_named_in(tokens, area)
+            if len({int(self._row_key[rows[0]]) for _, _, rows, _ in found}) == 1:
+                _, _, rows, score = found[0]
+                n = len(rows)
+                return (rows, np.full(n, min(score, WORDS_AFTER_SCORE)), ["fuzzy"] * n,
+                        ["words_before"] * n)
+        return none
+
+    def _streets_named_in(self, tokens: list[str], area: _Area
+                          ) -> list[tuple[int, int, np.ndarray, float]]:
+        """The streets a part of a sentence names (:meth:`_street_in_sentence`): (first word,
+        last word, rows, score) of each, none inside another."""
+        # "on Duke St Liverpool": a St after a word of a name is Street ("at St Paul's": Saint)
+        tokens = ["street" if t == "saint" and i and not self._ends_words_before_a_name(
+            tokens[i - 1]) else t for i, t in enumerate(tokens)]
+        ends = [i for i, t in enumerate(tokens) if i and t in ROAD_TYPE_TOKENS]
+        ends += [i + 1 for i in ends if i + 1 < len(tokens) and tokens[i + 1] in _COMPASS_WORDS]
+        found: list[tuple[int, int, np.ndarray, float]] = []
+        for end in sorted(set(ends)):
             # a name begins the text or follows a word no name has (a house number, "at",
             # "caller"): "Block B, St Martin's Lane" holds no "Martin's Lane"
-            spans = [tokens[start:end + 1] for start in range(max(0, end - 3), end)
+            spans = [(start, tokens[start:end + 1]) for start in range(max(0, end - 4), end)
                      if start == 0 or self._ends_words_before_a_name(tokens[start - 1])]
-            spans = [sp for sp in spans if not any(t[0].isdigit() for t in sp)
+            spans = [(start, sp) for start, sp in spans if not any(t[0].isdigit() for t in sp)
                      and set(sp) - ROAD_TYPE_TOKENS - GENERIC_TOKENS]
-            for span in spans:  # longest first: "west end road" before "end road"
+            for start, span in spans:  # longest first: "west end road" before "end road"
                 rows = self._rows_for_key(" ".join(span), area)
                 rows = rows[self.kind[rows] == KIND_ROAD]
                 if len(rows):
-                    named[" ".join(span)] = (rows, WORDS_AFTER_SCORE)
+                    found.append((start, end, rows, WORDS_AFTER_SCORE))
                     break
             else:
-                for span in spans[-2:]:  # the name and its type, or one word more
+                for start, span in spans[-2:]:  # the name and its type, or one word more
                     rows, scores, why = self._fuzzy(" ".join(span), area)
                     if (len(rows) and all(w == "typo1" for w in why)
                             and len(set(self._row_key[rows].tolist())) == 1):
-                        named[" ".join(span)] = (rows, WORDS_AFTER_SCORE * float(scores.max())
-                                                 / FUZZY_SCORES["typo1"])
+                        found.append((start, end, rows, WORDS_AFTER_SCORE * float(scores.max())
+                                      / FUZZY_SCORES["typo1"]))
                         break
-        keys = {int(self._row_key[rows[0]]) for rows, _ in named.values()}
-        if len(keys) != 1:
-            return none
-        rows, score = next(iter(named.values()))
-        n = len(rows)
-        return rows, np.full(n, min(score, WORDS_AFTER_SCORE)), ["fuzzy"] * n, ["words_before"] * n
+        # names inside a longer one found are not named apart
+        return [f for f in found if not any(o is not f and o[0] <= f[0] and f[1] <= o[1]
+                                            for o in found)]
 
     def _ends_words_before_a_name(self, word: str) -> bool:
         """Whether a name may begin after `word` in a sentence: a figure, or a word of more

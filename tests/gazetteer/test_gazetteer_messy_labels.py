@@ -718,3 +718,41 @@ def test_a_street_inside_a_sentence_is_never_a_piece_of_a_longer_name(
     for m in gaz.lookup("On or near Pret A Manger, Thornton Road"):
         assert m.name != "Thurston Road" or m.score < CONFIDENT
     assert gaz.lookup("eden st merseyside")[0].name == "Eden Street"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Mobile phone snatched in Sun St Passage nr Liverpool St stn", "Sun Street Passage"),
+    ("Tool theft from van parked Pindar St EC2 overnight", "Pindar Street"),
+    ("Female reports being followed along Cannon St Rd, London by male", "Cannon Street Road"),
+    ("c/h: male sleeping rough in doorway, Bear Alley EC4", "Bear Alley"),
+    ("ROAD: Caledonia Street  TOWN: London", "Caledonia Street"),
+])
+def test_a_fifth_writers_forms(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """A fifth set (360 texts), written after the code stopped changing and scored on it:
+    95.6% within 25 m (the unbiased figure of that code), 96.9% after these: a name inside a
+    sentence holds no shorter one ("Sun St Passage" is no "Sun Street"), St before a postcode
+    or a town is Street, the street may be in a later part of the sentence, and an export's
+    field names ("ROAD:", "TOWN:") are no words of the place."""
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (name, True, True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+def test_a_fifth_writers_forms_on_merseyside_names(tmp_path) -> None:
+    """"Utting Ave East" inside a sentence is Utting Avenue East, not Utting Avenue (answered
+    at 0.976); "ON DUKE ST LIVERPOOL" is Duke Street; "Street: Bridge Street | County:
+    Merseyside" is Bridge Street."""
+    from gazetteer_testdata import small_gazetteer
+
+    gaz = small_gazetteer(tmp_path, [
+        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
+         "Merseyside", "") for i, name in enumerate(
+             ("Utting Avenue", "Utting Avenue East", "Duke Street", "Bridge Street"))])
+    for text, name in (("Susp male loitering by bus stop on Utting Ave East, Liverpool",
+                        "Utting Avenue East"),
+                       ("DRUNK AND DISORDERLY O/S BAR ON DUKE ST LIVERPOOL", "Duke Street"),
+                       ("Street: Bridge Street | County: Merseyside", "Bridge Street")):
+        m = gaz.lookup(text)[0]
+        assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (
+            name, True, True), (text, m)
+        assert gaz.lookup_many([text])[0] == m
