@@ -344,9 +344,13 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         # Each canonical query is looked up once, all of them together; another spelling of
         # one is answered from the first (below), or looked up on its own where it cannot be.
         parsed = {t: parse_query(t) for t in uniq if t and t not in answers}
+
+        def canonical(pq: Any) -> tuple:  # what a lookup depends on, not the spelling
+            return pq.key, pq.areas, pq.junction, pq.postcode, pq.whole
+
         firsts: dict[tuple, str] = {}
         for t, pq in parsed.items():
-            firsts.setdefault((pq.key, pq.areas, pq.junction, pq.postcode, pq.whole), t)
+            firsts.setdefault(canonical(pq), t)
         looked_up = dict(zip(firsts.values(), self._lookup_parsed(
             [parsed[t] for t in firsts.values()], area, None, limit, fuzzy), strict=True))
         by_query: dict[tuple, list[Match]] = {}
@@ -354,10 +358,10 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             if t in answers:
                 continue
             pq = parsed.get(t)
-            memo = (pq.key, pq.areas, pq.junction, pq.postcode, pq.whole, pq.name) if pq else None
-            if memo is not None and memo[:5] in by_query:
+            memo = canonical(pq) if pq else None
+            if memo is not None and memo in by_query:
                 # Same canonical query, another spelling: same place; exact only if identical.
-                m, *others = by_query[memo[:5]]
+                m, *others = by_query[memo]
                 if m.reason:  # scored by what it is (generic, junction), not by spelling
                     pass
                 elif m.name == pq.name and m.match_type == "normalised":
@@ -379,7 +383,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
                 or (m.match_type == "area" and m.score < SCORES["area_exact"])
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
-                by_query[memo[:5]] = found
+                by_query[memo] = found
         answers.update((t, self.calibration.matches(found)) for t, found in evidence.items())
         return answers
 

@@ -195,8 +195,11 @@ GENERIC_TOKENS: frozenset[str] = ROAD_TYPE_TOKENS | frozenset(
     ]
 )
 
-#: Tokens after which a preceding "st" still means Street ("High St North").
-_AFTER_STREET = frozenset(["north", "south", "east", "west", "upper", "lower", "end"])
+#: Words written after a street's type that are still its name ("High St North", "Utting
+#: Avenue East"); a preceding "st" before them means Street.
+AFTER_STREET_TYPE: frozenset[str] = frozenset(["north", "south", "east", "west", "upper",
+                                               "lower", "end"])
+_AFTER_STREET = AFTER_STREET_TYPE
 #: Words no saint is named, so that a "St" before them is Street ("Fenchurch St Station",
 #: "High St j/w Mill Lane", "Fleet St o/s 12", "Beech St tunnel"); "St" before a number or a
 #: street type ("Fish St Hill") is Street too.
@@ -418,6 +421,8 @@ NO_PLACE_TEXTS: frozenset[str] = frozenset([
     "at sea", "sea", "abroad", "outside uk", "overseas", "in transit", "unspecified",
     "uk", "gb", "united kingdom", "great britain",
 ])
+#: A small figure written first, before a word ("3 Tuns Lane").
+_SMALL_NUMBER_FIRST_RE = re.compile(r"\s*(\d{1,2})\s+\D")
 #: Numbers written as figures that names spell as words ("3 Tuns Lane": Three Tuns Lane).
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
                  "ten", "eleven", "twelve")
@@ -649,7 +654,7 @@ def parse_query(text: str) -> ParsedQuery:
         parts = parts[1:]
     first = _strip_shorthand(parts[0])
     name = _DIRECTION_RE.sub(" ", _strip_house(first)).strip() or _strip_house(first)
-    house = re.match(r"\s*(\d{1,2})\s+\D", first)  # "3 Tuns Lane": a number, or a name's word?
+    house = _SMALL_NUMBER_FIRST_RE.match(first)  # "3 Tuns Lane": a number, or a name's word?
     # a later part that is a number alone ("Cheapside outside 12") is no area and no name
     areas = [k for k in (normalise_name(_strip_shorthand(p)) for p in parts[1:])
              if _worded(k) and not _POSTCODE_RE.match(k)]

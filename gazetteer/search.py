@@ -22,6 +22,7 @@ from rapidfuzz.distance import OSA
 from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE, KIND_ROAD
 from crimegeo.gazetteer.index import _Area
 from crimegeo.gazetteer.normalise import (
+    AFTER_STREET_TYPE,
     GENERIC_TOKENS,
     PREFIX_PATTERN,
     ROAD_TYPE_TOKENS,
@@ -117,7 +118,7 @@ def _stripped(texts: Sequence[str]) -> list[str]:
 
 
 #: Compass words that may end a street's name after its type ("Utting Avenue East").
-_COMPASS_WORDS = frozenset(["north", "south", "east", "west", "upper", "lower"])
+_COMPASS_WORDS = AFTER_STREET_TYPE - {"end"}
 #: Words that end what a sentence says before a place, though some place names have them.
 _SENTENCE_WORDS = frozenset(["at", "in", "on", "from", "to", "along", "up", "down", "near",
                              "by", "outside", "into", "onto", "off", "via", "towards"])
@@ -331,12 +332,12 @@ class CandidateSearch:
         after it is a street type with nothing between ("Fleet Street Hill"), the text reads
         as the name of a longer street the gazetteer lacks: ``reason="longer_name"``, scored
         LONGER_NAME_SCORE."""
-        found = self._name_then_words_of(pq.key.split(), pq, area)
-        if not len(found[0]) and "saint" in pq.key.split()[1:]:
+        tokens = pq.key.split()
+        found = self._name_then_words_of(tokens, pq, area)
+        if not len(found[0]) and "saint" in tokens[1:]:
             # "Eden St Merseyside": a medial St that may be Street after all
             found = self._name_then_words_of(
-                ["street" if t == "saint" and i else t for i, t in enumerate(pq.key.split())],
-                pq, area)
+                ["street" if t == "saint" and i else t for i, t in enumerate(tokens)], pq, area)
         return found
 
     def _name_then_words_of(self, tokens: list[str], pq: ParsedQuery, area: _Area
