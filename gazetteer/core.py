@@ -322,28 +322,32 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         Texts that equal exactly one feature's name (after "On or near") are answered with
         vectorised index look-ups; the rest go through :meth:`lookup` (with ``fuzzy`` as given).
         """
-        answers = self._answers(texts, force=force, fuzzy=fuzzy, limit=1)
-        return [answers[t][0] if answers[t] else None for t in texts]
+        uniq = list(dict.fromkeys(texts))
+        hit, rows = self._exact_rows(uniq, self._area(force, None))
+        best: dict[str, Match] = dict(zip([uniq[q] for q in hit.tolist()],
+                                          self._matches_batch(rows), strict=True))
+        if len(best) < len(uniq):
+            rest = [t for t in uniq if t not in best]
+            answers = self._answers(rest, force=force, fuzzy=fuzzy, limit=1)
+            best.update((t, found[0]) for t, found in answers.items() if found)
+        return [best.get(t) for t in texts]
 
     def _answers(self, texts: Sequence[str], *, force: str | None, fuzzy: bool, limit: int
                  ) -> dict[str, list[Match]]:
-        """The candidates, best first (at most ``limit``), of each distinct text: the one path
-        behind :meth:`lookup_many` and :meth:`lookup_arrays`."""
+        """The candidates, best first (at most ``limit``), of each distinct text that is not
+        exactly one feature's name (``_exact_rows``, which each caller answers first): the one
+        path behind :meth:`lookup_many` and :meth:`lookup_arrays`."""
         uniq = list(dict.fromkeys(texts))
         area = self._area(force, None)
-        answers: dict[str, list[Match]] = {}
-        hit, rows = self._exact_rows(uniq, area)
-        for q, m in zip(hit.tolist(), self._matches_batch(rows), strict=True):
-            answers[uniq[q]] = [m]
-        evidence: dict[str, list[Match]] = {}  # the rest, before calibration
+        evidence: dict[str, list[Match]] = {}  # before calibration
         if fuzzy:  # the misspelt names' candidates, all at once (see _fuzzy_many)
-            needing = [pq for pq in (parse_query(t) for t in uniq if t and t not in answers)
+            needing = [pq for pq in (parse_query(t) for t in uniq if t)
                        if self._needs_fuzzy(pq, area)]
             self._fuzzy_many([key for pq in needing for key in dict.fromkeys(
                 (pq.key, pq.fuzzy_key)) if key], area)
         # Each canonical query is looked up once, all of them together; another spelling of
         # one is answered from the first (below), or looked up on its own where it cannot be.
-        parsed = {t: parse_query(t) for t in uniq if t and t not in answers}
+        parsed = {t: parse_query(t) for t in uniq if t}
 
         def canonical(pq: Any) -> tuple:  # what a lookup depends on, not the spelling
             return pq.key, pq.areas, pq.junction, pq.postcode, pq.whole
@@ -355,8 +359,6 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             [parsed[t] for t in firsts.values()], area, None, limit, fuzzy), strict=True))
         by_query: dict[tuple, list[Match]] = {}
         for t in uniq:
-            if t in answers:
-                continue
             pq = parsed.get(t)
             memo = canonical(pq) if pq else None
             if memo is not None and memo in by_query:
@@ -384,8 +386,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
             ):
                 # Depends on the canonical key only (exactness is re-checked on reuse).
                 by_query[memo] = found
-        answers.update((t, self.calibration.matches(found)) for t, found in evidence.items())
-        return answers
+        return {t: self.calibration.matches(found) for t, found in evidence.items()}
 
     def lookup_arrays(self, texts: Sequence[str], *, force: str | None = None,
                       fuzzy: bool = True, candidates_below: float | None = None,

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crimegeo.gazetteer.build import KIND_AREA, KIND_PLACE, KIND_POSTCODE, KIND_ROAD
-from crimegeo.gazetteer.model import Match
+from crimegeo.gazetteer.model import Match, match_fields
 from crimegeo.gazetteer.normalise import (
     ParsedQuery,
 )
@@ -386,7 +386,7 @@ class Ranking:
         of_row = [kinds[k] for k in (2 * is_area.astype(np.int64) + generic).tolist()]
         # zipped columns, not indexed rows: a Match per text is most of an exact batch's time
         extents = zip(x0, y0, x1, y1, strict=True)
-        return [Match(i, u, n, t, lo, la, xx, yy, e, score, mt, why, 1, evidence)
+        return [match_fields(i, u, n, t, lo, la, xx, yy, e, score, mt, why, 1, evidence)
                 for i, u, n, t, lo, la, xx, yy, e, (mt, why, score, evidence) in zip(
                     ids, uris, names, types, lon, lat, x, y, extents, of_row, strict=True)]
 

@@ -194,3 +194,27 @@ def test_common_names_ranked_together_get_their_own_lookups_answers(tmp_path: Pa
     best = gazetteer.lookup_many(["Market Street", "Market Street, Town 3"])
     assert best[0].match_type == "ambiguous" and best[0].places >= 40
     assert best[1].match_type == "exact"
+
+
+def test_a_match_built_from_fields_is_the_match_the_dataclass_builds() -> None:
+    """The batch's fast constructor gives the same value as ``Match(...)``: every field, equal,
+    same hash, frozen, picklable; a field added to Match and not to it fails here."""
+    import dataclasses
+    import pickle
+
+    import pytest
+
+    from crimegeo.gazetteer.model import Match, match_fields
+
+    fields = [f.name for f in dataclasses.fields(Match)]
+    values = ("osgb1", "http://os/1", "Cheapside", "Named Road", -0.09, 51.51, 532_000.0,
+              181_000.0, (531_900.0, 180_990.0, 532_100.0, 181_010.0), 0.97, "exact",
+              "generic", 2, 0.99)
+    assert len(values) == len(fields)
+    built, fast = Match(*values), match_fields(*values)
+    assert vars(fast) == vars(built) and list(vars(fast)) == fields
+    assert fast == built and hash(fast) == hash(built)
+    assert pickle.loads(pickle.dumps(fast)) == built
+    assert match_fields(*values[:11]) == Match(*values[:11])  # the defaults
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.score = 1.0  # type: ignore[misc]
