@@ -551,12 +551,20 @@ def _spell_out_slashed_shorthand(text: str) -> str:
     return _SLASH_SHORTHAND_RE.sub(lambda m: _SLASH_SHORTHAND[m.group(1).lower()] + " ", text)
 
 
-def _junction_part(text: str) -> str:
+def _junction_part(text: str, *, before: bool = False) -> str:
     """The key of one street of a junction's pair: its first comma part without shorthand,
     house number or junction words ("junction of 12 Cheapside" -> "cheapside"); "" when
     what is left names no street: words that join names ("Cheapside (junction of)") or a
-    street type alone ("Liverpool Street / street")."""
-    part = text.split(",")[0]
+    street type alone ("Liverpool Street / street").
+
+    ``before``: the street written before the junction word, which binds the comma part
+    nearest it, so the last part that reads as a street ("Cyclist knocked off at Ludgate
+    Circus, New Bridge St j/w Ludgate Hill"; "Fleet St, London j/w Fetter Lane" still reads
+    Fleet Street), else the first."""
+    parts = text.split(",")
+    streets = [p for p in parts if len(toks := normalise_name(p).split()) >= 2
+               and toks[-1] in ROAD_TYPE_TOKENS] if before else []
+    part = streets[-1] if streets else parts[0]
     key = normalise_name(_strip_house(_strip_shorthand(_JUNCTION_WORDS_RE.sub("", part))))
     words = set(key.split())
     return "" if words <= _JOINING_WORDS or words <= ROAD_TYPE_TOKENS else key
@@ -641,7 +649,7 @@ def parse_query(text: str) -> ParsedQuery:
         parts[:1] = [_JUNCTION_WORDS_RE.sub("", parts[0]) or parts[0]] if parts else []
     junction = None
     if pair:
-        a, b = _junction_part(pair[0]), _junction_part(pair[1])
+        a, b = _junction_part(pair[0], before=True), _junction_part(pair[1])
         if a and b and a not in TOWN_WORDS and b not in TOWN_WORDS:  # "X / London": a hint
             junction = (a, b)
     if not parts:

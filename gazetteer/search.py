@@ -416,7 +416,7 @@ class CandidateSearch:
             spans = [(start, tokens[start:end + 1]) for start in range(max(0, end - 4), end)
                      if start == 0 or self._ends_words_before_a_name(tokens[start - 1])]
             spans = [(start, sp) for start, sp in spans if not any(t[0].isdigit() for t in sp)
-                     and set(sp) - ROAD_TYPE_TOKENS - GENERIC_TOKENS]
+                     and set(sp) - ROAD_TYPE_TOKENS - {"the"}]
             for start, span in spans:  # longest first: "west end road" before "end road"
                 rows = self._rows_for_key(" ".join(span), area)
                 rows = rows[self.kind[rows] == KIND_ROAD]
@@ -424,6 +424,9 @@ class CandidateSearch:
                     found.append((start, end, rows, WORDS_AFTER_SCORE))
                     break
             else:
+                # a slip only in a name with a word of its own: "West Ed Road" is no guess
+                spans = [(start, sp) for start, sp in spans
+                         if set(sp) - ROAD_TYPE_TOKENS - GENERIC_TOKENS]
                 for start, span in spans[-2:]:  # the name and its type, or one word more
                     rows, scores, why = self._fuzzy(" ".join(span), area)
                     if (len(rows) and all(w == "typo1" for w in why)

@@ -756,3 +756,45 @@ def test_a_fifth_writers_forms_on_merseyside_names(tmp_path) -> None:
         assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (
             name, True, True), (text, m)
         assert gaz.lookup_many([text])[0] == m
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("IP stopped by officers on Basinghall St jw London Wall", "Basinghall Street"),
+    ("Fight outside bar on Great Tower St / Mincing Ln, EC3, 2 males detained",
+     "Great Tower Street"),
+    ("Cyclist knocked off at Ludgate Circus, New Bridge St j/w Ludgate Hill",
+     "New Bridge Street"),
+    ("Bilking - taxi passenger ran off at Queen St/Cannon St junction EC4", "Queen Street"),
+    ("Fleet St, London j/w Fetter Lane", "Fleet Street"),
+])
+def test_a_junction_written_inside_a_sentence_starts_at_the_street_before_it(
+        col_gaz: Gazetteer, text: str, first: str) -> None:
+    """The junction word binds the comma part nearest it: the first street is the last part
+    before it that ends in a street type, and inside that part the street a sentence names.
+    These answered the second street (junction_not_met), as if the sentence's first words
+    were an unknown street."""
+    m = best(col_gaz, text)
+    assert m.match_type != "ambiguous", m
+    if m.reason == "junction":
+        assert m.name.split(" / ")[0] == first
+    else:
+        assert (m.name, m.reason) == (first, "junction_not_met")
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+def test_a_name_of_common_words_inside_a_sentence(tmp_path) -> None:
+    """"caller on West End Rd reports neighbour dispute": a name made only of words that
+    many names have (West, End, Road) is found inside a sentence when spelt as the street
+    is (it ended unlocated); "the road" names nothing."""
+    from gazetteer_testdata import small_gazetteer
+
+    gaz = small_gazetteer(tmp_path, [
+        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
+         "Merseyside", "") for i, name in enumerate(("West End Road", "Old Road"))])
+    for text in ("c/h: caller on West End Rd reports neighbour dispute",
+                 "CALLER ON WEST END ROAD REPORTS NEIGHBOUR DISPUTE"):
+        m = gaz.lookup(text)[0]
+        assert (m.name, m.reason, m.score >= CONFIDENT) == ("West End Road", "words_before",
+                                                              True), text
+        assert gaz.lookup_many([text])[0] == m
+    assert gaz.lookup("male shouting at cars in the road outside shop") == []
