@@ -367,6 +367,7 @@ _SHORTHAND_RE = re.compile(
       | at | on | in | along | by | off | (?:in\s+)?(?:the\s+)?(?:vicinity|vic\.?|area)\s+of
       | (?:in\s+)?front\s+of | f/o | ifo | behind | beside
       | \d{3,4}\s*hrs? | \d{1,2}[:.]\d{2}(?:\s*hrs?)?  # a time a log carries: "2340hrs"
+      | (?:cad|log|ref|incident)\.?(?:\s*no\.?)?\s*[#:]?\s*\d[\w/-]*  # "CAD 4417 A100 NB"
       | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?|nr\.?|near)
         (?:\s+(?:to|of))?
       | car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o|adj\.?)(?:\s+to)?
@@ -382,11 +383,12 @@ _FIELD_LABEL_RE = re.compile(
     r"|premises|house)\s*(?:name|no)?\s*[:=]\s*", re.I)
 #: ...and before a locating word inside a part, which begins a note of what is near ("Eldon
 #: St nr Liverpool St stn", "Vale Road opp shops", "Cheapside outside 12", "Dowgate Hill by
-#: Cannon St stn", "Trinity Sq @ Tower Hill stn": the street comes first).
+#: Cannon St stn", "Trinity Sq @ Tower Hill stn", "Creed Lane off Ludgate Hill": the street
+#: comes first).
 _LOCATOR_BREAK_RE = re.compile(
     r"""\s*@\s*
       | (?<=\S)\s+(?=(?:nr\.?|near|opp\.?|opposite|outside|adj\.?|adjacent|next\s+to|behind
-                      |by|rear\s+of|(?:in\s+)?front\s+of)\s)""",
+                      |by|rear\s+of|(?:in\s+)?front\s+of|off(?!\s+licen[cs]e))\s)""",
     re.I | re.X,
 )
 #: What an incident log writes after a location: an approximate time, a log or reference
@@ -402,7 +404,8 @@ _LOG_NOTE_RE = re.compile(
 )
 #: A direction of travel written after a road's name ("A580 eastbound", "Farringdon St S/B"):
 #: a note, not a word of the name.
-_DIRECTION_RE = re.compile(r"\b(?:north|south|east|west)bound(?:\s+carriageway)?\b", re.I)
+_DIRECTION_RE = re.compile(r"\b(?:north|south|east|west)bound(?:\s+carriageway)?\b"
+                           r"|(?<=\d)\s+[nsew]b\b", re.I)  # "A100 NB"
 #: Words that qualify a name and may be written after it, inverted ("Mann St, Upper").
 _QUALIFIERS = frozenset(["upper", "lower", "north", "south", "east", "west", "great", "little",
                          "old", "new", "higher", "middle"])
@@ -421,6 +424,10 @@ NO_PLACE_TEXTS: frozenset[str] = frozenset([
     "at sea", "sea", "abroad", "outside uk", "overseas", "in transit", "unspecified",
     "uk", "gb", "united kingdom", "great britain",
 ])
+#: What an export writes in a field it has nothing for ("N/A, Orchard Place, London"): a
+#: part that is only this is no part of the place; the text's other parts still name it.
+EMPTY_FIELD_TEXTS: frozenset[str] = frozenset([
+    "n a", "na", "nil", "none", "null", "blank", "not applicable", "no data", "not given"])
 #: A small figure written first, before a word ("3 Tuns Lane").
 _SMALL_NUMBER_FIRST_RE = re.compile(r"\s*(\d{1,2})\s+\D")
 #: Numbers written as figures that names spell as words ("3 Tuns Lane": Three Tuns Lane).
@@ -618,6 +625,7 @@ def parse_query(text: str) -> ParsedQuery:
             postcode = postcode or pc
             if p.strip():
                 parts.append(p.strip())
+    parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS] or parts
     if not parts and postcode:  # the text is a postcode or district ("TN29 9NW"): its name
         parts, postcode = [raw.strip()], None
     joined = ", ".join(parts)

@@ -39,6 +39,7 @@ __all__ = [
     "POSTCODE_MISS_FACTOR",
     "ROAD_POINT_LINK_M",
     "SCORES",
+    "NEAR_PART_MAX_SCORE",
     "SECOND_PART_FACTOR",
     "SINGLED_OUT_MAX_SCORE",
     "WORDS_AFTER_MAX",
@@ -138,6 +139,11 @@ LANDMARK_SLACK_M = 25.0
 #: ("Tesco Express, 12 Fleet Street", "Moor House, London Wall"), that street answers, its
 #: score times this, ``reason="later_part"``.
 SECOND_PART_FACTOR = 0.95
+#: ...but when that part followed a locating word ("the shop nr Fleet St", "Bare Alley off
+#: Farringdon Street"), the text says the place is near that street, not on it: the street
+#: answers with ``reason="near"`` and at most this score, below the default threshold (a
+#: suggestion; the perturbation model has no such class, so it is not calibrated).
+NEAR_PART_MAX_SCORE = 0.6
 #: A generic place singled out by the street written after it ("Tesco, Fleet Street": the one
 #: supermarket within JUNCTION_MAX_M of Fleet Street) scores at most this: measured on the
 #: calibration split, 114 such answers, 33% within 25 m of the crime (police.uk adds new

@@ -42,6 +42,7 @@ from crimegeo.gazetteer.scoring import (
     JUNCTION_MAX_M,
     LANDMARK_SLACK_M,
     LONGER_NAME_SCORE,
+    NEAR_PART_MAX_SCORE,
     SCORES,
     SECOND_PART_FACTOR,
     SENTENCE_MIN_WORDS,
@@ -110,6 +111,30 @@ def _stripped_column(texts: Sequence[str]) -> pa.Array:
         pa.array(texts, pa.string()), pattern=PREFIX_PATTERN, replacement="",
         max_replacements=1))
     return stripped.fill_null("")
+
+
+#: Words that make a street type the kind of a place, not a street's name ("car park").
+_PLACE_KIND_WORDS = frozenset([
+    "car", "coach", "bus", "lorry", "cycle", "retail", "business", "industrial", "shopping",
+    "trading", "science", "technology", "caravan", "theme", "skate", "play", "country",
+    "leisure", "amusement", "housing", "council", "holiday", "water", "the"])
+
+
+def _names_a_street(key: str) -> bool:
+    """Whether a key reads as a street's name: two words or more, the last a street type and
+    the one before it no word that makes the type a kind of place ("car park")."""
+    tokens = key.split()
+    return (len(tokens) >= 2 and tokens[-1] in ROAD_TYPE_TOKENS
+            and tokens[-2] not in _PLACE_KIND_WORDS)
+
+
+def _medial_st_readings(key: str) -> list[list[str]]:
+    """The key's words as read, and, when a St after a word was read as Saint, with it read
+    as Street ("Eden St Merseyside", "moscovy st tower hill")."""
+    tokens = key.split()
+    if "saint" not in tokens[1:]:
+        return [tokens]
+    return [tokens, ["street" if t == "saint" and i else t for i, t in enumerate(tokens)]]
 
 
 def _stripped(texts: Sequence[str]) -> list[str]:
@@ -183,10 +208,11 @@ class CandidateSearch:
                 rows = np.concatenate([rows, own[0][graded]])
                 why = ["typo1"] * n + [w for w, g in zip(own[2], graded, strict=True) if g]
                 return (rows, np.full(len(rows), FUZZY_LOOSE_MAX), ["fuzzy"] * len(rows), why)
-        if fuzzy and pq.later_names:
+        if fuzzy and pq.later_names and not pq.whole:
             # "Post Office, Claughton Road": a street named exactly in a later part is the
             # address; a first part the area knows only by a near miss ("Post Office Avenue",
-            # type dropped) is premises on it
+            # type dropped) is premises on it. Not after a locating word: in "Mansel St by
+            # Aldgate" what is near comes second, and the first part is read first.
             later = self._later_street(pq, area, fuzzy=False)
             if len(later[0]):
                 return later
@@ -206,9 +232,11 @@ class CandidateSearch:
                 named = reading(pq, area)
                 if len(named[0]):
                     return named
-        later = self._later_street(pq, area, fuzzy)  # "Tesco Express, 12 Fleet Street"
-        if len(later[0]):
-            return later
+        # "Tesco Express, 12 Fleet Street"; after a locating word, exact names first as above
+        for later_fuzzy in ([False, True] if fuzzy and pq.whole else [fuzzy]):
+            later = self._later_street(pq, area, later_fuzzy)
+            if len(later[0]):
+                return later
         if len(found[0]):
             return found
         fallbacks = list(pq.areas)
@@ -226,13 +254,21 @@ class CandidateSearch:
                       ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """The first later comma part that names a street of the area (not a place type, not
         an area, not a station or a school: a later part naming one is a hint, not the
-        place), as ``later_part`` candidates scored by SECOND_PART_FACTOR; none found: empty."""
+        place), as ``later_part`` candidates scored by SECOND_PART_FACTOR; none found: empty.
+        When the first part names a street the area lacks and a locating word ("nr", "off",
+        "by") comes before the later one ("Bare Alley off Farringdon Street"), the text places
+        itself near that street, not on it: ``reason="near"``, scored at most
+        NEAR_PART_MAX_SCORE. Premises or a feature there ("alleyway off Cloth Fair", "car
+        park r/o Coventry Road") are on it, as after a comma."""
         for name in pq.later_names:
             rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
             street = self.kind[rows] == KIND_ROAD
             if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
                 rows, scores = rows[street], scores[street] * SECOND_PART_FACTOR
                 how = [h for h, k in zip(how, street.tolist(), strict=True) if k]
+                if pq.whole and _names_a_street(pq.key):
+                    return (rows, np.minimum(scores, NEAR_PART_MAX_SCORE), how,
+                            ["near"] * len(rows))
                 return rows, scores, how, ["later_part"] * len(rows)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
@@ -332,12 +368,10 @@ class CandidateSearch:
         after it is a street type with nothing between ("Fleet Street Hill"), the text reads
         as the name of a longer street the gazetteer lacks: ``reason="longer_name"``, scored
         LONGER_NAME_SCORE."""
-        tokens = pq.key.split()
-        found = self._name_then_words_of(tokens, pq, area)
-        if not len(found[0]) and "saint" in tokens[1:]:
-            # "Eden St Merseyside": a medial St that may be Street after all
-            found = self._name_then_words_of(
-                ["street" if t == "saint" and i else t for i, t in enumerate(tokens)], pq, area)
+        for tokens in _medial_st_readings(pq.key):
+            found = self._name_then_words_of(tokens, pq, area)
+            if len(found[0]):
+                return found
         return found
 
     def _name_then_words_of(self, tokens: list[str], pq: ParsedQuery, area: _Area
@@ -364,18 +398,19 @@ class CandidateSearch:
         """"Aigberth Rd L'pool", "Baltsound pier": a name with a slip, then words, read as a
         graded slip of one name; unless the head ends in a street type, only as a slip of its
         letters ("Tesco Express" is not Tesco Road with its type dropped). Tried after every
-        exact reading of the words."""
-        tokens = pq.key.split()
-        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
-            head = tokens[:-drop]
-            typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS
-            if not typed and (set(head) & ROAD_TYPE_TOKENS or self._word_known(head[-1])):
-                continue
-            rows, scores, why = self._fuzzy(" ".join(head), area)
-            allowed = (lambda w: w != "loose") if typed else (lambda w: w in ("typo1", "typo2"))
-            if (len(rows) and all(allowed(w) for w in why)
-                    and len(set(self._row_key[rows].tolist())) == 1):
-                return rows, scores, ["fuzzy"] * len(rows), list(why)
+        exact reading of the words; a medial St as Street too ("moscovy st tower hill")."""
+        for tokens in _medial_st_readings(pq.key):
+            for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
+                head = tokens[:-drop]
+                typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS
+                if not typed and (set(head) & ROAD_TYPE_TOKENS or self._word_known(head[-1])):
+                    continue
+                rows, scores, why = self._fuzzy(" ".join(head), area)
+                allowed = ((lambda w: w != "loose") if typed
+                           else (lambda w: w in ("typo1", "typo2")))
+                if (len(rows) and all(allowed(w) for w in why)
+                        and len(set(self._row_key[rows].tolist())) == 1):
+                    return rows, scores, ["fuzzy"] * len(rows), list(why)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _street_in_sentence(self, pq: ParsedQuery, area: _Area
@@ -477,9 +512,22 @@ class CandidateSearch:
             rows = self._rows_for_key(" ".join(tail), area)
             rows = rows[~AREA_LIKE[self.kind[rows]] & ~self._generic_mask()[rows]]
             if len(rows):
+                if self._slip_of_one_street(tokens[:drop], area):
+                    break  # "moscovy st tower hill": a street, then its area
                 n = len(rows)
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _slip_of_one_street(self, words: list[str], area: _Area) -> bool:
+        """Whether words that end in a street type (a St after a word read as Street) are one
+        street of the area with a slip ("moscovy st"): then they are no words before a name
+        but the street, and what follows is its area; "petticoat lane market" is not."""
+        words = ["street" if t == "saint" and i else t for i, t in enumerate(words)]
+        if len(words) < 2 or words[-1] not in ROAD_TYPE_TOKENS:
+            return False
+        rows, _, why = self._fuzzy(" ".join(words), area)
+        return bool(len(rows)) and all(w in ("typo1", "typo2") for w in why) and len(
+            set(self._row_key[rows].tolist())) == 1
 
     def _best_fuzzy(self, pq: ParsedQuery, area: _Area
                     ) -> tuple[np.ndarray, np.ndarray, list, list]:
@@ -488,6 +536,8 @@ class CandidateSearch:
         graded (not loose) best candidate wins, the name as written on a tie."""
         readings = [pq.key] + ([pq.fuzzy_key] if pq.fuzzy_key and pq.fuzzy_key != pq.key
                                else [])
+        # "the minnories": a "The" that the name has not (the exact lookup tries it too)
+        readings += [key[4:] for key in readings if key.startswith("the ") and len(key) > 8]
         best = None
         for key in readings:
             rows, scores, why = self._fuzzy(key, area)
