@@ -40,7 +40,8 @@ class Match:
     :data:`MATCH_TYPES`. ``reason`` says more where the match type alone does not: how a fuzzy
     answer relates to the text (``typo1``, ``typo2``, ``type_dropped``, ``type_changed``,
     ``loose``...), ``junction`` (placed where two streets meet), ``junction_not_met`` (the
-    streets named do not meet: the first one answers), ``generic`` (a place type such as
+    streets named do not meet: the first one answers), ``near`` (a street the text places
+    itself near, not on), ``generic`` (a place type such as
     "Supermarket"), ``postcode_hint``; empty otherwise. ``places`` is how many distinct places
     the search found for the text: the contenders when ``ambiguous``, else every place any
     candidate named (1 for a sole answer); what a force's feedback reports as its number of

@@ -735,6 +735,14 @@ def parse_query(text: str) -> ParsedQuery:
             alternatives.append(" ".join([*base[:-1], _COMPASS_LETTERS[base[-1]]]))
     if house and int(house.group(1)) < len(_NUMBER_WORDS):
         alternatives.append(f"{_NUMBER_WORDS[int(house.group(1))]} {key}")
+    # "Reactor 1 Rd": a small figure between words is a name's number, spelt as a word; the
+    # fuzzy search starts from that spelling too
+    fuzzy_key = _type_slip_fixed(key)
+    spelt = [_NUMBER_WORDS[int(t)] if 0 < i < len(toks) - 1 and t.isdigit()
+             and int(t) < len(_NUMBER_WORDS) else t for i, t in enumerate(toks)]
+    if spelt != toks:
+        alternatives.append(" ".join(spelt))
+        fuzzy_key = _type_slip_fixed(" ".join(spelt))
     if areas and areas[0] in _QUALIFIERS:  # "Mann St, Upper": Upper Mann Street
         alternatives.append(f"{areas[0]} {key}")
     if areas and areas[0] not in TOWN_WORDS:
@@ -750,7 +758,7 @@ def parse_query(text: str) -> ParsedQuery:
         road_number=road_number,
         alternatives=tuple(alternatives),
         postcode=postcode,
-        fuzzy_key=_type_slip_fixed(key),
+        fuzzy_key=fuzzy_key,
         later_names=later,
         slash_junction=slash_junction,
         whole=whole if whole != key else "",

@@ -230,6 +230,12 @@ class CandidateSearch:
             for reading in (self._name_then_words, self._words_then_name,
                             self._slipped_name_then_words, self._street_in_sentence):
                 named = reading(pq, area)
+                if len(named[0]) and set(named[3]) == {"longer_name"}:
+                    # "denge marsh road lydd": Dengemarsh Road with a slip before Denge Marsh
+                    # guessed as the start of a longer name
+                    slipped = self._slipped_name_then_words(pq, area)
+                    if len(slipped[0]) and set(slipped[3]) <= {"typo1", "typo2"}:
+                        return slipped
                 if len(named[0]):
                     return named
         # "Tesco Express, 12 Fleet Street"; after a locating word, exact names first as above
@@ -364,10 +370,10 @@ class CandidateSearch:
     def _name_then_words(self, pq: ParsedQuery, area: _Area
                          ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """The longest known name the key starts with, when at most WORDS_AFTER_MAX words
-        follow it ("bell inn yard area", "cheapside footway"): a suggestion. When the one word
-        after it is a street type with nothing between ("Fleet Street Hill"), the text reads
-        as the name of a longer street the gazetteer lacks: ``reason="longer_name"``, scored
-        LONGER_NAME_SCORE."""
+        follow it ("bell inn yard area", "cheapside footway"): a suggestion. When the word
+        after it is a street type with nothing between ("Fleet Street Hill", "Denge Marsh
+        Road Lydd"), the text reads as the name of a longer street the gazetteer lacks:
+        ``reason="longer_name"``, scored LONGER_NAME_SCORE."""
         for tokens in _medial_st_readings(pq.key):
             found = self._name_then_words_of(tokens, pq, area)
             if len(found[0]):
@@ -385,8 +391,8 @@ class CandidateSearch:
             rows = rows[self.kind[rows] != KIND_POSTCODE]
             if len(rows):
                 n = len(rows)
-                if (drop == 1 and tokens[-1] in ROAD_TYPE_TOKENS
-                        and not _NOTE_PUNCTUATION_RE.search(pq.name)):
+                if (tokens[len(head)] in ROAD_TYPE_TOKENS and head != [pq.road_number]
+                        and not _NOTE_PUNCTUATION_RE.search(pq.name)):  # "B9084 road": the road
                     return rows, np.full(n, LONGER_NAME_SCORE), ["fuzzy"] * n, ["longer_name"] * n
                 rows = self._of_type_named(rows, tokens[-drop:])
                 n = len(rows)

@@ -840,3 +840,21 @@ def test_an_empty_field_of_an_export_is_no_part_of_the_place(col_gaz: Gazetteer)
     assert (m.name, m.score >= CONFIDENT) == ("Orchard Place", True)
     assert best(col_gaz, "Orchard Place, N/A, N/A").name == "Orchard Place"
     assert col_gaz.lookup("N/A") == [] and col_gaz.lookup("Online, London") == []
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("REACTOR 1 RD, DUNGENESS", "Reactoe One Road"),  # OS spells it so
+    ("reactor 2 rd", "Reactor Two Road"),
+    ("denge marsh road lydd", "Dengemarsh Road"),
+])
+def test_a_figure_for_a_names_number_and_a_name_split_in_two(os_gaz: Gazetteer, text: str,
+                                                               name: str) -> None:
+    """Real OS tiles: a small figure between words is a name's number spelt as a word
+    ("Reactor 1 Rd" answered Reactor Two Road, loose); a name written as two words before
+    more words is found with that slip ("denge marsh road lydd" answered Denge Marsh at
+    0.999: a street type after a known name says the name goes on)."""
+    m = os_gaz.lookup(text)[0]
+    assert (m.name, m.local_type, m.score >= CONFIDENT) == (name, "Named Road", True)
+    assert os_gaz.lookup_many([text])[0] == m
+    road = os_gaz.lookup("B9084 road Uyeasound")[0]  # a road number, then "road": the road
+    assert (road.name, road.score >= CONFIDENT) == ("B9084", True)
