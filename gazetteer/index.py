@@ -39,6 +39,8 @@ class _Area:
     #: when the area has too many names to scan, None until first needed.
     scan: tuple | bool | None = None
     scan_stems: list[str] | None = None
+    #: The area's names by how they sound (see CandidateSearch._sounds_like), None until needed.
+    sounds: dict[str, list[int]] | None = None
     #: The town areas named after a street in this area (see CandidateSearch._town_area).
     towns: dict[tuple[str, ...], _Area | None] = field(default_factory=dict)
     #: The area's rows, sorted, when it is given by rows rather than a mask (a town).

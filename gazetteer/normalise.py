@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import jellyfish
 import numpy as np
 from rapidfuzz.distance import OSA
 
@@ -780,6 +781,20 @@ def block_keys(key: str) -> list[str]:
             out.append("p:" + t[:3])
             out.append("s:" + t[-3:])
     return out
+
+
+def sound_code(key: str) -> str:
+    """How a canonical name sounds: Metaphone of its words run together (so "moo ness" sounds
+    as "muness"), then its street type as written ("veil road" -> "FL|road", as "vale
+    road"); "" for a name too short to tell by sound (under four letters, or under three
+    sounds without a street type), or with a figure in it."""
+    tokens = key.split()
+    kind = tokens[-1] if len(tokens) > 1 and tokens[-1] in ROAD_TYPE_TOKENS else ""
+    stem = "".join(t for t in (tokens[:-1] if kind else tokens) if t != "the")
+    if len(stem) < 4 or not stem.isalpha():
+        return ""
+    code = jellyfish.metaphone(stem)
+    return f"{code}|{kind}" if kind or len(code) >= 3 else ""
 
 
 def key_hash(key: str) -> int:

@@ -41,6 +41,7 @@ __all__ = [
     "SCORES",
     "NEAR_PART_MAX_SCORE",
     "SECOND_PART_FACTOR",
+    "SOUNDS_LIKE_SCORE",
     "SINGLED_OUT_MAX_SCORE",
     "WORDS_AFTER_MAX",
     "WORDS_AFTER_SCORE",
@@ -139,6 +140,10 @@ LANDMARK_SLACK_M = 25.0
 #: ("Tesco Express, 12 Fleet Street", "Moor House, London Wall"), that street answers, its
 #: score times this, ``reason="later_part"``.
 SECOND_PART_FACTOR = 0.95
+#: A name that sounds as one name of the area and has its street type ("veil road": Vale
+#: Road), when nothing is spelt closer: a suggestion (``reason="sounds_like"``), not
+#: calibrated (the perturbation model has no such class).
+SOUNDS_LIKE_SCORE = 0.6
 #: ...but when that part followed a locating word ("the shop nr Fleet St", "Bare Alley off
 #: Farringdon Street"), the text says the place is near that street, not on it: the street
 #: answers with ``reason="near"`` and at most this score, below the default threshold (a

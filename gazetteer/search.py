@@ -32,6 +32,7 @@ from crimegeo.gazetteer.normalise import (
     key_hashes,
     normalise_name,
     parse_query,
+    sound_code,
 )
 from crimegeo.gazetteer.ranking import AREA_LIKE
 from crimegeo.gazetteer.scoring import (
@@ -47,6 +48,7 @@ from crimegeo.gazetteer.scoring import (
     SECOND_PART_FACTOR,
     SENTENCE_MIN_WORDS,
     SINGLED_OUT_MAX_SCORE,
+    SOUNDS_LIKE_SCORE,
     WORDS_AFTER_MAX,
     WORDS_AFTER_SCORE,
     fuzzy_grade,
@@ -238,6 +240,17 @@ class CandidateSearch:
                         return slipped
                 if len(named[0]):
                     return named
+            # "veil road", "leighton way": spelt by ear. Where a loose near miss is that
+            # name too ("bare alley" for Bear Alley), the near miss answers alone, before
+            # any later part, scored as loose answers are
+            named = self._sounds_like(pq, area)
+            if len(named[0]):
+                agree = np.isin(found[0], named[0])
+                if not agree.any():
+                    return named
+                return (found[0][agree], found[1][agree],
+                        [h for h, a in zip(found[2], agree.tolist(), strict=True) if a],
+                        [w for w, a in zip(found[3], agree.tolist(), strict=True) if a])
         # "Tesco Express, 12 Fleet Street"; after a locating word, exact names first as above
         for later_fuzzy in ([False, True] if fuzzy and pq.whole else [fuzzy]):
             later = self._later_street(pq, area, later_fuzzy)
@@ -394,10 +407,54 @@ class CandidateSearch:
                 if (tokens[len(head)] in ROAD_TYPE_TOKENS and head != [pq.road_number]
                         and not _NOTE_PUNCTUATION_RE.search(pq.name)):  # "B9084 road": the road
                     return rows, np.full(n, LONGER_NAME_SCORE), ["fuzzy"] * n, ["longer_name"] * n
-                rows = self._of_type_named(rows, tokens[-drop:])
+                after = tokens[len(head):]
+                placed = self._place_of_type_on(rows, after, area)
+                if placed is not None:  # "bishopsgate police station"
+                    return placed
+                longer = self._name_with_a_word_left_out(head, after[0], area)
+                rows = longer if len(longer) else self._of_type_named(rows, after)
                 n = len(rows)
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _place_of_type_on(self, street: np.ndarray, words: list[str], area: _Area
+                          ) -> tuple[np.ndarray, np.ndarray, list, list] | None:
+        """A street, then a place type the area has ("bishopsgate police station"): the places
+        of that type on the street (``singled_out``, as "Police Station, Bishopsgate" is), or,
+        when none is, the street as only near the place (``near``); None when the words name
+        no place type or the name is no street."""
+        places = self._rows_for_key(" ".join(words), area)
+        places = places[self._generic_mask()[places]]
+        street = street[(self.kind[street] == KIND_ROAD) & ~self._generic_mask()[street]]
+        if not len(places) or not len(street):
+            return None
+        meets = self._on_street(places, street, area)
+        if meets.any():
+            n = int(meets.sum())
+            return (places[meets], np.full(n, SINGLED_OUT_MAX_SCORE), ["normalised"] * n,
+                    ["singled_out"] * n)
+        n = len(street)
+        return street, np.full(n, NEAR_PART_MAX_SCORE), ["normalised"] * n, ["near"] * n
+
+    def _name_with_a_word_left_out(self, head: list[str], word: str, area: _Area
+                                   ) -> np.ndarray:
+        """Rows of the one name of the area that begins with the head and has `word` after
+        it, one or two words left out between ("cullivoe school" for Cullivoe Primary
+        School, not the village Cullivoe); empty when no name or several do."""
+        if word in GENERIC_TOKENS or not self._word_known(word) or len(self._block_hash) == 0:
+            return np.zeros(0, np.int64)
+        h = key_hash("t:" + head[0])
+        pos = int(np.searchsorted(self._block_hash, h))
+        if pos >= len(self._block_hash) or self._block_hash[pos] != h:
+            return np.zeros(0, np.int64)
+        key_ids = np.unique(area.block_keys[area.block_ptr[pos]:area.block_ptr[pos + 1]])
+        found = [k for k, text in zip(key_ids.tolist(), self._key_texts(key_ids), strict=True)
+                 if (t := text.split())[:len(head)] == head
+                 and word in t[len(head) + 1:len(head) + 3]]
+        if len(found) != 1:
+            return np.zeros(0, np.int64)
+        rows = self._rows_for_key(self._key_texts(np.array(found))[0], area)
+        return rows
 
     def _slipped_name_then_words(self, pq: ParsedQuery, area: _Area
                                  ) -> tuple[np.ndarray, np.ndarray, list, list]:
@@ -647,6 +704,29 @@ class CandidateSearch:
         if area.scan_stems is None:
             area.scan_stems = [_without_type(t) for t in area.scan[1]]
         return area.scan_stems
+
+    def _sounds_like(self, pq: ParsedQuery, area: _Area
+                     ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """A name written by ear ("veil road" for Vale Road, "bare alley" for Bear Alley,
+        "moo ness" for Muness): the one name of the area that sounds the same (Metaphone of
+        its words run together) and has the same street type, ``reason="sounds_like"``,
+        scored SOUNDS_LIKE_SCORE: a suggestion, not a location. Only in an area small enough
+        to scan (a force, a town); none when no name or several sound so."""
+        none = (np.zeros(0, np.int64), np.zeros(0), [], [])
+        code = sound_code(pq.key)
+        scan = self._scan_list(area) if code else None
+        if not scan:
+            return none
+        if area.sounds is None:
+            area.sounds = {}
+            for key_id, text in zip(scan[0].tolist(), scan[1], strict=True):
+                area.sounds.setdefault(sound_code(text), []).append(key_id)
+        ids = area.sounds.get(code, [])
+        if len(ids) != 1:
+            return none
+        rows = self._rows_for_key(self._key_texts(np.array(ids))[0], area)
+        n = len(rows)
+        return rows, np.full(n, SOUNDS_LIKE_SCORE), ["fuzzy"] * n, ["sounds_like"] * n
 
     def _scan_list(self, area: _Area) -> tuple[np.ndarray, list[str]] | None:
         """Every key of a small area and its text (None when the area has too many names)."""

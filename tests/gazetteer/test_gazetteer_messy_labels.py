@@ -824,11 +824,13 @@ def test_a_sixth_writers_forms(col_gaz: Gazetteer, text: str, name: str, reason:
 
 
 def test_a_street_the_area_lacks_near_one_it_has_is_only_near(col_gaz: Gazetteer) -> None:
-    """"bare alley off farringdon street" (Bear Alley, written by ear) named a street the
-    force lacks and answered Farringdon Street at 0.976: the text places itself near that
-    street, not on it (``near``, a suggestion). An "off licence" is no locating word."""
-    m = best(col_gaz, "bare alley off farringdon street")
+    """"bare alley off farringdon street" answered Farringdon Street at 0.976: a street the
+    force lacks (read neither by spelling nor by sound) then a locating word and one it has
+    places the text near that street, not on it (``near``, a suggestion); Bear Alley, written
+    by ear, is the alley itself. An "off licence" is no locating word."""
+    m = best(col_gaz, "zebra alley off farringdon street")
     assert (m.name, m.reason) == ("Farringdon Street", "near") and m.score < CONFIDENT
+    assert best(col_gaz, "bare alley off farringdon street").name == "Bear Alley"
     assert parse_query("Bargain Booze off licence, Fleet St").key == "bargain booze off licence"
 
 
@@ -858,3 +860,38 @@ def test_a_figure_for_a_names_number_and_a_name_split_in_two(os_gaz: Gazetteer, 
     assert os_gaz.lookup_many([text])[0] == m
     road = os_gaz.lookup("B9084 road Uyeasound")[0]  # a road number, then "road": the road
     assert (road.name, road.score >= CONFIDENT) == ("B9084", True)
+
+
+def test_a_place_written_short_or_by_its_type_after_a_name(os_gaz: Gazetteer,
+                                                            col_gaz: Gazetteer) -> None:
+    """"cullivoe school north yell" answered the village of Cullivoe at 0.999: a name of the
+    area begins with the name and has the word after it, a word left out between (Cullivoe
+    Primary School). "bishopsgate police station" answered Bishopsgate at 0.999, though the
+    text names a police station: the one on the street if the force has one, else the street
+    as only near it."""
+    m = os_gaz.lookup("cullivoe school north yell")[0]
+    assert (m.name, m.local_type) == ("Cullivoe Primary School", "Primary Education")
+    assert os_gaz.lookup_many(["cullivoe school north yell"])[0] == m
+    m = best(col_gaz, "bishopsgate police station")
+    assert (m.name, m.reason) == ("Bishopsgate", "near") and m.score < CONFIDENT
+    m = best(col_gaz, "wood street police station")
+    assert (m.name, m.reason) == ("Police Station", "singled_out")
+
+
+def test_a_name_written_by_ear_is_a_suggestion(col_gaz: Gazetteer, tmp_path) -> None:
+    """A sixth writer's voice and web-form texts spell names by ear, two or more edits away:
+    "veil road" for Vale Road and "leighton way" for Layton Way ended unlocated. The one name
+    of the area that sounds the same and has the same street type is suggested
+    (``sounds_like``, below the threshold); two such names suggest none."""
+    from gazetteer_testdata import small_gazetteer
+
+    m = best(col_gaz, "Kloke Lane")
+    assert (m.name, m.reason, m.score < CONFIDENT) == ("Cloak Lane", "sounds_like", True)
+    assert col_gaz.lookup_many(["Kloke Lane"], force=FORCE)[0] == m
+    gaz = small_gazetteer(tmp_path, [
+        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
+         "Merseyside", "") for i, name in enumerate(
+             ("Vale Road", "Layton Way", "Lyden Way", "Moss Lane"))])
+    assert gaz.lookup("veil road")[0].name == "Vale Road"
+    assert all(m.reason != "sounds_like" for m in gaz.lookup("leighton way"))  # two sound so
+    assert gaz.lookup("veil lane") == []  # another street type
