@@ -599,6 +599,64 @@ def _street_and_slashed_place(text: str) -> tuple[str, str] | None:
     return None
 
 
+_DIGIT_WORDS = {"zero": 0, "oh": 0, "nought": 0, "one": 1, "two": 2, "three": 3, "four": 4,
+                "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEEN_WORDS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+               "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS_WORDS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+               "seventy": 70, "eighty": 80, "ninety": 90}
+_NUMBER_WORD = "|".join([*_DIGIT_WORDS, *_TEEN_WORDS, *_TENS_WORDS, "hundred"])
+#: A road number spoken and written down as words, as a control room's transcription does
+#: ("the A forty westbound", "on the a three oh one", "B nine oh eight four"): only where the
+#: words end the text or a part, or come before a direction, "road" or a locating word, so
+#: "a one way street" stays words.
+_SPOKEN_ROAD_RE = re.compile(
+    rf"""\b(?P<cls>[abm])\s+(?P<words>(?:{_NUMBER_WORD})(?:\s+(?:and\s+)?(?:{_NUMBER_WORD}))*)
+        (?=\s*$|\s*[,;(]|\s+(?:(?:north|south|east|west)bound|[nsew]/?b|road|rd|at|near|nr
+                                 |by|j/w|jw|junction|jct|outside|o/s|opp)\b)""",
+    re.I | re.X)
+
+
+def _spoken_number(words: list[str]) -> str:
+    """The figures of a road number spoken as words: groups read in turn ("three oh one" ->
+    301, "two forty" -> 240, "forty one" -> 41, "one hundred" -> 100); "" when not one."""
+    out, i = "", 0
+    words = [w for w in words if w != "and"]
+    while i < len(words):
+        w = words[i]
+        if w in _DIGIT_WORDS and i + 1 < len(words) and words[i + 1] == "hundred":
+            rest = _spoken_number(words[i + 2:]) if i + 2 < len(words) else ""
+            if len(rest) > 2:
+                return ""
+            out += str(_DIGIT_WORDS[w] * 100 + int(rest or 0))
+            return out if len(out) <= 4 else ""
+        if w in _TENS_WORDS:
+            if i + 1 < len(words) and words[i + 1] in _DIGIT_WORDS and _DIGIT_WORDS[
+                    words[i + 1]]:
+                out += str(_TENS_WORDS[w] + _DIGIT_WORDS[words[i + 1]])
+                i += 2
+                continue
+            out += str(_TENS_WORDS[w])
+        elif w in _TEEN_WORDS:
+            out += str(_TEEN_WORDS[w])
+        elif w in _DIGIT_WORDS:
+            out += str(_DIGIT_WORDS[w])
+        else:
+            return ""
+        i += 1
+    return out if 0 < len(out) <= 4 and out[0] != "0" else ""
+
+
+def _spoken_road_numbers(text: str) -> str:
+    """`text` with road numbers spoken as words written as figures ("a forty" -> "a40")."""
+    def figures(m: re.Match) -> str:
+        number = _spoken_number(m.group("words").lower().split())
+        # lower case: the text did not spell the road's name as written
+        return f"{m.group('cls').lower()}{number}" if number else m.group(0)
+
+    return _SPOKEN_ROAD_RE.sub(figures, text) if text else text
+
+
 @lru_cache(maxsize=65_536)
 def parse_query(text: str) -> ParsedQuery:
     """Split a location as a force writes it into name key, area keys and junction parts.
@@ -611,7 +669,7 @@ def parse_query(text: str) -> ParsedQuery:
     without a comma ("... London").
     """
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
-        _FIELD_LABEL_RE.sub(", ", text or "").strip(" ,"))))
+        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(text or "")).strip(" ,"))))
     postcode = None
     parts = []
     whole = ""  # the first part as one name, when a locating word broke it

@@ -895,3 +895,26 @@ def test_a_name_written_by_ear_is_a_suggestion(col_gaz: Gazetteer, tmp_path) -> 
     assert gaz.lookup("veil road")[0].name == "Vale Road"
     assert all(m.reason != "sounds_like" for m in gaz.lookup("leighton way"))  # two sound so
     assert gaz.lookup("veil lane") == []  # another street type
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("a forty westbound", "a40"),
+    ("on the a three oh one", "the a301"),
+    ("B nine oh eight four", "b9084"),
+    ("M six northbound, j/w Ringway", "m6"),
+    ("the A two forty, Kent", "the a240"),
+    ("A one hundred and one nr Tower Hill", "a101"),
+    ("a one way street", "a one way street"),  # words, not the A1
+    ("caller in a two storey house", "caller in a two storey house"),
+])
+def test_a_road_number_spoken_as_words(text: str, key: str) -> None:
+    """A control room's voice transcription writes road numbers as words: "a forty
+    westbound" and "on the a three oh one" ended unlocated. Only where the words end the
+    text or a part, or come before a direction, "road" or a locating word."""
+    assert parse_query(text).key == key
+
+
+def test_a_spoken_road_number_is_found(col_gaz: Gazetteer, os_gaz: Gazetteer) -> None:
+    m = best(col_gaz, "on the a three oh one")
+    assert (m.name, m.match_type, m.score >= CONFIDENT) == ("A301", "normalised", True)
+    assert os_gaz.lookup("B nine oh eight four")[0].name == "B9084"
