@@ -73,6 +73,9 @@ FUZZY_MEMO_MAX = 200_000  # fuzzy answers kept per area before its memo starts a
 FULL_SCAN_MAX_KEYS = 50_000
 #: Names at most this many edits (optimal string alignment) away are taken from the scan.
 FULL_SCAN_MAX_EDITS = 2
+#: A name written as two words ("burra garth unst") is looked for by joining each of the
+#: first this many pairs of neighbouring words.
+JOINED_WORDS_MAX = 4
 #: Towns named after a street whose names are kept ready to scan, per area.
 TOWN_MEMO_MAX = 512
 #: Keys matched together by one _fuzzy_many pass (nationally a key's blocks hold thousands of
@@ -227,7 +230,7 @@ class CandidateSearch:
         if fuzzy:
             found = self._best_fuzzy(pq, area)
             if len(found[0]) and not set(found[3]) <= {"loose"}:
-                return found
+                return self._told_apart_by_sound(pq, found)
             # a name among other words: exact readings first, then a slip, then a sentence
             for reading in (self._name_then_words, self._words_then_name,
                             self._slipped_name_then_words, self._street_in_sentence):
@@ -391,12 +394,21 @@ class CandidateSearch:
             found = self._name_then_words_of(tokens, pq, area)
             if len(found[0]):
                 return found
+        tokens = pq.key.split()
+        for i in range(min(len(tokens) - 2, JOINED_WORDS_MAX)):
+            # "burra garth unst", "dunge ness beach": a name written as two words
+            found = self._name_then_words_of(
+                [*tokens[:i], tokens[i] + tokens[i + 1], *tokens[i + 2:]], pq, area,
+                min_head=i + 1)  # the joined word is the name's
+            if len(found[0]):
+                return found
         return found
 
-    def _name_then_words_of(self, tokens: list[str], pq: ParsedQuery, area: _Area
-                            ) -> tuple[np.ndarray, np.ndarray, list, list]:
-        """:meth:`_name_then_words` of one reading of the key, as tokens."""
-        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
+    def _name_then_words_of(self, tokens: list[str], pq: ParsedQuery, area: _Area,
+                            min_head: int = 1) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """:meth:`_name_then_words` of one reading of the key, as tokens (a name of at least
+        `min_head` of them)."""
+        for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - min_head) + 1):
             head = tokens[:-drop]
             if len(head) == 1 and head[0] in ROAD_TYPE_TOKENS:  # "street" alone; not
                 break  # "Bridge Street" or "Park Road", names made of street types
@@ -725,6 +737,26 @@ class CandidateSearch:
         if len(ids) != 1:
             return none
         rows = self._rows_for_key(self._key_texts(np.array(ids))[0], area)
+        n = len(rows)
+        return rows, np.full(n, SOUNDS_LIKE_SCORE), ["fuzzy"] * n, ["sounds_like"] * n
+
+    def _told_apart_by_sound(self, pq: ParsedQuery,
+                             found: tuple[np.ndarray, np.ndarray, list, list]
+                             ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """Slips of several names, equally close ("clock lane": Cloak Lane, Block Lane...):
+        the one that sounds as the text does is suggested (``sounds_like``); the rivals stand
+        when none or several do."""
+        rows = found[0]
+        keys = np.asarray(self._row_key[rows], dtype=np.int64)
+        distinct = np.unique(keys)
+        code = sound_code(pq.key) if len(distinct) > 1 else ""
+        if not code:
+            return found
+        sounds = [k for k, text in zip(distinct.tolist(), self._key_texts(distinct), strict=True)
+                  if sound_code(text) == code]
+        if len(sounds) != 1:
+            return found
+        rows = rows[keys == sounds[0]]
         n = len(rows)
         return rows, np.full(n, SOUNDS_LIKE_SCORE), ["fuzzy"] * n, ["sounds_like"] * n
 

@@ -918,3 +918,21 @@ def test_a_spoken_road_number_is_found(col_gaz: Gazetteer, os_gaz: Gazetteer) ->
     m = best(col_gaz, "on the a three oh one")
     assert (m.name, m.match_type, m.score >= CONFIDENT) == ("A301", "normalised", True)
     assert os_gaz.lookup("B nine oh eight four")[0].name == "B9084"
+
+
+def test_equal_slips_told_apart_by_sound_and_a_name_written_as_two_words(
+        col_gaz: Gazetteer, os_gaz: Gazetteer) -> None:
+    """"clock lane" is one slip from more than one City name and was left ambiguous; the one
+    that sounds as the text does (Cloak Lane) is suggested. "burra garth unst" and "dunge
+    ness beach by the old lighthouse" ended unlocated: a name written as two words, then
+    words, is read joined (Burragarth, Dungeness)."""
+    m = best(col_gaz, "clock lane")
+    assert (m.name, m.reason, m.score < CONFIDENT) == ("Cloak Lane", "sounds_like", True)
+    for text, name in (("burra garth unst", "Burragarth"),
+                       ("dunge ness beach by the old lighthouse", "Dungeness")):
+        m = os_gaz.lookup(text)[0]
+        assert (m.name, m.reason) == (name, "words_after"), text
+        assert os_gaz.lookup_many([text])[0] == m
+    # a join only inside the name, never among the words after it ("goingover" would leave
+    # three words after the A100, few enough to read as a note)
+    assert best(col_gaz, "a100 going over tower bridge").reason != "words_after"
