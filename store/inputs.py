@@ -6,7 +6,9 @@ with an error naming the file and the profiles tried, before any work is done.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from crimegeo.standards.months import months_in
@@ -14,6 +16,9 @@ from crimegeo.standards.profiles import ForceProfile, profile_for_file
 from crimegeo.store.files import filesystem, sha256_of, unsafe_link
 
 INPUT_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".txt")
+#: Files whose checksums are read at once: hashing and reading let go of the interpreter, so
+#: a month's files are checksummed side by side (and a bucket's reads overlap).
+CHECKSUM_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ def discover_month(input_url: str, month: str,
     If `input_url` has a `<month>/` or `month=<month>/` folder, that folder is the month;
     otherwise every file under `input_url` is taken, except files whose names carry another
     month (police.uk's `2019-01-city-of-london-street.csv`), which are listed as skipped, as
-    are empty (0-byte) files.
+    are empty (0-byte) files. The files' checksums are read side by side (CHECKSUM_THREADS).
     Raises `UnmatchedFileError` for a file no profile recognises, FileNotFoundError when the
     input does not exist.
     """
@@ -63,7 +68,7 @@ def discover_month(input_url: str, month: str,
             root = candidate
             break
     paths = [root] if fs.isfile(root) else sorted(fs.find(root))
-    files: list[InputFile] = []
+    found: list[tuple[str, str, str, str, int]] = []  # path, url, name, profile, size
     skipped: list[tuple[str, str]] = []
     for path in paths:
         name = path.rsplit("/", 1)[-1]
@@ -86,13 +91,22 @@ def discover_month(input_url: str, month: str,
             skipped.append((url, "an empty file (0 bytes): nothing to read"))
             continue
         profile = profile_for_file(lambda path=path: fs.open(path, "rb"), name, profiles)
-        files.append(InputFile(url=url, name=name, profile=profile.name, size=size,
-                               checksum=sha256_of(fs, path)))
-    names = [f.name for f in files]
+        found.append((path, url, name, profile.name, size))
+    names = [name for _, _, name, _, _ in found]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValueError(
             f"input files share a name ({', '.join(duplicates)}): records are keyed by file "
             "name and row, so names must be unique within a month"
         )
-    return Discovery(tuple(files), tuple(skipped))
+    paths = [path for path, *_ in found]
+    threads = min(CHECKSUM_THREADS, os.cpu_count() or 1, len(paths))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            checksums = list(pool.map(lambda path: sha256_of(fs, path), paths))
+    else:
+        checksums = [sha256_of(fs, path) for path in paths]
+    files = tuple(InputFile(url=url, name=name, profile=profile, size=size, checksum=checksum)
+                  for (_, url, name, profile, size), checksum in zip(found, checksums,
+                                                                     strict=True))
+    return Discovery(files, tuple(skipped))

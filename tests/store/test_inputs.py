@@ -92,3 +92,18 @@ def test_watch_records_refused_links_as_skipped_and_ingests_the_rest(
     for name in ("2024-03-outside.csv", "2024-03-loop.csv", "2024-03-gone.csv"):
         status, why = statuses[name]
         assert status == "skipped" and "symbolic link" in why and SECRET not in why
+
+
+def test_each_file_carries_the_checksum_of_its_own_bytes(demo_month: dict,
+                                                         tmp_path: Path) -> None:
+    """The checksums are read side by side: each must still be its own file's, in order."""
+    import hashlib
+
+    inputs = tmp_path / "inputs" / "2024-03"
+    shutil.copytree(demo_month["input"], inputs)
+    discovery = discover_month(str(inputs.parent), "2024-03", load_profiles())
+    assert len(discovery.files) > 2
+    for item in discovery.files:
+        data = (inputs / item.name).read_bytes()
+        assert item.checksum == "sha256:" + hashlib.sha256(data).hexdigest(), item.name
+        assert item.size == len(data)
