@@ -425,6 +425,39 @@ NO_PLACE_TEXTS: frozenset[str] = frozenset([
     "at sea", "sea", "abroad", "outside uk", "overseas", "in transit", "unspecified",
     "uk", "gb", "united kingdom", "great britain",
 ])
+#: Premises named by their kind ("St Bartholomew's Hospital", "Liverpool Street station",
+#: "Barbican Hall"): the last words of a name that say what it is, and the police.uk place
+#: type of that kind ("" where police.uk has none). Premises so named, then a street
+#: ("..., West Smithfield"), are on that street, as "Tesco, Fleet Street" is.
+PREMISES_KINDS: dict[str, str] = {
+    "hospital": "hospital", "police station": "police station", "bus station":
+    "bus coach station", "coach station": "bus coach station", "car park": "parking area",
+    "multi storey car park": "parking area", "petrol station": "petrol station",
+    "theatre": "theatre concert hall", "concert hall": "theatre concert hall",
+    "college": "further higher educational building", "university":
+    "further higher educational building", "campus": "further higher educational building",
+    "exhibition centre": "conference exhibition centre", "conference centre":
+    "conference exhibition centre", "shopping centre": "shopping area", "airport":
+    "airport airfield", "nightclub": "nightclub", "supermarket": "supermarket",
+    "superstore": "supermarket", "hotel": "hotel", "cinema": "cinema", "school": "school",
+    "station": "", "stn": "", "railway station": "", "tube station": "", "museum": "",
+    "cathedral": "", "library": "", "office": "", "offices": "", "tower": "", "house": "",
+}
+
+
+def premises_kind(key: str) -> str | None:
+    """The police.uk place type ("" when it has none) of premises named by their kind
+    (:data:`PREMISES_KINDS`, the longest ending first), for a name of two words or more;
+    None for any other key."""
+    tokens = key.split()
+    for n in (3, 2, 1):
+        if len(tokens) > n or (n > 1 and len(tokens) == n):
+            kind = PREMISES_KINDS.get(" ".join(tokens[-n:]))
+            if kind is not None:
+                return kind
+    return None
+
+
 #: What an export writes in a field it has nothing for ("N/A, Orchard Place, London"): a
 #: part that is only this is no part of the place; the text's other parts still name it.
 EMPTY_FIELD_TEXTS: frozenset[str] = frozenset([

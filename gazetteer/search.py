@@ -32,6 +32,7 @@ from crimegeo.gazetteer.normalise import (
     key_hashes,
     normalise_name,
     parse_query,
+    premises_kind,
     sound_code,
 )
 from crimegeo.gazetteer.ranking import AREA_LIKE
@@ -217,7 +218,15 @@ class CandidateSearch:
             # "Post Office, Claughton Road": a street named exactly in a later part is the
             # address; a first part the area knows only by a near miss ("Post Office Avenue",
             # type dropped) is premises on it. Not after a locating word: in "Mansel St by
-            # Aldgate" what is near comes second, and the first part is read first.
+            # Aldgate" what is near comes second, and the first part is read first; nor when
+            # the first part is a street and its town ("nevill st southport, ... lord st").
+            premises = self._premises_on_later_street(pq, area)
+            if premises is not None:
+                return premises
+            first = self._name_then_words(pq, area)
+            if (len(first[0]) and set(first[3]) == {"words_after"}
+                    and (self.kind[first[0]] == KIND_ROAD).all()):
+                return first
             later = self._later_street(pq, area, fuzzy=False)
             if len(later[0]):
                 return later
@@ -271,6 +280,28 @@ class CandidateSearch:
                 n = len(rows)
                 return rows, np.full(n, SCORES["area_fallback"]), ["area"] * n, [""] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _premises_on_later_street(self, pq: ParsedQuery, area: _Area
+                                  ) -> tuple[np.ndarray, np.ndarray, list, list] | None:
+        """Premises named by their kind, then the street they are on ("St Bartholomew's
+        Hospital, West Smithfield", "Liverpool Street station, Old Broad Street exit"): the
+        place of that police.uk type on the street (``singled_out``) where the area has one,
+        else the street (``later_part``), read with its slips and notes; None when the first
+        part names no premises or no later part a street."""
+        kind = premises_kind(pq.key)
+        if kind is None:
+            return None
+        if kind:
+            places = self._rows_for_key(kind, area)
+            places = places[self._generic_mask()[places]]
+            if len(places):
+                n = len(places)
+                placed = self._placed_by_later_part(pq, area, True, (
+                    places, np.full(n, GENERIC_MAX_SCORE), ["normalised"] * n, ["generic"] * n))
+                if set(placed[3]) & {"singled_out", "later_part"}:
+                    return placed
+        later = self._later_street(pq, area, fuzzy=True)
+        return later if len(later[0]) else None
 
     def _later_street(self, pq: ParsedQuery, area: _Area, fuzzy: bool
                       ) -> tuple[np.ndarray, np.ndarray, list, list]:

@@ -936,3 +936,36 @@ def test_equal_slips_told_apart_by_sound_and_a_name_written_as_two_words(
     # a join only inside the name, never among the words after it ("goingover" would leave
     # three words after the A100, few enough to read as a note)
     assert best(col_gaz, "a100 going over tower bridge").reason != "words_after"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Liverpool Street station, Old Broad Street exit", "Old Broad Street"),
+    ("Cannon Street station, Dowgate Hill side exit - fare evader detained", "Dowgate Hill"),
+    ("Aldgate East station, Whitechapel High Street exit", "Whitechapel High Street"),
+])
+def test_premises_named_by_their_kind_then_the_street_they_are_on(col_gaz: Gazetteer,
+                                                                  text: str, name: str) -> None:
+    """A seventh writer (449 texts: court wording, transport staff, retail security, forms,
+    posts relayed to police), on arrival 85.7% with 24 confident and wrong: "Liverpool
+    Street station, Old Broad Street exit" answered the street Liverpool Street at 0.999.
+    Premises named by their kind (a station, a hospital, a college...) then a street are on
+    that street, as "Tesco, Fleet Street" is."""
+    m = best(col_gaz, text)
+    assert (m.name, m.reason, m.match_type != "ambiguous") == (name, "later_part", True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+    assert best(col_gaz, "Liverpool Street station").name == "Liverpool Street"  # alone
+
+
+def test_a_street_and_its_town_first_is_the_street(tmp_path) -> None:
+    """"nevill st southport, top end by lord st" answered Lord Street at 0.999: an exact
+    street in a later part was taken before the first part was read as a street and its
+    town."""
+    from gazetteer_testdata import small_gazetteer
+
+    gaz = small_gazetteer(tmp_path, [
+        (f"m-{i}", name, "Named Road", -3.00 + i * 0.01, 53.64, "Southport", "Sefton",
+         "Merseyside", "") for i, name in enumerate(("Nevill Street", "Lord Street"))])
+    m = gaz.lookup("nevill st southport, top end by lord st")[0]
+    assert (m.name, m.score >= CONFIDENT) == ("Nevill Street", True)
+    assert gaz.lookup_many(["nevill st southport, top end by lord st"])[0] == m
+    assert gaz.lookup("Post Office, Lord Street")[0].name == "Lord Street"
