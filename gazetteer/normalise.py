@@ -426,9 +426,9 @@ NO_PLACE_TEXTS: frozenset[str] = frozenset([
     "uk", "gb", "united kingdom", "great britain",
 ])
 #: Premises named by their kind ("St Bartholomew's Hospital", "Liverpool Street station",
-#: "Barbican Hall"): the last words of a name that say what it is, and the police.uk place
-#: type of that kind ("" where police.uk has none). Premises so named, then a street
-#: ("..., West Smithfield"), are on that street, as "Tesco, Fleet Street" is.
+#: "One New Change shopping centre"): the last words of a name that say what it is, and the
+#: police.uk place type of that kind ("" where police.uk has none). Premises so named, then
+#: a street ("..., West Smithfield"), are on that street, as "Tesco, Fleet Street" is.
 PREMISES_KINDS: dict[str, str] = {
     "hospital": "hospital", "police station": "police station", "bus station":
     "bus coach station", "coach station": "bus coach station", "car park": "parking area",
@@ -451,6 +451,8 @@ def premises_kind(key: str) -> str | None:
     None for any other key."""
     tokens = key.split()
     for n in (3, 2, 1):
+        # a kind after a name ("aldgate bus station"), or a kind of several words alone
+        # ("bus station"); one word alone ("hospital") is the place type itself
         if len(tokens) > n or (n > 1 and len(tokens) == n):
             kind = PREMISES_KINDS.get(" ".join(tokens[-n:]))
             if kind is not None:

@@ -217,9 +217,11 @@ class CandidateSearch:
         if fuzzy and pq.later_names and not pq.whole:
             # "Post Office, Claughton Road": a street named exactly in a later part is the
             # address; a first part the area knows only by a near miss ("Post Office Avenue",
-            # type dropped) is premises on it. Not after a locating word: in "Mansel St by
-            # Aldgate" what is near comes second, and the first part is read first; nor when
-            # the first part is a street and its town ("nevill st southport, ... lord st").
+            # type dropped) is premises on it, as are premises named by their kind
+            # ("Liverpool Street station, Old Broad Street exit"). Not after a locating word:
+            # in "Mansel St by Aldgate" what is near comes second, and the first part is read
+            # first; nor when the first part is a street and its town ("nevill st southport,
+            # top end by lord st").
             premises = self._premises_on_later_street(pq, area)
             if premises is not None:
                 return premises
@@ -496,8 +498,7 @@ class CandidateSearch:
                  and word in t[len(head) + 1:len(head) + 3]]
         if len(found) != 1:
             return np.zeros(0, np.int64)
-        rows = self._rows_for_key(self._key_texts(np.array(found))[0], area)
-        return rows
+        return self._rows_for_key(self._key_texts(np.array(found))[0], area)
 
     def _slipped_name_then_words(self, pq: ParsedQuery, area: _Area
                                  ) -> tuple[np.ndarray, np.ndarray, list, list]:
