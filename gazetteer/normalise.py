@@ -810,6 +810,8 @@ def parse_query(text: str) -> ParsedQuery:
     if nums:
         road_number = nums[0]
         road_rest = [t for t in toks if t not in nums]
+        if len(road_rest) > 1 and road_rest[0] == "the":  # "the A59 Warbreck Moor"
+            road_rest = road_rest[1:]
         rest = " ".join(road_rest)
         if rest and set(rest.split()) <= ROAD_TYPE_TOKENS | {"the"}:
             alternatives.append(road_number)  # "the B9084 road": the road number alone

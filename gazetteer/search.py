@@ -134,13 +134,17 @@ def _names_a_street(key: str) -> bool:
             and tokens[-2] not in _PLACE_KIND_WORDS)
 
 
-def _medial_st_readings(key: str) -> list[list[str]]:
-    """The key's words as read, and, when a St after a word was read as Saint, with it read
-    as Street ("Eden St Merseyside", "moscovy st tower hill")."""
-    tokens = key.split()
-    if "saint" not in tokens[1:]:
-        return [tokens]
-    return [tokens, ["street" if t == "saint" and i else t for i, t in enumerate(tokens)]]
+def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
+    """The key's words as read; when a St after a word was read as Saint, with it read as
+    Street ("Eden St Merseyside", "moscovy st tower hill"); and, `without_the`, without a
+    leading "The" the name has not ("the beech st tunnel")."""
+    readings = [key.split()]
+    if "saint" in readings[0][1:]:
+        readings.append(["street" if t == "saint" and i else t
+                         for i, t in enumerate(readings[0])])
+    if without_the and len(readings[0]) > 2 and readings[0][0] == "the":
+        readings += [tokens[1:] for tokens in readings]
+    return readings
 
 
 def _stripped(texts: Sequence[str]) -> list[str]:
@@ -423,7 +427,7 @@ class CandidateSearch:
         after it is a street type with nothing between ("Fleet Street Hill", "Denge Marsh
         Road Lydd"), the text reads as the name of a longer street the gazetteer lacks:
         ``reason="longer_name"``, scored LONGER_NAME_SCORE."""
-        for tokens in _medial_st_readings(pq.key):
+        for tokens in _word_readings(pq.key, without_the=True):
             found = self._name_then_words_of(tokens, pq, area)
             if len(found[0]):
                 return found
@@ -506,7 +510,7 @@ class CandidateSearch:
         graded slip of one name; unless the head ends in a street type, only as a slip of its
         letters ("Tesco Express" is not Tesco Road with its type dropped). Tried after every
         exact reading of the words; a medial St as Street too ("moscovy st tower hill")."""
-        for tokens in _medial_st_readings(pq.key):
+        for tokens in _word_readings(pq.key):
             for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
                 head = tokens[:-drop]
                 typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS

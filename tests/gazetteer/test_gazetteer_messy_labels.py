@@ -969,3 +969,21 @@ def test_a_street_and_its_town_first_is_the_street(tmp_path) -> None:
     assert (m.name, m.score >= CONFIDENT) == ("Nevill Street", True)
     assert gaz.lookup_many(["nevill st southport, top end by lord st"])[0] == m
     assert gaz.lookup("Post Office, Lord Street")[0].name == "Lord Street"
+
+
+def test_a_leading_the_before_a_name_and_a_road_number(col_gaz: Gazetteer, tmp_path) -> None:
+    """"cyclist knocked off in the beech st tunnel, ..." ended unlocated: a name after "the"
+    and before words is read without the "the" ("Beech Street" then "tunnel"); "on the A59
+    Warbreck Moor" answered Liverpool Road: the name beside a road number, after "the", is
+    looked up without it."""
+    from gazetteer_testdata import small_gazetteer
+
+    m = best(col_gaz, "cyclist knocked off in the beech st tunnel, barbican end")
+    assert m.name == "Beech Street" and m.match_type != "ambiguous"
+    assert best(col_gaz, "the beech st tunnel").name == "Beech Street"
+    gaz = small_gazetteer(tmp_path, [
+        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.45, "Liverpool", "Liverpool",
+         "Merseyside", "") for i, name in enumerate(("Warbreck Moor", "Liverpool Road"))])
+    m = gaz.lookup("on the A59 Warbreck Moor, Liverpool L9")[0]
+    assert (m.name, m.score >= CONFIDENT) == ("Warbreck Moor", True)
+    assert parse_query("the A59 Warbreck Moor").alternatives[0] == "warbreck moor"
