@@ -820,8 +820,7 @@ def parse_query(text: str) -> ParsedQuery:
     if toks and toks[0] == "the" and len(toks) > 1:
         alternatives.append(" ".join(toks[1:]))
     if "saint" in toks[1:]:  # "Fish St. Hill": a medial St may be Street after all
-        alternatives.append(" ".join(
-            "street" if t == "saint" and i > 0 else t for i, t in enumerate(toks)))
+        alternatives.append(" ".join(medial_st_as_street(toks)))
     if key in BRAND_PLACES:
         alternatives.append(BRAND_PLACES[key])
     for base in (toks, road_rest):
@@ -876,6 +875,13 @@ def block_keys(key: str) -> list[str]:
             out.append("p:" + t[:3])
             out.append("s:" + t[-3:])
     return out
+
+
+def medial_st_as_street(tokens: list[str]) -> list[str]:
+    """A key's words with every St after the first word, read as Saint, read as Street
+    instead ("fish saint hill" -> "fish street hill"): the reading to try when the first
+    finds nothing."""
+    return ["street" if t == "saint" and i else t for i, t in enumerate(tokens)]
 
 
 def sound_code(key: str) -> str:

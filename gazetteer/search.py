@@ -30,6 +30,7 @@ from crimegeo.gazetteer.normalise import (
     block_keys,
     key_hash,
     key_hashes,
+    medial_st_as_street,
     normalise_name,
     parse_query,
     premises_kind,
@@ -140,8 +141,7 @@ def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     leading "The" the name has not ("the beech st tunnel")."""
     readings = [key.split()]
     if "saint" in readings[0][1:]:
-        readings.append(["street" if t == "saint" and i else t
-                         for i, t in enumerate(readings[0])])
+        readings.append(medial_st_as_street(readings[0]))
     if without_the and len(readings[0]) > 2 and readings[0][0] == "the":
         readings += [tokens[1:] for tokens in readings]
     return readings
@@ -201,6 +201,7 @@ class CandidateSearch:
                 return self._placed_by_later_part(pq, area, fuzzy, (
                     rows, np.full(len(rows), SCORES["alternative"]), how, [""] * len(rows)))
         found = (np.zeros(0, np.int64), np.zeros(0), [], [])
+        first = None  # the name-then-words reading, once worked out
         if pq.fuzzy_key != pq.key:  # "Fleet Stret": the name as written, a slip in its type
             rows = self._rows_for_key(pq.fuzzy_key, area)
             if len(rows):
@@ -229,7 +230,7 @@ class CandidateSearch:
             premises = self._premises_on_later_street(pq, area)
             if premises is not None:
                 return premises
-            first = self._name_then_words(pq, area)
+            first = self._name_then_words(pq, area)  # kept: the readings below start with it
             if (len(first[0]) and set(first[3]) == {"words_after"}
                     and (self.kind[first[0]] == KIND_ROAD).all()):
                 return first
@@ -249,7 +250,8 @@ class CandidateSearch:
             # a name among other words: exact readings first, then a slip, then a sentence
             for reading in (self._name_then_words, self._words_then_name,
                             self._slipped_name_then_words, self._street_in_sentence):
-                named = reading(pq, area)
+                named = (first if first is not None and reading == self._name_then_words
+                         else reading(pq, area))
                 if len(named[0]) and set(named[3]) == {"longer_name"}:
                     # "denge marsh road lydd": Dengemarsh Road with a slip before Denge Marsh
                     # guessed as the start of a longer name
@@ -633,7 +635,7 @@ class CandidateSearch:
         """Whether words that end in a street type (a St after a word read as Street) are one
         street of the area with a slip ("moscovy st"): then they are no words before a name
         but the street, and what follows is its area; "petticoat lane market" is not."""
-        words = ["street" if t == "saint" and i else t for i, t in enumerate(words)]
+        words = medial_st_as_street(words)
         if len(words) < 2 or words[-1] not in ROAD_TYPE_TOKENS:
             return False
         rows, _, why = self._fuzzy(" ".join(words), area)

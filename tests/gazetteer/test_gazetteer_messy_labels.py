@@ -22,6 +22,19 @@ def best(gaz: Gazetteer, text: str):  # noqa: ANN201
     return found[0]
 
 
+def _merseyside_streets(folder: Path, names: tuple, *, lon: float = -2.95,
+                        lat: float = 53.40, town: str = "Liverpool",
+                        district: str = "Liverpool") -> Gazetteer:
+    """The small test gazetteer with Merseyside features added in a row eastwards from
+    (`lon`, `lat`): each a name (a Named Road) or a (name, local type) pair."""
+    from gazetteer_testdata import small_gazetteer
+
+    pairs = [(n, "Named Road") if isinstance(n, str) else n for n in names]
+    return small_gazetteer(folder, [
+        (f"m-{i}", name, kind, lon + i * 0.01, lat, town, district, "Merseyside", "")
+        for i, (name, kind) in enumerate(pairs)])
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [
@@ -562,14 +575,10 @@ def test_compass_letters_county_and_place_abbreviations(tmp_path, os_gaz: Gazett
     and "Queens Dr, West Derby", police.uk's "Queens Drive West Derby", the street and its
     district in one name. A name made of street types ("Bridge Street", "Vale Road") keeps a
     note written after it."""
-    from gazetteer_testdata import small_gazetteer
-
-    rows = [(f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
-             "Merseyside", "") for i, name in enumerate((
-                 "East Harding Street", "West Harding Street", "Durham Mews East",
-                 "Durham Mews West", "East Lancashire Road", "Queens Drive West Derby",
-                 "West Derby Road", "Bridge Street", "Vale Road"))]
-    gaz = small_gazetteer(tmp_path, rows)
+    gaz = _merseyside_streets(tmp_path, (
+        "East Harding Street", "West Harding Street", "Durham Mews East", "Durham Mews West",
+        "East Lancashire Road", "Queens Drive West Derby", "West Derby Road", "Bridge Street",
+        "Vale Road"))
     for text, name in (("E Harding St", "East Harding Street"),
                        ("W Harding St", "West Harding Street"),
                        ("Durham Mews E", "Durham Mews East"),
@@ -613,17 +622,11 @@ def test_a_second_writers_forms_on_merseyside_names(tmp_path) -> None:
     ("MANN ST, UPPER": it answered Mason Street at 0.96), a compass letter before a road number,
     a misspelt street type ("Ally"), "St" before "coach"; and a name with a locating word in it
     ("Ashby by Partney") stays that name."""
-    from gazetteer_testdata import small_gazetteer
-
-    rows = [(f"m-{i}", name, kind, -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
-             "Merseyside", "") for i, (name, kind) in enumerate((
-                 ("Aigburth Road", "Named Road"), ("Three Tuns Lane", "Named Road"),
-                 ("Formby Bridge", "Named Road"), ("Upper Mann Street", "Named Road"),
-                 ("Mason Street", "Named Road"), ("Crosby Road North", "Named Road"),
-                 ("A565", "Numbered Road"), ("Roe Alley", "Named Road"),
-                 ("Liverpool Road", "Named Road"), ("Norton Street", "Named Road"),
-                 ("Ashby by Partney", "Village"), ("Ashby", "Village")))]
-    gaz = small_gazetteer(tmp_path, rows)
+    gaz = _merseyside_streets(tmp_path, (
+        "Aigburth Road", "Three Tuns Lane", "Formby Bridge", "Upper Mann Street",
+        "Mason Street", "Crosby Road North", ("A565", "Numbered Road"), "Roe Alley",
+        "Liverpool Road", "Norton Street", ("Ashby by Partney", "Village"),
+        ("Ashby", "Village")))
     for text, name in (("Aigberth Rd L'pool", "Aigburth Road"),
                        ("3 Tuns Lane, Formby", "Three Tuns Lane"),
                        ("MANN ST, UPPER", "Upper Mann Street"),
@@ -706,15 +709,12 @@ def test_a_street_inside_a_sentence_is_never_a_piece_of_a_longer_name(
     found inside a text are not read); a later part naming a station is a hint, not the
     place ("nr lighthouse, Dungeness" answered Dungeness station at 0.999); and "eden st
     merseyside" is Eden Street with a note after it."""
-    from gazetteer_testdata import small_gazetteer
 
     assert all(m.name != "Martin Lane" for m in
                col_gaz.lookup("On or near Block B, St Martin'S Lane", force=FORCE))
     m = (os_gaz.lookup("nr lighthouse, Dungeness") or [None])[0]
     assert m is None or m.local_type != "Railway Station" or m.score < CONFIDENT
-    gaz = small_gazetteer(tmp_path, [
-        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
-         "Merseyside", "") for i, name in enumerate(("Thurston Road", "Eden Street"))])
+    gaz = _merseyside_streets(tmp_path, ("Thurston Road", "Eden Street"))
     for m in gaz.lookup("On or near Pret A Manger, Thornton Road"):
         assert m.name != "Thurston Road" or m.score < CONFIDENT
     assert gaz.lookup("eden st merseyside")[0].name == "Eden Street"
@@ -742,12 +742,9 @@ def test_a_fifth_writers_forms_on_merseyside_names(tmp_path) -> None:
     """"Utting Ave East" inside a sentence is Utting Avenue East, not Utting Avenue (answered
     at 0.976); "ON DUKE ST LIVERPOOL" is Duke Street; "Street: Bridge Street | County:
     Merseyside" is Bridge Street."""
-    from gazetteer_testdata import small_gazetteer
 
-    gaz = small_gazetteer(tmp_path, [
-        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
-         "Merseyside", "") for i, name in enumerate(
-             ("Utting Avenue", "Utting Avenue East", "Duke Street", "Bridge Street"))])
+    gaz = _merseyside_streets(
+        tmp_path, ("Utting Avenue", "Utting Avenue East", "Duke Street", "Bridge Street"))
     for text, name in (("Susp male loitering by bus stop on Utting Ave East, Liverpool",
                         "Utting Avenue East"),
                        ("DRUNK AND DISORDERLY O/S BAR ON DUKE ST LIVERPOOL", "Duke Street"),
@@ -786,11 +783,8 @@ def test_a_name_of_common_words_inside_a_sentence(tmp_path) -> None:
     """"caller on West End Rd reports neighbour dispute": a name made only of words that
     many names have (West, End, Road) is found inside a sentence when spelt as the street
     is (it ended unlocated); "the road" names nothing."""
-    from gazetteer_testdata import small_gazetteer
 
-    gaz = small_gazetteer(tmp_path, [
-        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
-         "Merseyside", "") for i, name in enumerate(("West End Road", "Old Road"))])
+    gaz = _merseyside_streets(tmp_path, ("West End Road", "Old Road"))
     for text in ("c/h: caller on West End Rd reports neighbour dispute",
                  "CALLER ON WEST END ROAD REPORTS NEIGHBOUR DISPUTE"):
         m = gaz.lookup(text)[0]
@@ -883,15 +877,11 @@ def test_a_name_written_by_ear_is_a_suggestion(col_gaz: Gazetteer, tmp_path) -> 
     "veil road" for Vale Road and "leighton way" for Layton Way ended unlocated. The one name
     of the area that sounds the same and has the same street type is suggested
     (``sounds_like``, below the threshold); two such names suggest none."""
-    from gazetteer_testdata import small_gazetteer
 
     m = best(col_gaz, "Kloke Lane")
     assert (m.name, m.reason, m.score < CONFIDENT) == ("Cloak Lane", "sounds_like", True)
     assert col_gaz.lookup_many(["Kloke Lane"], force=FORCE)[0] == m
-    gaz = small_gazetteer(tmp_path, [
-        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.40, "Liverpool", "Liverpool",
-         "Merseyside", "") for i, name in enumerate(
-             ("Vale Road", "Layton Way", "Lyden Way", "Moss Lane"))])
+    gaz = _merseyside_streets(tmp_path, ("Vale Road", "Layton Way", "Lyden Way", "Moss Lane"))
     assert gaz.lookup("veil road")[0].name == "Vale Road"
     assert all(m.reason != "sounds_like" for m in gaz.lookup("leighton way"))  # two sound so
     assert gaz.lookup("veil lane") == []  # another street type
@@ -960,11 +950,9 @@ def test_a_street_and_its_town_first_is_the_street(tmp_path) -> None:
     """"nevill st southport, top end by lord st" answered Lord Street at 0.999: an exact
     street in a later part was taken before the first part was read as a street and its
     town."""
-    from gazetteer_testdata import small_gazetteer
 
-    gaz = small_gazetteer(tmp_path, [
-        (f"m-{i}", name, "Named Road", -3.00 + i * 0.01, 53.64, "Southport", "Sefton",
-         "Merseyside", "") for i, name in enumerate(("Nevill Street", "Lord Street"))])
+    gaz = _merseyside_streets(tmp_path, ("Nevill Street", "Lord Street"), lon=-3.00,
+                              lat=53.64, town="Southport", district="Sefton")
     m = gaz.lookup("nevill st southport, top end by lord st")[0]
     assert (m.name, m.score >= CONFIDENT) == ("Nevill Street", True)
     assert gaz.lookup_many(["nevill st southport, top end by lord st"])[0] == m
@@ -976,14 +964,11 @@ def test_a_leading_the_before_a_name_and_a_road_number(col_gaz: Gazetteer, tmp_p
     and before words is read without the "the" ("Beech Street" then "tunnel"); "on the A59
     Warbreck Moor" answered Liverpool Road: the name beside a road number, after "the", is
     looked up without it."""
-    from gazetteer_testdata import small_gazetteer
 
     m = best(col_gaz, "cyclist knocked off in the beech st tunnel, barbican end")
     assert m.name == "Beech Street" and m.match_type != "ambiguous"
     assert best(col_gaz, "the beech st tunnel").name == "Beech Street"
-    gaz = small_gazetteer(tmp_path, [
-        (f"m-{i}", name, "Named Road", -2.95 + i * 0.01, 53.45, "Liverpool", "Liverpool",
-         "Merseyside", "") for i, name in enumerate(("Warbreck Moor", "Liverpool Road"))])
+    gaz = _merseyside_streets(tmp_path, ("Warbreck Moor", "Liverpool Road"), lat=53.45)
     m = gaz.lookup("on the A59 Warbreck Moor, Liverpool L9")[0]
     assert (m.name, m.score >= CONFIDENT) == ("Warbreck Moor", True)
     assert parse_query("the A59 Warbreck Moor").alternatives[0] == "warbreck moor"
