@@ -367,6 +367,10 @@ _SHORTHAND_RE = re.compile(
       | o/p | nr\.? | near(?:\s+to)? | adj\.?(?:\s+to)? | adjacent(?:\s+to)? | next\s+to
       | at | on | in | along | by | off | (?:in\s+)?(?:the\s+)?(?:vicinity|vic\.?|area)\s+of
       | (?:in\s+)?front\s+of | f/o | ifo | behind | beside
+      | just(?=\s+(?:nr|near|opp|opposite|outside|by|off|behind|up|down|along|round|across
+                    |over|past|next|in|on|at)\b)
+      | (?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
+      | round\s+the\s+corner\s+from | past
       | \d{3,4}\s*hrs? | \d{1,2}[:.]\d{2}(?:\s*hrs?)?  # a time a log carries: "2340hrs"
       | (?:cad|log|ref|incident)\.?(?:\s*no\.?)?\s*[#:]?\s*\d[\w/-]*  # "CAD 4417 A100 NB"
       | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?|nr\.?|near)
@@ -388,10 +392,39 @@ _FIELD_LABEL_RE = re.compile(
 #: comes first).
 _LOCATOR_BREAK_RE = re.compile(
     r"""\s*@\s*
-      | (?<=\S)\s+(?=(?:nr\.?|near|opp\.?|opposite|outside|adj\.?|adjacent|next\s+to|behind
-                      |by|rear\s+of|(?:in\s+)?front\s+of|off(?!\s+licen[cs]e))\s)""",
+      | (?<=\S)(?<!\bjust)\s+
+        (?=(?:just\s+)?
+           (?:nr\.?|near|opp\.?|opposite|outside|adj\.?|adjacent|next\s+to|behind|by|rear\s+of
+            |(?:in\s+)?front\s+of|off(?!\s+licen[cs]e)
+            # "Finsbury Pavement just up from Moorgate", "... round the corner from"
+            |(?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
+            |round\s+the\s+corner\s+from|past)\s)""",
     re.I | re.X,
 )
+#: Words that introduce a place's name inside a sentence ("in the alleyway known as Back
+#: Stanley Road", "that curved street just called Crescent"): the name is what follows.
+_NAMED_AS_RE = re.compile(
+    r"""^.*?\b(?:(?:locally\s+|also\s+)?known\s+as
+                | (?:street|road|lane|alley|alleyway|passage|place|square|estate|area|premises
+                   |building|park|pub|bar|club|venue|shop|store)\s+(?:just\s+)?(?:called|named))
+         \s+(?=\S)""",
+    re.I | re.X,
+)
+#: A victim taken somewhere ("male followed the victim into Apothecary Street", "dragged her
+#: into the alley off Cheapside"): the offence is where they were taken, whatever place the
+#: text names first. (Where a suspect ran off to is not: that is where they went after.)
+_TAKEN_INTO_RE = re.compile(
+    r"\b(?:followed|dragged|pulled|lured|forced|bundled|pushed|chased|taken|led)\b.*?"
+    r"\binto\s+(?P<place>\S.*)$", re.I)
+#: A door of premises written after the street it opens on ("One New Change, Bread Street
+#: entrance", "Tokenhouse Yard entrance (off Lothbury)"): that part names the street.
+_ACCESS_WORD_RE = re.compile(r"\s+(?:main\s+|side\s+|rear\s+|front\s+)?(?:entrance|exit|gates?"
+                             r"|doors?|side)$", re.I)
+#: Back alleys written by what they run behind ("jigger behind Stanley Rd", "the entry off
+#: Westminster Rd"): Liverpool's and the North's gazetteers name many "Back <street>".
+BACK_ALLEY_WORDS: frozenset[str] = frozenset([
+    "jigger", "jiggers", "entry", "back entry", "alley", "alleyway", "back alley", "ginnel",
+    "gennel", "snicket", "backs", "the backs", "back lane", "back jigger"])
 #: What an incident log writes after a location: an approximate time, a log or reference
 #: number ("Broad La. approx 1400hrs", "Haydock St ref log 0312"); not part of the name.
 _LOG_NOTE_RE = re.compile(
@@ -711,6 +744,7 @@ def parse_query(text: str) -> ParsedQuery:
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
     for piece in _PART_BREAK_RE.split(raw):
+        piece = _NAMED_AS_RE.sub("", piece)
         pieces = _LOCATOR_BREAK_RE.split(piece)
         if len(pieces) > 1 and not parts and piece.strip():
             whole = normalise_name(_strip_house(_postcode_split(piece.strip())[0]))
@@ -720,6 +754,12 @@ def parse_query(text: str) -> ParsedQuery:
             if p.strip():
                 parts.append(p.strip())
     parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS] or parts
+    for index, part in enumerate(parts):
+        taken = _TAKEN_INTO_RE.search(part)
+        if taken is not None:  # the place taken to first; the rest are hints
+            parts = [taken.group("place"), *parts[:index], *parts[index + 1:]]
+            whole = ""
+            break
     if not parts and postcode:  # the text is a postcode or district ("TN29 9NW"): its name
         parts, postcode = [raw.strip()], None
     joined = ", ".join(parts)
@@ -768,7 +808,8 @@ def parse_query(text: str) -> ParsedQuery:
     # a later part that is a number alone ("Cheapside outside 12") is no area and no name
     areas = [k for k in (normalise_name(_strip_shorthand(p)) for p in parts[1:])
              if _worded(k) and not _POSTCODE_RE.match(k)]
-    later = tuple(k for k in (normalise_name(_strip_house(_strip_shorthand(p))) for p in parts[1:])
+    later = tuple(k for k in (normalise_name(_ACCESS_WORD_RE.sub("", _strip_house(
+        _strip_shorthand(p)))) for p in parts[1:])
                   if _worded(k) and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
     # "0", "12-14": a number alone names no place; nor does "Online" or "Not known"
@@ -819,6 +860,9 @@ def parse_query(text: str) -> ParsedQuery:
             alternatives.append(rest)  # "A40 Western Avenue": the name beside it
     if toks and toks[0] == "the" and len(toks) > 1:
         alternatives.append(" ".join(toks[1:]))
+    if later and (key.removeprefix("the ") in BACK_ALLEY_WORDS):
+        # "jigger behind Stanley Rd": the back alley of that street, where the area has one
+        alternatives.append(f"back {later[0].split(' in ')[0]}")
     if "saint" in toks[1:]:  # "Fish St. Hill": a medial St may be Street after all
         alternatives.append(" ".join(medial_st_as_street(toks)))
     if key in BRAND_PLACES:

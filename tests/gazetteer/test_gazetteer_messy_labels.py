@@ -972,3 +972,49 @@ def test_a_leading_the_before_a_name_and_a_road_number(col_gaz: Gazetteer, tmp_p
     m = gaz.lookup("on the A59 Warbreck Moor, Liverpool L9")[0]
     assert (m.name, m.score >= CONFIDENT) == ("Warbreck Moor", True)
     assert parse_query("the A59 Warbreck Moor").alternatives[0] == "warbreck moor"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a door of premises names the street it opens on, not the building's own name
+    ("One New Change, Bread Street entrance, EC4M - 2 males concealing goods", "Bread Street"),
+    ("Security officer, Tokenhouse Yard entrance (off Lothbury) - male tailgated in",
+     "Tokenhouse Yard"),
+    ("Leadenhall Market, Lime Street Passage entrance - stallholder reports theft",
+     "Lime Street Passage"),
+    # a locating phrase begins a note of what is near
+    ("finsbury pavement just up from moorgate station, bike stolen", "Finsbury Pavement"),
+    ("bike taken, just round the corner from Wood St", "Wood Street"),
+    # words that introduce the name
+    ("that curved street just called crescent, near tower hill tube", "Crescent"),
+    # where a victim was taken is the place, not where the text starts
+    ("Blackfriars station, New Bridge St exit - male followed the victim into Apothecary "
+     "Street", "Apothecary Street"),
+])
+def test_an_entrance_a_locating_phrase_a_name_introduced_and_a_victim_taken(
+        col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Set 7's texts (benchmarks/data/handwritten_forms_7.tsv) that were placed wrong."""
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (name, True, True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+def test_where_a_suspect_ran_off_to_is_not_the_place(col_gaz: Gazetteer) -> None:
+    m = best(col_gaz, "City Thameslink, Ludgate Hill side - suspect ran off into Limeburner Lane")
+    assert m.name == "Ludgate Hill"
+
+
+def test_a_back_alley_written_by_the_street_it_runs_behind(tmp_path) -> None:
+    gaz = _merseyside_streets(tmp_path, ("Stanley Road", "Back Stanley Road",
+                                         "Westminster Road", "Back Westminster Road"))
+    for text, name in (("jigger behind stanley rd, fly tipping again", "Back Stanley Road"),
+                       ("the jigger behind westminster rd in kirkdale", "Back Westminster Road"),
+                       ("in the alleyway known as Back Stanley Road, off Stanley Road",
+                        "Back Stanley Road"),
+                       ("house on stanley rd, window put through", "Stanley Road")):
+        m = gaz.lookup(text)[0]
+        assert (m.name, m.match_type != "ambiguous") == (name, True), text
+        assert gaz.lookup_many([text])[0] == m
+    # without a Back street of that name, the jigger is on the street itself
+    (tmp_path / "only").mkdir()
+    only = _merseyside_streets(tmp_path / "only", ("Stanley Road", "Mill Lane"))
+    assert only.lookup("jigger behind stanley rd")[0].name == "Stanley Road"
