@@ -754,6 +754,13 @@ def parse_query(text: str) -> ParsedQuery:
             if p.strip():
                 parts.append(p.strip())
     parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS] or parts
+    if len(parts) == 1 and _ACCESS_WORD_RE.search(parts[0]):
+        # "moorgate station moorfields exit": premises, then the street its door opens on
+        tokens = parts[0].split()
+        for end in range(len(tokens) - 2, 0, -1):
+            if premises_kind(normalise_name(" ".join(tokens[:end]))) is not None:
+                parts = [" ".join(tokens[:end]), " ".join(tokens[end:])]
+                break
     for index, part in enumerate(parts):
         taken = _TAKEN_INTO_RE.search(part)
         if taken is not None:  # the place taken to first; the rest are hints

@@ -25,6 +25,7 @@ from crimegeo.gazetteer.normalise import (
     AFTER_STREET_TYPE,
     GENERIC_TOKENS,
     PREFIX_PATTERN,
+    PREMISES_KINDS,
     ROAD_TYPE_TOKENS,
     ParsedQuery,
     block_keys,
@@ -474,7 +475,8 @@ class CandidateSearch:
         of that type on the street (``singled_out``, as "Police Station, Bishopsgate" is), or,
         when none is, the street as only near the place (``near``); None when the words name
         no place type or the name is no street."""
-        places = self._rows_for_key(" ".join(words), area)
+        # "aldgate bus station": police.uk's type is "Bus/Coach Station"
+        places = self._rows_for_key(PREMISES_KINDS.get(" ".join(words)) or " ".join(words), area)
         places = places[self._generic_mask()[places]]
         street = street[(self.kind[street] == KIND_ROAD) & ~self._generic_mask()[street]]
         if not len(places) or not len(street):

@@ -981,6 +981,7 @@ def test_a_leading_the_before_a_name_and_a_road_number(col_gaz: Gazetteer, tmp_p
      "Tokenhouse Yard"),
     ("Leadenhall Market, Lime Street Passage entrance - stallholder reports theft",
      "Lime Street Passage"),
+    ("moorgate station moorfields exit", "Moorfields"),
     # a locating phrase begins a note of what is near
     ("finsbury pavement just up from moorgate station, bike stolen", "Finsbury Pavement"),
     ("bike taken, just round the corner from Wood St", "Wood Street"),
@@ -1018,3 +1019,10 @@ def test_a_back_alley_written_by_the_street_it_runs_behind(tmp_path) -> None:
     (tmp_path / "only").mkdir()
     only = _merseyside_streets(tmp_path / "only", ("Stanley Road", "Mill Lane"))
     assert only.lookup("jigger behind stanley rd")[0].name == "Stanley Road"
+
+
+def test_a_street_then_a_place_type_police_uk_names_otherwise(col_gaz: Gazetteer) -> None:
+    """"aldgate bus station": police.uk's type is Bus/Coach Station; with none on Aldgate,
+    the street is only near the place."""
+    m = best(col_gaz, "aldgate bus station")
+    assert (m.name, m.reason, m.score < CONFIDENT) == ("Aldgate", "near", True)
