@@ -350,7 +350,8 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         parsed = {t: parse_query(t) for t in uniq if t}
 
         def canonical(pq: Any) -> tuple:  # what a lookup depends on, not the spelling
-            return pq.key, pq.areas, pq.junction, pq.postcode, pq.whole
+            return (pq.key, pq.areas, pq.junction, pq.postcode, pq.whole, pq.near_later,
+                    pq.camera)
 
         firsts: dict[tuple, str] = {}
         for t, pq in parsed.items():

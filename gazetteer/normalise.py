@@ -257,7 +257,8 @@ _TRAILING_JUNCTION_RE = re.compile(
     r"^\s*(?P<body>.+?(?:/|\s&\s|\sand\s).+?)\s+(?:junction|jct|jnc|jn)\.?\s*$", re.I)
 #: Police shorthand written with a slash, anywhere in a text ("Fleet St (o/s no. 100)",
 #: "Cheapside j/o Wood St"): spelt out before slashes are read as junctions.
-_SLASH_SHORTHAND = {"o/s": "outside", "r/o": "rear of", "f/o": "front of", "o/p": "opposite",
+_SLASH_SHORTHAND = {"o/s": "outside", "l/s": "last seen", "r/o": "rear of", "f/o": "front of",
+                    "o/p": "opposite",
                     "j/o": "junction of", "j/w": "junction with", "n/b": "northbound",
                     "s/b": "southbound", "e/b": "eastbound", "w/b": "westbound",
                     "n/s": "nearside", "c/w": "carriageway", "f/p": "footpath",
@@ -285,6 +286,20 @@ def _fold(text: str) -> str:
     return text
 
 
+#: A figure a scanner read for a letter inside a word ("Temp1e Lane", "St C1are St",
+#: "crimina1"): 1 for l and 0 for o between letters, or a 1 ending a word of letters.
+_OCR_FIGURE_RE = re.compile(r"(?<=[a-z])[10](?=[a-z])|(?<=[a-z]{3})1$")
+#: Tokens whose figures are theirs: postcodes ("ec1a", "w1a", "ec4y0an") and road numbers.
+_OWN_FIGURES_RE = re.compile(r"^[a-z]{1,2}\d[a-z\d]?(?:\d[a-z]{2})?$|^[amb]\d")
+
+
+def _ocr_letters(token: str) -> str:
+    """`token` with figures read for letters put back ("temp1e" -> "temple")."""
+    if token.isalpha() or token.isdigit() or _OWN_FIGURES_RE.match(token):
+        return token
+    return _OCR_FIGURE_RE.sub(lambda m: "l" if m.group(0) == "1" else "o", token)
+
+
 @lru_cache(maxsize=262_144)
 def normalise_name(text: str) -> str:
     """Return the canonical key of a street or area name.
@@ -301,7 +316,7 @@ def normalise_name(text: str) -> str:
     out: list[str] = []
     # Commas end a part: "St" before a comma is Street ("High St, Camden").
     for part in text.split(","):
-        tokens = _NON_ALNUM_RE.sub(" ", part.replace("&", " & ")).split()
+        tokens = [_ocr_letters(t) for t in _NON_ALNUM_RE.sub(" ", part.replace("&", " & ")).split()]
         last = len(tokens) - 1
         for i, tok in enumerate(tokens):
             if tok == "st" or tok == "saint":
@@ -355,6 +370,13 @@ class ParsedQuery:
     #: The first part read as one name when a locating word inside it made it two
     #: ("Ashby by Partney" is a village before it is Ashby near Partney); "" otherwise.
     whole: str = ""
+    #: A later part begins with a locating word ("Littie Trinity Ln (off Queen Victoria St)"):
+    #: it says what the place is near, so the first part is read, slips and all, before it.
+    near_later: bool = False
+    #: A control room's camera log ("CAM 10 VICTORIA EMBANKMENT 2305 TAXI DROPPED 2 MALES
+    #: TEMPLE AVE"): the camera's street, with a description after it, is only near what the
+    #: camera saw, which may be on a street the description names.
+    camera: bool = False
 
 
 #: Police shorthand for where along a street something happened, written before the name:
@@ -370,7 +392,8 @@ _SHORTHAND_RE = re.compile(
       | just(?=\s+(?:nr|near|opp|opposite|outside|by|off|behind|up|down|along|round|across
                     |over|past|next|in|on|at)\b)
       | (?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
-      | round\s+the\s+corner\s+from | past
+      | round\s+the\s+corner\s+from | past | towards | twds | last\s+seen | heading
+      | (?:cctv\s+)?cam(?:era)?\s*\d+[a-z]?  # a control room's camera: "CAM 22 TOWER HILL"
       | \d{3,4}\s*hrs? | \d{1,2}[:.]\d{2}(?:\s*hrs?)?  # a time a log carries: "2340hrs"
       | (?:cad|log|ref|incident)\.?(?:\s*no\.?)?\s*[#:]?\s*\d[\w/-]*  # "CAD 4417 A100 NB"
       | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?|nr\.?|near)
@@ -379,8 +402,17 @@ _SHORTHAND_RE = re.compile(
     )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
     re.I | re.X,
 )
-#: Where a text's parts break: a comma, semicolon, bracket or bar, a spaced dash.
-_PART_BREAK_RE = re.compile(r"[,;()|]|\s+-\s+")
+#: Where a text's parts break: a comma, semicolon, bracket or bar, a spaced dash, and what a
+#: fixed-width export or a control room's log puts between fields.
+_PART_BREAK_RE = re.compile(
+    r"""[,;()|] | \s+-\s+
+      | \s{3,}  # a fixed-width export's padding between fields
+      | (?<=[a-z])0{2,}\d*(?=[a-z\s]|$) | (?:^|\s)0{2,}\d*  # "0000PINDAR", "STREE00000EC4Y"
+      # a street type and a postcode with no space between: "PEPYS STREETEC3N2"
+      | (?<=street|..road|..lane|..hill|...row)(?=[a-z]{1,2}\d[a-z\d]?(?:\d[a-z]{0,2})?\b)
+      | \s+(?:cctv\s+)?cam(?:era)?\s*\d+[a-z]?\b  # "CHEAPSIDE  CAM 26 1215 ..."
+      | \s+(?:[01]\d|2[0-3])[0-5]\d(?:\s*hrs?)?(?=\s|$)  # a log's time after the place
+    """, re.I | re.X)
 #: The field names of an export that joins address fields ("Street: Bridge Street | County:
 #: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
 _FIELD_LABEL_RE = re.compile(
@@ -398,7 +430,9 @@ _LOCATOR_BREAK_RE = re.compile(
             |(?:in\s+)?front\s+of|off(?!\s+licen[cs]e)
             # "Finsbury Pavement just up from Moorgate", "... round the corner from"
             |(?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
-            |round\s+the\s+corner\s+from|past)\s)""",
+            |round\s+the\s+corner\s+from|past
+            # where someone went after: "... L/S TWDS ALDERSGATE ST", "heading for Bank"
+            |towards|toward|twds|twd|last\s+seen|heading)\s)""",
     re.I | re.X,
 )
 #: Words that introduce a place's name inside a sentence ("in the alleyway known as Back
@@ -410,6 +444,17 @@ _NAMED_AS_RE = re.compile(
          \s+(?=\S)""",
     re.I | re.X,
 )
+#: A part that is only a log's heading ("CG LOG", "Coastguard log", "OP LOG"), its time cut off.
+_LOG_HEADER_RE = re.compile(r"^\s*(?:[a-z]+\s+){0,2}log\s*[:.]?\s*$", re.I)
+#: A part that says where someone went: "towards Lime Street", "heading for Bank".
+_GONE_TOWARDS_RE = re.compile(
+    r"^\s*(?:just\s+)?(?:towards|toward|twds|twd|heading)\b", re.I)
+#: A control room's camera: "CAM 22", "cctv cam 3", "camera 14".
+_CAMERA_RE = re.compile(r"\b(?:cctv\s+)?cam(?:era)?\s*\d+[a-z]?\b", re.I)
+#: A locating word that begins a later part: "(off Queen Victoria St)", ", nr Bank stn".
+_LEADING_LOCATOR_RE = re.compile(
+    r"^\s*(?:just\s+)?(?:off(?!\s+licen[cs]e)|nr\.?|near|opp\.?|opposite|by|behind|adj\.?"
+    r"|adjacent|next\s+to|outside|rear\s+of|(?:up|down|round|across)\s+from)\s", re.I)
 #: A victim taken somewhere ("male followed the victim into Apothecary Street", "dragged her
 #: into the alley off Cheapside"): the offence is where they were taken, whatever place the
 #: text names first. (Where a suspect ran off to is not: that is where they went after.)
@@ -743,8 +788,10 @@ def parse_query(text: str) -> ParsedQuery:
     whole = ""  # the first part as one name, when a locating word broke it
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
+    near_later = False
     for piece in _PART_BREAK_RE.split(raw):
         piece = _NAMED_AS_RE.sub("", piece)
+        near_later = near_later or bool(parts and _LEADING_LOCATOR_RE.match(piece))
         pieces = _LOCATOR_BREAK_RE.split(piece)
         if len(pieces) > 1 and not parts and piece.strip():
             whole = normalise_name(_strip_house(_postcode_split(piece.strip())[0]))
@@ -753,7 +800,8 @@ def parse_query(text: str) -> ParsedQuery:
             postcode = postcode or pc
             if p.strip():
                 parts.append(p.strip())
-    parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS] or parts
+    parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS
+             and not _LOG_HEADER_RE.match(p)] or parts
     if len(parts) == 1 and _ACCESS_WORD_RE.search(parts[0]):
         # "moorgate station moorfields exit": premises, then the street its door opens on
         tokens = parts[0].split()
@@ -815,8 +863,9 @@ def parse_query(text: str) -> ParsedQuery:
     # a later part that is a number alone ("Cheapside outside 12") is no area and no name
     areas = [k for k in (normalise_name(_strip_shorthand(p)) for p in parts[1:])
              if _worded(k) and not _POSTCODE_RE.match(k)]
+    # where someone went after ("twds Minories") is a hint of the area, never the place
     later = tuple(k for k in (normalise_name(_ACCESS_WORD_RE.sub("", _strip_house(
-        _strip_shorthand(p)))) for p in parts[1:])
+        _strip_shorthand(p)))) for p in parts[1:] if not _GONE_TOWARDS_RE.match(p))
                   if _worded(k) and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
     key = normalise_name(name)
     # "0", "12-14": a number alone names no place; nor does "Online" or "Not known"
@@ -908,6 +957,8 @@ def parse_query(text: str) -> ParsedQuery:
         later_names=later,
         slash_junction=slash_junction,
         whole=whole if whole != key else "",
+        near_later=near_later,
+        camera=bool(later and _CAMERA_RE.search(text)),
     )
 
 

@@ -148,6 +148,19 @@ def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     return readings
 
 
+#: Words before a street a sentence only passes by: where someone went towards or left
+#: ("towards Lime Street", "after leaving Liverpool Street"). Where they came from is
+#: another ("from Fleet Street"), read so only beside a street named otherwise.
+_PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "past", "heading"])
+
+
+def _passed_by(tokens: list[str], start: int, words: frozenset[str] | set[str]) -> bool:
+    """Whether the street named from `tokens[start]` follows one of `words` (a "the" between
+    aside): one a sentence only passes by."""
+    before = [t for t in tokens[max(0, start - 2):start] if t != "the"]
+    return bool(before) and before[-1] in words
+
+
 def _stripped(texts: Sequence[str]) -> list[str]:
     """:func:`_stripped_column` as Python strings."""
     return _stripped_column(texts).to_pylist()
@@ -169,6 +182,8 @@ class CandidateSearch:
         key, its alternatives, fuzzy names, then the trailing area or the postcode district.
         Generic place types ("Supermarket") are capped at GENERIC_MAX_SCORE."""
         rows, scores, how, why = self._search(pq, area, fuzzy)
+        if len(rows) and pq.camera:  # a camera's street is near what it saw
+            scores, why = np.minimum(scores, NEAR_PART_MAX_SCORE), ["near"] * len(rows)
         if len(rows):
             generic = self._generic_mask()[rows] & (np.array(why) != "singled_out")
             if generic.any():
@@ -220,7 +235,7 @@ class CandidateSearch:
                 rows = np.concatenate([rows, own[0][graded]])
                 why = ["typo1"] * n + [w for w, g in zip(own[2], graded, strict=True) if g]
                 return (rows, np.full(len(rows), FUZZY_LOOSE_MAX), ["fuzzy"] * len(rows), why)
-        if fuzzy and pq.later_names and not pq.whole:
+        if fuzzy and pq.later_names and not (pq.whole or pq.near_later):
             # "Post Office, Claughton Road": a street named exactly in a later part is the
             # address; a first part the area knows only by a near miss ("Post Office Avenue",
             # type dropped) is premises on it, as are premises named by their kind
@@ -273,7 +288,8 @@ class CandidateSearch:
                         [h for h, a in zip(found[2], agree.tolist(), strict=True) if a],
                         [w for w, a in zip(found[3], agree.tolist(), strict=True) if a])
         # "Tesco Express, 12 Fleet Street"; after a locating word, exact names first as above
-        for later_fuzzy in ([False, True] if fuzzy and pq.whole else [fuzzy]):
+        for later_fuzzy in ([False, True] if fuzzy and (pq.whole or pq.near_later)
+                            else [fuzzy]):
             later = self._later_street(pq, area, later_fuzzy)
             if len(later[0]):
                 return later
@@ -328,7 +344,7 @@ class CandidateSearch:
             if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
                 rows, scores = rows[street], scores[street] * SECOND_PART_FACTOR
                 how = [h for h, k in zip(how, street.tolist(), strict=True) if k]
-                if pq.whole and _names_a_street(pq.key):
+                if (pq.whole or pq.near_later) and _names_a_street(pq.key):
                     return (rows, np.minimum(scores, NEAR_PART_MAX_SCORE), how,
                             ["near"] * len(rows))
                 return rows, scores, how, ["later_part"] * len(rows)
@@ -543,6 +559,11 @@ class CandidateSearch:
             return none
         for tokens in parts:
             found = self._streets_named_in(tokens, area)
+            # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
+            # streets come from or gone towards are not where it happened
+            found = [f for f in found if not _passed_by(tokens, f[0], _PASSING_WORDS)]
+            # "from" too, unless nothing else is left: "bike stolen from Ironmonger Lane"
+            found = [f for f in found if not _passed_by(tokens, f[0], {"from"})] or found
             if len({int(self._row_key[rows[0]]) for _, _, rows, _ in found}) == 1:
                 _, _, rows, score = found[0]
                 n = len(rows)

@@ -1026,3 +1026,48 @@ def test_a_street_then_a_place_type_police_uk_names_otherwise(col_gaz: Gazetteer
     the street is only near the place."""
     m = best(col_gaz, "aldgate bus station")
     assert (m.name, m.reason, m.score < CONFIDENT) == ("Aldgate", "near", True)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a scanner's figures for letters; the street, not the one it is off
+    ("Temp1e Lane EC4Y (off Tudor St) - laptop bag sto1en", "Temple Lane"),
+    ("St C1are St, EC3N (off Minories) - assau lt outside hotel", "St Clare Street"),
+    ("Littie Trinity Ln EC4V (off Queen Victoria St) - window of restaurant broken",
+     "Little Trinity Lane"),
+    # a fixed-width export: padding, zero-filled numbers, a postcode with no space before it
+    ("000000022COLLEGE HILL         LONDON     EC4R 2RA", "College Hill"),
+    ("JOHN CARPENTER STREE00000EC4Y0AN", "John Carpenter Street"),
+    ("PEPYS STREETEC3N2    TOWER HILL", "Pepys Street"),
+    # a witness walking along one street, from one and towards another
+    ("I was on Broad Street Avenue going towards Blomfield Street after leaving Liverpool "
+     "Street when my wallet was taken", "Broad Street Avenue"),
+    ("I was walking up Old Broad Street from Threadneedle Street towards Liverpool Street when "
+     "a man bumped into me", "Old Broad Street"),
+    ("bike stolen from Iron Monger Lane EC2, locked to railings", "Ironmonger Lane"),
+])
+def test_scanned_fixed_width_and_witness_texts(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Set 8's kinds of source (benchmarks/data/handwritten_forms_8.tsv)."""
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (name, True, True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+def test_figures_that_are_a_postcodes_or_a_roads_stay(col_gaz: Gazetteer) -> None:
+    from crimegeo.gazetteer.normalise import normalise_name
+
+    assert normalise_name("Temp1e L0ndon crimina1") == "temple london criminal"
+    assert normalise_name("EC1A W1A EC4Y0AN A100 B9084 12a") == "ec1a w1a ec4y0an a100 b9084 12a"
+
+
+def test_a_camera_log_is_only_near_what_the_camera_saw(col_gaz: Gazetteer) -> None:
+    text = "CAM 10 VICTORIA EMBANKMENT 2305 TAXI DROPPED 2 MALES TEMPLE AVE NB TWDS TUDOR ST"
+    m = best(col_gaz, text)
+    assert (m.name, m.reason, m.score < CONFIDENT) == ("Victoria Embankment", "near", True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+    # the camera's street alone, with nothing seen elsewhere, is the place
+    m = best(col_gaz, "CAM 4 ST MARTINS LE GRAND")
+    assert (m.name, m.score >= CONFIDENT) == ("St Martin'S Le Grand", True)
+    # a log's time ends the place; where someone went is never the place
+    assert parse_query("IRONMONGER LN / CHEAPSIDE  CAM 26 1215 SHOPLIFTER L/S NB TWDS "
+                       "GRESHAM ST").junction == ("ironmonger lane", "cheapside")
+    assert "gresham street" not in parse_query("Cheapside 1215 male twds Gresham St").later_names
