@@ -407,6 +407,7 @@ _SHORTHAND_RE = re.compile(
 _PART_BREAK_RE = re.compile(
     r"""[,;()|] | \s+-\s+
       | \s{3,}  # a fixed-width export's padding between fields
+      | \s+\.\s+  # "Picton Crescent . criminal damage to cars"
       | (?<=[a-z])0{2,}\d*(?=[a-z\s]|$) | (?:^|\s)0{2,}\d*  # "0000PINDAR", "STREE00000EC4Y"
       # a street type and a postcode with no space between: "PEPYS STREETEC3N2"
       | (?<=street|..road|..lane|..hill|...row)(?=[a-z]{1,2}\d[a-z\d]?(?:\d[a-z]{0,2})?\b)
@@ -521,6 +522,15 @@ PREMISES_KINDS: dict[str, str] = {
     "station": "", "stn": "", "railway station": "", "tube station": "", "museum": "",
     "cathedral": "", "library": "", "office": "", "offices": "", "tower": "", "house": "",
 }
+
+
+#: Premises named by their kind, then where they are: "the police station at Snow Hill",
+#: "the hospital on Prescot Street": the kind, then the street, as after a comma.
+_PREMISES_AT_RE = re.compile(
+    r"\b(?P<kind>" + "|".join(sorted((re.escape(k) for k in PREMISES_KINDS if " " in k
+                                      or k not in ("house", "tower", "office", "offices")),
+                                     key=len, reverse=True))
+    + r")\s+(?:at|on|in)\s+(?=\S)", re.I)
 
 
 def premises_kind(key: str) -> str | None:
@@ -788,6 +798,7 @@ def parse_query(text: str) -> ParsedQuery:
     whole = ""  # the first part as one name, when a locating word broke it
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
+    raw = _PREMISES_AT_RE.sub(r"\g<kind>, ", raw)
     near_later = False
     for piece in _PART_BREAK_RE.split(raw):
         piece = _NAMED_AS_RE.sub("", piece)

@@ -148,6 +148,10 @@ def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     return readings
 
 
+#: Street types that are whole names too: "broadway norris green" is Broadway, in Norris
+#: Green, as "the Strand" or "the Crescent" are names.
+_TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "promenade",
+                              "esplanade", "boulevard", "causeway", "circus", "mall"])
 #: Words before a street a sentence only passes by: where someone went towards or left
 #: ("towards Lime Street", "after leaving Liverpool Street"). Where they came from is
 #: another ("from Fleet Street"), read so only beside a street named otherwise.
@@ -466,8 +470,9 @@ class CandidateSearch:
         `min_head` of them)."""
         for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - min_head) + 1):
             head = tokens[:-drop]
-            if len(head) == 1 and head[0] in ROAD_TYPE_TOKENS:  # "street" alone; not
-                break  # "Bridge Street" or "Park Road", names made of street types
+            if (len(head) == 1 and head[0] in ROAD_TYPE_TOKENS
+                    and head[0] not in _TYPES_THAT_NAME):  # "street" alone; not "Bridge
+                break  # Street" or "Park Road", names made of street types
             rows = self._rows_for_key(" ".join(head), area)
             rows = rows[self.kind[rows] != KIND_POSTCODE]
             if len(rows):

@@ -1071,3 +1071,19 @@ def test_a_camera_log_is_only_near_what_the_camera_saw(col_gaz: Gazetteer) -> No
     assert parse_query("IRONMONGER LN / CHEAPSIDE  CAM 26 1215 SHOPLIFTER L/S NB TWDS "
                        "GRESHAM ST").junction == ("ironmonger lane", "cheapside")
     assert "gresham street" not in parse_query("Cheapside 1215 male twds Gresham St").later_names
+
+
+def test_a_street_type_that_is_a_whole_name_then_words(tmp_path) -> None:
+    gaz = _merseyside_streets(tmp_path, ("Broadway", "Picton Crescent", "Lord Street"))
+    for text, name in (("broadway norris green outside the chippy lads fighting", "Broadway"),
+                       ("Picton Crcscent . crimina1 damage to cars", "Picton Crescent")):
+        m = gaz.lookup(text)[0]
+        assert (m.name, m.match_type != "ambiguous") == (name, True), text
+        assert gaz.lookup_many([text])[0] == m
+    assert gaz.lookup("street lamp broken") == []  # "street" alone names nothing
+
+
+def test_premises_at_a_street_are_the_premises_then_the_street() -> None:
+    pq = parse_query("in front of the police station at Snow Hill, near Holborn Viaduct")
+    assert (pq.key, pq.later_names[0]) == ("the police station", "snow hill")
+    assert parse_query("Hospital Street, Liverpool").key == "hospital street"
