@@ -471,6 +471,10 @@ _ACCESS_WORD_RE = re.compile(r"\s+(?:main\s+|side\s+|rear\s+|front\s+)?(?:entran
 BACK_ALLEY_WORDS: frozenset[str] = frozenset([
     "jigger", "jiggers", "entry", "back entry", "alley", "alleyway", "back alley", "ginnel",
     "gennel", "snicket", "backs", "the backs", "back lane", "back jigger"])
+#: "(the jigger at the) back of <street>": the Back street of that name, where there is one.
+_BACK_OF_RE = re.compile(
+    r"^(?:the\s+)?(?:(?:" + "|".join(sorted(BACK_ALLEY_WORDS, key=len, reverse=True))
+    + r")\s+)?(?:at\s+the\s+|in\s+the\s+)?back\s+of\s+(?:the\s+)?(?P<street>\S.*)$")
 #: What an incident log writes after a location: an approximate time, a log or reference
 #: number ("Broad La. approx 1400hrs", "Haydock St ref log 0312"); not part of the name.
 _LOG_NOTE_RE = re.compile(
@@ -930,6 +934,9 @@ def parse_query(text: str) -> ParsedQuery:
     if later and (key.removeprefix("the ") in BACK_ALLEY_WORDS):
         # "jigger behind Stanley Rd": the back alley of that street, where the area has one
         alternatives.append(f"back {later[0].split(' in ')[0]}")
+    back_of = _BACK_OF_RE.match(key)
+    if back_of is not None:  # "in the jigger back of stanley rd", "back of colquitt st"
+        alternatives.append(f"back {back_of.group('street')}")
     if "saint" in toks[1:]:  # "Fish St. Hill": a medial St may be Street after all
         alternatives.append(" ".join(medial_st_as_street(toks)))
     if key in BRAND_PLACES:

@@ -1011,6 +1011,8 @@ def test_a_back_alley_written_by_the_street_it_runs_behind(tmp_path) -> None:
                        ("the jigger behind westminster rd in kirkdale", "Back Westminster Road"),
                        ("in the alleyway known as Back Stanley Road, off Stanley Road",
                         "Back Stanley Road"),
+                       ("in the jigger back of stanley rd", "Back Stanley Road"),
+                       ("back of westminster rd off stanley rd", "Back Westminster Road"),
                        ("house on stanley rd, window put through", "Stanley Road")):
         m = gaz.lookup(text)[0]
         assert (m.name, m.match_type != "ambiguous") == (name, True), text
