@@ -148,6 +148,11 @@ def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     return readings
 
 
+#: Premises named by their kind and a street are the one place of that kind this near the
+#: street, where every other is this many times as far: a hospital or a campus is large, and
+#: its police.uk point need not lie on the street of its address.
+PREMISES_NEAR_M = 400.0
+PREMISES_APART = 3.0
 #: Street types that are whole names too: "broadway norris green" is Broadway, in Norris
 #: Green, as "the Strand" or "the Crescent" are names.
 _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "promenade",
@@ -327,10 +332,29 @@ class CandidateSearch:
                 n = len(places)
                 placed = self._placed_by_later_part(pq, area, True, (
                     places, np.full(n, GENERIC_MAX_SCORE), ["normalised"] * n, ["generic"] * n))
+                if set(placed[3]) == {"later_part"}:
+                    # "Barts Hosp, West Smithfield": a hospital's police.uk point lies 211 m
+                    # from the street's, yet it is the only one for a mile: those premises
+                    nearest = self._nearest_of_kind(places, placed[0])
+                    if nearest is not None:
+                        return (np.array([nearest]), np.array([SINGLED_OUT_MAX_SCORE]),
+                                ["normalised"], ["singled_out"])
                 if set(placed[3]) & {"singled_out", "later_part"}:
                     return placed
         later = self._later_street(pq, area, fuzzy=True)
         return later if len(later[0]) else None
+
+    def _nearest_of_kind(self, places: np.ndarray, street: np.ndarray) -> int | None:
+        """The one place of `places` near the street (rows `street`): within PREMISES_NEAR_M
+        of it, and every other place at least PREMISES_APART times as far; else None."""
+        if not len(street) or (self.kind[street] != KIND_ROAD).any():
+            return None
+        gap = self._box_gap(places, street).min(axis=1)
+        order = np.argsort(gap)
+        if gap[order[0]] > PREMISES_NEAR_M or (
+                len(order) > 1 and gap[order[1]] < PREMISES_APART * max(gap[order[0]], 1.0)):
+            return None
+        return int(places[order[0]])
 
     def _later_street(self, pq: ParsedQuery, area: _Area, fuzzy: bool
                       ) -> tuple[np.ndarray, np.ndarray, list, list]:

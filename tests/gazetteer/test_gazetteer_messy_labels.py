@@ -1089,3 +1089,17 @@ def test_premises_at_a_street_are_the_premises_then_the_street() -> None:
     pq = parse_query("in front of the police station at Snow Hill, near Holborn Viaduct")
     assert (pq.key, pq.later_names[0]) == ("the police station", "snow hill")
     assert parse_query("Hospital Street, Liverpool").key == "hospital street"
+
+
+def test_premises_whose_point_is_off_their_street_are_still_those_premises(
+        col_gaz: Gazetteer) -> None:
+    """Barts' police.uk "Hospital" point lies 211 m from West Smithfield's, the next hospital
+    over a mile away: "Barts Hosp, West Smithfield" is the hospital, as a suggestion."""
+    for text in ("Barts Hosp, West Smithfield EC1A, A&E dept", "St Bartholomew's Hospital, "
+                 "West Smithfield, London EC1A"):
+        m = best(col_gaz, text)
+        assert (m.name, m.reason, m.score < CONFIDENT) == ("Hospital", "singled_out", True)
+        assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+    # a station's exit is still the street: police.uk has no type for a station
+    assert best(col_gaz, "Liverpool Street station, Old Broad Street exit").name == (
+        "Old Broad Street")
