@@ -144,6 +144,9 @@ SECOND_PART_FACTOR = 0.95
 #: Road), when nothing is spelt closer: a suggestion (``reason="sounds_like"``), not
 #: calibrated (the perturbation model has no such class).
 SOUNDS_LIKE_SCORE = 0.6
+#: A name of one word found inside a sentence, with no street type to mark it ("someone on
+#: Huney with a dog"): a suggestion, not calibrated.
+IN_SENTENCE_SCORE = 0.6
 #: ...but when that part followed a locating word ("the shop nr Fleet St", "Bare Alley off
 #: Farringdon Street"), the text says the place is near that street, not on it: the street
 #: answers with ``reason="near"`` and at most this score, below the default threshold (a

@@ -43,6 +43,7 @@ from crimegeo.gazetteer.scoring import (
     FUZZY_SCORES,
     FUZZY_UNIQUE_MARGIN,
     GENERIC_MAX_SCORE,
+    IN_SENTENCE_SCORE,
     JUNCTION_MAX_M,
     LANDMARK_SLACK_M,
     LONGER_NAME_SCORE,
@@ -274,7 +275,8 @@ class CandidateSearch:
                 return self._told_apart_by_sound(pq, found)
             # a name among other words: exact readings first, then a slip, then a sentence
             for reading in (self._name_then_words, self._words_then_name,
-                            self._slipped_name_then_words, self._street_in_sentence):
+                            self._slipped_name_then_words, self._street_in_sentence,
+                            self._name_in_sentence):
                 named = (first if first is not None and reading == self._name_then_words
                          else reading(pq, area))
                 if len(named[0]) and set(named[3]) == {"longer_name"}:
@@ -283,6 +285,13 @@ class CandidateSearch:
                     slipped = self._slipped_name_then_words(pq, area)
                     if len(slipped[0]) and set(slipped[3]) <= {"typo1", "typo2"}:
                         return slipped
+                if len(named[0]) and reading == self._name_in_sentence and (
+                        pq.whole or pq.near_later):
+                    # "bus stop o/s Aldgate stn, Aldgate EC3": a street named exactly in a
+                    # later part before a name found among words
+                    later = self._later_street(pq, area, False)
+                    if len(later[0]):
+                        return later
                 if len(named[0]):
                     return named
             # "veil road", "leighton way": spelt by ear. Where a loose near miss is that
@@ -599,6 +608,53 @@ class CandidateSearch:
                 return (rows, np.full(n, min(score, WORDS_AFTER_SCORE)), ["fuzzy"] * n,
                         ["words_before"] * n)
         return none
+
+    def _name_in_sentence(self, pq: ParsedQuery, area: _Area
+                          ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """A name with no street type inside a longer text ("dumped in Silva Dale, the valley
+        below our croft", "sitting in the gardens in Finsbury Circus"): the words, two to
+        four, that are exactly one name of the area and begin after a word no name has; a
+        feature before a settlement or district named too. Several such names, or none: no
+        answer. Scored as words around a name (``words_before``); a name of one word
+        ("someone on Huney with a dog") only as a suggestion (``in_sentence``,
+        IN_SENTENCE_SCORE), since many words are someone's name somewhere."""
+        none = (np.zeros(0, np.int64), np.zeros(0), [], [])
+        parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
+        if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
+            return none
+        found: dict[int, tuple[np.ndarray, int]] = {}  # key id -> rows, words
+        for tokens in parts:
+            spans = []  # (words, start, rows) of every name the part holds
+            for start in range(len(tokens)):
+                if start and tokens[start - 1] != "the" and not self._ends_words_before_a_name(
+                        tokens[start - 1]) or _passed_by(tokens, start, _PASSING_WORDS):
+                    continue
+                for size in range(min(4, len(tokens) - start), 0, -1):
+                    span = tokens[start:start + size]
+                    if not set(span) - ROAD_TYPE_TOKENS - GENERIC_TOKENS - _SENTENCE_WORDS - {
+                            "the", "of", "and"} or (size == 1 and len(span[0]) < 5):
+                        continue
+                    rows = self._rows_for_key(" ".join(span), area)
+                    rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
+                    if len(rows):
+                        spans.append((size, start, rows))
+                        break
+            taken: set[int] = set()
+            for size, start, rows in sorted(spans, key=lambda sp: (-sp[0], sp[1])):
+                # the longest first, none inside another: "the Ness of Collaster" holds no
+                # "The Ness"
+                if not taken & set(range(start, start + size)):
+                    taken |= set(range(start, start + size))
+                    found.setdefault(int(self._row_key[rows[0]]), (rows, size))
+        places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].all()}
+        chosen = places or found
+        if len(chosen) != 1:
+            return none
+        rows, size = next(iter(chosen.values()))
+        n = len(rows)
+        if size == 1 or not places:  # a settlement alone in a sentence: a suggestion too
+            return rows, np.full(n, IN_SENTENCE_SCORE), ["fuzzy"] * n, ["in_sentence"] * n
+        return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
 
     def _streets_named_in(self, tokens: list[str], area: _Area
                           ) -> list[tuple[int, int, np.ndarray, float]]:

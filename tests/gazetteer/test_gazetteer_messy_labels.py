@@ -1103,3 +1103,20 @@ def test_premises_whose_point_is_off_their_street_are_still_those_premises(
     # a station's exit is still the street: police.uk has no type for a station
     assert best(col_gaz, "Liverpool Street station, Old Broad Street exit").name == (
         "Old Broad Street")
+
+
+@pytest.mark.parametrize(("text", "name", "reason"), [
+    ("Dear Sir/Madam, building waste has been dumped in Silva Dale, the valley below our "
+     "croft. Registration of the van attached. Regards", "Silva Dale", "words_before"),
+    ("Dear Officer, someone has been driving a quad bike across the grazing out on the Ness "
+     "of Collaster, leaving deep ruts. Regards, landowner", "Ness of Collaster", "words_before"),
+    # a name of one word among words is only a suggestion; the island before the island group
+    ("caller's watching from the shore on Unst and there's folk, er, on Huney, the peerie "
+     "island, with a dog running amongst the birds", "Huney", "in_sentence"),
+])
+def test_a_name_with_no_street_type_inside_a_sentence(os_gaz: Gazetteer, text: str, name: str,
+                                                      reason: str) -> None:
+    m = os_gaz.lookup(text)[0]
+    assert (m.name, m.reason, m.match_type != "ambiguous") == (name, reason, True)
+    assert (m.score >= CONFIDENT) == (reason == "words_before")
+    assert os_gaz.lookup_many([text])[0] == m
