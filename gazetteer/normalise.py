@@ -377,6 +377,9 @@ class ParsedQuery:
     #: TEMPLE AVE"): the camera's street, with a description after it, is only near what the
     #: camera saw, which may be on a street the description names.
     camera: bool = False
+    #: A full postcode written anywhere in the text ("ZE2 9EJ|Haroldswick|Unst"), as a key:
+    #: where the gazetteer has that unit, it is nearer the place than the village named.
+    postcode_unit: str | None = None
 
 
 #: Police shorthand for where along a street something happened, written before the name:
@@ -652,6 +655,16 @@ def _postcode_split(part: str) -> tuple[str, str | None]:
     if bare and out[1:2].isalpha() and out[:2].lower() in ("st", "rd", "ln"):
         return part, None  # not a postcode area, an abbreviation glued to a digit
     return part[: m.start()].strip(), out.upper()
+
+
+#: A full postcode: outward code, then inward code ("ZE2 9EJ", "tn29 9na", "EC4Y0AN").
+_POSTCODE_UNIT_RE = re.compile(r"\b([a-z]{1,2}\d[a-z\d]?)\s*(\d[abd-hjlnp-uw-z]{2})\b", re.I)
+
+
+def _postcode_unit(text: str) -> str | None:
+    """The key of the first full postcode in `text` ("ze2 9ej"), or None."""
+    m = _POSTCODE_UNIT_RE.search(text or "")
+    return f"{m.group(1)} {m.group(2)}".lower() if m else None
 
 
 def _worded(key: str) -> bool:
@@ -977,6 +990,7 @@ def parse_query(text: str) -> ParsedQuery:
         whole=whole if whole != key else "",
         near_later=near_later,
         camera=bool(later and _CAMERA_RE.search(text)),
+        postcode_unit=_postcode_unit(text),
     )
 
 

@@ -192,6 +192,17 @@ class CandidateSearch:
         key, its alternatives, fuzzy names, then the trailing area or the postcode district.
         Generic place types ("Supermarket") are capped at GENERIC_MAX_SCORE."""
         rows, scores, how, why = self._search(pq, area, fuzzy)
+        if pq.postcode_unit and (not len(rows) or (
+                (self.kind[rows] != KIND_ROAD).all() and (self.kind[rows] != KIND_POSTCODE).any()
+                and (AREA_LIKE[self.kind[rows]].any() or set(why) <= {"in_sentence", "loose"}))):
+            # "ZE2 9EJ|Haroldswick|Unst": the postcode's unit, where the gazetteer has it, is
+            # nearer the place than the village or district the text names
+            unit = self._rows_for_key(pq.postcode_unit, area)
+            unit = unit[self.kind[unit] == KIND_POSTCODE]
+            if len(unit):
+                n = len(unit)
+                rows, scores, how, why = unit, np.full(n, SCORES["area_exact"]), ["area"] * n, [
+                    ""] * n
         if len(rows) and pq.camera:  # a camera's street is near what it saw
             scores, why = np.minimum(scores, NEAR_PART_MAX_SCORE), ["near"] * len(rows)
         if len(rows):

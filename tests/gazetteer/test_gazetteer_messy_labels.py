@@ -1120,3 +1120,18 @@ def test_a_name_with_no_street_type_inside_a_sentence(os_gaz: Gazetteer, text: s
     assert (m.name, m.reason, m.match_type != "ambiguous") == (name, reason, True)
     assert (m.score >= CONFIDENT) == (reason == "words_before")
     assert os_gaz.lookup_many([text])[0] == m
+
+
+@pytest.mark.parametrize("text", [
+    "ZE2 9EJ|Haroldswick|Unst|Shetland",
+    "c/s she bides in Haroldswick, er, ZE2 9EJ, and someone's syphoned the diesel",
+])
+def test_a_full_postcode_the_gazetteer_has_is_nearer_than_the_village(os_gaz: Gazetteer,
+                                                                       text: str) -> None:
+    m = os_gaz.lookup(text)[0]
+    assert (m.name, m.local_type) == ("ZE2 9EJ", "Postcode")
+    assert os_gaz.lookup_many([text])[0] == m
+    # a street named beside its postcode stays the street; the village alone stays the village
+    assert os_gaz.lookup("Setters Hill Estate, Baltasound ZE2 9EJ")[0].name == (
+        "Setters Hill Estate")
+    assert os_gaz.lookup("Haroldswick, Unst")[0].name == "Haroldswick"
