@@ -271,6 +271,11 @@ class CandidateSearch:
             if (len(first[0]) and set(first[3]) == {"words_after"}
                     and (self.kind[first[0]] == KIND_ROAD).all()):
                 return first
+            # "Car window smashed on Newbury Street EC1A, the small street off Little Britain":
+            # a sentence that names a street first is about that street
+            in_first = self._street_in_sentence(dataclasses.replace(pq, later_names=()), area)
+            if len(in_first[0]):
+                return in_first
             later = self._later_street(pq, area, fuzzy=False)
             if len(later[0]):
                 return later

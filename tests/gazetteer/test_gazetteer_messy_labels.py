@@ -1046,6 +1046,9 @@ def test_a_street_then_a_place_type_police_uk_names_otherwise(col_gaz: Gazetteer
     ("I was walking up Old Broad Street from Threadneedle Street towards Liverpool Street when "
      "a man bumped into me", "Old Broad Street"),
     ("bike stolen from Iron Monger Lane EC2, locked to railings", "Ironmonger Lane"),
+    # a sentence that names a street first, then what it is off
+    ("Car window smashed on Newbury Street EC1A, the small street off Little Britain near "
+     "Barts. Reported via 101 webchat.", "Newbury Street"),
 ])
 def test_scanned_fixed_width_and_witness_texts(col_gaz: Gazetteer, text: str, name: str) -> None:
     """Set 8's kinds of source (benchmarks/data/handwritten_forms_8.tsv)."""
