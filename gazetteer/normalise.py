@@ -408,7 +408,8 @@ _SHORTHAND_RE = re.compile(
 #: Where a text's parts break: a comma, semicolon, bracket or bar, a spaced dash, and what a
 #: fixed-width export or a control room's log puts between fields.
 _PART_BREAK_RE = re.compile(
-    r"""[,;()|] | \s+-\s+
+    r"""[,;()|~] | \s+-\s+
+      | (?:(?<=[a-z]{3})|(?<=\d))\.\s+(?=(?-i:[A-Z]))  # a sentence's end: "Grove St L7. Crim"
       | \s{3,}  # a fixed-width export's padding between fields
       | \s+\.\s+  # "Picton Crescent . criminal damage to cars"
       | (?<=[a-z])0{2,}\d*(?=[a-z\s]|$) | (?:^|\s)0{2,}\d*  # "0000PINDAR", "STREE00000EC4Y"

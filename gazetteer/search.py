@@ -273,7 +273,7 @@ class CandidateSearch:
                 return first
             # "Car window smashed on Newbury Street EC1A, the small street off Little Britain":
             # a sentence that names a street first is about that street
-            in_first = self._street_in_sentence(dataclasses.replace(pq, later_names=()), area)
+            in_first = self._street_in_sentence(pq, area, first_only=True)
             if len(in_first[0]):
                 return in_first
             later = self._later_street(pq, area, fuzzy=False)
@@ -290,11 +290,18 @@ class CandidateSearch:
             if len(found[0]) and not set(found[3]) <= {"loose"}:
                 return self._told_apart_by_sound(pq, found)
             # a name among other words: exact readings first, then a slip, then a sentence
+            # "idle lane off great tower street": after a locating word, a sentence's streets
+            # are read in the first part only; what it is near comes after its slips and sound
+            first_only = bool((pq.whole or pq.near_later) and _names_a_street(pq.key))
             for reading in (self._name_then_words, self._words_then_name,
                             self._slipped_name_then_words, self._street_in_sentence,
                             self._name_in_sentence):
-                named = (first if first is not None and reading == self._name_then_words
-                         else reading(pq, area))
+                if first is not None and reading == self._name_then_words:
+                    named = first
+                elif reading in (self._street_in_sentence, self._name_in_sentence):
+                    named = reading(pq, area, first_only=first_only)
+                else:
+                    named = reading(pq, area)
                 if len(named[0]) and set(named[3]) == {"longer_name"}:
                     # "denge marsh road lydd": Dengemarsh Road with a slip before Denge Marsh
                     # guessed as the start of a longer name
@@ -598,7 +605,7 @@ class CandidateSearch:
                     return rows, scores, ["fuzzy"] * len(rows), list(why)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
-    def _street_in_sentence(self, pq: ParsedQuery, area: _Area
+    def _street_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False
                             ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A street named inside a longer text, as a call log writes it ("caller at 12
         Bartholmew Lane EC2 reports man collapsed"): part by part, the words ending in a
@@ -606,12 +613,13 @@ class CandidateSearch:
         of the area, exactly or with one slip, the longest such name first and none inside
         another ("Sun St Passage" holds "Sun Street"); the first part naming one street
         answers, scored as words around a name (``reason="words_before"``). Texts of fewer
-        than SENTENCE_MIN_WORDS words, and parts naming several streets so, are left alone."""
+        than SENTENCE_MIN_WORDS words, and parts naming several streets so, are left alone.
+        With `first_only`, only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        for tokens in parts:
+        for tokens in parts[:1] if first_only else parts:
             found = self._streets_named_in(tokens, area)
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
@@ -625,7 +633,7 @@ class CandidateSearch:
                         ["words_before"] * n)
         return none
 
-    def _name_in_sentence(self, pq: ParsedQuery, area: _Area
+    def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False
                           ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A name with no street type inside a longer text ("dumped in Silva Dale, the valley
         below our croft", "sitting in the gardens in Finsbury Circus"): the words, two to
@@ -633,13 +641,14 @@ class CandidateSearch:
         feature before a settlement or district named too. Several such names, or none: no
         answer. Scored as words around a name (``words_before``); a name of one word
         ("someone on Huney with a dog") only as a suggestion (``in_sentence``,
-        IN_SENTENCE_SCORE), since many words are someone's name somewhere."""
+        IN_SENTENCE_SCORE), since many words are someone's name somewhere. With `first_only`,
+        only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
         found: dict[int, tuple[np.ndarray, int]] = {}  # key id -> rows, words
-        for tokens in parts:
+        for tokens in parts[:1] if first_only else parts:
             spans = []  # (words, start, rows) of every name the part holds
             for start in range(len(tokens)):
                 if start and tokens[start - 1] != "the" and not self._ends_words_before_a_name(
@@ -687,8 +696,10 @@ class CandidateSearch:
             # "caller"): "Block B, St Martin's Lane" holds no "Martin's Lane"
             spans = [(start, tokens[start:end + 1]) for start in range(max(0, end - 4), end)
                      if start == 0 or self._ends_words_before_a_name(tokens[start - 1])]
+            # a name of street types alone ("Hill Street", "Park Road") only after "on", "in"...
             spans = [(start, sp) for start, sp in spans if not any(t[0].isdigit() for t in sp)
-                     and set(sp) - ROAD_TYPE_TOKENS - {"the"}]
+                     and (set(sp) - ROAD_TYPE_TOKENS - {"the"} or (
+                         len(sp) == 2 and start and tokens[start - 1] in _SENTENCE_WORDS))]
             for start, span in spans:  # longest first: "west end road" before "end road"
                 rows = self._rows_for_key(" ".join(span), area)
                 rows = rows[self.kind[rows] == KIND_ROAD]

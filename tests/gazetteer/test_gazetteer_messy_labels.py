@@ -1138,3 +1138,24 @@ def test_a_full_postcode_the_gazetteer_has_is_nearer_than_the_village(os_gaz: Ga
     assert os_gaz.lookup("Setters Hill Estate, Baltasound ZE2 9EJ")[0].name == (
         "Setters Hill Estate")
     assert os_gaz.lookup("Haroldswick, Unst")[0].name == "Haroldswick"
+
+
+def test_a_street_of_type_words_a_sentences_end_and_a_tilde(tmp_path) -> None:
+    gaz = _merseyside_streets(tmp_path, ("Hill Street", "Grove Street", "School Lane",
+                                         "Land Lane"))
+    for text, name in (
+            ("Car window smashed overnight on Hill Street (outside no. 41), nothing taken, no "
+             "witnesses - submitted via Single Online Home", "Hill Street"),
+            ("Grove St L7. Crim dam to parked veh, wing mirrors snapped x3 cars", "Grove Street"),
+            ("School Lane~School Lane~nr school gates", "School Lane")):
+        m = gaz.lookup(text)[0]
+        assert (m.name, m.match_type != "ambiguous") == (name, True), text
+        assert gaz.lookup_many([text])[0] == m
+    assert parse_query("St. Mary Axe").key == "saint mary axe"  # no sentence ends there
+
+
+def test_after_a_locating_word_a_sentences_own_street_before_what_it_is_off(
+        col_gaz: Gazetteer) -> None:
+    m = best(col_gaz, "idle lane off great tower street down by the st dunstan in the east "
+                      "church garden a man had his phone snatched")
+    assert m.name == "Idol Lane"  # by ear; Great Tower Street is only what it is off
