@@ -449,6 +449,13 @@ _NAMED_AS_RE = re.compile(
          \s+(?=\S)""",
     re.I | re.X,
 )
+#: A form's field that says where ("Theft of motorcycle. Location: motorcycle bay, Sise
+#: Lane"): what comes before it is not the place.
+_LOCATION_FIELD_RE = re.compile(
+    r"\b(?:location|address|loc|place\s+of\s+(?:offence|incident|occurrence))\s*[:=]", re.I)
+#: A form's field that is not the place: "Date: 09/10", "Time: 2300", "Crime ref: 123".
+_OTHER_FIELD_RE = re.compile(
+    r"^[\s.:;-]*(?:date|time|when|crime\s+ref|ref|reported(?:\s+by)?|officer|vrm|reg)\s*[:=]", re.I)
 #: A part that is only a log's heading ("CG LOG", "Coastguard log", "OP LOG"), its time cut off.
 _LOG_HEADER_RE = re.compile(r"^\s*(?:[a-z]+\s+){0,2}log\s*[:.]?\s*$", re.I)
 #: A part that says where someone went: "towards Lime Street", "heading for Bank".
@@ -716,7 +723,9 @@ def _junction_part(text: str, *, before: bool = False) -> str:
     part = streets[-1] if streets else parts[0]
     key = normalise_name(_strip_house(_strip_shorthand(_JUNCTION_WORDS_RE.sub("", part))))
     words = set(key.split())
-    return "" if words <= _JOINING_WORDS or words <= ROAD_TYPE_TOKENS else key
+    if words <= _JOINING_WORDS or words <= ROAD_TYPE_TOKENS or not _worded(key):
+        return ""  # ..., nor a number alone ("Date: 09/10")
+    return key
 
 
 def _reads_as_street(text: str) -> bool:
@@ -809,8 +818,12 @@ def parse_query(text: str) -> ParsedQuery:
     unit or house number before the name ("Flat 3, 41", "Unit 2", "1-3"); a trailing town
     without a comma ("... London").
     """
+    raw = text or ""
+    located = _LOCATION_FIELD_RE.search(raw)
+    if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
+        raw = raw[located.start():]
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
-        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(text or "")).strip(" ,"))))
+        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(raw)).strip(" ,"))))
     postcode = None
     parts = []
     whole = ""  # the first part as one name, when a locating word broke it
@@ -830,7 +843,7 @@ def parse_query(text: str) -> ParsedQuery:
             if p.strip():
                 parts.append(p.strip())
     parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS
-             and not _LOG_HEADER_RE.match(p)] or parts
+             and not _LOG_HEADER_RE.match(p) and not _OTHER_FIELD_RE.match(p)] or parts
     if len(parts) == 1 and _ACCESS_WORD_RE.search(parts[0]):
         # "moorgate station moorfields exit": premises, then the street its door opens on
         tokens = parts[0].split()

@@ -1159,3 +1159,13 @@ def test_after_a_locating_word_a_sentences_own_street_before_what_it_is_off(
     m = best(col_gaz, "idle lane off great tower street down by the st dunstan in the east "
                       "church garden a man had his phone snatched")
     assert m.name == "Idol Lane"  # by ear; Great Tower Street is only what it is off
+
+
+def test_a_forms_location_field_and_its_other_fields(col_gaz: Gazetteer) -> None:
+    text = ("Theft of motorcycle. Location: motorcycle bay, Sise Lane, London EC4N (off Queen "
+            "Victoria Street, near Bank). Date: 09/10, between 08:30 and 18:00.")
+    pq = parse_query(text)
+    assert (pq.key, pq.junction) == ("motorcycle bay", None)  # a date is no junction
+    m = best(col_gaz, text)
+    assert (m.name, m.score >= CONFIDENT) == ("Sise Lane", True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
