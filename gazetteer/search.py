@@ -164,6 +164,16 @@ _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "prome
 _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "past", "heading"])
 
 
+_SPOKEN_WORDS = {"da": "the", "o": "of"}
+
+
+def _capitalised(text: str, word: str) -> bool:
+    """Whether `word` is written with a capital inside `text` ("fishing at Ura"): a name, not
+    a word of the sentence."""
+    return re.search(rf"(?<=[a-z,;] )(?-i:{re.escape(word.capitalize())})\b", text or "", re.I
+                     ) is not None
+
+
 def _passed_by(tokens: list[str], start: int, words: frozenset[str] | set[str]) -> bool:
     """Whether the street named from `tokens[start]` follows one of `words` (a "the" between
     aside): one a sentence only passes by."""
@@ -637,27 +647,34 @@ class CandidateSearch:
                           ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A name with no street type inside a longer text ("dumped in Silva Dale, the valley
         below our croft", "sitting in the gardens in Finsbury Circus"): the words, two to
-        four, that are exactly one name of the area and begin after a word no name has; a
-        feature before a settlement or district named too. Several such names, or none: no
-        answer. Scored as words around a name (``words_before``); a name of one word
+        four, that are exactly one name of the area and begin after "the" or a word no name
+        has; a feature before a settlement or district named too. Several such names, or
+        none: no answer. Scored as words around a name (``words_before``); a name of one word
         ("someone on Huney with a dog") only as a suggestion (``in_sentence``,
-        IN_SENTENCE_SCORE), since many words are someone's name somewhere. With `first_only`,
-        only the first part is read."""
+        IN_SENTENCE_SCORE), since many words are someone's name somewhere. A name written as
+        "the" and one word ("along the cliffs above Silva Geo", "seen in the dale") counts
+        only where no other is named, and one a sentence passes by ("heading for Hamna Heog")
+        or rules out ("not South Whale Geo") only as a suggestion where nothing else is.
+        With `first_only`, only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        found: dict[int, tuple[np.ndarray, int]] = {}  # key id -> rows, words
+        # key id -> rows, words; by tier: a name, "the" and a word, a name passed by
+        tiers: list[dict[int, tuple[np.ndarray, int]]] = [{}, {}, {}]
         for tokens in parts[:1] if first_only else parts:
+            # Scots and Shetland speech: "da" is "the", "o" "of" ("da Black Skerries o Balta")
+            tokens = [_SPOKEN_WORDS.get(t, t) for t in tokens]
             spans = []  # (words, start, rows) of every name the part holds
             for start in range(len(tokens)):
                 if start and tokens[start - 1] != "the" and not self._ends_words_before_a_name(
-                        tokens[start - 1]) or _passed_by(tokens, start, _PASSING_WORDS):
+                        tokens[start - 1]):
                     continue
                 for size in range(min(4, len(tokens) - start), 0, -1):
                     span = tokens[start:start + size]
                     if not set(span) - ROAD_TYPE_TOKENS - GENERIC_TOKENS - _SENTENCE_WORDS - {
-                            "the", "of", "and"} or (size == 1 and len(span[0]) < 5):
+                            "the", "of", "and"} or (size == 1 and not (
+                                len(span[0]) >= 5 or _capitalised(pq.text, span[0]))):
                         continue
                     rows = self._rows_for_key(" ".join(span), area)
                     rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
@@ -668,18 +685,25 @@ class CandidateSearch:
             for size, start, rows in sorted(spans, key=lambda sp: (-sp[0], sp[1])):
                 # the longest first, none inside another: "the Ness of Collaster" holds no
                 # "The Ness"
-                if not taken & set(range(start, start + size)):
-                    taken |= set(range(start, start + size))
-                    found.setdefault(int(self._row_key[rows[0]]), (rows, size))
-        places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].all()}
-        chosen = places or found
-        if len(chosen) != 1:
-            return none
-        rows, size = next(iter(chosen.values()))
-        n = len(rows)
-        if size == 1 or not places:  # a settlement alone in a sentence: a suggestion too
-            return rows, np.full(n, IN_SENTENCE_SCORE), ["fuzzy"] * n, ["in_sentence"] * n
-        return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
+                if taken & set(range(start, start + size)):
+                    continue
+                taken |= set(range(start, start + size))
+                tier = (2 if _passed_by(tokens, start, _PASSING_WORDS | {"not"})
+                        else 1 if size == 2 and tokens[start] == "the" else 0)
+                tiers[tier].setdefault(int(self._row_key[rows[0]]), (rows, size))
+        for tier, found in enumerate(tiers):
+            places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].all()}
+            chosen = places or found
+            if not chosen:
+                continue
+            if len(chosen) != 1:
+                return none
+            rows, size = next(iter(chosen.values()))
+            n = len(rows)
+            if size == 1 or not places or tier == 2:  # a settlement alone: a suggestion too
+                return rows, np.full(n, IN_SENTENCE_SCORE), ["fuzzy"] * n, ["in_sentence"] * n
+            return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
+        return none
 
     def _streets_named_in(self, tokens: list[str], area: _Area
                           ) -> list[tuple[int, int, np.ndarray, float]]:

@@ -1116,6 +1116,19 @@ def test_premises_whose_point_is_off_their_street_are_still_those_premises(
     # a name of one word among words is only a suggestion; the island before the island group
     ("caller's watching from the shore on Unst and there's folk, er, on Huney, the peerie "
      "island, with a dog running amongst the birds", "Huney", "in_sentence"),
+    # "the" and a word ("the dale", "the cliffs") count only where no other name is
+    ("Livestock claim: three ewes killed in Omand's Dale on the night of 3 April; a loose dog "
+     "was seen in the dale the following morning.", "Omand's Dale", "words_before"),
+    ("I was walking along the cliffs above Silva Geo when I saw a man lowering a rope",
+     "Silva Geo", "words_before"),
+    # what the caller rules out is not the place; a short name written with a capital is one
+    ("caller (farmer) reports a man with a shotgun at North Whale Geo, er, sorry, the north "
+     "one, not South Whale Geo, shooting at the birds", "North Whale Geo", "words_before"),
+    ("I was fishing at Ura when a man in a boat came in and started shouting", "Ura",
+     "in_sentence"),
+    # Shetland speech: "da" for "the"
+    ("Oot at da North Croga Skerry, boat wi twa men, dey wir shootin at da selkies",
+     "North Croga Skerry", "words_before"),
 ])
 def test_a_name_with_no_street_type_inside_a_sentence(os_gaz: Gazetteer, text: str, name: str,
                                                       reason: str) -> None:
