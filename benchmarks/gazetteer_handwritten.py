@@ -63,7 +63,9 @@ from crimegeo.gazetteer.geo import to_bng  # noqa: E402
 from crimegeo.gazetteer.sources import OS_OPEN_NAMES_COLUMNS  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
-FORMS = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "data", "handwritten_forms_*.tsv")))
+# in the order they were written: 1, 2, ... 9, 10
+FORMS = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "data", "handwritten_forms_*.tsv")),
+               key=lambda path: int(path.rsplit("_", 1)[1].split(".")[0]))
 FORCE = {"city": "city-of-london", "mers": "merseyside", "os": None}
 JUNCTION_WITHIN_M = 100.0
 
