@@ -652,8 +652,9 @@ class CandidateSearch:
         none: no answer. Scored as words around a name (``words_before``); a name of one word
         ("someone on Huney with a dog") only as a suggestion (``in_sentence``,
         IN_SENTENCE_SCORE), since many words are someone's name somewhere. A name written as
-        "the" and one word ("along the cliffs above Silva Geo", "seen in the dale") counts
-        only where no other is named, and one a sentence passes by ("heading for Hamna Heog")
+        "the" and one word ("along the cliffs above Silva Geo", "seen in the dale"), or one
+        come from ("along Bevis Marks from the St Mary Axe end"), counts only where no other is
+        named, and one a sentence passes by ("heading for Hamna Heog")
         or rules out ("not South Whale Geo") only as a suggestion where nothing else is.
         With `first_only`, only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
@@ -689,7 +690,8 @@ class CandidateSearch:
                     continue
                 taken |= set(range(start, start + size))
                 tier = (2 if _passed_by(tokens, start, _PASSING_WORDS | {"not"})
-                        else 1 if size == 2 and tokens[start] == "the" else 0)
+                        else 1 if (size == 2 and tokens[start] == "the")
+                        or _passed_by(tokens, start, {"from"}) else 0)
                 tiers[tier].setdefault(int(self._row_key[rows[0]]), (rows, size))
         for tier, found in enumerate(tiers):
             places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].all()}
@@ -720,10 +722,11 @@ class CandidateSearch:
             # "caller"): "Block B, St Martin's Lane" holds no "Martin's Lane"
             spans = [(start, tokens[start:end + 1]) for start in range(max(0, end - 4), end)
                      if start == 0 or self._ends_words_before_a_name(tokens[start - 1])]
-            # a name of street types alone ("Hill Street", "Park Road") only after "on", "in"...
+            # a name of street types alone ("Hill Street", "Park Road") only first or after
+            # "on", "in"...
             spans = [(start, sp) for start, sp in spans if not any(t[0].isdigit() for t in sp)
                      and (set(sp) - ROAD_TYPE_TOKENS - {"the"} or (
-                         len(sp) == 2 and start and tokens[start - 1] in _SENTENCE_WORDS))]
+                         len(sp) == 2 and (not start or tokens[start - 1] in _SENTENCE_WORDS)))]
             for start, span in spans:  # longest first: "west end road" before "end road"
                 rows = self._rows_for_key(" ".join(span), area)
                 rows = rows[self.kind[rows] == KIND_ROAD]

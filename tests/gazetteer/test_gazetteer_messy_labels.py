@@ -1045,6 +1045,8 @@ def test_a_street_then_a_place_type_police_uk_names_otherwise(col_gaz: Gazetteer
      "Street when my wallet was taken", "Broad Street Avenue"),
     ("I was walking up Old Broad Street from Threadneedle Street towards Liverpool Street when "
      "a man bumped into me", "Old Broad Street"),
+    ("I was cycling north up Finsbury Pavement from Moorgate towards Finsbury Square when a "
+     "car door opened into me", "Finsbury Pavement"),
     ("bike stolen from Iron Monger Lane EC2, locked to railings", "Ironmonger Lane"),
     # a sentence that names a street first, then what it is off
     ("Car window smashed on Newbury Street EC1A, the small street off Little Britain near "
@@ -1160,6 +1162,7 @@ def test_a_street_of_type_words_a_sentences_end_and_a_tilde(tmp_path) -> None:
             ("Car window smashed overnight on Hill Street (outside no. 41), nothing taken, no "
              "witnesses - submitted via Single Online Home", "Hill Street"),
             ("Grove St L7. Crim dam to parked veh, wing mirrors snapped x3 cars", "Grove Street"),
+            ("grove st toxteth man shouting at ppl with a knife", "Grove Street"),
             ("School Lane~School Lane~nr school gates", "School Lane")):
         m = gaz.lookup(text)[0]
         assert (m.name, m.match_type != "ambiguous") == (name, True), text
