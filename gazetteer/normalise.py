@@ -409,7 +409,6 @@ _SHORTHAND_RE = re.compile(
 #: fixed-width export or a control room's log puts between fields.
 _PART_BREAK_RE = re.compile(
     r"""[,;()|~] | \s+-\s+
-      | (?:(?<=[a-z]{3})|(?<=\d))\.\s+(?=(?-i:[A-Z]))  # a sentence's end: "Grove St L7. Crim"
       | \s{3,}  # a fixed-width export's padding between fields
       | \s+\.\s+  # "Picton Crescent . criminal damage to cars"
       | (?<=[a-z])0{2,}\d*(?=[a-z\s]|$) | (?:^|\s)0{2,}\d*  # "0000PINDAR", "STREE00000EC4Y"
@@ -418,6 +417,20 @@ _PART_BREAK_RE = re.compile(
       | \s+(?:cctv\s+)?cam(?:era)?\s*\d+[a-z]?\b  # "CHEAPSIDE  CAM 26 1215 ..."
       | \s+(?:[01]\d|2[0-3])[0-5]\d(?:\s*hrs?)?(?=\s|$)  # a log's time after the place
     """, re.I | re.X)
+#: A full stop after a word of three letters or more, or a figure, then a capital: where a
+#: sentence ends ("Grove St L7. Crim dam to parked veh"), unless the word is an abbreviation
+#: ("Lwr. Thames St", "Gdns. Lane").
+_SENTENCE_END_RE = re.compile(r"\b(?P<word>[a-z]{3,}|\w*\d)\.\s+(?=(?-i:[A-Z]))", re.I)
+
+
+def _sentence_ends_as_breaks(text: str) -> str:
+    """`text` with the full stops that end a sentence made part breaks (";")."""
+    if "." not in text:
+        return text
+    return _SENTENCE_END_RE.sub(lambda m: m.group(0) if m.group("word").lower()
+                                in ABBREVIATIONS else m.group("word") + "; ", text)
+
+
 #: The field names of an export that joins address fields ("Street: Bridge Street | County:
 #: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
 _FIELD_LABEL_RE = re.compile(
@@ -829,7 +842,7 @@ def parse_query(text: str) -> ParsedQuery:
     whole = ""  # the first part as one name, when a locating word broke it
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
-    raw = _PREMISES_AT_RE.sub(r"\g<kind>, ", raw)
+    raw = _sentence_ends_as_breaks(_PREMISES_AT_RE.sub(r"\g<kind>, ", raw))
     near_later = False
     for piece in _PART_BREAK_RE.split(raw):
         piece = _NAMED_AS_RE.sub("", piece)

@@ -1167,7 +1167,9 @@ def test_a_street_of_type_words_a_sentences_end_and_a_tilde(tmp_path) -> None:
         m = gaz.lookup(text)[0]
         assert (m.name, m.match_type != "ambiguous") == (name, True), text
         assert gaz.lookup_many([text])[0] == m
-    assert parse_query("St. Mary Axe").key == "saint mary axe"  # no sentence ends there
+    # no sentence ends after an abbreviation
+    assert parse_query("St. Mary Axe").key == "saint mary axe"
+    assert parse_query("Lwr. Thames St").key == "lower thames street"
 
 
 def test_after_a_locating_word_a_sentences_own_street_before_what_it_is_off(
