@@ -351,7 +351,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
 
         def canonical(pq: Any) -> tuple:  # what a lookup depends on, not the spelling
             return (pq.key, pq.areas, pq.junction, pq.postcode, pq.whole, pq.near_later,
-                    pq.camera, pq.postcode_unit)
+                    pq.camera, pq.postcode_unit, pq.near_names)
 
         firsts: dict[tuple, str] = {}
         for t, pq in parsed.items():

@@ -373,6 +373,9 @@ class ParsedQuery:
     #: A later part begins with a locating word ("Littie Trinity Ln (off Queen Victoria St)"):
     #: it says what the place is near, so the first part is read, slips and all, before it.
     near_later: bool = False
+    #: The later names a locating word introduced ("Tokenhouse Yard off Lothbury": lothbury):
+    #: what the place is near, read as the place only when nothing else names one.
+    near_names: tuple[str, ...] = ()
     #: A control room's camera log ("CAM 10 VICTORIA EMBANKMENT 2305 TAXI DROPPED 2 MALES
     #: TEMPLE AVE"): the camera's street, with a description after it, is only near what the
     #: camera saw, which may be on a street the description names.
@@ -844,16 +847,20 @@ def parse_query(text: str) -> ParsedQuery:
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
     raw = _sentence_ends_as_breaks(_PREMISES_AT_RE.sub(r"\g<kind>, ", raw))
     near_later = False
+    near_parts: set[str] = set()
     for piece in _PART_BREAK_RE.split(raw):
         piece = _NAMED_AS_RE.sub("", piece)
         near_later = near_later or bool(parts and _LEADING_LOCATOR_RE.match(piece))
         pieces = _LOCATOR_BREAK_RE.split(piece)
         if len(pieces) > 1 and not parts and piece.strip():
             whole = normalise_name(_strip_house(_postcode_split(piece.strip())[0]))
-        for p in pieces:
-            p, pc = _postcode_split(_LOG_NOTE_RE.sub("", p.strip()))
+        leads = bool(parts and _LEADING_LOCATOR_RE.match(piece))
+        for index, p in enumerate(pieces):
+            p, pc = _postcode_split(_LOG_NOTE_RE.sub("", p.strip().rstrip(":")))
             postcode = postcode or pc
             if p.strip():
+                if parts and (index or leads):  # what the place is near, not the place
+                    near_parts.add(p.strip())
                 parts.append(p.strip())
     parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS
              and not _LOG_HEADER_RE.match(p) and not _OTHER_FIELD_RE.match(p)] or parts
@@ -919,9 +926,12 @@ def parse_query(text: str) -> ParsedQuery:
     areas = [k for k in (normalise_name(_strip_shorthand(p)) for p in parts[1:])
              if _worded(k) and not _POSTCODE_RE.match(k)]
     # where someone went after ("twds Minories") is a hint of the area, never the place
-    later = tuple(k for k in (normalise_name(_ACCESS_WORD_RE.sub("", _strip_house(
-        _strip_shorthand(p)))) for p in parts[1:] if not _GONE_TOWARDS_RE.match(p))
-                  if _worded(k) and k not in TOWN_WORDS and not _POSTCODE_RE.match(k))
+    later_parts = [(p, normalise_name(_ACCESS_WORD_RE.sub("", _strip_house(_strip_shorthand(p)))))
+                   for p in parts[1:] if not _GONE_TOWARDS_RE.match(p)]
+    later_parts = [(p, k) for p, k in later_parts
+                   if _worded(k) and k not in TOWN_WORDS and not _POSTCODE_RE.match(k)]
+    later = tuple(k for _, k in later_parts)
+    near_names = tuple(k for p, k in later_parts if p in near_parts)
     key = normalise_name(name)
     # "0", "12-14": a number alone names no place; nor does "Online" or "Not known"
     if not any(ch.isalpha() for ch in key) or key in NO_PLACE_TEXTS:
@@ -1016,6 +1026,7 @@ def parse_query(text: str) -> ParsedQuery:
         slash_junction=slash_junction,
         whole=whole if whole != key else "",
         near_later=near_later,
+        near_names=near_names,
         camera=bool(later and _CAMERA_RE.search(text)),
         postcode_unit=_postcode_unit(text),
     )

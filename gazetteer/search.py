@@ -161,10 +161,13 @@ _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "prome
 #: Words before a street a sentence only passes by: where someone went towards or left
 #: ("towards Lime Street", "after leaving Liverpool Street"). Where they came from is
 #: another ("from Fleet Street"), read so only beside a street named otherwise.
-_PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "past", "heading"])
+_PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left", "past",
+                            "heading", "approaching", "crossed", "crossing"])
 
 
 _SPOKEN_WORDS = {"da": "the", "o": "of"}
+#: A road's number alone: "a552", "m62".
+_ROAD_NUMBER_KEY_RE = re.compile(r"^[amb]\d{1,4}m?$")
 
 
 def _capitalised(text: str, word: str) -> bool:
@@ -177,7 +180,9 @@ def _capitalised(text: str, word: str) -> bool:
 def _passed_by(tokens: list[str], start: int, words: frozenset[str] | set[str]) -> bool:
     """Whether the street named from `tokens[start]` follows one of `words` (a "the" between
     aside): one a sentence only passes by."""
-    before = [t for t in tokens[max(0, start - 2):start] if t != "the"]
+    before = [t for t in tokens[max(0, start - 3):start] if t != "the"]
+    if before[-2:] == ["out", "of"] and "leaving" in words:  # "came out of X": left it
+        return True
     return bool(before) and before[-1] in words
 
 
@@ -286,7 +291,7 @@ class CandidateSearch:
             in_first = self._street_in_sentence(pq, area, first_only=True)
             if len(in_first[0]):
                 return in_first
-            later = self._later_street(pq, area, fuzzy=False)
+            later = self._later_street(pq, area, fuzzy=False, near=False)
             if len(later[0]):
                 return later
         if fuzzy and pq.areas:  # "Mil Lane, Lydd": the town's names first, then the country's
@@ -300,8 +305,9 @@ class CandidateSearch:
             if len(found[0]) and not set(found[3]) <= {"loose"}:
                 return self._told_apart_by_sound(pq, found)
             # a name among other words: exact readings first, then a slip, then a sentence
-            # "idle lane off great tower street": after a locating word, a sentence's streets
-            # are read in the first part only; what it is near comes after its slips and sound
+            # "idle lane off great tower street", "Route 15 stop on Eastcheap EC3 near Philpot
+            # Lane": after a locating word, a sentence's names are read in the first part
+            # only; what it is near comes after its slips and sound
             first_only = bool((pq.whole or pq.near_later) and _names_a_street(pq.key))
             for reading in (self._name_then_words, self._words_then_name,
                             self._slipped_name_then_words, self._street_in_sentence,
@@ -398,7 +404,7 @@ class CandidateSearch:
             return None
         return int(places[order[0]])
 
-    def _later_street(self, pq: ParsedQuery, area: _Area, fuzzy: bool
+    def _later_street(self, pq: ParsedQuery, area: _Area, fuzzy: bool, near: bool = True
                       ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """The first later comma part that names a street of the area (not a place type, not
         an area, not a station or a school: a later part naming one is a hint, not the
@@ -407,8 +413,11 @@ class CandidateSearch:
         "by") comes before the later one ("Bare Alley off Farringdon Street"), the text places
         itself near that street, not on it: ``reason="near"``, scored at most
         NEAR_PART_MAX_SCORE. Premises or a feature there ("alleyway off Cloth Fair", "car
-        park r/o Coventry Road") are on it, as after a comma."""
+        park r/o Coventry Road") are on it, as after a comma. Without `near`, the later names
+        a locating word introduced (``ParsedQuery.near_names``) are passed over."""
         for name in pq.later_names:
+            if not near and name in pq.near_names:  # "... at Tokenhouse Yard off Lothbury"
+                continue
             rows, scores, how, why = self._search(parse_query(name), area, fuzzy)
             street = self.kind[rows] == KIND_ROAD
             if street.any() and not set(why) <= {"loose"} and not self._generic_mask()[rows].all():
@@ -615,7 +624,8 @@ class CandidateSearch:
                     return rows, scores, ["fuzzy"] * len(rows), list(why)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
-    def _street_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False
+    def _street_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
+                            min_words: int = SENTENCE_MIN_WORDS
                             ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A street named inside a longer text, as a call log writes it ("caller at 12
         Bartholmew Lane EC2 reports man collapsed"): part by part, the words ending in a
@@ -627,8 +637,14 @@ class CandidateSearch:
         With `first_only`, only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
-        if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
+        if sum(len(tokens) for tokens in parts) < min_words:
             return none
+        if pq.near_names and not first_only:  # what it is near, only where nothing else is
+            found = self._street_in_sentence(dataclasses.replace(pq, later_names=tuple(
+                n for n in pq.later_names if n not in pq.near_names), near_names=()), area,
+                min_words=0)
+            if len(found[0]):
+                return found
         for tokens in parts[:1] if first_only else parts:
             found = self._streets_named_in(tokens, area)
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
@@ -643,7 +659,8 @@ class CandidateSearch:
                         ["words_before"] * n)
         return none
 
-    def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False
+    def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
+                          min_words: int = SENTENCE_MIN_WORDS
                           ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A name with no street type inside a longer text ("dumped in Silva Dale, the valley
         below our croft", "sitting in the gardens in Finsbury Circus"): the words, two to
@@ -659,8 +676,18 @@ class CandidateSearch:
         With `first_only`, only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
-        if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
+        if sum(len(tokens) for tokens in parts) < min_words:
             return none
+        if pq.near_names and not first_only:  # what it is near, only where nothing else is
+            found = self._name_in_sentence(dataclasses.replace(pq, later_names=tuple(
+                n for n in pq.later_names if n not in pq.near_names), near_names=()), area,
+                min_words=0)
+            if len(found[0]) and set(found[3]) != {"in_sentence"}:
+                return found
+            # a suggestion only (a village): a feature named near it is the better reading
+            nearer = self._name_in_sentence(dataclasses.replace(pq, near_names=()), area,
+                                            min_words=0)
+            return nearer if set(nearer[3]) == {"words_before"} or not len(found[0]) else found
         # key id -> rows, words; by tier: a name, "the" and a word, a name passed by
         tiers: list[dict[int, tuple[np.ndarray, int]]] = [{}, {}, {}]
         for tokens in parts[:1] if first_only else parts:
@@ -835,6 +862,10 @@ class CandidateSearch:
         (key, candidate) pairs are then scored in two native calls, not two per key.
         """
         todo = [key for key in dict.fromkeys(keys) if key not in area.fuzzy]
+        numbers = [key for key in todo if _ROAD_NUMBER_KEY_RE.match(key)]
+        if numbers:  # "A552" is no slip of the A553: a road's number is the road
+            area.fuzzy.update(dict.fromkeys(numbers, (np.zeros(0, np.int64), np.zeros(0), [])))
+            todo = [key for key in todo if key not in area.fuzzy]
         if not todo:
             return
         if len(todo) > FUZZY_BATCH:  # bounded memory: every posting of every key is held

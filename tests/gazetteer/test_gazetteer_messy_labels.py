@@ -1187,3 +1187,36 @@ def test_a_forms_location_field_and_its_other_fields(col_gaz: Gazetteer) -> None
     m = best(col_gaz, text)
     assert (m.name, m.score >= CONFIDENT) == ("Sise Lane", True)
     assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # what the place is off is not the place, even at the end of a later part
+    ("Corporation rough sleeping team referral: young male, possibly under 18, living in "
+     "basement stairwell at Tokenhouse Yard off Lothbury", "Tokenhouse Yard"),
+    # streets left, crossed or approached are not the place
+    ("Left Barbican stn, crossed Aldersgate St and went along Carthusian St towards "
+     "Charterhouse Sq, followed by unknown male", "Carthusian Street"),
+    ("Left Liverpool Street stn by the Broadgate side and walked along Primrose St towards "
+     "Appold St, followed by male who grabbed her bag", "Primrose Street"),
+])
+def test_a_sentence_names_the_place_beside_what_it_is_near_or_passes(col_gaz: Gazetteer,
+                                                                      text: str,
+                                                                      name: str) -> None:
+    """Set 10's texts (benchmarks/data/handwritten_forms_10.tsv)."""
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+def test_a_road_number_is_no_slip_of_another(tmp_path) -> None:
+    gaz = _merseyside_streets(tmp_path, ("A553", "Borough Road"))
+    assert gaz.lookup("A552") == []
+    m = gaz.lookup("A552 Borough Rd Birkenhead e/b by Central stn, vehicle failed to stop")[0]
+    assert m.name == "Borough Road"
+    assert gaz.lookup("A553")[0].name == "A553"
+
+
+def test_a_near_part_is_still_the_place_when_nothing_else_names_one(os_gaz: Gazetteer) -> None:
+    text = ("I was out in my boat off Brough Holm when I saw two men on the holm with a bag "
+            "collecting eggs from the nests")
+    assert os_gaz.lookup(text)[0].name == "Brough Holm"
