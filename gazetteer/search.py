@@ -9,6 +9,7 @@ vectorised exact paths batch calls take before :meth:`Gazetteer.lookup`. Part of
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -170,6 +171,14 @@ _SPOKEN_WORDS = {"da": "the", "o": "of"}
 _ROAD_NUMBER_KEY_RE = re.compile(r"^[amb]\d{1,4}m?$")
 
 
+def _without_near(parts: list[list[str]], pq: ParsedQuery, with_near: bool) -> list[list[str]]:
+    """A sentence's parts (the first, then the later names'), without the later names a
+    locating word introduced unless `with_near`."""
+    if with_near or not pq.near_names:
+        return parts
+    return [parts[0], *(name.split() for name in pq.later_names if name not in pq.near_names)]
+
+
 def _capitalised(text: str, word: str) -> bool:
     """Whether `word` is written with a capital inside `text` ("fishing at Ura"): a name, not
     a word of the sentence."""
@@ -309,26 +318,27 @@ class CandidateSearch:
             # Lane": after a locating word, a sentence's names are read in the first part
             # only; what it is near comes after its slips and sound
             first_only = bool((pq.whole or pq.near_later) and _names_a_street(pq.key))
+            # the names a sentence gives, then (with_near) what a locating word introduced
+            # there, only where nothing else is named ("off Brough Holm when I saw ...")
+            sentence = [functools.partial(reading, first_only=first_only, with_near=with_near)
+                        for with_near in (False, True)
+                        for reading in (self._street_in_sentence, self._name_in_sentence)]
             for reading in (self._name_then_words, self._words_then_name,
-                            self._slipped_name_then_words, self._street_in_sentence,
-                            self._name_in_sentence):
-                if first is not None and reading == self._name_then_words:
-                    named = first
-                elif reading in (self._street_in_sentence, self._name_in_sentence):
-                    named = reading(pq, area, first_only=first_only)
-                else:
-                    named = reading(pq, area)
+                            self._slipped_name_then_words, *sentence):
+                named = (first if first is not None and reading == self._name_then_words
+                         else reading(pq, area))
                 if len(named[0]) and set(named[3]) == {"longer_name"}:
                     # "denge marsh road lydd": Dengemarsh Road with a slip before Denge Marsh
                     # guessed as the start of a longer name
                     slipped = self._slipped_name_then_words(pq, area)
                     if len(slipped[0]) and set(slipped[3]) <= {"typo1", "typo2"}:
                         return slipped
-                if len(named[0]) and reading == self._name_in_sentence and (
-                        pq.whole or pq.near_later):
+                if len(named[0]) and reading in sentence[1::2] and (pq.whole or pq.near_later):
                     # "bus stop o/s Aldgate stn, Aldgate EC3": a street named exactly in a
-                    # later part before a name found among words
-                    later = self._later_street(pq, area, False)
+                    # later part before a name found among words; one it is near only before
+                    # a village ("Drone seen over site near Reservoir Ave, Dungeness")
+                    later = self._later_street(pq, area, False,
+                                               near=bool(AREA_LIKE[self.kind[named[0]]].any()))
                     if len(later[0]):
                         return later
                 if len(named[0]):
@@ -625,7 +635,7 @@ class CandidateSearch:
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _street_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
-                            min_words: int = SENTENCE_MIN_WORDS
+                            with_near: bool = True
                             ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A street named inside a longer text, as a call log writes it ("caller at 12
         Bartholmew Lane EC2 reports man collapsed"): part by part, the words ending in a
@@ -637,15 +647,9 @@ class CandidateSearch:
         With `first_only`, only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
-        if sum(len(tokens) for tokens in parts) < min_words:
+        if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        if pq.near_names and not first_only:  # what it is near, only where nothing else is
-            found = self._street_in_sentence(dataclasses.replace(pq, later_names=tuple(
-                n for n in pq.later_names if n not in pq.near_names), near_names=()), area,
-                min_words=0)
-            if len(found[0]):
-                return found
-        for tokens in parts[:1] if first_only else parts:
+        for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
             found = self._streets_named_in(tokens, area)
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
@@ -660,7 +664,7 @@ class CandidateSearch:
         return none
 
     def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
-                          min_words: int = SENTENCE_MIN_WORDS
+                          with_near: bool = True
                           ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A name with no street type inside a longer text ("dumped in Silva Dale, the valley
         below our croft", "sitting in the gardens in Finsbury Circus"): the words, two to
@@ -676,21 +680,11 @@ class CandidateSearch:
         With `first_only`, only the first part is read."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
-        if sum(len(tokens) for tokens in parts) < min_words:
+        if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        if pq.near_names and not first_only:  # what it is near, only where nothing else is
-            found = self._name_in_sentence(dataclasses.replace(pq, later_names=tuple(
-                n for n in pq.later_names if n not in pq.near_names), near_names=()), area,
-                min_words=0)
-            if len(found[0]) and set(found[3]) != {"in_sentence"}:
-                return found
-            # a suggestion only (a village): a feature named near it is the better reading
-            nearer = self._name_in_sentence(dataclasses.replace(pq, near_names=()), area,
-                                            min_words=0)
-            return nearer if set(nearer[3]) == {"words_before"} or not len(found[0]) else found
         # key id -> rows, words; by tier: a name, "the" and a word, a name passed by
         tiers: list[dict[int, tuple[np.ndarray, int]]] = [{}, {}, {}]
-        for tokens in parts[:1] if first_only else parts:
+        for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
             # Scots and Shetland speech: "da" is "the", "o" "of" ("da Black Skerries o Balta")
             tokens = [_SPOKEN_WORDS.get(t, t) for t in tokens]
             spans = []  # (words, start, rows) of every name the part holds
@@ -721,7 +715,7 @@ class CandidateSearch:
                         or _passed_by(tokens, start, {"from"}) else 0)
                 tiers[tier].setdefault(int(self._row_key[rows[0]]), (rows, size))
         for tier, found in enumerate(tiers):
-            places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].all()}
+            places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].any()}
             chosen = places or found
             if not chosen:
                 continue
@@ -730,6 +724,13 @@ class CandidateSearch:
             rows, size = next(iter(chosen.values()))
             n = len(rows)
             if size == 1 or not places or tier == 2:  # a settlement alone: a suggestion too
+                if not with_near and pq.near_names:
+                    # "oot by da Black Skerries o Balta, aff Baltasound": a feature a locating
+                    # word introduced reads better than a village alone
+                    nearer = self._name_in_sentence(pq, area, first_only=first_only,
+                                                    with_near=True)
+                    if set(nearer[3]) == {"words_before"}:
+                        return nearer
                 return rows, np.full(n, IN_SENTENCE_SCORE), ["fuzzy"] * n, ["in_sentence"] * n
             return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
         return none

@@ -1220,3 +1220,13 @@ def test_a_near_part_is_still_the_place_when_nothing_else_names_one(os_gaz: Gaze
     text = ("I was out in my boat off Brough Holm when I saw two men on the holm with a bag "
             "collecting eggs from the nests")
     assert os_gaz.lookup(text)[0].name == "Brough Holm"
+
+
+def test_a_sentences_own_name_before_what_it_is_near(col_gaz: Gazetteer, os_gaz: Gazetteer
+                                                      ) -> None:
+    m = best(col_gaz, "Route 15 stop on Eastcheap EC3 near Philpot Lane, pickpocket working the "
+                      "bus queue, 2 victims")
+    assert (m.name, m.score < CONFIDENT) == ("Eastcheap", True)  # a one-word name: suggested
+    # ...and a street it is off before the village named after it
+    m = os_gaz.lookup("Theft of copper cable from compound off Stores Road, Dungeness")[0]
+    assert m.name == "Stores Road"
