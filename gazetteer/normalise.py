@@ -398,7 +398,7 @@ _SHORTHAND_RE = re.compile(
       | just(?=\s+(?:nr|near|opp|opposite|outside|by|off|behind|up|down|along|round|across
                     |over|past|next|in|on|at)\b)
       | (?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
-      | round\s+the\s+corner\s+from | past | towards | twds | last\s+seen | heading
+      | round\s+the\s+corner\s+from | past | towards | twds | last\s+seen | heading | between
       | (?:cctv\s+)?cam(?:era)?\s*\d+[a-z]?  # a control room's camera: "CAM 22 TOWER HILL"
       | \d{3,4}\s*hrs? | \d{1,2}[:.]\d{2}(?:\s*hrs?)?  # a time a log carries: "2340hrs"
       | (?:cad|log|ref|incident)\.?(?:\s*no\.?)?\s*[#:]?\s*\d[\w/-]*  # "CAD 4417 A100 NB"
@@ -453,7 +453,9 @@ _LOCATOR_BREAK_RE = re.compile(
             |(?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
             |round\s+the\s+corner\s+from|past
             # where someone went after: "... L/S TWDS ALDERSGATE ST", "heading for Bank"
-            |towards|toward|twds|twd|last\s+seen|heading)\s)""",
+            |towards|toward|twds|twd|last\s+seen|heading
+            # what a place lies between: "Mark Lane EC3 between Fenchurch St and Great Tower St"
+            |between)\s)""",
     re.I | re.X,
 )
 #: Words that introduce a place's name inside a sentence ("in the alleyway known as Back
@@ -474,6 +476,8 @@ _OTHER_FIELD_RE = re.compile(
     r"^[\s.:;-]*(?:date|time|when|crime\s+ref|ref|reported(?:\s+by)?|officer|vrm|reg)\s*[:=]", re.I)
 #: A part that is only a log's heading ("CG LOG", "Coastguard log", "OP LOG"), its time cut off.
 _LOG_HEADER_RE = re.compile(r"^\s*(?:[a-z]+\s+){0,2}log\s*[:.]?\s*$", re.I)
+#: A part that says what the place lies between.
+_BETWEEN_RE = re.compile(r"^\s*between\s", re.I)
 #: A part that says where someone went: "towards Lime Street", "heading for Bank".
 _GONE_TOWARDS_RE = re.compile(
     r"^\s*(?:just\s+)?(?:towards|toward|twds|twd|heading)\b", re.I)
@@ -879,7 +883,9 @@ def parse_query(text: str) -> ParsedQuery:
             break
     if not parts and postcode:  # the text is a postcode or district ("TN29 9NW"): its name
         parts, postcode = [raw.strip()], None
-    joined = ", ".join(parts)
+    # "between Fenchurch St and Great Tower St" says where along the street, and names no
+    # junction of it
+    joined = ", ".join(p for p in parts if not _BETWEEN_RE.match(p)) or ", ".join(parts)
     trailing = _TRAILING_JUNCTION_RE.match(joined)
     if trailing:  # "Cheapside/Wood Street junction" is "junction of Cheapside/Wood Street"
         joined = "junction of " + trailing.group("body")

@@ -1230,3 +1230,12 @@ def test_a_sentences_own_name_before_what_it_is_near(col_gaz: Gazetteer, os_gaz:
     # ...and a street it is off before the village named after it
     m = os_gaz.lookup("Theft of copper cable from compound off Stores Road, Dungeness")[0]
     assert m.name == "Stores Road"
+
+
+def test_what_a_street_lies_between_is_no_junction(col_gaz: Gazetteer) -> None:
+    text = ("Mark Lane EC3 between Fenchurch St and Great Tower St, office alarm activation, "
+            "insecure door found")
+    pq = parse_query(text)
+    assert (pq.junction, pq.slash_junction) == (None, None)
+    m = best(col_gaz, text)
+    assert (m.name, m.score >= CONFIDENT) == ("Mark Lane", True)
