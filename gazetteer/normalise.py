@@ -850,6 +850,8 @@ def parse_query(text: str) -> ParsedQuery:
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
     raw = _sentence_ends_as_breaks(_PREMISES_AT_RE.sub(r"\g<kind>, ", raw))
+    if raw.count(" / ") > 1:  # "L7 / Adelaide Rd / Kensington / Ward: ...": fields, not a junction
+        raw = raw.replace(" / ", "; ")
     near_later = False
     near_parts: set[str] = set()
     for piece in _PART_BREAK_RE.split(raw):

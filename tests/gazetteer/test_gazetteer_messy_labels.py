@@ -1239,3 +1239,16 @@ def test_what_a_street_lies_between_is_no_junction(col_gaz: Gazetteer) -> None:
     assert (pq.junction, pq.slash_junction) == (None, None)
     m = best(col_gaz, text)
     assert (m.name, m.score >= CONFIDENT) == ("Mark Lane", True)
+
+
+def test_fields_joined_by_spaced_slashes_are_no_junction(tmp_path, os_gaz: Gazetteer) -> None:
+    gaz = _merseyside_streets(tmp_path, ("Adelaide Road", "Hall Lane"))
+    text = "L7 / Adelaide Rd / Kensington / Ward: Kensington & Fairfield / front door kicked in"
+    m = gaz.lookup(text)[0]
+    assert (m.name, m.reason, m.score >= CONFIDENT) == ("Adelaide Road", "", True)
+    assert gaz.lookup_many([text])[0] == m
+    assert parse_query("Cheapside / Wood Street").junction == ("cheapside", "wood street")
+    # a first field that is the writer's role: the place is named in a later one
+    m = os_gaz.lookup("Estate keeper / Adam's Loch / Area: north isles / dog worrying incident, "
+                      "2 ewes dead at the loch side")[0]
+    assert m.name == "Adam's Loch"
