@@ -436,7 +436,10 @@ class CandidateSearch:
                 if (pq.whole or pq.near_later) and _names_a_street(pq.key):
                     return (rows, np.minimum(scores, NEAR_PART_MAX_SCORE), how,
                             ["near"] * len(rows))
-                return rows, scores, how, ["later_part"] * len(rows)
+                # a street named inside a later part's sentence ("Left Barbican stn, ... went
+                # along Carthusian St") is that evidence still, not a near miss of the part
+                kept = "words_before" if set(why) == {"words_before"} else "later_part"
+                return rows, scores, how, [kept] * len(rows)
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _placed_by_later_part(self, pq: ParsedQuery, area: _Area, fuzzy: bool,

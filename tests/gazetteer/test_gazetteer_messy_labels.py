@@ -1252,3 +1252,10 @@ def test_fields_joined_by_spaced_slashes_are_no_junction(tmp_path, os_gaz: Gazet
     m = os_gaz.lookup("Estate keeper / Adam's Loch / Area: north isles / dog worrying incident, "
                       "2 ewes dead at the loch side")[0]
     assert m.name == "Adam's Loch"
+
+
+def test_a_street_named_in_a_later_sentence_keeps_its_evidence(col_gaz: Gazetteer) -> None:
+    m = best(col_gaz, "Left Barbican stn, crossed Aldersgate St and went along Carthusian St "
+                      "towards Charterhouse Sq, followed by unknown male")
+    assert (m.name, m.reason, m.score >= CONFIDENT) == ("Carthusian Street", "words_before",
+                                                        True)
