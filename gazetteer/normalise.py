@@ -462,6 +462,9 @@ _LOCATOR_BREAK_RE = re.compile(
 #: Stanley Road", "that curved street just called Crescent"): the name is what follows.
 _NAMED_AS_RE = re.compile(
     r"""^.*?\b(?:(?:locally\s+|also\s+)?known\s+as
+                # "Vehicle located Queens Drive, Mossley Hill": where it was found
+                | (?:vehicle|veh|car|van|motorcycle|m/cycle|bike|property)\s+(?:located|found
+                   |recovered|abandoned|dumped)(?:\s+(?:at|on|in))?
                 | (?:street|road|lane|alley|alleyway|passage|place|square|estate|area|premises
                    |building|park|pub|bar|club|venue|shop|store)\s+(?:just\s+)?(?:called|named))
          \s+(?=\S)""",
@@ -476,6 +479,8 @@ _OTHER_FIELD_RE = re.compile(
     r"^[\s.:;-]*(?:date|time|when|crime\s+ref|ref|reported(?:\s+by)?|officer|vrm|reg)\s*[:=]", re.I)
 #: A part that is only a log's heading ("CG LOG", "Coastguard log", "OP LOG"), its time cut off.
 _LOG_HEADER_RE = re.compile(r"^\s*(?:[a-z]+\s+){0,2}log\s*[:.]?\s*$", re.I)
+#: A date: "09/10", "12/03/2024" (never a junction of two numbers).
+_DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
 #: A part that says what the place lies between.
 _BETWEEN_RE = re.compile(r"^\s*between\s", re.I)
 #: A part that says where someone went: "towards Lime Street", "heading for Bank".
@@ -817,6 +822,38 @@ def _spoken_number(words: list[str]) -> str:
     return out if 0 < len(out) <= 4 and out[0] != "0" else ""
 
 
+#: The radio alphabet, as officers spell names, road numbers and postcodes over the air.
+_RADIO_LETTERS = {word: word[0].upper() for word in (
+    "alpha", "alfa", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+    "juliet", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec",
+    "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "whisky", "xray", "x-ray",
+    "yankee", "zulu")}
+_RADIO_DIGITS = {**{w: str(d) for w, d in _DIGIT_WORDS.items()}, "niner": "9"}
+_RADIO_RUN_RE = re.compile(
+    r"\b(?:" + "|".join(sorted({*_RADIO_LETTERS, *_RADIO_DIGITS}, key=len, reverse=True))
+    + r")(?:(?:\s+|\s*,\s*)(?:" + "|".join(sorted({*_RADIO_LETTERS, *_RADIO_DIGITS}, key=len,
+                                                     reverse=True)) + r"))+\b", re.I)
+
+
+def _spelt_by_radio(text: str) -> str:
+    """`text` with what an officer spelt in the radio alphabet written out: "Foxtrot Lima Echo
+    Echo Tango Street" -> "FLEET Street", "Alpha one zero zero" -> "A100", "Tango November Two
+    Niner, Niner Juliet Hotel" -> "TN29 9JH". Only runs of three words or more, or of two with
+    a figure, and at least one letter ("Sierra Papa" and "one two" stay words)."""
+    def letters(m: re.Match) -> str:
+        words = re.split(r"\s*,\s*|\s+", m.group(0).lower())
+        if not any(w in _RADIO_LETTERS for w in words) or not (
+                len(words) >= 3 or any(w in _RADIO_DIGITS for w in words)):
+            return m.group(0)
+        spelt = "".join(_RADIO_LETTERS.get(w) or _RADIO_DIGITS[w] for w in words)
+        unit = re.fullmatch(r"([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})", spelt)
+        return f"{unit.group(1)} {unit.group(2)}" if unit else spelt
+
+    if not text or not _RADIO_RUN_RE.search(text):
+        return text
+    return _RADIO_RUN_RE.sub(letters, text)
+
+
 def _spoken_road_numbers(text: str) -> str:
     """`text` with road numbers spoken as words written as figures ("a forty" -> "a40")."""
     def figures(m: re.Match) -> str:
@@ -843,7 +880,8 @@ def parse_query(text: str) -> ParsedQuery:
     if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
         raw = raw[located.start():]
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
-        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(raw)).strip(" ,"))))
+        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(_DATE_RE.sub(" ", _spelt_by_radio(raw))))
+        .strip(" ,"))))
     postcode = None
     parts = []
     whole = ""  # the first part as one name, when a locating word broke it
@@ -869,7 +907,8 @@ def parse_query(text: str) -> ParsedQuery:
                     near_parts.add(p.strip())
                 parts.append(p.strip())
     parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS
-             and not _LOG_HEADER_RE.match(p) and not _OTHER_FIELD_RE.match(p)] or parts
+             and not _LOG_HEADER_RE.match(p) and not _OTHER_FIELD_RE.match(p)
+             and _worded(p)] or parts
     if len(parts) == 1 and _ACCESS_WORD_RE.search(parts[0]):
         # "moorgate station moorfields exit": premises, then the street its door opens on
         tokens = parts[0].split()
@@ -995,6 +1034,15 @@ def parse_query(text: str) -> ParsedQuery:
     back_of = _BACK_OF_RE.match(key)
     if back_of is not None:  # "in the jigger back of stanley rd", "back of colquitt st"
         alternatives.append(f"back {back_of.group('street')}")
+    inverted = toks[1:] if toks[:1] == ["the"] else toks
+    if 2 <= len(inverted) <= 4 and inverted[0] in ROAD_TYPE_TOKENS and not (
+            set(inverted[1:]) & ROAD_TYPE_TOKENS):
+        # "On street Artizan", "the street King Edward": a street's type written first, as a
+        # writer translating "ulica", "strada" or "rue" puts it
+        alternatives.append(" ".join([*inverted[1:], inverted[0]]))
+    elif 3 <= len(inverted) <= 5 and inverted[0] in ("street", "road") and (
+            inverted[-1] in ROAD_TYPE_TOKENS):  # "Street Salisbury Court": the word, then the name
+        alternatives.append(" ".join(inverted[1:]))
     if "saint" in toks[1:]:  # "Fish St. Hill": a medial St may be Street after all
         alternatives.append(" ".join(medial_st_as_street(toks)))
     if key in BRAND_PLACES:
@@ -1036,7 +1084,7 @@ def parse_query(text: str) -> ParsedQuery:
         near_later=near_later,
         near_names=near_names,
         camera=bool(later and _CAMERA_RE.search(text)),
-        postcode_unit=_postcode_unit(text),
+        postcode_unit=_postcode_unit(_spelt_by_radio(text)),
     )
 
 

@@ -163,7 +163,7 @@ _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "prome
 #: ("towards Lime Street", "after leaving Liverpool Street"). Where they came from is
 #: another ("from Fleet Street"), read so only beside a street named otherwise.
 _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left", "past",
-                            "heading", "approaching", "crossed", "crossing"])
+                            "heading", "approaching", "crossed", "crossing", "conveyed"])
 
 
 _SPOKEN_WORDS = {"da": "the", "o": "of"}
@@ -657,8 +657,16 @@ class CandidateSearch:
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
             found = [f for f in found if not _passed_by(tokens, f[0], _PASSING_WORDS)]
-            # "from" too, unless nothing else is left: "bike stolen from Ironmonger Lane"
-            found = [f for f in found if not _passed_by(tokens, f[0], {"from"})] or found
+            # "from" too, unless nothing else is left: "bike stolen from Ironmonger Lane"; but
+            # "walking up bishopsgate from Liverpool st station": a name with no street type
+            # before it is the place
+            came_from = [f for f in found if _passed_by(tokens, f[0], {"from"})]
+            found = [f for f in found if f not in came_from] or found
+            if came_from and found == came_from:
+                named = self._name_in_sentence(pq, area, first_only=first_only,
+                                               with_near=with_near)
+                if len(named[0]) and not np.isin(named[0], came_from[0][2]).any():
+                    return named
             if len({int(self._row_key[rows[0]]) for _, _, rows, _ in found}) == 1:
                 _, _, rows, score = found[0]
                 n = len(rows)
@@ -685,21 +693,25 @@ class CandidateSearch:
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        # key id -> rows, words; by tier: a name, "the" and a word, a name passed by
-        tiers: list[dict[int, tuple[np.ndarray, int]]] = [{}, {}, {}]
+        # key id -> rows, words; by tier: a name, a word or "the" and a word, a name come from,
+        # a name passed by
+        tiers: list[dict[int, tuple[np.ndarray, int]]] = [{}, {}, {}, {}]
         for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
             # Scots and Shetland speech: "da" is "the", "o" "of" ("da Black Skerries o Balta")
             tokens = [_SPOKEN_WORDS.get(t, t) for t in tokens]
             spans = []  # (words, start, rows) of every name the part holds
             for start in range(len(tokens)):
-                if start and tokens[start - 1] != "the" and not self._ends_words_before_a_name(
-                        tokens[start - 1]):
+                after_of = start > 0 and tokens[start - 1] == "of"  # "resident of Tapley Place"
+                if start and tokens[start - 1] != "the" and not after_of and not (
+                        self._ends_words_before_a_name(tokens[start - 1])):
                     continue
                 for size in range(min(4, len(tokens) - start), 0, -1):
                     span = tokens[start:start + size]
-                    if not set(span) - ROAD_TYPE_TOKENS - GENERIC_TOKENS - _SENTENCE_WORDS - {
-                            "the", "of", "and"} or (size == 1 and not (
-                                len(span[0]) >= 5 or _capitalised(pq.text, span[0]))):
+                    typed_name = size == 1 and span[0] in _TYPES_THAT_NAME  # "..., Crescent"
+                    if (not typed_name and not set(span) - ROAD_TYPE_TOKENS - GENERIC_TOKENS
+                            - _SENTENCE_WORDS - {"the", "of", "and"}) or (size == 1 and not (
+                                (len(span[0]) >= 5 and not typed_name and not after_of)
+                                or _capitalised(pq.text, span[0]))):
                         continue
                     rows = self._rows_for_key(" ".join(span), area)
                     rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
@@ -713,9 +725,11 @@ class CandidateSearch:
                 if taken & set(range(start, start + size)):
                     continue
                 taken |= set(range(start, start + size))
-                tier = (2 if _passed_by(tokens, start, _PASSING_WORDS | {"not"})
-                        else 1 if (size == 2 and tokens[start] == "the")
-                        or _passed_by(tokens, start, {"from"}) else 0)
+                # a name of one word, "the" and a word, or one come from: only where no other
+                # is named ("the Ayre of Belmont, the beach beside the Belmont ferry terminal")
+                tier = (3 if _passed_by(tokens, start, _PASSING_WORDS | {"not"})
+                        else 2 if _passed_by(tokens, start, {"from"})
+                        else 1 if size == 1 or (size == 2 and tokens[start] == "the") else 0)
                 tiers[tier].setdefault(int(self._row_key[rows[0]]), (rows, size))
         for tier, found in enumerate(tiers):
             places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].any()}
@@ -726,10 +740,12 @@ class CandidateSearch:
                 return none
             rows, size = next(iter(chosen.values()))
             n = len(rows)
-            if size == 1 or not places or tier == 2:  # a settlement alone: a suggestion too
-                if not with_near and pq.near_names:
+            if size == 1 or not places or tier == 3:  # a settlement alone: a suggestion too
+                if not with_near and pq.near_names and (not places or tier == 3):
                     # "oot by da Black Skerries o Balta, aff Baltasound": a feature a locating
-                    # word introduced reads better than a village alone
+                    # word introduced reads better than a village alone, or a street passed by
+                    # ("Left Liverpool Street stn by the Broadgate side and walked along
+                    # Primrose St")
                     nearer = self._name_in_sentence(pq, area, first_only=first_only,
                                                     with_near=True)
                     if set(nearer[3]) == {"words_before"}:

@@ -1259,3 +1259,53 @@ def test_a_street_named_in_a_later_sentence_keeps_its_evidence(col_gaz: Gazettee
                       "towards Charterhouse Sq, followed by unknown male")
     assert (m.name, m.reason, m.score >= CONFIDENT) == ("Carthusian Street", "words_before",
                                                         True)
+
+
+@pytest.mark.parametrize(("text", "spelt"), [
+    ("Foxtrot Lima Echo Echo Tango Street at the junction with Chancery Lane",
+     "FLEET Street at the junction with Chancery Lane"),
+    ("Pursuit now on the Alpha five five three, Hoylake Road",
+     "Pursuit now on the A553, Hoylake Road"),
+    ("Mike five three southbound", "M53 southbound"),
+    ("Tango November Two Niner, Niner Juliet Hotel, Romney Marsh", "TN29 9JH, Romney Marsh"),
+    ("Hotel Golf Club", "Hotel Golf Club"),  # two words with no figure stay words
+    ("Papa Stour", "Papa Stour"),
+])
+def test_what_an_officer_spells_on_the_radio(text: str, spelt: str) -> None:
+    from crimegeo.gazetteer.normalise import _spelt_by_radio
+
+    assert _spelt_by_radio(text) == spelt
+    assert parse_query("Tango November Two Niner, Niner Juliet Hotel, Romney Marsh, hare "
+                       "coursers seen, over").postcode_unit == "tn29 9jh"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("12/03/2024 00:00:00,FENCHURCH BUILDINGS,,,,EC3M,#N/A,Theft from motor vehicle",
+     "Fenchurch Buildings"),  # a date first is no place
+    ("On street Artizan, near the Sunday market of Middlesex street, my telephone was taken",
+     "Artizan Street"),  # a street's type written first, as a translation puts it
+    ("Street Salisbury Court, near to the church St Bride, next to Fleet street",
+     "Salisbury Court"),
+    ("CCTV request: stairwell camera, Crescent, London EC3N (the curved terrace by America "
+     "Square, near Tower Hill station)", "Crescent"),
+    ("I was pickpocketed walking up bishopsgate from Liverpool st station towards Shoreditch",
+     "Bishopsgate"),  # the street it came from, beside a name with no street type
+])
+def test_dates_translations_and_names_without_a_type(col_gaz: Gazetteer, text: str,
+                                                      name: str) -> None:
+    """Set 11's texts (benchmarks/data/handwritten_forms_11.tsv)."""
+    m = best(col_gaz, text)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+
+
+def test_a_name_after_of_and_a_vehicle_located(os_gaz: Gazetteer, tmp_path) -> None:
+    m = os_gaz.lookup("Ferry crew report a campervan parked overnight on the Ayre of Belmont, the "
+                      "beach beside the Belmont ferry terminal in Unst")[0]
+    assert (m.name, m.score >= CONFIDENT) == ("Ayre of Belmont", True)
+    gaz = _merseyside_streets(tmp_path, ("Tapley Place", "Queens Drive Mossley Hill",
+                                         "Queens Drive Walton"))
+    assert gaz.lookup("Ring doorbell footage submitted by resident of Tapley Place showing two "
+                      "males trying car doors")[0].name == "Tapley Place"
+    assert gaz.lookup("Vehicle located Queens Drive, Mossley Hill L18, in the lay-by, engine "
+                      "running")[0].name == "Queens Drive Mossley Hill"
