@@ -434,6 +434,9 @@ def _sentence_ends_as_breaks(text: str) -> str:
                                 in ABBREVIATIONS else m.group("word") + "; ", text)
 
 
+#: The same breaks for a text with no figure, no wide gap and no spaced full stop: most texts.
+_PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~]|\s+-\s+")
+_HAS_DIGIT_RE = re.compile(r"\d")
 #: The field names of an export that joins address fields ("Street: Bridge Street | County:
 #: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
 _FIELD_LABEL_RE = re.compile(
@@ -470,6 +473,9 @@ _NAMED_AS_RE = re.compile(
          \s+(?=\S)""",
     re.I | re.X,
 )
+#: Words without which _NAMED_AS_RE cannot match: a cheap test first.
+_NAMED_AS_WORDS_RE = re.compile(
+    r"known as|called|named|located|found|recovered|abandoned|dumped")
 #: A form's field that says where ("Theft of motorcycle. Location: motorcycle bay, Sise
 #: Lane"): what comes before it is not the place.
 _LOCATION_FIELD_RE = re.compile(
@@ -829,6 +835,7 @@ _RADIO_LETTERS = {word: word[0].upper() for word in (
     "romeo", "sierra", "tango", "uniform", "victor", "whiskey", "whisky", "xray", "x-ray",
     "yankee", "zulu")}
 _RADIO_DIGITS = {**{w: str(d) for w, d in _DIGIT_WORDS.items()}, "niner": "9"}
+_RADIO_WORDS = frozenset({*_RADIO_LETTERS, *_RADIO_DIGITS})
 _RADIO_RUN_RE = re.compile(
     r"\b(?:" + "|".join(sorted({*_RADIO_LETTERS, *_RADIO_DIGITS}, key=len, reverse=True))
     + r")(?:(?:\s+|\s*,\s*)(?:" + "|".join(sorted({*_RADIO_LETTERS, *_RADIO_DIGITS}, key=len,
@@ -849,7 +856,7 @@ def _spelt_by_radio(text: str) -> str:
         unit = re.fullmatch(r"([A-Z]{1,2}\d[A-Z\d]?)(\d[A-Z]{2})", spelt)
         return f"{unit.group(1)} {unit.group(2)}" if unit else spelt
 
-    if not text or not _RADIO_RUN_RE.search(text):
+    if not text or _RADIO_WORDS.isdisjoint(text.lower().split()):
         return text
     return _RADIO_RUN_RE.sub(letters, text)
 
@@ -876,29 +883,41 @@ def parse_query(text: str) -> ParsedQuery:
     without a comma ("... London").
     """
     raw = text or ""
-    located = _LOCATION_FIELD_RE.search(raw)
+    # The rarer readings below are tried only where a cheap look at the text says they may
+    # apply: most texts are a name and a few words, and parse_query runs once per distinct text.
+    low = raw.lower()
+    located = _LOCATION_FIELD_RE.search(raw) if ":" in raw or "=" in raw else None
     if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
         raw = raw[located.start():]
+    raw = radio_text = _spelt_by_radio(raw)
+    if "/" in raw:
+        raw = _DATE_RE.sub(" ", raw)
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
-        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(_DATE_RE.sub(" ", _spelt_by_radio(raw))))
-        .strip(" ,"))))
+        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(raw)).strip(" ,"))))
     postcode = None
     parts = []
     whole = ""  # the first part as one name, when a locating word broke it
     # a bracketed note is a part as a comma or a spaced dash makes one: "Fleet St (o/s 100)";
     # so is what follows a locating word inside the text: "Eldon St nr Liverpool St stn"
-    raw = _sentence_ends_as_breaks(_PREMISES_AT_RE.sub(r"\g<kind>, ", raw))
+    if " at " in low or " on " in low or " in " in low:
+        raw = _PREMISES_AT_RE.sub(r"\g<kind>, ", raw)
+    raw = _sentence_ends_as_breaks(raw)
     if raw.count(" / ") > 1:  # "L7 / Adelaide Rd / Kensington / Ward: ...": fields, not a junction
         raw = raw.replace(" / ", "; ")
     near_later = False
     near_parts: set[str] = set()
-    for piece in _PART_BREAK_RE.split(raw):
-        piece = _NAMED_AS_RE.sub("", piece)
-        near_later = near_later or bool(parts and _LEADING_LOCATOR_RE.match(piece))
+    named_as = _NAMED_AS_WORDS_RE.search(low) is not None
+    has_digit = _HAS_DIGIT_RE.search(raw) is not None
+    breaks = (_PART_BREAK_RE if has_digit or "   " in raw or " . " in raw or "cam" in low
+              else _PART_BREAK_PLAIN_RE)
+    for piece in breaks.split(raw):
+        if named_as:
+            piece = _NAMED_AS_RE.sub("", piece)
+        leads = bool(parts and _LEADING_LOCATOR_RE.match(piece))
+        near_later = near_later or leads
         pieces = _LOCATOR_BREAK_RE.split(piece)
         if len(pieces) > 1 and not parts and piece.strip():
             whole = normalise_name(_strip_house(_postcode_split(piece.strip())[0]))
-        leads = bool(parts and _LEADING_LOCATOR_RE.match(piece))
         for index, p in enumerate(pieces):
             p, pc = _postcode_split(_LOG_NOTE_RE.sub("", p.strip().rstrip(":")))
             postcode = postcode or pc
@@ -906,9 +925,10 @@ def parse_query(text: str) -> ParsedQuery:
                 if parts and (index or leads):  # what the place is near, not the place
                     near_parts.add(p.strip())
                 parts.append(p.strip())
-    parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS
-             and not _LOG_HEADER_RE.match(p) and not _OTHER_FIELD_RE.match(p)
-             and _worded(p)] or parts
+    fields = ":" in raw or "=" in raw or "log" in low
+    parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS and _worded(p)
+             and not (fields and (_LOG_HEADER_RE.match(p) or _OTHER_FIELD_RE.match(p)))
+             ] or parts
     if len(parts) == 1 and _ACCESS_WORD_RE.search(parts[0]):
         # "moorgate station moorfields exit": premises, then the street its door opens on
         tokens = parts[0].split()
@@ -916,7 +936,7 @@ def parse_query(text: str) -> ParsedQuery:
             if premises_kind(normalise_name(" ".join(tokens[:end]))) is not None:
                 parts = [" ".join(tokens[:end]), " ".join(tokens[end:])]
                 break
-    for index, part in enumerate(parts):
+    for index, part in enumerate(parts if " into " in low else ()):
         taken = _TAKEN_INTO_RE.search(part)
         if taken is not None:  # the place taken to first; the rest are hints
             parts = [taken.group("place"), *parts[:index], *parts[index + 1:]]
@@ -926,7 +946,8 @@ def parse_query(text: str) -> ParsedQuery:
         parts, postcode = [raw.strip()], None
     # "between Fenchurch St and Great Tower St" says where along the street, and names no
     # junction of it
-    joined = ", ".join(p for p in parts if not _BETWEEN_RE.match(p)) or ", ".join(parts)
+    joined = ((", ".join(p for p in parts if not _BETWEEN_RE.match(p)) if "between" in low
+               else "") or ", ".join(parts))
     trailing = _TRAILING_JUNCTION_RE.match(joined)
     if trailing:  # "Cheapside/Wood Street junction" is "junction of Cheapside/Wood Street"
         joined = "junction of " + trailing.group("body")
@@ -1031,7 +1052,7 @@ def parse_query(text: str) -> ParsedQuery:
     if later and (key.removeprefix("the ") in BACK_ALLEY_WORDS):
         # "jigger behind Stanley Rd": the back alley of that street, where the area has one
         alternatives.append(f"back {later[0].split(' in ')[0]}")
-    back_of = _BACK_OF_RE.match(key)
+    back_of = _BACK_OF_RE.match(key) if "back" in key else None
     if back_of is not None:  # "in the jigger back of stanley rd", "back of colquitt st"
         alternatives.append(f"back {back_of.group('street')}")
     inverted = toks[1:] if toks[:1] == ["the"] else toks
@@ -1083,8 +1104,8 @@ def parse_query(text: str) -> ParsedQuery:
         whole=whole if whole != key else "",
         near_later=near_later,
         near_names=near_names,
-        camera=bool(later and _CAMERA_RE.search(text)),
-        postcode_unit=_postcode_unit(_spelt_by_radio(text)),
+        camera=bool(later and "cam" in low and _CAMERA_RE.search(text)),
+        postcode_unit=_postcode_unit(radio_text) if has_digit else None,
     )
 
 
