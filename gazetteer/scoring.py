@@ -144,6 +144,12 @@ SECOND_PART_FACTOR = 0.95
 #: Road), when nothing is spelt closer: a suggestion (``reason="sounds_like"``), not
 #: calibrated (the perturbation model has no such class).
 SOUNDS_LIKE_SCORE = 0.6
+#: Premises named by their kind and a street are the one place of that kind this near the
+#: street, where every other is this many times as far: a hospital or a campus is large, and
+#: its police.uk point need not lie on the street of its address ("Barts Hosp, West
+#: Smithfield": 211 m, the next hospital over a mile).
+PREMISES_NEAR_M = 400.0
+PREMISES_APART = 3.0
 #: A name of one word found inside a sentence, with no street type to mark it ("someone on
 #: Huney with a dog"): a suggestion, not calibrated.
 IN_SENTENCE_SCORE = 0.6

@@ -49,6 +49,8 @@ from crimegeo.gazetteer.scoring import (
     LANDMARK_SLACK_M,
     LONGER_NAME_SCORE,
     NEAR_PART_MAX_SCORE,
+    PREMISES_APART,
+    PREMISES_NEAR_M,
     SCORES,
     SECOND_PART_FACTOR,
     SENTENCE_MIN_WORDS,
@@ -150,11 +152,6 @@ def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     return readings
 
 
-#: Premises named by their kind and a street are the one place of that kind this near the
-#: street, where every other is this many times as far: a hospital or a campus is large, and
-#: its police.uk point need not lie on the street of its address.
-PREMISES_NEAR_M = 400.0
-PREMISES_APART = 3.0
 #: Street types that are whole names too: "broadway norris green" is Broadway, in Norris
 #: Green, as "the Strand" or "the Crescent" are names.
 _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "promenade",
@@ -164,8 +161,7 @@ _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "prome
 #: another ("from Fleet Street"), read so only beside a street named otherwise.
 _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left", "past",
                             "heading", "approaching", "crossed", "crossing", "conveyed"])
-
-
+#: Scots and Shetland speech read inside a sentence: "da Black Skerries o Balta".
 _SPOKEN_WORDS = {"da": "the", "o": "of"}
 #: A road's number alone: "a552", "m62".
 _ROAD_NUMBER_KEY_RE = re.compile(r"^[amb]\d{1,4}m?$")
