@@ -393,6 +393,13 @@ class CandidateSearch:
                     if nearest is not None:
                         return (np.array([nearest]), np.array([SINGLED_OUT_MAX_SCORE]),
                                 ["normalised"], ["singled_out"])
+                    # "Empire Theatre, Lime St L1": premises of a police.uk type the force has,
+                    # none of them on the street named, nor one alone near it: the street is
+                    # a fair reading, but only near the premises' own map point
+                    if "fuzzy" not in placed[2]:
+                        n = len(placed[0])
+                        return (placed[0], np.minimum(placed[1], NEAR_PART_MAX_SCORE),
+                                placed[2], ["near"] * n)
                 if set(placed[3]) & {"singled_out", "later_part"}:
                     return placed
         later = self._later_street(pq, area, fuzzy=True)

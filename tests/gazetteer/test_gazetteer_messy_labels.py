@@ -1314,3 +1314,17 @@ def test_a_name_after_of_and_a_vehicle_located(os_gaz: Gazetteer, tmp_path) -> N
                       "males trying car doors")[0].name == "Tapley Place"
     assert gaz.lookup("Vehicle located Queens Drive, Mossley Hill L18, in the lay-by, engine "
                       "running")[0].name == "Queens Drive Mossley Hill"
+
+
+def test_premises_their_street_does_not_single_out_are_only_near_it(col_gaz: Gazetteer
+                                                                     ) -> None:
+    """One New Change's police.uk "Shopping Area" point is 279 m from New Change's, another
+    768 m: the writers of the hand-written sets put such texts at the premises as often as at
+    the street, so the street answers, but only as near (0.6)."""
+    text = "One New Change shopping centre, New Change EC4M, lower ground floor - shoplifter"
+    m = best(col_gaz, text)
+    assert (m.name, m.reason, m.score < CONFIDENT) == ("New Change", "near", True)
+    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
+    # the street alone after premises with no police.uk type stays the street
+    m = best(col_gaz, "Liverpool Street station, Old Broad Street exit")
+    assert (m.name, m.score >= CONFIDENT) == ("Old Broad Street", True)
