@@ -1074,10 +1074,9 @@ def test_figures_that_are_a_postcodes_or_a_roads_stay(col_gaz: Gazetteer) -> Non
 
 
 def test_a_camera_log_is_only_near_what_the_camera_saw(col_gaz: Gazetteer) -> None:
-    text = "CAM 10 VICTORIA EMBANKMENT 2305 TAXI DROPPED 2 MALES TEMPLE AVE NB TWDS TUDOR ST"
-    m = best(col_gaz, text)
+    m = placed(col_gaz, "CAM 10 VICTORIA EMBANKMENT 2305 TAXI DROPPED 2 MALES TEMPLE AVE NB "
+                        "TWDS TUDOR ST", FORCE)
     assert (m.name, m.reason, m.score < CONFIDENT) == ("Victoria Embankment", "near", True)
-    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
     # the camera's street alone, with nothing seen elsewhere, is the place
     m = best(col_gaz, "CAM 4 ST MARTINS LE GRAND")
     assert (m.name, m.score >= CONFIDENT) == ("St Martin'S Le Grand", True)
@@ -1321,10 +1320,9 @@ def test_premises_their_street_does_not_single_out_are_only_near_it(col_gaz: Gaz
     """One New Change's police.uk "Shopping Area" point is 279 m from New Change's, another
     768 m: the writers of the hand-written sets put such texts at the premises as often as at
     the street, so the street answers, but only as near (0.6)."""
-    text = "One New Change shopping centre, New Change EC4M, lower ground floor - shoplifter"
-    m = best(col_gaz, text)
+    m = placed(col_gaz, "One New Change shopping centre, New Change EC4M, lower ground floor - "
+                        "shoplifter", FORCE)
     assert (m.name, m.reason, m.score < CONFIDENT) == ("New Change", "near", True)
-    assert col_gaz.lookup_many([text], force=FORCE)[0] == m
     # the street alone after premises with no police.uk type stays the street
     m = best(col_gaz, "Liverpool Street station, Old Broad Street exit")
     assert (m.name, m.score >= CONFIDENT) == ("Old Broad Street", True)
