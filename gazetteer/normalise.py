@@ -289,13 +289,19 @@ def _fold(text: str) -> str:
 #: A figure a scanner read for a letter inside a word ("Temp1e Lane", "St C1are St",
 #: "crimina1"): 1 for l and 0 for o between letters, or a 1 ending a word of letters.
 _OCR_FIGURE_RE = re.compile(r"(?<=[a-z])[10](?=[a-z])|(?<=[a-z]{3})1$")
-#: Tokens whose figures are theirs: postcodes ("ec1a", "w1a", "ec4y0an") and road numbers.
-_OWN_FIGURES_RE = re.compile(r"^[a-z]{1,2}\d[a-z\d]?(?:\d[a-z]{2})?$|^[amb]\d")
+
+
+def is_road_number(token: str) -> bool:
+    """Whether a key's word is a road's number ("a552", "m62"): an identifier, never a
+    slip of another road's."""
+    return _ROAD_NUMBER_TOKEN_RE.match(token) is not None
 
 
 def _ocr_letters(token: str) -> str:
-    """`token` with figures read for letters put back ("temp1e" -> "temple")."""
-    if token.isalpha() or token.isdigit() or _OWN_FIGURES_RE.match(token):
+    """`token` with figures read for letters put back ("temp1e" -> "temple"); postcodes
+    ("ec1a", "ec4y0an") and road numbers keep their figures."""
+    if (token.isalpha() or token.isdigit() or _POSTCODE_RE.match(token)
+            or token[:1] in "amb" and token[1:2].isdigit()):  # a road's number, and beyond
         return token
     return _OCR_FIGURE_RE.sub(lambda m: "l" if m.group(0) == "1" else "o", token)
 

@@ -30,6 +30,7 @@ from crimegeo.gazetteer.normalise import (
     ROAD_TYPE_TOKENS,
     ParsedQuery,
     block_keys,
+    is_road_number,
     key_hash,
     key_hashes,
     medial_st_as_street,
@@ -163,8 +164,6 @@ _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left
                             "heading", "approaching", "crossed", "crossing", "conveyed"])
 #: Scots and Shetland speech read inside a sentence: "da Black Skerries o Balta".
 _SPOKEN_WORDS = {"da": "the", "o": "of"}
-#: A road's number alone: "a552", "m62".
-_ROAD_NUMBER_KEY_RE = re.compile(r"^[amb]\d{1,4}m?$")
 
 
 def _without_near(parts: list[list[str]], pq: ParsedQuery, with_near: bool) -> list[list[str]]:
@@ -885,7 +884,7 @@ class CandidateSearch:
         (key, candidate) pairs are then scored in two native calls, not two per key.
         """
         todo = [key for key in dict.fromkeys(keys) if key not in area.fuzzy]
-        numbers = [key for key in todo if _ROAD_NUMBER_KEY_RE.match(key)]
+        numbers = [key for key in todo if is_road_number(key)]
         if numbers:  # "A552" is no slip of the A553: a road's number is the road
             area.fuzzy.update(dict.fromkeys(numbers, (np.zeros(0, np.int64), np.zeros(0), [])))
             todo = [key for key in todo if key not in area.fuzzy]
