@@ -38,9 +38,11 @@ class _Area:
     #: Every key id of the area and its text, for a full scan (see CandidateSearch); False
     #: when the area has too many names to scan, None until first needed.
     scan: tuple | bool | None = None
-    scan_stems: list[str] | None = None
-    #: The area's names by how they sound (see CandidateSearch._sounds_like), None until needed.
-    sounds: dict[str, list[int]] | None = None
+    #: Each scan text's street type and the rest (see search._scan_types), once needed.
+    scan_types: tuple[list[str], list[str]] | None = None
+    #: The area's names by street type, then by how they sound (see
+    #: CandidateSearch._sounds_of_kind): a type's (key id, text) pairs until first coded.
+    sounds: dict[str, dict[str, list[int]] | list[tuple[int, str]]] | None = None
     #: The town areas named after a street in this area (see CandidateSearch._town_area).
     towns: dict[tuple[str, ...], _Area | None] = field(default_factory=dict)
     #: The area's rows, sorted, when it is given by rows rather than a mask (a town).

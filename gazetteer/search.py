@@ -106,6 +106,20 @@ def fuzzy_similarity_pairs(queries: list[str], choices: list[str]) -> np.ndarray
     return np.maximum(plain, 0.9 * token_set)
 
 
+def _scan_types(area: _Area) -> tuple[list[str], list[str]]:
+    """The street type ("" for none) and the rest of each text of the area's scan list, in
+    one pass, worked out once: the full scan reads the rest, the sound index the types."""
+    if area.scan_types is None:
+        types, stems = [], []
+        for text in area.scan[1]:
+            head, _, last = text.rpartition(" ")
+            typed = bool(head) and last in ROAD_TYPE_TOKENS
+            types.append(last if typed else "")
+            stems.append(head if typed else text)
+        area.scan_types = (types, stems)
+    return area.scan_types
+
+
 def _without_type(key: str) -> str:
     """A key without its final street type ("queen victoria street" -> "queen victoria")."""
     tokens = key.split()
@@ -966,9 +980,7 @@ class CandidateSearch:
 
     def _scan_stems(self, area: _Area) -> list[str]:
         """The scan list's texts without their final street type, worked out once."""
-        if area.scan_stems is None:
-            area.scan_stems = [_without_type(t) for t in area.scan[1]]
-        return area.scan_stems
+        return _scan_types(area)[1]
 
     def _sounds_like(self, pq: ParsedQuery, area: _Area
                      ) -> tuple[np.ndarray, np.ndarray, list, list]:
@@ -982,16 +994,33 @@ class CandidateSearch:
         scan = self._scan_list(area) if code else None
         if not scan:
             return none
-        if area.sounds is None:
-            area.sounds = {}
-            for key_id, text in zip(scan[0].tolist(), scan[1], strict=True):
-                area.sounds.setdefault(sound_code(text), []).append(key_id)
-        ids = area.sounds.get(code, [])
+        ids = self._sounds_of_kind(area, scan, code.partition("|")[2]).get(code, [])
         if len(ids) != 1:
             return none
         rows = self._rows_for_key(self._key_texts(np.array(ids))[0], area)
         n = len(rows)
         return rows, np.full(n, SOUNDS_LIKE_SCORE), ["fuzzy"] * n, ["sounds_like"] * n
+
+    @staticmethod
+    def _sounds_of_kind(area: _Area, scan: tuple[np.ndarray, list[str]], kind: str
+                        ) -> dict[str, list[int]]:
+        """The area's names of one street type ("" for none) by how they sound, coded the
+        first time a text of that type is read by ear. A sound code ends with its type, so
+        no name of another type can sound the same; and a worker that reads each force's
+        month once would otherwise code every name of every force for a handful of texts."""
+        if area.sounds is None:  # each type's names, not coded yet
+            area.sounds = {}
+            for key_id, text, named in zip(scan[0].tolist(), scan[1], _scan_types(area)[0],
+                                           strict=True):
+                area.sounds.setdefault(named, []).append((key_id, text))
+        names = area.sounds.get(kind)
+        if isinstance(names, list):
+            coded: dict[str, list[int]] = {}
+            for key_id, text in names:
+                coded.setdefault(sound_code(text), []).append(key_id)
+            coded.pop("", None)  # too short to tell by sound
+            names = area.sounds[kind] = coded
+        return names or {}
 
     def _told_apart_by_sound(self, pq: ParsedQuery,
                              found: tuple[np.ndarray, np.ndarray, list, list]
