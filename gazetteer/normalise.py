@@ -77,8 +77,12 @@ ABBREVIATIONS: dict[str, str] = {
     "wlk": "walk",
     "pas": "passage",
     "psge": "passage",
+    "psg": "passage",
+    "pssg": "passage",
     "cswy": "causeway",
     "app": "approach",
+    "appr": "approach",
+    "apprch": "approach",
     "est": "estate",
     "upr": "upper",
     "lwr": "lower",
@@ -217,6 +221,8 @@ _PREFIX_RE = re.compile(_PREFIX, re.I)
 #: The same prefix for Arrow's RE2 kernels (batch work strips whole columns at once).
 PREFIX_PATTERN = "(?i)" + _PREFIX
 _APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4")
+#: En and em dashes, figure dash and minus sign, read as a hyphen.
+_DASHES = str.maketrans("\u2013\u2014\u2012\u2212", "----")
 _NON_ALNUM_RE = re.compile(r"[^0-9a-z&]+")
 _ROAD_NUMBER_RE = re.compile(r"\b([amb])\s+(\d{1,4})\b")
 _ROAD_NUMBER_TOKEN_RE = re.compile(r"^[amb]\d{1,4}(?:m)?$")
@@ -411,6 +417,8 @@ _SHORTHAND_RE = re.compile(
       | land\s+(?:adj\.?|adjacent|at|r/o|rear\s+of|next|behind|off|o/s|opp\.?|nr\.?|near)
         (?:\s+(?:to|of))?
       | car\s*park\s+(?:of|at|to\s+the\s+rear\s+of|behind|r/o|adj\.?)(?:\s+to)?
+      # a driver's pick-up or drop-off: "pick up at haroldswick by the boat haven"
+      | (?:pick(?:ed)?|drop(?:ped)?)[\s-]*(?:up|off)(?:\s+(?:from|at|in|on|outside|by))?
     )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
     re.I | re.X,
 )
@@ -888,7 +896,9 @@ def parse_query(text: str) -> ParsedQuery:
     unit or house number before the name ("Flat 3, 41", "Unit 2", "1-3"); a trailing town
     without a comma ("... London").
     """
-    raw = text or ""
+    # a typed dash ("Foster La EC2V – graffiti", as word processors and phones make " - ")
+    # is a hyphen to every reading below
+    raw = (text or "").translate(_DASHES)
     # The rarer readings below are tried only where a cheap look at the text says they may
     # apply: most texts are a name and a few words, and parse_query runs once per distinct text.
     low = raw.lower()

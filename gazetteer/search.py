@@ -57,6 +57,7 @@ from crimegeo.gazetteer.scoring import (
     SENTENCE_MIN_WORDS,
     SINGLED_OUT_MAX_SCORE,
     SOUNDS_LIKE_SCORE,
+    TOWN_STREET_MAX_M,
     WORDS_AFTER_MAX,
     WORDS_AFTER_SCORE,
     fuzzy_grade,
@@ -256,8 +257,9 @@ class CandidateSearch:
         if len(rows):
             scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
                 pq.name.strip()))
-            return self._placed_by_later_part(pq, area, fuzzy, (
-                rows, scores, how.tolist(), [""] * len(rows)))
+            found = (rows, scores, how.tolist(), [""] * len(rows))
+            return (self._street_after_its_town(pq, area, found)
+                    or self._placed_by_later_part(pq, area, fuzzy, found))
         for alt in pq.alternatives:
             rows = self._rows_for_key(alt, area)
             if len(rows) and pq.road_number and alt != pq.road_number and (
@@ -457,6 +459,30 @@ class CandidateSearch:
                 kept = "words_before" if set(why) == {"words_before"} else "later_part"
                 return rows, scores, how, [kept] * len(rows)
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _street_after_its_town(self, pq: ParsedQuery, area: _Area,
+                               found: tuple[np.ndarray, np.ndarray, list, list]
+                               ) -> tuple[np.ndarray, np.ndarray, list, list] | None:
+        """A settlement, then a street of it ("Dungeness, Transformer Avenue", "Lydd, Station
+        Road"), as a form that asks for the town first writes it: the street answers
+        (``later_part``), named exactly in the first later part that names a street, and only
+        where it lies within TOWN_STREET_MAX_M of the settlement; otherwise None, and the
+        settlement answers as before. Not after a locating word ("Dungeness, nr Jarvis
+        Drive"): what is near is no address."""
+        town = found[0][AREA_LIKE[self.kind[found[0]]]]  # "Dungeness": village and station
+        if not pq.later_names or pq.whole or pq.near_later or not len(town):
+            return None
+        rows, scores, how, why = self._later_street(pq, area, False, near=False)
+        if not len(rows):
+            return None
+        apart = np.hypot(self.x[rows][:, None] - self.x[town][None, :],
+                         self.y[rows][:, None] - self.y[town][None, :]).min(axis=1)
+        keep = apart <= TOWN_STREET_MAX_M
+        if not keep.any():
+            return None
+        kept = keep.tolist()
+        return (rows[keep], scores[keep], [h for h, k in zip(how, kept, strict=True) if k],
+                [w for w, k in zip(why, kept, strict=True) if k])
 
     def _placed_by_later_part(self, pq: ParsedQuery, area: _Area, fuzzy: bool,
                               found: tuple[np.ndarray, np.ndarray, list, list]

@@ -1326,3 +1326,44 @@ def test_premises_their_street_does_not_single_out_are_only_near_it(col_gaz: Gaz
     # the street alone after premises with no police.uk type stays the street
     m = best(col_gaz, "Liverpool Street station, Old Broad Street exit")
     assert (m.name, m.score >= CONFIDENT) == ("Old Broad Street", True)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a typed dash is a spaced hyphen: the note after it is no part of the name
+    ("Kennett Wharf La EC4V \u2013 light out, halfway down from Upper Thames St",
+     "Kennett Wharf Lane"),
+    ("Foster La EC2V \u2014 spray paint graffiti on wall", "Foster Lane"),
+    ("Tower Bridge Appr, Tower Hill side, o/s the hotel", "Tower Bridge Approach"),
+    ("Sun Street Psg EC2M - urine by the steps up to Broadgate", "Sun Street Passage"),
+])
+def test_a_thirteenth_writers_dashes_and_abbreviations(col_gaz: Gazetteer, text: str,
+                                                        name: str) -> None:
+    """Set 13 of the hand-written texts (council apps, drivers, stewards, utilities...): a
+    typed dash (en or em, as word processors and phones make " - ") and "Appr", "Psg". Each
+    answered the street named after it at 0.98-1.0, or nothing."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (name, True, True)
+
+
+def test_a_settlement_written_before_its_street_is_that_street(os_gaz: Gazetteer) -> None:
+    """"Dungeness, Transformer Avenue", as a form that asks for the town first writes it,
+    answered the village at 0.9; the street answers now. A street far from the settlement,
+    a note, or a place it is only near leave the settlement as the answer."""
+    m = placed(os_gaz, "Dungeness, Transformer Avenue \u2013 substation door lock")
+    assert (m.name, m.reason, m.score >= CONFIDENT) == ("Transformer Avenue", "later_part", True)
+    m = placed(os_gaz, "Baltasound, Nikkavord Lea")
+    assert (m.name, m.score >= CONFIDENT) == ("Nikkavord Lea", True)
+    for text in ("Dungeness, by the lighthouse", "Baltasound, Transformer Avenue",
+                 "Dungeness, nr Transformer Avenue"):
+        assert placed(os_gaz, text).local_type in ("Village", "Other Settlement"), text
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("pick up in baltasound by the shop, then down to belmont for the ferry", "Baltasound"),
+    ("pick up at haroldswick by the boat haven", "Haroldswick"),
+    ("dropped off at Reservoir Avenue", "Reservoir Avenue"),
+])
+def test_a_drivers_pick_up_and_drop_off_are_no_name(os_gaz: Gazetteer, text: str,
+                                                    name: str) -> None:
+    """A driver's "pick up at" read as a name answered Wick (a slip of "pick") at 0.997."""
+    assert placed(os_gaz, text).name == name
