@@ -121,12 +121,6 @@ def _scan_types(area: _Area) -> tuple[list[str], list[str]]:
     return area.scan_types
 
 
-def _without_type(key: str) -> str:
-    """A key without its final street type ("queen victoria street" -> "queen victoria")."""
-    tokens = key.split()
-    return " ".join(tokens[:-1]) if len(tokens) >= 2 and tokens[-1] in ROAD_TYPE_TOKENS else key
-
-
 @lru_cache(maxsize=65_536)
 def _block_hashes(key: str) -> np.ndarray:
     return key_hashes(block_keys(key))
