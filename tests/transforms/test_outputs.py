@@ -24,23 +24,23 @@ def test_formula_cells_are_neutralised() -> None:
     assert neutralise_formula(-0.1) == -0.1  # numbers are not text cells
 
 
-def test_parquet_is_geoparquet_1_1_spatially_ordered_without_partition_columns(
-        tmp_path) -> None:
-    lon = [1.0, None, -2.98, 1.01, -2.97]
-    lat = [51.0, None, 53.41, 51.01, 53.40]
-    table = pa.table({
-        "month": ["2024-03"] * 5, "force": ["kent"] * 5, "row": [1, 2, 3, 4, 5],
-        "lon": lon, "lat": lat,
+def _points_table(lon: list, lat: list) -> pa.Table:
+    return pa.table({
+        "month": ["2024-03"] * len(lon), "force": ["kent"] * len(lon),
+        "row": list(range(1, len(lon) + 1)), "lon": lon, "lat": lat,
         "geometry": [None if x is None else shapely.to_wkb(shapely.Point(x, y))
                      for x, y in zip(lon, lat, strict=True)]})
+
+
+def test_parquet_is_geoparquet_1_1_without_partition_columns(tmp_path) -> None:
+    lon = [1.0, None, -2.98, 1.01, -2.97]
+    lat = [51.0, None, 53.41, 51.01, 53.40]
     path = tmp_path / "x.parquet"
-    path.write_bytes(parquet_bytes(table, "lon", "lat"))
+    path.write_bytes(parquet_bytes(_points_table(lon, lat), "lon", "lat"))
     read = pq.read_table(path)
     assert read.column_names == ["row", "lon", "lat", "geometry", "bbox"]
-    # Neighbours together, the row without a point last.
-    assert read["row"].to_pylist() in ([1, 4, 3, 5, 2], [4, 1, 3, 5, 2], [3, 5, 1, 4, 2],
-                                       [5, 3, 1, 4, 2], [3, 5, 4, 1, 2], [5, 3, 4, 1, 2],
-                                       [1, 4, 5, 3, 2], [4, 1, 5, 3, 2])
+    # One row group: its box is the same in any order, so the rows keep theirs.
+    assert read["row"].to_pylist() == [1, 2, 3, 4, 5]
     geo = json.loads(read.schema.metadata[b"geo"])
     column = geo["columns"]["geometry"]
     assert geo["version"] == "1.1.0" and geo["primary_column"] == "geometry"
@@ -49,13 +49,31 @@ def test_parquet_is_geoparquet_1_1_spatially_ordered_without_partition_columns(
     assert column["crs"]["id"] == {"authority": "OGC", "code": "CRS84"}
     assert column["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
     boxes = read["bbox"].to_pylist()
-    assert boxes[-1] is None
-    for box, x, y in zip(boxes[:-1], read["lon"].to_pylist(), read["lat"].to_pylist(),
-                         strict=False):
-        assert box == {"xmin": x, "ymin": y, "xmax": x, "ymax": y}
+    assert boxes[1] is None
+    for box, x, y in zip(boxes, read["lon"].to_pylist(), read["lat"].to_pylist(),
+                         strict=True):
+        assert box == (None if x is None else {"xmin": x, "ymin": y, "xmax": x, "ymax": y})
     metadata = pq.ParquetFile(path).metadata
+    assert metadata.num_row_groups == 1
     assert metadata.row_group(0).column(0).compression == "ZSTD"
     assert b"pandas" not in read.schema.metadata
+
+
+def test_a_part_of_several_row_groups_is_spatially_ordered(tmp_path) -> None:
+    """Rows along a Z-order curve, the rows without a point last, so each row group covers
+    a small box: Kent's rows in one, Merseyside's in another, as written interleaved."""
+    lon = [1.0, -2.98, None, 1.01, -2.97, 1.02, -2.96, None]
+    lat = [51.0, 53.41, None, 51.01, 53.40, 51.02, 53.42, None]
+    path = tmp_path / "x.parquet"
+    path.write_bytes(parquet_bytes(_points_table(lon, lat), "lon", "lat", row_group_rows=3))
+    read = pq.read_table(path)
+    assert sorted(read["row"].to_pylist()) == list(range(1, 9))
+    assert read["row"].to_pylist()[-2:] in ([3, 8], [8, 3])
+    metadata = pq.ParquetFile(path).metadata
+    assert metadata.num_row_groups == 3
+    lon_at = read.schema.get_field_index("lon")
+    spans = [metadata.row_group(g).column(lon_at).statistics for g in range(2)]
+    assert all(s.max - s.min < 0.1 for s in spans), [(s.min, s.max) for s in spans]
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path) -> None:
