@@ -520,6 +520,8 @@ _TAKEN_INTO_RE = re.compile(
     r"\binto\s+(?P<place>\S.*)$", re.I)
 #: A door of premises written after the street it opens on ("One New Change, Bread Street
 #: entrance", "Tokenhouse Yard entrance (off Lothbury)"): that part names the street.
+#: Words a sentence places things with, which no premises' name holds ("the fight on Tower").
+_SENTENCE_WORDS = frozenset(["on", "at", "in", "near", "nr", "from", "to", "by"])
 _ACCESS_WORD_RE = re.compile(r"\s+(?:main\s+|side\s+|rear\s+|front\s+)?(?:entrance|exit|gates?"
                              r"|doors?|side)$", re.I)
 #: Back alleys written by what they run behind ("jigger behind Stanley Rd", "the entry off
@@ -949,6 +951,8 @@ def parse_query(text: str) -> ParsedQuery:
         # "moorgate station moorfields exit": premises, then the street its door opens on
         tokens = parts[0].split()
         for end in range(len(tokens) - 2, 0, -1):
+            if _SENTENCE_WORDS & {t.lower() for t in tokens[:end]}:
+                continue  # "the fight on Tower Bridge Approach, city side": no premises
             if premises_kind(normalise_name(" ".join(tokens[:end]))) is not None:
                 parts = [" ".join(tokens[:end]), " ".join(tokens[end:])]
                 break
@@ -1140,6 +1144,26 @@ def block_keys(key: str) -> list[str]:
             out.append("p:" + t[:3])
             out.append("s:" + t[-3:])
     return out
+
+
+#: Street types a writer runs onto the name before them ("goughsquare", "templelane"): not
+#: the short ones, nor those many one-word names end in ("Moorgate", "Cambridge", "Greenhill",
+#: "Fairview", "Newmarket", "Harcourt", "Kingsway").
+_GLUED_TYPES = tuple(sorted(
+    (t for t in ROAD_TYPE_TOKENS if len(t) >= 4 and t not in {
+        "broadway", "gate", "bridge", "hill", "green", "vale", "view", "mount", "rise", "park",
+        "path", "market", "court", "grove", "garden", "wharf", "quay"}),
+    key=len, reverse=True))
+_GLUED_TYPE_RE = re.compile(r"\b([a-z]{3,}?)(" + "|".join(_GLUED_TYPES) + r")\b", re.I)
+
+
+def split_glued_types(text: str) -> str | None:
+    """`text` with each street type run onto the word before it set apart ("bollards
+    goughsquare EC4A" -> "bollards gough square EC4A"), or None when it has none: a reading
+    to try only when the text as written finds nothing, since some names end in a type
+    word ("Kingsway", "Southwark Bridge" is two words, "Bankside" none)."""
+    split = _GLUED_TYPE_RE.sub(r"\1 \2", text)
+    return split if split != text else None
 
 
 def medial_st_as_street(tokens: list[str]) -> list[str]:

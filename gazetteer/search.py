@@ -38,6 +38,7 @@ from crimegeo.gazetteer.normalise import (
     parse_query,
     premises_kind,
     sound_code,
+    split_glued_types,
 )
 from crimegeo.gazetteer.ranking import AREA_LIKE
 from crimegeo.gazetteer.scoring import (
@@ -220,6 +221,9 @@ class CandidateSearch:
         key, its alternatives, fuzzy names, then the trailing area or the postcode district.
         Generic place types ("Supermarket") are capped at GENERIC_MAX_SCORE."""
         rows, scores, how, why = self._search(pq, area, fuzzy)
+        split = split_glued_types(pq.text) if fuzzy and not len(rows) and pq.text else None
+        if split is not None:  # "graffiti on bollards goughsquare EC4A": Gough Square
+            rows, scores, how, why = self._search(parse_query(split), area, fuzzy)
         if pq.postcode_unit and (not len(rows) or (
                 (self.kind[rows] != KIND_ROAD).all() and (self.kind[rows] != KIND_POSTCODE).any()
                 and (AREA_LIKE[self.kind[rows]].any() or set(why) <= {"in_sentence", "loose"}))):

@@ -1367,3 +1367,26 @@ def test_a_drivers_pick_up_and_drop_off_are_no_name(os_gaz: Gazetteer, text: str
                                                     name: str) -> None:
     """A driver's "pick up at" read as a name answered Wick (a slip of "pick") at 0.997."""
     assert placed(os_gaz, text).name == name
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a sentence is no premises: "the fight on Tower" was read as premises before "... side"
+    ("anyone else see the fight on Tower Bridge Approach last nite?? just before the bridge "
+     "on the city side", "Tower Bridge Approach"),
+    # a street type run onto its name, inside a sentence
+    ("graffiti tag on bollards goughsquare EC4A nr Dr Johnsons house", "Gough Square"),
+    ("bike taken from the racks on fosterlane EC2 last night", "Foster Lane"),
+])
+def test_a_sentence_is_no_premises_and_a_glued_type_is_read(col_gaz: Gazetteer, text: str,
+                                                            name: str) -> None:
+    """Set 13's misses: each ended unlocated."""
+    assert placed(col_gaz, text, FORCE).name == name
+
+
+def test_a_name_ending_in_a_type_word_is_not_split() -> None:
+    """Only types few one-word names end in are read as run on, and only as a last reading."""
+    from crimegeo.gazetteer.normalise import split_glued_types
+
+    assert split_glued_types("bollards goughsquare EC4A") == "bollards gough square EC4A"
+    for name in ("Bishopsgate", "Moorgate", "Cambridge", "Kingsway", "Greenhill", "Harcourt"):
+        assert split_glued_types(name) is None, name
