@@ -516,12 +516,15 @@ _LEADING_LOCATOR_RE = re.compile(
 #: into the alley off Cheapside"): the offence is where they were taken, whatever place the
 #: text names first. (Where a suspect ran off to is not: that is where they went after.)
 _TAKEN_INTO_RE = re.compile(
-    r"\b(?:followed|dragged|pulled|lured|forced|bundled|pushed|chased|taken|led)\b.*?"
+    r"\b(?:followed|dragged|pulled|lured|forced|bundled|pushed|chased|taken|led"
+    # ...and where what happened moved on to: "fare dispute carried on off the bus and into
+    # Sun St Passage"
+    r"|carried\s+on|continued|spilled(?:\s+out)?|spilt(?:\s+out)?)\b.*?"
     r"\binto\s+(?P<place>\S.*)$", re.I)
-#: A door of premises written after the street it opens on ("One New Change, Bread Street
-#: entrance", "Tokenhouse Yard entrance (off Lothbury)"): that part names the street.
 #: Words a sentence places things with, which no premises' name holds ("the fight on Tower").
 _SENTENCE_WORDS = frozenset(["on", "at", "in", "near", "nr", "from", "to", "by"])
+#: A door of premises written after the street it opens on ("One New Change, Bread Street
+#: entrance", "Tokenhouse Yard entrance (off Lothbury)"): that part names the street.
 _ACCESS_WORD_RE = re.compile(r"\s+(?:main\s+|side\s+|rear\s+|front\s+)?(?:entrance|exit|gates?"
                              r"|doors?|side)$", re.I)
 #: Back alleys written by what they run behind ("jigger behind Stanley Rd", "the entry off
@@ -613,7 +616,8 @@ def premises_kind(key: str) -> str | None:
 #: What an export writes in a field it has nothing for ("N/A, Orchard Place, London"): a
 #: part that is only this is no part of the place; the text's other parts still name it.
 EMPTY_FIELD_TEXTS: frozenset[str] = frozenset([
-    "n a", "na", "nil", "none", "null", "blank", "not applicable", "no data", "not given"])
+    "n a", "na", "nil", "none", "null", "blank", "not applicable", "no data", "not given",
+    "unnamed road", "unnamed street"])  # a satnav's road with no name: the next part says
 #: A small figure written first, before a word ("3 Tuns Lane").
 _SMALL_NUMBER_FIRST_RE = re.compile(r"\s*(\d{1,2})\s+\D")
 #: Numbers written as figures that names spell as words ("3 Tuns Lane": Three Tuns Lane).
@@ -631,6 +635,20 @@ _TRAILING_POSTCODE_RE = re.compile(
 )
 #: One-letter postcode areas that are also road classes: "M1", "B12", "A40" alone are roads.
 _ROAD_CLASS_LETTERS = frozenset("abm")
+#: The United Kingdom's postcode areas (the letters of an outward code).
+_POSTCODE_AREA_LETTERS = """
+    ab al b ba bb bd bh bl bn br bs bt ca cb cf ch cm co cr ct cv cw da dd de dg dh dl dn dt
+    dy e ec eh en ex fk fy g gl gu gy ha hd hg hp hr hs hu hx ig im ip iv je ka kt kw ky l la
+    ld le ll ln ls lu m me mk ml n ne ng nn np nr nw ol ox pa pe ph pl po pr rg rh rm s sa se
+    sg sk sl sm sn so sp sr ss st sw sy ta td tf tn tq tr ts tw ub w wa wc wd wf wn wr ws wv
+    yo ze"""
+POSTCODE_AREAS = frozenset(_POSTCODE_AREA_LETTERS.split())
+#: A postcode district or sector written before the name, as satnavs and address lookups put
+#: it ("ZE2 9 Nikkavord Lea", "TN29 9NA Pleasance Rd"): the outward code, and an inward code
+#: or sector digit, then a word.
+_LEADING_POSTCODE_RE = re.compile(
+    r"^\s*(?P<out>(?P<area>[a-z]{1,2})\d[a-z\d]?)(?:\s+(?P<in>\d(?:[a-z]{2})?))?\s+(?=[a-z])",
+    re.I)
 #: Trailing words naming the whole town or country, written with no comma before them
 #: ("Willis Close London"): they are area hints, not part of the street's name.
 TOWN_WORDS: tuple[str, ...] = ("city of london", "london", "uk", "england", "united kingdom")
@@ -695,6 +713,29 @@ def _slip_type(word: str) -> str | None:
         if abs(len(t) - len(word)) <= 2 and OSA.distance(word, t) <= (1 if len(t) <= 5 else 2):
             return t
     return None
+
+
+def _written_as_a_name(text: str) -> bool:
+    """Whether words read as a name: capitalised ("Apothecary Street", "the Minories"), or
+    with a street type ("apothecary st"); "the burn", "the field" are things, not places."""
+    words = text.split()
+    if words and words[0].lower() == "the":
+        words = words[1:]
+    if not words:
+        return False
+    return words[0][:1].isupper() or words[0][:1].isdigit() or bool(
+        set(normalise_name(" ".join(words[:5])).split()) & ROAD_TYPE_TOKENS)
+
+
+def _leading_postcode_split(part: str) -> tuple[str, str | None]:
+    """Split a postcode district or sector written before a name off a comma part: ("Nikkavord
+    Lea", "ZE2") from "ZE2 9 Nikkavord Lea". Only a real postcode area's code, never a road's
+    number ("A565 Crosby Rd", "M62 J6")."""
+    m = _LEADING_POSTCODE_RE.match(part)
+    if m is None or m.group("area").lower() not in POSTCODE_AREAS or is_road_number(
+            m.group("out").lower()):
+        return part, None
+    return part[m.end():].strip(), m.group("out").upper()
 
 
 def _postcode_split(part: str) -> tuple[str, str | None]:
@@ -939,6 +980,9 @@ def parse_query(text: str) -> ParsedQuery:
         for index, p in enumerate(pieces):
             p, pc = _postcode_split(_LOG_NOTE_RE.sub("", p.strip().rstrip(":")))
             postcode = postcode or pc
+            if p[:1].isalpha() and any(c.isdigit() for c in p[1:5]):  # "ZE2 9 Nikkavord Lea"
+                p, pc = _leading_postcode_split(p)
+                postcode = postcode or pc
             if p.strip():
                 if parts and (index or leads):  # what the place is near, not the place
                     near_parts.add(p.strip())
@@ -956,12 +1000,19 @@ def parse_query(text: str) -> ParsedQuery:
             if premises_kind(normalise_name(" ".join(tokens[:end]))) is not None:
                 parts = [" ".join(tokens[:end]), " ".join(tokens[end:])]
                 break
-    for index, part in enumerate(parts if " into " in low else ()):
-        taken = _TAKEN_INTO_RE.search(part)
-        if taken is not None:  # the place taken to first; the rest are hints
-            parts = [taken.group("place"), *parts[:index], *parts[index + 1:]]
+    # read before the locating words split the sentence: "carried on off the bus and into
+    # Sun St Passage"
+    for piece in breaks.split(raw) if " into " in low else ():
+        taken = _TAKEN_INTO_RE.search(piece)
+        if taken is None or not _written_as_a_name(taken.group("place")):
+            continue
+        # the place taken to first ("Petty Wales by All Hallows church": what it is by after);
+        # the rest are hints
+        place = _LOCATOR_BREAK_RE.split(taken.group("place"))[0].strip()
+        if place:
+            parts = [place, *(p for p in parts if place not in p)]
             whole = ""
-            break
+        break
     if not parts and postcode:  # the text is a postcode or district ("TN29 9NW"): its name
         parts, postcode = [raw.strip()], None
     # "between Fenchurch St and Great Tower St" says where along the street, and names no

@@ -191,11 +191,18 @@ def _capitalised(text: str, word: str) -> bool:
                      ) is not None
 
 
+#: Words before a street that say where something started, as "from" does: "the ride started
+#: at Liverpool St - bike nicked from the stands in Sun Street Passage".
+_STARTED_AT = (["started", "at"], ["starting", "at"], ["began", "at"], ["started", "from"])
+
+
 def _passed_by(tokens: list[str], start: int, words: frozenset[str] | set[str]) -> bool:
     """Whether the street named from `tokens[start]` follows one of `words` (a "the" between
     aside): one a sentence only passes by."""
     before = [t for t in tokens[max(0, start - 3):start] if t != "the"]
     if before[-2:] == ["out", "of"] and "leaving" in words:  # "came out of X": left it
+        return True
+    if "from" in words and before[-2:] in _STARTED_AT:
         return True
     return bool(before) and before[-1] in words
 
@@ -692,7 +699,9 @@ class CandidateSearch:
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
+        every = _without_near(parts, pq, with_near)
+        readings = parts[:1] if first_only else every
+        for at, tokens in enumerate(readings):
             found = self._streets_named_in(tokens, area)
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
@@ -702,6 +711,9 @@ class CandidateSearch:
             # before it is the place
             came_from = [f for f in found if _passed_by(tokens, f[0], {"from"})]
             found = [f for f in found if f not in came_from] or found
+            if came_from and found == came_from and self._street_in_later_part(
+                    every[at + 1:], area):
+                continue  # where it started, when a later part names where it happened
             if came_from and found == came_from:
                 named = self._name_in_sentence(pq, area, first_only=first_only,
                                                with_near=with_near)
@@ -713,6 +725,14 @@ class CandidateSearch:
                 return (rows, np.full(n, min(score, WORDS_AFTER_SCORE)), ["fuzzy"] * n,
                         ["words_before"] * n)
         return none
+
+    def _street_in_later_part(self, parts: list[list[str]], area: _Area) -> bool:
+        """Whether one of `parts` names a street not just come from or passed by."""
+        for tokens in parts:
+            if any(not _passed_by(tokens, f[0], _PASSING_WORDS | {"from"})
+                   for f in self._streets_named_in(tokens, area)):
+                return True
+        return False
 
     def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
                           with_near: bool = True

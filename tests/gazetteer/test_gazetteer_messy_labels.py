@@ -1390,3 +1390,36 @@ def test_a_name_ending_in_a_type_word_is_not_split() -> None:
     assert split_glued_types("bollards goughsquare EC4A") == "bollards gough square EC4A"
     for name in ("Bishopsgate", "Moorgate", "Cambridge", "Kingsway", "Greenhill", "Harcourt"):
         assert split_glued_types(name) is None, name
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # where what happened moved on to, read before the locating words split the sentence
+    ("Route 153, stand at Liverpool St. Fare dispute carried on off the bus and into Sun St "
+     "Passage (walkway up the side of the station). Pax punched", "Sun Street Passage"),
+    ("Rt 15 w/b, Tower Hill stop 1730ish. Altercation between 2 pax carried on off bus round "
+     "into Petty Wales by All Hallows church", "Petty Wales"),
+    # where a ride started, when a later part names where the theft was
+    ("Sunday social started at Liverpool St - Dave's Brompton got nicked from the stands in "
+     "Sun Street Passage while we were getting coffees", "Sun Street Passage"),
+    ("ride started at Liverpool St, bike stolen", "Liverpool Street"),  # nothing else named
+])
+def test_a_fourteenth_writers_narratives(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Set 14's bus drivers and cycling clubs: each answered the first street named (the
+    stop, the start of the ride) at 0.98."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous", m.score >= CONFIDENT) == (name, True, True)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a postcode district or sector first, as a satnav writes it: answered the district
+    ("ZE2 9 Nikkavord Lea, Baltasound, Unst", "Nikkavord Lea"),
+    ("TN29 9 Pleasance Rd S, Lydd-on-Sea, Romney Marsh, UK  50.93, 0.96", "Pleasance Road South"),
+    ("ZE2 9 Unnamed Rd, Westing, Unst  60.73, -0.96", "Westing"),  # a road with no name
+    # what lambs were chased into is no place: it answered The Buss, "the burn" with two slips
+    ("Gunnister - lambs chased into the burn by a loose dog, 1 drowned", "Gunnister"),
+    ("B9084 Cullivoe", "B9084"),  # a road's number is no postcode
+])
+def test_a_fourteenth_writers_satnav_and_farm_texts(os_gaz: Gazetteer, text: str,
+                                                    name: str) -> None:
+    m = placed(os_gaz, text)
+    assert (m.name, m.score >= CONFIDENT) == (name, True)
