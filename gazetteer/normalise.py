@@ -464,7 +464,11 @@ _LOCATOR_BREAK_RE = re.compile(
     r"""\s*@\s*
       | (?<=\S)(?<!\bjust)\s+
         (?=(?:just\s+)?
-           (?:nr\.?|near|opp\.?|opposite|outside|adj\.?|adjacent|next\s+to|behind|by|rear\s+of
+           (?:nr\.?|near|opp\.?|opposite|outside|adj\.?|adjacent|next\s+to|behind|rear\s+of
+            # "by", but not after a verb it names the doer of ("harassed by a group of men on
+            # Lloyds Ave", "bitten by a dog"), unless the verb says where ("parked by")
+            |(?:(?<![a-z]{3}[a-df-z]ed\s)(?<!\bseen\s)(?<!bitten\s)(?<!\bhit\s)(?<!caught\s)
+               |(?<=parked\s)|(?<=located\s)|(?<=situated\s)|(?<=positioned\s)|(?<=left\s))by
             |(?:in\s+)?front\s+of|off(?!\s+licen[cs]e)
             # "Finsbury Pavement just up from Moorgate", "... round the corner from"
             |(?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
@@ -494,6 +498,16 @@ _NAMED_AS_WORDS_RE = re.compile(
 #: Lane"): what comes before it is not the place.
 _LOCATION_FIELD_RE = re.compile(
     r"\b(?:location|address|loc|place\s+of\s+(?:offence|incident|occurrence))\s*[:=]", re.I)
+#: police.uk's own label as a field of an export line ('...;"Other theft";"On or near X";...').
+_LABEL_FIELD_RE = re.compile(r"(?<=[;,|\t\"'])\s*[\"']?\s*on\s+or\s+near\b", re.I)
+#: A letter or an email: its greeting first, its sign-off last ("Dear all", "Hi team",
+#: "Regards", "Many thanks").
+_LETTER_WORDS_RE = re.compile(
+    r"^\s*(?:dear|hi|hello|hiya|good\s+(?:morning|afternoon|evening)|(?:kind\s+|best\s+)?"
+    r"regards|(?:many\s+)?thanks|thank\s+you|cheers|best\s+wishes|yours\s+(?:sincerely|"
+    r"faithfully))\b", re.I)
+#: A letter written three times over ("streeet"): a slip, never a name's (not I, for III).
+_TRIPLED_RE = re.compile(r"([a-hj-zA-HJ-Z])\1{2,}")
 #: A form's field that is not the place: "Date: 09/10", "Time: 2300", "Crime ref: 123".
 _OTHER_FIELD_RE = re.compile(
     r"^[\s.:;-]*(?:date|time|when|crime\s+ref|ref|reported(?:\s+by)?|officer|vrm|reg)\s*[:=]", re.I)
@@ -946,8 +960,12 @@ def parse_query(text: str) -> ParsedQuery:
     # apply: most texts are a name and a few words, and parse_query runs once per distinct text.
     low = raw.lower()
     located = _LOCATION_FIELD_RE.search(raw) if ":" in raw or "=" in raw else None
+    if located is None and "on or near" in low:  # '551902;"2022-08";"Other theft";"On or near
+        located = _LABEL_FIELD_RE.search(raw)     # Switch House Avenue";"TN29"'
     if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
         raw = raw[located.start():]
+    if _TRIPLED_RE.search(raw):  # "devas streeet"
+        raw = _TRIPLED_RE.sub(r"\1\1", raw)
     raw = radio_text = _spelt_by_radio(raw)
     if "/" in raw:
         raw = _DATE_RE.sub(" ", raw)
@@ -991,6 +1009,14 @@ def parse_query(text: str) -> ParsedQuery:
     parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS and _worded(p)
              and not (fields and (_LOG_HEADER_RE.match(p) or _OTHER_FIELD_RE.match(p)))
              ] or parts
+    if len(parts) > 1 and _LETTER_WORDS_RE.match(parts[0]) and len(parts[0].split()) <= 4 and not (
+            set(normalise_name(parts[0]).split()) & ROAD_TYPE_TOKENS):
+        # an email's or letter's greeting ("Dear all, the front steps onto Queen Victoria
+        # St ...") and its sign-off ("... Regards, Colin (caretaker)") are no part of it; a
+        # caller's "hi, Stuart Road" is
+        parts = parts[1:]
+        ends = [at for at, p in enumerate(parts) if at and _LETTER_WORDS_RE.match(p)]
+        parts = parts[:ends[0]] if ends else parts
     if len(parts) == 1 and _ACCESS_WORD_RE.search(parts[0]):
         # "moorgate station moorfields exit": premises, then the street its door opens on
         tokens = parts[0].split()
@@ -1208,12 +1234,15 @@ _GLUED_TYPES = tuple(sorted(
 _GLUED_TYPE_RE = re.compile(r"\b([a-z]{3,}?)(" + "|".join(_GLUED_TYPES) + r")\b", re.I)
 
 
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+
+
 def split_glued_types(text: str) -> str | None:
     """`text` with each street type run onto the word before it set apart ("bollards
     goughsquare EC4A" -> "bollards gough square EC4A"), or None when it has none: a reading
     to try only when the text as written finds nothing, since some names end in a type
     word ("Kingsway", "Southwark Bridge" is two words, "Bankside" none)."""
-    split = _GLUED_TYPE_RE.sub(r"\1 \2", text)
+    split = _GLUED_TYPE_RE.sub(r"\1 \2", _CAMEL_RE.sub(" ", text))  # "TudorSt EC4Y"
     return split if split != text else None
 
 

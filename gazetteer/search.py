@@ -699,9 +699,8 @@ class CandidateSearch:
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        every = _without_near(parts, pq, with_near)
-        readings = parts[:1] if first_only else every
-        for at, tokens in enumerate(readings):
+        readings = parts[:1] if first_only else _without_near(parts, pq, with_near)
+        for tokens in readings:
             found = self._streets_named_in(tokens, area)
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
@@ -711,9 +710,9 @@ class CandidateSearch:
             # before it is the place
             came_from = [f for f in found if _passed_by(tokens, f[0], {"from"})]
             found = [f for f in found if f not in came_from] or found
-            if came_from and found == came_from and self._street_in_later_part(
-                    every[at + 1:], area):
-                continue  # where it started, when a later part names where it happened
+            if came_from and found == came_from and self._street_in_other_part(
+                    [other for other in parts if other is not tokens], area):
+                continue  # where it started, when another part names where it happened
             if came_from and found == came_from:
                 named = self._name_in_sentence(pq, area, first_only=first_only,
                                                with_near=with_near)
@@ -726,7 +725,7 @@ class CandidateSearch:
                         ["words_before"] * n)
         return none
 
-    def _street_in_later_part(self, parts: list[list[str]], area: _Area) -> bool:
+    def _street_in_other_part(self, parts: list[list[str]], area: _Area) -> bool:
         """Whether one of `parts` names a street not just come from or passed by."""
         for tokens in parts:
             if any(not _passed_by(tokens, f[0], _PASSING_WORDS | {"from"})
