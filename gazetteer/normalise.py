@@ -453,9 +453,11 @@ _PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~]|\s+-\s+")
 _HAS_DIGIT_RE = re.compile(r"\d")
 #: The field names of an export that joins address fields ("Street: Bridge Street | County:
 #: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
+#: What a form's place field is the place of: "Loc of loss:", "Place of offence:".
+_OF_WHAT = r"of\s+(?:loss|offence|incident|occurrence|theft|crime|event)"
 _FIELD_LABEL_RE = re.compile(
     r"\b(?:street|road|address|location|loc|town|city|county|district|postcode|area|place"
-    r"|premises|house)\s*(?:name|no)?\s*[:=]\s*", re.I)
+    r"|premises|house|scene)\s*(?:name|no|" + _OF_WHAT + r")?\s*[:=]\s*", re.I)
 #: ...and before a locating word inside a part, which begins a note of what is near ("Eldon
 #: St nr Liverpool St stn", "Vale Road opp shops", "Cheapside outside 12", "Dowgate Hill by
 #: Cannon St stn", "Trinity Sq @ Tower Hill stn", "Creed Lane off Ludgate Hill": the street
@@ -497,7 +499,8 @@ _NAMED_AS_WORDS_RE = re.compile(
 #: A form's field that says where ("Theft of motorcycle. Location: motorcycle bay, Sise
 #: Lane"): what comes before it is not the place.
 _LOCATION_FIELD_RE = re.compile(
-    r"\b(?:location|address|loc|place\s+of\s+(?:offence|incident|occurrence))\s*[:=]", re.I)
+    r"\b(?:(?:location|address|loc|place|scene)\s*" + _OF_WHAT + r"|location|address|loc)"
+    r"\s*[:=]", re.I)
 #: police.uk's own label as a field of an export line ('...;"Other theft";"On or near X";...').
 _LABEL_FIELD_RE = re.compile(r"(?<=[;,|\t\"'])\s*[\"']?\s*on\s+or\s+near\b", re.I)
 #: A letter or an email: its greeting first, its sign-off last ("Dear all", "Hi team",

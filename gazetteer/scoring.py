@@ -204,8 +204,9 @@ def fuzzy_grade(query: str, candidate: str, similarity: float) -> tuple[str, flo
         grade = f"typo{d}"
         return grade, float(_GRADE_COST[grade])
     if (d == 2 and letters >= TYPO2_SHORT_MIN_LETTERS and query[:1] == candidate[:1]
-            # ...and a query not shorter than such a name less a letter ("sea" is no "Stead")
-            and len(stem_q.replace(" ", "")) >= TYPO2_SHORT_MIN_LETTERS - 1):
+            # ...and a query as long as such a name: two slips in four letters are half the
+            # word ("sea" is no "Stead", "Trek FX1" no "Trunk")
+            and len(stem_q.replace(" ", "")) >= TYPO2_SHORT_MIN_LETTERS):
         # ...beginning with the same letter: a first letter is seldom mistyped, and two
         # changes to a short name beginning otherwise ("Berry" / "Parry", "Merton" /
         # "Eaton") make another street's name more often than a slip of this one

@@ -1453,3 +1453,15 @@ def test_police_uk_s_own_label_inside_an_export_line(os_gaz: Gazetteer) -> None:
     assert m.name == "Switch House Avenue"
     assert placed(os_gaz, '600455;"2022-11";"Other theft";"On or near Stove";"ZE2"'
                   ).name == "Stove"
+
+
+def test_a_sixteenth_writers_form_field_and_a_short_word(col_gaz: Gazetteer,
+                                                         os_gaz: Gazetteer) -> None:
+    """Set 16 (search logs, hire tickets, couriers, bike registers...): a form's "Loc of
+    loss:" field answered the area after the street, Aldgate, at 1.0; a bike's make, "Trek",
+    answered Trunk (two slips in four letters) at 0.96."""
+    m = placed(col_gaz, "Loc of loss: N. Tenter Street, Aldgate E1 - phone last online 19:40",
+               FORCE)
+    assert (m.name, m.score >= CONFIDENT) == ("North Tenter Street", True)
+    m = placed(os_gaz, "Trek FX1   red   WestTankFarmRd, Dungeness power station - staff rack")
+    assert m.name != "Trunk" and m.score < CONFIDENT
