@@ -451,10 +451,10 @@ def _sentence_ends_as_breaks(text: str) -> str:
 #: The same breaks for a text with no figure, no wide gap and no spaced full stop: most texts.
 _PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~]|\s+-\s+")
 _HAS_DIGIT_RE = re.compile(r"\d")
-#: The field names of an export that joins address fields ("Street: Bridge Street | County:
-#: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
 #: What a form's place field is the place of: "Loc of loss:", "Place of offence:".
 _OF_WHAT = r"of\s+(?:loss|offence|incident|occurrence|theft|crime|event)"
+#: The field names of an export that joins address fields ("Street: Bridge Street | County:
+#: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
 _FIELD_LABEL_RE = re.compile(
     r"\b(?:street|road|address|location|loc|town|city|county|district|postcode|area|place"
     r"|premises|house|scene)\s*(?:name|no|" + _OF_WHAT + r")?\s*[:=]\s*", re.I)
@@ -744,6 +744,14 @@ def _written_as_a_name(text: str) -> bool:
         set(normalise_name(" ".join(words[:5])).split()) & ROAD_TYPE_TOKENS)
 
 
+def _is_greeting(part: str) -> bool:
+    """Whether a first part is a letter's greeting alone ("Dear all", "Hi team"): a caller's
+    "hi, Stuart Road" or "hello erm it's Throgmorton Avenue" is not (a street type, or more
+    than four words)."""
+    return (_LETTER_WORDS_RE.match(part) is not None and len(part.split()) <= 4
+            and not set(normalise_name(part).split()) & ROAD_TYPE_TOKENS)
+
+
 def _leading_postcode_split(part: str) -> tuple[str, str | None]:
     """Split a postcode district or sector written before a name off a comma part: ("Nikkavord
     Lea", "ZE2") from "ZE2 9 Nikkavord Lea". Only a real postcode area's code, never a road's
@@ -1012,11 +1020,9 @@ def parse_query(text: str) -> ParsedQuery:
     parts = [p for p in parts if normalise_name(p) not in EMPTY_FIELD_TEXTS and _worded(p)
              and not (fields and (_LOG_HEADER_RE.match(p) or _OTHER_FIELD_RE.match(p)))
              ] or parts
-    if len(parts) > 1 and _LETTER_WORDS_RE.match(parts[0]) and len(parts[0].split()) <= 4 and not (
-            set(normalise_name(parts[0]).split()) & ROAD_TYPE_TOKENS):
+    if len(parts) > 1 and _is_greeting(parts[0]):
         # an email's or letter's greeting ("Dear all, the front steps onto Queen Victoria
-        # St ...") and its sign-off ("... Regards, Colin (caretaker)") are no part of it; a
-        # caller's "hi, Stuart Road" is
+        # St ...") and its sign-off ("... Regards, Colin (caretaker)") are no part of it
         parts = parts[1:]
         ends = [at for at, p in enumerate(parts) if at and _LETTER_WORDS_RE.match(p)]
         parts = parts[:ends[0]] if ends else parts
@@ -1235,14 +1241,14 @@ _GLUED_TYPES = tuple(sorted(
         "path", "market", "court", "grove", "garden", "wharf", "quay"}),
     key=len, reverse=True))
 _GLUED_TYPE_RE = re.compile(r"\b([a-z]{3,}?)(" + "|".join(_GLUED_TYPES) + r")\b", re.I)
-
-
+#: Words run together with their capitals kept ("TudorSt", "WestTankFarmRd").
 _CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
 
 
 def split_glued_types(text: str) -> str | None:
     """`text` with each street type run onto the word before it set apart ("bollards
-    goughsquare EC4A" -> "bollards gough square EC4A"), or None when it has none: a reading
+    goughsquare EC4A" -> "bollards gough square EC4A"), and words run together with their
+    capitals kept ("TudorSt EC4Y" -> "Tudor St EC4Y"), or None when it has neither: a reading
     to try only when the text as written finds nothing, since some names end in a type
     word ("Kingsway", "Southwark Bridge" is two words, "Bankside" none)."""
     split = _GLUED_TYPE_RE.sub(r"\1 \2", _CAMEL_RE.sub(" ", text))  # "TudorSt EC4Y"

@@ -699,8 +699,7 @@ class CandidateSearch:
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        readings = parts[:1] if first_only else _without_near(parts, pq, with_near)
-        for tokens in readings:
+        for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
             found = self._streets_named_in(tokens, area)
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
