@@ -248,6 +248,8 @@ _JUNCTION_INFIX_RE = re.compile(
     r"""^\s*(?P<a>.+?)\s+(?:j/w|jw|(?:junction|jct|jnc|jn)\.?(?:\s+(?:with|of))?|/)\s+
          (?P<b>.+?)\s*$""", re.I | re.X
 )
+#: A junction named anywhere in a text: "... at Queen St/Cannon St junction EC4".
+_JUNCTION_NAMED_RE = re.compile(r"\b(?:junction|jct|jnc|j/w|corner)\b", re.I)
 #: Junction words before a street ("junction of Cheapside", "on the corner of Fleet Street"):
 #: not part of its name. "of" or "with" is required: "Junction Road" is a name.
 _JUNCTION_WORDS_RE = re.compile(
@@ -470,6 +472,7 @@ _LOCATOR_BREAK_RE = re.compile(
             # "by", but not after a verb it names the doer of ("harassed by a group of men on
             # Lloyds Ave", "bitten by a dog"), unless the verb says where ("parked by")
             |(?:(?<![a-z]{3}[a-df-z]ed\s)(?<!\bseen\s)(?<!bitten\s)(?<!\bhit\s)(?<!caught\s)
+               (?<!\btold\s)(?<!\bgiven\s)(?<!\bshown\s)
                |(?<=parked\s)|(?<=located\s)|(?<=situated\s)|(?<=positioned\s)|(?<=left\s))by
             |(?:in\s+)?front\s+of|off(?!\s+licen[cs]e)
             # "Finsbury Pavement just up from Moorgate", "... round the corner from"
@@ -1062,7 +1065,11 @@ def parse_query(text: str) -> ParsedQuery:
     slash_junction = None
     if m is None:
         pair = _street_and_slashed_place(joined)
-    if m is None and pair is None:  # "Took's Court/Cursitor Street"; never "Bus/Coach Station"
+    # "Took's Court/Cursitor Street"; never "Bus/Coach Station", nor a slash in a later part
+    # that says no junction ("Brooks Alley, Liverpool L1 (by Seel St/ Bold St)": what the
+    # place is by; but "Bilking - ran off at Queen St/Cannon St junction")
+    if m is None and pair is None and parts and (
+            "/" in parts[0] or _JUNCTION_NAMED_RE.search(joined)):
         m = _JUNCTION_SLASH_RE.match(joined)
         if m is not None:
             left = normalise_name(m.group("a")).split()

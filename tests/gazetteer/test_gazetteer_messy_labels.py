@@ -1465,3 +1465,20 @@ def test_a_sixteenth_writers_form_field_and_a_short_word(col_gaz: Gazetteer,
     assert (m.name, m.score >= CONFIDENT) == ("North Tenter Street", True)
     m = placed(os_gaz, "Trek FX1   red   WestTankFarmRd, Dungeness power station - staff rack")
     assert m.name != "Trunk" and m.score < CONFIDENT
+
+
+def test_a_slash_in_a_later_part_is_what_the_place_is_by(col_gaz: Gazetteer,
+                                                         os_gaz: Gazetteer) -> None:
+    """Set 17 (bank fraud notes, recovery sheets, club reports...): a slash pair after the
+    place ("(by Seel St/ Bold St)") was read as the text's junction, and "told by security"
+    as a locating "by"; a pair the text calls a junction still is one."""
+    m = placed(col_gaz, "V lives in a flat on Viscount St by Golden Lane estate (Barbican). "
+                        "Repeat ASB from people drinking in the stairwell. Liaising w/ estate "
+                        "office.", FORCE)
+    assert m.name == "Viscount Street"
+    m = placed(os_gaz, "coffee van: told by security we can't trade on Approach Road South "
+                       "any more (Dungeness site)")
+    assert m.name == "Approach Road South"
+    m = placed(col_gaz, "Bilking - taxi passenger ran off at Queen St/Cannon St junction EC4",
+               FORCE)
+    assert m.name.split(" / ")[0] == "Queen Street"
