@@ -97,7 +97,8 @@ def _float_column(table: pa.Table, name: str) -> np.ndarray:
 
 def parquet_bytes(table: pa.Table, lon_column: str | None, lat_column: str | None, *,
                   row_group_rows: int = ROW_GROUP_ROWS) -> bytes:
-    """A zstd Parquet file of `table`; with a geometry, GeoParquet 1.1 and spatial order.
+    """A zstd Parquet file of `table`; with a geometry, GeoParquet 1.1 (spatially ordered when
+    it holds more than one row group).
 
     The partition columns are dropped: the file's folder names carry them. Rows get a `bbox`
     covering column; in a file of more than one row group they are ordered along a Z-order
