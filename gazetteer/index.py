@@ -41,8 +41,8 @@ class _Area:
     #: Each scan text's street type and the rest (see search._scan_types), once needed.
     scan_types: tuple[list[str], list[str]] | None = None
     #: The area's names by street type, then by how they sound (see
-    #: CandidateSearch._sounds_of_kind): a type's (key id, text) pairs until first coded.
-    sounds: dict[str, dict[str, list[int]] | list[tuple[int, str]]] | None = None
+    #: CandidateSearch._sounds_of_kind): a type is coded when a text of it is first read by ear.
+    sounds: dict[str, dict[str, list[int]]] | None = None
     #: The town areas named after a street in this area (see CandidateSearch._town_area).
     towns: dict[tuple[str, ...], _Area | None] = field(default_factory=dict)
     #: The area's rows, sorted, when it is given by rows rather than a mask (a town).

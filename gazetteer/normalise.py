@@ -743,8 +743,13 @@ def _written_as_a_name(text: str) -> bool:
         words = words[1:]
     if not words:
         return False
-    return words[0][:1].isupper() or words[0][:1].isdigit() or bool(
-        set(normalise_name(" ".join(words[:5])).split()) & ROAD_TYPE_TOKENS)
+    return words[0][:1].isupper() or words[0][:1].isdigit() or _has_street_type(
+        " ".join(words[:5]))
+
+
+def _has_street_type(text: str) -> bool:
+    """Whether one of the words of `text`, normalised, is a street type ("st", "Road")."""
+    return not ROAD_TYPE_TOKENS.isdisjoint(normalise_name(text).split())
 
 
 def _is_greeting(part: str) -> bool:
@@ -752,7 +757,7 @@ def _is_greeting(part: str) -> bool:
     "hi, Stuart Road" or "hello erm it's Throgmorton Avenue" is not (a street type, or more
     than four words)."""
     return (_LETTER_WORDS_RE.match(part) is not None and len(part.split()) <= 4
-            and not set(normalise_name(part).split()) & ROAD_TYPE_TOKENS)
+            and not _has_street_type(part))
 
 
 def _leading_postcode_split(part: str) -> tuple[str, str | None]:
@@ -978,8 +983,7 @@ def parse_query(text: str) -> ParsedQuery:
         located = _LABEL_FIELD_RE.search(raw)     # Switch House Avenue";"TN29"'
     if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
         raw = raw[located.start():]
-    if _TRIPLED_RE.search(raw):  # "devas streeet"
-        raw = _TRIPLED_RE.sub(r"\1\1", raw)
+    raw = _TRIPLED_RE.sub(r"\1\1", raw)  # "devas streeet"
     raw = radio_text = _spelt_by_radio(raw)
     if "/" in raw:
         raw = _DATE_RE.sub(" ", raw)

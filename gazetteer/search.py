@@ -699,8 +699,10 @@ class CandidateSearch:
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
+        # each part's streets, found once: another part's are read when one only came from
+        streets_in = functools.cache(lambda words: self._streets_named_in(list(words), area))
         for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
-            found = self._streets_named_in(tokens, area)
+            found = streets_in(tuple(tokens))
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
             found = [f for f in found if not _passed_by(tokens, f[0], _PASSING_WORDS)]
@@ -709,8 +711,9 @@ class CandidateSearch:
             # before it is the place
             came_from = [f for f in found if _passed_by(tokens, f[0], {"from"})]
             found = [f for f in found if f not in came_from] or found
-            if came_from and found == came_from and self._street_in_other_part(
-                    [other for other in parts if other is not tokens], area):
+            if came_from and found == came_from and any(
+                    not _passed_by(other, f[0], _PASSING_WORDS | {"from"})
+                    for other in parts if other != tokens for f in streets_in(tuple(other))):
                 continue  # where it started, when another part names where it happened
             if came_from and found == came_from:
                 named = self._name_in_sentence(pq, area, first_only=first_only,
@@ -723,14 +726,6 @@ class CandidateSearch:
                 return (rows, np.full(n, min(score, WORDS_AFTER_SCORE)), ["fuzzy"] * n,
                         ["words_before"] * n)
         return none
-
-    def _street_in_other_part(self, parts: list[list[str]], area: _Area) -> bool:
-        """Whether one of `parts` names a street not just come from or passed by."""
-        for tokens in parts:
-            if any(not _passed_by(tokens, f[0], _PASSING_WORDS | {"from"})
-                   for f in self._streets_named_in(tokens, area)):
-                return True
-        return False
 
     def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
                           with_near: bool = True
@@ -1000,7 +995,7 @@ class CandidateSearch:
                              ) <= FULL_SCAN_MAX_EDITS
         typeless = [j for j, q in enumerate(queries) if q.split()[-1] not in ROAD_TYPE_TOKENS]
         if typeless:  # a type left off: compare with the names without their type
-            stems = self._scan_stems(area)
+            stems = _scan_types(area)[1]
             near[typeless] |= process.cdist([queries[j] for j in typeless], stems,
                                             scorer=OSA.distance, score_cutoff=2,
                                             dtype=np.int32) <= 2
@@ -1019,10 +1014,6 @@ class CandidateSearch:
         for key, cand, size in zip(keys, picked, sizes, strict=True):
             area.fuzzy[key] = self._fuzzy_rows(key, cand, similarity[at:at + size], area, limit)
             at += size
-
-    def _scan_stems(self, area: _Area) -> list[str]:
-        """The scan list's texts without their final street type, worked out once."""
-        return _scan_types(area)[1]
 
     def _sounds_like(self, pq: ParsedQuery, area: _Area
                      ) -> tuple[np.ndarray, np.ndarray, list, list]:
@@ -1050,19 +1041,17 @@ class CandidateSearch:
         first time a text of that type is read by ear. A sound code ends with its type, so
         no name of another type can sound the same; and a worker that reads each force's
         month once would otherwise code every name of every force for a handful of texts."""
-        if area.sounds is None:  # each type's names, not coded yet
+        if area.sounds is None:
             area.sounds = {}
+        coded = area.sounds.get(kind)
+        if coded is None:
+            coded = area.sounds[kind] = {}
             for key_id, text, named in zip(scan[0].tolist(), scan[1], _scan_types(area)[0],
                                            strict=True):
-                area.sounds.setdefault(named, []).append((key_id, text))
-        names = area.sounds.get(kind)
-        if isinstance(names, list):
-            coded: dict[str, list[int]] = {}
-            for key_id, text in names:
-                coded.setdefault(sound_code(text), []).append(key_id)
+                if named == kind:
+                    coded.setdefault(sound_code(text), []).append(key_id)
             coded.pop("", None)  # too short to tell by sound
-            names = area.sounds[kind] = coded
-        return names or {}
+        return coded
 
     def _told_apart_by_sound(self, pq: ParsedQuery,
                              found: tuple[np.ndarray, np.ndarray, list, list]
