@@ -547,6 +547,23 @@ _SENTENCE_WORDS = frozenset(["on", "at", "in", "near", "nr", "from", "to", "by"]
 #: entrance", "Tokenhouse Yard entrance (off Lothbury)"): that part names the street.
 _ACCESS_WORD_RE = re.compile(r"\s+(?:main\s+|side\s+|rear\s+|front\s+)?(?:entrance|exit|gates?"
                              r"|doors?|side)$", re.I)
+#: Access words that end names too ("Moorgate", "Cheapside" written "moor gate", "cheap side").
+_NAME_ENDING_ACCESS = frozenset(["gate", "gates", "side"])
+
+
+def _without_access_word(part: str) -> str:
+    """A part without the door it names ("Bread Street entrance": Bread Street). A bare
+    "gate" or "side" is a door only after a street type ("Finsbury Circus gates", "Bread St
+    side"); after another word it may be half of a name written apart ("on bishops gate")."""
+    found = _ACCESS_WORD_RE.search(part)
+    if found is None:
+        return part
+    rest = part[:found.start()]
+    if found.group(0).split()[0].lower() in _NAME_ENDING_ACCESS and not (
+            normalise_name(rest).split()[-1:] and
+            normalise_name(rest).split()[-1] in ROAD_TYPE_TOKENS):
+        return part
+    return rest
 #: Back alleys written by what they run behind ("jigger behind Stanley Rd", "the entry off
 #: Westminster Rd"): Liverpool's and the North's gazetteers name many "Back <street>".
 BACK_ALLEY_WORDS: frozenset[str] = frozenset([
@@ -645,7 +662,7 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
                  "ten", "eleven", "twelve")
 #: A compass point written as one letter before or after a name ("E Harding St", "Durham
 #: Mews E"): read as the word when the name as written is unknown.
-_COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
+COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
 #: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU",
 #: a sector "TN29 7"): outward code (area, district digit, optional letter or digit), then an
 #: optional inward code or sector digit.
@@ -1111,7 +1128,7 @@ def parse_query(text: str) -> ParsedQuery:
     areas = [k for k in (normalise_name(_strip_shorthand(p)) for p in parts[1:])
              if _worded(k) and not _POSTCODE_RE.match(k)]
     # where someone went after ("twds Minories") is a hint of the area, never the place
-    later_parts = [(p, normalise_name(_ACCESS_WORD_RE.sub("", _strip_house(_strip_shorthand(p)))))
+    later_parts = [(p, normalise_name(_without_access_word(_strip_house(_strip_shorthand(p)))))
                    for p in parts[1:] if not _GONE_TOWARDS_RE.match(p)]
     later_parts = [(p, k) for p, k in later_parts
                    if _worded(k) and k not in TOWN_WORDS and not _POSTCODE_RE.match(k)]
@@ -1186,10 +1203,10 @@ def parse_query(text: str) -> ParsedQuery:
     if key in BRAND_PLACES:
         alternatives.append(BRAND_PLACES[key])
     for base in (toks, road_rest):
-        if len(base) > 1 and base[0] in _COMPASS_LETTERS:  # "E Harding St"
-            alternatives.append(" ".join([_COMPASS_LETTERS[base[0]], *base[1:]]))
-        if len(base) > 1 and base[-1] in _COMPASS_LETTERS:  # "Durham Mews E", "Crosby Rd N"
-            alternatives.append(" ".join([*base[:-1], _COMPASS_LETTERS[base[-1]]]))
+        if len(base) > 1 and base[0] in COMPASS_LETTERS:  # "E Harding St"
+            alternatives.append(" ".join([COMPASS_LETTERS[base[0]], *base[1:]]))
+        if len(base) > 1 and base[-1] in COMPASS_LETTERS:  # "Durham Mews E", "Crosby Rd N"
+            alternatives.append(" ".join([*base[:-1], COMPASS_LETTERS[base[-1]]]))
     if house and int(house.group(1)) < len(_NUMBER_WORDS):
         alternatives.append(f"{_NUMBER_WORDS[int(house.group(1))]} {key}")
     # "Reactor 1 Rd": a small figure between words is a name's number, spelt as a word; the
@@ -1264,6 +1281,37 @@ def split_glued_types(text: str) -> str | None:
     word ("Kingsway", "Southwark Bridge" is two words, "Bankside" none)."""
     split = _GLUED_TYPE_RE.sub(r"\1 \2", _CAMEL_RE.sub(" ", text))  # "TudorSt EC4Y"
     return split if split != text else None
+
+
+#: A word a scanner read with figures for letters ("Li0n", "Hi11", "c0llision"): letters and
+#: the figures 0, 1 and 5 only, at least one letter, and no house number, ordinal, time,
+#: postcode or road number.
+_SCANNED_WORD_RE = re.compile(r"\b(?=[a-z015]*[a-z])(?=[a-z015]*[015])[a-z015]+\b", re.I)
+_NOT_SCANNED_RE = re.compile(
+    r"^(?:\d+[a-z]?|\d+(?:st|nd|rd|th|am|pm|hrs?)|[abm]\d+)$", re.I)
+_OUTWARD_CODE_RE = re.compile(r"^([a-z]{1,2})\d[a-z\d]?$", re.I)
+_INWARD_CODE_RE = re.compile(r"^\d[a-z]{2}$", re.I)
+_SCANNED_LETTERS = str.maketrans("015", "ols")
+
+
+def read_as_scanned(text: str) -> str | None:
+    """`text` with what a scanner's character reading confuses put right: figures inside
+    words ("VVhite Li0n Hi11" -> "White Lion Hill") and a doubled V for W; None when it has
+    neither. A reading to try only when the text as written finds nothing."""
+    def postcode(word: str) -> bool:
+        outward = _OUTWARD_CODE_RE.match(word)
+        return outward is not None and outward.group(1).lower() in POSTCODE_AREAS
+
+    def letters(match: re.Match) -> str:
+        word = match.group(0)
+        before = text[:match.start()].split()[-1:]
+        if _NOT_SCANNED_RE.match(word) or postcode(word) or (
+                _INWARD_CODE_RE.match(word) and before and postcode(before[0])):
+            return word
+        return word.translate(_SCANNED_LETTERS)
+
+    read = re.sub(r"\bVV(?=[A-Za-z])", "W", _SCANNED_WORD_RE.sub(letters, text))
+    return read if read != text else None
 
 
 def medial_st_as_street(tokens: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+import jellyfish
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,6 +25,7 @@ from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE, KIND_ROAD
 from crimegeo.gazetteer.index import _Area
 from crimegeo.gazetteer.normalise import (
     AFTER_STREET_TYPE,
+    COMPASS_LETTERS,
     GENERIC_TOKENS,
     PREFIX_PATTERN,
     PREMISES_KINDS,
@@ -37,6 +39,7 @@ from crimegeo.gazetteer.normalise import (
     normalise_name,
     parse_query,
     premises_kind,
+    read_as_scanned,
     sound_code,
     split_glued_types,
 )
@@ -184,6 +187,56 @@ def _without_near(parts: list[list[str]], pq: ParsedQuery, with_near: bool) -> l
     return [parts[0], *(name.split() for name in pq.later_names if name not in pq.near_names)]
 
 
+def _parts_read(parts: list[list[str]], pq: ParsedQuery, first_only: bool, with_near: bool,
+                only: int | None) -> list[list[str]]:
+    """The parts of a sentence a reading reads: the first alone, or all but what a locating
+    word introduced unless `with_near`; with `only`, that one of them."""
+    read = parts[:1] if first_only else _without_near(parts, pq, with_near)
+    if only is None:
+        return read
+    return read[only:only + 1]
+
+
+#: Words read at once for a slipped name inside a sentence (:meth:`_slipped_in_sentence`).
+SLIPPED_SPAN_MAX = 4
+#: Letters of a capitalised word read as a name with one slip ("Baltasoind"): shorter words
+#: are a slip of too many names.
+SLIPPED_WORD_MIN = 6
+#: Street types of four letters or more, by their first letter, for a slipped type.
+_LONG_TYPES = frozenset(t for t in ROAD_TYPE_TOKENS if len(t) >= 4)
+
+
+def _slipped_type(word: str) -> str | None:
+    """The street type a word is a slip of ("lame": lane) or sounds as ("vail": vale): one
+    letter off, or the same Metaphone, and the same first letter; None when it is a type,
+    too short, or no type's slip (or several types')."""
+    if len(word) < 4 or word in ROAD_TYPE_TOKENS or not word.isalpha():
+        return None
+    sound = jellyfish.metaphone(word)
+    types = [t for t in _LONG_TYPES if t[0] == word[0] and (
+        OSA.distance(word, t) == 1 or jellyfish.metaphone(t) == sound)]
+    return types[0] if len(types) == 1 else None
+
+
+def _slipped_readings(span: list[str]) -> list[str]:
+    """What words beginning a name may be, written with a slip a sentence hides: two words
+    of one name written apart ("hounds ditch": houndsditch; "fen church street"), or a name
+    whose street type is slipped ("lark lame": lark lane). Longest readings first."""
+    readings = []
+    for size in range(len(span), 1, -1):
+        words = span[:size]
+        if not set(words) - _SENTENCE_WORDS - ROAD_TYPE_TOKENS:
+            continue
+        for at in range(size - 1):
+            if words[at].isalpha() and words[at + 1].isalpha():
+                readings.append(" ".join([*words[:at], words[at] + words[at + 1],
+                                          *words[at + 2:]]))
+        typed = _slipped_type(words[-1])
+        if typed is not None and not set(words[:-1]) & _SENTENCE_WORDS:
+            readings.append(" ".join([*words[:-1], typed]))
+    return readings
+
+
 def _capitalised(text: str, word: str) -> bool:
     """Whether `word` is written with a capital inside `text` ("fishing at Ura"): a name, not
     a word of the sentence."""
@@ -231,6 +284,9 @@ class CandidateSearch:
         split = split_glued_types(pq.text) if fuzzy and not len(rows) and pq.text else None
         if split is not None:  # "graffiti on bollards goughsquare EC4A": Gough Square
             rows, scores, how, why = self._search(parse_query(split), area, fuzzy)
+        scanned = read_as_scanned(pq.text) if fuzzy and not len(rows) and pq.text else None
+        if scanned is not None:  # "VVhite Li0n Hi11, EC4V": a scanned form's White Lion Hill
+            rows, scores, how, why = self._search(parse_query(scanned), area, fuzzy)
         if pq.postcode_unit and (not len(rows) or (
                 (self.kind[rows] != KIND_ROAD).all() and (self.kind[rows] != KIND_POSTCODE).any()
                 and (AREA_LIKE[self.kind[rows]].any() or set(why) <= {"in_sentence", "loose"}))):
@@ -334,11 +390,20 @@ class CandidateSearch:
             # Lane": after a locating word, a sentence's names are read in the first part
             # only; what it is near comes after its slips and sound
             first_only = bool((pq.whole or pq.near_later) and _names_a_street(pq.key))
-            # the names a sentence gives, then (with_near) what a locating word introduced
-            # there, only where nothing else is named ("off Brough Holm when I saw ...")
-            sentence = [functools.partial(reading, first_only=first_only, with_near=with_near)
-                        for with_near in (False, True)
-                        for reading in (self._street_in_sentence, self._name_in_sentence)]
+            # the names a sentence gives, then what a locating word introduced there, only
+            # where nothing else is named ("off Brough Holm when I saw ..."), part by part in
+            # the order written: "outside the boots on hounds ditch near liverpool st" is on
+            # Houndsditch, whatever kind of name the later part has
+            near_parts = [i for i, name in enumerate(pq.later_names, 1) if name in pq.near_names]
+            # (each exactly, then as slipped: "hounds ditch", "lark lame", "Baltasoind")
+            readings = (self._street_in_sentence, self._name_in_sentence,
+                        self._slipped_in_sentence)
+            sentence = [functools.partial(reading, first_only=first_only, with_near=False)
+                        for reading in readings]
+            sentence += [functools.partial(reading, first_only=first_only, with_near=True,
+                                           only=part)
+                         for part in ([None] if first_only else near_parts)
+                         for reading in readings]
             for reading in (self._name_then_words, self._words_then_name,
                             self._slipped_name_then_words, *sentence):
                 named = (first if first is not None and reading == self._name_then_words
@@ -349,7 +414,7 @@ class CandidateSearch:
                     slipped = self._slipped_name_then_words(pq, area)
                     if len(slipped[0]) and set(slipped[3]) <= {"typo1", "typo2"}:
                         return slipped
-                if len(named[0]) and reading in sentence[1::2] and (pq.whole or pq.near_later):
+                if len(named[0]) and reading in sentence[1::3] and (pq.whole or pq.near_later):
                     # "bus stop o/s Aldgate stn, Aldgate EC3": a street named exactly in a
                     # later part before a name found among words; one it is near only before
                     # a village ("Drone seen over site near Reservoir Ave, Dungeness")
@@ -685,7 +750,7 @@ class CandidateSearch:
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _street_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
-                            with_near: bool = True
+                            with_near: bool = True, only: int | None = None
                             ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A street named inside a longer text, as a call log writes it ("caller at 12
         Bartholmew Lane EC2 reports man collapsed"): part by part, the words ending in a
@@ -694,14 +759,15 @@ class CandidateSearch:
         another ("Sun St Passage" holds "Sun Street"); the first part naming one street
         answers, scored as words around a name (``reason="words_before"``). Texts of fewer
         than SENTENCE_MIN_WORDS words, and parts naming several streets so, are left alone.
-        With `first_only`, only the first part is read."""
+        With `first_only`, only the first part is read; with `only`, only that part (of
+        those read)."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
         # each part's streets, found once: another part's are read when one only came from
         streets_in = functools.cache(lambda words: self._streets_named_in(list(words), area))
-        for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
+        for tokens in _parts_read(parts, pq, first_only, with_near, only):
             found = streets_in(tuple(tokens))
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
             # streets come from or gone towards are not where it happened
@@ -728,7 +794,7 @@ class CandidateSearch:
         return none
 
     def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
-                          with_near: bool = True
+                          with_near: bool = True, only: int | None = None
                           ) -> tuple[np.ndarray, np.ndarray, list, list]:
         """A name with no street type inside a longer text ("dumped in Silva Dale, the valley
         below our croft", "sitting in the gardens in Finsbury Circus"): the words, two to
@@ -741,7 +807,8 @@ class CandidateSearch:
         come from ("along Bevis Marks from the St Mary Axe end"), counts only where no other is
         named, and one a sentence passes by ("heading for Hamna Heog")
         or rules out ("not South Whale Geo") only as a suggestion where nothing else is.
-        With `first_only`, only the first part is read."""
+        With `first_only`, only the first part is read; with `only`, only that part (of
+        those read)."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
@@ -749,7 +816,7 @@ class CandidateSearch:
         # key id -> rows, words; by tier: a name, a word or "the" and a word, a name come from,
         # a name passed by
         tiers: list[dict[int, tuple[np.ndarray, int]]] = [{}, {}, {}, {}]
-        for tokens in parts[:1] if first_only else _without_near(parts, pq, with_near):
+        for tokens in _parts_read(parts, pq, first_only, with_near, only):
             # Scots and Shetland speech: "da" is "the", "o" "of" ("da Black Skerries o Balta")
             tokens = [_SPOKEN_WORDS.get(t, t) for t in tokens]
             spans = []  # (words, start, rows) of every name the part holds
@@ -807,6 +874,46 @@ class CandidateSearch:
             return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
         return none
 
+    def _slipped_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
+                             with_near: bool = True, only: int | None = None
+                             ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """A name inside a longer text written with a slip the exact readings cannot see,
+        read where they found nothing: one name split in two ("on hounds ditch", "cheap
+        side": Houndsditch, Cheapside), a street type slipped or spelt by ear ("on lark lame",
+        "Walton vail": Lark Lane, Walton Vale), or a one-slip misspelling of a name written
+        with a capital ("the shop in Baltasoind"). Every reading is checked against the
+        area's names exactly (a slip of one letter in the capitalised word); the one name so
+        found is a suggestion (``in_sentence``, IN_SENTENCE_SCORE); several, or none: no
+        answer. Same parts as :meth:`_name_in_sentence`."""
+        none = (np.zeros(0, np.int64), np.zeros(0), [], [])
+        parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
+        if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
+            return none
+        found: dict[int, np.ndarray] = {}
+        for tokens in _parts_read(parts, pq, first_only, with_near, only):
+            for start in range(len(tokens)):
+                if start and not self._ends_words_before_a_name(tokens[start - 1]):
+                    continue
+                for key in _slipped_readings(tokens[start:start + SLIPPED_SPAN_MAX]):
+                    rows = self._rows_for_key(key, area)
+                    rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
+                    if len(rows):
+                        found.setdefault(int(self._row_key[rows[0]]), rows)
+                        break
+                word = tokens[start]
+                if (len(word) >= SLIPPED_WORD_MIN and word.isalpha() and not
+                        self._word_known(word) and _capitalised(pq.text, word)):
+                    rows, _scores, why = self._fuzzy(word, area)
+                    keep = (self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]
+                    keys = set(self._row_key[rows[keep]].tolist())
+                    if len(keys) == 1 and all(w == "typo1" for w in why):
+                        found.setdefault(keys.pop(), rows[keep])
+        if len(found) != 1:
+            return none
+        rows = next(iter(found.values()))
+        n = len(rows)
+        return rows, np.full(n, IN_SENTENCE_SCORE), ["fuzzy"] * n, ["in_sentence"] * n
+
     def _streets_named_in(self, tokens: list[str], area: _Area
                           ) -> list[tuple[int, int, np.ndarray, float]]:
         """The streets a part of a sentence names (:meth:`_street_in_sentence`): (first word,
@@ -829,6 +936,10 @@ class CandidateSearch:
                          len(sp) == 2 and (not start or tokens[start - 1] in _SENTENCE_WORDS)))]
             for start, span in spans:  # longest first: "west end road" before "end road"
                 rows = self._rows_for_key(" ".join(span), area)
+                if not len(rows) and len(span) > 2 and span[0] in COMPASS_LETTERS:
+                    # "N Aux Boiler House Road": North
+                    rows = self._rows_for_key(" ".join([COMPASS_LETTERS[span[0]], *span[1:]]),
+                                              area)
                 rows = rows[self.kind[rows] == KIND_ROAD]
                 if len(rows):
                     found.append((start, end, rows, WORDS_AFTER_SCORE))

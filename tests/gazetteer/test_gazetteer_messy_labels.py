@@ -1482,3 +1482,51 @@ def test_a_slash_in_a_later_part_is_what_the_place_is_by(col_gaz: Gazetteer,
     m = placed(col_gaz, "Bilking - taxi passenger ran off at Queen St/Cannon St junction EC4",
                FORCE)
     assert m.name.split(" / ")[0] == "Queen Street"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # one name written as two words, by hand or by a phone's dictation
+    ("mate im stood on cheap side by the bank, someone just grabbed my phone", "Cheapside"),
+    ("lads kicking off on moor gate near the barbican, come quick", "Moorgate"),
+    ("guy outside the pret on bishops gate near liverpool st kicking off", "Bishopsgate"),
+    # the place first, what it is near after: the later part's typed street answered
+    ("States assaulted outside bar Cloth Fair near Long Lane approx 0100", "Cloth Fair"),
+    # a scanned paper form: figures read for letters
+    ("Fi5h 5treet Hi11, EC3R . . . theft from person", "Fish Street Hill"),
+])
+def test_an_eighteenth_writers_spoken_and_scanned_names(col_gaz: Gazetteer, text: str,
+                                                        name: str) -> None:
+    """Set 18 (phones' autocorrect, scanned forms, outreach notes...): a name split in two
+    inside a sentence ended unlocated or answered the street it was near, at 0.98; a
+    scanned form's figures for letters ended unlocated."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("my bike was taken from outside the hall in Baltasoudn on Saturday", "Baltasound"),
+    ("Security log 0420: W Tank Farm Rd (Dungeness) - fence cut, copper cable taken",
+     "West Tank Farm Road"),
+])
+def test_a_slipped_settlement_and_a_compass_letter_inside_a_sentence(os_gaz: Gazetteer,
+                                                                     text: str,
+                                                                     name: str) -> None:
+    """A capitalised name with one slip inside a sentence, and a compass point written as
+    its letter before a street in a log line, ended unlocated or answered Dungeness."""
+    m = placed(os_gaz, text)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_a_street_type_slipped_inside_a_sentence_is_a_suggestion(tmp_path: Path) -> None:
+    """A phone's "lame" for Lane and "vail" for Vale, inside a message: the one street of
+    the area those words could be is suggested, never confident; a common word after a
+    name the area lacks is no type."""
+    gaz = _merseyside_streets(tmp_path, ("Lark Lane", "Walton Vale", "Aigburth Road"))
+    for text, name in (("someone keyed my car on lark lame last night while i was in the pub",
+                        "Lark Lane"),
+                       ("lads fighting on walton vail by the bookies, send someone",
+                        "Walton Vale")):
+        m = placed(gaz, text)
+        assert (m.name, m.match_type != "ambiguous") == (name, True), text
+        assert m.score < CONFIDENT
+    assert not gaz.lookup("we were at the park late last night and lads were fighting")
