@@ -424,10 +424,11 @@ _SHORTHAND_RE = re.compile(
     )(?:\s+|(?<=/[a-z])\s*(?=\d))""",
     re.I | re.X,
 )
-#: Where a text's parts break: a comma, semicolon, bracket or bar, a spaced dash, and what a
-#: fixed-width export or a control room's log puts between fields.
+#: Where a text's parts break: a comma, semicolon, bracket or bar, a middle dot or bullet (as
+#: apps' alerts put between fields), a spaced dash, and what a fixed-width export or a
+#: control room's log puts between fields.
 _PART_BREAK_RE = re.compile(
-    r"""[,;()|~] | \s+-\s+
+    r"""[,;()|~\u00b7\u2022] | \s+-\s+
       | \s{3,}  # a fixed-width export's padding between fields
       | \s+\.\s+  # "Picton Crescent . criminal damage to cars"
       | (?<=[a-z])0{2,}\d*(?=[a-z\s]|$) | (?:^|\s)0{2,}\d*  # "0000PINDAR", "STREE00000EC4Y"
@@ -451,15 +452,46 @@ def _sentence_ends_as_breaks(text: str) -> str:
 
 
 #: The same breaks for a text with no figure, no wide gap and no spaced full stop: most texts.
-_PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~]|\s+-\s+")
+_PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~\u00b7\u2022]|\s+-\s+")
 _HAS_DIGIT_RE = re.compile(r"\d")
 #: What a form's place field is the place of: "Loc of loss:", "Place of offence:".
 _OF_WHAT = r"of\s+(?:loss|offence|incident|occurrence|theft|crime|event)"
+#: A ride's or a delivery's place fields: "Pick-up: 1 High Holborn", "Drop off = Lime St".
+_PICK_UP = r"pick\s*-?\s*up(?:\s+point)?|drop\s*-?\s*off(?:\s+point)?"
 #: The field names of an export that joins address fields ("Street: Bridge Street | County:
 #: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
 _FIELD_LABEL_RE = re.compile(
-    r"\b(?:street|road|address|location|loc|town|city|county|district|postcode|area|place"
-    r"|premises|house|scene)\s*(?:name|no|" + _OF_WHAT + r")?\s*[:=]\s*", re.I)
+    r"\b(?P<label>street|road|address|location|loc|town|city|county|district|postcode|area"
+    r"|place|premises|house|scene|" + _PICK_UP + r")\s*(?:name|no|" + _OF_WHAT + r")?\s*[:=]\s*",
+    re.I)
+#: Field names that are street types too: after a word, the type of a name ("Devas Street:
+#: car drove through", "Dungeness - Reactor Two Road: van reversed"), not a field.
+_LABELS_THAT_END_NAMES = frozenset(["street", "road", "place", "house", "area"])
+_WORD_BEFORE_RE = re.compile(r"[a-z]\s*$", re.I)
+
+
+#: A colon after a street type ("Dungeness - Reactor Two Road: van reversed", "Devas St:
+#: car drove through"): the name ends there, as at a comma. Set up after the types below.
+_TYPE_COLON_RE: re.Pattern | None = None
+
+
+def _type_colon_re() -> re.Pattern:
+    """`_TYPE_COLON_RE`, built once from the street types and their abbreviations."""
+    global _TYPE_COLON_RE
+    if _TYPE_COLON_RE is None:
+        words = sorted({*ROAD_TYPE_TOKENS, *(k for k, v in ABBREVIATIONS.items()
+                                             if v in ROAD_TYPE_TOKENS)}, key=len, reverse=True)
+        _TYPE_COLON_RE = re.compile(r"(?<=[a-z])(\s+(?:" + "|".join(words) + r"))\.?\s*:\s+",
+                                    re.I)
+    return _TYPE_COLON_RE
+
+
+def _field_label(found: re.Match) -> str:
+    """What a field name becomes: a part break, unless it is a name's street type."""
+    if (found.group("label").lower() in _LABELS_THAT_END_NAMES
+            and _WORD_BEFORE_RE.search(found.string, 0, found.start())):
+        return found.group(0)
+    return ", "
 #: ...and before a locating word inside a part, which begins a note of what is near ("Eldon
 #: St nr Liverpool St stn", "Vale Road opp shops", "Cheapside outside 12", "Dowgate Hill by
 #: Cannon St stn", "Trinity Sq @ Tower Hill stn", "Creed Lane off Ludgate Hill": the street
@@ -502,8 +534,8 @@ _NAMED_AS_WORDS_RE = re.compile(
 #: A form's field that says where ("Theft of motorcycle. Location: motorcycle bay, Sise
 #: Lane"): what comes before it is not the place.
 _LOCATION_FIELD_RE = re.compile(
-    r"\b(?:(?:location|address|loc|place|scene)\s*" + _OF_WHAT + r"|location|address|loc)"
-    r"\s*[:=]", re.I)
+    r"\b(?:(?:location|address|loc|place|scene)\s*" + _OF_WHAT + r"|location|address|loc|"
+    + _PICK_UP + r")\s*[:=]", re.I)
 #: police.uk's own label as a field of an export line ('...;"Other theft";"On or near X";...').
 _LABEL_FIELD_RE = re.compile(r"(?<=[;,|\t\"'])\s*[\"']?\s*on\s+or\s+near\b", re.I)
 #: A letter or an email: its greeting first, its sign-off last ("Dear all", "Hi team",
@@ -512,6 +544,9 @@ _LETTER_WORDS_RE = re.compile(
     r"^\s*(?:dear|hi|hello|hiya|good\s+(?:morning|afternoon|evening)|(?:kind\s+|best\s+)?"
     r"regards|(?:many\s+)?thanks|thank\s+you|cheers|best\s+wishes|yours\s+(?:sincerely|"
     r"faithfully))\b", re.I)
+#: A name spelt out letter by letter ("fingerspells S-K-I-N-N-E-R-S LANE", "F-L-E-E-T ST"):
+#: three letters or more, each joined by a hyphen.
+_SPELT_OUT_RE = re.compile(r"\b(?:[a-z]-){2,}[a-z]\b", re.I)
 #: A letter written three times over ("streeet"): a slip, never a name's (not I, for III).
 _TRIPLED_RE = re.compile(r"([a-hj-zA-HJ-Z])\1{2,}")
 #: A form's field that is not the place: "Date: 09/10", "Time: 2300", "Crime ref: 123".
@@ -1001,11 +1036,15 @@ def parse_query(text: str) -> ParsedQuery:
     if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
         raw = raw[located.start():]
     raw = _TRIPLED_RE.sub(r"\1\1", raw)  # "devas streeet"
+    if "-" in raw:
+        raw = _SPELT_OUT_RE.sub(lambda m: m.group(0).replace("-", ""), raw)
     raw = radio_text = _spelt_by_radio(raw)
     if "/" in raw:
         raw = _DATE_RE.sub(" ", raw)
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
-        _FIELD_LABEL_RE.sub(", ", _spoken_road_numbers(raw)).strip(" ,"))))
+        _FIELD_LABEL_RE.sub(_field_label, _spoken_road_numbers(raw)).strip(" ,"))))
+    if ":" in raw:
+        raw = _type_colon_re().sub(r"\1, ", raw)
     postcode = None
     parts = []
     whole = ""  # the first part as one name, when a locating word broke it

@@ -175,6 +175,10 @@ _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "prome
 #: another ("from Fleet Street"), read so only beside a street named otherwise.
 _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left", "past",
                             "heading", "approaching", "crossed", "crossing", "conveyed"])
+#: Words before "to" that say someone got away there ("ran up to", "made off to", "fled
+#: down to"): the street after is passed by, as after "towards".
+_FLED_WORDS = frozenset(["ran", "run", "running", "fled", "fleeing", "legged", "escaped",
+                         "decamped", "sped", "raced", "bolted"])
 #: Scots and Shetland speech read inside a sentence: "da Black Skerries o Balta".
 _SPOKEN_WORDS = {"da": "the", "o": "of"}
 
@@ -202,6 +206,13 @@ SLIPPED_SPAN_MAX = 4
 #: Letters of a capitalised word read as a name with one slip ("Baltasoind"): shorter words
 #: are a slip of too many names.
 SLIPPED_WORD_MIN = 6
+#: ...and a word in small letters: only long ones.
+SLIPPED_LONG_WORD = 8
+#: Letters of two or three words read as a name with one slip ("crutched friers").
+SLIPPED_SPAN_MIN_LETTERS = 8
+#: Words that begin or end no such span ("bevis maks and legged it").
+_SPAN_EDGE_WORDS = frozenset(["the", "a", "an", "and", "or", "of", "it", "is", "was", "my",
+                              "our", "his", "her", "their"])
 #: Street types of four letters or more, by their first letter, for a slipped type.
 _LONG_TYPES = frozenset(t for t in ROAD_TYPE_TOKENS if len(t) >= 4)
 
@@ -237,6 +248,16 @@ def _slipped_readings(span: list[str]) -> list[str]:
     return readings
 
 
+def _a_thing_given_a_type(pq: ParsedQuery, found: tuple[np.ndarray, np.ndarray, list, list]
+                          ) -> bool:
+    """Whether a fuzzy answer only gave "the" and a word a street type ("The beach off Coast
+    Drive": Beach Road) while the text names more after a locating word: a thing, not a
+    street with its type left off; the readings of the rest come first."""
+    words = pq.key.split()
+    return (len(words) == 2 and words[0] == "the" and bool(pq.near_names)
+            and set(found[3]) == {"type_dropped"})
+
+
 def _capitalised(text: str, word: str) -> bool:
     """Whether `word` is written with a capital inside `text` ("fishing at Ura"): a name, not
     a word of the sentence."""
@@ -257,6 +278,9 @@ def _passed_by(tokens: list[str], start: int, words: frozenset[str] | set[str]) 
         return True
     if "from" in words and before[-2:] in _STARTED_AT:
         return True
+    if "leaving" in words and before[-1:] == ["to"] and set(
+            tokens[max(0, start - 4):start - 1]) & _FLED_WORDS:
+        return True  # "suspect ran up to hope st": where someone got away to
     return bool(before) and before[-1] in words
 
 
@@ -379,11 +403,13 @@ class CandidateSearch:
             town = self._town_area(pq.areas, area)
             if town is not None:
                 found = self._best_fuzzy(pq, town)
-                if len(found[0]) and not set(found[3]) <= {"loose"}:
+                if len(found[0]) and not set(found[3]) <= {"loose"} and not (
+                        _a_thing_given_a_type(pq, found)):
                     return found
         if fuzzy:
             found = self._best_fuzzy(pq, area)
-            if len(found[0]) and not set(found[3]) <= {"loose"}:
+            if len(found[0]) and not set(found[3]) <= {"loose"} and not (
+                    _a_thing_given_a_type(pq, found)):
                 return self._told_apart_by_sound(pq, found)
             # a name among other words: exact readings first, then a slip, then a sentence
             # "idle lane off great tower street", "Route 15 stop on Eastcheap EC3 near Philpot
@@ -890,9 +916,13 @@ class CandidateSearch:
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
         found: dict[int, np.ndarray] = {}
+        slipped: list[str] = []  # words read as a name with one slip, looked up at once
         for tokens in _parts_read(parts, pq, first_only, with_near, only):
+            begins = [not at or self._ends_words_before_a_name(tokens[at - 1])
+                      for at in range(len(tokens))]
             for start in range(len(tokens)):
-                if start and not self._ends_words_before_a_name(tokens[start - 1]):
+                slipped += self._maybe_slipped(tokens, start, begins, pq.text)
+                if not begins[start]:
                     continue
                 for key in _slipped_readings(tokens[start:start + SLIPPED_SPAN_MAX]):
                     rows = self._rows_for_key(key, area)
@@ -900,19 +930,40 @@ class CandidateSearch:
                     if len(rows):
                         found.setdefault(int(self._row_key[rows[0]]), rows)
                         break
-                word = tokens[start]
-                if (len(word) >= SLIPPED_WORD_MIN and word.isalpha() and not
-                        self._word_known(word) and _capitalised(pq.text, word)):
-                    rows, _scores, why = self._fuzzy(word, area)
-                    keep = (self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]
-                    keys = set(self._row_key[rows[keep]].tolist())
-                    if len(keys) == 1 and all(w == "typo1" for w in why):
-                        found.setdefault(keys.pop(), rows[keep])
+        if slipped:
+            self._fuzzy_many(slipped, area)
+            for words in slipped:
+                rows, _scores, why = self._fuzzy(words, area)
+                keep = (self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]
+                keys = set(self._row_key[rows[keep]].tolist())
+                if len(keys) == 1 and all(w == "typo1" for w in why):
+                    found.setdefault(keys.pop(), rows[keep])
         if len(found) != 1:
             return none
         rows = next(iter(found.values()))
         n = len(rows)
         return rows, np.full(n, IN_SENTENCE_SCORE), ["fuzzy"] * n, ["in_sentence"] * n
+
+    def _maybe_slipped(self, tokens: list[str], start: int, begins: list[bool], text: str
+                       ) -> list[str]:
+        """The words around `tokens[start]` that may be a name written with one slip there:
+        a word no name has, capitalised or long ("Baltasoind", "whitechaple"), alone or
+        with the words of the name around it ("crutched friers"), when they are words of a
+        name's length and begin where a name may (`begins`, by word)."""
+        word = tokens[start]
+        if not word.isalpha() or self._word_known(word) or word in _SENTENCE_WORDS:
+            return []
+        out = [word] if begins[start] and (len(word) >= SLIPPED_LONG_WORD or (
+            len(word) >= SLIPPED_WORD_MIN and _capitalised(text, word))) else []
+        for size in (2, 3):  # the slip's word first, or after a word of the name
+            for at in range(max(0, start - size + 1), start + 1):
+                span = tokens[at:at + size]
+                if (len(span) == size and begins[at] and all(t.isalpha() for t in span)
+                        and not set(span) & _SENTENCE_WORDS
+                        and not {span[0], span[-1]} & _SPAN_EDGE_WORDS
+                        and len("".join(span)) >= SLIPPED_SPAN_MIN_LETTERS):
+                    out.append(" ".join(span))
+        return out
 
     def _streets_named_in(self, tokens: list[str], area: _Area
                           ) -> list[tuple[int, int, np.ndarray, float]]:
@@ -940,6 +991,14 @@ class CandidateSearch:
                     # "N Aux Boiler House Road": North
                     rows = self._rows_for_key(" ".join([COMPASS_LETTERS[span[0]], *span[1:]]),
                                               area)
+                for at in range(len(span) - 2) if not len(rows) else ():
+                    # two words of one name written apart: "brown moor lane" is Brownmoor
+                    # Lane before it holds Moor Lane
+                    if span[at].isalpha() and span[at + 1].isalpha():
+                        rows = self._rows_for_key(" ".join(
+                            [*span[:at], span[at] + span[at + 1], *span[at + 2:]]), area)
+                        if len(rows):
+                            break
                 rows = rows[self.kind[rows] == KIND_ROAD]
                 if len(rows):
                     found.append((start, end, rows, WORDS_AFTER_SCORE))

@@ -1530,3 +1530,49 @@ def test_a_street_type_slipped_inside_a_sentence_is_a_suggestion(tmp_path: Path)
         assert (m.name, m.match_type != "ambiguous") == (name, True), text
         assert m.score < CONFIDENT
     assert not gaz.lookup("we were at the park late last night and lads were fighting")
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a street type before a colon ends the name; it is no field's name
+    ("Caretaker Bread Street: bins set alight overnight, fire service attended", "Bread Street"),
+    # a ride's pick-up field is the place
+    ("Pick-up: 12 Cloth Fayre (opp the church). Rider damaged rear door and fled",
+     "Cloth Fair"),
+    # a name with one slip among other words, in small letters
+    ("lads took the charity tin off the counter at the cafe on bevis maks and legged it",
+     "Bevis Marks"),
+])
+def test_a_nineteenth_writers_fields_and_slips(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Set 19 (ride tickets, barbers, crossing patrols, interpreters...): "Street:" after a
+    name was read as a form's field name and dropped, a ride's "pickup:" field stayed a
+    word of the name, and a two-word name with one slip inside a sentence was not read."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_fields_by_dots_a_spelt_name_a_name_written_apart_and_an_escape(tmp_path: Path
+                                                                        ) -> None:
+    """A doorbell app's fields between middle dots, a name spelt out letter by letter, two
+    words of one name written apart before its type, and a street someone ran to: each
+    ended unlocated or answered another street."""
+    gaz = _merseyside_streets(tmp_path, ("Durham Mews West", "Leece Street", "Hope Street",
+                                         "Brownmoor Lane", "Moor Lane", "Crab Street"))
+    for text, name in (
+            ("Doorbell \u00b7 Durham Mews W \u00b7 Front door \u00b7 02:10 \u00b7 person "
+             "trying the handle", "Durham Mews West"),
+            ("Interp note: client fingerspells C-R-A-B street, neighbour shouting every night",
+             "Crab Street"),
+            ("Cortege held up on brown moor lane by a driver who got out and threatened our "
+             "bearer", "Brownmoor Lane"),
+            ("lad glassed outside on leece st, suspect ran up to hope st, first aid given",
+             "Leece Street")):
+        m = placed(gaz, text)
+        assert (m.name, m.match_type != "ambiguous") == (name, True), text
+
+
+def test_the_and_a_word_is_a_thing_beside_the_street_named(os_gaz: Gazetteer) -> None:
+    """"The beach" given a street type is Beach Road; with a street named after a locating
+    word, it is a thing beside that street. It answered Beach Road at 1.0."""
+    m = placed(os_gaz, "The beach by Coast Drive in Lydd-on-Sea: tyres slashed on three cars "
+                       "overnight")
+    assert m.name == "Coast Drive"
