@@ -710,11 +710,34 @@ class CandidateSearch:
                 placed = self._place_of_type_on(rows, after, area)
                 if placed is not None:  # "bishopsgate police station"
                     return placed
+                street = self._street_of_town_after(rows, after, area)
+                if street is not None:  # "Baltasound: Curlew Avenue done"
+                    return street
                 longer = self._name_with_a_word_left_out(head, after[0], area)
                 rows = longer if len(longer) else self._of_type_named(rows, after)
                 n = len(rows)
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
+
+    def _street_of_town_after(self, town: np.ndarray, words: list[str], area: _Area
+                              ) -> tuple[np.ndarray, np.ndarray, list, list] | None:
+        """A settlement, then at once a street of it ("Baltasound: Curlew Avenue done", "lydd
+        station road"): the street, named exactly from the first word after the settlement
+        with its type, when it lies within TOWN_STREET_MAX_M of it, as a street named inside
+        a text is (``words_before``); None otherwise."""
+        town = town[AREA_LIKE[self.kind[town]]]
+        if not len(town) or len(words) < 2:
+            return None
+        named = [f for f in self._streets_named_in(words, area) if f[0] == 0]
+        if len(named) != 1 or named[0][3] < WORDS_AFTER_SCORE:  # exactly, not a slip
+            return None
+        rows = named[0][2]
+        apart = np.hypot(self.x[rows][:, None] - self.x[town][None, :],
+                         self.y[rows][:, None] - self.y[town][None, :]).min(axis=1)
+        rows = rows[apart <= TOWN_STREET_MAX_M]
+        n = len(rows)
+        return (rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
+                ) if n else None
 
     def _place_of_type_on(self, street: np.ndarray, words: list[str], area: _Area
                           ) -> tuple[np.ndarray, np.ndarray, list, list] | None:

@@ -1576,3 +1576,11 @@ def test_the_and_a_word_is_a_thing_beside_the_street_named(os_gaz: Gazetteer) ->
     m = placed(os_gaz, "The beach by Coast Drive in Lydd-on-Sea: tyres slashed on three cars "
                        "overnight")
     assert m.name == "Coast Drive"
+
+
+def test_a_settlement_then_at_once_its_street_is_the_street(os_gaz: Gazetteer) -> None:
+    """"Baltasound: Curlew Avenue done" answered the village at 1.0 (a name, then words)."""
+    m = placed(os_gaz, "Baltasound: Cormorant Way done, resident threatened to set the dog "
+                       "on us")
+    assert (m.name, m.score >= CONFIDENT) == ("Cormorant Way", True)
+    assert placed(os_gaz, "Baltasound pier").name == "Baltasound"  # no street after it
