@@ -218,11 +218,16 @@ _LONG_TYPES = frozenset(t for t in ROAD_TYPE_TOKENS if len(t) >= 4)
 
 
 def _slipped_type(word: str) -> str | None:
-    """The street type a word is a slip of ("lame": lane) or sounds as ("vail": vale): one
-    letter off, or the same Metaphone, and the same first letter; None when it is a type,
-    too short, or no type's slip (or several types')."""
-    if len(word) < 4 or word in ROAD_TYPE_TOKENS or not word.isalpha():
+    """The street type a word is a slip of ("lame": lane, "hil": hill) or sounds as ("vail":
+    vale): one letter off (only one left out, in three letters), or the same Metaphone, and
+    the same first letter; None when it is a type, too short, or no type's slip (or several
+    types')."""
+    if len(word) < 3 or word in ROAD_TYPE_TOKENS or not word.isalpha():
         return None
+    if len(word) == 3:  # a letter left out only: "hil", "lan"
+        types = [t for t in _LONG_TYPES if len(t) == 4 and t[0] == word[0]
+                 and OSA.distance(word, t) == 1]
+        return types[0] if len(types) == 1 else None
     sound = jellyfish.metaphone(word)
     types = [t for t in _LONG_TYPES if t[0] == word[0] and (
         OSA.distance(word, t) == 1 or jellyfish.metaphone(t) == sound)]
@@ -986,6 +991,11 @@ class CandidateSearch:
                         and not {span[0], span[-1]} & _SPAN_EDGE_WORDS
                         and len("".join(span)) >= SLIPPED_SPAN_MIN_LETTERS):
                     out.append(" ".join(span))
+                    # "ludgat hil": a slip in the name and a letter left out of its type
+                    # (not a word's slip of a type, "till late", with a slip before it too)
+                    typed = _slipped_type(span[-1]) if len(span[-1]) == 3 else None
+                    if typed is not None:
+                        out.append(" ".join([*span[:-1], typed]))
         return out
 
     def _streets_named_in(self, tokens: list[str], area: _Area

@@ -1541,6 +1541,9 @@ def test_a_street_type_slipped_inside_a_sentence_is_a_suggestion(tmp_path: Path)
     # a name with one slip among other words, in small letters
     ("lads took the charity tin off the counter at the cafe on bevis maks and legged it",
      "Bevis Marks"),
+    # a letter left out of the type, and a slip in the name too
+    ("lads fighting outside the pub on moor lan, one has a bottle", "Moor Lane"),
+    ("rider came off his scooter on ludgte hil by the cathedral steps", "Ludgate Hill"),
 ])
 def test_a_nineteenth_writers_fields_and_slips(col_gaz: Gazetteer, text: str, name: str) -> None:
     """Set 19 (ride tickets, barbers, crossing patrols, interpreters...): "Street:" after a
