@@ -179,6 +179,8 @@ _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left
 #: down to"): the street after is passed by, as after "towards".
 _FLED_WORDS = frozenset(["ran", "run", "running", "fled", "fleeing", "legged", "escaped",
                          "decamped", "sped", "raced", "bolted"])
+#: Words before a street type used as a word ("on the road Duke Street Hill").
+_ARTICLES = frozenset(["the", "a", "an", "this", "that"])
 #: Scots and Shetland speech read inside a sentence: "da Black Skerries o Balta".
 _SPOKEN_WORDS = {"da": "the", "o": "of"}
 
@@ -840,11 +842,11 @@ class CandidateSearch:
                                                with_near=with_near)
                 if len(named[0]) and not np.isin(named[0], came_from[0][2]).any():
                     return named
-            if len({int(self._row_key[rows[0]]) for _, _, rows, _ in found}) == 1:
-                _, _, rows, score = found[0]
+            if len({int(self._row_key[rows[0]]) for _, _, rows, _, _ in found}) == 1:
+                _, _, rows, score, why = found[0]
                 n = len(rows)
                 return (rows, np.full(n, min(score, WORDS_AFTER_SCORE)), ["fuzzy"] * n,
-                        ["words_before"] * n)
+                        [why] * n)
         return none
 
     def _name_in_sentence(self, pq: ParsedQuery, area: _Area, *, first_only: bool = False,
@@ -999,20 +1001,26 @@ class CandidateSearch:
         return out
 
     def _streets_named_in(self, tokens: list[str], area: _Area
-                          ) -> list[tuple[int, int, np.ndarray, float]]:
+                          ) -> list[tuple[int, int, np.ndarray, float, str]]:
         """The streets a part of a sentence names (:meth:`_street_in_sentence`): (first word,
-        last word, rows, score) of each, none inside another."""
+        last word, rows, score, reason) of each, none inside another. Named exactly or with
+        one slip: ``words_before``; only sounding as one street of that type does
+        ("clemmints lane", "stafford mortn way"): ``sounds_like``, a suggestion."""
         # "on Duke St Liverpool": a St after a word of a name is Street ("at St Paul's": Saint)
         tokens = ["street" if t == "saint" and i and not self._ends_words_before_a_name(
             tokens[i - 1]) else t for i, t in enumerate(tokens)]
         ends = [i for i, t in enumerate(tokens) if i and t in ROAD_TYPE_TOKENS]
         ends += [i + 1 for i in ends if i + 1 < len(tokens) and tokens[i + 1] in _COMPASS_WORDS]
-        found: list[tuple[int, int, np.ndarray, float]] = []
+        found: list[tuple[int, int, np.ndarray, float, str]] = []
         for end in sorted(set(ends)):
             # a name begins the text or follows a word no name has (a house number, "at",
-            # "caller"): "Block B, St Martin's Lane" holds no "Martin's Lane"
+            # "caller"): "Block B, St Martin's Lane" holds no "Martin's Lane"; or a street
+            # type used as a word ("on the road Duke Street Hill"). Not "of": "the side of
+            # Liverpool St station" is what it is beside
             spans = [(start, tokens[start:end + 1]) for start in range(max(0, end - 4), end)
-                     if start == 0 or self._ends_words_before_a_name(tokens[start - 1])]
+                     if start == 0 or self._ends_words_before_a_name(tokens[start - 1]) or (
+                         start > 1 and tokens[start - 1] in ROAD_TYPE_TOKENS
+                         and tokens[start - 2] in _ARTICLES)]
             # a name of street types alone ("Hill Street", "Park Road") only first or after
             # "on", "in"...
             spans = [(start, sp) for start, sp in spans if not any(t[0].isdigit() for t in sp)
@@ -1034,7 +1042,7 @@ class CandidateSearch:
                             break
                 rows = rows[self.kind[rows] == KIND_ROAD]
                 if len(rows):
-                    found.append((start, end, rows, WORDS_AFTER_SCORE))
+                    found.append((start, end, rows, WORDS_AFTER_SCORE, "words_before"))
                     break
             else:
                 # a slip only in a name with a word of its own: "West Ed Road" is no guess
@@ -1045,11 +1053,37 @@ class CandidateSearch:
                     if (len(rows) and all(w == "typo1" for w in why)
                             and len(set(self._row_key[rows].tolist())) == 1):
                         found.append((start, end, rows, WORDS_AFTER_SCORE * float(scores.max())
-                                      / FUZZY_SCORES["typo1"]))
+                                      / FUZZY_SCORES["typo1"], "words_before"))
                         break
+                else:
+                    heard = self._street_by_ear(spans, area)
+                    if heard is not None:
+                        found.append((heard[0], end, heard[1], SOUNDS_LIKE_SCORE,
+                                      "sounds_like"))
         # names inside a longer one found are not named apart
         return [f for f in found if not any(o is not f and o[0] <= f[0] and f[1] <= o[1]
                                             for o in found)]
+
+    def _street_by_ear(self, spans: list[tuple[int, list[str]]], area: _Area
+                       ) -> tuple[int, np.ndarray] | None:
+        """The first word and rows of the one street of the area a span of words ending in a
+        street type sounds as (its type the same), the longest span first; None when none or
+        several do, or the area is too big to scan."""
+        scan = self._scan_list(area) if spans else None
+        if not scan:
+            return None
+        for start, span in spans:
+            if span[0] in _ARTICLES or span[0] in _SENTENCE_WORDS:
+                continue  # "the cannon street" sounds as Cannon Street, not read so exactly
+            code = sound_code(" ".join(span))
+            ids = self._sounds_of_kind(area, scan, code.partition("|")[2]).get(code, []) if (
+                code) else []
+            if len(ids) == 1:
+                rows = self._rows_for_key(self._key_texts(np.array(ids))[0], area)
+                rows = rows[self.kind[rows] == KIND_ROAD]
+                if len(rows):
+                    return start, rows
+        return None
 
     def _ends_words_before_a_name(self, word: str) -> bool:
         """Whether a name may begin after `word` in a sentence: a figure, or a word of more

@@ -1587,3 +1587,21 @@ def test_a_settlement_then_at_once_its_street_is_the_street(os_gaz: Gazetteer) -
                        "on us")
     assert (m.name, m.score >= CONFIDENT) == ("Cormorant Way", True)
     assert placed(os_gaz, "Baltasound pier").name == "Baltasound"  # no street after it
+
+
+@pytest.mark.parametrize(("text", "name", "reason"), [
+    # spelt by ear inside a sentence: one street of that type sounds so, a suggestion
+    ("my phone was took on fillpot lane by a lad on a bike, he went off towards the monument",
+     "Philpot Lane", "sounds_like"),
+    # a street type used as a word before the street's name
+    ("a man kicked my friend near the station, on the road Creed Lane going down to the river",
+     "Creed Lane", "words_before"),
+])
+def test_a_twentieth_writers_streets_by_ear_and_after_the_road(col_gaz: Gazetteer, text: str,
+                                                               name: str, reason: str) -> None:
+    """Set 20 (dyslexic and phonetic spelling, smart-speaker notes, exchange students...):
+    a typed street spelt by ear inside a sentence answered the street a later part named,
+    at 0.98, or nothing; a name after "the road" could not begin there."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.reason, m.match_type != "ambiguous") == (name, reason, True)
+    assert (m.score < CONFIDENT) == (reason == "sounds_like")
