@@ -938,6 +938,12 @@ _SPOKEN_ROAD_RE = re.compile(
         (?=\s*$|\s*[,;(]|\s+(?:(?:north|south|east|west)bound|[nsew]/?b|road|rd|at|near|nr
                                  |by|j/w|jw|junction|jct|outside|o/s|opp)\b)""",
     re.I | re.X)
+#: ...or after "the", whatever follows ("note the a fifty nine someone threw something",
+#: "the b nine oh eight two tell the police"), but a one-way street.
+_SPOKEN_ROAD_AFTER_THE_RE = re.compile(
+    rf"""(?<=\bthe\s)(?P<cls>[abm])\s+(?P<words>(?:{_NUMBER_WORD})(?:\s+(?:and\s+)?(?:{_NUMBER_WORD}))*)
+        \b(?!\s+way\b)""",
+    re.I | re.X)
 
 
 def _spoken_number(words: list[str]) -> str:
@@ -1010,7 +1016,9 @@ def _spoken_road_numbers(text: str) -> str:
         # lower case: the text did not spell the road's name as written
         return f"{m.group('cls').lower()}{number}" if number else m.group(0)
 
-    return _SPOKEN_ROAD_RE.sub(figures, text) if text else text
+    if not text:
+        return text
+    return _SPOKEN_ROAD_AFTER_THE_RE.sub(figures, _SPOKEN_ROAD_RE.sub(figures, text))
 
 
 @lru_cache(maxsize=65_536)
@@ -1036,6 +1044,7 @@ def parse_query(text: str) -> ParsedQuery:
     if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
         raw = raw[located.start():]
     raw = _TRIPLED_RE.sub(r"\1\1", raw)  # "devas streeet"
+    raw = _CAMEL_TYPE_RE.sub(" ", raw)  # "CamomileSt"
     if "-" in raw:
         raw = _SPELT_OUT_RE.sub(lambda m: m.group(0).replace("-", ""), raw)
     raw = radio_text = _spelt_by_radio(raw)
@@ -1310,6 +1319,12 @@ _GLUED_TYPES = tuple(sorted(
 _GLUED_TYPE_RE = re.compile(r"\b([a-z]{3,}?)(" + "|".join(_GLUED_TYPES) + r")\b", re.I)
 #: Words run together with their capitals kept ("TudorSt", "WestTankFarmRd").
 _CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+#: A street type, with its capital, run onto the name before it ("CamomileSt EC3"): set
+#: apart in every reading, as no word of a sentence is written so.
+_CAMEL_TYPE_RE = re.compile(
+    r"(?<=[a-z])(?=(?:St|Rd|Ave|Av|Ln|La|Sq|Pl|Cl|Dr|Ct|Cres|Gdns|Ter|Street|Road|Lane|Avenue"
+    r"|Square|Place|Close|Drive|Court|Crescent|Gardens|Terrace|Way|Walk|Row|Hill|Yard"
+    r"|Passage|Mews|Grove)\b)")
 
 
 def split_glued_types(text: str) -> str | None:

@@ -576,6 +576,8 @@ class CandidateSearch:
         if not pq.later_names or pq.whole or pq.near_later or not len(town):
             return None
         rows, scores, how, why = self._later_street(pq, area, False, near=False)
+        if not len(rows):  # "Dungeness - reptile refugia along Reservoir Avenue lifted"
+            rows, scores, how, why = self._street_in_later_sentence(pq, area)
         if not len(rows):
             return None
         apart = np.hypot(self.x[rows][:, None] - self.x[town][None, :],
@@ -586,6 +588,26 @@ class CandidateSearch:
         kept = keep.tolist()
         return (rows[keep], scores[keep], [h for h, k in zip(how, kept, strict=True) if k],
                 [w for w, k in zip(why, kept, strict=True) if k])
+
+    def _street_in_later_sentence(self, pq: ParsedQuery, area: _Area
+                                  ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """The one street named exactly, with its type, inside the first later part that
+        names any (a locating word's and what a sentence passes by aside), as a street named
+        inside a text (``words_before``); none: empty."""
+        for name in pq.later_names:
+            if name in pq.near_names:
+                continue
+            tokens = name.split()
+            named = [f for f in self._streets_named_in(tokens, area)
+                     if f[4] == "words_before" and f[3] >= WORDS_AFTER_SCORE
+                     and not _passed_by(tokens, f[0], _PASSING_WORDS | {"from"})]
+            if named:
+                if len({int(self._row_key[f[2][0]]) for f in named}) != 1:
+                    break
+                rows = named[0][2]
+                n = len(rows)
+                return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
+        return np.zeros(0, np.int64), np.zeros(0), [], []
 
     def _placed_by_later_part(self, pq: ParsedQuery, area: _Area, fuzzy: bool,
                               found: tuple[np.ndarray, np.ndarray, list, list]
@@ -884,10 +906,14 @@ class CandidateSearch:
                 for size in range(min(4, len(tokens) - start), 0, -1):
                     span = tokens[start:start + size]
                     typed_name = size == 1 and span[0] in _TYPES_THAT_NAME  # "..., Crescent"
+                    # "the shops on broadway": a type that is a name, after "on", "at"...
+                    placed_there = typed_name and bool(set(
+                        [t for t in tokens[max(0, start - 2):start] if t != "the"][-1:])
+                        & _SENTENCE_WORDS)
                     if (not typed_name and not set(span) - ROAD_TYPE_TOKENS - GENERIC_TOKENS
                             - _SENTENCE_WORDS - {"the", "of", "and"}) or (size == 1 and not (
                                 (len(span[0]) >= 5 and not typed_name and not after_of)
-                                or _capitalised(pq.text, span[0]))):
+                                or placed_there or _capitalised(pq.text, span[0]))):
                         continue
                     rows = self._rows_for_key(" ".join(span), area)
                     rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
@@ -993,9 +1019,10 @@ class CandidateSearch:
                         and not {span[0], span[-1]} & _SPAN_EDGE_WORDS
                         and len("".join(span)) >= SLIPPED_SPAN_MIN_LETTERS):
                     out.append(" ".join(span))
-                    # "ludgat hil": a slip in the name and a letter left out of its type
-                    # (not a word's slip of a type, "till late", with a slip before it too)
-                    typed = _slipped_type(span[-1]) if len(span[-1]) == 3 else None
+                    # "ludgat hil", "midlesex streat": a slip in the name and in its type
+                    # (not a four-letter word's slip of a type, "till late", with a slip
+                    # before it too)
+                    typed = _slipped_type(span[-1]) if len(span[-1]) != 4 else None
                     if typed is not None:
                         out.append(" ".join([*span[:-1], typed]))
         return out

@@ -1596,6 +1596,12 @@ def test_a_settlement_then_at_once_its_street_is_the_street(os_gaz: Gazetteer) -
     # a street type used as a word before the street's name
     ("a man kicked my friend near the station, on the road Creed Lane going down to the river",
      "Creed Lane", "words_before"),
+    # a type with its capital run onto the name, beside a street only come from
+    ("Pt says phone snatched on CreedLn EC4 on his way in from Liverpool St, rebooked",
+     "Creed Lane", "words_before"),
+    # slips in the name and in a long type
+    ("wotling streat my purs went in the croud by the church", "Watling Street",
+     "in_sentence"),
 ])
 def test_a_twentieth_writers_streets_by_ear_and_after_the_road(col_gaz: Gazetteer, text: str,
                                                                name: str, reason: str) -> None:
@@ -1604,4 +1610,20 @@ def test_a_twentieth_writers_streets_by_ear_and_after_the_road(col_gaz: Gazettee
     at 0.98, or nothing; a name after "the road" could not begin there."""
     m = placed(col_gaz, text, FORCE)
     assert (m.name, m.reason, m.match_type != "ambiguous") == (name, reason, True)
-    assert (m.score < CONFIDENT) == (reason == "sounds_like")
+    assert (m.score < CONFIDENT) == (reason in ("sounds_like", "in_sentence"))
+
+
+def test_a_twentieth_writers_spoken_notes_and_a_village_then_a_sentence(
+        os_gaz: Gazetteer, tmp_path: Path) -> None:
+    """A smart speaker's note of a road number after "the", a type that is a name after
+    "on", and a village followed by a sentence naming its street: the first two ended
+    unlocated, the third answered the village at 0.9."""
+    m = placed(os_gaz, "alexa note someone dumped a fridge in the lay-by on the b nine oh "
+                       "eight four tell the council")
+    assert (m.name, m.match_type != "ambiguous") == ("B9084", True)
+    m = placed(os_gaz, "Dungeness - bat detector along Reservoir Avenue taken from its post, "
+                       "survey lost")
+    assert (m.name, m.score >= CONFIDENT) == ("Reservoir Avenue", True)
+    gaz = _merseyside_streets(tmp_path, ("Broadway", "Lark Lane"))
+    m = placed(gaz, "hey google note the windows at the shops on broadway got put through")
+    assert (m.name, m.match_type != "ambiguous") == ("Broadway", True)
