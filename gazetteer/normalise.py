@@ -75,6 +75,9 @@ ABBREVIATIONS: dict[str, str] = {
     "hosp": "hospital",
     "yd": "yard",
     "wlk": "walk",
+    "grn": "green",
+    "brdwy": "broadway",
+    "bdwy": "broadway",
     "pas": "passage",
     "psge": "passage",
     "psg": "passage",
@@ -122,8 +125,9 @@ ABBREVIATIONS: dict[str, str] = {
 }
 
 #: Abbreviations read as a street type only as the last word of a name after another word
-#: ("Moor La" is Moor Lane), since elsewhere they are words of names ("La Belle Sauvage Yard").
-FINAL_ABBREVIATIONS: dict[str, str] = {"la": "lane"}
+#: ("Moor La" is Moor Lane, "Westhead Wk" Westhead Walk), since elsewhere they are words of
+#: names ("La Belle Sauvage Yard") or of a sentence ("wk" for week).
+FINAL_ABBREVIATIONS: dict[str, str] = {"la": "lane", "wk": "walk"}
 
 #: Words that say what kind of way a name is; they are weak evidence when blocking candidates.
 ROAD_TYPE_TOKENS: frozenset[str] = frozenset(

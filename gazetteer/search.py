@@ -175,10 +175,12 @@ _TYPES_THAT_NAME = frozenset(["broadway", "strand", "crescent", "parade", "prome
 #: another ("from Fleet Street"), read so only beside a street named otherwise.
 _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left", "past",
                             "heading", "approaching", "crossed", "crossing", "conveyed"])
-#: Words before "to" that say someone got away there ("ran up to", "made off to", "fled
-#: down to"): the street after is passed by, as after "towards".
+#: Words before "to" that say someone got away or was going there ("ran up to", "fled down
+#: to", "going down to"): the street after is passed by, as after "towards".
 _FLED_WORDS = frozenset(["ran", "run", "running", "fled", "fleeing", "legged", "escaped",
-                         "decamped", "sped", "raced", "bolted"])
+                         "decamped", "sped", "raced", "bolted",
+                         # "White Lion Hill going down to Upper Thames St"
+                         "going", "heading", "headed"])
 #: Words before a street type used as a word ("on the road Duke Street Hill").
 _ARTICLES = frozenset(["the", "a", "an", "this", "that"])
 #: Scots and Shetland speech read inside a sentence: "da Black Skerries o Balta".
@@ -855,6 +857,10 @@ class CandidateSearch:
             # before it is the place
             came_from = [f for f in found if _passed_by(tokens, f[0], {"from"})]
             found = [f for f in found if f not in came_from] or found
+            # "at the Cannon St stn side exit": a station named by its street is what the
+            # place is by, beside a street named otherwise
+            stations = [f for f in found if tokens[f[1] + 1:f[1] + 2] == ["station"]]
+            found = [f for f in found if f not in stations] or found
             if came_from and found == came_from and any(
                     not _passed_by(other, f[0], _PASSING_WORDS | {"from"})
                     for other in parts if other != tokens for f in streets_in(tuple(other))):
@@ -913,7 +919,8 @@ class CandidateSearch:
                     if (not typed_name and not set(span) - ROAD_TYPE_TOKENS - GENERIC_TOKENS
                             - _SENTENCE_WORDS - {"the", "of", "and"}) or (size == 1 and not (
                                 (len(span[0]) >= 5 and not typed_name and not after_of)
-                                or placed_there or _capitalised(pq.text, span[0]))):
+                                or placed_there or is_road_number(span[0])  # "A59 WALTON:"
+                                or _capitalised(pq.text, span[0]))):
                         continue
                     rows = self._rows_for_key(" ".join(span), area)
                     rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
@@ -1044,10 +1051,19 @@ class CandidateSearch:
             # "caller"): "Block B, St Martin's Lane" holds no "Martin's Lane"; or a street
             # type used as a word ("on the road Duke Street Hill"). Not "of": "the side of
             # Liverpool St station" is what it is beside
-            spans = [(start, tokens[start:end + 1]) for start in range(max(0, end - 4), end)
-                     if start == 0 or self._ends_words_before_a_name(tokens[start - 1]) or (
-                         start > 1 and tokens[start - 1] in ROAD_TYPE_TOKENS
-                         and tokens[start - 2] in _ARTICLES)]
+            # (or a settlement's or district's name alone: "Sutton: Peckers Hill Road")
+            begins = {start for start in range(max(0, end - 4), end)
+                      if start == 0 or self._ends_words_before_a_name(tokens[start - 1])
+                      or self._names_an_area(tokens[start - 1], area)}
+            # ...or after "the" ("in the Church St loading bay"), read exactly only: "the
+            # bus lane", "the wet road" are no slips of Bush Lane, West Road
+            exactly = {start for start in range(max(1, end - 4), end)
+                       if start not in begins and start > 1 and tokens[start - 1] == "the"
+                       and tokens[start - 2] in _SENTENCE_WORDS}
+            begins |= {start for start in range(max(2, end - 4), end)
+                       if tokens[start - 1] in ROAD_TYPE_TOKENS
+                       and tokens[start - 2] in _ARTICLES}
+            spans = [(start, tokens[start:end + 1]) for start in sorted(begins | exactly)]
             # a name of street types alone ("Hill Street", "Park Road") only first or after
             # "on", "in"...
             spans = [(start, sp) for start, sp in spans if not any(t[0].isdigit() for t in sp)
@@ -1074,7 +1090,7 @@ class CandidateSearch:
             else:
                 # a slip only in a name with a word of its own: "West Ed Road" is no guess
                 spans = [(start, sp) for start, sp in spans
-                         if set(sp) - ROAD_TYPE_TOKENS - GENERIC_TOKENS]
+                         if set(sp) - ROAD_TYPE_TOKENS - GENERIC_TOKENS and start not in exactly]
                 for start, span in spans[-2:]:  # the name and its type, or one word more
                     rows, scores, why = self._fuzzy(" ".join(span), area)
                     if (len(rows) and all(w == "typo1" for w in why)
@@ -1111,6 +1127,11 @@ class CandidateSearch:
                 if len(rows):
                     return start, rows
         return None
+
+    def _names_an_area(self, word: str, area: _Area) -> bool:
+        """Whether one word alone is the name of a settlement or district of the area."""
+        rows = self._rows_for_key(word, area)
+        return bool(len(rows)) and bool(AREA_LIKE[self.kind[rows]].any())
 
     def _ends_words_before_a_name(self, word: str) -> bool:
         """Whether a name may begin after `word` in a sentence: a figure, or a word of more

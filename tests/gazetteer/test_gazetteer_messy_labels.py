@@ -1627,3 +1627,37 @@ def test_a_twentieth_writers_spoken_notes_and_a_village_then_a_sentence(
     gaz = _merseyside_streets(tmp_path, ("Broadway", "Lark Lane"))
     m = placed(gaz, "hey google note the windows at the shops on broadway got put through")
     assert (m.name, m.match_type != "ambiguous") == ("Broadway", True)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a street after "the" inside a sentence, read exactly ("the bus lane" is no Bush Lane)
+    ("female using a stolen badge in the Bread St loading bay, city centre, 4 times",
+     "Bread Street"),
+    # a station named by its street is what the place is by (not two streets named)
+    ("Creed Ln EC4 at the Cannon St stn side exit - male assaulted at the top of the steps",
+     "Creed Lane"),
+    # where the writer was going, after a street first named
+    ("Bread St EC4 going down to Upper Thames St, 05:30 - scooter came down the wrong side",
+     "Bread Street"),
+    # Broadway written short
+    ("street trader at Ludgate Brdwy EC4V selling fake sunglasses, goods seized",
+     "Ludgate Broadway"),
+])
+def test_a_twenty_first_writers_sentences(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Set 21 (housing repairs, signallers, probation, trading standards, headlines...):
+    each ended unlocated, ambiguous, or at another street at 0.98."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+    assert placed(col_gaz, "I was not driving in the bus lane, I was turning left into "
+                           "Cloth Fair to drop my mother off", FORCE).name == "Cloth Fair"
+
+
+def test_green_and_walk_written_short_and_a_headline_s_road(tmp_path: Path) -> None:
+    gaz = _merseyside_streets(tmp_path, ("Alwain Green", "Westhead Walk", ("A59", "Numbered Road"),
+                                         ("Walton", "Suburban Area")))
+    assert placed(gaz, "REPAIR REQ: alwain grn, ground flr flat - window put thru").name == (
+        "Alwain Green")
+    assert placed(gaz, "YP seen on Westhead Wk, Kirkby at 22:40 with 2 older lads").name == (
+        "Westhead Walk")
+    m = placed(gaz, "A59 WALTON: ROAD CLOSED IN BOTH DIRECTIONS AFTER POLICE INCIDENT")
+    assert (m.name, m.match_type != "ambiguous") == ("A59", True)
