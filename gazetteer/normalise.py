@@ -350,6 +350,11 @@ def normalise_name(text: str) -> str:
             if tok in FINAL_ABBREVIATIONS and i == last and i > 0:  # "Moor La"
                 out.append(FINAL_ABBREVIATIONS[tok])
                 continue
+            if tok == "x" and i > 0 and tokens[i - 1].isalpha() and (
+                    i == last or ABBREVIATIONS.get(tokens[i + 1], tokens[i + 1])
+                    in ROAD_TYPE_TOKENS):  # "Hunts X Ave", "Kings X": Cross
+                out.append("cross")
+                continue
             out.append(ABBREVIATIONS.get(tok, tok))
     return " ".join(out)
 

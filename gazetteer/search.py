@@ -868,7 +868,10 @@ class CandidateSearch:
             if came_from and found == came_from:
                 named = self._name_in_sentence(pq, area, first_only=first_only,
                                                with_near=with_near)
-                if len(named[0]) and not np.isin(named[0], came_from[0][2]).any():
+                # (a settlement named too is where the street is: "taken from Tank Farm Street
+                # inside the Dungeness power station")
+                if (len(named[0]) and not np.isin(named[0], came_from[0][2]).any()
+                        and not AREA_LIKE[self.kind[named[0]]].any()):
                     return named
             if len({int(self._row_key[rows[0]]) for _, _, rows, _, _ in found}) == 1:
                 _, _, rows, score, why = found[0]
@@ -957,7 +960,11 @@ class CandidateSearch:
                     # Primrose St")
                     nearer = self._name_in_sentence(pq, area, first_only=first_only,
                                                     with_near=True)
-                    if set(nearer[3]) == {"words_before"}:
+                    # ...as does a feature of its own ("taken from outside our house at
+                    # Taftens, Haroldswick")
+                    if set(nearer[3]) == {"words_before"} or (
+                            len(nearer[0]) and not AREA_LIKE[self.kind[nearer[0]]].any()
+                            and AREA_LIKE[self.kind[rows]].all()):
                         return nearer
                 return rows, np.full(n, IN_SENTENCE_SCORE), ["fuzzy"] * n, ["in_sentence"] * n
             return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n

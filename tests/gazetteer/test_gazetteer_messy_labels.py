@@ -1661,3 +1661,18 @@ def test_green_and_walk_written_short_and_a_headline_s_road(tmp_path: Path) -> N
         "Westhead Walk")
     m = placed(gaz, "A59 WALTON: ROAD CLOSED IN BOTH DIRECTIONS AFTER POLICE INCIDENT")
     assert (m.name, m.match_type != "ambiguous") == ("A59", True)
+
+
+def test_the_public_s_own_words_a_street_taken_from_beside_its_village(os_gaz: Gazetteer,
+                                                                        tmp_path: Path) -> None:
+    """Set 22 (the public's own reports, in many voices): what was taken from a street, or a
+    house named by a feature, inside a village the text names too, is there; each answered
+    the village as a suggestion."""
+    m = placed(os_gaz, "Hi, my trailer was taken from Reservoir Avenue inside the Dungeness "
+                       "power station fence sometime overnight.")
+    assert m.name == "Reservoir Avenue"
+    m = placed(os_gaz, "seller said collect from Cormorant Way in Baltasound, nobody there and "
+                       "my money gone")
+    assert m.name == "Cormorant Way"
+    gaz = _merseyside_streets(tmp_path, ("Hunts Cross Avenue", "Lark Lane"))
+    assert placed(gaz, "hunts x ave woolton L25").name == "Hunts Cross Avenue"
