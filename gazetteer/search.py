@@ -837,8 +837,10 @@ class CandidateSearch:
         street type (or in a compass word after one: "Utting Ave East") that name one street
         of the area, exactly or with one slip, the longest such name first and none inside
         another ("Sun St Passage" holds "Sun Street"); the first part naming one street
-        answers, scored as words around a name (``reason="words_before"``). Texts of fewer
-        than SENTENCE_MIN_WORDS words, and parts naming several streets so, are left alone.
+        answers, scored as words around a name (``reason="words_before"``), or, for a street
+        only sounding so, as a suggestion (``sounds_like``). Streets a sentence passes by,
+        came from or names a station by yield to one named otherwise. Texts of fewer than
+        SENTENCE_MIN_WORDS words, and parts naming several streets so, are left alone.
         With `first_only`, only the first part is read; with `only`, only that part (of
         those read)."""
         none = (np.zeros(0, np.int64), np.zeros(0), [], [])
