@@ -476,23 +476,13 @@ _FIELD_LABEL_RE = re.compile(
 #: Field names that are street types too: after a word, the type of a name ("Devas Street:
 #: car drove through", "Dungeness - Reactor Two Road: van reversed"), not a field.
 _LABELS_THAT_END_NAMES = frozenset(["street", "road", "place", "house", "area"])
+#: A word just before a field name: the field name then ends that word's name.
 _WORD_BEFORE_RE = re.compile(r"[a-z]\s*$", re.I)
-
-
-#: A colon after a street type ("Dungeness - Reactor Two Road: van reversed", "Devas St:
-#: car drove through"): the name ends there, as at a comma. Set up after the types below.
-_TYPE_COLON_RE: re.Pattern | None = None
-
-
-def _type_colon_re() -> re.Pattern:
-    """`_TYPE_COLON_RE`, built once from the street types and their abbreviations."""
-    global _TYPE_COLON_RE
-    if _TYPE_COLON_RE is None:
-        words = sorted({*ROAD_TYPE_TOKENS, *(k for k, v in ABBREVIATIONS.items()
-                                             if v in ROAD_TYPE_TOKENS)}, key=len, reverse=True)
-        _TYPE_COLON_RE = re.compile(r"(?<=[a-z])(\s+(?:" + "|".join(words) + r"))\.?\s*:\s+",
-                                    re.I)
-    return _TYPE_COLON_RE
+#: A colon after a street type or its abbreviation ("Dungeness - Reactor Two Road: van
+#: reversed", "Devas St: car drove through"): the name ends there, as at a comma.
+_TYPE_COLON_RE = re.compile(r"(?<=[a-z])(\s+(?:" + "|".join(sorted(
+    {*ROAD_TYPE_TOKENS, *(k for k, v in ABBREVIATIONS.items() if v in ROAD_TYPE_TOKENS)},
+    key=len, reverse=True)) + r"))\.?\s*:\s+", re.I)
 
 
 def _field_label(found: re.Match) -> str:
@@ -603,9 +593,9 @@ def _without_access_word(part: str) -> str:
     if found is None:
         return part
     rest = part[:found.start()]
-    if found.group(0).split()[0].lower() in _NAME_ENDING_ACCESS and not (
-            normalise_name(rest).split()[-1:] and
-            normalise_name(rest).split()[-1] in ROAD_TYPE_TOKENS):
+    last = normalise_name(rest).split()[-1:]
+    if (found.group(0).split()[0].lower() in _NAME_ENDING_ACCESS
+            and not set(last) & ROAD_TYPE_TOKENS):
         return part
     return rest
 #: Back alleys written by what they run behind ("jigger behind Stanley Rd", "the entry off
@@ -1066,7 +1056,7 @@ def parse_query(text: str) -> ParsedQuery:
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
         _FIELD_LABEL_RE.sub(_field_label, _spoken_road_numbers(raw)).strip(" ,"))))
     if ":" in raw:
-        raw = _type_colon_re().sub(r"\1, ", raw)
+        raw = _TYPE_COLON_RE.sub(r"\1, ", raw)
     postcode = None
     parts = []
     whole = ""  # the first part as one name, when a locating word broke it
