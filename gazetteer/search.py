@@ -217,7 +217,7 @@ SLIPPED_SPAN_MIN_LETTERS = 8
 #: Words that begin or end no such span ("bevis maks and legged it").
 _SPAN_EDGE_WORDS = frozenset(["the", "a", "an", "and", "or", "of", "it", "is", "was", "my",
                               "our", "his", "her", "their"])
-#: Street types of four letters or more, by their first letter, for a slipped type.
+#: Street types of four letters or more: what a slipped type may be.
 _LONG_TYPES = frozenset(t for t in ROAD_TYPE_TOKENS if len(t) >= 4)
 
 
@@ -582,9 +582,7 @@ class CandidateSearch:
             rows, scores, how, why = self._street_in_later_sentence(pq, area)
         if not len(rows):
             return None
-        apart = np.hypot(self.x[rows][:, None] - self.x[town][None, :],
-                         self.y[rows][:, None] - self.y[town][None, :]).min(axis=1)
-        keep = apart <= TOWN_STREET_MAX_M
+        keep = self._of_the_town(rows, town)
         if not keep.any():
             return None
         kept = keep.tolist()
@@ -750,12 +748,18 @@ class CandidateSearch:
                 return rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_after"] * n
         return np.zeros(0, np.int64), np.zeros(0), [], []
 
+    def _of_the_town(self, rows: np.ndarray, town: np.ndarray) -> np.ndarray:
+        """Per row: whether it lies within TOWN_STREET_MAX_M of a point of the settlement."""
+        apart = np.hypot(self.x[rows][:, None] - self.x[town][None, :],
+                         self.y[rows][:, None] - self.y[town][None, :]).min(axis=1)
+        return apart <= TOWN_STREET_MAX_M
+
     def _street_of_town_after(self, town: np.ndarray, words: list[str], area: _Area
                               ) -> tuple[np.ndarray, np.ndarray, list, list] | None:
-        """A settlement, then at once a street of it ("Baltasound: Curlew Avenue done", "lydd
-        station road"): the street, named exactly from the first word after the settlement
-        with its type, when it lies within TOWN_STREET_MAX_M of it, as a street named inside
-        a text is (``words_before``); None otherwise."""
+        """A settlement, then at once a street of it ("Baltasound: Curlew Avenue done",
+        "Baltasound Cormorant Way"): the street, named exactly from the first word after it
+        with its type, when it lies within TOWN_STREET_MAX_M of the settlement, as a street
+        named inside a text is (``words_before``); None otherwise."""
         town = town[AREA_LIKE[self.kind[town]]]
         if not len(town) or len(words) < 2:
             return None
@@ -763,9 +767,7 @@ class CandidateSearch:
         if len(named) != 1 or named[0][3] < WORDS_AFTER_SCORE:  # exactly, not a slip
             return None
         rows = named[0][2]
-        apart = np.hypot(self.x[rows][:, None] - self.x[town][None, :],
-                         self.y[rows][:, None] - self.y[town][None, :]).min(axis=1)
-        rows = rows[apart <= TOWN_STREET_MAX_M]
+        rows = rows[self._of_the_town(rows, town)]
         n = len(rows)
         return (rows, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n, ["words_before"] * n
                 ) if n else None
