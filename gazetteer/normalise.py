@@ -697,6 +697,10 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
 #: A compass point written as one letter before or after a name ("E Harding St", "Durham
 #: Mews E"): read as the word when the name as written is unknown.
 COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
+#: The words of names a writer shortens to their first letter ("L.Thames St", "U Thames St",
+#: "Gt" is already Great): each tried where the name as written is unknown.
+INITIAL_WORDS = {"l": ("lower", "little", "long"), "u": ("upper",), "g": ("great",),
+                  "o": ("old",)}
 #: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU",
 #: a sector "TN29 7"): outward code (area, district digit, optional letter or digit), then an
 #: optional inward code or sector digit.
@@ -1256,6 +1260,8 @@ def parse_query(text: str) -> ParsedQuery:
     for base in (toks, road_rest):
         if len(base) > 1 and base[0] in COMPASS_LETTERS:  # "E Harding St"
             alternatives.append(" ".join([COMPASS_LETTERS[base[0]], *base[1:]]))
+        if len(base) > 2 and base[0] in INITIAL_WORDS:  # "L.Thames St": Lower, Little...
+            alternatives += [" ".join([word, *base[1:]]) for word in INITIAL_WORDS[base[0]]]
         if len(base) > 1 and base[-1] in COMPASS_LETTERS:  # "Durham Mews E", "Crosby Rd N"
             alternatives.append(" ".join([*base[:-1], COMPASS_LETTERS[base[-1]]]))
     if house and int(house.group(1)) < len(_NUMBER_WORDS):

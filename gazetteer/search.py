@@ -27,6 +27,7 @@ from crimegeo.gazetteer.normalise import (
     AFTER_STREET_TYPE,
     COMPASS_LETTERS,
     GENERIC_TOKENS,
+    INITIAL_WORDS,
     PREFIX_PATTERN,
     PREMISES_KINDS,
     ROAD_TYPE_TOKENS,
@@ -1082,10 +1083,13 @@ class CandidateSearch:
                          len(sp) == 2 and (not start or tokens[start - 1] in _SENTENCE_WORDS)))]
             for start, span in spans:  # longest first: "west end road" before "end road"
                 rows = self._rows_for_key(" ".join(span), area)
-                if not len(rows) and len(span) > 2 and span[0] in COMPASS_LETTERS:
-                    # "N Aux Boiler House Road": North
-                    rows = self._rows_for_key(" ".join([COMPASS_LETTERS[span[0]], *span[1:]]),
-                                              area)
+                # "N Aux Boiler House Road": North; "L.Thames St": Lower, Little or Long
+                words = ((COMPASS_LETTERS[span[0]],) if span[0] in COMPASS_LETTERS
+                         else INITIAL_WORDS.get(span[0], ())) if len(span) > 2 else ()
+                for word in words if not len(rows) else ():
+                    rows = self._rows_for_key(" ".join([word, *span[1:]]), area)
+                    if len(rows):
+                        break
                 for at in range(len(span) - 2) if not len(rows) else ():
                     # two words of one name written apart: "brown moor lane" is Brownmoor
                     # Lane before it holds Moor Lane

@@ -1676,3 +1676,14 @@ def test_the_public_s_own_words_a_street_taken_from_beside_its_village(os_gaz: G
     assert m.name == "Cormorant Way"
     gaz = _merseyside_streets(tmp_path, ("Hunts Cross Avenue", "Lark Lane"))
     assert placed(gaz, "hunts x ave woolton L25").name == "Hunts Cross Avenue"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("L. Thames St", "Lower Thames Street"),
+    ("U.Thames St eastbound 02:10 - van broken into while parked, tools gone",
+     "Upper Thames Street"),
+])
+def test_a_first_word_shortened_to_its_letter(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """"L.Thames St" (Lower, Little or Long: whichever the area has) ended unlocated."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
