@@ -527,6 +527,20 @@ _NAMED_AS_RE = re.compile(
          \s+(?=\S)""",
     re.I | re.X,
 )
+#: A vehicle's verb of _NAMED_AS_RE: what follows names a place only when written as a name
+#: ("Vehicle located Queens Drive"; not "car abandoned on the verge at Muness").
+_VEHICLE_FOUND_RE = re.compile(r"located|found|recovered|abandoned|dumped", re.I)
+
+
+def _named_as(found: re.Match) -> str:
+    """What _NAMED_AS_RE's words become: nothing, so the name after them is the place,
+    unless a vehicle's words come before words that are no name."""
+    after = found.string[found.end():found.end() + 1]
+    if _VEHICLE_FOUND_RE.search(found.group(0)) and not (after.isupper() or after.isdigit()):
+        return found.group(0)
+    return ""
+
+
 #: Words without which _NAMED_AS_RE cannot match: a cheap test first.
 _NAMED_AS_WORDS_RE = re.compile(
     r"known as|called|named|located|found|recovered|abandoned|dumped")
@@ -543,6 +557,8 @@ _LETTER_WORDS_RE = re.compile(
     r"^\s*(?:dear|hi|hello|hiya|good\s+(?:morning|afternoon|evening)|(?:kind\s+|best\s+)?"
     r"regards|(?:many\s+)?thanks|thank\s+you|cheers|best\s+wishes|yours\s+(?:sincerely|"
     r"faithfully))\b", re.I)
+#: An @ with a letter on each side and no full stop after it ("st mary@hill"; not an email).
+_GLUED_AT_RE = re.compile(r"(?<=[a-z])@(?=[a-z]+\b(?!\.))", re.I)
 #: A name spelt out letter by letter ("fingerspells S-K-I-N-N-E-R-S LANE", "F-L-E-E-T ST"):
 #: three letters or more, each joined by a hyphen.
 _SPELT_OUT_RE = re.compile(r"\b(?:[a-z]-){2,}[a-z]\b", re.I)
@@ -1051,6 +1067,8 @@ def parse_query(text: str) -> ParsedQuery:
     if located is not None and located.start():  # "Theft of motorcycle. Location: ..."
         raw = raw[located.start():]
     raw = _TRIPLED_RE.sub(r"\1\1", raw)  # "devas streeet"
+    if "@" in raw:  # "st mary@hill": a name's "at" written as a sign, not a locating word
+        raw = _GLUED_AT_RE.sub(" at ", raw)
     raw = _CAMEL_TYPE_RE.sub(" ", raw)  # "CamomileSt"
     if "-" in raw:
         raw = _SPELT_OUT_RE.sub(lambda m: m.group(0).replace("-", ""), raw)
@@ -1079,7 +1097,7 @@ def parse_query(text: str) -> ParsedQuery:
               else _PART_BREAK_PLAIN_RE)
     for piece in breaks.split(raw):
         if named_as:
-            piece = _NAMED_AS_RE.sub("", piece)
+            piece = _NAMED_AS_RE.sub(_named_as, piece)
         leads = bool(parts and _LEADING_LOCATOR_RE.match(piece))
         near_later = near_later or leads
         pieces = _LOCATOR_BREAK_RE.split(piece)
@@ -1375,6 +1393,13 @@ def read_as_scanned(text: str) -> str | None:
 
     read = re.sub(r"\bVV(?=[A-Za-z])", "W", _SCANNED_WORD_RE.sub(letters, text))
     return read if read != text else None
+
+
+def figures_as_words(tokens: list[str]) -> list[str]:
+    """A name's words with each small figure after its first word spelt as a word ("reactor
+    2 road" -> "reactor two road"), as OS names spell them."""
+    return [_NUMBER_WORDS[int(t)] if i and t.isdigit() and int(t) < len(_NUMBER_WORDS) else t
+            for i, t in enumerate(tokens)]
 
 
 def medial_st_as_street(tokens: list[str]) -> list[str]:

@@ -33,6 +33,7 @@ from crimegeo.gazetteer.normalise import (
     ROAD_TYPE_TOKENS,
     ParsedQuery,
     block_keys,
+    figures_as_words,
     is_road_number,
     key_hash,
     key_hashes,
@@ -157,11 +158,15 @@ def _names_a_street(key: str) -> bool:
 
 def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     """The key's words as read; when a St after a word was read as Saint, with it read as
-    Street ("Eden St Merseyside", "moscovy st tower hill"); and, `without_the`, without a
-    leading "The" the name has not ("the beech st tunnel")."""
+    Street ("Eden St Merseyside", "moscovy st tower hill"); with a small figure spelt as a
+    word ("reactor 2 rd dungeness"); and, `without_the`, without a leading "The" the name
+    has not ("the beech st tunnel")."""
     readings = [key.split()]
     if "saint" in readings[0][1:]:
         readings.append(medial_st_as_street(readings[0]))
+    worded = figures_as_words(readings[0])
+    if worded != readings[0]:  # "reactor 2 rd dungeness": Reactor Two Road
+        readings.append(worded)
     if without_the and len(readings[0]) > 2 and readings[0][0] == "the":
         readings += [tokens[1:] for tokens in readings]
     return readings
@@ -182,6 +187,9 @@ _FLED_WORDS = frozenset(["ran", "run", "running", "fled", "fleeing", "legged", "
                          "decamped", "sped", "raced", "bolted",
                          # "White Lion Hill going down to Upper Thames St"
                          "going", "heading", "headed"])
+#: Words before a street a sentence came from ("from Fleet Street", "following her since
+#: london wall"): the place only where no other is named.
+_CAME_FROM_WORDS = frozenset(["from", "since"])
 #: Words before a street type used as a word ("on the road Duke Street Hill").
 _ARTICLES = frozenset(["the", "a", "an", "this", "that"])
 #: Scots and Shetland speech read inside a sentence: "da Black Skerries o Balta".
@@ -601,7 +609,7 @@ class CandidateSearch:
             tokens = name.split()
             named = [f for f in self._streets_named_in(tokens, area)
                      if f[4] == "words_before" and f[3] >= WORDS_AFTER_SCORE
-                     and not _passed_by(tokens, f[0], _PASSING_WORDS | {"from"})]
+                     and not _passed_by(tokens, f[0], _PASSING_WORDS | _CAME_FROM_WORDS)]
             if named:
                 if len({int(self._row_key[f[2][0]]) for f in named}) != 1:
                     break
@@ -860,14 +868,14 @@ class CandidateSearch:
             # "from" too, unless nothing else is left: "bike stolen from Ironmonger Lane"; but
             # "walking up bishopsgate from Liverpool st station": a name with no street type
             # before it is the place
-            came_from = [f for f in found if _passed_by(tokens, f[0], {"from"})]
+            came_from = [f for f in found if _passed_by(tokens, f[0], _CAME_FROM_WORDS)]
             found = [f for f in found if f not in came_from] or found
             # "at the Cannon St stn side exit": a station named by its street is what the
             # place is by, beside a street named otherwise
             stations = [f for f in found if tokens[f[1] + 1:f[1] + 2] == ["station"]]
             found = [f for f in found if f not in stations] or found
             if came_from and found == came_from and any(
-                    not _passed_by(other, f[0], _PASSING_WORDS | {"from"})
+                    not _passed_by(other, f[0], _PASSING_WORDS | _CAME_FROM_WORDS)
                     for other in parts if other != tokens for f in streets_in(tuple(other))):
                 continue  # where it started, when another part names where it happened
             if came_from and found == came_from:
@@ -945,7 +953,7 @@ class CandidateSearch:
                 # a name of one word, "the" and a word, or one come from: only where no other
                 # is named ("the Ayre of Belmont, the beach beside the Belmont ferry terminal")
                 tier = (3 if _passed_by(tokens, start, _PASSING_WORDS | {"not"})
-                        else 2 if _passed_by(tokens, start, {"from"})
+                        else 2 if _passed_by(tokens, start, _CAME_FROM_WORDS)
                         else 1 if size == 1 or (size == 2 and tokens[start] == "the") else 0)
                 tiers[tier].setdefault(int(self._row_key[rows[0]]), (rows, size))
         for tier, found in enumerate(tiers):

@@ -1687,3 +1687,20 @@ def test_a_first_word_shortened_to_its_letter(col_gaz: Gazetteer, text: str, nam
     """"L.Thames St" (Lower, Little or Long: whichever the area has) ended unlocated."""
     m = placed(col_gaz, text, FORCE)
     assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_officers_records_figures_signs_and_where_someone_came_from(col_gaz: Gazetteer,
+                                                                     os_gaz: Gazetteer) -> None:
+    """Set 23 (police staff's own records): a small figure in a name, a name's "at" written
+    as @, a street someone was followed "since", and a vehicle "abandoned on the verge",
+    which is no name: each ended ambiguous, unlocated or at the other street at 0.98."""
+    m = placed(os_gaz, "reactor 1 rd dungeness - plant room door forced")
+    assert (m.name, m.match_type != "ambiguous") == ("Reactoe One Road", True)
+    m = placed(col_gaz, "st mary@hill EC3R - crim dam, wing mirror snapped off", FORCE)
+    assert m.name == "St Mary At Hill"
+    m = placed(col_gaz, "caller says shes at moorfields by the tube exit, male following her "
+                        "since cheapside", FORCE)
+    assert m.name == "Moorfields"
+    m = placed(os_gaz, "101 - caller at haroldswick ZE2 reports a car abandoned on the verge "
+                       "since yesterday")
+    assert m.name == "Haroldswick"
