@@ -75,6 +75,7 @@ ABBREVIATIONS: dict[str, str] = {
     "hosp": "hospital",
     "yd": "yard",
     "wlk": "walk",
+    "pvmt": "pavement",
     "grn": "green",
     "brdwy": "broadway",
     "bdwy": "broadway",

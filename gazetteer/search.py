@@ -159,14 +159,19 @@ def _names_a_street(key: str) -> bool:
 def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     """The key's words as read; when a St after a word was read as Saint, with it read as
     Street ("Eden St Merseyside", "moscovy st tower hill"); with a small figure spelt as a
-    word ("reactor 2 rd dungeness"); and, `without_the`, without a leading "The" the name
-    has not ("the beech st tunnel")."""
+    word ("reactor 2 rd dungeness"); with a first letter spelt as the word it may stand for
+    ("W Smithfield rotunda gdns"); and, `without_the`, without a leading "The" the name has
+    not ("the beech st tunnel")."""
     readings = [key.split()]
     if "saint" in readings[0][1:]:
         readings.append(medial_st_as_street(readings[0]))
     worded = figures_as_words(readings[0])
     if worded != readings[0]:  # "reactor 2 rd dungeness": Reactor Two Road
         readings.append(worded)
+    first = readings[0][0] if len(readings[0]) > 2 else ""
+    for word in ((COMPASS_LETTERS[first],) if first in COMPASS_LETTERS
+                 else INITIAL_WORDS.get(first, ())):  # "W Smithfield rotunda gdns"
+        readings.append([word, *readings[0][1:]])
     if without_the and len(readings[0]) > 2 and readings[0][0] == "the":
         readings += [tokens[1:] for tokens in readings]
     return readings
@@ -859,7 +864,8 @@ class CandidateSearch:
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
         # each part's streets, found once: another part's are read when one only came from
-        streets_in = functools.cache(lambda words: self._streets_named_in(list(words), area))
+        streets_in = functools.cache(
+            lambda words: self._streets_named_in(list(words), area, pq.text))
         for tokens in _parts_read(parts, pq, first_only, with_near, only):
             found = streets_in(tuple(tokens))
             # "walking along Bevis Marks from the St Mary Axe end towards Duke's Place": the
@@ -913,9 +919,9 @@ class CandidateSearch:
         parts = [normalise_name(pq.name).split(), *(name.split() for name in pq.later_names)]
         if sum(len(tokens) for tokens in parts) < SENTENCE_MIN_WORDS:
             return none
-        # key id -> rows, words; by tier: a name, a word or "the" and a word, a name come from,
-        # a name passed by
-        tiers: list[dict[int, tuple[np.ndarray, int]]] = [{}, {}, {}, {}]
+        # key id -> rows, words, whether "the" and a word; by tier: a name, a word or "the" and
+        # a word, a name come from, a name passed by
+        tiers: list[dict[int, tuple[np.ndarray, int, bool]]] = [{}, {}, {}, {}]
         for tokens in _parts_read(parts, pq, first_only, with_near, only):
             # Scots and Shetland speech: "da" is "the", "o" "of" ("da Black Skerries o Balta")
             tokens = [_SPOKEN_WORDS.get(t, t) for t in tokens]
@@ -955,7 +961,8 @@ class CandidateSearch:
                 tier = (3 if _passed_by(tokens, start, _PASSING_WORDS | {"not"})
                         else 2 if _passed_by(tokens, start, _CAME_FROM_WORDS)
                         else 1 if size == 1 or (size == 2 and tokens[start] == "the") else 0)
-                tiers[tier].setdefault(int(self._row_key[rows[0]]), (rows, size))
+                tiers[tier].setdefault(int(self._row_key[rows[0]]),
+                                       (rows, size, size == 2 and tokens[start] == "the"))
         for tier, found in enumerate(tiers):
             places = {k: v for k, v in found.items() if not AREA_LIKE[self.kind[v[0]]].any()}
             chosen = places or found
@@ -963,9 +970,11 @@ class CandidateSearch:
                 continue
             if len(chosen) != 1:
                 return none
-            rows, size = next(iter(chosen.values()))
+            rows, size, the_word = next(iter(chosen.values()))
             n = len(rows)
-            if size == 1 or not places or tier == 3:  # a settlement alone: a suggestion too
+            # a settlement alone, or "the" and a word ("watching the cliffs at Norwick
+            # beach": The Cliffs, a feature of that name), is a suggestion too
+            if size == 1 or the_word or not places or tier == 3:
                 if not with_near and pq.near_names and (not places or tier == 3):
                     # "oot by da Black Skerries o Balta, aff Baltasound": a feature a locating
                     # word introduced reads better than a village alone, or a street passed by
@@ -1054,12 +1063,13 @@ class CandidateSearch:
                         out.append(" ".join([*span[:-1], typed]))
         return out
 
-    def _streets_named_in(self, tokens: list[str], area: _Area
+    def _streets_named_in(self, tokens: list[str], area: _Area, text: str = ""
                           ) -> list[tuple[int, int, np.ndarray, float, str]]:
         """The streets a part of a sentence names (:meth:`_street_in_sentence`): (first word,
         last word, rows, score, reason) of each, none inside another. Named exactly or with
         one slip: ``words_before``; only sounding as one street of that type does
-        ("clemmints lane", "stafford mortn way"): ``sounds_like``, a suggestion."""
+        ("clemmints lane", "stafford mortn way"): ``sounds_like``, a suggestion. A name after
+        "the" is read exactly, or with a slip only where `text` writes it with a capital."""
         # "on Duke St Liverpool": a St after a word of a name is Street ("at St Paul's": Saint)
         tokens = ["street" if t == "saint" and i and not self._ends_words_before_a_name(
             tokens[i - 1]) else t for i, t in enumerate(tokens)]
@@ -1075,11 +1085,15 @@ class CandidateSearch:
             begins = {start for start in range(max(0, end - 4), end)
                       if start == 0 or self._ends_words_before_a_name(tokens[start - 1])
                       or self._names_an_area(tokens[start - 1], area)}
-            # ...or after "the" ("in the Church St loading bay"), read exactly only: "the
-            # bus lane", "the wet road" are no slips of Bush Lane, West Road
-            exactly = {start for start in range(max(1, end - 4), end)
-                       if start not in begins and start > 1 and tokens[start - 1] == "the"
-                       and tokens[start - 2] in _SENTENCE_WORDS}
+            # ...or after "the" ("in the Church St loading bay"), read exactly only unless
+            # written as a name ("via the Colman Street entrance"): "the bus lane", "the wet
+            # road" are no slips of Bush Lane, West Road
+            after_the = {start for start in range(max(1, end - 4), end)
+                         if start not in begins and tokens[start - 1] == "the" and (
+                             start == 1 or tokens[start - 2] in _SENTENCE_WORDS
+                             or _capitalised(text, tokens[start]))}
+            exactly = {start for start in after_the if not _capitalised(text, tokens[start])}
+            begins |= after_the - exactly
             begins |= {start for start in range(max(2, end - 4), end)
                        if tokens[start - 1] in ROAD_TYPE_TOKENS
                        and tokens[start - 2] in _ARTICLES}

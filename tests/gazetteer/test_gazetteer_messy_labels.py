@@ -1704,3 +1704,27 @@ def test_officers_records_figures_signs_and_where_someone_came_from(col_gaz: Gaz
     m = placed(os_gaz, "101 - caller at haroldswick ZE2 reports a car abandoned on the verge "
                        "since yesterday")
     assert m.name == "Haroldswick"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a name after "the" written with capitals may have a slip; in small letters it may not
+    ("unknown male tailgated staff into reception via the Colman Street entrance, left",
+     "Coleman Street"),
+    # a first letter for West, then words after the name
+    ("W Smithfield rotunda gdns - theft of pedal cycle, owner has frame no.", "West Smithfield"),
+    # Pavement written short
+    ("Finsbury Pvmt branch - shoplifter took 4 electric toothbrushes", "Finsbury Pavement"),
+])
+def test_a_twenty_fourth_writers_mixed_records(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Set 24 (a mix of police staff, the public, and partners, half of it with slips): each
+    ended unlocated."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_the_and_a_word_beside_a_village_is_only_a_suggestion(os_gaz: Gazetteer) -> None:
+    """"watching the cliffs at Norwick beach": The Cliffs, a feature of that name, answered at
+    0.98 though the text names a village."""
+    m = placed(os_gaz, "Was watching the cliffs at Norwick beach on Unst when someone went "
+                       "through the car")
+    assert m.score < CONFIDENT
