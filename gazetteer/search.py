@@ -1070,9 +1070,16 @@ class CandidateSearch:
         one slip: ``words_before``; only sounding as one street of that type does
         ("clemmints lane", "stafford mortn way"): ``sounds_like``, a suggestion. A name after
         "the" is read exactly, or with a slip only where `text` writes it with a capital."""
-        # "on Duke St Liverpool": a St after a word of a name is Street ("at St Paul's": Saint)
-        tokens = ["street" if t == "saint" and i and not self._ends_words_before_a_name(
-            tokens[i - 1]) else t for i, t in enumerate(tokens)]
+        # "on Duke St Liverpool": a St after a word of a name is Street ("at St Paul's": Saint),
+        # as after a word no name has ("an office on Billitter St reports"): a name misspelt
+        # (not before a word of a name: "bermondsey st thomas st" is St Thomas Street)
+        tokens = ["street" if t == "saint" and i and (
+            not self._ends_words_before_a_name(tokens[i - 1]) or (
+                tokens[i - 1].isalpha() and tokens[i - 1] not in _SENTENCE_WORDS
+                and tokens[i - 1] not in _SPAN_EDGE_WORDS and not (
+                    i + 1 < len(tokens) and tokens[i + 1] not in _SENTENCE_WORDS
+                    and self._word_known(tokens[i + 1])))) else t
+            for i, t in enumerate(tokens)]
         ends = [i for i, t in enumerate(tokens) if i and t in ROAD_TYPE_TOKENS]
         ends += [i + 1 for i in ends if i + 1 < len(tokens) and tokens[i + 1] in _COMPASS_WORDS]
         found: list[tuple[int, int, np.ndarray, float, str]] = []

@@ -1728,3 +1728,16 @@ def test_the_and_a_word_beside_a_village_is_only_a_suggestion(os_gaz: Gazetteer)
     m = placed(os_gaz, "Was watching the cliffs at Norwick beach on Unst when someone went "
                        "through the car")
     assert m.score < CONFIDENT
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("receptionist from an office on Billitter St reports her handbag was taken",
+     "Billiter Street"),
+    ("smashed glass all over artisan st in the city, looks like a car was broken in to",
+     "Artizan Street"),
+])
+def test_st_after_a_misspelt_name_is_street(col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Set 25 (a mix, written after every rule of the pass): after a word no name has, St was
+    read as Saint, so a misspelt street inside a sentence was no street at all."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
