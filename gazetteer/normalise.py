@@ -714,10 +714,11 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
 #: A compass point written as one letter before or after a name ("E Harding St", "Durham
 #: Mews E"): read as the word when the name as written is unknown.
 COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
-#: The words of names a writer shortens to their first letter ("L.Thames St", "U Thames St",
-#: "Gt" is already Great): each tried where the name as written is unknown.
+#: The first words of names a writer shortens ("L.Thames St", "U Thames St", "Mid Temple
+#: Lane"; "Gt" is already Great): each tried where the name as written is unknown, since
+#: some names have the short word ("Mid Yell").
 INITIAL_WORDS = {"l": ("lower", "little", "long"), "u": ("upper",), "g": ("great",),
-                  "o": ("old",)}
+                 "o": ("old",), "mid": ("middle",)}
 #: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU",
 #: a sector "TN29 7"): outward code (area, district digit, optional letter or digit), then an
 #: optional inward code or sector digit.

@@ -471,6 +471,14 @@ class CandidateSearch:
                                                near=bool(AREA_LIKE[self.kind[named[0]]].any()))
                     if len(later[0]):
                         return later
+                if (len(named[0]) and reading in sentence[1::3]
+                        and AREA_LIKE[self.kind[named[0]]].all()):
+                    # "at Taftins in Haroldswick", "Norda Brake in Haroldswick": a place of
+                    # the settlement written with a slip reads better than the settlement
+                    slipped = sentence[sentence.index(reading) + 1](pq, area)
+                    if (len(slipped[0]) and not AREA_LIKE[self.kind[slipped[0]]].any()
+                            and self._of_the_town(slipped[0], named[0]).any()):
+                        return slipped
                 if len(named[0]):
                     return named
             # "veil road", "leighton way": spelt by ear. Where a loose near miss is that

@@ -1680,6 +1680,7 @@ def test_the_public_s_own_words_a_street_taken_from_beside_its_village(os_gaz: G
 
 @pytest.mark.parametrize(("text", "name"), [
     ("L. Thames St", "Lower Thames Street"),
+    ("bike stolen from racks in Mid Temple Lane, gate open", "Middle Temple Lane"),
     ("U.Thames St eastbound 02:10 - van broken into while parked, tools gone",
      "Upper Thames Street"),
 ])
@@ -1741,3 +1742,12 @@ def test_st_after_a_misspelt_name_is_street(col_gaz: Gazetteer, text: str, name:
     read as Saint, so a misspelt street inside a sentence was no street at all."""
     m = placed(col_gaz, text, FORCE)
     assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_a_place_of_the_village_with_a_slip_reads_better_than_the_village(
+        os_gaz: Gazetteer) -> None:
+    """"at Taftins in Haroldswick": the house Taftens, one slip, inside the village named
+    after it; the village answered as a suggestion."""
+    m = placed(os_gaz, "Hello, I stay at Taftins in Haroldswick and my bike was taken from the "
+                       "shed last night")
+    assert m.name == "Taftens"
