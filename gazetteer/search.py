@@ -252,6 +252,16 @@ def _slipped_type(word: str) -> str | None:
     return types[0] if len(types) == 1 else None
 
 
+def _other_number_of_type(word: str) -> str | None:
+    """The street type in the other number ("gardens" -> "garden", "garden" -> "gardens"),
+    where both are types; None otherwise."""
+    if word.endswith("s") and word[:-1] in ROAD_TYPE_TOKENS and word in ROAD_TYPE_TOKENS:
+        return word[:-1]
+    if word in ROAD_TYPE_TOKENS and word + "s" in ROAD_TYPE_TOKENS:
+        return word + "s"
+    return None
+
+
 def _slipped_readings(span: list[str]) -> list[str]:
     """What words beginning a name may be, written with a slip a sentence hides: two words
     of one name written apart ("hounds ditch": houndsditch; "fen church street"), or a name
@@ -1127,6 +1137,10 @@ class CandidateSearch:
                     rows = self._rows_for_key(" ".join([word, *span[1:]]), area)
                     if len(rows):
                         break
+                if not len(rows) and len(span) > 1:  # "hatton gardens": Hatton Garden
+                    other = _other_number_of_type(span[-1])
+                    if other is not None:
+                        rows = self._rows_for_key(" ".join([*span[:-1], other]), area)
                 for at in range(len(span) - 2) if not len(rows) else ():
                     # two words of one name written apart: "brown moor lane" is Brownmoor
                     # Lane before it holds Moor Lane

@@ -1751,3 +1751,15 @@ def test_a_place_of_the_village_with_a_slip_reads_better_than_the_village(
     m = placed(os_gaz, "Hello, I stay at Taftins in Haroldswick and my bike was taken from the "
                        "shed last night")
     assert m.name == "Taftens"
+
+
+def test_gardens_for_garden_inside_a_sentence(tmp_path: Path) -> None:
+    """"walking up hatton gardens in town" (Hatton Garden) ended unlocated, and "on Hatton
+    Gardens ... just off Dale St" answered Dale Street at 0.98."""
+    gaz = _merseyside_streets(tmp_path, ("Hatton Garden", "Dale Street", "Arlington Gardens"))
+    assert placed(gaz, "i was walking up hatton gardens in town near the old fire station "
+                       "and a man tried to take my bag").name == "Hatton Garden"
+    assert placed(gaz, "pt assaulted on Hatton Gardens in the city centre just off Dale St, "
+                       "head wound").name == "Hatton Garden"
+    assert placed(gaz, "Fly-tip at Arlington Garden - sofa and 8 bags, resident thinks it's a "
+                       "man with a white transit").name == "Arlington Gardens"
