@@ -719,6 +719,14 @@ COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
 #: some names have the short word ("Mid Yell").
 INITIAL_WORDS = {"l": ("lower", "little", "long"), "u": ("upper",), "g": ("great",),
                  "o": ("old",), "mid": ("middle",)}
+
+
+def words_a_first_word_stands_for(word: str) -> tuple[str, ...]:
+    """The words a name's shortened first word may stand for: a compass point ("n": north)
+    or INITIAL_WORDS ("l": lower, little, long); none for any other word."""
+    if word in COMPASS_LETTERS:
+        return (COMPASS_LETTERS[word],)
+    return INITIAL_WORDS.get(word, ())
 #: A postcode written after a name ("Moorgate EC2", "Cheapside EC2V 6AA", "..., EC4M5LU",
 #: a sector "TN29 7"): outward code (area, district digit, optional letter or digit), then an
 #: optional inward code or sector digit.

@@ -25,9 +25,7 @@ from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE, KIND_ROAD
 from crimegeo.gazetteer.index import _Area
 from crimegeo.gazetteer.normalise import (
     AFTER_STREET_TYPE,
-    COMPASS_LETTERS,
     GENERIC_TOKENS,
-    INITIAL_WORDS,
     PREFIX_PATTERN,
     PREMISES_KINDS,
     ROAD_TYPE_TOKENS,
@@ -44,6 +42,7 @@ from crimegeo.gazetteer.normalise import (
     read_as_scanned,
     sound_code,
     split_glued_types,
+    words_a_first_word_stands_for,
 )
 from crimegeo.gazetteer.ranking import AREA_LIKE
 from crimegeo.gazetteer.scoring import (
@@ -168,10 +167,9 @@ def _word_readings(key: str, *, without_the: bool = False) -> list[list[str]]:
     worded = figures_as_words(readings[0])
     if worded != readings[0]:  # "reactor 2 rd dungeness": Reactor Two Road
         readings.append(worded)
-    first = readings[0][0] if len(readings[0]) > 2 else ""
-    for word in ((COMPASS_LETTERS[first],) if first in COMPASS_LETTERS
-                 else INITIAL_WORDS.get(first, ())):  # "W Smithfield rotunda gdns"
-        readings.append([word, *readings[0][1:]])
+    if len(readings[0]) > 2:  # "W Smithfield rotunda gdns"
+        readings += [[word, *readings[0][1:]]
+                     for word in words_a_first_word_stands_for(readings[0][0])]
     if without_the and len(readings[0]) > 2 and readings[0][0] == "the":
         readings += [tokens[1:] for tokens in readings]
     return readings
@@ -963,7 +961,7 @@ class CandidateSearch:
                                 or _capitalised(pq.text, span[0]))):
                         continue
                     rows = self._rows_for_key(" ".join(span), area)
-                    rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
+                    rows = rows[self._named_place(rows)]
                     if len(rows):
                         spans.append((size, start, rows))
                         break
@@ -1036,15 +1034,16 @@ class CandidateSearch:
                     continue
                 for key in _slipped_readings(tokens[start:start + SLIPPED_SPAN_MAX]):
                     rows = self._rows_for_key(key, area)
-                    rows = rows[(self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]]
+                    rows = rows[self._named_place(rows)]
                     if len(rows):
                         found.setdefault(int(self._row_key[rows[0]]), rows)
                         break
         if slipped:
+            slipped = list(dict.fromkeys(slipped))  # a span is offered from each of its words
             self._fuzzy_many(slipped, area)
             for words in slipped:
                 rows, _scores, why = self._fuzzy(words, area)
-                keep = (self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]
+                keep = self._named_place(rows)
                 keys = set(self._row_key[rows[keep]].tolist())
                 if len(keys) == 1 and all(w == "typo1" for w in why):
                     found.setdefault(keys.pop(), rows[keep])
@@ -1088,16 +1087,8 @@ class CandidateSearch:
         one slip: ``words_before``; only sounding as one street of that type does
         ("clemmints lane", "stafford mortn way"): ``sounds_like``, a suggestion. A name after
         "the" is read exactly, or with a slip only where `text` writes it with a capital."""
-        # "on Duke St Liverpool": a St after a word of a name is Street ("at St Paul's": Saint),
-        # as after a word no name has ("an office on Billitter St reports"): a name misspelt
-        # (not before a word of a name: "bermondsey st thomas st" is St Thomas Street)
-        tokens = ["street" if t == "saint" and i and (
-            not self._ends_words_before_a_name(tokens[i - 1]) or (
-                tokens[i - 1].isalpha() and tokens[i - 1] not in _SENTENCE_WORDS
-                and tokens[i - 1] not in _SPAN_EDGE_WORDS and not (
-                    i + 1 < len(tokens) and tokens[i + 1] not in _SENTENCE_WORDS
-                    and self._word_known(tokens[i + 1])))) else t
-            for i, t in enumerate(tokens)]
+        tokens = ["street" if t == "saint" and self._st_is_street(tokens, i) else t
+                  for i, t in enumerate(tokens)]
         ends = [i for i, t in enumerate(tokens) if i and t in ROAD_TYPE_TOKENS]
         ends += [i + 1 for i in ends if i + 1 < len(tokens) and tokens[i + 1] in _COMPASS_WORDS]
         found: list[tuple[int, int, np.ndarray, float, str]] = []
@@ -1131,8 +1122,7 @@ class CandidateSearch:
             for start, span in spans:  # longest first: "west end road" before "end road"
                 rows = self._rows_for_key(" ".join(span), area)
                 # "N Aux Boiler House Road": North; "L.Thames St": Lower, Little or Long
-                words = ((COMPASS_LETTERS[span[0]],) if span[0] in COMPASS_LETTERS
-                         else INITIAL_WORDS.get(span[0], ())) if len(span) > 2 else ()
+                words = words_a_first_word_stands_for(span[0]) if len(span) > 2 else ()
                 for word in words if not len(rows) else ():
                     rows = self._rows_for_key(" ".join([word, *span[1:]]), area)
                     if len(rows):
@@ -1173,6 +1163,22 @@ class CandidateSearch:
         return [f for f in found if not any(o is not f and o[0] <= f[0] and f[1] <= o[1]
                                             for o in found)]
 
+    def _st_is_street(self, tokens: list[str], at: int) -> bool:
+        """Whether the St read as Saint at `tokens[at]` is Street: after a word of a name ("on
+        Duke St Liverpool"; "at St Paul's" is Saint), or after a word no name has, a name
+        misspelt ("an office on Billitter St reports"), unless a word of a name follows
+        ("bermondsey st thomas st" is St Thomas Street)."""
+        if not at:
+            return False
+        before = tokens[at - 1]
+        if not self._ends_words_before_a_name(before):
+            return True
+        after = tokens[at + 1] if at + 1 < len(tokens) else None
+        return (before.isalpha() and before not in _SENTENCE_WORDS
+                and before not in _SPAN_EDGE_WORDS
+                and not (after is not None and after not in _SENTENCE_WORDS
+                         and self._word_known(after)))
+
     def _street_by_ear(self, spans: list[tuple[int, list[str]]], area: _Area
                        ) -> tuple[int, np.ndarray] | None:
         """The first word and rows of the one street of the area a span of words ending in a
@@ -1185,14 +1191,16 @@ class CandidateSearch:
             if span[0] in _ARTICLES or span[0] in _SENTENCE_WORDS:
                 continue  # "the cannon street" sounds as Cannon Street, not read so exactly
             code = sound_code(" ".join(span))
-            ids = self._sounds_of_kind(area, scan, code.partition("|")[2]).get(code, []) if (
-                code) else []
-            if len(ids) == 1:
-                rows = self._rows_for_key(self._key_texts(np.array(ids))[0], area)
-                rows = rows[self.kind[rows] == KIND_ROAD]
-                if len(rows):
-                    return start, rows
+            rows = self._one_name_sounding(code, area, scan) if code else np.zeros(0, np.int64)
+            rows = rows[self.kind[rows] == KIND_ROAD]
+            if len(rows):
+                return start, rows
         return None
+
+    def _named_place(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: whether it is a place with a name of its own (no postcode, no place
+        named only by its police.uk type)."""
+        return (self.kind[rows] != KIND_POSTCODE) & ~self._generic_mask()[rows]
 
     def _names_an_area(self, word: str, area: _Area) -> bool:
         """Whether one word alone is the name of a settlement or district of the area."""
@@ -1378,12 +1386,18 @@ class CandidateSearch:
         scan = self._scan_list(area) if code else None
         if not scan:
             return none
-        ids = self._sounds_of_kind(area, scan, code.partition("|")[2]).get(code, [])
-        if len(ids) != 1:
-            return none
-        rows = self._rows_for_key(self._key_texts(np.array(ids))[0], area)
+        rows = self._one_name_sounding(code, area, scan)
         n = len(rows)
         return rows, np.full(n, SOUNDS_LIKE_SCORE), ["fuzzy"] * n, ["sounds_like"] * n
+
+    def _one_name_sounding(self, code: str, area: _Area, scan: tuple[np.ndarray, list[str]]
+                           ) -> np.ndarray:
+        """The rows of the one name of the area with this sound code (empty when none or
+        several names sound so)."""
+        ids = self._sounds_of_kind(area, scan, code.partition("|")[2]).get(code, [])
+        if len(ids) != 1:
+            return np.zeros(0, np.int64)
+        return self._rows_for_key(self._key_texts(np.array(ids))[0], area)
 
     @staticmethod
     def _sounds_of_kind(area: _Area, scan: tuple[np.ndarray, list[str]], kind: str
