@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 
 import pyarrow as pa
 import pytest
 
 from crimegeo.standards.months import previous_month
-from crimegeo.standards.schema import CORRECTION_COLUMNS, REJECTED_SCHEMA
+from crimegeo.standards.schema import CORRECTION_COLUMNS, CORRECTION_SCHEMA, REJECTED_SCHEMA
 from crimegeo.transforms.feedback import (
     corrections_csv,
     corrections_geojson,
@@ -72,6 +73,45 @@ def test_corrections_cover_changed_and_rejected_rows_only() -> None:
     assert geojson["features"][1]["geometry"] is None
     assert first["properties"]["reasons"] == ["SWAPPED_AXES"]
     assert first["properties"]["supplied_location"] is None
+
+
+def _awkward_corrections() -> pa.Table:
+    """Correction rows with every kind of value the GeoJSON must write as JSON does."""
+    rows = [
+        {"source_row": 1, "supplied_location": 'On or near "The" Arches\\Yard', "lon": -0.1,
+         "lat": 51.5, "supplied_x": 532123.0, "supplied_y": 181000.25,
+         "reasons": "SWAPPED_AXES;;GEOCODED_STREET;", "detail": "tab\there\nline\x01 é ✓"},
+        {"source_row": 2, "supplied_location": None, "lon": None, "lat": None,
+         "supplied_x": float("nan"), "supplied_y": float("inf"), "reasons": "",
+         "geocode_score": 1e-07, "detail": None},
+        {"source_row": 3, "supplied_location": "=SUM(A1)", "lon": float("nan"), "lat": 51.5,
+         "reasons": None, "geocode_score": 0.98, "candidate_count": 2},
+    ]
+    columns = {name: [row.get(name) for row in rows] for name in CORRECTION_COLUMNS}
+    columns["source_file"] = ["k.csv"] * len(rows)
+    return pa.table(columns, schema=CORRECTION_SCHEMA)
+
+
+def test_geojson_writes_each_value_as_json_does() -> None:
+    # The features are made column by column in Arrow; they must say what one JSON object
+    # per row says, whatever the text holds.
+    table = _awkward_corrections()
+    features = json.loads(corrections_geojson([table]))["features"]
+    assert len(features) == 3
+    for feature, row in zip(features, table.to_pylist(), strict=True):
+        expected = {name: (None if isinstance(value, float) and not math.isfinite(value)
+                           else value) for name, value in row.items()}
+        expected["reasons"] = [code for code in (row["reasons"] or "").split(";") if code]
+        assert feature["properties"] == expected
+    assert features[0]["geometry"] == {"type": "Point", "coordinates": [-0.1, 51.5]}
+    assert features[0]["properties"]["detail"] == "tab\there\nline\x01 é ✓"
+    assert isinstance(features[0]["properties"]["supplied_x"], float)  # written 532123.0
+    assert features[1]["geometry"] is None
+    assert features[2]["geometry"] == {"type": "Point", "coordinates": [None, 51.5]}
+    # the CSV of the same rows neutralises only the text that starts as a formula
+    parsed = list(csv.DictReader(io.StringIO(corrections_csv([table]).decode())))
+    assert [r["supplied_location"] for r in parsed] == [
+        'On or near "The" Arches\\Yard', "", "'=SUM(A1)"]
 
 
 def test_empty_feedback_has_a_header() -> None:
