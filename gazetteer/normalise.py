@@ -69,6 +69,7 @@ ABBREVIATIONS: dict[str, str] = {
     "blvd": "boulevard",
     "bvd": "boulevard",
     "embk": "embankment",
+    "emb": "embankment",  # "Victoria Emb"
     "mkt": "market",
     "stn": "station",
     "hse": "house",
@@ -572,6 +573,8 @@ _OTHER_FIELD_RE = re.compile(
 _LOG_HEADER_RE = re.compile(r"^\s*(?:[a-z]+\s+){0,2}log\s*[:.]?\s*$", re.I)
 #: A date: "09/10", "12/03/2024" (never a junction of two numbers).
 _DATE_RE = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?")
+#: An intelligence report's grading ("B/2/1": source, information, handling), no place.
+_GRADING_RE = re.compile(r"(?<![\w/])[A-E]/[1-5]/[1-5](?![\w/])\.?", re.I)
 #: A part that says what the place lies between.
 _BETWEEN_RE = re.compile(r"^\s*between\s", re.I)
 #: A part that says where someone went: "towards Lime Street", "heading for Bank".
@@ -715,10 +718,11 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
 #: Mews E"): read as the word when the name as written is unknown.
 COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
 #: The first words of names a writer shortens ("L.Thames St", "U Thames St", "Mid Temple
-#: Lane"; "Gt" is already Great): each tried where the name as written is unknown, since
-#: some names have the short word ("Mid Yell").
+#: Lane", "K William St"; "Gt" is already Great): each tried where the name as written is
+#: unknown, since some names have the short word ("Mid Yell").
 INITIAL_WORDS = {"l": ("lower", "little", "long"), "u": ("upper",), "g": ("great",),
-                 "o": ("old",), "mid": ("middle",)}
+                 "o": ("old",), "mid": ("middle",), "k": ("king", "kings"),
+                 "q": ("queen", "queens")}
 
 
 def words_a_first_word_stands_for(word: str) -> tuple[str, ...]:
@@ -922,7 +926,7 @@ def _junction_part(text: str, *, before: bool = False) -> str:
     parts = text.split(",")
     streets = [p for p in parts if len(toks := normalise_name(p).split()) >= 2
                and toks[-1] in ROAD_TYPE_TOKENS] if before else []
-    part = streets[-1] if streets else parts[0]
+    part = _postcode_split(streets[-1] if streets else parts[0])[0]  # "Bloomfield St EC2"
     key = normalise_name(_strip_house(_strip_shorthand(_JUNCTION_WORDS_RE.sub("", part))))
     words = set(key.split())
     if words <= _JOINING_WORDS or words <= ROAD_TYPE_TOKENS or not _worded(key):
@@ -1084,7 +1088,7 @@ def parse_query(text: str) -> ParsedQuery:
         raw = _SPELT_OUT_RE.sub(lambda m: m.group(0).replace("-", ""), raw)
     raw = radio_text = _spelt_by_radio(raw)
     if "/" in raw:
-        raw = _DATE_RE.sub(" ", raw)
+        raw = _DATE_RE.sub(" ", _GRADING_RE.sub(" ", raw))
     raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
         _FIELD_LABEL_RE.sub(_field_label, _spoken_road_numbers(raw)).strip(" ,"))))
     if ":" in raw:

@@ -25,6 +25,7 @@ from crimegeo.gazetteer.build import KIND_AREA, KIND_POSTCODE, KIND_ROAD
 from crimegeo.gazetteer.index import _Area
 from crimegeo.gazetteer.normalise import (
     AFTER_STREET_TYPE,
+    COMPASS_LETTERS,
     GENERIC_TOKENS,
     PREFIX_PATTERN,
     PREMISES_KINDS,
@@ -189,7 +190,9 @@ _PASSING_WORDS = frozenset(["towards", "toward", "twds", "twd", "leaving", "left
 _FLED_WORDS = frozenset(["ran", "run", "running", "fled", "fleeing", "legged", "escaped",
                          "decamped", "sped", "raced", "bolted",
                          # "White Lion Hill going down to Upper Thames St"
-                         "going", "heading", "headed"])
+                         "going", "heading", "headed",
+                         # "walking through to Tower Hill tube"
+                         "through"])
 #: Words before a street a sentence came from ("from Fleet Street", "following her since
 #: london wall"): the place only where no other is named.
 _CAME_FROM_WORDS = frozenset(["from", "since"])
@@ -315,6 +318,12 @@ def _passed_by(tokens: list[str], start: int, words: frozenset[str] | set[str]) 
     return bool(before) and before[-1] in words
 
 
+def _far_end(tokens: list[str], start: int) -> bool:
+    """Whether the street named from `tokens[start]` is where a way "from" another went
+    "to" ("from Lombard Street to King William Street")."""
+    return tokens[start - 1:start] == ["to"] and "from" in tokens[max(0, start - 7):start - 1]
+
+
 def _stripped(texts: Sequence[str]) -> list[str]:
     """:func:`_stripped_column` as Python strings."""
     return _stripped_column(texts).to_pylist()
@@ -427,6 +436,13 @@ class CandidateSearch:
             in_first = self._street_in_sentence(pq, area, first_only=True)
             if len(in_first[0]):
                 return in_first
+            # "crime South Place, Moorgate": a few words no name has, then a street, and
+            # later parts that are names alone, as hints ("One New Change, Bread Street
+            # entrance" is at the entrance)
+            if all(len(self._rows_for_key(name, area)) for name in pq.later_names):
+                before = self._words_then_name(pq, area)
+                if len(before[0]) and (self.kind[before[0]] == KIND_ROAD).all():
+                    return before
             later = self._later_street(pq, area, fuzzy=False, near=False)
             if len(later[0]):
                 return later
@@ -759,6 +775,8 @@ class CandidateSearch:
                     and head[0] not in _TYPES_THAT_NAME):  # "street" alone; not "Bridge
                 break  # Street" or "Park Road", names made of street types
             rows = self._rows_for_key(" ".join(head), area)
+            if not len(rows) and head[0] != "the":  # "cokers merseyside": The Cokers
+                rows = self._rows_for_key(" ".join(["the", *head]), area)
             rows = rows[self.kind[rows] != KIND_POSTCODE]
             if len(rows):
                 n = len(rows)
@@ -766,6 +784,13 @@ class CandidateSearch:
                         and not _NOTE_PUNCTUATION_RE.search(pq.name)):  # "B9084 road": the road
                     return rows, np.full(n, LONGER_NAME_SCORE), ["fuzzy"] * n, ["longer_name"] * n
                 after = tokens[len(head):]
+                typed = _slipped_type(after[0])
+                slipped = (self._rows_for_key(" ".join([*head, typed]), area)
+                           if typed is not None else ())
+                if len(slipped):  # "brough veiw shetland": Brough View, its type slipped
+                    n = len(slipped)
+                    return (slipped, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n,
+                            ["words_after"] * n)
                 placed = self._place_of_type_on(rows, after, area)
                 if placed is not None:  # "bishopsgate police station"
                     return placed
@@ -851,7 +876,11 @@ class CandidateSearch:
             for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
                 head = tokens[:-drop]
                 typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS
-                if not typed and (set(head) & ROAD_TYPE_TOKENS or self._word_known(head[-1])):
+                # a head ending in a word some name has is no slip, unless it begins with a
+                # word no name has ("thavis inn crime")
+                first_word = head[1] if head[0] == "the" and len(head) > 1 else head[0]
+                if not typed and (set(head) & ROAD_TYPE_TOKENS or (
+                        self._word_known(head[-1]) and self._word_known(first_word))):
                     continue
                 rows, scores, why = self._fuzzy(" ".join(head), area)
                 allowed = ((lambda w: w != "loose") if typed
@@ -892,6 +921,9 @@ class CandidateSearch:
             # before it is the place
             came_from = [f for f in found if _passed_by(tokens, f[0], _CAME_FROM_WORDS)]
             found = [f for f in found if f not in came_from] or found
+            # "down St Clement's Lane from Lombard Street to King William Street": the far
+            # end of a way is passed by too, where a street is named otherwise
+            found = [f for f in found if not _far_end(tokens, f[0])] or found
             # "at the Cannon St stn side exit": a station named by its street is what the
             # place is by, beside a street named otherwise
             stations = [f for f in found if tokens[f[1] + 1:f[1] + 2] == ["station"]]
@@ -1089,6 +1121,9 @@ class CandidateSearch:
         "the" is read exactly, or with a slip only where `text` writes it with a capital."""
         tokens = ["street" if t == "saint" and self._st_is_street(tokens, i) else t
                   for i, t in enumerate(tokens)]
+        # a compass point's letter after a type ("Reeds Ave W, Moreton"): its word
+        tokens = [COMPASS_LETTERS[t] if t in COMPASS_LETTERS and i > 1
+                  and tokens[i - 1] in ROAD_TYPE_TOKENS else t for i, t in enumerate(tokens)]
         ends = [i for i, t in enumerate(tokens) if i and t in ROAD_TYPE_TOKENS]
         ends += [i + 1 for i in ends if i + 1 < len(tokens) and tokens[i + 1] in _COMPASS_WORDS]
         found: list[tuple[int, int, np.ndarray, float, str]] = []
@@ -1110,10 +1145,19 @@ class CandidateSearch:
                              or _capitalised(text, tokens[start]))}
             exactly = {start for start in after_the if not _capitalised(text, tokens[start])}
             begins |= after_the - exactly
+            # ...or after a Saint the area's name has not ("down St Clement's Lane":
+            # police.uk's Clement's Lane), read exactly, once the span with it is tried
+            exactly |= {start for start in range(max(1, end - 4), end)
+                        if start not in begins and tokens[start - 1] == "saint" and (
+                            start == 1 or tokens[start - 2] in _SENTENCE_WORDS
+                            or self._ends_words_before_a_name(tokens[start - 2]))}
             begins |= {start for start in range(max(2, end - 4), end)
                        if tokens[start - 1] in ROAD_TYPE_TOKENS
                        and tokens[start - 2] in _ARTICLES}
-            spans = [(start, tokens[start:end + 1]) for start in sorted(begins | exactly)]
+            # a small figure inside a name is its word ("along Reactor 2 Road"); one first is
+            # a house number
+            spans = [(start, figures_as_words(tokens[start:end + 1]))
+                     for start in sorted(begins | exactly)]
             # a name of street types alone ("Hill Street", "Park Road") only first or after
             # "on", "in"...
             spans = [(start, sp) for start, sp in spans if not any(t[0].isdigit() for t in sp)
@@ -1245,6 +1289,11 @@ class CandidateSearch:
                 break
             rows = self._rows_for_key(" ".join(tail), area)
             rows = rows[~AREA_LIKE[self.kind[rows]] & ~self._generic_mask()[rows]]
+            if not len(rows) and len(tail) > 2 and not pq.later_names:
+                # "crime South Place Moorgate": words before a street and words after it
+                after = self._name_then_words_of(tail, pq, area, min_head=2)
+                if set(after[3]) == {"words_after"} and (self.kind[after[0]] == KIND_ROAD).all():
+                    rows = after[0]
             if len(rows):
                 if self._slip_of_one_street(tokens[:drop], area):
                     break  # "moscovy st tower hill": a street, then its area

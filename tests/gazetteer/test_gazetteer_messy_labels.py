@@ -1763,3 +1763,60 @@ def test_gardens_for_garden_inside_a_sentence(tmp_path: Path) -> None:
                        "head wound").name == "Hatton Garden"
     assert placed(gaz, "Fly-tip at Arlington Garden - sofa and 8 bags, resident thinks it's a "
                        "man with a white transit").name == "Arlington Gardens"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a postcode after a junction's first street ("Bloomfield St EC2 j/w London Wall")
+    ("LOC: BLOOMFIELD ST EC2M J/W LONDON WALL - cyclist down", "Blomfield Street / London Wall"),
+    # Embankment and King written short
+    ("Victoria Emb westbound, nr Temple pier", "Victoria Embankment"),
+    ("Arrested at: K William St EC2 o/s bank, phone snatch", "King William Street"),
+    # a Saint police.uk's name has not, and the far end of a way walked
+    ("heading along St Clement's Lane from Lombard St to King William St when bag taken",
+     "Clement'S Lane"),
+    # a search box's words before a street, and its area after it
+    ("robberies South Place, Moorgate", "South Place"),
+    ("robberies South Place Moorgate", "South Place"),
+    # a slip in a name whose last word names have, then a word
+    ("thavis inn robbery", "Thavies Inn"),
+    # where someone walked "through to"
+    ("Lamps under the bridge by America Square are broken, scary walking through to Tower Hill "
+     "station", "America Square"),
+])
+def test_a_twenty_seventh_and_eighth_writers_records_and_searches(col_gaz: Gazetteer, text: str,
+                                                                   name: str) -> None:
+    """Sets 27 (police records) and 28 (the public's searches): each ended unlocated,
+    ambiguous, or at another street at 0.98."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_the_far_end_of_a_way_is_the_place_when_no_other_street_is_named(
+        col_gaz: Gazetteer) -> None:
+    """"from Lombard Street to King William Street" passes King William Street by only beside
+    a street named otherwise."""
+    m = placed(col_gaz, "bike stolen, I rode from Lombard Street to King William Street", FORCE)
+    assert m.name == "King William Street"
+
+
+def test_a_grading_a_compass_letter_and_a_dropped_the(tmp_path: Path) -> None:
+    """Set 27's intelligence report ("B/2/1." read as the place "b"), a compass letter after
+    the type ("Reeds Ave W"), and set 28's "cokers merseyside" (The Cokers): unlocated."""
+    gaz = _merseyside_streets(tmp_path, ("Back Menai Street", "Menai Street", "Reeds Avenue West",
+                                         "Reeds Avenue East", "The Cokers", "Conway Street"))
+    assert placed(gaz, "B/2/1. Cannabis dealing in Back Menai St, Birkenhead, evenings"
+                  ).name == "Back Menai Street"
+    assert placed(gaz, "Veh found burnt out: Reeds Ave W, Moreton. Owner informed"
+                  ).name == "Reeds Avenue West"
+    assert placed(gaz, "cokers birkenhead").name == "The Cokers"
+
+
+def test_a_figure_in_a_sentence_s_street_and_a_slipped_type_before_a_word(
+        os_gaz: Gazetteer) -> None:
+    """"walking along Reactor 2 Road on the Dungeness B site" answered Dungeness; "brough veiw
+    shetland" answered Brough at 1.0 (Brough View, its type slipped)."""
+    m = placed(os_gaz, "contractor tripped on a kerb walking along Reactor 2 Road near the "
+                       "turbine hall")
+    assert (m.name, m.match_type != "ambiguous") == ("Reactor Two Road", True)
+    m = placed(os_gaz, "brough veiw unst")
+    assert (m.name, m.match_type != "ambiguous") == ("Brough View", True)
