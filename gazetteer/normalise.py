@@ -12,6 +12,7 @@ Pure Python and the standard library only: no Beam, no Prefect, no numpy.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -439,7 +440,7 @@ _SHORTHAND_RE = re.compile(
 #: apps' alerts put between fields), a spaced dash, and what a fixed-width export or a
 #: control room's log puts between fields.
 _PART_BREAK_RE = re.compile(
-    r"""[,;()|~\u00b7\u2022] | \s+-\s+
+    r"""[,;()|~^\u00b7\u2022] | \s+-\s+
       | \s{3,}  # a fixed-width export's padding between fields
       | \s+\.\s+  # "Picton Crescent . criminal damage to cars"
       | (?<=[a-z])0{2,}\d*(?=[a-z\s]|$) | (?:^|\s)0{2,}\d*  # "0000PINDAR", "STREE00000EC4Y"
@@ -454,6 +455,23 @@ _PART_BREAK_RE = re.compile(
 _SENTENCE_END_RE = re.compile(r"\b(?P<word>[a-z]{3,}|\w*\d)\.\s+(?=(?-i:[A-Z]))", re.I)
 
 
+def _as_transcribed(text: str) -> str:
+    """`text` as a transcript of speech is read: each speaker's turn a part of its own (where
+    the first turn is a sentence, not a form's "Officer: PC 123", or there are several), the
+    pauses' "um" and "er" left out, and letters said one at a time joined."""
+    speakers = list(_SPEAKER_RE.finditer(text))
+    if speakers and speakers[0].start() == 0 and (
+            len(speakers) > 1 or len(text[speakers[0].end():].split()) >= 5):
+        text = _SPEAKER_RE.sub("; ", text).lstrip("; ")
+    text = _FILLER_RE.sub(", ", text)
+
+    def joined(match: re.Match) -> str:
+        word = match.group(0).replace(" ", "")
+        return word if _SPELT_WORD_RE.match(word) else match.group(0)
+
+    return _SAID_ONE_BY_ONE_RE.sub(joined, text)
+
+
 def _sentence_ends_as_breaks(text: str) -> str:
     """`text` with the full stops that end a sentence made part breaks (";")."""
     if "." not in text:
@@ -463,7 +481,7 @@ def _sentence_ends_as_breaks(text: str) -> str:
 
 
 #: The same breaks for a text with no figure, no wide gap and no spaced full stop: most texts.
-_PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~\u00b7\u2022]|\s+-\s+")
+_PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~^\u00b7\u2022]|\s+-\s+")  # "9^MASON ST^^L8"
 _HAS_DIGIT_RE = re.compile(r"\d")
 #: What a form's place field is the place of: "Loc of loss:", "Place of offence:".
 _OF_WHAT = r"of\s+(?:loss|offence|incident|occurrence|theft|crime|event)"
@@ -564,6 +582,20 @@ _GLUED_AT_RE = re.compile(r"(?<=[a-z])@(?=[a-z]+\b(?!\.))", re.I)
 #: A name spelt out letter by letter ("fingerspells S-K-I-N-N-E-R-S LANE", "F-L-E-E-T ST"):
 #: three letters or more, each joined by a hyphen.
 _SPELT_OUT_RE = re.compile(r"\b(?:[a-z]-){2,}[a-z]\b", re.I)
+#: A transcript's speaker ("operator: where are you caller: all gate um outside ..."): each
+#: turn is a part of its own.
+_SPEAKER_RE = re.compile(
+    r"(?:^|(?<=[\s.,;]))(?:operator|caller|officer|call\s+handler|handler|control|dispatcher|"
+    r"witness|victim|male|female|pc(?:\s*\d+)?|unit(?:\s*\d+)?)\s*:\s*", re.I)
+#: Words a speaker fills a pause with, which a transcript writes down: never a name's.
+_FILLER_RE = re.compile(r"\b(?:u+m+|e+r+m*|u+h+m*|h+m+)\b[,.]?\s*", re.I)
+#: Letters or figures said one at a time ("G R E E N lane", "E C 4", "A 5 6 5").
+_SAID_ONE_BY_ONE_RE = re.compile(r"(?<!\S)(?:[a-z\d] ){2,}[a-z\d](?!\S)", re.I)
+#: What letters said one at a time may spell: a word, a road's number, a postcode district.
+_SPELT_WORD_RE = re.compile(r"^(?:[a-z]{3,}|[abm]\d{1,4}|[a-z]{1,2}\d[a-z\d]?)$", re.I)
+#: What only a transcript of speech has: a pause's filler, or three letters said singly.
+_TRANSCRIBED_RE = re.compile(
+    r"\b(?:u+m+|e+r+m*|u+h+m*|h+m+)\b|(?<!\S)[a-z\d] [a-z\d] [a-z\d](?!\S)", re.I)
 #: A letter written three times over ("streeet"): a slip, never a name's (not I, for III).
 _TRIPLED_RE = re.compile(r"([a-hj-zA-HJ-Z])\1{2,}")
 #: A form's field that is not the place: "Date: 09/10", "Time: 2300", "Crime ref: 123".
@@ -1072,6 +1104,10 @@ def parse_query(text: str) -> ParsedQuery:
     # a typed dash ("Foster La EC2V – graffiti", as word processors and phones make " - ")
     # is a hyphen to every reading below
     raw = (text or "").translate(_DASHES)
+    if "&" in raw and ";" in raw:  # an export's HTML entities: "St Helen&#39;s Place"
+        raw = html.unescape(raw)
+    if ":" in raw or _TRANSCRIBED_RE.search(raw):
+        raw = _as_transcribed(raw)
     # The rarer readings below are tried only where a cheap look at the text says they may
     # apply: most texts are a name and a few words, and parse_query runs once per distinct text.
     low = raw.lower()
@@ -1387,12 +1423,15 @@ _NOT_SCANNED_RE = re.compile(
 _OUTWARD_CODE_RE = re.compile(r"^([a-z]{1,2})\d[a-z\d]?$", re.I)
 _INWARD_CODE_RE = re.compile(r"^\d[a-z]{2}$", re.I)
 _SCANNED_LETTERS = str.maketrans("015", "ols")
+#: An m a scanner read as r and n, between letters ("Lirne").
+_SCANNED_M_RE = re.compile(r"(?<=[a-z])rn(?=[a-z])", re.I)
 
 
-def read_as_scanned(text: str) -> str | None:
+def read_as_scanned(text: str, *, rn_as_m: bool = True) -> str | None:
     """`text` with what a scanner's character reading confuses put right: figures inside
-    words ("VVhite Li0n Hi11" -> "White Lion Hill") and a doubled V for W; None when it has
-    neither. A reading to try only when the text as written finds nothing."""
+    words ("VVhite Li0n Hi11" -> "White Lion Hill"), a doubled V for W, rn for m ("Lirne");
+    None when it has none. A reading to try only when the text as written finds nothing
+    (figures inside words also when it finds only a loose near miss; `rn_as_m` False)."""
     def postcode(word: str) -> bool:
         outward = _OUTWARD_CODE_RE.match(word)
         return outward is not None and outward.group(1).lower() in POSTCODE_AREAS
@@ -1406,6 +1445,8 @@ def read_as_scanned(text: str) -> str | None:
         return word.translate(_SCANNED_LETTERS)
 
     read = re.sub(r"\bVV(?=[A-Za-z])", "W", _SCANNED_WORD_RE.sub(letters, text))
+    if rn_as_m:  # "Lirne St": Lime
+        read = _SCANNED_M_RE.sub("m", read)
     return read if read != text else None
 
 

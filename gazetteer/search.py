@@ -348,9 +348,15 @@ class CandidateSearch:
         split = split_glued_types(pq.text) if fuzzy and not len(rows) and pq.text else None
         if split is not None:  # "graffiti on bollards goughsquare EC4A": Gough Square
             rows, scores, how, why = self._search(parse_query(split), area, fuzzy)
-        scanned = read_as_scanned(pq.text) if fuzzy and not len(rows) and pq.text else None
-        if scanned is not None:  # "VVhite Li0n Hi11, EC4V": a scanned form's White Lion Hill
-            rows, scores, how, why = self._search(parse_query(scanned), area, fuzzy)
+        # "VVhite Li0n Hi11, EC4V": a scanned form's White Lion Hill; also where the text as
+        # written finds only a near miss ("Dev0nshire R0w": Devonshire Square, type dropped)
+        weak = set(why) <= {"loose", "type_dropped"}
+        scanned = (read_as_scanned(pq.text, rn_as_m=not len(rows))
+                   if fuzzy and weak and pq.text else None)
+        if scanned is not None:
+            found = self._search(parse_query(scanned), area, fuzzy)
+            if not len(rows) or (len(found[0]) and not set(found[3]) <= {"loose"}):
+                rows, scores, how, why = found
         if pq.postcode_unit and (not len(rows) or (
                 (self.kind[rows] != KIND_ROAD).all() and (self.kind[rows] != KIND_POSTCODE).any()
                 and (AREA_LIKE[self.kind[rows]].any() or set(why) <= {"in_sentence", "loose"}))):
@@ -1058,8 +1064,10 @@ class CandidateSearch:
         found: dict[int, np.ndarray] = {}
         slipped: list[str] = []  # words read as a name with one slip, looked up at once
         for tokens in _parts_read(parts, pq, first_only, with_near, only):
-            begins = [not at or self._ends_words_before_a_name(tokens[at - 1])
-                      for at in range(len(tokens))]
+            # (or after "the" after a locating word: "on the west tank farm rode")
+            begins = [not at or self._ends_words_before_a_name(tokens[at - 1]) or (
+                tokens[at - 1] == "the" and (at == 1 or tokens[at - 2] in _SENTENCE_WORDS))
+                for at in range(len(tokens))]
             for start in range(len(tokens)):
                 slipped += self._maybe_slipped(tokens, start, begins, pq.text)
                 if not begins[start]:
@@ -1143,7 +1151,10 @@ class CandidateSearch:
                          if start not in begins and tokens[start - 1] == "the" and (
                              start == 1 or tokens[start - 2] in _SENTENCE_WORDS
                              or _capitalised(text, tokens[start]))}
-            exactly = {start for start in after_the if not _capitalised(text, tokens[start])}
+            # (a name of two words more than its type may have a slip: "on the west tank farm
+            # road", as speech is written down)
+            exactly = {start for start in after_the
+                       if not _capitalised(text, tokens[start]) and end - start < 2}
             begins |= after_the - exactly
             # ...or after a Saint the area's name has not ("down St Clement's Lane":
             # police.uk's Clement's Lane), read exactly, once the span with it is tried

@@ -1820,3 +1820,40 @@ def test_a_figure_in_a_sentence_s_street_and_a_slipped_type_before_a_word(
     assert (m.name, m.match_type != "ambiguous") == ("Reactor Two Road", True)
     m = placed(os_gaz, "brough veiw unst")
     assert (m.name, m.match_type != "ambiguous") == ("Brough View", True)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # an export's HTML entity, a scan's figures inside words beside a near miss
+    ("St Helen&#39;s Place, London EC3A", "St Helen'S Place"),
+    ("Dev0nshire R0w, EC2M", "Devonshire Row"),
+    # a transcript's speakers: "officer:" is no form's field of the officer's name here
+    ("officer: male ran down middlesex street towards aldgate", "Middlesex Street"),
+    ("officer: we're on charterhouse street now by the meat market with him",
+     "Charterhouse Street"),
+    # ...where a form's field it still is
+    ("Officer: PC 4411, Location: Cheapside EC2", "Cheapside"),
+])
+def test_a_twenty_ninth_and_thirtieth_writers_transcripts_and_exports(
+        col_gaz: Gazetteer, text: str, name: str) -> None:
+    """Sets 29 (speech written down by machines) and 30 (text machines mangled): each ended
+    unlocated, at another place, or at the street after "towards" at 0.999."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_fields_joined_by_carets(tmp_path: Path) -> None:
+    """"9^MASON ST^^MERSEYSIDE", a migration's joined address fields: unlocated."""
+    gaz = _merseyside_streets(tmp_path, ("Mason Street", "Dale Street"))
+    assert placed(gaz, "9^MASON ST^^MERSEYSIDE").name == "Mason Street"
+
+
+def test_speech_written_down_on_the_os_names(os_gaz: Gazetteer) -> None:
+    """A road's number said one figure at a time, and a street after "the" with a slip when
+    its name has two words before its type, as a transcript writes them: each answered the
+    village or nothing."""
+    m = placed(os_gaz, "caller: there's a car in the ditch on the B 9 0 8 6 er just past "
+                       "haroldswick")
+    assert (m.name, m.match_type != "ambiguous") == ("B9086", True)
+    m = placed(os_gaz, "caller: I'm on the site at dungeness er on the north contractor road "
+                       "and a lad's fallen off the scaffold")
+    assert (m.name, m.match_type != "ambiguous") == ("North Contractor's Road", True)
