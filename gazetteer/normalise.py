@@ -455,14 +455,19 @@ _PART_BREAK_RE = re.compile(
 _SENTENCE_END_RE = re.compile(r"\b(?P<word>[a-z]{3,}|\w*\d)\.\s+(?=(?-i:[A-Z]))", re.I)
 
 
-def _as_transcribed(text: str) -> str:
-    """`text` as a transcript of speech is read: each speaker's turn a part of its own (where
-    the first turn is a sentence, not a form's "Officer: PC 123", or there are several), the
-    pauses' "um" and "er" left out, and letters said one at a time joined."""
+def _as_spoken_turns(text: str) -> str:
+    """`text` with each speaker's turn of a transcript a part of its own, where the first
+    turn is a sentence (not a form's "Officer: PC 123") or there are several."""
     speakers = list(_SPEAKER_RE.finditer(text))
     if speakers and speakers[0].start() == 0 and (
             len(speakers) > 1 or len(text[speakers[0].end():].split()) >= 5):
         text = _SPEAKER_RE.sub("; ", text).lstrip("; ")
+    return text
+
+
+def _as_transcribed(text: str) -> str:
+    """`text` as a transcript of speech is read: a pause's "um" or "er" a break, and letters
+    said one at a time joined."""
     text = _FILLER_RE.sub(", ", text)
 
     def joined(match: re.Match) -> str:
@@ -593,9 +598,10 @@ _FILLER_RE = re.compile(r"\b(?:u+m+|e+r+m*|u+h+m*|h+m+)\b[,.]?\s*", re.I)
 _SAID_ONE_BY_ONE_RE = re.compile(r"(?<!\S)(?:[a-z\d] ){2,}[a-z\d](?!\S)", re.I)
 #: What letters said one at a time may spell: a word, a road's number, a postcode district.
 _SPELT_WORD_RE = re.compile(r"^(?:[a-z]{3,}|[abm]\d{1,4}|[a-z]{1,2}\d[a-z\d]?)$", re.I)
-#: What only a transcript of speech has: a pause's filler, or three letters said singly.
+#: What only a transcript of speech has, in lower case: a pause's filler, or three letters
+#: said one at a time.
 _TRANSCRIBED_RE = re.compile(
-    r"\b(?:u+m+|e+r+m*|u+h+m*|h+m+)\b|(?<!\S)[a-z\d] [a-z\d] [a-z\d](?!\S)", re.I)
+    r"(?:^| )(?:u+m+|e+r+m*|u+h+m*|h+m+|[a-z\d] [a-z\d] [a-z\d])(?=[ ,.]|$)")
 #: A letter written three times over ("streeet"): a slip, never a name's (not I, for III).
 _TRIPLED_RE = re.compile(r"([a-hj-zA-HJ-Z])\1{2,}")
 #: A form's field that is not the place: "Date: 09/10", "Time: 2300", "Crime ref: 123".
@@ -1106,11 +1112,15 @@ def parse_query(text: str) -> ParsedQuery:
     raw = (text or "").translate(_DASHES)
     if "&" in raw and ";" in raw:  # an export's HTML entities: "St Helen&#39;s Place"
         raw = html.unescape(raw)
-    if ":" in raw or _TRANSCRIBED_RE.search(raw):
-        raw = _as_transcribed(raw)
     # The rarer readings below are tried only where a cheap look at the text says they may
     # apply: most texts are a name and a few words, and parse_query runs once per distinct text.
     low = raw.lower()
+    if ":" in raw and _SPEAKER_RE.search(raw):
+        raw = _as_spoken_turns(raw)
+    if _TRANSCRIBED_RE.search(low):
+        raw = _as_transcribed(raw)
+    if raw is not text:
+        low = raw.lower()
     located = _LOCATION_FIELD_RE.search(raw) if ":" in raw or "=" in raw else None
     if located is None and "on or near" in low:  # '551902;"2022-08";"Other theft";"On or near
         located = _LABEL_FIELD_RE.search(raw)     # Switch House Avenue";"TN29"'
