@@ -223,7 +223,9 @@ _AFTER_STREET_ONLY = _AFTER_STREET | frozenset([
     "coach", "northbound", "southbound", "eastbound", "westbound", "carriageway",
 ])
 
-_PREFIX = r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s)\s+"
+#: ...and a car's or a phone's assistant asked the way ("navigate to hounds ditch london").
+_PREFIX = (r"^\s*(?:on\s+or\s+near|on\s*/\s*near|near(?:\s+to)?|outside|o/s"
+           r"|(?:navigate|directions|take\s+me|drive|route)\s+to)\s+")
 _PREFIX_RE = re.compile(_PREFIX, re.I)
 #: The same prefix for Arrow's RE2 kernels (batch work strips whole columns at once).
 PREFIX_PATTERN = "(?i)" + _PREFIX
@@ -534,6 +536,9 @@ _LOCATOR_BREAK_RE = re.compile(
             # "Finsbury Pavement just up from Moorgate", "... round the corner from"
             |(?:up|down|along|round|across|over)(?:\s+the\s+road)?\s+from
             |round\s+the\s+corner\s+from|past
+            # "Arthur Street close to Upper Thames Street": after a type, no Close
+            |(?:(?<=street\s)|(?<=st\s)|(?<=road\s)|(?<=rd\s)|(?<=lane\s)|(?<=avenue\s)
+               |(?<=place\s)|(?<=square\s)|(?<=hill\s)|(?<=way\s))close\s+to
             # where someone went after: "... L/S TWDS ALDERSGATE ST", "heading for Bank"
             |towards|toward|twds|twd|last\s+seen|heading
             # what a place lies between: "Mark Lane EC3 between Fenchurch St and Great Tower St"

@@ -881,6 +881,12 @@ class CandidateSearch:
         for tokens in _word_readings(pq.key):
             for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
                 head = tokens[:-drop]
+                slipped = _slipped_type(head[-1]) if len(head) > 1 else None
+                rows = (self._rows_for_key(" ".join([*head[:-1], slipped]), area)
+                        if slipped is not None else ())
+                if len(rows):  # "edge lain liverpool": Edge Lane, its type slipped
+                    return rows, np.full(len(rows), FUZZY_SCORES["typo1"]), (
+                        ["fuzzy"] * len(rows)), ["typo1"] * len(rows)
                 typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS
                 # a head ending in a word some name has is no slip, unless it begins with a
                 # word no name has ("thavis inn crime")

@@ -1857,3 +1857,24 @@ def test_speech_written_down_on_the_os_names(os_gaz: Gazetteer) -> None:
     m = placed(os_gaz, "caller: I'm on the site at dungeness er on the north contractor road "
                        "and a lad's fallen off the scaffold")
     assert (m.name, m.match_type != "ambiguous") == ("North Contractor's Road", True)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # an assistant asked the way, then a name written apart and its town
+    ("navigate to hounds ditch london", "Houndsditch"),
+    ("directions to east cheap london", "Eastcheap"),
+    # "close to" after a street type is near, not the type Close
+    ("I left my car on Arthur Street close to Upper Thames Street.", "Arthur Street"),
+])
+def test_a_thirty_second_writers_spoken_requests(col_gaz: Gazetteer, text: str,
+                                                name: str) -> None:
+    """Set 32 (speech written down): each ended unlocated or ambiguous."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_a_type_misheard_before_a_town(tmp_path: Path) -> None:
+    """"navigate to edge lain liverpool": Edge Lane, its type misheard, then its town."""
+    gaz = _merseyside_streets(tmp_path, ("Edge Lane", "Edge Hill", "Rimrose Road"))
+    assert placed(gaz, "edge lain liverpool").name == "Edge Lane"
+    assert placed(gaz, "take me to rimrose rode bootle").name == "Rimrose Road"
