@@ -37,7 +37,12 @@ import pyarrow.parquet as pq
 
 from crimegeo.gazetteer.geo import BNG, to_lonlat
 from crimegeo.gazetteer.model import GazetteerError
-from crimegeo.gazetteer.normalise import block_keys, key_hashes, normalise_name
+from crimegeo.gazetteer.normalise import (
+    block_keys,
+    key_hashes,
+    name_rules_fingerprint,
+    normalise_name,
+)
 from crimegeo.gazetteer.sources import FEATURE_FIELDS, SourceTable, merge_police_uk, read_source
 
 __all__ = [
@@ -438,6 +443,8 @@ def build_gazetteer(
             "format": ARTIFACT_FORMAT,
             "artifact_version": ARTIFACT_VERSION,
             "crimegeo_version": _crimegeo_version(),
+            # how names were read into keys: checked when the gazetteer is loaded
+            "name_rules": name_rules_fingerprint(),
             "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "crs": BNG,
             "coordinates": "x,y EPSG:27700 and lon,lat EPSG:4326 (OSTN15 via convertbng)",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -44,7 +45,7 @@ from crimegeo.gazetteer.geo import to_bng
 from crimegeo.gazetteer.index import IndexAccess, _Area
 from crimegeo.gazetteer.junctions import Junctions
 from crimegeo.gazetteer.model import GazetteerError, Match
-from crimegeo.gazetteer.normalise import parse_query
+from crimegeo.gazetteer.normalise import name_rules_fingerprint, parse_query
 from crimegeo.gazetteer.ranking import Ranking
 from crimegeo.gazetteer.reverse import Reverse
 from crimegeo.gazetteer.scoring import SCORES
@@ -57,6 +58,8 @@ from crimegeo.gazetteer.search import (  # noqa: F401  (re-exported: benchmarks,
 )
 
 __all__ = ["Gazetteer", "SCORES", "fuzzy_similarity"]
+
+_log = logging.getLogger(__name__)
 
 
 def _cache_dir() -> str:
@@ -79,6 +82,17 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         self.path = path
         self.manifest = manifest
         self.checksum: str = manifest["checksum"]
+        #: Whether its keys were made by the name rules of this code (None: not recorded, a
+        #: gazetteer built before the rules were fingerprinted). When False, names written as
+        #: the gazetteer has them still match; a name an abbreviation added since would
+        #: expand may not: rebuild it (``crimegeo gazetteer build``).
+        self.name_rules_current: bool | None = (
+            None if "name_rules" not in manifest
+            else manifest["name_rules"] == name_rules_fingerprint())
+        if self.name_rules_current is False:
+            _log.warning("%s was built by other name rules (%s, this code reads names as %s): "
+                         "rebuild it with `crimegeo gazetteer build` so every name matches",
+                         path, manifest["name_rules"], name_rules_fingerprint())
         self._source = pa.memory_map(os.path.join(path, "features.arrow"), "r")
         self.features: pa.Table = pa.ipc.open_file(self._source).read_all()
         col = self.features.column

@@ -323,6 +323,27 @@ def _ocr_letters(token: str) -> str:
     return _OCR_FIGURE_RE.sub(lambda m: "l" if m.group(0) == "1" else "o", token)
 
 
+#: Names whose keys show how names are read: a gazetteer whose keys were made by other rules
+#: (an abbreviation added since, say) finds fewer of its names (`name_rules_fingerprint`).
+_RULE_PROBES = (
+    "St Mary's Church", "ST. PETER'S ROAD", "Queen Victoria St", "O'Connell Street",
+    "Saint Paul's Churchyard", "Fish St Hill", "Old Bailey", "Bishopsgate", "The Strand",
+    "Upper Thames St", "N Aux Boiler House Rd", "Café Royal Walk", "Reactor 2 Road",
+    "Great Tower St", "1st Avenue", "St. Helen's Place", "Little Britain",
+)
+
+
+@lru_cache(maxsize=1)
+def name_rules_fingerprint() -> str:
+    """A short digest of how names are read into keys, from the keys of probe names and of
+    every abbreviation: stored in a gazetteer's manifest when it is built, so that a
+    gazetteer built by other rules is noticed when loaded, not silently matched less."""
+    probes = [*_RULE_PROBES, *(f"Alder {word} Lane" for word in sorted(ABBREVIATIONS)),
+              *(f"{word} Alder" for word in sorted(ABBREVIATIONS))]
+    digest = hashlib.sha256("\n".join(normalise_name(p) for p in probes).encode())
+    return digest.hexdigest()[:16]
+
+
 @lru_cache(maxsize=262_144)
 def normalise_name(text: str) -> str:
     """Return the canonical key of a street or area name.

@@ -35,6 +35,39 @@ def test_checksum_is_stable_across_builds(tmp_path: Path) -> None:
     assert a["checksum"] == b["checksum"]
 
 
+def test_a_gazetteer_built_by_other_name_rules_is_noticed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys are made when the gazetteer is built; a rule added since (an abbreviation) would
+    read a name differently, and the gazetteer would silently find fewer names. The manifest
+    records the rules, and loading says when they differ."""
+    from crimegeo.gazetteer import normalise
+
+    src = write_small_csv(tmp_path / "s.csv")
+    built = build_gazetteer([str(src)], str(tmp_path / "gaz"))
+    assert built["name_rules"] == normalise.name_rules_fingerprint()
+    with caplog.at_level("WARNING"):
+        assert Gazetteer.load(str(tmp_path / "gaz")).name_rules_current is True
+    assert "other name rules" not in caplog.text
+    # the same artifact, read by code that expands one more abbreviation
+    monkeypatch.setitem(normalise.ABBREVIATIONS, "bdge", "bridge")
+    normalise.name_rules_fingerprint.cache_clear()
+    normalise.normalise_name.cache_clear()
+    try:
+        with caplog.at_level("WARNING"):
+            gaz = Gazetteer.load(str(tmp_path / "gaz"))
+        assert gaz.name_rules_current is False
+        assert "crimegeo gazetteer build" in caplog.text
+    finally:
+        monkeypatch.undo()
+        normalise.name_rules_fingerprint.cache_clear()
+        normalise.normalise_name.cache_clear()
+    # a gazetteer built before the rules were recorded is not judged
+    manifest = json.loads((tmp_path / "gaz" / "manifest.json").read_text())
+    del manifest["name_rules"]
+    (tmp_path / "gaz" / "manifest.json").write_text(json.dumps(manifest))
+    assert Gazetteer.load(str(tmp_path / "gaz")).name_rules_current is None
+
+
 def test_exact_match_has_every_field(small_gaz: Gazetteer) -> None:
     (m,) = small_gaz.lookup("Fleet Street", force="city-of-london", limit=1)
     assert isinstance(m, Match)
