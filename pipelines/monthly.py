@@ -135,13 +135,21 @@ class MonthResult:
     published: list[str] = field(default_factory=list)
 
 
-def _gazetteer_checksum(uri: str | None) -> str | None:
+def _gazetteer_checksum(uri: str | None) -> tuple[str | None, str | None]:
+    """The gazetteer's checksum, and whether its names were read into keys by this code's
+    rules: "current", "other" (it should be rebuilt) or "unrecorded" (built before the
+    rules were recorded); (None, None) without a gazetteer."""
     if not uri:
-        return None
+        return None, None
     from crimegeo.gazetteer import Gazetteer  # only on the driver, and only for its manifest
+    from crimegeo.gazetteer.normalise import name_rules_fingerprint
 
     # The manifest alone: loading would copy a bucket's whole artifact to the driver.
-    return Gazetteer.read_manifest(uri)["checksum"]
+    manifest = Gazetteer.read_manifest(uri)
+    rules = manifest.get("name_rules")
+    return manifest["checksum"], ("unrecorded" if rules is None
+                                  else "current" if rules == name_rules_fingerprint()
+                                  else "other")
 
 
 @dataclass(frozen=True)
@@ -234,7 +242,7 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     with (pool_started(workers, worker_resources(settings), settings.inputs.profiles),
           nullcontext(ahead.spill_to) if ahead is not None else spill_folder(workers)
           as spill_to):
-        gazetteer_checksum = _gazetteer_checksum(settings.gazetteer.gazetteer)
+        gazetteer_checksum, name_rules = _gazetteer_checksum(settings.gazetteer.gazetteer)
         pipeline, _ = build_pipeline(settings, month, inputs, run_id, workers, spill_to)
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
@@ -262,13 +270,14 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     check_reconciliation(files)
     with in_turn:
         return _commit(settings, month, run_id, files, skipped, started, started_at,
-                       pipeline_seconds, gazetteer_checksum, recovered, staging, workers)
+                       pipeline_seconds, gazetteer_checksum, recovered, staging, workers,
+                       name_rules)
 
 
 def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped: list,
             started: float, started_at: str, pipeline_seconds: float,
             gazetteer_checksum: str | None, recovered: list[str], staging: str,
-            files_at_once: int) -> MonthResult:
+            files_at_once: int, name_rules: str | None = None) -> MonthResult:
     if not settings.publishing.allow_shrink:
         check_shrink(settings.output, run_id, month, settings.publishing.max_shrink)
     disclosure = month_disclosure(month, take_disclosure(settings.output, run_id),
@@ -299,6 +308,7 @@ def _commit(settings: RunSettings, month: str, run_id: str, files: dict, skipped
         "output": redact(settings.output),
         "gazetteer": redact(settings.gazetteer.gazetteer),
         "gazetteer_checksum": gazetteer_checksum,
+        "gazetteer_name_rules": name_rules,
         "options": settings.manifest_options(),
         "files": files,
         "skipped_files": [{"url": redact(url), "why": why} for url, why in skipped],

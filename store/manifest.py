@@ -77,6 +77,10 @@ class RunManifest(_Strict):
     output: str | None
     gazetteer: str | None
     gazetteer_checksum: str | None
+    #: Whether the gazetteer's names were read into keys by the run's code's rules: "current",
+    #: "other" (rebuild it: names may be missed), "unrecorded" (built before they were
+    #: recorded); None without a gazetteer or in manifests from before this field.
+    gazetteer_name_rules: str | None = None
     #: How records were located and anonymised: the run settings' `manifest_options()`.
     options: dict[str, Any]
     files: dict[str, FileRecord]

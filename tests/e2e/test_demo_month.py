@@ -59,6 +59,7 @@ def test_rows_reconcile_for_every_file(flow_run: dict) -> None:
     assert manifest["forces"] == ["city-of-london", "kent", "merseyside", "west-midlands"]
     assert manifest["coordinate_transformation"].startswith("OSTN15")
     assert manifest["gazetteer_checksum"]
+    assert manifest["gazetteer_name_rules"] == "current"  # built by this code's rules
     restricted = read_live(flow_run["output"], "restricted")
     rejected = read_live(flow_run["output"], "rejected")
     assert restricted.num_rows == manifest["totals"]["rows_written"]
