@@ -280,7 +280,10 @@ _SLASH_SHORTHAND = {"o/s": "outside", "l/s": "last seen", "r/o": "rear of", "f/o
                     "s/b": "southbound", "e/b": "eastbound", "w/b": "westbound",
                     "n/s": "nearside", "c/w": "carriageway", "f/p": "footpath",
                     "n/k": "not known", "n/a": "not applicable", "u/k": "unknown",
-                    "x/w": "junction with", "i/f/o": "in front of"}
+                    "x/w": "junction with", "i/f/o": "in front of",
+                    # words a log shortens with a slash ("Blackfriars u/pass")
+                    "u/pass": "underpass", "f/bridge": "footbridge", "r/about": "roundabout",
+                    "r/bout": "roundabout"}
 _SLASH_SHORTHAND_RE = re.compile(
     r"(?<![a-z0-9/])(" + "|".join(_SLASH_SHORTHAND) + r")(?![a-z/])\s*", re.I)
 #: "Cheapside & Bread St", "Cheapside and Bread Street": two streets, or one name with "and".

@@ -1878,3 +1878,11 @@ def test_a_type_misheard_before_a_town(tmp_path: Path) -> None:
     gaz = _merseyside_streets(tmp_path, ("Edge Lane", "Edge Hill", "Rimrose Road"))
     assert placed(gaz, "edge lain liverpool").name == "Edge Lane"
     assert placed(gaz, "take me to rimrose rode bootle").name == "Rimrose Road"
+
+
+def test_a_word_a_log_shortens_with_a_slash(col_gaz: Gazetteer) -> None:
+    """Set 34: "Blackfriars u/pass - vehicle broken down w/b, traffic back along Upper Thames
+    St" answered Upper Thames Street at 0.98 ("u/pass" was read as a junction's slash)."""
+    m = placed(col_gaz, "Blackfriars u/pass w/b - lorry shed its load", FORCE)
+    assert (m.name, m.match_type != "ambiguous") == ("Blackfriars Underpass", True)
+    assert m.score >= CONFIDENT  # a loose near miss of "blackfriars u passage" before
