@@ -30,7 +30,9 @@ from crimegeo.store.layout import FEEDBACK_FILES
 #: Characters that make a spreadsheet run a cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[" + "".join("\\" + c if c in "-\\]^" else c for c in FORMULA_PREFIXES) + "]"
-_FORMULA_BYTES = np.frombuffer("".join(FORMULA_PREFIXES).encode(), dtype=np.uint8)
+#: Per byte value, whether a text starting with it starts a formula.
+_STARTS_FORMULA = np.zeros(256, dtype=bool)
+_STARTS_FORMULA[np.frombuffer("".join(FORMULA_PREFIXES).encode(), dtype=np.uint8)] = True
 
 
 def neutralise_formula(value: object) -> object:
@@ -241,7 +243,7 @@ def _starts_a_formula(column: pa.Array) -> bool:
     offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[
         column.offset:column.offset + len(column) + 1]
     starts = offsets[:-1][offsets[1:] > offsets[:-1]]  # of the values that are not empty
-    return bool(np.isin(np.frombuffer(data, dtype=np.uint8)[starts], _FORMULA_BYTES).any())
+    return bool(_STARTS_FORMULA[np.frombuffer(data, dtype=np.uint8)[starts]].any())
 
 
 def _csv_rows(table: pa.Table) -> bytes:
