@@ -481,6 +481,34 @@ _PART_BREAK_RE = re.compile(
 _SENTENCE_END_RE = re.compile(r"\b(?P<word>[a-z]{3,}|\w*\d)\.\s+(?=(?-i:[A-Z]))", re.I)
 
 
+#: A street's type written before its name, as many languages write it ("In the street
+#: Petty Wales", "on the road of Reactor Two", "the avenue Turbine Hall"): the name is one to
+#: three capitalised words, none of them a type.
+_TYPE_BEFORE_NAME_RE = re.compile(
+    r"\bthe\s+(?P<type>street|road|avenue|lane)\s+(?:of\s+(?:the\s+)?)?"
+    r"(?P<name>[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*){0,2})\b")
+_TYPE_FIRST_HINTS = ("the street ", "the road ", "the avenue ", "the lane ")
+
+
+def _type_after_name(text: str) -> tuple[str, tuple[str, ...]]:
+    """`text` with a street's type written in small letters before its name moved after it
+    ("In the street Petty Wales" -> "In Petty Wales street"), where neither the name's words
+    nor the word after it are types (not "on the road Duke Street Hill", a type used as a
+    word before a whole name, nor "the Street West", a name); and the keys of the names so
+    moved, which may be names without a type ("Petty Wales")."""
+    names: list[str] = []
+
+    def moved(match: re.Match) -> str:
+        words = match.group("name").split()
+        after = match.string[match.end():].split()[:1]
+        if any(normalise_name(word) in ROAD_TYPE_TOKENS for word in words + after):
+            return match.group(0)  # "on the road Duke street hill": a whole name follows
+        names.append(normalise_name(match.group("name")))
+        return f"{match.group('name')} {match.group('type')}"
+
+    return _TYPE_BEFORE_NAME_RE.sub(moved, text), tuple(names)
+
+
 def _as_spoken_turns(text: str) -> str:
     """`text` with each speaker's turn of a transcript a part of its own, where the first
     turn is a sentence (not a form's "Officer: PC 123") or there are several."""
@@ -1148,6 +1176,9 @@ def parse_query(text: str) -> ParsedQuery:
         raw = _as_spoken_turns(raw)
     if _TRANSCRIBED_RE.search(low):
         raw = _as_transcribed(raw)
+    typed_after: tuple[str, ...] = ()  # names whose type was written before them
+    if any(hint in low for hint in _TYPE_FIRST_HINTS):
+        raw, typed_after = _type_after_name(raw)
     if raw is not text:
         low = raw.lower()
     located = _LOCATION_FIELD_RE.search(raw) if ":" in raw or "=" in raw else None
@@ -1373,6 +1404,8 @@ def parse_query(text: str) -> ParsedQuery:
             alternatives.append(" ".join([*base[:-1], COMPASS_LETTERS[base[-1]]]))
     if house and int(house.group(1)) < len(_NUMBER_WORDS):
         alternatives.append(f"{_NUMBER_WORDS[int(house.group(1))]} {key}")
+    if len(toks) > 1 and " ".join(toks[:-1]) in typed_after:  # "the street Petty Wales"
+        alternatives.append(" ".join(toks[:-1]))
     # "Reactor 1 Rd": a small figure between words is a name's number, spelt as a word; the
     # fuzzy search starts from that spelling too
     fuzzy_key = _type_slip_fixed(key)

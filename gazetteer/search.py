@@ -888,6 +888,8 @@ class CandidateSearch:
                     return rows, np.full(len(rows), FUZZY_SCORES["typo1"]), (
                         ["fuzzy"] * len(rows)), ["typo1"] * len(rows)
                 typed = len(head) > 1 and head[-1] in ROAD_TYPE_TOKENS
+                if set(head) - {"the"} <= ROAD_TYPE_TOKENS:
+                    continue  # "the road B9086 in Shetland": no name's slip ("The Gruad")
                 # a head ending in a word some name has is no slip, unless it begins with a
                 # word no name has ("thavis inn crime")
                 first_word = head[1] if head[0] == "the" and len(head) > 1 else head[0]

@@ -1886,3 +1886,33 @@ def test_a_word_a_log_shortens_with_a_slash(col_gaz: Gazetteer) -> None:
     m = placed(col_gaz, "Blackfriars u/pass w/b - lorry shed its load", FORCE)
     assert (m.name, m.match_type != "ambiguous") == ("Blackfriars Underpass", True)
     assert m.score >= CONFIDENT  # a loose near miss of "blackfriars u passage" before
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a street's type written before its name, as many languages write it
+    ("In the street Petty Wales, near the Tower, a cyclist hit my son and did not stop.",
+     "Petty Wales"),
+    ("On the street Crosswall, near the station of Fenchurch Street, they broke my window.",
+     "Crosswall"),
+    # ...but a type used as a word before a whole name is no such type
+    ("Near London Bridge station, on the road Duke street hill, a man kicked my friend",
+     "Duke Street Hill"),
+])
+def test_a_thirty_fifth_writers_type_before_the_name(col_gaz: Gazetteer, text: str,
+                                                      name: str) -> None:
+    """Set 35 (English as a second language): "In the street Petty Wales, beside the Tower"
+    answered Tower Hill."""
+    m = placed(col_gaz, text, FORCE)
+    assert (m.name, m.match_type != "ambiguous") == (name, True)
+
+
+def test_a_type_before_the_name_and_the_road_before_its_number(os_gaz: Gazetteer) -> None:
+    """"On the road of Reactor Two in Dungeness" answered Dungeness; "On the road B9086 in
+    Shetland" answered The Gruad at 1.0, "the road" read as two slips of its name."""
+    m = placed(os_gaz, "On the avenue Turbine Hall in Dungeness, the crane hit my car.")
+    assert (m.name, m.match_type != "ambiguous") == ("Turbine Hall Avenue", True)
+    m = placed(os_gaz, "On the road of Reactor Two in Dungeness, tools stolen from my van.")
+    assert (m.name, m.match_type != "ambiguous") == ("Reactor Two Road", True)
+    m = placed(os_gaz, "On the road B9086 in Shetland a car hit a sheep, the driver is drunk.")
+    assert m.name != "The Gruad"
+    assert (m.name, m.match_type != "ambiguous") == ("B9086", True)
