@@ -234,8 +234,11 @@ _SPAN_EDGE_WORDS = frozenset(["the", "a", "an", "and", "or", "of", "it", "is", "
                               "our", "his", "her", "their"])
 #: Street types of four letters or more: what a slipped type may be.
 _LONG_TYPES = frozenset(t for t in ROAD_TYPE_TOKENS if len(t) >= 4)
+#: How each of them sounds (Metaphone), worked out once.
+_LONG_TYPE_SOUNDS = {t: jellyfish.metaphone(t) for t in _LONG_TYPES}
 
 
+@lru_cache(maxsize=65_536)
 def _slipped_type(word: str) -> str | None:
     """The street type a word is a slip of ("lame": lane, "hil": hill) or sounds as ("vail":
     vale): one letter off (only one left out, in three letters), or the same Metaphone, and
@@ -248,8 +251,8 @@ def _slipped_type(word: str) -> str | None:
                  and OSA.distance(word, t) == 1]
         return types[0] if len(types) == 1 else None
     sound = jellyfish.metaphone(word)
-    types = [t for t in _LONG_TYPES if t[0] == word[0] and (
-        OSA.distance(word, t) == 1 or jellyfish.metaphone(t) == sound)]
+    types = [t for t, heard in _LONG_TYPE_SOUNDS.items() if t[0] == word[0] and (
+        OSA.distance(word, t) == 1 or heard == sound)]
     return types[0] if len(types) == 1 else None
 
 
@@ -377,6 +380,46 @@ class CandidateSearch:
                 why = ["generic" if g else w for g, w in zip(generic.tolist(), why, strict=True)]
         return rows, scores, how, why
 
+    def _settlement_twin(self, key: str, area: _Area) -> np.ndarray:
+        """Rows of the settlement named by `key`'s words run together ("haroldswick")."""
+        twin = self._rows_for_key(key.replace(" ", ""), area)
+        return twin[AREA_LIKE[self.kind[twin]]]
+
+    def _settlement_keys(self) -> frozenset[str]:
+        """The keys of every settlement (and area) of the gazetteer, made on first use."""
+        if self._settlement_keys_cache is None:
+            rows = np.flatnonzero(AREA_LIKE[self.kind])
+            ids = np.unique(np.asarray(self._row_key[rows], dtype=np.int64))
+            self._settlement_keys_cache = frozenset(self._keys.take(pa.array(ids)).to_pylist())
+        return self._settlement_keys_cache
+
+    def _has_settlement_twin(self, key: str, area: _Area) -> bool:
+        """Whether `key`'s words run together name a settlement, while `key` names none."""
+        if key.replace(" ", "") not in self._settlement_keys():  # most keys: a set look-up
+            return False
+        rows = self._rows_for_key(key, area)
+        return bool(len(self._settlement_twin(key, area))) and not AREA_LIKE[
+            self.kind[rows]].any()
+
+    def _with_settlement_twin(self, pq: ParsedQuery, area: _Area,
+                              found: tuple[np.ndarray, np.ndarray, list, list]
+                              ) -> tuple[np.ndarray, np.ndarray, list, list]:
+        """`found` (a feature named by the key, not spelt as written) and the settlement
+        whose name is the same words run together, where there is one: "harolds wick" is
+        the bay Harold's Wick and the village Haroldswick alike, two places, so the answer
+        is ambiguous between them, not the bay at 1.0. Spelt exactly as the feature is
+        ("Harold's Wick"), the feature alone."""
+        rows, scores, how, why = found
+        if " " not in pq.key or "exact" in how or AREA_LIKE[self.kind[rows]].any():
+            return found
+        twin = self._settlement_twin(pq.key, area)
+        if not len(twin):
+            return found
+        n = len(twin)
+        return (np.concatenate([rows, twin]),
+                np.concatenate([scores, np.full(n, float(scores.max()))]),
+                [*how, *["normalised"] * n], [*why, *[""] * n])
+
     def _search(self, pq: ParsedQuery, area: _Area, fuzzy: bool
                 ) -> tuple[np.ndarray, np.ndarray, list, list]:
         fuzzy = fuzzy and pq.key not in POLICE_PUBLIC_PLACES  # see _needs_fuzzy
@@ -388,7 +431,8 @@ class CandidateSearch:
         if len(rows):
             scores, how = self._key_scores(rows, self._row_raw_hash[rows] == key_hash(
                 pq.name.strip()))
-            found = (rows, scores, how.tolist(), [""] * len(rows))
+            found = self._with_settlement_twin(pq, area, (rows, scores, how.tolist(),
+                                                          [""] * len(rows)))
             return (self._street_after_its_town(pq, area, found)
                     or self._placed_by_later_part(pq, area, fuzzy, found))
         for alt in pq.alternatives:
@@ -1675,4 +1719,13 @@ class CandidateSearch:
         rows = rows[candidate]
         name_hashes = key_hashes([parsed[plain[c]].name.strip() for c in candidate.tolist()])
         exact = self._row_raw_hash[rows] == name_hashes
+        # a name not spelt as written whose words run together name a settlement ("harolds
+        # wick") is two places: left to the ranking (`_with_settlement_twin`)
+        twinned = [i for i, (c, e) in enumerate(zip(candidate.tolist(), exact.tolist(),
+                                                    strict=True))
+                   if not e and " " in keys[c] and self._has_settlement_twin(keys[c], area)]
+        if twinned:
+            keep = np.ones(len(candidate), dtype=bool)
+            keep[twinned] = False
+            candidate, rows, exact = candidate[keep], rows[keep], exact[keep]
         return np.asarray(plain, dtype=np.int64)[candidate], rows, exact
