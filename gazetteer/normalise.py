@@ -487,7 +487,7 @@ _SENTENCE_END_RE = re.compile(r"\b(?P<word>[a-z]{3,}|\w*\d)\.\s+(?=(?-i:[A-Z]))"
 _TYPE_BEFORE_NAME_RE = re.compile(
     r"\bthe\s+(?P<type>street|road|avenue|lane)\s+(?:of\s+(?:the\s+)?)?"
     r"(?P<name>[A-Z][\w'\u2019-]*(?:\s+[A-Z][\w'\u2019-]*){0,2})\b")
-_TYPE_FIRST_HINTS = ("the street ", "the road ", "the avenue ", "the lane ")
+_TYPE_FIRST_HINT_RE = re.compile(r"the (?:street|road|avenue|lane) ")
 
 
 def _type_after_name(text: str) -> tuple[str, tuple[str, ...]]:
@@ -1177,7 +1177,7 @@ def parse_query(text: str) -> ParsedQuery:
     if _TRANSCRIBED_RE.search(low):
         raw = _as_transcribed(raw)
     typed_after: tuple[str, ...] = ()  # names whose type was written before them
-    if any(hint in low for hint in _TYPE_FIRST_HINTS):
+    if "the " in low and _TYPE_FIRST_HINT_RE.search(low):
         raw, typed_after = _type_after_name(raw)
     if raw is not text:
         low = raw.lower()
