@@ -142,7 +142,7 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         self._force_codes: tuple[np.ndarray, list] | None = None
         self._public_mask: np.ndarray | None = None
         self._key_text_cache: dict[int, str] = {}
-        self._settlement_keys_cache: frozenset[str] | None = None  # see _has_settlement_twin
+        self._settlement_keys_cache: frozenset[str] | None = None  # see _settlement_keys
         self._boundaries: dict[str, Any] = {}
         self._pair_key: np.ndarray | None = None
         self._block_of_posting: np.ndarray | None = None

@@ -650,15 +650,15 @@ _SPEAKER_RE = re.compile(
     r"(?:^|(?<=[\s.,;]))(?:operator|caller|officer|call\s+handler|handler|control|dispatcher|"
     r"witness|victim|male|female|pc(?:\s*\d+)?|unit(?:\s*\d+)?)\s*:\s*", re.I)
 #: Words a speaker fills a pause with, which a transcript writes down: never a name's.
-_FILLER_RE = re.compile(r"\b(?:u+m+|e+r+m*|u+h+m*|h+m+)\b[,.]?\s*", re.I)
+_FILLERS = r"u+m+|e+r+m*|u+h+m*|h+m+"
+_FILLER_RE = re.compile(rf"\b(?:{_FILLERS})\b[,.]?\s*", re.I)
 #: Letters or figures said one at a time ("G R E E N lane", "E C 4", "A 5 6 5").
 _SAID_ONE_BY_ONE_RE = re.compile(r"(?<!\S)(?:[a-z\d] ){2,}[a-z\d](?!\S)", re.I)
 #: What letters said one at a time may spell: a word, a road's number, a postcode district.
 _SPELT_WORD_RE = re.compile(r"^(?:[a-z]{3,}|[abm]\d{1,4}|[a-z]{1,2}\d[a-z\d]?)$", re.I)
 #: What only a transcript of speech has, in lower case: a pause's filler, or three letters
 #: said one at a time.
-_TRANSCRIBED_RE = re.compile(
-    r"(?:^| )(?:u+m+|e+r+m*|u+h+m*|h+m+|[a-z\d] [a-z\d] [a-z\d])(?=[ ,.]|$)")
+_TRANSCRIBED_RE = re.compile(rf"(?:^| )(?:{_FILLERS}|[a-z\d] [a-z\d] [a-z\d])(?=[ ,.]|$)")
 #: A letter written three times over ("streeet"): a slip, never a name's (not I, for III).
 _TRIPLED_RE = re.compile(r"([a-hj-zA-HJ-Z])\1{2,}")
 #: A form's field that is not the place: "Date: 09/10", "Time: 2300", "Crime ref: 123".

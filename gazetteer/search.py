@@ -382,8 +382,20 @@ class CandidateSearch:
 
     def _settlement_twin(self, key: str, area: _Area) -> np.ndarray:
         """Rows of the settlement named by `key`'s words run together ("haroldswick")."""
-        twin = self._rows_for_key(key.replace(" ", ""), area)
+        joined = key.replace(" ", "")
+        if joined not in self._settlement_keys():  # most keys: a set look-up
+            return np.zeros(0, dtype=np.int64)
+        twin = self._rows_for_key(joined, area)
         return twin[AREA_LIKE[self.kind[twin]]]
+
+    def _rows_with_type_put_right(self, name: list[str], word: str, area: _Area
+                                  ) -> np.ndarray:
+        """Rows of `name` followed by the street type `word` is a slip of ("lain": lane);
+        none when it is no type's slip."""
+        typed = _slipped_type(word)
+        if typed is None:
+            return np.zeros(0, dtype=np.int64)
+        return self._rows_for_key(" ".join([*name, typed]), area)
 
     def _settlement_keys(self) -> frozenset[str]:
         """The keys of every settlement (and area) of the gazetteer, made on first use."""
@@ -392,14 +404,6 @@ class CandidateSearch:
             ids = np.unique(np.asarray(self._row_key[rows], dtype=np.int64))
             self._settlement_keys_cache = frozenset(self._keys.take(pa.array(ids)).to_pylist())
         return self._settlement_keys_cache
-
-    def _has_settlement_twin(self, key: str, area: _Area) -> bool:
-        """Whether `key`'s words run together name a settlement, while `key` names none."""
-        if key.replace(" ", "") not in self._settlement_keys():  # most keys: a set look-up
-            return False
-        rows = self._rows_for_key(key, area)
-        return bool(len(self._settlement_twin(key, area))) and not AREA_LIKE[
-            self.kind[rows]].any()
 
     def _with_settlement_twin(self, pq: ParsedQuery, area: _Area,
                               found: tuple[np.ndarray, np.ndarray, list, list]
@@ -834,9 +838,7 @@ class CandidateSearch:
                         and not _NOTE_PUNCTUATION_RE.search(pq.name)):  # "B9084 road": the road
                     return rows, np.full(n, LONGER_NAME_SCORE), ["fuzzy"] * n, ["longer_name"] * n
                 after = tokens[len(head):]
-                typed = _slipped_type(after[0])
-                slipped = (self._rows_for_key(" ".join([*head, typed]), area)
-                           if typed is not None else ())
+                slipped = self._rows_with_type_put_right(head, after[0], area)
                 if len(slipped):  # "brough veiw shetland": Brough View, its type slipped
                     n = len(slipped)
                     return (slipped, np.full(n, WORDS_AFTER_SCORE), ["fuzzy"] * n,
@@ -925,9 +927,8 @@ class CandidateSearch:
         for tokens in _word_readings(pq.key):
             for drop in range(1, min(WORDS_AFTER_MAX, len(tokens) - 1) + 1):
                 head = tokens[:-drop]
-                slipped = _slipped_type(head[-1]) if len(head) > 1 else None
-                rows = (self._rows_for_key(" ".join([*head[:-1], slipped]), area)
-                        if slipped is not None else ())
+                rows = (self._rows_with_type_put_right(head[:-1], head[-1], area)
+                        if len(head) > 1 else ())
                 if len(rows):  # "edge lain liverpool": Edge Lane, its type slipped
                     return rows, np.full(len(rows), FUZZY_SCORES["typo1"]), (
                         ["fuzzy"] * len(rows)), ["typo1"] * len(rows)
@@ -1721,9 +1722,10 @@ class CandidateSearch:
         exact = self._row_raw_hash[rows] == name_hashes
         # a name not spelt as written whose words run together name a settlement ("harolds
         # wick") is two places: left to the ranking (`_with_settlement_twin`)
-        twinned = [i for i, (c, e) in enumerate(zip(candidate.tolist(), exact.tolist(),
-                                                    strict=True))
-                   if not e and " " in keys[c] and self._has_settlement_twin(keys[c], area)]
+        twinned = [i for i, (c, e, row) in enumerate(zip(candidate.tolist(), exact.tolist(),
+                                                         rows.tolist(), strict=True))
+                   if not e and " " in keys[c] and not AREA_LIKE[self.kind[row]]
+                   and len(self._settlement_twin(keys[c], area))]
         if twinned:
             keep = np.ones(len(candidate), dtype=bool)
             keep[twinned] = False

@@ -135,7 +135,7 @@ class MonthResult:
     published: list[str] = field(default_factory=list)
 
 
-def _gazetteer_checksum(uri: str | None) -> tuple[str | None, str | None]:
+def _gazetteer_facts(uri: str | None) -> tuple[str | None, str | None]:
     """The gazetteer's checksum, and whether its names were read into keys by this code's
     rules: "current", "other" (it should be rebuilt) or "unrecorded" (built before the
     rules were recorded); (None, None) without a gazetteer."""
@@ -242,7 +242,7 @@ def _run_locked(settings: RunSettings, month: str, discovery: Discovery, run_id:
     with (pool_started(workers, worker_resources(settings), settings.inputs.profiles),
           nullcontext(ahead.spill_to) if ahead is not None else spill_folder(workers)
           as spill_to):
-        gazetteer_checksum, name_rules = _gazetteer_checksum(settings.gazetteer.gazetteer)
+        gazetteer_checksum, name_rules = _gazetteer_facts(settings.gazetteer.gazetteer)
         pipeline, _ = build_pipeline(settings, month, inputs, run_id, workers, spill_to)
         pipeline.run().wait_until_finish()
     pipeline_seconds = time.perf_counter() - started
