@@ -817,7 +817,9 @@ COMPASS_LETTERS = {"n": "north", "s": "south", "e": "east", "w": "west"}
 #: unknown, since some names have the short word ("Mid Yell").
 INITIAL_WORDS = {"l": ("lower", "little", "long"), "u": ("upper",), "g": ("great",),
                  "o": ("old",), "mid": ("middle",), "k": ("king", "kings"),
-                 "q": ("queen", "queens")}
+                 "q": ("queen", "queens"),
+                 # "bk lime st": Liverpool's back entries behind a street (Back Lime Street)
+                 "bk": ("back",)}
 
 
 def words_a_first_word_stands_for(word: str) -> tuple[str, ...]:

@@ -1931,3 +1931,20 @@ def test_a_feature_and_the_village_named_after_it_are_two_places(os_gaz: Gazette
     # the batch path, which answers a key of one feature column-wise, agrees
     found = os_gaz.lookup_arrays(["Harolds Wick", "Harold's Wick", "BALTA SOUND"])
     assert list(found["match_type"]) == ["ambiguous", "exact", "ambiguous"]
+
+
+def test_bk_before_a_street_is_its_back_entry(tmp_path: Path) -> None:
+    """Set 38 (a month's mix): "0235 bk lime st - male sleeping in doorway" answered Lime
+    Street at 0.98; Liverpool's back entries are named Back Lime Street and so on. "Bk" is
+    read as Back only where the name as written is unknown."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    gaz = _merseyside_streets(tmp_path / "a", ("Lime Street", "Back Lime Street",
+                                               "Bold Street", "Back Bold Street"))
+    m = placed(gaz, "0235 bk lime st - male sleeping in doorway assaulted, kicked to head")
+    assert (m.name, m.match_type != "ambiguous") == ("Back Lime Street", True)
+    m = placed(gaz, "bk bold st - male injecting in back entry, refused help, walked off")
+    assert (m.name, m.match_type != "ambiguous") == ("Back Bold Street", True)
+    assert placed(gaz, "lime st - male sleeping in doorway").name == "Lime Street"
+    gaz = _merseyside_streets(tmp_path / "b", ("Bk Lane", "Back Lane"))
+    assert placed(gaz, "Bk Lane").name == "Bk Lane"
