@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from crimegeo.transforms.locate import LocateOptions
 
 # The kernels (`crimegeo.transforms`) are imported where they are used, not here: the
-# CLI starts the workers' fork server before importing them (`start_fork_server_early`).
+# CLI starts the workers' fork server, where it needs one, before importing them
+# (`start_fork_server_early`).
 
 #: Names of the in-process DirectRunner (`--runner`), before Beam resolves them.
 IN_PROCESS_NAMES = (None, "direct", "in-process", "DirectRunner")
@@ -152,12 +153,17 @@ def _input_may_be_big(input_url: str, enough: int) -> bool:
 
 def start_fork_server_early(settings: RunSettings) -> None:
     """Start the fork server the workers come from (`transforms.forkserver`) when the run
-    may have workers, so its imports run beside the driver's (settings, the month's files,
-    Beam). Not for an input folder too small for workers, unless `--parallel-files` asks
-    for them; for a month that still turns out too small, the server stays idle."""
-    from crimegeo.transforms.forkserver import PARALLEL_MIN_BYTES, start_fork_server
+    may have workers and this process cannot fork them itself, so its imports run beside
+    the driver's (settings, the month's files, Beam). Not for an input folder too small for
+    workers, unless `--parallel-files` asks for them; for a month that still turns out too
+    small, the server stays idle."""
+    from crimegeo.transforms.forkserver import (
+        PARALLEL_MIN_BYTES,
+        may_fork_here,
+        start_fork_server,
+    )
 
-    if may_give_files_to_workers(settings) and (
+    if not may_fork_here() and may_give_files_to_workers(settings) and (
             settings.runner.parallel_files > 1
             or _input_may_be_big(settings.inputs.input, PARALLEL_MIN_BYTES)):
         # A server that cannot start here is started again, and its error reported, by
@@ -214,15 +220,18 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
                                load_profiles(settings.inputs.profiles))
     workers = month_files_at_once(settings, discovery.files)
     resources, profiles = worker_resources(settings), settings.inputs.profiles
-    from crimegeo.transforms.workers import FilesAhead, pool_started
+    from crimegeo.transforms.workers import FilesAhead, pool_prepared, pool_started
 
     if workers < 2:
         yield MonthStart(discovery, workers, began, began_at)
         return
     refuse_without_key(month, id_kinds(settings, discovery), resources.public_id_key)
     run_id = new_run_id(month)
-    with output_lock(settings.output, run_id,
-                     wait_seconds=settings.publishing.wait_for_output):
+    # forked now, sharing the kernels this process imported, while it holds no other thread:
+    # the lease's heartbeat, then Beam's, start below
+    with (pool_prepared(workers, resources, profiles),
+          output_lock(settings.output, run_id,
+                      wait_seconds=settings.publishing.wait_for_output)):
         recovered = tuple(recover(settings.output))
         with spill_folder(workers) as spill_to:
             ahead = FilesAhead(tuple(discovery.files), month,

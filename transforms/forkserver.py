@@ -1,6 +1,13 @@
-"""The fork server the parallel files' worker processes come from (`transforms.workers`).
+"""Where the parallel files' worker processes come from (`transforms.workers`).
 
-Its own start is the slow part of starting workers: it imports the kernels (about 0.8 s)
+A month's workers are forked from the run's own process when nothing there makes a fork
+unsafe: it holds no thread but its own (no Beam yet, no lease heartbeat, no reader) and no
+native thread pool has started since the kernels were imported (`workers.may_fork_workers`;
+the CLI's `crimegeo pipeline` starts its workers so, before Beam's import). They then share
+the kernels the driver imported, and no second interpreter imports them again.
+
+Anywhere else (a Prefect flow's threads, a month after another in one process) they come
+from a fork server, whose own start is the slow part: it imports the kernels (about 0.8 s)
 before it forks the first worker. `start_fork_server` starts it without waiting, so that
 import runs on another core while the driver is still reading its settings and finding
 the month's files. Only the standard library here: the driver calls it before importing
@@ -10,6 +17,8 @@ the kernels itself.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 from multiprocessing.context import BaseContext
 
 #: Below this much input the pool's start (a fork server, imports, a gazetteer per worker:
@@ -22,9 +31,8 @@ WORKER_MODULE = "crimegeo.transforms.workers"
 
 
 def fork_server_context() -> BaseContext:
-    """The multiprocessing context worker pools start from: a fork server that has the
-    kernels imported. Never a fork of the driver itself, which holds Beam's and the
-    readers' threads."""
+    """The multiprocessing context of worker pools that are not forked from the driver: a
+    fork server that has the kernels imported."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([WORKER_MODULE])
     return context
@@ -38,3 +46,19 @@ def start_fork_server() -> None:
 
     fork_server_context()
     forkserver.ensure_running()
+
+
+def native_threads() -> int:
+    """The threads this process runs as the system counts them (native thread pools too,
+    which `threading` does not see), or -1 where that cannot be told (not Linux)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return -1
+
+
+def may_fork_here() -> bool:
+    """Whether this process could fork its workers now: the system forks, and no thread
+    but this one runs Python. (`workers.may_fork_workers` also checks native pools.)"""
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1)

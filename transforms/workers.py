@@ -7,14 +7,17 @@ structure is a pool of worker processes, one per core, each with the gazetteer a
 profiles loaded once (`start_worker`), each taking whole files and sending back only what
 the month's later steps need (`FileResult`: counts, feedback parts, disclosure cells).
 
-Workers start from a fork server, never by forking the run's own process, which holds
-Beam's and the reader's threads. They ignore Ctrl-C: stopping is the parent's to decide,
-and the parent shuts the pool down. Must not import Beam or Prefect: a worker imports only
-this module and the kernels.
+Workers are forked from the run's own process only where that is safe (`pool_prepared`:
+no other thread there, no native pool started since this module's imports; before Beam's
+import and the lease), else started from a fork server (`transforms.forkserver`); never
+forked from a process holding Beam's, the lease's or a reader's threads. They ignore
+Ctrl-C: stopping is the parent's to decide, and the parent shuts the pool down. Must not
+import Beam or Prefect: a worker imports only this module and the kernels.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -36,14 +39,27 @@ from crimegeo.transforms.batches import (
     load_resources,
     process_file,
 )
-from crimegeo.transforms.forkserver import PARALLEL_MIN_BYTES, fork_server_context
+from crimegeo.transforms.forkserver import (
+    PARALLEL_MIN_BYTES,
+    fork_server_context,
+    may_fork_here,
+    native_threads,
+)
 from crimegeo.transforms.locate import LocateOptions
+
+#: The threads this process ran once the kernels were imported (numpy's and Arrow's
+#: allocator's, which they start on import and which are fork-safe, as in a fork server).
+#: More later means a native pool (Arrow's, the OSTN15 conversion's) has started since,
+#: and a fork would copy it half-alive.
+_THREADS_WHEN_IMPORTED = native_threads()
 
 #: What this worker process has loaded (`start_worker`).
 _WORKER: dict[str, Any] = {}
 
 #: Pools started ahead of their pipeline (`pool_started`), until a step takes them.
 _STARTED: dict[tuple, StartedPool] = {}
+#: Pools forked before the output's lease (`pool_prepared`), until `pool_started` takes them.
+_PREPARED: dict[tuple, ProcessPoolExecutor] = {}
 _STARTED_LOCK = threading.Lock()
 
 
@@ -106,13 +122,30 @@ def run_file(item: InputFile, month: str, staging: str, options: LocateOptions,
                         spill_to)
 
 
-def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
-                ) -> ProcessPoolExecutor:
-    """`workers` processes started from a fork server, each loaded by `start_worker`."""
+def may_fork_workers() -> bool:
+    """Whether workers may be forked from this process now: no thread but this one runs
+    Python, and no native thread pool has started since the kernels were imported."""
+    if not may_fork_here():
+        return False
+    now = native_threads()
+    return 0 <= now <= _THREADS_WHEN_IMPORTED
+
+
+def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...], *,
+                fork: bool = False) -> ProcessPoolExecutor:
+    """`workers` processes, each loaded by `start_worker`: with `fork`, and where
+    `may_fork_workers`, forked from this process at once (they share the kernels it
+    imported); else started from the fork server when first given a task."""
     threads = max(1, cores() // workers)
-    return ProcessPoolExecutor(workers, mp_context=fork_server_context(),
-                               initializer=start_worker,
+    forking = fork and may_fork_workers()
+    context = multiprocessing.get_context("fork") if forking else fork_server_context()
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
                                initargs=(resources, tuple(profile_dirs), threads))
+    if forking:
+        # A fork pool starts every process at its first task, before its own threads:
+        # now, while this thread is still the only one.
+        pool.submit(os.getpid)
+    return pool
 
 
 @dataclass(frozen=True)
@@ -174,7 +207,7 @@ def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ..
     key = (workers, resources, tuple(profile_dirs))
     with _STARTED_LOCK:
         started = None if key in _STARTED else StartedPool(
-            worker_pool(workers, resources, profile_dirs))
+            _PREPARED.pop(key, None) or worker_pool(workers, resources, profile_dirs))
         if started is not None:
             _STARTED[key] = started
     if started is None:  # another month of the same settings started one just now
@@ -207,6 +240,31 @@ def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ..
             if untaken:
                 del _STARTED[key]
         if untaken:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def pool_prepared(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
+                  ) -> Iterator[None]:
+    """Fork a month's worker processes now, where `may_fork_workers` (before the output's
+    lease starts its heartbeat thread, and Beam its own), for `pool_started` to take
+    inside the lease; without that, or for fewer than two workers, nothing. A pool not
+    taken (a run that failed before its files) is shut down on leaving."""
+    key = (workers, resources, tuple(profile_dirs))
+    with _STARTED_LOCK:
+        prepared = workers >= 2 and key not in _PREPARED and key not in _STARTED
+    # (forked outside the lock: no thread but this one may run now, or nothing is forked)
+    prepared = prepared and may_fork_workers()
+    if prepared:
+        pool = worker_pool(workers, resources, profile_dirs, fork=True)
+        with _STARTED_LOCK:
+            _PREPARED[key] = pool
+    try:
+        yield
+    finally:
+        with _STARTED_LOCK:
+            pool = _PREPARED.pop(key, None) if prepared else None
+        if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -336,6 +336,46 @@ def test_a_worker_process_killed_mid_month_is_named_with_the_files_not_finished(
     assert not live_files(str(output), "restricted", MONTH)
 
 
+_FORK_PROBE = """
+import json, os, sys, threading, time
+from crimegeo.pipelines.monthly import worker_resources
+from crimegeo.pipelines.settings import settings_from_argv
+from crimegeo.transforms import workers
+
+settings = settings_from_argv(["--input", "i", "--output", "o", "--gazetteer", sys.argv[1]])
+resources, dirs = worker_resources(settings), settings.inputs.profiles
+if sys.argv[2] == "thread":  # a thread beside this one, as a lease's heartbeat
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+elif sys.argv[2] == "native":  # a native pool started since the kernels' import
+    import io, pyarrow.csv
+    pyarrow.csv.read_csv(io.BytesIO(b"a,b\\n1,2\\n" * 50000))
+with workers.pool_prepared(2, resources, dirs):
+    prepared = bool(workers._PREPARED)
+    with workers.pool_started(2, resources, dirs):
+        pool = workers.take_pool(2, resources, dirs).pool
+parents = {pool.submit(os.getppid).result() for _ in range(4)}
+pool.shutdown()
+print(json.dumps({"prepared": prepared, "forked_here": parents == {os.getpid()}}))
+"""
+
+
+@pytest.mark.parametrize(("beside", "forked"), [
+    ("nothing", True), ("thread", False), ("native", False)])
+def test_workers_are_forked_from_the_run_only_where_nothing_else_runs(
+        demo_month: dict, beside: str, forked: bool) -> None:
+    """A fresh run's process forks its workers (they share its kernels: no fork server to
+    start and import them again); with another thread, or a native pool started since the
+    kernels' import, a fork would copy it half-alive, and the fork server starts them."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _FORK_PROBE, demo_month["gazetteer"], beside],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe == {"prepared": forked, "forked_here": forked}
+
+
 def test_the_fork_server_imports_the_module_the_workers_run() -> None:
     """The early start names the worker module by text, so as not to import it."""
     from crimegeo.transforms import forkserver, workers
@@ -350,6 +390,8 @@ def test_the_fork_server_starts_early_only_for_runs_that_may_have_workers(
 
     started = []
     monkeypatch.setattr(forkserver, "start_fork_server", lambda: started.append(True))
+    # a process that cannot fork its workers itself (a Prefect flow's threads, say)
+    monkeypatch.setattr(forkserver, "may_fork_here", lambda: False)
     small, big = tmp_path / "small", tmp_path / "big"
     small.mkdir()
     (small / "2024-03-kent-street.csv").write_text("Crime ID\n1\n")
@@ -366,3 +408,8 @@ def test_the_fork_server_starts_early_only_for_runs_that_may_have_workers(
         ahead.start_fork_server_early(settings_from_argv(["--input", str(folder), "--output",
                                                           "o", *extra]))
         assert bool(started) is expected, (folder, extra)
+    # one that can forks them: no server to start
+    monkeypatch.setattr(forkserver, "may_fork_here", lambda: True)
+    started.clear()
+    ahead.start_fork_server_early(settings_from_argv(["--input", str(big), "--output", "o"]))
+    assert not started
