@@ -549,7 +549,7 @@ _PICK_UP = r"pick\s*-?\s*up(?:\s+point)?|drop\s*-?\s*off(?:\s+point)?"
 #: The field names of an export that joins address fields ("Street: Bridge Street | County:
 #: Merseyside", "Street=Webster Rd; Town=Liverpool"): not words of the place.
 _FIELD_LABEL_RE = re.compile(
-    r"\b(?P<label>street|road|address|location|loc|town|city|county|district|postcode|area"
+    r"\b(?P<label>street|road|address|location|loc|locus|town|city|county|district|postcode|area"
     r"|place|premises|house|scene|" + _PICK_UP + r")\s*(?:name|no|" + _OF_WHAT + r")?\s*[:=]\s*",
     re.I)
 #: Field names that are street types too: after a word, the type of a name ("Devas Street:
@@ -629,7 +629,7 @@ _NAMED_AS_WORDS_RE = re.compile(
 #: A form's field that says where ("Theft of motorcycle. Location: motorcycle bay, Sise
 #: Lane"): what comes before it is not the place.
 _LOCATION_FIELD_RE = re.compile(
-    r"\b(?:(?:location|address|loc|place|scene)\s*" + _OF_WHAT + r"|location|address|loc|"
+    r"\b(?:(?:location|address|loc|place|scene)\s*" + _OF_WHAT + r"|location|address|loc|locus|"
     + _PICK_UP + r")\s*[:=]", re.I)
 #: police.uk's own label as a field of an export line ('...;"Other theft";"On or near X";...').
 _LABEL_FIELD_RE = re.compile(r"(?<=[;,|\t\"'])\s*[\"']?\s*on\s+or\s+near\b", re.I)

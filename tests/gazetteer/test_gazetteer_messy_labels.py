@@ -1948,3 +1948,11 @@ def test_bk_before_a_street_is_its_back_entry(tmp_path: Path) -> None:
     assert placed(gaz, "lime st - male sleeping in doorway").name == "Lime Street"
     gaz = _merseyside_streets(tmp_path / "b", ("Bk Lane", "Back Lane"))
     assert placed(gaz, "Bk Lane").name == "Bk Lane"
+
+
+def test_locus_is_a_scottish_records_place_field(os_gaz: Gazetteer) -> None:
+    """Set 40 (a force's own systems): "Locus: Wick, Unst" read "locus wick" as two slips of
+    Looss Wick and answered it at 1.0; Locus is where a Scottish record names the place."""
+    m = placed(os_gaz, "Locus: Wick, Unst (track down to the beach)")
+    assert (m.name, m.match_type != "ambiguous") == ("Wick", True)
+    assert placed(os_gaz, "LOCUS: BURRAFIRTH, UNST, SHETLAND ZE2").name == "Burrafirth"
