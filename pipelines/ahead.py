@@ -227,11 +227,11 @@ def month_started(settings: RunSettings, month: str) -> Iterator[MonthStart]:
         return
     refuse_without_key(month, id_kinds(settings, discovery), resources.public_id_key)
     run_id = new_run_id(month)
-    # forked now, sharing the kernels this process imported, while it holds no other thread:
-    # the lease's heartbeat, then Beam's, start below
-    with (pool_prepared(workers, resources, profiles),
-          output_lock(settings.output, run_id,
-                      wait_seconds=settings.publishing.wait_for_output)):
+    # forked once the lease is taken and before its heartbeat thread (then Beam's) starts,
+    # sharing the kernels this process imported
+    with (pool_prepared(workers, resources, profiles) as prepare,
+          output_lock(settings.output, run_id, wait_seconds=settings.publishing.wait_for_output,
+                      when_taken=prepare)):
         recovered = tuple(recover(settings.output))
         with spill_folder(workers) as spill_to:
             ahead = FilesAhead(tuple(discovery.files), month,

@@ -25,6 +25,16 @@ GB_LONLAT_BOUNDS = (-8.82, 49.75, 1.92, 61.0)
 GB_BNG_BOUNDS = (0.0, 0.0, 700_000.0, 1_300_000.0)
 
 
+#: Whether this process has converted coordinates: convertbng's Rayon thread pool starts on
+#: the first conversion and is not fork-safe (a forked child's conversion never returns).
+_CONVERTED = False
+
+
+def conversions_started() -> bool:
+    """Whether this process has started the conversions' thread pool (see `_CONVERTED`)."""
+    return _CONVERTED
+
+
 def _as_float_array(values: object) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(values, dtype=np.float64))
 
@@ -39,6 +49,8 @@ def to_bng(lon: object, lat: object) -> tuple[np.ndarray, np.ndarray]:
     y = np.full(lat_a.shape, np.nan)
     ok = in_gb_lonlat(lon_a, lat_a)
     if ok.any():
+        global _CONVERTED
+        _CONVERTED = True
         cx, cy = convert_bng(lon_a[ok], lat_a[ok])
         x[ok], y[ok] = cx, cy
     # convertbng signals "no transformation" with NaN; keep that as the contract.
@@ -55,6 +67,8 @@ def to_lonlat(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
     lat = np.full(y_a.shape, np.nan)
     ok = in_gb_bng(x_a, y_a)
     if ok.any():
+        global _CONVERTED
+        _CONVERTED = True
         clon, clat = convert_lonlat(x_a[ok], y_a[ok])
         lon[ok], lat[ok] = clon, clat
     return lon, lat

@@ -24,7 +24,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from crimegeo.store.files import filesystem, is_local, read_json
@@ -113,9 +113,11 @@ def _try_take(output: str, lease: dict) -> dict | None:
 
 
 @contextmanager
-def output_lock(output: str, run_id: str, *, wait_seconds: float = 0.0) -> Iterator[dict]:
+def output_lock(output: str, run_id: str, *, wait_seconds: float = 0.0,
+                when_taken: Callable[[], None] | None = None) -> Iterator[dict]:
     """Hold the output's lease for the block; raise `OutputLockedError` naming the run that
-    holds it if it is still held after `wait_seconds`."""
+    holds it if it is still held after `wait_seconds`. `when_taken` runs once the lease is
+    this run's and before its heartbeat thread starts (a caller may fork there)."""
     token, started = uuid.uuid4().hex, _now()
     deadline = started + max(wait_seconds, 0.0)
     while True:
@@ -139,12 +141,15 @@ def output_lock(output: str, run_id: str, *, wait_seconds: float = 0.0) -> Itera
                          json.dumps(_lease(run_id, token, started), indent=2).encode())
 
     beat = threading.Thread(target=heartbeat, name="crimegeo-lease", daemon=True)
-    beat.start()
     try:
+        if when_taken is not None:
+            when_taken()
+        beat.start()
         yield _lease(run_id, token, started)
     finally:
         stop.set()
-        beat.join(timeout=5)
+        if beat.ident is not None:
+            beat.join(timeout=5)
         current = read_json(OutputLayout(output).lock())
         if current and current.get("token") == token:
             fs, root = filesystem(output)

@@ -1,23 +1,26 @@
 """Where the parallel files' worker processes come from (`transforms.workers`).
 
 A month's workers are forked from the run's own process when nothing there makes a fork
-unsafe: it holds no thread but its own (no Beam yet, no lease heartbeat, no reader) and no
-native thread pool has started since the kernels were imported (`workers.may_fork_workers`;
-the CLI's `crimegeo pipeline` starts its workers so, before Beam's import). They then share
-the kernels the driver imported, and no second interpreter imports them again.
+unsafe: it holds no thread but its own (no lease heartbeat yet, no reader), has not loaded
+Beam or Prefect, has converted no coordinates (convertbng's thread pool is not fork-safe),
+and no native thread pool has started since the kernels were imported
+(`workers.may_fork_workers`; the CLI's `crimegeo pipeline` starts its workers so, once it
+holds the output's lease and before its heartbeat and Beam's import). They then share the
+kernels the driver imported, and no second interpreter imports them again.
 
-Anywhere else (a Prefect flow's threads, a month after another in one process) they come
-from a fork server, whose own start is the slow part: it imports the kernels (about 0.8 s)
-before it forks the first worker. `start_fork_server` starts it without waiting, so that
-import runs on another core while the driver is still reading its settings and finding
-the month's files. Only the standard library here: the driver calls it before importing
-the kernels itself.
+Anywhere else (a Prefect flow, a month after another in one process, a system without
+`/proc`) they come from a fork server, whose own start is the slow part: it imports the
+kernels (about 0.8 s) before it forks the first worker. `start_fork_server` starts it
+without waiting, so that import runs on another core while the driver is still reading its
+settings and finding the month's files. Only the standard library here: the driver calls
+it before importing the kernels itself.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 from multiprocessing.context import BaseContext
 
@@ -48,17 +51,22 @@ def start_fork_server() -> None:
     forkserver.ensure_running()
 
 
-def native_threads() -> int:
-    """The threads this process runs as the system counts them (native thread pools too,
-    which `threading` does not see), or -1 where that cannot be told (not Linux)."""
+def native_threads() -> frozenset[str] | None:
+    """The ids of the threads this process runs as the system sees them (native thread
+    pools too, which `threading` does not see), or None where that cannot be told (not
+    Linux)."""
     try:
-        return len(os.listdir("/proc/self/task"))
+        return frozenset(os.listdir("/proc/self/task"))
     except OSError:
-        return -1
+        return None
 
 
 def may_fork_here() -> bool:
-    """Whether this process could fork its workers now: the system forks, and no thread
-    but this one runs Python. (`workers.may_fork_workers` also checks native pools.)"""
+    """Whether this process could fork its workers now: the system forks and says which
+    threads run, no thread but this one runs Python, and neither Beam nor Prefect (their
+    threads, their clients' state) is loaded. (`workers.may_fork_workers` also checks
+    the native pools.)"""
     return ("fork" in multiprocessing.get_all_start_methods()
-            and threading.active_count() == 1)
+            and native_threads() is not None
+            and threading.active_count() == 1
+            and not {"apache_beam", "prefect"} & sys.modules.keys())

@@ -7,10 +7,11 @@ structure is a pool of worker processes, one per core, each with the gazetteer a
 profiles loaded once (`start_worker`), each taking whole files and sending back only what
 the month's later steps need (`FileResult`: counts, feedback parts, disclosure cells).
 
-Workers are forked from the run's own process only where that is safe (`pool_prepared`:
-no other thread there, no native pool started since this module's imports; before Beam's
-import and the lease), else started from a fork server (`transforms.forkserver`); never
-forked from a process holding Beam's, the lease's or a reader's threads. They ignore
+Workers are forked from the run's own process only where that is safe (`pool_prepared`,
+`may_fork_workers`: no other thread there, no Beam or Prefect, no coordinates converted,
+no native pool started since this module's imports), else started from a fork server
+(`transforms.forkserver`); never forked from a process holding Beam's, the lease's or a
+reader's threads. They ignore
 Ctrl-C: stopping is the parent's to decide, and the parent shuts the pool down. Must not
 import Beam or Prefect: a worker imports only this module and the kernels.
 """
@@ -21,7 +22,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
@@ -30,6 +31,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from crimegeo.standards.coordinates import conversions_started
 from crimegeo.standards.profiles import ForceProfile, load_profiles
 from crimegeo.store.inputs import InputFile
 from crimegeo.transforms.batches import (
@@ -49,8 +51,8 @@ from crimegeo.transforms.locate import LocateOptions
 
 #: The threads this process ran once the kernels were imported (numpy's and Arrow's
 #: allocator's, which they start on import and which are fork-safe, as in a fork server).
-#: More later means a native pool (Arrow's, the OSTN15 conversion's) has started since,
-#: and a fork would copy it half-alive.
+#: Any other later means a native pool (Arrow's, say) has started since, and a fork would
+#: copy it half-alive.
 _THREADS_WHEN_IMPORTED = native_threads()
 
 #: What this worker process has loaded (`start_worker`).
@@ -123,12 +125,14 @@ def run_file(item: InputFile, month: str, staging: str, options: LocateOptions,
 
 
 def may_fork_workers() -> bool:
-    """Whether workers may be forked from this process now: no thread but this one runs
-    Python, and no native thread pool has started since the kernels were imported."""
-    if not may_fork_here():
+    """Whether workers may be forked from this process now (`forkserver.may_fork_here`):
+    besides, no coordinates converted yet (convertbng's thread pool is not fork-safe: a
+    forked child's conversion never returns), and no thread the system sees that was not
+    running when the kernels were imported."""
+    if not may_fork_here() or conversions_started() or _THREADS_WHEN_IMPORTED is None:
         return False
     now = native_threads()
-    return 0 <= now <= _THREADS_WHEN_IMPORTED
+    return now is not None and now <= _THREADS_WHEN_IMPORTED
 
 
 def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...], *,
@@ -137,15 +141,19 @@ def worker_pool(workers: int, resources: Resources, profile_dirs: tuple[str, ...
     `may_fork_workers`, forked from this process at once (they share the kernels it
     imported); else started from the fork server when first given a task."""
     threads = max(1, cores() // workers)
-    forking = fork and may_fork_workers()
-    context = multiprocessing.get_context("fork") if forking else fork_server_context()
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker,
-                               initargs=(resources, tuple(profile_dirs), threads))
-    if forking:
-        # A fork pool starts every process at its first task, before its own threads:
-        # now, while this thread is still the only one.
-        pool.submit(os.getpid)
-    return pool
+    initargs = (resources, tuple(profile_dirs), threads)
+    if fork and may_fork_workers():
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=start_worker, initargs=initargs)
+        try:
+            # A fork pool starts every process at its first task, before its own threads:
+            # now, while this thread is still the only one.
+            pool.submit(os.getpid)
+            return pool
+        except (OSError, BrokenProcessPool):  # the system would not fork them all
+            stop_broken_pool(pool)  # none left behind; the fork server's are started instead
+    return ProcessPoolExecutor(workers, mp_context=fork_server_context(),
+                               initializer=start_worker, initargs=initargs)
 
 
 @dataclass(frozen=True)
@@ -245,26 +253,32 @@ def pool_started(workers: int, resources: Resources, profile_dirs: tuple[str, ..
 
 @contextmanager
 def pool_prepared(workers: int, resources: Resources, profile_dirs: tuple[str, ...]
-                  ) -> Iterator[None]:
-    """Fork a month's worker processes now, where `may_fork_workers` (before the output's
-    lease starts its heartbeat thread, and Beam its own), for `pool_started` to take
-    inside the lease; without that, or for fewer than two workers, nothing. A pool not
-    taken (a run that failed before its files) is shut down on leaving."""
+                  ) -> Iterator[Callable[[], None]]:
+    """Yield what forks a month's worker processes, where `may_fork_workers`, for
+    `pool_started` to take: called by the output's lease once taken and before its
+    heartbeat thread starts (`store.lock.output_lock(when_taken=...)`), so that a run
+    waiting for the lease loads nothing and one refused it forks nothing. For fewer than
+    two workers, or where a fork is unsafe, it does nothing. A pool not taken (a run that
+    failed before its files) is shut down on leaving."""
     key = (workers, resources, tuple(profile_dirs))
-    with _STARTED_LOCK:
-        prepared = workers >= 2 and key not in _PREPARED and key not in _STARTED
-    # (forked outside the lock: no thread but this one may run now, or nothing is forked)
-    prepared = prepared and may_fork_workers()
-    if prepared:
-        pool = worker_pool(workers, resources, profile_dirs, fork=True)
+    forked: list[ProcessPoolExecutor] = []
+
+    def prepare() -> None:
         with _STARTED_LOCK:
-            _PREPARED[key] = pool
+            wanted = workers >= 2 and key not in _PREPARED and key not in _STARTED
+        # (forked outside the lock: no thread but this one may run now, or none is forked)
+        if wanted and may_fork_workers():
+            pool = worker_pool(workers, resources, profile_dirs, fork=True)
+            forked.append(pool)
+            with _STARTED_LOCK:
+                _PREPARED[key] = pool
+
     try:
-        yield
+        yield prepare
     finally:
         with _STARTED_LOCK:
-            pool = _PREPARED.pop(key, None) if prepared else None
-        if pool is not None:
+            untaken = [_PREPARED.pop(key) for pool in forked if _PREPARED.get(key) is pool]
+        for pool in untaken:
             pool.shutdown(wait=True, cancel_futures=True)
 
 

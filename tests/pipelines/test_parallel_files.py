@@ -338,34 +338,43 @@ def test_a_worker_process_killed_mid_month_is_named_with_the_files_not_finished(
 
 _FORK_PROBE = """
 import json, os, sys, threading, time
-from crimegeo.pipelines.monthly import worker_resources
+beside = sys.argv[2]
+if beside == "conversion":  # convertbng's thread pool, started before the kernels' import
+    from crimegeo.standards.coordinates import to_bng
+    to_bng([-0.1], [51.5])
+from crimegeo.pipelines.ahead import worker_resources
 from crimegeo.pipelines.settings import settings_from_argv
 from crimegeo.transforms import workers
 
 settings = settings_from_argv(["--input", "i", "--output", "o", "--gazetteer", sys.argv[1]])
 resources, dirs = worker_resources(settings), settings.inputs.profiles
-if sys.argv[2] == "thread":  # a thread beside this one, as a lease's heartbeat
+if beside == "thread":  # a thread beside this one, as a lease's heartbeat
     threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
-elif sys.argv[2] == "native":  # a native pool started since the kernels' import
+elif beside == "native":  # a native pool started since the kernels' import
     import io, pyarrow.csv
     pyarrow.csv.read_csv(io.BytesIO(b"a,b\\n1,2\\n" * 50000))
-with workers.pool_prepared(2, resources, dirs):
+elif beside == "beam":
+    import apache_beam
+with workers.pool_prepared(2, resources, dirs) as prepare:
+    prepare()
     prepared = bool(workers._PREPARED)
     with workers.pool_started(2, resources, dirs):
         pool = workers.take_pool(2, resources, dirs).pool
-parents = {pool.submit(os.getppid).result() for _ in range(4)}
+parents = {pool.submit(os.getppid).result(timeout=60) for _ in range(4)}
 pool.shutdown()
 print(json.dumps({"prepared": prepared, "forked_here": parents == {os.getpid()}}))
 """
 
 
 @pytest.mark.parametrize(("beside", "forked"), [
-    ("nothing", True), ("thread", False), ("native", False)])
+    ("nothing", True), ("thread", False), ("native", False), ("conversion", False),
+    ("beam", False)])
 def test_workers_are_forked_from_the_run_only_where_nothing_else_runs(
         demo_month: dict, beside: str, forked: bool) -> None:
     """A fresh run's process forks its workers (they share its kernels: no fork server to
-    start and import them again); with another thread, or a native pool started since the
-    kernels' import, a fork would copy it half-alive, and the fork server starts them."""
+    start and import them again). With another thread, a native pool started since the
+    kernels' import, coordinates converted (convertbng's pool: a forked child's conversion
+    never returns), or Beam loaded, the fork server starts them."""
     import subprocess
     import sys
 
@@ -374,6 +383,31 @@ def test_workers_are_forked_from_the_run_only_where_nothing_else_runs(
     assert done.returncode == 0, done.stderr[-3000:]
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     assert probe == {"prepared": forked, "forked_here": forked}
+
+
+def test_the_lease_is_taken_before_workers_are_forked_and_kept_from_them(
+        demo_month: dict, tmp_path: Path) -> None:
+    """A run refused the output's lease forks no worker; one that takes it forks them before
+    the lease's heartbeat thread starts."""
+    from crimegeo.store.lock import OutputLockedError, output_lock
+    from crimegeo.transforms import workers
+
+    calls = []
+    with output_lock(str(tmp_path), "holder"):
+        with pytest.raises(OutputLockedError), output_lock(
+                str(tmp_path), "other", when_taken=lambda: calls.append("forked")):
+            pass
+        assert not calls
+    import threading
+
+    def when_taken() -> None:
+        calls.append(threading.active_count())
+
+    before = threading.active_count()
+    with output_lock(str(tmp_path), "run", when_taken=when_taken):
+        assert threading.active_count() == before + 1  # the heartbeat, started after
+    assert calls == [before]
+    assert not workers._PREPARED
 
 
 def test_the_fork_server_imports_the_module_the_workers_run() -> None:
