@@ -229,9 +229,9 @@ def main() -> None:
                     print("   ", miss)
         n, ok, confident, wrong = every
         print(f"every set ({len(FORMS)}): {n:,} texts, {ok / n:.2%} within "
-              f"{RIGHT_WITHIN_M:.0f} m, {confident:,} confident ({confident / n:.1%}), {wrong} "
-              f"confident and "
-              f"wrong; of the confident answers {(confident - wrong) / confident:.2%} right")
+              f"{RIGHT_WITHIN_M:.0f} m, {confident:,} confident ({confident / n:.1%}), "
+              f"{wrong} confident and wrong; of the confident answers "
+              f"{(confident - wrong) / confident:.2%} right")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,11 @@ def conversions_started() -> bool:
     return _CONVERTED
 
 
+def _converting() -> None:
+    global _CONVERTED
+    _CONVERTED = True
+
+
 def _as_float_array(values: object) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(values, dtype=np.float64))
 
@@ -49,8 +54,7 @@ def to_bng(lon: object, lat: object) -> tuple[np.ndarray, np.ndarray]:
     y = np.full(lat_a.shape, np.nan)
     ok = in_gb_lonlat(lon_a, lat_a)
     if ok.any():
-        global _CONVERTED
-        _CONVERTED = True
+        _converting()
         cx, cy = convert_bng(lon_a[ok], lat_a[ok])
         x[ok], y[ok] = cx, cy
     # convertbng signals "no transformation" with NaN; keep that as the contract.
@@ -67,8 +71,7 @@ def to_lonlat(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
     lat = np.full(y_a.shape, np.nan)
     ok = in_gb_bng(x_a, y_a)
     if ok.any():
-        global _CONVERTED
-        _CONVERTED = True
+        _converting()
         clon, clat = convert_lonlat(x_a[ok], y_a[ok])
         lon[ok], lat[ok] = clon, clat
     return lon, lat

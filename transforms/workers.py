@@ -11,9 +11,9 @@ Workers are forked from the run's own process only where that is safe (`pool_pre
 `may_fork_workers`: no other thread there, no Beam or Prefect, no coordinates converted,
 no native pool started since this module's imports), else started from a fork server
 (`transforms.forkserver`); never forked from a process holding Beam's, the lease's or a
-reader's threads. They ignore
-Ctrl-C: stopping is the parent's to decide, and the parent shuts the pool down. Must not
-import Beam or Prefect: a worker imports only this module and the kernels.
+reader's threads. They ignore Ctrl-C: stopping is the parent's to decide, and the parent
+shuts the pool down. Must not import Beam or Prefect: a worker imports only this module
+and the kernels.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ _WORKER: dict[str, Any] = {}
 
 #: Pools started ahead of their pipeline (`pool_started`), until a step takes them.
 _STARTED: dict[tuple, StartedPool] = {}
-#: Pools forked before the output's lease (`pool_prepared`), until `pool_started` takes them.
+#: Pools forked as the output's lease was taken (`pool_prepared`), until `pool_started`
+#: takes them.
 _PREPARED: dict[tuple, ProcessPoolExecutor] = {}
 _STARTED_LOCK = threading.Lock()
 
