@@ -45,7 +45,11 @@ from crimegeo.gazetteer.geo import to_bng
 from crimegeo.gazetteer.index import IndexAccess, _Area
 from crimegeo.gazetteer.junctions import Junctions
 from crimegeo.gazetteer.model import GazetteerError, Match
-from crimegeo.gazetteer.normalise import name_rules_fingerprint, parse_query
+from crimegeo.gazetteer.normalise import (
+    name_rules_fingerprint,
+    name_rules_state,
+    parse_query,
+)
 from crimegeo.gazetteer.ranking import Ranking
 from crimegeo.gazetteer.reverse import Reverse
 from crimegeo.gazetteer.scoring import SCORES
@@ -86,9 +90,9 @@ class Gazetteer(IndexAccess, CandidateSearch, Ranking, Junctions, Reverse):
         #: gazetteer built before the rules were fingerprinted). When False, names written as
         #: the gazetteer has them still match; a name an abbreviation added since would
         #: expand may not: rebuild it (``crimegeo gazetteer build``).
+        rules = name_rules_state(manifest.get("name_rules"))
         self.name_rules_current: bool | None = (
-            None if "name_rules" not in manifest
-            else manifest["name_rules"] == name_rules_fingerprint())
+            None if rules == "unrecorded" else rules == "current")
         if self.name_rules_current is False:
             _log.warning("%s was built by other name rules (%s, this code reads names as %s): "
                          "rebuild it with `crimegeo gazetteer build` so every name matches",

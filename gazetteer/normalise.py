@@ -347,6 +347,15 @@ def name_rules_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def name_rules_state(recorded: str | None) -> str:
+    """How a gazetteer whose manifest recorded `recorded` as its name rules was read:
+    "current" (by this code's rules), "other" (rebuild it: names may be missed) or
+    "unrecorded" (built before the rules were recorded)."""
+    if recorded is None:
+        return "unrecorded"
+    return "current" if recorded == name_rules_fingerprint() else "other"
+
+
 @lru_cache(maxsize=262_144)
 def normalise_name(text: str) -> str:
     """Return the canonical key of a street or area name.

@@ -142,14 +142,11 @@ def _gazetteer_facts(uri: str | None) -> tuple[str | None, str | None]:
     if not uri:
         return None, None
     from crimegeo.gazetteer import Gazetteer  # only on the driver, and only for its manifest
-    from crimegeo.gazetteer.normalise import name_rules_fingerprint
+    from crimegeo.gazetteer.normalise import name_rules_state
 
     # The manifest alone: loading would copy a bucket's whole artifact to the driver.
     manifest = Gazetteer.read_manifest(uri)
-    rules = manifest.get("name_rules")
-    return manifest["checksum"], ("unrecorded" if rules is None
-                                  else "current" if rules == name_rules_fingerprint()
-                                  else "other")
+    return manifest["checksum"], name_rules_state(manifest.get("name_rules"))
 
 
 @dataclass(frozen=True)

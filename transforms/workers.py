@@ -262,25 +262,27 @@ def pool_prepared(workers: int, resources: Resources, profile_dirs: tuple[str, .
     two workers, or where a fork is unsafe, it does nothing. A pool not taken (a run that
     failed before its files) is shut down on leaving."""
     key = (workers, resources, tuple(profile_dirs))
-    forked: list[ProcessPoolExecutor] = []
+    forked: ProcessPoolExecutor | None = None
 
     def prepare() -> None:
+        nonlocal forked
         with _STARTED_LOCK:
             wanted = workers >= 2 and key not in _PREPARED and key not in _STARTED
         # (forked outside the lock: no thread but this one may run now, or none is forked)
         if wanted and may_fork_workers():
-            pool = worker_pool(workers, resources, profile_dirs, fork=True)
-            forked.append(pool)
+            forked = worker_pool(workers, resources, profile_dirs, fork=True)
             with _STARTED_LOCK:
-                _PREPARED[key] = pool
+                _PREPARED[key] = forked
 
     try:
         yield prepare
     finally:
         with _STARTED_LOCK:
-            untaken = [_PREPARED.pop(key) for pool in forked if _PREPARED.get(key) is pool]
-        for pool in untaken:
-            pool.shutdown(wait=True, cancel_futures=True)
+            untaken = forked is not None and _PREPARED.get(key) is forked
+            if untaken:
+                del _PREPARED[key]
+        if untaken:
+            forked.shutdown(wait=True, cancel_futures=True)
 
 
 def pool_broken(pool: ProcessPoolExecutor) -> bool:
