@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from typing import Any
 
 import apache_beam as beam
@@ -33,7 +34,6 @@ from crimegeo.store.files import write_json_atomic
 from crimegeo.store.inputs import InputFile
 from crimegeo.transforms.batches import (
     Batch,
-    FileResult,
     LoadedResources,
     ParsedFile,
     Resources,
@@ -54,6 +54,7 @@ from crimegeo.transforms.disclosure import disclosure_part, force_disclosure
 from crimegeo.transforms.feedback import FeedbackPart
 from crimegeo.transforms.locate import LocateOptions
 from crimegeo.transforms.workers import (
+    files_then_forces,
     pool_broken,
     stop_broken_pool,
     submit_files,
@@ -340,8 +341,9 @@ class ProcessFilesInWorkers(beam.DoFn):
     When the bundle holds all `month_files` of the month, every force in it is complete
     once its files are done, so the workers finish each force too (`batches.finish_force`):
     its feedback files are written there, and with `disclose` its disclosure counts come
-    back (tagged `disclosed`) instead of its parts. A bundle of part of the month (a runner
-    that split it) sends the parts on for the month's later steps to group, as above.
+    back (tagged `disclosed`) instead of its parts. The forces are finished beside the last
+    files, not after them (`workers.files_then_forces`). A bundle of part of the month (a
+    runner that split it) sends the parts on for the month's later steps to group, as above.
     """
 
     def __init__(self, *, month: str, staging: str, output: str, run_id: str,
@@ -374,9 +376,14 @@ class ProcessFilesInWorkers(beam.DoFn):
             running = dict(enumerate(submit_files(
                 pool, self._items, self.month, self.staging, self.locate_options,
                 self.spill_to, started.given)))
-            results = [running[at].result() for at in range(len(self._items))]
-            whole_month = len(self._items) == self.month_files
-            disclosed = self._finish_forces(pool, results) if whole_month else None
+            if len(self._items) == self.month_files:  # the whole month: its forces too
+                results, counts = files_then_forces(
+                    list(running.values()), self.workers, partial(self._finish_force, pool))
+                disclosed = {force: found for force, found in counts.items()
+                             if found is not None}
+            else:
+                results = [running[at].result() for at in range(len(self._items))]
+                disclosed = None
         except (BrokenProcessPool, OSError) as error:
             if not isinstance(error, BrokenProcessPool) and not pool_broken(pool):
                 raise  # a file's own error, from its worker
@@ -399,25 +406,12 @@ class ProcessFilesInWorkers(beam.DoFn):
         for pair in (disclosed or {}).items():
             yield _windowed(pvalue.TaggedOutput(DISCLOSED, pair))
 
-    def _finish_forces(self, pool: Any, results: list[FileResult]) -> dict[str, dict]:
-        """Each force's feedback written and disclosure counted in the workers, the
-        biggest forces first; the counts by force."""
-        feedback: dict[str, list] = {}
-        disclosure: dict[str, list] = {}
-        for result in results:
-            for force, part in result.feedback:
-                feedback.setdefault(force, []).append(part)
-            for force, part in result.disclosure:
-                disclosure.setdefault(force, []).append(part)
-        size = {force: sum(part.num_rows for part in parts)
-                for force, parts in disclosure.items()}
-        finishing = {
-            force: pool.submit(finish_force, self.staging, self.output, self.month,
-                               self.run_id, force, feedback.get(force, []),
-                               disclosure.get(force) if self.disclose else None)
-            for force in sorted({*feedback, *disclosure}, key=lambda f: -size.get(f, 0))}
-        counts = {force: future.result() for force, future in finishing.items()}
-        return {force: found for force, found in counts.items() if found is not None}
+    def _finish_force(self, pool: Any, force: str, feedback: list[Any],
+                      disclosure: list[Any]) -> Future:
+        """A force's feedback written and, with `disclose`, its disclosure counted, in a
+        worker (`batches.finish_force`)."""
+        return pool.submit(finish_force, self.staging, self.output, self.month, self.run_id,
+                           force, feedback, disclosure if self.disclose else None)
 
 
 class WorkerStoppedError(RuntimeError):

@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -189,6 +189,84 @@ def submit_files(pool: ProcessPoolExecutor, items: Sequence[InputFile], month: s
         running[at] = task or pool.submit(run_file, items[at], month, staging, options,
                                           spill_to)
     return [running[at] for at in range(len(items))]
+
+
+#: What finishes one force once its files are done: given the force, its feedback parts and
+#: its disclosure cells (each in the order of the files), it submits that work and returns
+#: its future.
+FinishForce = Callable[[str, list[Any], list[pa.Table]], Future]
+
+
+def files_then_forces(running: Sequence[Future], workers: int, finish: FinishForce
+                      ) -> tuple[list[FileResult], dict[str, Any]]:
+    """Each file's result (in the order of `running`) and what `finish` gave for each force
+    the files hold, the biggest forces first.
+
+    A force is finished as soon as a worker would otherwise wait, not after the last file:
+    once fewer files are left than there are workers, the forces of the files done are
+    finished beside the last files. A file done after that which holds a force already
+    being finished (a force in several files) has that force finished again, with all its
+    parts, once the first finishing is over: two finishings of one force never run at once,
+    and the last one had every file. With one force per file, as forces export, nothing is
+    finished twice. A file's or a force's error is raised as soon as it is seen.
+    """
+    results: dict[int, FileResult] = {}
+    file_at = {future: at for at, future in enumerate(running)}
+    finishing: dict[str, Future] = {}  # each force's latest finishing
+    finished_by: dict[Future, str] = {}  # the finishings not yet seen done
+    again: set[str] = set()  # forces a file added parts to while they were being finished
+    pending = set(running)
+
+    def parts(force: str) -> tuple[list[Any], list[pa.Table]]:
+        done = [results[at] for at in sorted(results)]
+        return ([part for result in done for f, part in result.feedback if f == force],
+                [part for result in done for f, part in result.disclosure if f == force])
+
+    def start(force: str) -> None:
+        future = finish(force, *parts(force))
+        finishing[force] = future
+        finished_by[future] = force
+        pending.add(future)
+
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            if future in file_at:
+                results[file_at[future]] = result = future.result()
+                for force in _forces(result) & finishing.keys():
+                    if finishing[force] in finished_by:  # wait for it, then again
+                        again.add(force)
+                    else:
+                        start(force)
+            else:
+                future.result()  # a force's own error, now
+                force = finished_by.pop(future)
+                if force in again:
+                    again.discard(force)
+                    start(force)
+        if sum(future in file_at for future in pending) < workers:
+            size = _force_sizes(results.values())
+            for force in sorted(size.keys() - finishing.keys(), key=lambda f: (-size[f], f)):
+                start(force)
+    size = _force_sizes(results.values())
+    order = sorted(finishing, key=lambda f: (-size[f], f))
+    return ([results[at] for at in range(len(running))],
+            {force: finishing[force].result() for force in order})
+
+
+def _forces(result: FileResult) -> set[str]:
+    return {force for force, _ in result.feedback} | {force for force, _ in result.disclosure}
+
+
+def _force_sizes(results: Any) -> dict[str, int]:
+    """Each force's size in `results`: its disclosure cells (0 with none)."""
+    size: dict[str, int] = {}
+    for result in results:
+        for force in _forces(result):
+            size.setdefault(force, 0)
+        for force, part in result.disclosure:
+            size[force] += part.num_rows
+    return size
 
 
 @dataclass
