@@ -2,9 +2,10 @@
 
 `feedback/force=CODE/month=YYYY-MM/` holds `FEEDBACK_FILES`; `feedback/force=CODE/index.json`
 lists the force's months with each file's sha256 and size and the run that wrote it, so a
-force can pull only what is new. The index is rebuilt from the month folders themselves
-whenever they change (a commit, a streaming refresh). A month's folder is read and written in
-the root the month's pointer names (`store.current.live_root`), the index at the output root.
+force can pull only what is new. The index is written again from the month folders whenever
+they change (a commit, a streaming refresh), reading only the month that changed: the other
+months' entries are kept while their generation is live. A month's folder is read and written
+in the root the month's pointer names (`store.current.live_root`), the index at the output root.
 What goes into the files is decided in `transforms/feedback.py`; this module only reads and
 writes them.
 """
@@ -12,11 +13,13 @@ writes them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from crimegeo.store.current import live_months, live_root
+import fsspec
+
+from crimegeo.store.current import generation_name, generation_root, live_months, live_root
 from crimegeo.store.files import (
     filesystem,
     force_folders,
@@ -106,31 +109,63 @@ def remove_feedback(output: str, force: str, month: str) -> bool:
     return True
 
 
-def write_force_index(output: str, force: str, *, live: dict[str, str] | None = None) -> dict:
+def write_force_index(output: str, force: str, *, live: dict[str, str] | None = None,
+                      changed: Collection[str] | None = None) -> dict:
     """Rebuild a force's `index.json` from its live month folders, with checksums.
 
     `live` is `store.current.live_months(output)` when the caller has it (one listing for
-    many forces)."""
+    many forces). `changed` names the months whose feedback the caller changed (a commit's
+    month, a streaming refresh's): every other month keeps its entry from the index as it
+    was, where that entry is of the run whose generation is live, since a committed
+    generation's feedback is never rewritten without its month named here. So a commit reads
+    one month's files, not every month's again (a commit after 96 months read 12,000 files
+    for 43 forces: `benchmarks/commit_cost.py --history`). None reads every month again.
+    """
     fs, _ = filesystem(output)
+    kept = _entries_kept(output, force, changed) if changed is not None else {}
     months = []
     for month, month_root in (live_months(output) if live is None else live).items():
-        published = OutputLayout(filesystem(month_root)[1])
-        if not fs.exists(published.feedback_month(force, month)):
+        entry = kept.get(month)
+        if entry is not None and month_root == generation_root(
+                output, generation_name(entry["run_id"])):
+            months.append(entry)
             continue
-        files = {}
-        run_id = None
-        for file_name in FEEDBACK_FILES:
-            path = published.feedback_file(force, month, file_name)
-            data = read_file(fs, path)
-            if data is None:
-                continue
-            files[file_name] = {"sha256": sha256_hex(data), "bytes": len(data)}
-            if file_name == SUMMARY_FILE:
-                run_id = json.loads(data).get("run_id")
-        if files:
-            months.append({"month": month, "run_id": run_id, "files": files})
+        entry = _month_entry(fs, OutputLayout(filesystem(month_root)[1]), force, month)
+        if entry is not None:
+            months.append(entry)
     index = {"force": force,
              "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
              "months": months}
     write_bytes_atomic(OutputLayout(output).feedback_index(force), json_bytes(index))
     return index
+
+
+def _entries_kept(output: str, force: str, changed: Collection[str]) -> dict[str, dict]:
+    """The entries of a force's index as it is, by month, but for the `changed` months and
+    any entry without a run (an index that cannot be read keeps nothing: it is rebuilt)."""
+    try:
+        before = read_json(OutputLayout(output).feedback_index(force))
+    except ValueError:  # not JSON: rebuilt from the files
+        return {}
+    entries = before.get("months") if isinstance(before, dict) else None
+    return {entry["month"]: entry for entry in entries if isinstance(entry, dict)
+            and isinstance(entry.get("month"), str) and entry["month"] not in changed
+            and isinstance(entry.get("run_id"), str) and entry.get("files")
+            } if isinstance(entries, list) else {}
+
+
+def _month_entry(fs: fsspec.AbstractFileSystem, published: OutputLayout, force: str,
+                 month: str) -> dict | None:
+    """A force-month's index entry, read from its files (None where it has none)."""
+    if not fs.exists(published.feedback_month(force, month)):
+        return None
+    files = {}
+    run_id = None
+    for file_name in FEEDBACK_FILES:
+        data = read_file(fs, published.feedback_file(force, month, file_name))
+        if data is None:
+            continue
+        files[file_name] = {"sha256": sha256_hex(data), "bytes": len(data)}
+        if file_name == SUMMARY_FILE:
+            run_id = json.loads(data).get("run_id")
+    return {"month": month, "run_id": run_id, "files": files} if files else None

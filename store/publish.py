@@ -119,11 +119,11 @@ def _finish(output: str, run_id: str, *, crash_at: str | None = None) -> None:
     if journal is None:
         return
     live = live_months(output)
-    for force in journal["forces"]:
-        write_force_index(output, force, live=live)
+    month, drop = journal["month"], journal.get("drop")
+    for force in journal["forces"]:  # only this month's entries are read again
+        write_force_index(output, force, live=live, changed={month})
     if crash_at == "indexed":
         raise SimulatedCrashError("simulated crash at commit step 'indexed'")
-    month, drop = journal["month"], journal.get("drop")
     pointer = read_pointer(output, month) or {}
     if drop is not None and drop not in (pointer.get("generation"), pointer.get("previous")):
         _remove_generation_month(fs, OutputLayout(root), drop, month)

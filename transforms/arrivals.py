@@ -85,7 +85,7 @@ def refresh_force_month(output: str, month: str, force: str) -> dict:
     else:
         changed = write_feedback(output, force, month, files, only_changed=True)
     if changed:
-        write_force_index(output, force)
+        write_force_index(output, force, changed={month})
     counts = json.loads(files["summary.json"]) if files else {}
     return {"month": month, "force": force, "changed": changed,
             "records": counts.get("records", 0), "rejected": counts.get("rejected", 0)}
