@@ -9,7 +9,10 @@ Must not import Beam or Prefect.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from importlib.metadata import version
+from importlib.resources import files
 
 import numpy as np
 from convertbng.cutil import convert_bng, convert_lonlat
@@ -23,6 +26,16 @@ TRANSFORMATION = f"OSTN15 via convertbng {version('convertbng')}"
 #: Great Britain and its islands, with a small margin, in each CRS.
 GB_LONLAT_BOUNDS = (-8.82, 49.75, 1.92, 61.0)
 GB_BNG_BOUNDS = (0.0, 0.0, 700_000.0, 1_300_000.0)
+
+
+@lru_cache(maxsize=1)
+def crs84_projjson() -> dict:
+    """OGC:CRS84 (WGS84 longitude, latitude) as PROJJSON, as GeoParquet's `crs` names it.
+
+    Read from `data/crs84.json`, which is pyproj's `CRS.from_string("OGC:CRS84")` as JSON
+    (tested against the pinned pyproj): a worker that writes GeoParquet never imports pyproj
+    for it (0.03-0.05 s of CPU a process)."""
+    return json.loads((files(__package__) / "data" / "crs84.json").read_text())
 
 
 #: Whether this process has converted coordinates: convertbng's Rayon thread pool starts on

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from crimegeo.standards.coordinates import crs84_projjson
 from crimegeo.standards.schema import STANDARD_VERSION
 
 GEOPARQUET_VERSION = "1.1.0"
@@ -37,26 +38,14 @@ _ROW_UNIQUE_COLUMNS = {
 }
 
 
-def _crs84_projjson() -> dict:
-    from pyproj import CRS
-
-    return CRS.from_string("OGC:CRS84").to_json_dict()
-
-
-_CRS84 = None
-
-
 def geo_metadata(lon: np.ndarray, lat: np.ndarray) -> dict:
     """GeoParquet 1.1 `geo` metadata for a WKB point column in OGC:CRS84 (lon, lat).
 
     Declares the `bbox` covering column so readers can skip row groups by extent.
     """
-    global _CRS84
-    if _CRS84 is None:
-        _CRS84 = _crs84_projjson()
     has = ~np.isnan(lon)
     column: dict = {
-        "encoding": "WKB", "geometry_types": ["Point"], "crs": _CRS84,
+        "encoding": "WKB", "geometry_types": ["Point"], "crs": crs84_projjson(),
         "covering": {"bbox": {"xmin": ["bbox", "xmin"], "ymin": ["bbox", "ymin"],
                               "xmax": ["bbox", "xmax"], "ymax": ["bbox", "ymax"]}},
     }

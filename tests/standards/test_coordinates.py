@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crimegeo.standards.coordinates import in_gb_bng, in_gb_lonlat, to_bng, to_lonlat
+from crimegeo.standards.coordinates import (
+    crs84_projjson,
+    in_gb_bng,
+    in_gb_lonlat,
+    to_bng,
+    to_lonlat,
+)
 
 
 def test_round_trip_is_sub_millimetre_across_great_britain() -> None:
@@ -76,3 +82,13 @@ def test_pyproj_without_its_grid_is_metres_off_which_is_why_we_do_not_use_it() -
     if abs(x - east) < 0.01:
         pytest.skip("pyproj found the OSTN15 grid on this machine: it is not metres off here")
     assert 1.0 < ((x - east) ** 2 + (y - north) ** 2) ** 0.5 < 3.0
+
+
+def test_the_stored_crs84_is_what_pyproj_makes_of_it() -> None:
+    """GeoParquet's `crs` is read from a file so that workers need not import pyproj; it
+    must stay what the pinned pyproj says OGC:CRS84 is."""
+    from pyproj import CRS
+
+    stored = crs84_projjson()
+    assert stored == CRS.from_string("OGC:CRS84").to_json_dict()
+    assert CRS.from_json_dict(stored).equals(CRS.from_string("OGC:CRS84"))
