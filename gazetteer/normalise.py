@@ -1164,6 +1164,23 @@ def _spoken_road_numbers(text: str) -> str:
     return text
 
 
+#: What a text must hold, in lower case, for a reading below to apply (each word is one every
+#: match of that reading's pattern holds): most texts hold none, and a look for a word is
+#: cheaper than a pattern's.
+_LOCATOR_WORDS = ("@", "nr", "near", "opp", "outside", "adj", "next", "behind", "rear", "by",
+                  "front", "off", "from", "past", "close", "toward", "twd", "seen", "heading",
+                  "between")  # _LOCATOR_BREAK_RE
+_LOG_NOTE_WORDS = ("approx", "circa", "about")  # _LOG_NOTE_RE's, besides its figures
+_JUNCTION_WORDS = ("junction", "jct", "jn", "jw", "corner", "/", "and", "&")
+_TOWN_ENDINGS = tuple(" " + town for town in TOWN_WORDS)
+
+
+def _may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """Whether `text`, in lower case, holds one of `words`."""
+    low = text.lower()
+    return any(word in low for word in words)
+
+
 @lru_cache(maxsize=65_536)
 def parse_query(text: str) -> ParsedQuery:
     """Split a location as a force writes it into name key, area keys and junction parts.
@@ -1206,8 +1223,10 @@ def parse_query(text: str) -> ParsedQuery:
     raw = radio_text = _spelt_by_radio(raw)
     if "/" in raw:
         raw = _DATE_RE.sub(" ", _GRADING_RE.sub(" ", raw))
-    raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(
-        _FIELD_LABEL_RE.sub(_field_label, _spoken_road_numbers(raw)).strip(" ,"))))
+    raw = _spoken_road_numbers(raw)
+    if ":" in raw or "=" in raw:  # a field's name needs one
+        raw = _FIELD_LABEL_RE.sub(_field_label, raw)
+    raw = _strip_shorthand(_spell_out_slashed_shorthand(strip_prefix(raw.strip(" ,"))))
     if ":" in raw:
         raw = _TYPE_COLON_RE.sub(r"\1, ", raw)
     postcode = None
@@ -1224,6 +1243,9 @@ def parse_query(text: str) -> ParsedQuery:
     near_parts: set[str] = set()
     named_as = _NAMED_AS_WORDS_RE.search(low) is not None
     has_digit = _HAS_DIGIT_RE.search(raw) is not None
+    # The cheap looks below test words in lower case: exact for ASCII only (a regular
+    # expression's IGNORECASE also folds "ſ" to "s", "K" to "k"); other texts are read whole.
+    ascii_text = raw.isascii()
     breaks = (_PART_BREAK_RE if has_digit or "   " in raw or " . " in raw or "cam" in low
               else _PART_BREAK_PLAIN_RE)
     for piece in breaks.split(raw):
@@ -1231,11 +1253,15 @@ def parse_query(text: str) -> ParsedQuery:
             piece = _NAMED_AS_RE.sub(_named_as, piece)
         leads = bool(parts and _LEADING_LOCATOR_RE.match(piece))
         near_later = near_later or leads
-        pieces = _LOCATOR_BREAK_RE.split(piece)
+        pieces = (_LOCATOR_BREAK_RE.split(piece) if not ascii_text or _may_hold(
+            piece, _LOCATOR_WORDS) else [piece])
         if len(pieces) > 1 and not parts and piece.strip():
             whole = normalise_name(_strip_house(_postcode_split(piece.strip())[0]))
         for index, p in enumerate(pieces):
-            p, pc = _postcode_split(_LOG_NOTE_RE.sub("", p.strip().rstrip(":")))
+            p = p.strip().rstrip(":")
+            if has_digit or not ascii_text or _may_hold(p, _LOG_NOTE_WORDS):
+                p = _LOG_NOTE_RE.sub("", p)
+            p, pc = _postcode_split(p) if has_digit else (p, None)  # a postcode has a figure
             postcode = postcode or pc
             if p[:1].isalpha() and any(c.isdigit() for c in p[1:5]):  # "ZE2 9 Nikkavord Lea"
                 p, pc = _leading_postcode_split(p)
@@ -1282,36 +1308,39 @@ def parse_query(text: str) -> ParsedQuery:
     # junction of it
     joined = ((", ".join(p for p in parts if not _BETWEEN_RE.match(p)) if "between" in low
                else "") or ", ".join(parts))
-    trailing = _TRAILING_JUNCTION_RE.match(joined)
-    if trailing:  # "Cheapside/Wood Street junction" is "junction of Cheapside/Wood Street"
-        joined = "junction of " + trailing.group("body")
-    m = _JUNCTION_RE.match(joined) or _JUNCTION_INFIX_RE.match(joined)
-    pair = (m.group("a"), m.group("b")) if m else None
+    pair: tuple[str, str] | None = None
     slash_junction = None
-    if m is None:
-        pair = _street_and_slashed_place(joined)
-    # "Took's Court/Cursitor Street"; never "Bus/Coach Station", nor a slash in a later part
-    # that says no junction ("Brooks Alley, Liverpool L1 (by Seel St/ Bold St)": what the
-    # place is by; but "Bilking - ran off at Queen St/Cannon St junction")
-    if m is None and pair is None and parts and (
-            "/" in parts[0] or _JUNCTION_NAMED_RE.search(joined)):
-        m = _JUNCTION_SLASH_RE.match(joined)
-        if m is not None:
-            left = normalise_name(m.group("a")).split()
-            if len(left) < 2 and not (left and left[-1] in ROAD_TYPE_TOKENS):
-                right = _junction_part(m.group("b"))
-                if left and right and right not in TOWN_WORDS:
-                    slash_junction = (left[0], right)
-                m = None
-            pair = (m.group("a"), m.group("b")) if m else None
-    if pair is None and slash_junction is None:  # "Cheapside & Bread St": if both meet
-        both = _AND_PAIR_RE.match(joined)
-        if both is not None:
-            a, b = _junction_part(both.group("a")), _junction_part(both.group("b"))
-            if a and b:
-                slash_junction = (a, b)
-    if pair is None:  # "corner of Fleet Street" with no second street: the street
-        parts[:1] = [_JUNCTION_WORDS_RE.sub("", parts[0]) or parts[0]] if parts else []
+    # most texts name no junction: none of the readings below can match them
+    if not ascii_text or _may_hold(" ".join([joined, *parts[:1]]), _JUNCTION_WORDS):
+        trailing = _TRAILING_JUNCTION_RE.match(joined)
+        if trailing:  # "Cheapside/Wood Street junction" is "junction of Cheapside/Wood Street"
+            joined = "junction of " + trailing.group("body")
+        m = _JUNCTION_RE.match(joined) or _JUNCTION_INFIX_RE.match(joined)
+        pair = (m.group("a"), m.group("b")) if m else None
+        if m is None:
+            pair = _street_and_slashed_place(joined)
+        # "Took's Court/Cursitor Street"; never "Bus/Coach Station", nor a slash in a later
+        # part that says no junction ("Brooks Alley, Liverpool L1 (by Seel St/ Bold St)":
+        # what the place is by; but "Bilking - ran off at Queen St/Cannon St junction")
+        if m is None and pair is None and parts and (
+                "/" in parts[0] or _JUNCTION_NAMED_RE.search(joined)):
+            m = _JUNCTION_SLASH_RE.match(joined)
+            if m is not None:
+                left = normalise_name(m.group("a")).split()
+                if len(left) < 2 and not (left and left[-1] in ROAD_TYPE_TOKENS):
+                    right = _junction_part(m.group("b"))
+                    if left and right and right not in TOWN_WORDS:
+                        slash_junction = (left[0], right)
+                    m = None
+                pair = (m.group("a"), m.group("b")) if m else None
+        if pair is None and slash_junction is None:  # "Cheapside & Bread St": if both meet
+            both = _AND_PAIR_RE.match(joined)
+            if both is not None:
+                a, b = _junction_part(both.group("a")), _junction_part(both.group("b"))
+                if a and b:
+                    slash_junction = (a, b)
+        if pair is None:  # "corner of Fleet Street" with no second street: the street
+            parts[:1] = [_JUNCTION_WORDS_RE.sub("", parts[0]) or parts[0]] if parts else []
     junction = None
     if pair:
         a, b = _junction_part(pair[0], before=True), _junction_part(pair[1])
@@ -1326,7 +1355,10 @@ def parse_query(text: str) -> ParsedQuery:
     ):
         parts = parts[1:]
     first = _strip_shorthand(parts[0])
-    name = _DIRECTION_RE.sub(" ", _strip_house(first)).strip() or _strip_house(first)
+    # a house number and "A100 NB" need a figure; "northbound" the word
+    name = _strip_house(first) if has_digit else first.strip()
+    if has_digit or not ascii_text or "bound" in first.lower():
+        name = _DIRECTION_RE.sub(" ", name).strip() or name
     house = _SMALL_NUMBER_FIRST_RE.match(first)  # "3 Tuns Lane": a number, or a name's word?
     # a later part that is a number alone ("Cheapside outside 12") is no area and no name
     areas = [k for k in (normalise_name(_strip_shorthand(p)) for p in parts[1:])
@@ -1342,7 +1374,8 @@ def parse_query(text: str) -> ParsedQuery:
     # "0", "12-14": a number alone names no place; nor does "Online" or "Not known"
     if not any(ch.isalpha() for ch in key) or key in NO_PLACE_TEXTS:
         return ParsedQuery(text=text, name="", key="", postcode=postcode)
-    for town in TOWN_WORDS:  # "Willis Close London": the town is an area hint
+    for town in TOWN_WORDS if key.endswith(_TOWN_ENDINGS) else ():
+        # "Willis Close London": the town is an area hint
         if key.endswith(" " + town) and len(key) > len(town) + 1:
             key = key[: -len(town) - 1]
             if name.lower().endswith(town):  # "Cheapside / London": no slash left behind
@@ -1373,7 +1406,8 @@ def parse_query(text: str) -> ParsedQuery:
     road_number = None
     alternatives: list[str] = []
     toks = key.split()
-    nums = [t for t in toks if _ROAD_NUMBER_TOKEN_RE.match(t)]
+    nums = ([t for t in toks if _ROAD_NUMBER_TOKEN_RE.match(t)]
+            if _HAS_DIGIT_RE.search(key) else [])
     road_rest: list[str] = []
     if nums:
         road_number = nums[0]
@@ -1420,8 +1454,9 @@ def parse_query(text: str) -> ParsedQuery:
     # "Reactor 1 Rd": a small figure between words is a name's number, spelt as a word; the
     # fuzzy search starts from that spelling too
     fuzzy_key = _type_slip_fixed(key)
-    spelt = [_NUMBER_WORDS[int(t)] if 0 < i < len(toks) - 1 and t.isdigit()
-             and int(t) < len(_NUMBER_WORDS) else t for i, t in enumerate(toks)]
+    spelt = ([_NUMBER_WORDS[int(t)] if 0 < i < len(toks) - 1 and t.isdigit()
+              and int(t) < len(_NUMBER_WORDS) else t for i, t in enumerate(toks)]
+             if any(t.isdigit() for t in toks[1:-1]) else toks)
     if spelt != toks:
         alternatives.append(" ".join(spelt))
         fuzzy_key = _type_slip_fixed(" ".join(spelt))

@@ -216,3 +216,17 @@ def test_a_number_alone_or_a_junction_with_no_partner_names_nothing_more(text: s
     pq = parse_query(text)
     assert pq.junction is None and pq.slash_junction is None
     assert pq.key == ("cheapside" if "Cheapside" in text else "")
+
+
+@pytest.mark.parametrize(("written", "plain"), [
+    # a long s and a dotless i are an s and an i to a pattern that ignores case, not to a
+    # look for the word in lower case: such texts are read by the patterns themselves
+    ("Arthur Street cloſe to Upper Thames Street", "Arthur Street close to Upper Thames Street"),
+    ("Fleet Street cırca", "Fleet Street circa"),
+    ("Farringdon Street ſouthbound", "Farringdon Street southbound"),
+])
+def test_texts_beyond_ascii_get_every_reading_their_plain_twin_gets(written: str,
+                                                                     plain: str) -> None:
+    ours, twin = parse_query(written), parse_query(plain)
+    assert (ours.key, ours.junction, ours.areas, ours.near_names) == (
+        twin.key, twin.junction, twin.areas, twin.near_names)
