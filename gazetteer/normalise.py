@@ -1164,21 +1164,25 @@ def _spoken_road_numbers(text: str) -> str:
     return text
 
 
+def _any_of(*words: str) -> re.Pattern:
+    """A pattern found in a lower-case text wherever one of `words` is (no case folding)."""
+    return re.compile("|".join(re.escape(word) for word in words))
+
+
 #: What a text must hold, in lower case, for a reading below to apply (each word is one every
-#: match of that reading's pattern holds): most texts hold none, and a look for a word is
-#: cheaper than a pattern's.
-_LOCATOR_WORDS = ("@", "nr", "near", "opp", "outside", "adj", "next", "behind", "rear", "by",
-                  "front", "off", "from", "past", "close", "toward", "twd", "seen", "heading",
-                  "between")  # _LOCATOR_BREAK_RE
-_LOG_NOTE_WORDS = ("approx", "circa", "about")  # _LOG_NOTE_RE's, besides its figures
-_JUNCTION_WORDS = ("junction", "jct", "jn", "jw", "corner", "/", "and", "&")
+#: match of that reading's pattern holds): most texts hold none, and a look for the words is
+#: cheaper than the reading's pattern.
+_LOCATOR_WORDS = _any_of(  # _LOCATOR_BREAK_RE
+    "@", "nr", "near", "opp", "outside", "adj", "next", "behind", "rear", "by", "front", "off",
+    "from", "past", "close", "toward", "twd", "seen", "heading", "between")
+_LOG_NOTE_WORDS = _any_of("approx", "circa", "about")  # _LOG_NOTE_RE's, besides figures
+_JUNCTION_WORDS = _any_of("junction", "jct", "jn", "jw", "corner", "/", "and", "&")
 _TOWN_ENDINGS = tuple(" " + town for town in TOWN_WORDS)
 
 
-def _may_hold(text: str, words: tuple[str, ...]) -> bool:
-    """Whether `text`, in lower case, holds one of `words`."""
-    low = text.lower()
-    return any(word in low for word in words)
+def _may_hold(text: str, words: re.Pattern) -> bool:
+    """Whether `text`, in lower case, holds one of the words `words` looks for."""
+    return words.search(text.lower()) is not None
 
 
 @lru_cache(maxsize=65_536)
