@@ -234,6 +234,7 @@ _APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4")
 _DASHES = str.maketrans("\u2013\u2014\u2012\u2212", "----")
 _NON_ALNUM_RE = re.compile(r"[^0-9a-z&]+")
 _ROAD_NUMBER_RE = re.compile(r"\b([amb])\s+(\d{1,4})\b")
+_HAS_DIGIT_RE = re.compile(r"\d")
 _ROAD_NUMBER_TOKEN_RE = re.compile(r"^[amb]\d{1,4}(?:m)?$")
 _HOUSE_PREFIX_RE = re.compile(
     r"""^\s*(?:
@@ -368,7 +369,9 @@ def normalise_name(text: str) -> str:
     """
     if not text:
         return ""
-    text = _ROAD_NUMBER_RE.sub(r"\1\2", _fold(strip_prefix(text)))
+    text = _fold(strip_prefix(text))
+    if _HAS_DIGIT_RE.search(text):  # "A 4175": a road's number needs a figure
+        text = _ROAD_NUMBER_RE.sub(r"\1\2", text)
     out: list[str] = []
     # Commas end a part: "St" before a comma is Street ("High St, Camden").
     for part in text.split(","):
@@ -550,7 +553,6 @@ def _sentence_ends_as_breaks(text: str) -> str:
 
 #: The same breaks for a text with no figure, no wide gap and no spaced full stop: most texts.
 _PART_BREAK_PLAIN_RE = re.compile(r"[,;()|~^\u00b7\u2022]|\s+-\s+")  # "9^MASON ST^^L8"
-_HAS_DIGIT_RE = re.compile(r"\d")
 #: What a form's place field is the place of: "Loc of loss:", "Place of offence:".
 _OF_WHAT = r"of\s+(?:loss|offence|incident|occurrence|theft|crime|event)"
 #: A ride's or a delivery's place fields: "Pick-up: 1 High Holborn", "Drop off = Lime St".
