@@ -9,6 +9,11 @@ then times `commit_month` over a month that was already published (a rerun), rep
 prints the median and every run. The old algorithm is main's `store/publish.py` before
 generations, loaded from git (`git show <rev>:store/publish.py`). `--gcs` runs both against
 the GCS emulator (`gcp-storage-emulator`, as the tests do) instead of a local folder.
+
+    .venv/bin/python benchmarks/commit_cost.py --history 0,24,96,190
+
+times this code's commit, in a local folder, after that many months were published before
+it: what a long backfill's commits, which take turns, cost as its history grows.
 """
 
 from __future__ import annotations
