@@ -967,6 +967,8 @@ def _leading_postcode_split(part: str) -> tuple[str, str | None]:
 def _postcode_split(part: str) -> tuple[str, str | None]:
     """Split a trailing postcode off a comma part: ("Cheapside", "EC2V") from
     "Cheapside EC2V 6AA". A lone "A40", "M1" or "B12" stays: it is more likely a road."""
+    if not _HAS_DIGIT_RE.search(part):  # most parts: a postcode has a figure
+        return part, None
     m = _TRAILING_POSTCODE_RE.search(part)
     if not m:
         return part, None
@@ -1006,6 +1008,8 @@ def _strip_shorthand(text: str) -> str:
 
 def _strip_house(text: str) -> str:
     """Remove a flat prefix and a leading house number ("Flat 3, 12a High St" -> "High St")."""
+    if not _HAS_DIGIT_RE.search(text):  # most texts: both patterns need a figure
+        return text.strip()
     stripped = _HOUSE_PREFIX_RE.sub("", text, count=1)
     if stripped == text:
         stripped = _FLAT_ONLY_RE.sub("", text, count=1)
@@ -1267,7 +1271,7 @@ def parse_query(text: str) -> ParsedQuery:
             p = p.strip().rstrip(":")
             if has_digit or not ascii_text or _may_hold(p, _LOG_NOTE_WORDS):
                 p = _LOG_NOTE_RE.sub("", p)
-            p, pc = _postcode_split(p) if has_digit else (p, None)  # a postcode has a figure
+            p, pc = _postcode_split(p)
             postcode = postcode or pc
             if p[:1].isalpha() and any(c.isdigit() for c in p[1:5]):  # "ZE2 9 Nikkavord Lea"
                 p, pc = _leading_postcode_split(p)
@@ -1361,9 +1365,8 @@ def parse_query(text: str) -> ParsedQuery:
     ):
         parts = parts[1:]
     first = _strip_shorthand(parts[0])
-    # a house number and "A100 NB" need a figure; "northbound" the word
-    name = _strip_house(first) if has_digit else first.strip()
-    if has_digit or not ascii_text or "bound" in first.lower():
+    name = _strip_house(first)
+    if has_digit or not ascii_text or "bound" in first.lower():  # "A100 NB", "northbound"
         name = _DIRECTION_RE.sub(" ", name).strip() or name
     house = _SMALL_NUMBER_FIRST_RE.match(first)  # "3 Tuns Lane": a number, or a name's word?
     # a later part that is a number alone ("Cheapside outside 12") is no area and no name

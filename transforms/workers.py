@@ -215,6 +215,7 @@ def files_then_forces(running: Sequence[Future], workers: int, finish: FinishFor
     finishing: dict[str, Future] = {}  # each force's latest finishing
     finished_by: dict[Future, str] = {}  # the finishings not yet seen done
     again: set[str] = set()  # forces a file added parts to while they were being finished
+    size: dict[str, int] = {}  # each force's disclosure cells in the files done
     pending = set(running)
 
     def parts(force: str) -> tuple[list[Any], list[pa.Table]]:
@@ -233,6 +234,10 @@ def files_then_forces(running: Sequence[Future], workers: int, finish: FinishFor
         for future in done:
             if future in file_at:
                 results[file_at[future]] = result = future.result()
+                for force in _forces(result):
+                    size.setdefault(force, 0)
+                for force, part in result.disclosure:
+                    size[force] += part.num_rows
                 for force in _forces(result) & finishing.keys():
                     if finishing[force] in finished_by:  # wait for it, then again
                         again.add(force)
@@ -245,10 +250,8 @@ def files_then_forces(running: Sequence[Future], workers: int, finish: FinishFor
                     again.discard(force)
                     start(force)
         if sum(future in file_at for future in pending) < workers:
-            size = _force_sizes(results.values())
             for force in sorted(size.keys() - finishing.keys(), key=lambda f: (-size[f], f)):
                 start(force)
-    size = _force_sizes(results.values())
     order = sorted(finishing, key=lambda f: (-size[f], f))
     return ([results[at] for at in range(len(running))],
             {force: finishing[force].result() for force in order})
@@ -256,17 +259,6 @@ def files_then_forces(running: Sequence[Future], workers: int, finish: FinishFor
 
 def _forces(result: FileResult) -> set[str]:
     return {force for force, _ in result.feedback} | {force for force, _ in result.disclosure}
-
-
-def _force_sizes(results: Any) -> dict[str, int]:
-    """Each force's size in `results`: its disclosure cells (0 with none)."""
-    size: dict[str, int] = {}
-    for result in results:
-        for force in _forces(result):
-            size.setdefault(force, 0)
-        for force, part in result.disclosure:
-            size[force] += part.num_rows
-    return size
 
 
 @dataclass
