@@ -157,11 +157,11 @@ def read_csv_strings(opener: Callable[[], IO[bytes]], profile: ForceProfile) -> 
     # the header again as record 1 in its invalid-row numbers); the readable rows are the
     # complement of the unreadable ones among 1..N.
     total = table.num_rows + len(unreadable)
-    bad = {u.source_row for u in unreadable}
-    if bad:
-        row_numbers = pa.array([n for n in range(1, total + 1) if n not in bad], pa.int64())
-    else:
-        row_numbers = pa.array(range(1, total + 1), pa.int64())
+    numbers = np.arange(1, total + 1, dtype=np.int64)  # not a Python range: 70 ms a month
+    if unreadable:
+        bad = np.array([u.source_row for u in unreadable], dtype=np.int64)
+        numbers = numbers[~np.isin(numbers, bad)]
+    row_numbers = pa.array(numbers, pa.int64())
     if arrow_encoding == "utf8":
         table, row_numbers = _decode_utf8(table, row_numbers, profile.delimiter, unreadable)
     return ReadResult(table, row_numbers, unreadable, rows_counted=counted)
