@@ -14,7 +14,10 @@ else:
   every output of the step (the first locate step got per-file stats instead of batches);
   here each output PCollection gets its own bag, filtered by tag;
 - only the last transform's bag is computed, so a branch that does not lead to it (the
-  feedback files) never runs; here every leaf is computed, in one graph;
+  feedback files) never runs; here every leaf is computed, in one graph, and each step once
+  whatever reads its outputs (a side input handed over as a collection, or a leaf
+  optimised on its own, made Dask copy the steps upstream of it: a month's files were
+  read, parsed, located and anonymised three times);
 - what a DoFn emits in `finish_bundle` is dropped (collected before it runs); here it is kept;
 - `Create` packs 128 elements into a partition, so a month's ~50 files were one task on one
   worker; here each element (an input file) is its own partition unless `--dask_npartitions`
@@ -168,6 +171,11 @@ def _group_partition(pairs: t.Iterable[tuple[int, list]]) -> list:
     return list(grouped.items())
 
 
+def _nothing(values: t.Iterable) -> list:
+    """A leaf's partition, once computed: nothing to send back to the driver."""
+    return []
+
+
 def _concat(parts: t.Iterable[t.Iterable]) -> list:
     return list(itertools.chain.from_iterable(parts))
 
@@ -249,7 +257,12 @@ class _BagBuilder(PipelineVisitor):
         side_specs, side_items = [], []
         for side in node.side_inputs:
             side_specs.append((type(side), side._view_options()))
-            side_items.append(self.bags[side.pvalue].reduction(list, _concat))
+            # As a Delayed of the same key, not the bag's Item itself: Dask gives a
+            # collection passed as an argument a renamed copy of its whole graph, so every
+            # step upstream of a side input (the month's parse, locate and anonymise) ran
+            # once more for each one.
+            side_items.append(self.bags[side.pvalue].reduction(list, _concat)
+                              .to_delayed(optimize_graph=False))
         return source.map_partitions(_run_dofn_bundle, transform.fn, node.full_label,
                                      list(args), dict(kwargs), side_specs, *side_items)
 
@@ -290,7 +303,7 @@ class ClusterDaskRunner(DaskRunner):
 
     def run_pipeline(self, pipeline: beam.Pipeline, options: PipelineOptions
                      ) -> ClusterRunResult:
-        import dask
+        import dask.bag as db
         import dask.distributed as ddist
 
         dask_options = options.view_as(DaskOptions).get_all_options(
@@ -305,6 +318,10 @@ class ClusterDaskRunner(DaskRunner):
         threads = sum(client.nthreads().values()) or 1
         builder = _BagBuilder(bag_kwargs, group_partitions=threads)
         pipeline.visit(builder)
-        leaves = dask.optimize(*builder.leaves())
-        futures = client.compute(list(leaves))
-        return ClusterRunResult(client, futures)
+        # One collection that ends every leaf, computed (and optimised) as one graph. Each
+        # collection given to `compute` is optimised on its own, with its steps fused and
+        # renamed, so a step several leaves read ran again for some of them (a test's step
+        # with a side input ran four times). Only an empty list per partition comes back;
+        # a worker's error still reaches the driver.
+        done = db.concat([leaf.map_partitions(_nothing) for leaf in builder.leaves()])
+        return ClusterRunResult(client, [client.compute(done)])

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
@@ -201,6 +201,66 @@ def test_months_at_once_publish_each_month_under_one_lease(demo_month: dict,
         assert months == {"2024-03", "2024-04"}, path
     assert not (output / "_lock.json").exists()  # released
     assert not any((output / "_staging").glob("*"))
+
+
+def test_each_step_runs_once_whatever_reads_its_outputs(tmp_path: Path,
+                                                        dask_cluster: str) -> None:
+    """A step whose outputs several steps read (one as a side input, through the
+    `CombineGlobally` the per-file stats use, one grouped by key, two as they are) runs
+    once for each element on the workers. Before, Dask copied the steps upstream of a side
+    input, and of each leaf it optimised on its own: every file of a month was read,
+    parsed, located and anonymised three times."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.dask.dask_runner import DaskOptions
+
+    from crimegeo.pipelines.dask_runner import ClusterDaskRunner
+
+    calls, results = tmp_path / "calls", tmp_path / "results"
+    calls.mkdir()
+    results.mkdir()
+
+    class Step(beam.DoFn):  # defined here, so that it travels to the workers by value
+        def process(self, element: int) -> Iterator:
+            import os
+            import uuid
+
+            (calls / f"{element}-{os.getpid()}-{uuid.uuid4().hex}").touch()
+            yield element
+            yield beam.pvalue.TaggedOutput("counts", ("rows", element))
+
+    def keep(name: str) -> Callable[[object], None]:
+        def write(value: object) -> None:
+            import uuid
+
+            (results / f"{name}-{uuid.uuid4().hex}").write_text(repr(value))
+        return write
+
+    options = PipelineOptions([])
+    options.view_as(DaskOptions).address = dask_cluster
+    elements = list(range(12))
+    pipeline = beam.Pipeline(runner=ClusterDaskRunner(), options=options)
+    stepped = (pipeline | beam.Create(elements, reshuffle=False)
+               | beam.ParDo(Step()).with_outputs("counts", main="rows"))
+    total = (stepped.counts | "Values" >> beam.Map(lambda pair: pair[1])
+             | "Total" >> beam.CombineGlobally(sum))
+    _ = (stepped.rows | "WithTotal" >> beam.Map(lambda row, all_: (row, all_),
+                                                 beam.pvalue.AsSingleton(total))
+         | "KeepWithTotal" >> beam.Map(keep("with-total")))
+    _ = stepped.counts | "Group" >> beam.GroupByKey() | "KeepGroup" >> beam.Map(keep("group"))
+    _ = stepped.rows | "KeepA" >> beam.Map(keep("a"))
+    _ = stepped.rows | "KeepB" >> beam.Map(keep("b"))
+    assert pipeline.run().wait_until_finish() == "DONE"
+
+    ran = sorted(int(path.name.split("-")[0]) for path in calls.iterdir())
+    assert ran == elements, f"the step ran {len(ran)} times for {len(elements)} elements"
+    kept = [path.name.split("-")[0] for path in results.iterdir()]
+    assert {name: kept.count(name) for name in set(kept)} == {
+        "with": 12, "group": 1, "a": 12, "b": 12}
+    with_total = sorted(eval(p.read_text()) for p in results.glob("with-total-*"))  # noqa: S307
+    assert with_total == [(element, sum(elements)) for element in elements]
+    (group,) = [eval(p.read_text()) for p in results.glob("group-*")]  # noqa: S307
+    assert group[0] == "rows" and sorted(group[1]) == elements
 
 
 def test_a_group_by_key_over_many_files_groups_every_value_in_few_tasks() -> None:
