@@ -47,6 +47,7 @@ from crimegeo.pipelines.local import (
     local_runner,
     local_runner_options,
     runner_arguments,
+    runs_on_dask,
     tuned_for_this_process,
 )
 from crimegeo.pipelines.settings import RunSettings, redact
@@ -120,7 +121,9 @@ def build_pipeline(settings: RunSettings, month: str, files: list[InputFile], ru
             disclosure_url=layout.staged_disclosure(run_id),
             files_at_once=(month_files_at_once(settings, files) if files_at_once is None
                            else files_at_once),
-            spill_to=spill_to, month_files=len(files))
+            spill_to=spill_to, month_files=len(files),
+            # a task a file on Dask, not a task a step: its scheduler's cost is per task
+            whole_files=runs_on_dask(options))
     )
     _ = stats | "WriteFileStats" >> beam.Map(write_file_stats, layout.file_stats(run_id))
     return pipeline, stats

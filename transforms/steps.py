@@ -45,6 +45,7 @@ from crimegeo.transforms.batches import (
     locate_batch,
     merge_stats,
     parse_file,
+    process_file,
     read_file,
     write_feedback,
     write_record_parts,
@@ -414,6 +415,48 @@ class ProcessFilesInWorkers(beam.DoFn):
                            force, feedback, disclosure if self.disclose else None)
 
 
+class ProcessWholeFiles(_ResourceStep):
+    """Each input file's whole chain (read, parse, locate, anonymise, write its parts) in
+    one `process` call, on whichever worker the runner gives the file: what
+    `ProcessFilesInWorkers` does in the local runner's pool, for a runner whose own workers
+    share the files (the Dask runner, whose every step is a task of its own: a month was
+    about 1,100 tasks, each costing its scheduler about a millisecond).
+
+    The kernels are `batches.process_file`'s, those of the step-by-step graph, so the parts
+    written are the same. Out come each step's counts (`stats`), the file's rendered
+    feedback parts (`feedback`) and its disclosure cells (`disclosure`), for the month's
+    later steps to group by force.
+    """
+
+    def __init__(self, *, month: str, staging: str, resources: Resources,
+                 shared: dict[str, Shared], profile_dirs: tuple[str, ...],
+                 locate_options: LocateOptions) -> None:
+        super().__init__(resources, shared)
+        self.month, self.staging = month, staging
+        self.profile_dirs, self.locate_options = profile_dirs, locate_options
+        self.rows_read = Metrics.counter("crimegeo", "rows_read")
+        self.rows_rejected = Metrics.counter("crimegeo", "rows_rejected")
+        self.rows_written = Metrics.counter("crimegeo", "rows_written")
+
+    def setup(self) -> None:
+        super().setup()
+        self.profiles: dict[str, ForceProfile] = {
+            p.name: p for p in load_profiles(self.profile_dirs)}
+
+    def process(self, item: InputFile) -> Iterator[Any]:
+        result = process_file(item, self.profiles[item.profile], self.month, self.staging,
+                              self.loaded, self.locate_options)
+        for file_name, stats in result.stats:
+            self.rows_read.inc(stats.get("rows_in", 0))
+            self.rows_rejected.inc(stats.get("rows_rejected", 0))
+            self.rows_written.inc(stats.get("rows_written", 0))
+            yield pvalue.TaggedOutput(STATS, (file_name, stats))
+        for pair in result.feedback:
+            yield pvalue.TaggedOutput(FEEDBACK, pair)
+        for pair in result.disclosure:
+            yield pvalue.TaggedOutput(DISCLOSURE, pair)
+
+
 class WorkerStoppedError(RuntimeError):
     """A worker process of the parallel files stopped while working on a file."""
 
@@ -588,10 +631,11 @@ class ProcessMonth(beam.PTransform):
 
     Step by step (parse, locate, anonymise, write, each a ParDo) for any runner. With
     `files_at_once` > 1 (the local runner's parallel files) and k-merging off, each file's
-    whole chain runs in one of that many worker processes instead (`ProcessFilesInWorkers`):
-    the same kernels, the same parts. k-merging groups a force's month first, so it always
-    runs step by step. `spill_to`, and `month_files` (how many files the month has): see
-    `ProcessFilesInWorkers`.
+    whole chain runs in one of that many worker processes instead (`ProcessFilesInWorkers`);
+    with `whole_files` (the Dask runner) and k-merging off, in one step
+    (`ProcessWholeFiles`): the same kernels, the same parts. k-merging groups a force's
+    month first, so it always runs step by step. `spill_to`, and `month_files` (how many
+    files the month has): see `ProcessFilesInWorkers`.
 
     Returns a PCollection with one element: the per-file stats, as a dict keyed by file name.
     """
@@ -601,7 +645,7 @@ class ProcessMonth(beam.PTransform):
                  locate_options: LocateOptions, min_public_count: int,
                  overlap_io: bool = False, disclosure_url: str | None = None,
                  files_at_once: int = 1, spill_to: str | None = None,
-                 month_files: int | None = None) -> None:
+                 month_files: int | None = None, whole_files: bool = False) -> None:
         super().__init__()
         self.month = month
         self.staging = staging
@@ -615,10 +659,13 @@ class ProcessMonth(beam.PTransform):
         self.disclosure_url = disclosure_url
         self.files_at_once = files_at_once
         self.spill_to, self.month_files = spill_to, month_files
+        self.whole_files = whole_files
 
     def expand(self, files: beam.PCollection) -> beam.PCollection:
         if self.files_at_once > 1 and self.min_public_count <= 1:
             return self._in_workers(files)
+        if self.whole_files and self.min_public_count <= 1:
+            return self._whole_files(files)
         shared = shared_handles()
         parsed = files | "ParseFiles" >> ParseFiles(self.month, self.profile_dirs,
                                                     read_ahead=self.overlap_io)
@@ -638,6 +685,18 @@ class ProcessMonth(beam.PTransform):
                                                           self.month, self.run_id))
         return ((parsed[STATS], located[STATS], anonymised[STATS], written, rejected_written)
                 | "StatsPerFile" >> StatsPerFile())
+
+    def _whole_files(self, files: beam.PCollection) -> beam.PCollection:
+        processed = files | "ProcessFiles" >> beam.ParDo(ProcessWholeFiles(
+            month=self.month, staging=self.staging, resources=self.resources,
+            shared=shared_handles(), profile_dirs=self.profile_dirs,
+            locate_options=self.locate_options)
+        ).with_outputs(STATS, FEEDBACK, DISCLOSURE)
+        if self.disclosure_url:
+            _ = processed[DISCLOSURE] | "DiscloseMonth" >> DiscloseParts(self.disclosure_url)
+        _ = processed[FEEDBACK] | "WriteMonthFeedback" >> WriteFeedbackParts(
+            self.staging, self.output, self.month, self.run_id)
+        return (processed[STATS],) | "StatsPerFile" >> StatsPerFile()
 
     def _in_workers(self, files: beam.PCollection) -> beam.PCollection:
         processed = files | "ProcessFiles" >> beam.ParDo(ProcessFilesInWorkers(

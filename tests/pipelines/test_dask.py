@@ -148,7 +148,8 @@ def test_the_dofns_in_every_task_carry_uris_not_resources(demo_month: dict,
                 sizes[node.full_label] = len(cloudpickle.dumps(node.transform.fn))
 
     pipeline.visit(Sizes())
-    assert "ProcessMonth/LocateRecords/ParDo(LocateBatches)" in sizes
+    # on Dask each file's whole chain is one step, holding the resources' names
+    assert "ProcessMonth/ProcessFiles/ParDo(ProcessWholeFiles)" in sizes
     gazetteer_bytes = sum(p.stat().st_size for p in Path(demo_month["gazetteer"]).rglob("*"))
     assert max(sizes.values()) < 20_000 < gazetteer_bytes, sizes
     assert beam_options(settings).get_all_options()["runner"].endswith("ClusterDaskRunner")
