@@ -325,6 +325,21 @@ class WriteRecordParts(beam.DoFn):
         self._pool = None
 
 
+class _FileRowCounters:
+    """The rows read, rejected and written, counted from a whole file's step counts (the
+    DoFns that run a file's whole chain: the steps' own counters never see its rows)."""
+
+    def __init__(self) -> None:
+        self.read = Metrics.counter("crimegeo", "rows_read")
+        self.rejected = Metrics.counter("crimegeo", "rows_rejected")
+        self.written = Metrics.counter("crimegeo", "rows_written")
+
+    def count(self, stats: dict) -> None:
+        self.read.inc(stats.get("rows_in", 0))
+        self.rejected.inc(stats.get("rows_rejected", 0))
+        self.written.inc(stats.get("rows_written", 0))
+
+
 class ProcessFilesInWorkers(beam.DoFn):
     """Each input file's whole chain (read, parse, locate, anonymise, write its parts) in
     one of `workers` worker processes (`transforms.workers`): the local runner's parallel
@@ -355,9 +370,7 @@ class ProcessFilesInWorkers(beam.DoFn):
         self.resources, self.profile_dirs = resources, profile_dirs
         self.locate_options, self.workers = locate_options, workers
         self.spill_to, self.month_files, self.disclose = spill_to, month_files, disclose
-        self.rows_read = Metrics.counter("crimegeo", "rows_read")
-        self.rows_rejected = Metrics.counter("crimegeo", "rows_rejected")
-        self.rows_written = Metrics.counter("crimegeo", "rows_written")
+        self.rows = _FileRowCounters()
 
     def start_bundle(self) -> None:
         self._items: list[InputFile] = []
@@ -395,9 +408,7 @@ class ProcessFilesInWorkers(beam.DoFn):
             pool.shutdown(wait=True, cancel_futures=True)  # a stopped pool returns at once
         for result in results:
             for file_name, stats in result.stats:
-                self.rows_read.inc(stats.get("rows_in", 0))
-                self.rows_rejected.inc(stats.get("rows_rejected", 0))
-                self.rows_written.inc(stats.get("rows_written", 0))
+                self.rows.count(stats)
                 yield _windowed(pvalue.TaggedOutput(STATS, (file_name, stats)))
             if disclosed is None:  # part of the month: its forces are put together later
                 for pair in result.feedback:
@@ -434,9 +445,7 @@ class ProcessWholeFiles(_ResourceStep):
         super().__init__(resources, shared)
         self.month, self.staging = month, staging
         self.profile_dirs, self.locate_options = profile_dirs, locate_options
-        self.rows_read = Metrics.counter("crimegeo", "rows_read")
-        self.rows_rejected = Metrics.counter("crimegeo", "rows_rejected")
-        self.rows_written = Metrics.counter("crimegeo", "rows_written")
+        self.rows = _FileRowCounters()
 
     def setup(self) -> None:
         super().setup()
@@ -447,9 +456,7 @@ class ProcessWholeFiles(_ResourceStep):
         result = process_file(item, self.profiles[item.profile], self.month, self.staging,
                               self.loaded, self.locate_options)
         for file_name, stats in result.stats:
-            self.rows_read.inc(stats.get("rows_in", 0))
-            self.rows_rejected.inc(stats.get("rows_rejected", 0))
-            self.rows_written.inc(stats.get("rows_written", 0))
+            self.rows.count(stats)
             yield pvalue.TaggedOutput(STATS, (file_name, stats))
         for pair in result.feedback:
             yield pvalue.TaggedOutput(FEEDBACK, pair)
@@ -692,11 +699,7 @@ class ProcessMonth(beam.PTransform):
             shared=shared_handles(), profile_dirs=self.profile_dirs,
             locate_options=self.locate_options)
         ).with_outputs(STATS, FEEDBACK, DISCLOSURE)
-        if self.disclosure_url:
-            _ = processed[DISCLOSURE] | "DiscloseMonth" >> DiscloseParts(self.disclosure_url)
-        _ = processed[FEEDBACK] | "WriteMonthFeedback" >> WriteFeedbackParts(
-            self.staging, self.output, self.month, self.run_id)
-        return (processed[STATS],) | "StatsPerFile" >> StatsPerFile()
+        return self._after_whole_files(processed, processed[DISCLOSURE])
 
     def _in_workers(self, files: beam.PCollection) -> beam.PCollection:
         processed = files | "ProcessFiles" >> beam.ParDo(ProcessFilesInWorkers(
@@ -706,9 +709,16 @@ class ProcessMonth(beam.PTransform):
             spill_to=self.spill_to, month_files=self.month_files,
             disclose=self.disclosure_url is not None)
         ).with_outputs(STATS, FEEDBACK, DISCLOSURE, DISCLOSED)
+        return self._after_whole_files(processed,
+                                       (processed[DISCLOSURE], processed[DISCLOSED]))
+
+    def _after_whole_files(self, processed: pvalue.DoOutputsTuple,
+                           disclosure: Any) -> beam.PCollection:
+        """What follows a step that runs each file's whole chain: its disclosure parts (and
+        forces counted already) into the report, its feedback parts into each force's
+        files, its counts into the per-file stats."""
         if self.disclosure_url:
-            _ = ((processed[DISCLOSURE], processed[DISCLOSED])
-                 | "DiscloseMonth" >> DiscloseParts(self.disclosure_url))
+            _ = disclosure | "DiscloseMonth" >> DiscloseParts(self.disclosure_url)
         _ = processed[FEEDBACK] | "WriteMonthFeedback" >> WriteFeedbackParts(
             self.staging, self.output, self.month, self.run_id)
         return (processed[STATS],) | "StatsPerFile" >> StatsPerFile()

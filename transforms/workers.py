@@ -234,11 +234,12 @@ def files_then_forces(running: Sequence[Future], workers: int, finish: FinishFor
         for future in done:
             if future in file_at:
                 results[file_at[future]] = result = future.result()
-                for force in _forces(result):
+                forces = _forces(result)
+                for force in forces:
                     size.setdefault(force, 0)
                 for force, part in result.disclosure:
                     size[force] += part.num_rows
-                for force in _forces(result) & finishing.keys():
+                for force in forces & finishing.keys():
                     if finishing[force] in finished_by:  # wait for it, then again
                         again.add(force)
                     else:
